@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make demo   install into .venv and run the demo (a simulated district, patrolled, scored, reported)
+#   make test   install into .venv (and the system packages the tests need) and run the whole test suite
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: demo test install system-deps bench lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+demo: install
+	$(BIN)/govpulse demo
+
+system-deps:
+	bash .ci/system-deps
+
+test: install system-deps
+	bash .ci/test
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts govpulse-demo

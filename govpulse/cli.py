@@ -1,0 +1,90 @@
+"""The `govpulse` command. Each command group lives in govpulse/commands/<group>.py and is a thin layer
+over library functions; library errors become one `错误: ...` / `Error: ...` line and an exit code here."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from govpulse import __version__
+from govpulse.context import AppContext
+from registry.errors import ExitCode, GovpulseError, RowError
+from registry.i18n import L, set_lang
+
+# Modules that contribute commands: each defines COMMANDS, a list of click commands or groups.
+COMMAND_MODULES = (
+    "govpulse.commands.org",
+    "govpulse.commands.account",
+    "govpulse.commands.roster",
+    "govpulse.commands.database",
+    "govpulse.commands.settings",
+    "govpulse.commands.patrol",
+    "govpulse.commands.simulate",
+    "govpulse.commands.demo",
+    "govpulse.commands.scoring",
+    "govpulse.commands.report",
+    "govpulse.commands.schedule",
+)
+
+
+def report_error(exc: GovpulseError) -> None:
+    click.echo(f"{L('错误', 'Error')}: {exc.message}", err=True)
+    if isinstance(exc, RowError):
+        for row, column, value, what in exc.problems:
+            click.echo(f"  {L('第', 'row ')}{row}{L('行', '')} [{column}] {value!r}: {what}", err=True)
+    if exc.hint:
+        click.echo(f"{L('提示', 'Hint')}: {exc.hint}", err=True)
+
+
+class GovpulseGroup(click.Group):
+    """Turns library errors into one clear message and an exit code, for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GovpulseError as exc:
+            report_error(exc)
+            ctx.exit(int(exc.exit_code))
+        except SQLAlchemyError as exc:
+            msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            click.echo(f"{L('错误', 'Error')}: {L('数据库错误', 'database error')}: {msg}", err=True)
+            ctx.exit(int(ExitCode.FAILURE))
+        finally:
+            obj = ctx.find_object(AppContext)
+            if obj is not None and ctx.parent is None:
+                obj.close()
+
+
+@click.group(cls=GovpulseGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", "db_url", metavar="URL", help="Database URL (default: GOVPULSE_DATABASE_URL or the SQLite file).")
+@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Configuration file (default: GOVPULSE_CONFIG or ./govpulse.toml).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of messages (default zh, or GOVPULSE_LANG).")
+@click.option("--actor", metavar="NAME", help="Who is making the change, for the audit trail (default: OS user).")
+@click.version_option(__version__, prog_name="govpulse")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, config_path: str | None, lang: str | None, actor: str | None) -> None:
+    """govpulse: registry, patrol and liveness scoring of government new-media accounts.
+
+    政务新媒体账号台账、巡查与僵尸/空壳账号研判。
+    """
+    set_lang(lang)
+    ctx.obj = AppContext(config_path=config_path, db_url=db_url, actor_override=actor)
+
+
+for _name in COMMAND_MODULES:
+    _module = importlib.import_module(_name)
+    for _command in getattr(_module, "COMMANDS", ()):
+        cli.add_command(_command)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="govpulse")
+    except KeyboardInterrupt:
+        click.echo(L("已中断", "interrupted"), err=True)
+        sys.exit(130)

@@ -1,0 +1,217 @@
+"""One settings object, from `govpulse.toml` (or --config / GOVPULSE_CONFIG), every key with a default,
+environment variables on top.
+
+Secrets (cookies, tokens, SMTP passwords, robot keys) are read from the environment or from a file named
+in the configuration; they are never written to the database and `config show` masks them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.errors import ValidationError
+
+PLATFORMS = ("weibo", "toutiao", "wechat")
+
+# Keys whose values are secrets wherever they appear (masked by `config show`).
+SECRET_KEYS = frozenset({"cookie", "token", "password", "secret", "key", "access_key", "webhook_url"})
+
+
+def default_home() -> Path:
+    """Where the embedded SQLite database and the reports live unless configured otherwise."""
+    env = os.environ.get("GOVPULSE_HOME")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "govpulse"
+
+
+def _defaults() -> dict[str, Any]:
+    home = default_home()
+    return {
+        "database": {"url": f"sqlite:///{home / 'govpulse.db'}"},
+        "platforms": {
+            # route: "api" = the platform's own JSON API; "feed" = the bridge template below.
+            "weibo": {"base_url": "https://m.weibo.cn", "route": "api", "concurrency": 2, "delay": 1.0,
+                      "cookie": "", "cookie_file": ""},
+            "toutiao": {"base_url": "https://www.toutiao.com", "route": "feed", "concurrency": 2, "delay": 1.0,
+                        "cookie": "", "cookie_file": ""},
+            "wechat": {"base_url": "https://mp.weixin.qq.com", "route": "feed", "concurrency": 1, "delay": 3.0,
+                       "cookie": "", "cookie_file": "", "token": "", "token_file": ""},
+        },
+        "bridge": {
+            "base_url": "",
+            "templates": {
+                "weibo": "{base}/weibo/user/{id}",
+                "toutiao": "{base}/toutiao/user/token/{id}",
+                "wechat": "{base}/feeds/{id}.atom",
+            },
+            "key": "",
+        },
+        "patrol": {
+            "lookback_days": 180,
+            "first_visit_max_pages": 10,
+            "page_size": 20,
+            "timeout": 30,
+            "retries": 3,
+            "max_response_bytes": 5_000_000,
+            "autothrottle": True,
+            "user_agent": "govpulse/0.1 (+government new-media patrol)",
+            "time_limit_seconds": 6 * 3600,
+        },
+        "policy": {"file": ""},
+        "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh"},
+        "scheduler": {"timezone": "Asia/Shanghai", "misfire_grace_seconds": 3600, "on_lock": "wait",
+                      "lock_wait_seconds": 600, "poll_seconds": 30},
+        "schedules": [],
+        "alerts": {},
+    }
+
+
+# Environment variables that override a key (path into the nested settings).
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "GOVPULSE_DATABASE_URL": ("database", "url"),
+    "GOVPULSE_WEIBO_BASE_URL": ("platforms", "weibo", "base_url"),
+    "GOVPULSE_TOUTIAO_BASE_URL": ("platforms", "toutiao", "base_url"),
+    "GOVPULSE_WECHAT_BASE_URL": ("platforms", "wechat", "base_url"),
+    "GOVPULSE_WEIBO_COOKIE": ("platforms", "weibo", "cookie"),
+    "GOVPULSE_TOUTIAO_COOKIE": ("platforms", "toutiao", "cookie"),
+    "GOVPULSE_WECHAT_COOKIE": ("platforms", "wechat", "cookie"),
+    "GOVPULSE_WECHAT_TOKEN": ("platforms", "wechat", "token"),
+    "GOVPULSE_BRIDGE_BASE_URL": ("bridge", "base_url"),
+    "GOVPULSE_BRIDGE_KEY": ("bridge", "key"),
+    "GOVPULSE_POLICY_FILE": ("policy", "file"),
+    "GOVPULSE_REPORT_DIR": ("report", "out_dir"),
+}
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any], where: str = "") -> dict[str, Any]:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, f"{where}{key}.")
+        else:
+            base[key] = value
+    return base
+
+
+@dataclass
+class Settings:
+    data: dict[str, Any]
+    path: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # dotted key -> "file" | "env" | "cli"
+
+    # -- typed accessors for what every package needs ------------------------------------------
+    @property
+    def database_url(self) -> str:
+        return str(self.data["database"]["url"])
+
+    def platform(self, name: str) -> dict[str, Any]:
+        return self.data["platforms"][name]
+
+    def secret(self, platform: str, name: str) -> str:
+        """A credential: the value (from env or file key) or the contents of `<name>_file`."""
+        conf = self.platform(platform)
+        value = conf.get(name) or ""
+        path = conf.get(f"{name}_file") or ""
+        if not value and path:
+            try:
+                value = Path(path).expanduser().read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValidationError(f"cannot read {platform}.{name}_file {path!r}: {exc.strerror}") from None
+        return value
+
+    @property
+    def patrol(self) -> dict[str, Any]:
+        return self.data["patrol"]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.data["report"]
+
+    def get(self, *path: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with every secret replaced by '***' (or '' when unset)."""
+
+        def walk(node: Any, key: str = "") -> Any:
+            if isinstance(node, dict):
+                return {k: walk(v, k) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v, key) for v in node]
+            if key in SECRET_KEYS and node:
+                return "***"
+            if key == "url" and isinstance(node, str):
+                return mask_url(node)
+            return node
+
+        return walk(copy.deepcopy(self.data))
+
+
+def mask_url(url: str) -> str:
+    """Hide a password in a database URL (postgresql://user:secret@host/db -> user:***@host)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("GOVPULSE_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("govpulse.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, *, database_url: str | None = None) -> Settings:
+    """Defaults, then the TOML file, then environment variables, then explicit CLI values."""
+    data = _defaults()
+    sources: dict[str, str] = {}
+    cfg = config_path(path)
+    if cfg is not None:
+        try:
+            raw = cfg.read_bytes()
+        except OSError as exc:
+            raise ValidationError(f"cannot read configuration file {cfg}: {exc.strerror}") from None
+        try:
+            loaded = tomllib.loads(raw.decode("utf-8-sig"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"{cfg}: not valid TOML: {exc}") from None
+        unknown = sorted(set(loaded) - set(data))
+        if unknown:
+            raise ValidationError(
+                f"{cfg}: unknown section(s) {', '.join(unknown)}", hint=f"known: {', '.join(sorted(data))}"
+            )
+        _merge(data, loaded)
+        for section in loaded:
+            sources[section] = "file"
+    for env, keypath in ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            node = data
+            for part in keypath[:-1]:
+                node = node[part]
+            node[keypath[-1]] = os.environ[env]
+            sources[".".join(keypath)] = "env"
+    if database_url:
+        data["database"]["url"] = database_url
+        sources["database.url"] = "cli"
+    return Settings(data=data, path=cfg, sources=sources)

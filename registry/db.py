@@ -1,0 +1,167 @@
+"""The database: engine, sessions, migrations.
+
+SQLite (the embedded default) gets WAL, a busy timeout, foreign keys and `BEGIN IMMEDIATE` for every
+transaction, so that the daemon and the CLI can write at once without "database is locked" on
+read-then-write transactions. Any other SQLAlchemy URL (PostgreSQL) is used as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session, create_engine
+
+from registry.errors import GovpulseError, ValidationError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 30_000
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Build an engine for `url`; creates the folder of an SQLite file."""
+    try:
+        return _make_engine(url, **kwargs)
+    except (ArgumentError, ImportError) as exc:
+        raise ValidationError(
+            f"database URL {mask_password(url)!r} is not usable: {exc}",
+            hint="e.g. sqlite:////var/lib/govpulse/govpulse.db or postgresql+psycopg://user@host/govpulse",
+        ) from None
+
+
+def mask_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}, **kwargs
+        )
+        _sqlite_setup(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not pysqlite) decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(None)  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Apply pending migrations (on first use and after an upgrade of govpulse)."""
+    try:
+        if current_revision(engine) != head_revision():
+            upgrade(engine)
+    except OperationalError as exc:
+        raise GovpulseError(
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
+            hint="check the --db URL / GOVPULSE_DATABASE_URL and that the server is running",
+        ) from None
+
+
+def open_engine(url: str, *, migrate: bool = True) -> Engine:
+    engine = make_engine(url)
+    if migrate:
+        ensure_schema(engine)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed as one transaction, or rolled back whole on any error."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def upsert(engine_or_session: Any, table: Any, rows: list[dict[str, Any]], *, keys: list[str],
+           update: list[str] | None = None) -> None:
+    """Insert many rows at once; on a key conflict do nothing, or update the `update` columns.
+
+    One statement for all rows (dialect-native ON CONFLICT), never a query per row.
+    """
+    if not rows:
+        return
+    dialect = engine_or_session.get_bind().dialect.name if isinstance(engine_or_session, Session) \
+        else engine_or_session.dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    tbl = getattr(table, "__table__", table)
+    stmt = insert(tbl)
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    if isinstance(engine_or_session, Session):
+        engine_or_session.execute(stmt, rows)
+    else:
+        with engine_or_session.begin() as conn:
+            conn.execute(stmt, rows)

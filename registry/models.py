@@ -1,0 +1,329 @@
+"""All tables, one class per concept.
+
+No `from __future__ import annotations` here: it breaks SQLModel relationships.
+Times are aware UTC (TZDateTime). Platform ids are strings (Toutiao ids overflow floats).
+Sections: roster, patrol, scoring, scheduler.
+"""
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from registry.timeutil import utcnow
+from registry.types import TZDateTime
+
+# Enumerations are kept as plain strings in the database (portable, readable in SQL); the allowed
+# values live here.
+PLATFORMS = ("wechat", "weibo", "toutiao")
+ORG_LEVELS = ("province", "city", "district", "department", "street", "community", "other")
+ACCOUNT_STATUSES = ("active", "closing", "merged", "closed")
+OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
+VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
+
+
+# Named constraints, so that migrations (batch mode on SQLite) can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=TZDateTime, **kw)
+
+
+# ---------------------------------------------------------------------------------------------- roster
+
+
+class Organization(SQLModel, table=True):
+    """主办单位: a unit; units form a tree (district > department or street > community)."""
+
+    __tablename__ = "organization"
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_organization_parent_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=100)
+    parent_id: Optional[int] = Field(default=None, foreign_key="organization.id", index=True)
+    level: str = Field(default="other", max_length=20)
+    region_code: Optional[str] = Field(default=None, max_length=12)
+    headcount: Optional[int] = None
+    notes: Optional[str] = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Account(SQLModel, table=True):
+    """账号: one account on one platform, identified by the platform's id."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("platform", "platform_id", name="uq_account_platform_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20, index=True)
+    platform_id: str = Field(max_length=200)
+    name: str = Field(max_length=100)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    category: Optional[str] = Field(default=None, max_length=50)
+    status: str = Field(default="active", max_length=20, index=True)
+    opened_on: Optional[date] = None
+    status_changed_on: Optional[date] = None  # when it became closing / merged / closed
+    status_reason: Optional[str] = None
+    merged_into_id: Optional[int] = Field(default=None, foreign_key="account.id")
+    filing_no: Optional[str] = Field(default=None, max_length=100)  # 备案编号
+    contact_name: Optional[str] = Field(default=None, max_length=50)
+    contact_phone: Optional[str] = Field(default=None, max_length=50)
+    verified: Optional[bool] = None
+    notes: Optional[str] = None
+    # Source the patrol uses: NULL = the platform route from the configuration; else an RSS/Atom URL.
+    feed_url: Optional[str] = Field(default=None, max_length=2000)
+    # When the scheduler should next patrol it (spreading the load over the day).
+    next_due_at: Optional[datetime] = _ts(default=None, index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every change to a unit or an account: when, who, which fields from what to what."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow)
+    actor: str = Field(max_length=100)
+    entity: str = Field(max_length=20)  # "organization" | "account"
+    entity_id: int
+    action: str = Field(max_length=20)  # create, update, delete, close, merge, import
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------------------------------------- patrol
+
+
+class Patrol(SQLModel, table=True):
+    """巡查: one run over a set of accounts (one Scrapy crawl)."""
+
+    __tablename__ = "patrol"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    started_at: datetime = _ts(default_factory=utcnow)
+    finished_at: Optional[datetime] = _ts(default=None)
+    status: str = Field(default="running", max_length=20)  # running, finished, failed, aborted
+    scope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    accounts_total: int = 0
+    accounts_done: int = 0
+    pid: Optional[int] = None
+    exit_code: Optional[int] = None
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class FetchOutcome(SQLModel, table=True):
+    """The outcome of one account's visit in one patrol, with the HTTP status and a short reason."""
+
+    __tablename__ = "fetch_outcome"
+    __table_args__ = (
+        UniqueConstraint("patrol_id", "account_id", name="uq_outcome_patrol_account"),
+        Index("ix_outcome_account_fetched", "account_id", "fetched_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patrol_id: int = Field(foreign_key="patrol.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    fetched_at: datetime = _ts(default_factory=utcnow)
+    outcome: str = Field(max_length=20)  # one of OUTCOMES
+    http_status: Optional[int] = None
+    reason: Optional[str] = Field(default=None, max_length=500)
+    source: str = Field(default="api", max_length=10)  # "api" | "feed"
+    url: Optional[str] = Field(default=None, max_length=2000)  # without credentials
+    pages: int = 0
+    posts_seen: int = 0
+    posts_new: int = 0
+
+
+class Post(SQLModel, table=True):
+    """更新: one post as the platform reported it. (account_id, platform_post_id) is unique."""
+
+    __tablename__ = "post"
+    __table_args__ = (
+        UniqueConstraint("account_id", "platform_post_id", name="uq_post_account_platform_post"),
+        Index("ix_post_account_published", "account_id", "published_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    platform_post_id: str = Field(max_length=100)
+    published_at: Optional[datetime] = _ts(default=None)  # None when the platform's date was unreadable
+    published_raw: Optional[str] = Field(default=None, max_length=100)
+    first_seen_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    title: Optional[str] = Field(default=None, max_length=500)
+    text: Optional[str] = Field(default=None, max_length=2000)  # truncated plain text
+    url: Optional[str] = Field(default=None, max_length=2000)
+    is_pinned: bool = False
+    is_repost: bool = False
+    # Engagement: None = the source does not give it (missing is not zero).
+    reposts: Optional[int] = None
+    comments: Optional[int] = None
+    likes: Optional[int] = None
+    reads: Optional[int] = None
+    counts_raw: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))  # approximate raw texts
+    flags: Optional[list[str]] = Field(default=None, sa_column=Column(JSON))  # future_clamped, bad_count, ...
+    content_hash: Optional[str] = Field(default=None, max_length=64, index=True)  # normalised title/text
+
+
+class AccountSnapshot(SQLModel, table=True):
+    """The account as one patrol saw it: followers, totals, name."""
+
+    __tablename__ = "account_snapshot"
+    __table_args__ = (Index("ix_snapshot_account_taken", "account_id", "taken_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    patrol_id: Optional[int] = Field(default=None, foreign_key="patrol.id")
+    taken_at: datetime = _ts(default_factory=utcnow)
+    followers: Optional[int] = None
+    followers_raw: Optional[str] = Field(default=None, max_length=50)
+    following: Optional[int] = None
+    posts_total: Optional[int] = None
+    name_seen: Optional[str] = Field(default=None, max_length=200)
+    verified_seen: Optional[bool] = None
+
+
+# --------------------------------------------------------------------------------------------- scoring
+
+
+class ScoreRun(SQLModel, table=True):
+    """One scoring run: the policy in force and the time it judged as of."""
+
+    __tablename__ = "score_run"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    as_of: datetime = _ts()
+    created_at: datetime = _ts(default_factory=utcnow)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Verdict(SQLModel, table=True):
+    """One account's verdict in one run, with its evidence and the rule that fired."""
+
+    __tablename__ = "verdict"
+    __table_args__ = (
+        UniqueConstraint("run_id", "account_id", name="uq_verdict_run_account"),
+        Index("ix_verdict_account_run", "account_id", "run_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="score_run.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    status: str = Field(max_length=20)  # one of VERDICT_STATUSES
+    registry_status: str = Field(default="active", max_length=20)  # the account's lifecycle status then
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rule: Optional[str] = Field(default=None, max_length=50)
+    rule_zh: Optional[str] = None
+    rule_en: Optional[str] = None
+    threshold: Optional[str] = Field(default=None, max_length=100)
+    liveness_index: Optional[float] = None
+    index_basis: Optional[str] = Field(default=None, max_length=20)  # "full" | "activity_only"
+    last_post_at: Optional[datetime] = _ts(default=None)
+    days_silent: Optional[int] = None
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PlanItem(SQLModel, table=True):
+    """A consolidation recommendation (keep, merge, close, revive, over_quota) from one run."""
+
+    __tablename__ = "plan_item"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="score_run.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    org_id: int = Field(foreign_key="organization.id")
+    action: str = Field(max_length=20)
+    target_account_id: Optional[int] = Field(default=None, foreign_key="account.id")
+    reason_zh: str = ""
+    reason_en: str = ""
+    numbers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ------------------------------------------------------------------------------------------- scheduler
+
+
+class Schedule(SQLModel, table=True):
+    """A timetable entry: cron, scope and the chain of steps. Rows from the config are synced in."""
+
+    __tablename__ = "schedule"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    cron: str = Field(max_length=100)
+    scope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    chain: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    paused: bool = False
+    origin: str = Field(default="cli", max_length=10)  # "config" | "cli"
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a schedule's chain."""
+
+    __tablename__ = "job_run"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    schedule_name: str = Field(max_length=100, index=True)
+    trigger: str = Field(default="cron", max_length=20)  # cron, catchup, manual
+    started_at: datetime = _ts(default_factory=utcnow)
+    finished_at: Optional[datetime] = _ts(default=None)
+    status: str = Field(default="running", max_length=20)  # running, succeeded, failed, aborted
+    pid: Optional[int] = None
+
+
+class JobStep(SQLModel, table=True):
+    """One step of a run: patrol, score, report or notify."""
+
+    __tablename__ = "job_step"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="job_run.id", index=True)
+    step: str = Field(max_length=20)
+    started_at: datetime = _ts(default_factory=utcnow)
+    finished_at: Optional[datetime] = _ts(default=None)
+    status: str = Field(default="running", max_length=20)
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    log_excerpt: Optional[str] = None
+
+
+class Lock(SQLModel, table=True):
+    """A named lock shared by the daemon and the CLI (works on SQLite and PostgreSQL)."""
+
+    __tablename__ = "lock"
+
+    name: str = Field(primary_key=True, max_length=100)
+    holder: str = Field(max_length=200)
+    pid: int
+    host: str = Field(max_length=200)
+    acquired_at: datetime = _ts(default_factory=utcnow)
+    heartbeat_at: datetime = _ts(default_factory=utcnow)
+
+
+class AlertEvent(SQLModel, table=True):
+    """An alert for one change of state, per channel; sent once, retried while it fails."""
+
+    __tablename__ = "alert_event"
+    __table_args__ = (UniqueConstraint("dedup_key", "channel", name="uq_alert_key_channel"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=300)
+    channel: str = Field(max_length=100)
+    kind: str = Field(max_length=50)
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: Optional[datetime] = _ts(default=None)
+    attempts: int = 0
+    last_error: Optional[str] = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

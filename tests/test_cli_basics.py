@@ -1,0 +1,37 @@
+"""The command itself: help, version, migrations on first use, one clear error line."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from registry.db import current_revision, head_revision, make_engine
+
+
+def test_help_and_version(gp_sqlite) -> None:
+    result = gp_sqlite.ok("--help")
+    assert "govpulse" in result.output
+    assert gp_sqlite.ok("--version").output.strip() == "govpulse, version 0.1.0"
+
+
+def test_database_is_migrated_on_first_use(db_url, gp_env) -> None:
+    from registry.db import open_engine
+
+    engine = open_engine(db_url)
+    assert current_revision(engine) == head_revision()
+    assert {"organization", "account", "post", "verdict"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_bad_database_url_is_one_clear_error(gp_env) -> None:
+    from click.testing import CliRunner
+
+    from govpulse.cli import cli
+
+    result = CliRunner().invoke(cli, ["--db", "nonsense://", "--lang", "en", "db", "upgrade"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: database URL 'nonsense://' is not usable")
+
+
+def test_unknown_command_is_a_usage_error(gp_sqlite) -> None:
+    result = gp_sqlite("no-such-command")
+    assert result.exit_code == 2
