@@ -280,8 +280,11 @@ class JobRun(SQLModel, table=True):
     trigger: str = Field(default="cron", max_length=20)  # cron, catchup, manual
     started_at: datetime = _ts(default_factory=utcnow)
     finished_at: Optional[datetime] = _ts(default=None)
-    status: str = Field(default="running", max_length=20)  # running, succeeded, failed, aborted
+    # running, succeeded, failed, skipped (lock held / still running), interrupted (shutdown), aborted (died)
+    status: str = Field(default="running", max_length=20)
     pid: Optional[int] = None
+    host: Optional[str] = Field(default=None, max_length=200)
+    message: Optional[str] = Field(default=None, max_length=2000)  # why it failed or was skipped
 
 
 class JobStep(SQLModel, table=True):
@@ -294,7 +297,7 @@ class JobStep(SQLModel, table=True):
     step: str = Field(max_length=20)
     started_at: datetime = _ts(default_factory=utcnow)
     finished_at: Optional[datetime] = _ts(default=None)
-    status: str = Field(default="running", max_length=20)
+    status: str = Field(default="running", max_length=20)  # as JobRun.status
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     log_excerpt: Optional[str] = None
 
@@ -305,6 +308,7 @@ class Lock(SQLModel, table=True):
     __tablename__ = "lock"
 
     name: str = Field(primary_key=True, max_length=100)
+    token: str = Field(max_length=64)  # unique per acquisition: heartbeat, release and takeover match on it
     holder: str = Field(max_length=200)
     pid: int
     host: str = Field(max_length=200)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:03:54.863977
+Create Date: 2026-11-27 12:09:43.777866
 """
 from typing import Sequence, Union
 
@@ -54,6 +54,8 @@ def upgrade() -> None:
     sa.Column('finished_at', registry.types.TZDateTime(timezone=True), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=True),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_job_run'))
     )
     with op.batch_alter_table('job_run', schema=None) as batch_op:
@@ -61,6 +63,7 @@ def upgrade() -> None:
 
     op.create_table('lock',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
