@@ -1,0 +1,129 @@
+"""Platform text made safe to store: plain text, no control characters, size-limited; http(s) links only.
+
+Escaping for HTML happens when a report is rendered; here the text only loses its markup (script and
+style bodies included), its control and bidirectional-override characters and its excess length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from html.parser import HTMLParser
+from urllib.parse import urlsplit, urlunsplit
+
+TITLE_LIMIT = 500  # registry.models.Post.title
+TEXT_LIMIT = 2000  # registry.models.Post.text
+URL_LIMIT = 2000  # registry.models.Post.url
+NAME_LIMIT = 100
+# Markup beyond this is not read: the stored text is at most a few thousand characters anyway.
+MAX_INPUT_CHARS = 200_000
+
+_BLOCK_TAGS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "blockquote"}
+_SKIP_TAGS = {"script", "style", "template", "noscript", "head", "title"}
+# Bidirectional overrides and zero-width characters can disguise text in a report.
+_INVISIBLE = dict.fromkeys(
+    [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF], None
+)
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\s*\n\s*")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif tag == "img":  # Weibo emoticons are <img alt="[微笑]">
+            alt = dict(attrs).get("alt")
+            if alt and not self._skipping:
+                self.parts.append(alt)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def strip_markup(value: str) -> str:
+    """Text content of an HTML fragment, entities decoded."""
+    if "<" not in value and "&" not in value:
+        return value
+    parser = _TextExtractor()
+    parser.feed(value)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def clean_chars(value: str) -> str:
+    """Remove control characters (keeping newline and tab), lone surrogates (which no database stores)
+    and invisible overrides."""
+    value = value.translate(_INVISIBLE)
+    if value.isprintable():
+        return value
+    return "".join(
+        ch for ch in value
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
+def plain_text(value: object, *, limit: int, single_line: bool = False) -> str | None:
+    """Markup stripped, control characters removed, spaces collapsed, at most `limit` characters."""
+    if not isinstance(value, str):
+        return None
+    text = clean_chars(strip_markup(value[:MAX_INPUT_CHARS]))
+    text = _SPACES.sub(" ", text)
+    text = " ".join(text.split()) if single_line else _BLANK_LINES.sub("\n", text).strip()
+    return truncate(text, limit) or None
+
+
+def plain_title(value: object, *, limit: int = TITLE_LIMIT) -> str | None:
+    return plain_text(value, limit=limit, single_line=True)
+
+
+def truncate(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def safe_url(url: object) -> str | None:
+    """The URL if it is an absolute http(s) URL of reasonable length; otherwise None.
+
+    A protocol-relative "//host/path" is read as https.
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    if not url or len(url) > URL_LIMIT or any(unicodedata.category(ch)[0] in "CZ" for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
+
+
+def content_hash(title: str | None, text: str | None) -> str | None:
+    """sha1 of the letters and digits of title and text (NFKC, lowercased): equal for the same news
+    re-published by several accounts with different spacing or punctuation. None when there is no text."""
+    normalised = [
+        "".join(ch for ch in unicodedata.normalize("NFKC", part or "").lower() if unicodedata.category(ch)[0] in "LN")
+        for part in (title, text)
+    ]
+    if not any(normalised):
+        return None
+    return hashlib.sha1("\x1f".join(normalised).encode("utf-8")).hexdigest()
