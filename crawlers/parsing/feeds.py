@@ -15,6 +15,7 @@ import pyexpat
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -59,9 +60,9 @@ def parse_feed(
         return html_failure(body, status, expected="a feed")
     if _INTERNAL_SUBSET.search(body):
         return failure("malformed", "the feed declares its own DTD entities (refused)", status)
-    parsed = feedparser.parse(
-        io.BytesIO(body), response_headers={"content-type": content_type or "application/xml", "content-location": url}
-    )
+    # No content-location: feedparser would resolve a relative guid ("12345") against the bridge's URL,
+    # and every post would get a new id when the bridge moves. Relative links are resolved below.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers={"content-type": content_type or "application/xml"})
     if not parsed.entries:
         if parsed.get("version"):
             return failure("empty", "the feed has no entries", status)
@@ -74,7 +75,7 @@ def parse_feed(
             raw_time=entry.get("published") or entry.get("updated"),
             title=entry.get("title"),
             text=_entry_text(entry),
-            url=entry.get("link"),
+            url=urljoin(url, entry["link"]) if isinstance(entry.get("link"), str) else None,
             fetched_at=fetched_at,
             flags=flags,
         )
