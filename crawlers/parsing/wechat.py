@@ -100,15 +100,16 @@ def parse_wechat_article_page(
     if failed:
         return failed
     head = body[:_SNIFF_BYTES]
-    page = head.decode("utf-8", errors="replace")
+    ct = _CT.search(head)
+    post_id = article_id(url)
+    # An article's own text may well say "环境异常": notices are looked for only on pages without one.
+    page = "" if b'id="js_content"' in head else head.decode("utf-8", errors="replace")
     for notice in _BLOCKED:
         if notice in page:
             return failure("rate_limited", f"verification page: {notice}", status)
     for notice in _ACCOUNT_GONE:
         if notice in page:
             return failure("gone", f"the account is gone: {notice}", status)
-    ct = _CT.search(head)
-    post_id = article_id(url)
     for notice in _ARTICLE_GONE:
         if notice in page:
             reason = f"the article is gone ({notice}); the account is not affected"

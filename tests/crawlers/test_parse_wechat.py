@@ -201,6 +201,13 @@ def test_article_page_publish_time_from_ct() -> None:
     assert post.reads is None and post.url == ARTICLE_URL
 
 
+def test_an_article_that_mentions_a_notice_in_its_text_is_still_an_article() -> None:
+    html = ARTICLE_PAGE.replace("正文", "水质环境异常排查：此帐号已注销的说法不实，该内容已被发布者删除的谣言")
+    result = article(html)
+    assert result.outcome is None and result.reason is None
+    assert result.posts[0].published_at == datetime(2023, 3, 15, 3, 30, tzinfo=UTC)
+
+
 def test_short_article_links_use_their_id() -> None:
     result = article(ARTICLE_PAGE, url="https://mp.weixin.qq.com/s/AbCdEfGh123")
     assert result.posts[0].platform_post_id == "AbCdEfGh123"
