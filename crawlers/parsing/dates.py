@@ -207,13 +207,14 @@ def _chinese_number(text: str) -> float:
     return total + current
 
 
+# The forms do not overlap; the most frequent come first.
 _FORMS = (
+    (_WEIBO, _named_month),
+    (_YMD, _ymd),
+    (_RFC822, _named_month),
     (re.compile(r"刚刚|刚才|just now"), _just_now),
     (_AGO, _ago),
     (_DAY_WORD, _day_word),
-    (_WEIBO, _named_month),
-    (_RFC822, _named_month),
-    (_ASCTIME, _named_month),
-    (_YMD, _ymd),
     (_MD, _month_day),
+    (_ASCTIME, _named_month),
 )
