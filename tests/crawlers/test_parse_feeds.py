@@ -3,13 +3,15 @@ platforms.md §5 (Chinese dates, CST, no zone, Atom with only <updated>), broken
 
 from __future__ import annotations
 
+import importlib
 import json
+import pyexpat
 from datetime import UTC, datetime
 
 import pytest
 
+import crawlers.parsing.feeds as feeds
 from crawlers.parsing import latest_publish_time, parse_feed
-from crawlers.parsing.feeds import MAX_FEED_BYTES
 from registry.timeutil import SHANGHAI
 
 FETCHED = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
@@ -256,7 +258,7 @@ def test_not_a_feed(raw: bytes, headers: dict, status: int, outcome: str) -> Non
 
 
 def test_oversized_feeds_are_refused_before_parsing() -> None:
-    huge = rss(item("A1", "Wed, 15 Mar 2023 04:30:00 GMT", extra="<x>" + "a" * MAX_FEED_BYTES + "</x>"))
+    huge = rss(item("A1", "Wed, 15 Mar 2023 04:30:00 GMT", extra="<x>" + "a" * feeds.MAX_FEED_BYTES + "</x>"))
     result = parse(huge)
     assert result.outcome == "malformed" and "MB" in result.reason
 
@@ -291,3 +293,14 @@ def test_an_external_dtd_without_entities_is_still_a_feed() -> None:
                  b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n<rss', 1)
     result = parse(netscape)
     assert result.outcome is None and len(result.posts) == 1
+
+
+def test_an_old_expat_is_refused_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pyexpat, "version_info", (2, 2, 10))
+    monkeypatch.setattr(pyexpat, "EXPAT_VERSION", "expat_2.2.10")
+    try:
+        with pytest.raises(ImportError, match=r"expat_2\.2\.10.*2\.4 or newer"):
+            importlib.reload(feeds)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(feeds)
