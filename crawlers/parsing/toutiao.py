@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import quote
 
 from crawlers.items import PageResult, PostItem, ProfileItem
 from crawlers.parsing.counts import parse_count
@@ -84,7 +85,7 @@ def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
         counts=counts,
         title=cell.get("title"),
         text=cell.get("abstract") or content,
-        url=link.format(post_id) if link else cell.get("share_url") or cell.get("article_url"),
+        url=link.format(quote(post_id, safe="")) if link else cell.get("share_url") or cell.get("article_url"),
         flags=flags,
     )
 

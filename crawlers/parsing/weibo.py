@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from crawlers.items import PageResult, PostItem, ProfileItem
 from crawlers.parsing.counts import parse_count
@@ -132,7 +132,7 @@ def _mblogs(cards: object) -> Iterator[tuple[tuple[dict, ...], dict]]:
 
 def _post(cards: tuple[dict, ...], mblog: dict, *, uid: str, fetched_at: datetime) -> PostItem | None:
     post_id, flags = id_text(mblog.get("idstr") or mblog.get("id") or mblog.get("mid"))
-    bid = str(mblog.get("bid") or "").strip() or _bid_from_scheme(cards)
+    bid = str(mblog.get("bid") or "").strip()[:100] or _bid_from_scheme(cards)
     post_id = post_id or bid
     if not post_id:
         return None
@@ -152,7 +152,7 @@ def _post(cards: tuple[dict, ...], mblog: dict, *, uid: str, fetched_at: datetim
             "likes": mblog.get("attitudes_count"),
         },
         text=mblog.get("text"),
-        url=STATUS_URL.format(bid or post_id),
+        url=STATUS_URL.format(quote(bid or post_id, safe="")),
         is_pinned=_is_pinned(cards, mblog),
         is_repost=isinstance(original, dict),
         author_id=author_id,

@@ -171,6 +171,12 @@ def test_empty_bid_takes_mblogid_from_the_scheme() -> None:
     assert result.posts[0].platform_post_id == "4883000000000009"
 
 
+def test_odd_ids_cannot_bend_the_link() -> None:
+    blog = mblog("4883000000000099", "刚刚", bid="../../evil.example/x?y#z")
+    assert timeline(page_of(card(blog))).posts[0].url == (
+        "https://m.weibo.cn/status/..%2F..%2Fevil.example%2Fx%3Fy%23z")
+
+
 def test_ids_stay_exact_strings() -> None:
     blog = mblog("0", "Tue Mar 14 09:00:00 +0800 2023")
     blog.pop("mid")
