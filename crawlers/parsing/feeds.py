@@ -33,6 +33,8 @@ if pyexpat.version_info < (2, 4, 0):
 MAX_FEED_BYTES = 5 * 1024 * 1024
 ID_LIMIT = 100  # registry.models.Post.platform_post_id
 BOZO = "feed_bozo"
+# bozo causes that do not make the XML unreadable: a text/html content type, a wrong charset header.
+_HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 # A feed has no use for a DTD internal subset (entity declarations): refusing it means a "billion
 # laughs" is never expanded at all, instead of being stopped by expat after a second or two.
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
@@ -70,10 +72,12 @@ def parse_feed(
         resolve_relative_uris=False,
     )
     if not parsed.entries:
-        if parsed.get("version"):
+        problem = parsed.get("bozo_exception") if parsed.bozo else None
+        if parsed.get("version") and (problem is None or isinstance(problem, _HARMLESS)):
             return failure("empty", "the feed has no entries", status)
-        problem = parsed.get("bozo_exception")
-        return failure("malformed", f"not a feed ({type(problem).__name__ if problem else 'unknown format'})", status)
+        # A broken feed that yields nothing is a broken source, never an account without posts.
+        return failure("malformed", f"not a readable feed ({type(problem).__name__ if problem else 'unknown format'})",
+                       status)
     flags = [BOZO] if parsed.bozo else []
     posts = [
         _post(

@@ -191,6 +191,13 @@ def test_javascript_links_are_dropped() -> None:
 def test_a_feed_without_entries_is_an_empty_account() -> None:
     result = parse(rss())
     assert result.outcome == "empty" and result.posts == []
+    assert parse(rss(), headers={"Content-Type": "text/html"}).outcome == "empty"
+
+
+def test_a_broken_feed_without_entries_is_malformed_not_empty() -> None:
+    broken = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t &</title>'
+    result = parse(broken)
+    assert result.outcome == "malformed" and result.posts == []
 
 
 # ---------------------------------------------------------------------------------------- JSON Feed
