@@ -52,6 +52,9 @@ def _defaults() -> dict[str, Any]:
                 "wechat": "{base}/feeds/{id}.atom",
             },
             "key": "",
+            # Politeness towards the bridge (all bridge feeds share one download slot).
+            "concurrency": 4,
+            "delay": 0.5,
         },
         "patrol": {
             "lookback_days": 180,
@@ -63,6 +66,10 @@ def _defaults() -> dict[str, Any]:
             "autothrottle": True,
             "user_agent": "govpulse/0.1 (+government new-media patrol)",
             "time_limit_seconds": 6 * 3600,
+            "max_pages": 50,  # page cap on later visits (they stop at the posts already stored)
+            "retry_backoff": 2.0,  # seconds before the first retry, doubled for each further retry
+            "resume_hours": 24,  # an interrupted patrol over the same scope is completed if this recent
+            "log_dir": str(home / "logs"),  # one log file per patrol
         },
         "policy": {"file": ""},
         "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh"},

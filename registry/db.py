@@ -141,10 +141,12 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def upsert(engine_or_session: Any, table: Any, rows: list[dict[str, Any]], *, keys: list[str],
-           update: list[str] | None = None) -> None:
+           update: list[str] | None = None, keep_if_null: tuple[str, ...] = ()) -> None:
     """Insert many rows at once; on a key conflict do nothing, or update the `update` columns.
 
-    One statement for all rows (dialect-native ON CONFLICT), never a query per row.
+    Columns in `keep_if_null` keep their stored value when the new one is NULL (a source that does not
+    give a number must not erase one another source gave). One statement for all rows (dialect-native
+    ON CONFLICT), never a query per row.
     """
     if not rows:
         return
@@ -157,7 +159,11 @@ def upsert(engine_or_session: Any, table: Any, rows: list[dict[str, Any]], *, ke
     tbl = getattr(table, "__table__", table)
     stmt = insert(tbl)
     if update:
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
+        from sqlalchemy import func
+
+        set_ = {c: func.coalesce(stmt.excluded[c], tbl.c[c]) if c in keep_if_null else stmt.excluded[c]
+                for c in update}
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=keys)
     if isinstance(engine_or_session, Session):

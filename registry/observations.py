@@ -1,0 +1,477 @@
+"""What patrols see: the patrol runs, each account's outcome, its posts and snapshots.
+
+Set-based throughout: storing a batch of visits, reading what is already known of a batch of accounts
+or listing the accounts a patrol still has to visit is a fixed number of statements per batch, never a
+query per post or per account. Times are aware UTC.
+
+The crawl hands over objects shaped like crawlers.items.AccountVisit / PostItem / ProfileItem; this
+module only reads their attributes (registry/ imports no other package of the project).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, update
+from sqlalchemy.engine import Engine
+
+from registry.db import session_scope, upsert
+from registry.models import Account, AccountSnapshot, FetchOutcome, Patrol, Post
+from registry.scheduling import PATROLLED_STATUSES
+from registry.timeutil import utcnow
+
+# Patrol.status values.
+RUNNING, FINISHED, FAILED, ABORTED = "running", "finished", "failed", "aborted"
+# A post the platform attributes to another account is not the account's post (see store_visits).
+FOREIGN_FLAG = "foreign_author"
+# Column limits of the post table: a value beyond them would fail the whole batch on PostgreSQL.
+INT_MAX = 2**31 - 1
+_LIMITS = {"platform_post_id": 100, "published_raw": 100, "title": 500, "text": 2000, "url": 2000}
+
+Hasher = Callable[[str | None, str | None], str | None]
+
+
+class PostLike(Protocol):
+    platform_post_id: str
+    published_at: datetime | None
+    published_raw: str | None
+    title: str | None
+    text: str | None
+    url: str | None
+    is_pinned: bool
+    is_repost: bool
+    reposts: int | None
+    comments: int | None
+    likes: int | None
+    reads: int | None
+    counts_raw: dict[str, str] | None
+    flags: list[str]
+
+
+class VisitLike(Protocol):
+    patrol_id: int
+    account_id: int
+    outcome: str
+    fetched_at: datetime
+    source: str
+    http_status: int | None
+    reason: str | None
+    url: str | None
+    pages: int
+    posts: Sequence[PostLike]
+    profile: Any
+
+
+@dataclass
+class StoreStats:
+    visits: int = 0
+    posts_seen: int = 0
+    posts_new: int = 0
+    foreign_skipped: int = 0
+
+
+class PostState(NamedTuple):
+    """What is stored of one account's posts: the newest publish time (pinned included, rule 2), the
+    number of posts, and the newest publish time among posts that are not pinned (where paging stops)."""
+
+    newest_published_at: datetime | None
+    count: int
+    newest_unpinned_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    id: int
+    platform: str
+    platform_id: str
+    feed_url: str | None
+
+
+@dataclass
+class PatrolProgress:
+    patrol_id: int
+    status: str
+    accounts_total: int
+    accounts_done: int
+    outcomes: dict[str, int] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+
+
+# ------------------------------------------------------------------------------------------- patrols
+
+
+def start_patrol(engine: Engine, *, scope: dict[str, Any], accounts_total: int, pid: int | None = None) -> int:
+    with session_scope(engine) as session:
+        patrol = Patrol(scope=scope, accounts_total=accounts_total, pid=pid, status=RUNNING)
+        session.add(patrol)
+        session.flush()
+        return int(patrol.id)  # type: ignore[arg-type]
+
+
+def reopen_patrol(engine: Engine, patrol_id: int, *, pid: int | None = None) -> None:
+    """Continue an interrupted patrol: running again, its stored outcomes kept."""
+    with session_scope(engine) as session:
+        session.execute(update(Patrol).where(Patrol.id == patrol_id)
+                        .values(status=RUNNING, finished_at=None, exit_code=None, pid=pid))
+
+
+def set_patrol_pid(engine: Engine, patrol_id: int, pid: int) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(Patrol).where(Patrol.id == patrol_id).values(pid=pid))
+
+
+def finish_patrol(engine: Engine, patrol_id: int, *, status: str, exit_code: int | None,
+                  summary: dict[str, Any]) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(Patrol).where(Patrol.id == patrol_id).values(
+            status=status, exit_code=exit_code, summary=summary, finished_at=utcnow(),
+            accounts_done=_done_subquery(patrol_id)))
+
+
+def get_patrol(engine: Engine, patrol_id: int) -> Patrol | None:
+    with session_scope(engine) as session:
+        return session.get(Patrol, patrol_id)
+
+
+def _done_subquery(patrol_id: int) -> Any:
+    return (select(func.count()).select_from(FetchOutcome).where(FetchOutcome.patrol_id == patrol_id)
+            .scalar_subquery())
+
+
+def patrol_progress(engine: Engine, patrol_id: int) -> PatrolProgress:
+    """Accounts done of total and outcomes so far: two queries, cheap enough to poll every second."""
+    with session_scope(engine) as session:
+        patrol = session.get(Patrol, patrol_id)
+        if patrol is None:
+            raise LookupError(f"no patrol {patrol_id}")
+        outcomes = _outcome_counts(session, patrol_id)
+        return PatrolProgress(
+            patrol_id=patrol_id, status=patrol.status, accounts_total=patrol.accounts_total,
+            accounts_done=sum(outcomes.values()), outcomes=outcomes, started_at=patrol.started_at,
+            finished_at=patrol.finished_at, exit_code=patrol.exit_code)
+
+
+def outcome_counts(engine: Engine, patrol_id: int) -> dict[str, int]:
+    with session_scope(engine) as session:
+        return _outcome_counts(session, patrol_id)
+
+
+def _outcome_counts(session: Any, patrol_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(FetchOutcome.outcome, func.count()).where(FetchOutcome.patrol_id == patrol_id)
+        .group_by(FetchOutcome.outcome))
+    return {outcome: int(n) for outcome, n in rows}
+
+
+def outcomes_by_platform(engine: Engine, patrol_id: int) -> dict[str, dict[str, int]]:
+    """{platform: {outcome: accounts}} for one patrol."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Account.platform, FetchOutcome.outcome, func.count())
+            .join(Account, Account.id == FetchOutcome.account_id)
+            .where(FetchOutcome.patrol_id == patrol_id)
+            .group_by(Account.platform, FetchOutcome.outcome))
+        table: dict[str, dict[str, int]] = {}
+        for platform, outcome, n in rows:
+            table.setdefault(platform, {})[outcome] = int(n)
+        return table
+
+
+def running_patrols(engine: Engine) -> list[Patrol]:
+    with session_scope(engine) as session:
+        return list(session.execute(select(Patrol).where(Patrol.status == RUNNING)).scalars())
+
+
+def mark_failed(engine: Engine, patrol_ids: Collection[int], *, reason: str) -> None:
+    """Patrols whose crawl process is gone without saying how it ended (killed, machine restarted)."""
+    if not patrol_ids:
+        return
+    with session_scope(engine) as session:
+        for patrol_id in patrol_ids:
+            session.execute(update(Patrol).where(Patrol.id == patrol_id, Patrol.status == RUNNING).values(
+                status=FAILED, finished_at=utcnow(), accounts_done=_done_subquery(patrol_id),
+                summary={"error": reason}))
+
+
+def interrupted_patrol(engine: Engine, scope_key: dict[str, Any], *, within: timedelta,
+                       is_alive: Callable[[int], bool]) -> Patrol | None:
+    """The latest patrol over the same scope that stopped before visiting every account (killed,
+    timed out, interrupted, or still marked running by a process that is gone), started within
+    `within`: the next patrol over that scope completes it instead of starting over."""
+    since = utcnow() - within
+    with session_scope(engine) as session:
+        latest = session.execute(
+            select(Patrol).where(Patrol.started_at >= since).order_by(Patrol.id.desc()).limit(20)).scalars()
+        for patrol in latest:
+            if (patrol.scope or {}).get("key") != scope_key:
+                continue
+            if patrol.status == FINISHED:
+                return None  # the latest patrol over this scope completed
+            if patrol.status == RUNNING and patrol.pid and is_alive(patrol.pid):
+                return None  # still running (the caller's lock normally prevents this)
+            return patrol
+    return None
+
+
+# ------------------------------------------------------------------------------------------- scope
+
+
+def _ids_in(column: Any, ids: Sequence[int]) -> Any:
+    """IN over many ids, rendered inline (integers only): a scheduler's claim of 100,000 due accounts
+    would exceed the database's limit on bound parameters."""
+    return column.in_(bindparam(f"ids_{column.key}", [int(i) for i in ids], expanding=True, literal_execute=True))
+
+
+def scope_conditions(scope: dict[str, Any]) -> list[Any]:
+    """WHERE conditions on Account for a resolved patrol scope (see crawlers.launcher.PatrolScope)."""
+    conds: list[Any] = []
+    if scope.get("account_ids"):
+        conds.append(_ids_in(Account.id, scope["account_ids"]))
+    else:
+        conds.append(Account.status.in_(PATROLLED_STATUSES))
+    if scope.get("platforms"):
+        conds.append(Account.platform.in_(scope["platforms"]))
+    if scope.get("org_tree_ids") is not None:
+        conds.append(_ids_in(Account.org_id, scope["org_tree_ids"]))
+    if scope.get("due_before"):
+        due = datetime.fromisoformat(scope["due_before"])
+        conds.append(or_(Account.next_due_at.is_(None), Account.next_due_at <= due))
+    if scope.get("max_account_id") is not None:
+        conds.append(Account.id <= scope["max_account_id"])
+    return conds
+
+
+def count_in_scope(engine: Engine, scope: dict[str, Any]) -> int:
+    with session_scope(engine) as session:
+        return int(session.execute(select(func.count()).select_from(Account).where(*scope_conditions(scope)))
+                   .scalar_one())
+
+
+def nth_account_id(engine: Engine, scope: dict[str, Any], n: int) -> int | None:
+    """The id of the n-th account of the scope by id: `--limit n` keeps accounts up to it."""
+    with session_scope(engine) as session:
+        return session.execute(select(Account.id).where(*scope_conditions(scope)).order_by(Account.id)
+                               .offset(max(n - 1, 0)).limit(1)).scalar_one_or_none()
+
+
+def _source_condition(source: str, feed_platforms: Collection[str]) -> Any:
+    """Which accounts a source serves: "feed" takes every account with its own feed URL and every account
+    of a platform routed through the bridge; a platform's API takes the rest of that platform."""
+    if source == "feed":
+        return or_(Account.feed_url.is_not(None), Account.platform.in_(list(feed_platforms)))
+    if source in feed_platforms:
+        return Account.id.is_(None)  # nothing: the platform goes through the bridge
+    return and_(Account.platform == source, Account.feed_url.is_(None))
+
+
+def _not_visited(patrol_id: int) -> Any:
+    return not_(select(FetchOutcome.id).where(FetchOutcome.patrol_id == patrol_id,
+                                              FetchOutcome.account_id == Account.id).exists())
+
+
+def pending_by_source(engine: Engine, patrol_id: int, *, scope: dict[str, Any], sources: Iterable[str],
+                      feed_platforms: Collection[str]) -> dict[str, int]:
+    """How many accounts each source still has to visit in this patrol (one query per source)."""
+    counts: dict[str, int] = {}
+    with session_scope(engine) as session:
+        for source in sources:
+            counts[source] = int(session.execute(
+                select(func.count()).select_from(Account).where(
+                    *scope_conditions(scope), _source_condition(source, feed_platforms), _not_visited(patrol_id))
+            ).scalar_one())
+    return counts
+
+
+def pending_accounts(engine: Engine, patrol_id: int, *, scope: dict[str, Any], source: str,
+                     feed_platforms: Collection[str], after_id: int = 0, limit: int = 500) -> list[AccountRef]:
+    """The next `limit` accounts (by id, after `after_id`) of the scope that this source serves and that
+    have no outcome yet in this patrol: a resumed patrol visits only what it did not complete."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Account.id, Account.platform, Account.platform_id, Account.feed_url)
+            .where(*scope_conditions(scope), _source_condition(source, feed_platforms), _not_visited(patrol_id),
+                   Account.id > after_id)
+            .order_by(Account.id).limit(limit))
+        return [AccountRef(id=r[0], platform=r[1], platform_id=r[2], feed_url=r[3]) for r in rows]
+
+
+# ------------------------------------------------------------------------------------------- posts
+
+
+def known_post_state(engine: Engine, account_ids: Collection[int]) -> dict[int, PostState]:
+    """What is stored of these accounts' posts, in one grouped query. Accounts without posts are absent."""
+    if not account_ids:
+        return {}
+    unpinned = case((Post.is_pinned.is_(False), Post.published_at))
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Post.account_id, func.max(Post.published_at), func.count(), func.max(unpinned))
+            .where(Post.account_id.in_(list(account_ids))).group_by(Post.account_id))
+        return {aid: PostState(newest, int(n), newest_unpinned)
+                for aid, newest, n, newest_unpinned in rows}
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    return value[:limit]
+
+
+def _count(value: int | None) -> int | None:
+    """Engagement as stored: None stays None (missing is not zero); out-of-range numbers are clamped."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return min(max(value, 0), INT_MAX)
+
+
+def _post_row(account_id: int, post: PostLike, fetched_at: datetime, hasher: Hasher | None) -> dict[str, Any]:
+    title = _clip(post.title, _LIMITS["title"])
+    text = _clip(post.text, _LIMITS["text"])
+    return {
+        "account_id": account_id,
+        "platform_post_id": _clip(str(post.platform_post_id), _LIMITS["platform_post_id"]),
+        "published_at": post.published_at,
+        "published_raw": _clip(post.published_raw, _LIMITS["published_raw"]),
+        "first_seen_at": fetched_at,
+        "last_seen_at": fetched_at,
+        "title": title,
+        "text": text,
+        "url": _clip(post.url, _LIMITS["url"]),
+        "is_pinned": bool(post.is_pinned),
+        "is_repost": bool(post.is_repost),
+        "reposts": _count(post.reposts),
+        "comments": _count(post.comments),
+        "likes": _count(post.likes),
+        "reads": _count(post.reads),
+        "counts_raw": post.counts_raw or None,
+        "flags": list(post.flags) or None,
+        "content_hash": hasher(title, text) if hasher else None,
+    }
+
+
+# What a later sighting of a stored post changes: engagement, whether it is pinned, when it was seen.
+_POST_UPDATE = ["last_seen_at", "is_pinned", "reposts", "comments", "likes", "reads", "counts_raw"]
+_KEEP_IF_NULL = ("reposts", "comments", "likes", "reads", "counts_raw")
+_OUTCOME_UPDATE = ["fetched_at", "outcome", "http_status", "reason", "source", "url", "pages", "posts_seen",
+                   "posts_new"]
+
+
+def store_visits(engine: Engine, visits: Sequence[VisitLike], *, hasher: Hasher | None = None) -> StoreStats:
+    """Store a batch of account visits in ONE transaction.
+
+    Posts are upserted on (account_id, platform_post_id): new ones inserted, known ones get their
+    engagement, pinned mark and last_seen_at updated; a post is never duplicated, so storing the same
+    visit twice changes nothing. Posts the platform attributes to another account (flag foreign_author)
+    are not the account's posts: they are not stored, and the outcome's reason counts them. One outcome
+    per (patrol, account) is upserted, a snapshot stored when the visit read the profile, and the
+    patrol's accounts_done brought up to date.
+    """
+    stats = StoreStats(visits=len(visits))
+    if not visits:
+        return stats
+    posts: dict[tuple[int, str], dict[str, Any]] = {}
+    seen: Counter[int] = Counter()
+    foreign: Counter[int] = Counter()
+    for visit in visits:
+        for post in visit.posts:
+            if FOREIGN_FLAG in (post.flags or ()):
+                foreign[visit.account_id] += 1
+                continue
+            row = _post_row(visit.account_id, post, visit.fetched_at, hasher)
+            key = (visit.account_id, row["platform_post_id"])
+            if key in posts:  # the same post twice in one visit (pages shifted by a new post)
+                row["is_pinned"] = row["is_pinned"] or posts[key]["is_pinned"]
+            else:
+                seen[visit.account_id] += 1
+            posts[key] = row
+    account_ids = sorted({v.account_id for v in visits})
+    patrol_ids = sorted({v.patrol_id for v in visits})
+    stats.posts_seen = len(posts)
+    stats.foreign_skipped = sum(foreign.values())
+
+    with session_scope(engine) as session:
+        before = _post_counts(session, account_ids)
+        upsert(session, Post, list(posts.values()), keys=["account_id", "platform_post_id"],
+               update=_POST_UPDATE, keep_if_null=_KEEP_IF_NULL)
+        after = _post_counts(session, account_ids)
+        new = {aid: after.get(aid, 0) - before.get(aid, 0) for aid in account_ids}
+        stats.posts_new = sum(new.values())
+
+        outcome_rows = []
+        snapshot_rows = []
+        for visit in visits:
+            reason = visit.reason
+            if foreign[visit.account_id]:
+                note = f"{foreign[visit.account_id]} post(s) attributed to another account not stored"
+                reason = f"{reason}; {note}" if reason else note
+            outcome_rows.append({
+                "patrol_id": visit.patrol_id, "account_id": visit.account_id, "fetched_at": visit.fetched_at,
+                "outcome": visit.outcome, "http_status": visit.http_status, "reason": _clip(reason, 500),
+                "source": visit.source, "url": _clip(visit.url, 2000), "pages": visit.pages,
+                "posts_seen": seen[visit.account_id], "posts_new": new.get(visit.account_id, 0)})
+            profile = visit.profile
+            if profile is not None:
+                snapshot_rows.append({
+                    "account_id": visit.account_id, "patrol_id": visit.patrol_id, "taken_at": visit.fetched_at,
+                    "followers": _count(profile.followers), "followers_raw": _clip(profile.followers_raw, 50),
+                    "following": _count(profile.following), "posts_total": _count(profile.posts_total),
+                    "name_seen": _clip(profile.name_seen, 200), "verified_seen": profile.verified_seen})
+        upsert(session, FetchOutcome, outcome_rows, keys=["patrol_id", "account_id"], update=_OUTCOME_UPDATE)
+        if snapshot_rows:
+            # One snapshot per account and patrol, even if a visit is stored again.
+            session.execute(delete(AccountSnapshot).where(
+                AccountSnapshot.patrol_id.in_(patrol_ids), AccountSnapshot.account_id.in_(account_ids)))
+            session.execute(AccountSnapshot.__table__.insert(), snapshot_rows)
+        for patrol_id in patrol_ids:
+            session.execute(update(Patrol).where(Patrol.id == patrol_id)
+                            .values(accounts_done=_done_subquery(patrol_id)))
+    return stats
+
+
+def _post_counts(session: Any, account_ids: Sequence[int]) -> dict[int, int]:
+    rows = session.execute(select(Post.account_id, func.count()).where(Post.account_id.in_(account_ids))
+                           .group_by(Post.account_id))
+    return {aid: int(n) for aid, n in rows}
+
+
+def last_observations(engine: Engine, account_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """For each account: its last post time (pinned included), its last patrol time, outcome and reason.
+    Three set-based queries whatever the number of accounts."""
+    if not account_ids:
+        return {}
+    ids = list(account_ids)
+    result: dict[int, dict[str, Any]] = {
+        aid: {"last_post_at": None, "last_patrol_at": None, "last_outcome": None, "last_reason": None,
+              "last_patrol_id": None} for aid in ids}
+    for aid, state in known_post_state(engine, ids).items():
+        result[aid]["last_post_at"] = state.newest_published_at
+    with session_scope(engine) as session:
+        latest = (select(FetchOutcome.account_id, func.max(FetchOutcome.fetched_at).label("at"))
+                  .where(FetchOutcome.account_id.in_(ids)).group_by(FetchOutcome.account_id).subquery())
+        rows = session.execute(
+            select(FetchOutcome.account_id, FetchOutcome.fetched_at, FetchOutcome.outcome, FetchOutcome.reason,
+                   FetchOutcome.patrol_id)
+            .join(latest, and_(latest.c.account_id == FetchOutcome.account_id,
+                               latest.c.at == FetchOutcome.fetched_at)))
+        for aid, at, outcome, reason, patrol_id in rows:
+            result[aid].update(last_patrol_at=at, last_outcome=outcome, last_reason=reason,
+                               last_patrol_id=patrol_id)
+    return result
+
+
+def patrol_summary(engine: Engine, patrol_id: int) -> dict[str, Any]:
+    """Outcomes (overall and by platform) and post counts of one patrol, as stored in Patrol.summary."""
+    with session_scope(engine) as session:
+        seen, new = session.execute(
+            select(func.coalesce(func.sum(FetchOutcome.posts_seen), 0), func.coalesce(func.sum(FetchOutcome.posts_new), 0))
+            .where(FetchOutcome.patrol_id == patrol_id)).one()
+        outcomes = _outcome_counts(session, patrol_id)
+    return {"outcomes": outcomes, "by_platform": outcomes_by_platform(engine, patrol_id),
+            "accounts_done": sum(outcomes.values()), "posts_seen": int(seen), "posts_new": int(new)}
