@@ -21,13 +21,17 @@ from sqlalchemy.engine import Engine
 
 from registry.db import session_scope, upsert
 from registry.models import Account, AccountSnapshot, FetchOutcome, Patrol, Post
-from registry.scheduling import PATROLLED_STATUSES
 from registry.timeutil import utcnow
 
+# Lifecycle statuses patrolled unless accounts are named one by one (closing ones are watched until closed).
+PATROLLED_STATUSES = ("active", "closing")
 # Patrol.status values.
 RUNNING, FINISHED, FAILED, ABORTED = "running", "finished", "failed", "aborted"
 # A post the platform attributes to another account is not the account's post (see store_visits).
 FOREIGN_FLAG = "foreign_author"
+# A publish time in the future was clamped by the parser: it is no evidence of when the account last
+# posted, so it is stored as unknown (the raw text and the flag stay).
+FUTURE_FLAG = "future_clamped"
 # Column limits of the post table: a value beyond them would fail the whole batch on PostgreSQL.
 INT_MAX = 2**31 - 1
 _LIMITS = {"platform_post_id": 100, "published_raw": 100, "title": 500, "text": 2000, "url": 2000}
@@ -337,7 +341,7 @@ def _post_row(account_id: int, post: PostLike, fetched_at: datetime, hasher: Has
     return {
         "account_id": account_id,
         "platform_post_id": _clip(str(post.platform_post_id), _LIMITS["platform_post_id"]),
-        "published_at": post.published_at,
+        "published_at": None if FUTURE_FLAG in (post.flags or ()) else post.published_at,
         "published_raw": _clip(post.published_raw, _LIMITS["published_raw"]),
         "first_seen_at": fetched_at,
         "last_seen_at": fetched_at,
