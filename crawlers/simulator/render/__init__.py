@@ -1,0 +1,1 @@
+"""Response bodies in the shapes of the real platforms and bridges (reference: docs/simulator.md)."""
