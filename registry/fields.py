@@ -1,0 +1,255 @@
+"""The values of roster fields, as typed on the command line or found in a roster cell: parsed, checked
+against the column sizes, and turned into what is stored. Shared by the roster services and the importer,
+so that a value accepted in one place is accepted in the other.
+
+Each parser raises ValidationError saying what is wrong with the value; the caller adds where.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from registry.errors import ValidationError
+from registry.i18n import L
+from registry.models import ACCOUNT_STATUSES, ORG_LEVELS
+from registry.timeutil import SHANGHAI, utcnow
+
+NAME_MAX = 100
+# Sizes of the account and organization columns (PostgreSQL enforces them).
+TEXT_LIMITS = {"category": 50, "filing_no": 100, "contact_name": 50, "contact_phone": 50, "region_code": 12,
+               "notes": 2000, "status_reason": 500}
+FEED_URL_MAX = 2000
+
+# A spreadsheet evaluates a cell that starts with one of these (CWE-1236). Exports prefix such cells
+# with an apostrophe; imports take it off again, so that a roster round-trips unchanged.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+STATUS_ALIASES = {
+    "active": ("active", "正常", "运营", "运营中", "正常运营", "在用", "启用", "活跃", "开通", "在运营"),
+    "closing": ("closing", "拟关停", "关停中", "待关停", "拟注销", "注销中", "整改中"),
+    "merged": ("merged", "已整合", "已合并", "整合", "合并", "已迁移"),
+    "closed": ("closed", "已关停", "关停", "已注销", "注销", "停用", "已停用", "已关闭", "关闭"),
+}
+STATUS_LABELS = {"active": ("正常", "active"), "closing": ("拟关停", "closing"), "merged": ("已整合", "merged"),
+                 "closed": ("已关停", "closed")}
+LEVEL_ALIASES = {
+    "province": ("province", "省", "省级", "省直"),
+    "city": ("city", "市", "市级", "市直", "地市"),
+    "district": ("district", "区", "县", "区县", "区级", "县级", "县区", "县市区"),
+    "department": ("department", "部门", "委办局", "局"),
+    "street": ("street", "town", "街道", "乡镇", "镇", "乡", "街道乡镇", "街镇"),
+    "community": ("community", "village", "社区", "村", "社区村", "村社区", "居委会", "村委会"),
+    "other": ("other", "其他", "其它"),
+}
+LEVEL_LABELS = {"province": "省级", "city": "市级", "district": "区县", "department": "部门", "street": "街道乡镇",
+                "community": "社区村", "other": "其他"}
+TRUE_WORDS = {"是", "已认证", "认证", "有", "y", "yes", "true", "1", "✓", "√", "verified", "蓝v", "黄v", "v"}
+FALSE_WORDS = {"否", "未认证", "无", "没有", "n", "no", "false", "0", "✗", "×", "unverified"}
+
+
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "")
+
+
+_STATUS_INDEX = {_key(a): code for code, aliases in STATUS_ALIASES.items() for a in aliases}
+_LEVEL_INDEX = {_key(a): code for code, aliases in LEVEL_ALIASES.items() for a in aliases}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def neutralize_formula(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def unneutralize_formula(text: str) -> str:
+    return text[1:] if text[:1] == "'" and text[1:2] and text[1:2] in FORMULA_START else text
+
+
+def cell_text(value: Any) -> str:
+    """A cell or option as text: stripped, full-width spaces too; an apostrophe guard taken off."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unneutralize_formula(str(value).strip().strip("\u3000").strip())
+
+
+def clean_name(value: Any, *, what: str = "") -> str:
+    """A display name: required, at most NAME_MAX characters, no control characters."""
+    text = cell_text(value)
+    what = what or L("名称", "name")
+    if not text:
+        raise ValidationError(L(f"{what}为空", f"{what} is empty"))
+    if len(text) > NAME_MAX:
+        raise ValidationError(L(f"{what}超过 {NAME_MAX} 个字符 ({len(text)})",
+                                f"{what} is longer than {NAME_MAX} characters ({len(text)})"))
+    if _CONTROL.search(text):
+        raise ValidationError(L(f"{what}含控制字符", f"{what} contains control characters"))
+    return text
+
+
+def clean_text(value: Any, field: str) -> str | None:
+    """Free text limited to its column size; empty is None."""
+    text = cell_text(value)
+    if not text:
+        return None
+    limit = TEXT_LIMITS[field]
+    if len(text) > limit:
+        raise ValidationError(L(f"超过 {limit} 个字符 ({len(text)})", f"longer than {limit} characters ({len(text)})"))
+    return _CONTROL.sub("", text)
+
+
+_DATE_FORMS = (
+    re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})[-/.年](\d{1,2})月?()"),
+)
+
+
+def parse_date(value: Any) -> date | None:
+    """2020-03-15, 2020/3/15, 2020.3.15, 2020年3月15日, 20200315, or a month (2020-03: its first day)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = cell_text(value)
+    if not text:
+        return None
+    for form in _DATE_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            year, month, day = (int(g) if g else 1 for g in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                break
+    raise ValidationError(L(f"{text!r} 不是日期", f"{text!r} is not a date"),
+                          hint=L("如 2020-03-15 或 2020年3月15日", "e.g. 2020-03-15"))
+
+
+def parse_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = _key(cell_text(value))
+    if not text:
+        return None
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValidationError(L(f"{text!r} 不是 是/否", f"{text!r} is not yes/no"))
+
+
+def parse_status(value: Any) -> str | None:
+    text = cell_text(value)
+    if not text:
+        return None
+    code = _STATUS_INDEX.get(_key(text))
+    if code is None:
+        choices = ", ".join(f"{c} ({STATUS_LABELS[c][0]})" for c in ACCOUNT_STATUSES)
+        raise ValidationError(L(f"未知状态 {text!r}", f"unknown status {text!r}"),
+                              hint=L(f"可用: {choices}", f"use one of {choices}"))
+    return code
+
+
+def parse_level(value: Any) -> str | None:
+    text = cell_text(value)
+    if not text:
+        return None
+    code = _LEVEL_INDEX.get(_key(text))
+    if code is None:
+        choices = ", ".join(f"{c} ({LEVEL_LABELS[c]})" for c in ORG_LEVELS)
+        raise ValidationError(L(f"未知单位级别 {text!r}", f"unknown unit level {text!r}"),
+                              hint=L(f"可用: {choices}", f"use one of {choices}"))
+    return code
+
+
+def parse_feed_url(value: Any) -> str | None:
+    text = cell_text(value)
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(L(f"订阅源 {text!r} 不是 http(s) 网址", f"feed {text!r} is not an http(s) URL"),
+                              hint=L("如 http://rsshub.local/weibo/user/2803301701", "e.g. http://rsshub.local/weibo/user/2803301701"))
+    if len(text) > FEED_URL_MAX or _CONTROL.search(text) or " " in text:
+        raise ValidationError(L(f"订阅源 {text[:80]!r} 无效", f"feed {text[:80]!r} is not a valid URL"))
+    return text
+
+
+def parse_region_code(value: Any) -> str | None:
+    text = cell_text(value)
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{2,12}", text):
+        raise ValidationError(L(f"区划代码 {text!r} 应为 2-12 位数字", f"region code {text!r} must be 2-12 digits"))
+    return text
+
+
+def parse_headcount(value: Any) -> int | None:
+    text = cell_text(value)
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,9}", text):
+        raise ValidationError(L(f"编制人数 {text!r} 应为非负整数", f"headcount {text!r} must be a whole number"))
+    return int(text)
+
+
+# Parsers of the optional fields, by field name (CLI options and roster cells alike).
+ACCOUNT_PARSERS: dict[str, Any] = {
+    "category": lambda v: clean_text(v, "category"),
+    "status": parse_status,
+    "status_changed_on": parse_date,
+    "status_reason": lambda v: clean_text(v, "status_reason"),
+    "filing_no": lambda v: clean_text(v, "filing_no"),
+    "contact_name": lambda v: clean_text(v, "contact_name"),
+    "contact_phone": lambda v: clean_text(v, "contact_phone"),
+    "verified": parse_bool,
+    "opened_on": parse_date,
+    "feed_url": parse_feed_url,
+    "notes": lambda v: clean_text(v, "notes"),
+}
+ORG_PARSERS: dict[str, Any] = {
+    "level": parse_level,
+    "region_code": parse_region_code,
+    "headcount": parse_headcount,
+    "notes": lambda v: clean_text(v, "notes"),
+}
+
+
+# Command-line spellings of the fields whose option is not simply --field-name.
+OPTION_NAMES = {"contact_name": "--contact", "contact_phone": "--phone", "feed_url": "--feed", "opened_on": "--opened",
+                "status_changed_on": "--date", "status_reason": "--reason"}
+
+
+def parse_options(parsers: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Command-line options, parsed: None = not given (left out), '' = clear (None)."""
+    out = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        try:
+            out[key] = parsers[key](value)
+        except ValidationError as exc:
+            option = OPTION_NAMES.get(key, "--" + key.replace("_", "-"))
+            raise ValidationError(f"{option}: {exc.message}", hint=exc.hint) from None
+    return out
+
+
+def local_today() -> date:
+    """Today in Asia/Shanghai: the default date of a closure or a merge."""
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+def status_label(status: str) -> str:
+    zh, en = STATUS_LABELS.get(status, (status, status))
+    return L(zh, en)
+
+
+def level_label(level: str) -> str:
+    return L(LEVEL_LABELS.get(level, level), level)

@@ -1,0 +1,157 @@
+"""Reading a roster file as rows of cells: CSV in whatever encoding Excel or WPS saved it (UTF-8, UTF-8 with
+BOM, GBK/GB18030, UTF-16), XLSX (first sheet or a named one), or a JSON export. Rows are numbered as a
+spreadsheet shows them (the header is row 1), so that error messages point at the row the user sees."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.errors import ValidationError
+from registry.i18n import L
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
+GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
+MAX_CELL = 100_000  # a cell larger than this is not roster data
+HINT_SAVE_AS = ("在 Excel/WPS 中另存为 \"CSV UTF-8\" 或 .xlsx", "save it from Excel/WPS as \"CSV UTF-8\" or as .xlsx")
+
+
+@dataclass
+class Sheet:
+    rows: Iterator[tuple[int, list[Any]]]  # (row number, cells)
+    format: str  # "csv" | "xlsx" | "json"
+    encoding: str | None = None
+    name: str | None = None  # the XLSX sheet read
+    total: int | None = None  # number of rows, when known up front
+
+
+def open_sheet(path: Path, *, sheet: str | None = None) -> Sheet:
+    if not path.is_file():
+        raise ValidationError(L(f"找不到文件 {str(path)!r}", f"no such file: {str(path)!r}"))
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm") or head.startswith(ZIP_MAGIC):
+        return _open_xlsx(path, sheet)
+    if head.startswith(OLE_MAGIC):
+        raise ValidationError(L(f"{path.name} 是旧版 .xls 文件, 不支持", f"{path.name} is an old .xls workbook, which is not supported"),
+                              hint=L("在 Excel/WPS 中另存为 .xlsx", "save it from Excel/WPS as .xlsx"))
+    if sheet:
+        raise ValidationError(L(f"--sheet 只适用于 XLSX, {path.name} 不是", f"--sheet applies to XLSX files; {path.name} is not one"))
+    data = path.read_bytes()
+    if suffix == ".json":
+        return _open_json(path, data)
+    return _open_csv(path, data)
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a CSV file and the encoding it was in; a ValidationError when that cannot be told."""
+    if not data.strip(b" \t\r\n" + codecs.BOM_UTF8):
+        raise ValidationError(L(f"{name} 是空文件", f"{name} is empty"))
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16"), "utf-16"
+    except UnicodeDecodeError as exc:
+        raise ValidationError(L(f"{name} 的编码有误 (字节 {exc.start})", f"{name} has an encoding error at byte {exc.start}"),
+                              hint=L(*HINT_SAVE_AS)) from None
+    if b"\x00" in data:
+        raise ValidationError(L(f"{name} 不是文本 CSV 文件", f"{name} is not a CSV text file"), hint=L(*HINT_SAVE_AS))
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    guess = best.encoding.replace("_", "").lower() if best else None
+    if guess in GB_FAMILY:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    seen = L(f" (看起来像 {best.encoding})", f" (it looks like {best.encoding})") if best else ""
+    raise ValidationError(L(f"无法识别 {name} 的编码{seen}: 应为 UTF-8 或 GBK/GB18030",
+                            f"cannot tell the encoding of {name}{seen}: expected UTF-8 or GBK/GB18030"),
+                          hint=L(*HINT_SAVE_AS))
+
+
+def _open_csv(path: Path, data: bytes) -> Sheet:
+    text, encoding = decode(data, path.name)
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", "\t", ";"), key=first.count)
+    del data
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        number = 0
+        try:
+            for number, cells in enumerate(reader, start=1):
+                yield number, cells
+        except csv.Error as exc:
+            raise ValidationError(L(f"{path.name} 第 {number + 1} 行不是有效的 CSV: {exc}",
+                                    f"{path.name} row {number + 1} is not valid CSV: {exc}")) from None
+
+    csv.field_size_limit(MAX_CELL)
+    return Sheet(rows=rows(), format="csv", encoding=encoding, total=text.count("\n") or None)
+
+
+def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise ValidationError(L(f"{path.name} 不是有效的 XLSX 工作簿 ({type(exc).__name__})",
+                                f"{path.name} is not an XLSX workbook ({type(exc).__name__})"),
+                              hint=L("用 Excel/WPS 打开并另存为 .xlsx, 或另存为 CSV UTF-8",
+                                     "open it in Excel/WPS and save it as .xlsx, or as CSV UTF-8")) from None
+    if sheet is not None and sheet not in workbook.sheetnames:
+        names = ", ".join(workbook.sheetnames)
+        workbook.close()
+        raise ValidationError(L(f"{path.name} 中没有工作表 {sheet!r}", f"{path.name} has no sheet {sheet!r}"),
+                              hint=L(f"工作表有: {names}", f"its sheets are: {names}"))
+    if not workbook.worksheets:
+        workbook.close()
+        raise ValidationError(L(f"{path.name} 没有工作表", f"{path.name} has no sheet"))
+    worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                yield number, list(cells)
+        finally:
+            workbook.close()
+
+    return Sheet(rows=rows(), format="xlsx", name=worksheet.title, total=worksheet.max_row)
+
+
+def _open_json(path: Path, data: bytes) -> Sheet:
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(L(f"{path.name} 不是有效的 JSON: {exc}", f"{path.name} is not valid JSON: {exc}")) from None
+    records = doc.get("accounts") if isinstance(doc, dict) else doc
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValidationError(L(f"{path.name} 应是对象列表 (govpulse export 的 JSON)",
+                                f"{path.name} must hold a list of objects (as govpulse export writes)"))
+    if not records:
+        raise ValidationError(L(f"{path.name} 是空文件", f"{path.name} is empty"))
+    headers = list(dict.fromkeys(k for record in records for k in record))
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        yield 1, headers
+        for number, record in enumerate(records, start=2):
+            yield number, [record.get(h) for h in headers]
+
+    return Sheet(rows=rows(), format="json", encoding="utf-8", total=len(records) + 1)

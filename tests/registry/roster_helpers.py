@@ -1,0 +1,62 @@
+"""Helpers of the roster tests: read the registry back through the CLI, write roster files as offices do."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+WEIBO_UID = "2803301701"
+BIZ = "MzA5NDc1NzQ4MA=="
+TOKEN = "MS4wLjABAAAAv7iSuuXDJGDvJkmH_vz1qkDZYo1apxgzaxdBSeIuPi4"
+
+
+def accounts(gp: Any, *args: str) -> list[dict[str, Any]]:
+    return json.loads(gp.ok("account", "list", "--json", *args).output)
+
+
+def units(gp: Any) -> list[dict[str, Any]]:
+    return json.loads(gp.ok("org", "list", "--json").output)
+
+
+def history(gp: Any, ref: str, *args: str) -> list[dict[str, Any]]:
+    return json.loads(gp.ok("history", ref, "--json", *args).output)["changes"]
+
+
+def registry_state(gp: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The registry without numbers and timestamps: units by path, accounts by key, sorted."""
+    unit_rows = sorted((u["path"], u["level"], u["region_code"], u["headcount"]) for u in units(gp))
+    skip = {"id", "org_id", "created_at", "updated_at"}
+    account_rows = sorted(tuple(sorted((k, v) for k, v in a.items() if k not in skip)) for a in accounts(gp))
+    return unit_rows, account_rows
+
+
+def write_csv(path: Path, rows: list[list[Any]], *, encoding: str = "utf-8-sig") -> Path:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def audit_count(gp: Any) -> int:
+    """All audit entries, counted through the history of every unit and account."""
+    total = sum(len(history(gp, f"#{a['id']}", "--account")) for a in accounts(gp))
+    return total + sum(len(history(gp, str(u["id"]), "--org")) for u in units(gp))
