@@ -17,7 +17,7 @@ import string
 
 WEIBO_UID_RE = re.compile(r"^[1-9]\d{9}$")
 TOUTIAO_TOKEN_RE = re.compile(r"^MS4wLjABAAAA[A-Za-z0-9_-]{30,60}$")
-WECHAT_BIZ_RE = re.compile(r"^Mz[A-Za-z0-9+/]{12}==$")
+WECHAT_BIZ_RE = re.compile(r"^M[DTjz][A-Za-z0-9+/]{12}==$")  # base64 of ten ASCII digits
 
 _URLSAFE = string.ascii_letters + string.digits + "-_"
 _BASE62 = string.digits + string.ascii_lowercase + string.ascii_uppercase
@@ -44,8 +44,11 @@ def wechat_biz(rng: random.Random) -> str:
 
 
 def valid_platform_id(platform: str, value: str) -> bool:
+    """Whether `value` has the exact shape the simulator gives ids of `platform`."""
     pattern = {"weibo": WEIBO_UID_RE, "toutiao": TOUTIAO_TOKEN_RE, "wechat": WECHAT_BIZ_RE}[platform]
-    return bool(pattern.match(value))
+    if not pattern.match(value):
+        return False
+    return platform != "wechat" or base64.b64decode(value).isdigit()
 
 
 def weibo_mid(ts: int, account_index: int) -> str:

@@ -82,10 +82,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          note="script tags, control characters, absurd counts, a post by another user, a future date"),
 )}
 
-# What the posting pattern deserves, read with the default policy at `now`.
+# What the posting pattern deserves, read with the default policy at `now` (an account the platform
+# says is gone deserves "unreachable" whatever it posted).
 PATTERN_STATUS = {
     "active": "active", "legacy": "active", "hostile": "active", "pinned_old": "active", "pinned_new": "active",
-    "bench": "active", "dormant": "dormant", "zombie": "zombie", "never": "zombie", "stale": "zombie",
+    "bench": "active", "dormant": "dormant", "bench_dormant": "dormant", "zombie": "zombie", "never": "zombie",
     "shell_reposts": "shell", "shell_low": "shell",
 }
 
@@ -103,13 +104,18 @@ class Expectation:
                 "acceptable_statuses": list(self.statuses), "patrols_needed": self.patrols_needed}
 
 
+def in_fact(kind: Kind, pattern: str) -> str:
+    """The verdict an account of this kind posting this way deserves, were every fetch to succeed."""
+    return "unreachable" if kind.fault in ("not_found", "gone") else PATTERN_STATUS[pattern]
+
+
 def _exp(outcome: str, status: str, outcomes: tuple[str, ...] = (), statuses: tuple[str, ...] = (),
          patrols: int = 1) -> Expectation:
     return Expectation(outcome, status, (outcome, *outcomes), (status, *statuses), patrols)
 
 
-def expectation(kind: Kind, platform: str, route: str, variant: str | None) -> Expectation:
-    """The outcome of one patrol of the account over `route` and the verdict that follows."""
+def expectation(kind: Kind, platform: str, route: str, variant: str | None, pattern: str) -> Expectation:
+    """The outcome of one patrol of an account over `route` and the verdict that follows."""
     fault = kind.fault
     if fault in ("not_found", "gone"):
         # Weibo gives the not-found body for every gone kind (the banned shape is unconfirmed).
@@ -124,11 +130,11 @@ def expectation(kind: Kind, platform: str, route: str, variant: str | None) -> E
         return _exp("malformed", "unknown", ("error",) if variant == "oversized" else ())
     if fault == "slow":
         return _exp("timeout", "unknown")
-    status = PATTERN_STATUS[kind.pattern]
-    outcome = "empty" if kind.pattern == "never" else "ok"
-    if route == "feed" and kind.pattern == "shell_low":
+    status = PATTERN_STATUS[pattern]
+    outcome = "empty" if pattern == "never" else "ok"
+    if route == "feed" and pattern == "shell_low":
         return _exp(outcome, "active")  # no engagement or followers in a feed: the shell rule cannot fire
-    if route == "feed" and kind.pattern == "shell_reposts":
+    if route == "feed" and pattern == "shell_reposts":
         return _exp(outcome, "shell", statuses=("active",))  # reposts show only as "转发微博" text in a feed
     return _exp(outcome, status)
 

@@ -63,8 +63,8 @@ TOPICS = ("安全生产", "防汛抗旱", "森林防火", "消防安全", "食�
 ACTIONS = ("召开", "部署", "开展", "推进", "举办", "启动", "督导", "调研", "通报", "落实", "检查", "培训")
 EVENTS = ("工作会议", "专题培训", "集中宣传活动", "专项检查", "推进会", "工作部署会", "现场观摩会", "应急演练",
           "志愿服务活动", "座谈会", "入户走访", "专项整治行动")
-NOTICES = ("{unit}关于{topic}的温馨提示", "【提醒】{md}{topic}，这些事项请注意", "{md}起，{unit}{topic}有新变化",
-           "一图读懂{unit}{topic}", "@{unit}居民朋友们，{topic}指南来了", "{topic}问答（{md}）：您关心的都在这里",
+NOTICES = ("{unit}关于{topic}的温馨提示", "【提醒】{md}{unit}{topic}，这些事项请注意", "{md}起，{unit}{topic}有新变化",
+           "一图读懂{unit}{topic}", "@{unit}居民朋友们，{topic}指南来了", "{unit}{topic}问答（{md}）：您关心的都在这里",
            "【通知】{unit}{topic}办理时间调整", "{md}{unit}{topic}工作情况通报")
 HEADLINES = ("{unit}{action}{topic}{event}", "{md}，{unit}{action}{topic}{event}", "{unit}：{topic}{event}圆满完成",
              "{topic}｜{unit}{action}{event}", "聚焦{topic}，{unit}在行动（{md}）", "{md}{unit}{topic}{event}侧记",

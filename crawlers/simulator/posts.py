@@ -100,10 +100,15 @@ def pick(rng: random.Random, seq: Sequence[str]) -> str:
     return seq[int(rng.random() * len(seq))]
 
 
-def headline(rng: random.Random, unit: str, ts: int) -> str:
+def headline(rng: random.Random, unit: str, ts: int, topics: Sequence[str] = names.TOPICS) -> str:
     template = pick(rng, names.NOTICES if rng.random() < 0.3 else names.HEADLINES)
-    return template.format(unit=unit, topic=pick(rng, names.TOPICS), action=pick(rng, names.ACTIONS),
+    return template.format(unit=unit, topic=pick(rng, topics), action=pick(rng, names.ACTIONS),
                            event=pick(rng, names.EVENTS), md=month_day(ts))
+
+
+# Every headline names its account and a topic, and each platform has its own topics: so two accounts
+# never share a headline by chance, and duplicates are only the re-published family news.
+PLATFORM_TOPICS = {p: names.TOPICS[i::3] for i, p in enumerate(("weibo", "toutiao", "wechat"))}
 
 
 def family_news(seed: str, unit: str, now_ts: int, count: int = 30) -> tuple[NewsItem, ...]:
@@ -186,6 +191,7 @@ def wan(n: int) -> str:
 _SHAPES: dict[str, tuple[tuple[int, int], tuple[float, float], float]] = {
     "active": ((40, 110), (0.05, 3.0), 180),
     "bench": ((50, 70), (0.05, 2.0), 180),
+    "bench_dormant": ((50, 70), (20.0, 60.0), 180),
     "dormant": ((20, 60), (20.0, 80.0), 360),
     "zombie": ((3, 30), (100.0, 500.0), 900),
     "stale": ((10, 40), (20.0, 200.0), 600),
@@ -255,24 +261,26 @@ def _legacy_times(now_ts: int) -> list[int]:
 
 
 def _hostile_specs(acc: SimAccount, now_ts: int) -> list[dict[str, Any]]:
+    name = f"{acc.headline_name}{acc.index}"  # in every title: no two hostile accounts share one
     specs: list[dict[str, Any]] = [
-        {"ts": now_ts - 5 * DAY, "title": "<script>alert(1)</script>", "flags": ("script",)},
-        {"ts": now_ts - 6 * DAY + 7, "title": '"><img src=x onerror=alert(1)>', "flags": ("script",)},
-        {"ts": now_ts - 7 * DAY + 11, "title": "通知\x00\x07\x1b[31m\u202e反转文字\x1f", "flags": ("control_chars",)},
+        {"ts": now_ts - 5 * DAY, "title": f"{name}<script>alert(1)</script>", "flags": ("script",)},
+        {"ts": now_ts - 6 * DAY + 7, "title": f'{name}"><img src=x onerror=alert(1)>', "flags": ("script",)},
+        {"ts": now_ts - 7 * DAY + 11, "title": f"{name}通知\x00\x07\x1b[31m\u202e反转文字\x1f", "flags": ("control_chars",)},
         {"ts": now_ts - 8 * DAY + 13, "flags": ("bad_count",),
          "display": (("reposts", -5), ("comments", "abc"), ("likes", -5), ("reads", "abc"))},
         {"ts": now_ts - 9 * DAY + 17, "text": "长文" * 10_000, "flags": ("oversized_text",)},
         {"ts": now_ts + 30 * DAY, "flags": ("future",)},
     ]
     if acc.platform != "wechat":  # a WeChat list is by account id; it carries no author to get wrong
-        specs.append({"ts": now_ts - HOUR + 19, "flags": ("foreign_author",), "title": "周末去哪儿？星城美食探店合集"})
+        specs.append({"ts": now_ts - HOUR + 19, "flags": ("foreign_author",),
+                      "title": f"周末去哪儿？星城美食探店合集（{acc.index}）"})
     return specs
 
 
 def _make(acc: SimAccount, rng: random.Random, spec: dict[str, Any], low: bool) -> Post:
     ts = spec["ts"]
     news: NewsItem | None = spec.get("news")
-    title = spec.get("title") or (news.title if news else headline(rng, acc.unit_short, ts))
+    title = spec.get("title") or (news.title if news else headline(rng, acc.headline_name, ts, PLATFORM_TOPICS[acc.platform]))
     text = spec.get("text") or f"{title}。{pick(rng, names.SENTENCES)}{pick(rng, names.SENTENCES)}"
     counts = _counts(rng, acc.platform, acc.followers, low, bool(spec.get("viral")))
     display = spec.get("display", counts["display"])

@@ -22,7 +22,7 @@ from typing import Any
 
 from crawlers.simulator import ids, names
 from crawlers.simulator.kinds import (
-    DEFAULT_ROUTES, FEED_FAULT_VARIANTS, FEED_QUIRKS, KINDS, PATTERN_STATUS, PLATFORMS, expectation,
+    DEFAULT_ROUTES, FEED_FAULT_VARIANTS, FEED_QUIRKS, KINDS, PLATFORMS, expectation, in_fact,
 )
 from crawlers.simulator.posts import NewsItem, Post, family_news, generate
 from registry.errors import ValidationError
@@ -62,7 +62,7 @@ class SimAccount:
     name: str
     unit: str
     parent_unit: str | None
-    unit_short: str  # how headlines name the unit
+    headline_name: str  # how its headlines name the publisher (its own name: no two accounts share one)
     category: str
     kind: str
     pattern: str  # posting pattern (usually the kind's)
@@ -123,7 +123,7 @@ class Scenario:
     def route_of(self, account: SimAccount, route: str) -> dict[str, Any]:
         kind = KINDS[account.kind]
         variant = account.feed_variant if route == "feed" else account.variant
-        exp = expectation(kind, account.platform, route, variant).as_dict()
+        exp = expectation(kind, account.platform, route, variant, account.pattern).as_dict()
         if route == "api" and account.platform == "wechat" and self.wechat_list_closed:
             exp.update(outcome="rate_limited", status="unknown", acceptable_outcomes=["rate_limited"],
                        acceptable_statuses=["unknown"], patrols_needed=1)
@@ -149,7 +149,7 @@ class Scenario:
             "patrols_needed": main["patrols_needed"],
             "expected_last_post_at": None if last is None else datetime.fromtimestamp(last, UTC),
             "last_post_tolerance_s": 120 if account.pattern == "legacy" else 0,
-            "in_fact": PATTERN_STATUS[account.pattern],
+            "in_fact": in_fact(KINDS[account.kind], account.pattern),
             "posts_total": len(posts), "pinned": sum(p.pinned for p in posts),
             "reposts": sum(p.repost for p in posts), "family_posts": sum(p.family_news for p in posts),
             "followers": None if account.platform == "wechat" else account.followers,
@@ -247,7 +247,7 @@ class _Builder:
         self._names.add((platform, name))
         return name
 
-    def account(self, unit: Unit, platform: str, name: str, kind: str, *, short: str, category: str,
+    def account(self, unit: Unit, platform: str, name: str, kind: str, *, category: str,
                 followers: int, pattern: str | None = None, family: str | None = None) -> SimAccount:
         spec = KINDS[kind]
         if platform not in spec.platforms:
@@ -272,7 +272,7 @@ class _Builder:
         name = self.unique_name(platform, name)
         acc = SimAccount(
             index=index, platform=platform, platform_id=self._unique_id(maker), name=name, unit=unit.name,
-            parent_unit=unit.parent, unit_short=short, category=category, kind=kind,
+            parent_unit=unit.parent, headline_name=name, category=category, kind=kind,
             pattern=pattern or spec.pattern, seed=f"{self.name}:{self.seed}:{index}", followers=followers,
             variant=variant, feed_variant=feed_variant, quirk=quirk, family=family,
             followers_text=platform == "weibo" and followers >= 10_000 and rng.random() < 0.6,
@@ -383,7 +383,7 @@ def _demo(b: _Builder, total: int = 300) -> Scenario:
             kinds[by_platform[order[n % len(order)]].pop(0)] = kind
     for i, (unit, short, category, platform, nm) in enumerate(slots):
         kind = kinds.get(i, "active")
-        b.account(unit, platform, nm, kind, short=short, category=category, followers=_followers(rng, unit.level),
+        b.account(unit, platform, nm, kind, category=category, followers=_followers(rng, unit.level),
                   family=DEMO_FAMILY if i in family else None)
     return b.build()
 
@@ -401,7 +401,7 @@ def _truth(b: _Builder) -> Scenario:
         for platform in platforms:
             unit, short, category = tree[turn % len(tree)]
             turn += 1
-            b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind, short=short,
+            b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind,
                       category=category, followers=_followers(b.rng, unit.level))
     return b.build()
 
@@ -422,7 +422,7 @@ def _faults(b: _Builder) -> Scenario:
     plan += [("legacy_dates", "weibo")] * 2 + [("hostile", p) for p in PLATFORMS]
     for n, (kind, platform) in enumerate(plan):
         unit, short, category = tree[n % len(tree)]
-        b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind, short=short,
+        b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind,
                   category=category, followers=_followers(b.rng, unit.level))
     return b.build()
 
@@ -446,8 +446,8 @@ def _bench(b: _Builder, size: int) -> Scenario:
         platform = platforms[n % len(platforms)]
         kind = "dormant" if rng.random() < 0.1 else "active"
         b.account(unit, platform, f"{short}{PLATFORM_LABELS[platform][:2]}{n // len(units) + 1}", kind,
-                  short=short, category=rng.choice(names.CATEGORIES), followers=_followers(rng, unit.level),
-                  pattern="bench" if kind == "active" else "dormant")
+                  category=rng.choice(names.CATEGORIES), followers=_followers(rng, unit.level),
+                  pattern="bench" if kind == "active" else "bench_dormant")
     return b.build(size=size)
 
 

@@ -14,7 +14,6 @@ import pytest
 from simulator_support import SLOW_SECONDS, faults_server, fetch, pick, running, truth_server  # noqa: F401
 
 from crawlers.simulator import SimulatorHandle
-from crawlers.simulator.ids import WEIBO_UID_RE
 
 API = "/api/container/getIndex"
 MODERN = "%a %b %d %H:%M:%S %z %Y"
@@ -301,7 +300,3 @@ def test_slow_account_outlasts_a_short_timeout(faults_server: SimulatorHandle) -
     with pytest.raises(TimeoutError):
         fetch(faults_server.base_url, f"{API}?containerid=100505{uid}", timeout=SLOW_SECONDS / 3)
     assert fetch(faults_server.base_url, f"{API}?containerid=100505{uid}", timeout=SLOW_SECONDS * 4).json()["ok"] == 1
-
-
-def test_uids_are_ten_digits(truth_server: SimulatorHandle) -> None:
-    assert all(WEIBO_UID_RE.match(a.platform_id) for a in truth_server.scenario.accounts if a.platform == "weibo")

@@ -105,8 +105,11 @@ def _entry(acc: SimAccount, p: Post, style: str) -> Entry:
         return Entry(p.text if p.repost else p.title, link, html, p.ts, acc.screen_name)
     if acc.platform == "toutiao":
         return Entry(p.title if p.media != "micro" else p.text[:80], toutiao.link(p), p.text, p.ts, acc.screen_name)
-    link = wechat.link(acc, p) if style.startswith("wechat2rss") else wechat.short_link(acc, p)
-    return Entry(p.title, link.removesuffix("#rd"), p.text, p.ts, acc.screen_name, wechat.cover(p))
+    if style.startswith("wechat2rss"):
+        link = wechat.link(acc, p).removesuffix("#rd").replace("http://", "https://", 1)
+    else:
+        link = wechat.short_link(acc, p)
+    return Entry(p.title, link, p.text, p.ts, acc.screen_name, wechat.cover(p))
 
 
 def _date(acc: SimAccount, style: str, ts: int) -> str:
