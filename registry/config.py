@@ -70,6 +70,9 @@ def _defaults() -> dict[str, Any]:
             "retry_backoff": 2.0,  # seconds before the first retry, doubled for each further retry
             "resume_hours": 24,  # an interrupted patrol over the same scope is completed if this recent
             "log_dir": str(home / "logs"),  # one log file per patrol
+            # A WeChat account silent this long gets its newest article page read: only that page says
+            # whether the account was deregistered, migrated or banned. 0 = never.
+            "verify_silent_days": 14,
         },
         "policy": {"file": ""},
         "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh"},

@@ -1,0 +1,296 @@
+"""Starting a patrol: the Patrol row, the crawl subprocess, progress, time limit, interruption.
+
+The crawl runs in its own process (`python -m crawlers.run`) because a Twisted reactor cannot be
+restarted; the caller (the CLI or the scheduler) only watches it through the database. Interrupted
+(Ctrl-C, time limit, a killed process), a patrol keeps what it stored, and the next patrol over the
+same scope completes it instead of starting over.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from crawlers.redaction import configured_secrets, redact
+from crawlers.run import EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
+from crawlers.settings import feed_platforms
+from registry.config import Settings
+from registry.db import open_engine, session_scope
+from registry.errors import LockedError, ValidationError
+from registry.i18n import L
+from registry.locks import acquire_lock, pid_alive
+from registry.models import PLATFORMS
+from registry.observations import (
+    ABORTED,
+    FAILED,
+    RUNNING,
+    count_in_scope,
+    finish_patrol,
+    get_patrol,
+    interrupted_patrol,
+    mark_failed,
+    nth_account_id,
+    patrol_progress,
+    patrol_summary,
+    reopen_patrol,
+    running_patrols,
+    set_patrol_pid,
+    start_patrol,
+)
+from registry.orgs import org_subtree_ids
+from registry.timeutil import utcnow
+
+LOCK_NAME = "patrol"
+POLL_SECONDS = 0.5
+# After SIGTERM the crawl stores its buffer and closes; past this it is killed.
+STOP_GRACE_SECONDS = 30.0
+LOG_TAIL_LINES = 5
+FAILURE_OUTCOMES = ("not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
+
+
+@dataclass
+class PatrolScope:
+    """Which accounts a patrol visits. Empty lists mean no restriction. Accounts named in account_ids
+    are visited whatever their lifecycle status; otherwise active and closing accounts only."""
+
+    platforms: list[str] = field(default_factory=list)
+    org_ids: list[int] = field(default_factory=list)  # each unit with all units below it
+    account_ids: list[int] = field(default_factory=list)
+    limit: int | None = None  # the first N accounts of the scope (by id)
+    due_only: bool = False  # only accounts whose next_due_at has come (or was never set)
+
+    def __post_init__(self) -> None:
+        self.platforms = list(self.platforms or [])
+        self.org_ids = list(self.org_ids or [])
+        self.account_ids = list(self.account_ids or [])
+
+    def key(self) -> dict[str, Any]:
+        """What identifies the scope: an interrupted patrol with the same key is resumed."""
+        return {"platforms": sorted(set(self.platforms)), "org_ids": sorted(set(self.org_ids)),
+                "account_ids": sorted(set(self.account_ids)), "limit": self.limit, "due_only": self.due_only}
+
+
+@dataclass
+class ProgressInfo:
+    patrol_id: int
+    done: int
+    total: int
+    outcomes: dict[str, int]
+    elapsed: float
+    rate: float  # accounts per second in this run
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return {k: v for k, v in self.outcomes.items() if k in FAILURE_OUTCOMES and v}
+
+
+@dataclass
+class PatrolResult:
+    patrol_id: int
+    status: str  # finished, failed, aborted
+    exit_code: int | None
+    accounts_total: int
+    accounts_done: int
+    outcomes: dict[str, int]
+    by_platform: dict[str, dict[str, int]]
+    posts_seen: int
+    posts_new: int
+    elapsed: float
+    resumed: bool
+    stopped_by: str | None  # "interrupt" (Ctrl-C), "time_limit", "stop_event", or None: ran to its end
+    log_path: Path
+    message: str | None = None  # why the crawl could not run
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_by is not None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Accounts by outcome, and posts read and new: for a job's record."""
+        return {**self.outcomes, "posts_seen": self.posts_seen, "posts_new": self.posts_new}
+
+    @property
+    def ran(self) -> bool:
+        """The crawl ran (to its end, or until it was deliberately stopped)."""
+        return self.status != FAILED
+
+
+def resolve_scope(engine: Engine, scope: PatrolScope) -> dict[str, Any]:
+    """The scope as stored on the patrol: units expanded to their subtrees, the due time and the
+    --limit cut fixed once, so that a resumed patrol completes the very same set of accounts."""
+    unknown = sorted(set(scope.platforms) - set(PLATFORMS))
+    if unknown:
+        raise ValidationError(L(f"未知平台: {', '.join(unknown)}", f"unknown platform(s): {', '.join(unknown)}"),
+                              hint=L("可用: ", "use: ") + ", ".join(PLATFORMS))
+    if scope.limit is not None and scope.limit < 1:
+        raise ValidationError(L("--limit 必须为正整数", "--limit must be a positive number"))
+    resolved: dict[str, Any] = {"key": scope.key(), "platforms": sorted(set(scope.platforms)),
+                                "account_ids": sorted(set(scope.account_ids))}
+    if scope.org_ids:
+        with session_scope(engine) as session:
+            resolved["org_tree_ids"] = sorted({i for org_id in scope.org_ids for i in org_subtree_ids(session, org_id)})
+    if scope.due_only and not scope.account_ids:  # named accounts (claimed as due by the scheduler) are due
+        resolved["due_before"] = utcnow().isoformat()
+    if scope.limit is not None:
+        resolved["max_account_id"] = nth_account_id(engine, resolved, scope.limit)
+    return resolved
+
+
+def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | None = None,
+               on_progress: Callable[[ProgressInfo], None] | None = None,
+               stop_event: threading.Event | None = None, resume: bool = True,
+               lock_wait: float = 0.0, engine: Engine | None = None) -> PatrolResult:
+    """Run one patrol to its end and say how it went.
+
+    Takes the "patrol" lock (shared with the scheduler; LockedError when another patrol runs). With
+    `resume`, an interrupted patrol over the same scope is completed rather than started over.
+    `time_limit` (seconds; default patrol.time_limit_seconds, 0 = none) and `stop_event` stop the crawl
+    gracefully, as does Ctrl-C; what was stored stays.
+    """
+    feed_platforms(settings)  # a bad route fails here, before anything is written
+    own_engine = engine is None
+    engine = engine or open_engine(settings.database_url)
+    try:
+        with acquire_lock(engine, LOCK_NAME, holder=f"patrol pid {os.getpid()}", wait_seconds=lock_wait):
+            _check_no_crawl_running(engine)
+            patrol_id, resumed = _open_patrol(engine, settings, scope, resume)
+            limit = float(settings.patrol.get("time_limit_seconds") or 0) if time_limit is None else time_limit
+            return _watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
+                          on_progress=on_progress, stop_event=stop_event)
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+def _check_no_crawl_running(engine: Engine) -> None:
+    """A crawl left running by a launcher that died keeps its patrol RUNNING with a live pid: never run
+    a second one beside it. Patrols whose process is gone are marked failed (and can be resumed)."""
+    stale = []
+    for patrol in running_patrols(engine):
+        if patrol.pid and pid_alive(patrol.pid):
+            raise LockedError(
+                L(f"巡查 {patrol.id} 的抓取进程仍在运行 (pid {patrol.pid})",
+                  f"the crawl of patrol {patrol.id} is still running (pid {patrol.pid})"),
+                hint=L("等待其结束, 或结束该进程后重试", "wait for it to finish, or stop that process and retry"))
+        stale.append(int(patrol.id))  # type: ignore[arg-type]
+    mark_failed(engine, stale, reason="the crawl process ended without recording the end of the patrol")
+
+
+def _open_patrol(engine: Engine, settings: Settings, scope: PatrolScope, resume: bool) -> tuple[int, bool]:
+    if resume:
+        hours = float(settings.patrol.get("resume_hours", 24) or 0)
+        previous = interrupted_patrol(engine, scope.key(), within=timedelta(hours=hours), is_alive=pid_alive)
+        if previous is not None:
+            reopen_patrol(engine, int(previous.id))  # type: ignore[arg-type]
+            return int(previous.id), True  # type: ignore[arg-type]
+    resolved = resolve_scope(engine, scope)
+    return start_patrol(engine, scope=resolved, accounts_total=count_in_scope(engine, resolved)), False
+
+
+def log_path(settings: Settings, patrol_id: int) -> Path:
+    folder = Path(str(settings.patrol.get("log_dir") or ".")).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"patrol-{patrol_id}.log"
+
+
+def _spawn(settings: Settings, patrol_id: int, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "crawlers.run", "--patrol-id", str(patrol_id), "--db", settings.database_url]
+    if settings.path is not None:
+        cmd += ["--config", str(settings.path)]
+    env = {**os.environ, SETTINGS_ENV: settings_for_child(settings)}
+    with log.open("ab") as out:
+        # Its own session: a Ctrl-C on the terminal reaches the launcher only, which then stops the
+        # crawl with one SIGTERM (a second signal would make Scrapy drop its buffer).
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+
+
+def _watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, time_limit: float,
+           on_progress: Callable[[ProgressInfo], None] | None,
+           stop_event: threading.Event | None) -> PatrolResult:
+    log = log_path(settings, patrol_id)
+    started = time.monotonic()
+    child = _spawn(settings, patrol_id, log)
+    set_patrol_pid(engine, patrol_id, child.pid)
+    done_at_start = patrol_progress(engine, patrol_id).accounts_done
+    stopped_by: str | None = None
+    stop_sent: float | None = None
+    while True:
+        try:
+            finished = _wait(child, POLL_SECONDS)
+            elapsed = time.monotonic() - started
+            if on_progress is not None:
+                progress = patrol_progress(engine, patrol_id)
+                on_progress(ProgressInfo(patrol_id, progress.accounts_done, progress.accounts_total,
+                                         progress.outcomes, elapsed,
+                                         (progress.accounts_done - done_at_start) / max(elapsed, 1e-6)))
+            if finished:
+                break
+            if stop_sent is None and (time_limit and elapsed > time_limit or stop_event and stop_event.is_set()):
+                stopped_by = "time_limit" if time_limit and elapsed > time_limit else "stop_event"
+                stop_sent = time.monotonic()
+                child.send_signal(signal.SIGTERM)
+            elif stop_sent is not None and time.monotonic() - stop_sent > STOP_GRACE_SECONDS:
+                child.kill()
+        except KeyboardInterrupt:
+            if stop_sent is None:
+                stopped_by, stop_sent = "interrupt", time.monotonic()
+                child.send_signal(signal.SIGTERM)
+            else:
+                child.kill()
+    rc = child.returncode
+    patrol = get_patrol(engine, patrol_id)
+    message = None
+    if patrol is not None and patrol.status == RUNNING:  # the crawl died without recording its end
+        message = _death_message(rc, log, settings)
+        finish_patrol(engine, patrol_id, status=ABORTED if stopped_by else FAILED, exit_code=rc,
+                      summary={**patrol_summary(engine, patrol_id), "error": message})
+        patrol = get_patrol(engine, patrol_id)
+    elif rc not in (0, EXIT_INTERRUPTED):
+        message = _death_message(rc, log, settings)
+    assert patrol is not None
+    summary = patrol_summary(engine, patrol_id)
+    return PatrolResult(
+        patrol_id=patrol_id, status=patrol.status, exit_code=rc, accounts_total=patrol.accounts_total,
+        accounts_done=summary["accounts_done"], outcomes=summary["outcomes"], by_platform=summary["by_platform"],
+        posts_seen=summary["posts_seen"], posts_new=summary["posts_new"], elapsed=time.monotonic() - started,
+        resumed=resumed, stopped_by=stopped_by, log_path=log, message=message)
+
+
+def _wait(child: subprocess.Popen[bytes], seconds: float) -> bool:
+    try:
+        child.wait(timeout=seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _death_message(rc: int | None, log: Path, settings: Settings) -> str:
+    if rc is not None and rc < 0:
+        what = L(f"抓取进程被信号 {-rc} 终止", f"the crawl process was killed by signal {-rc}")
+    else:
+        what = L(f"抓取进程退出码 {rc}", f"the crawl process exited with code {rc}")
+    tail = _log_tail(log, settings)
+    return f"{what}: {tail}" if tail else what
+
+
+def _log_tail(log: Path, settings: Settings) -> str:
+    """The last error lines of the crawl's log (secrets already masked there; masked again)."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    errors = [line for line in lines if "ERROR" in line or line.startswith("error:")] or lines
+    return redact(" | ".join(errors[-LOG_TAIL_LINES:]), configured_secrets(settings))[:1000]

@@ -1,0 +1,114 @@
+"""Scrapy settings of a patrol, derived from the govpulse configuration.
+
+Each source (a platform's API, or the feed bridge) runs as its own crawler in the one crawl process,
+with its own download slot, concurrency, delay and AutoThrottle floor, so that a slow or strict
+platform never holds up the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.config import PLATFORMS, Settings
+from registry.errors import ValidationError
+
+BOT_NAME = "govpulse"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+SOURCES = (*PLATFORMS, "feed")
+ROUTES = ("api", "feed")
+BRIDGE_SLOT = "bridge"
+
+# What every source shares.
+BASE: dict[str, Any] = {
+    "BOT_NAME": BOT_NAME,
+    "SPIDER_MODULES": SPIDER_MODULES,
+    "NEWSPIDER_MODULE": NEWSPIDER_MODULE,
+    # URLs with credentials are logged at DEBUG ("Crawled (200) <GET ...>"): INFO and above only.
+    "LOG_LEVEL": "INFO",
+    "LOGSTATS_INTERVAL": 60.0,
+    # No consoles: nothing may drive or inspect the crawl from outside.
+    "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
+    # Platform APIs, not pages for search engines; the patrol identifies itself by its User-Agent.
+    "ROBOTSTXT_OBEY": False,
+    # Cookies are configured credentials sent as a header, never a jar that grows or leaks.
+    "COOKIES_ENABLED": False,
+    # No Referer: a URL with a credential in its query must not travel to another host on a redirect.
+    "REFERRER_POLICY": "no-referrer",
+    # Every request is distinct by construction; a fingerprint set would grow with the accounts.
+    "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+    # Every status reaches the callbacks, which classify it (403/418/432 block, 404, 5xx after retries).
+    "HTTPERROR_ALLOW_ALL": True,
+    "RETRY_ENABLED": True,
+    "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the outcome records it
+    "DOWNLOAD_WARNSIZE": 0,
+    "ITEM_PIPELINES": {"crawlers.pipelines.VisitPipeline": 300},
+    "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.RetryBackoffMiddleware": 560},
+    "MEMUSAGE_ENABLED": False,
+}
+
+
+def route(settings: Settings, platform: str) -> str:
+    value = str(settings.platform(platform).get("route") or "api")
+    if value not in ROUTES:
+        raise ValidationError(f"platforms.{platform}.route = {value!r} is not a route",
+                              hint=f"use one of: {', '.join(ROUTES)}")
+    return value
+
+
+def feed_platforms(settings: Settings) -> frozenset[str]:
+    """Platforms patrolled through the bridge's feeds rather than their own API."""
+    return frozenset(p for p in PLATFORMS if route(settings, p) == "feed")
+
+
+def politeness(settings: Settings, source: str) -> tuple[int, float]:
+    """(concurrency, delay in seconds) of a source's download slot."""
+    conf = settings.get("bridge", default={}) if source == "feed" else settings.platform(source)
+    try:
+        concurrency = int(conf.get("concurrency", 1))
+        delay = float(conf.get("delay", 0.0))
+    except (TypeError, ValueError) as exc:
+        where = "bridge" if source == "feed" else f"platforms.{source}"
+        raise ValidationError(f"{where}: concurrency/delay must be numbers ({exc})") from None
+    if concurrency < 1 or delay < 0:
+        where = "bridge" if source == "feed" else f"platforms.{source}"
+        raise ValidationError(f"{where}: concurrency must be >= 1 and delay >= 0")
+    return concurrency, delay
+
+
+def slot_name(source: str) -> str:
+    return BRIDGE_SLOT if source == "feed" else source
+
+
+def _slot(concurrency: int, delay: float) -> dict[str, Any]:
+    return {"concurrency": concurrency, "delay": delay, "jitter": 0.5 if delay > 0 else 0}
+
+
+def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
+    """The Scrapy settings of one source's crawler."""
+    patrol = settings.patrol
+    concurrency, delay = politeness(settings, source)
+    slots = {slot_name(source): _slot(concurrency, delay)}
+    if source in ("feed", "wechat"):  # WeChat article pages, read to check silent accounts
+        slots["wechat"] = _slot(*politeness(settings, "wechat"))
+    result = dict(BASE)
+    result.update({
+        "USER_AGENT": str(patrol.get("user_agent") or BOT_NAME),
+        "DOWNLOAD_SLOTS": slots,
+        # Room for requests waiting on the slot's delay; start() backs off beyond it.
+        "CONCURRENT_REQUESTS": max(2 * concurrency, 8),
+        # Feeds of accounts' own URLs (other hosts) get the same politeness as the bridge.
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": delay,
+        "AUTOTHROTTLE_ENABLED": bool(patrol.get("autothrottle", True)),
+        "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
+        "AUTOTHROTTLE_MAX_DELAY": 60.0,
+        "DOWNLOAD_TIMEOUT": float(patrol.get("timeout", 30)),
+        "RETRY_TIMES": int(patrol.get("retries", 3)),
+        "DOWNLOAD_MAXSIZE": int(patrol.get("max_response_bytes", 5_000_000)),
+        "GOVPULSE_RETRY_BACKOFF": float(patrol.get("retry_backoff", 2.0)),
+    })
+    return result
