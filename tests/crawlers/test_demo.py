@@ -1,0 +1,74 @@
+"""`govpulse demo`: the whole pipeline on the fictional district, in its own folder and database."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry.errors import ValidationError
+from scheduler.demo import MARKER, prepare_folder
+
+GOVPULSE = str(Path(sys.executable).with_name("govpulse"))
+
+
+def scoring_installed() -> bool:
+    try:
+        from registry.scoring import run_scoring  # noqa: F401
+        from reports import build_report  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path: Path) -> None:
+    office_db = tmp_path / "office.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_")}
+    env.update(GOVPULSE_HOME=str(tmp_path / "home"), GOVPULSE_DATABASE_URL=f"sqlite:///{office_db}")
+    done = subprocess.run([GOVPULSE, "--lang", "en", "demo", "--out", str(tmp_path / "demo")], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "platform simulator on http://127.0.0.1:" in done.stderr
+    assert re.search(r"imported the roster .*roster\.csv: 300 accounts", done.stderr)
+    assert re.search(r"patrol 1: finished", done.stdout) and "visited 300/300 accounts" in done.stdout
+    assert not office_db.exists()
+    connection = sqlite3.connect(tmp_path / "demo" / "demo.db")
+    try:
+        outcomes = dict(connection.execute("SELECT outcome, count(*) FROM fetch_outcome GROUP BY outcome").fetchall())
+        posts = connection.execute("SELECT count(*) FROM post").fetchone()[0]
+    finally:
+        connection.close()
+    assert sum(outcomes.values()) == 300 and outcomes["ok"] > 250 and posts > 1000
+    # A few accounts of every failure the district has: each is an outcome, not a crash.
+    assert {"not_found", "login_required", "rate_limited", "malformed", "timeout"} <= set(outcomes)
+    report = re.search(r"^report: (.+\.html)$", done.stdout, re.MULTILINE)
+    if scoring_installed():
+        assert report and Path(report.group(1)).is_file()
+    else:
+        assert report is None and "score: not available in this installation" in done.stderr
+
+
+def test_a_demo_folder_is_cleared_for_the_next_run(tmp_path: Path) -> None:
+    folder = prepare_folder(tmp_path / "demo")
+    assert (folder / MARKER).is_file()
+    (folder / "demo.db").write_text("old")
+    (folder / "reports").mkdir()
+    (folder / "reports" / "old.html").write_text("old")
+    (folder / "notes.txt").write_text("mine")
+    prepare_folder(folder)
+    assert not (folder / "demo.db").exists() and not (folder / "reports").exists()
+    assert (folder / "notes.txt").read_text() == "mine"  # only what the demo writes is removed
+
+
+def test_a_folder_that_is_not_a_demo_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVPULSE_LANG", "en")
+    (tmp_path / "precious.xlsx").write_text("roster")
+    with pytest.raises(ValidationError, match="not a demo folder"):
+        prepare_folder(tmp_path)
+    assert (tmp_path / "precious.xlsx").read_text() == "roster"
