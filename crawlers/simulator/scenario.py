@@ -452,7 +452,7 @@ def _bench(b: _Builder, size: int) -> Scenario:
 
 
 SCENARIOS: dict[str, str] = {
-    "demo": "a fictional district: 39 units, 300 accounts, mostly active, a few of every kind",
+    "demo": "a fictional district: 38 units, 300 accounts, mostly active, a few of every kind",
     "truth": "the test scenario: 2-3 accounts of every kind (one per platform where it applies)",
     "faults": "active accounts behind every fault form and feed quirk, with three controls",
     "bench": f"--size accounts (default {BENCH_SIZE:,}), about 60 posts each over 180 days, all reachable",
