@@ -76,10 +76,31 @@ def _defaults() -> dict[str, Any]:
         },
         "policy": {"file": ""},
         "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh"},
-        "scheduler": {"timezone": "Asia/Shanghai", "misfire_grace_seconds": 3600, "on_lock": "wait",
-                      "lock_wait_seconds": 600, "poll_seconds": 30},
+        "scheduler": {
+            "timezone": "Asia/Shanghai",
+            "misfire_grace_seconds": 3600,  # a run missed by less than this is caught up once at start
+            "on_lock": "wait",  # another patrol running: "wait" (up to lock_wait_seconds) or "fail"
+            "lock_wait_seconds": 600,
+            "lock_stale_seconds": 120,  # a lock whose heartbeat is older than this is taken over
+            "poll_seconds": 30,  # how often the daemon reads schedule changes made with the CLI
+            # due-only patrols: each account is due again after this long (+/- jitter, from its id)
+            "due_interval_hours": 24,
+            "due_jitter": 0.1,
+            "daily_budget": {"weibo": 0, "toutiao": 0, "wechat": 0},  # accounts per day; 0 = no cap
+            "failing_after": 3,  # `status` lists accounts whose last N visits all failed
+            "log_excerpt_chars": 4000,
+        },
         "schedules": [],
-        "alerts": {},
+        "alerts": {
+            "lang": "zh",
+            "channels": {},  # name -> {type = "webhook" | "wecom" | "dingtalk" | "email", ...}
+            "login_required_threshold": 5,  # this many login_required outcomes on one platform = expired
+            "max_attempts": 5,  # a failing channel is retried on later runs up to this many times
+            "timeout_seconds": 10,
+            "max_items": 30,  # accounts listed per message; the rest are counted
+            "summary": True,  # a summary of every run (with the report) besides the changes
+            "report_base_url": "",  # links to reports instead of paths (e.g. an intranet web server)
+        },
     }
 
 
@@ -125,15 +146,7 @@ class Settings:
 
     def secret(self, platform: str, name: str) -> str:
         """A credential: the value (from env or file key) or the contents of `<name>_file`."""
-        conf = self.platform(platform)
-        value = conf.get(name) or ""
-        path = conf.get(f"{name}_file") or ""
-        if not value and path:
-            try:
-                value = Path(path).expanduser().read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ValidationError(f"cannot read {platform}.{name}_file {path!r}: {exc.strerror}") from None
-        return value
+        return read_secret(self.platform(platform), name, where=platform)
 
     @property
     def patrol(self) -> dict[str, Any]:
@@ -166,6 +179,18 @@ class Settings:
             return node
 
         return walk(copy.deepcopy(self.data))
+
+
+def read_secret(conf: dict[str, Any], name: str, *, where: str) -> str:
+    """The value of `name` in a section, or else the contents of the file its `<name>_file` names."""
+    value = conf.get(name) or ""
+    path = conf.get(f"{name}_file") or ""
+    if not value and path:
+        try:
+            value = Path(path).expanduser().read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValidationError(f"cannot read {where}.{name}_file {path!r}: {exc.strerror}") from None
+    return str(value)
 
 
 def mask_url(url: str) -> str:

@@ -1,0 +1,264 @@
+"""Alerts after a run: one per change of state, never the same one twice.
+
+Each change becomes an `alert_event` row per channel, keyed so that it is recorded once:
+  flagged:<account>:<status>:<score run>   an account newly dormant, zombie, shell or unreachable
+  recovered:<account>:<score run>          a flagged account judged active again
+  patrol_failed:<schedule>:<local date>    a patrol that failed (one alert per schedule and day)
+  login_required:<platform>:<first patrol> many login_required outcomes at once: credentials expired
+  summary:<run>                            the run's outcome, with the report's path or link
+Unsent rows of a channel (new, or failed before) go out together in one message; a channel that fails
+is recorded (attempts, last_error) and retried on later runs up to alerts.max_attempts, and never stops
+the chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from registry.db import upsert
+from registry.models import Account, AlertEvent, FetchOutcome, JobStep, Organization, Patrol, ScoreRun, Verdict
+from registry.timeutil import to_local, utcnow
+from reports.i18n import Translator
+from scheduler import channels
+from scheduler.chain import FAILED, OK, RunContext, StepResult
+
+log = logging.getLogger(__name__)
+
+FLAGGED = ("dormant", "zombie", "shell", "unreachable")
+GONE_FROM_REGISTRY = ("closed", "merged")  # no alert about accounts the office already closed
+LOGIN_LOOKBACK = 50  # patrols looked at to find where a run of login walls began
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f*_\[\]()<>#`|~\\]")
+
+
+@dataclass
+class Event:
+    key: str
+    kind: str
+    data: dict[str, Any]
+
+
+def clean(text: Any, limit: int = 80) -> str:
+    """Roster and platform text inside a Markdown message: one line, no markup, bounded."""
+    return _UNSAFE.sub(" ", str(text or ""))[:limit].strip()
+
+
+# ------------------------------------------------------------------------------------------- events
+
+
+def verdict_changes(conn: Connection, score_run_id: int) -> list[Event]:
+    """Accounts whose verdict in this run differs from their last known one (an unknown is not a state)."""
+    v, pv, a, o = (Verdict.__table__.alias("v"), Verdict.__table__.alias("pv"), Account.__table__.alias("a"),
+                   Organization.__table__.alias("o"))
+    latest = (select(Verdict.account_id, func.max(Verdict.run_id).label("run_id"))  # type: ignore[arg-type]
+              .where(Verdict.run_id < score_run_id, Verdict.status != "unknown")
+              .group_by(Verdict.account_id).subquery("p"))
+    query = (
+        select(v.c.account_id, v.c.status, v.c.days_silent, v.c.rule, pv.c.status.label("previous"),
+               a.c.name, a.c.platform, o.c.name.label("org"))
+        .select_from(v.join(a, a.c.id == v.c.account_id).join(o, o.c.id == a.c.org_id)
+                     .outerjoin(latest, latest.c.account_id == v.c.account_id)
+                     .outerjoin(pv, and_(pv.c.account_id == latest.c.account_id, pv.c.run_id == latest.c.run_id)))
+        .where(v.c.run_id == score_run_id, v.c.registry_status.not_in(GONE_FROM_REGISTRY),
+               or_(and_(v.c.status.in_(FLAGGED), or_(pv.c.status.is_(None), pv.c.status != v.c.status)),
+                   and_(v.c.status == "active", pv.c.status.in_(FLAGGED))))
+        .order_by(a.c.platform, o.c.name, a.c.name)
+    )
+    events = []
+    for row in conn.execute(query).mappings():
+        data = {k: row[k] for k in ("account_id", "status", "previous", "days_silent", "rule", "name", "platform",
+                                    "org")} | {"score_run_id": score_run_id}
+        if row["status"] == "active":
+            events.append(Event(f"recovered:{row['account_id']}:{score_run_id}", "recovered", data))
+        else:
+            events.append(Event(f"flagged:{row['account_id']}:{row['status']}:{score_run_id}", "flagged", data))
+    return events
+
+
+def login_walls(conn: Connection, patrol_id: int, threshold: int) -> list[Event]:
+    """Platforms where this patrol met at least `threshold` login walls, keyed by the patrol that began the
+    streak (consecutive patrols of the platform over the threshold), so one expiry is one alert."""
+    recent = select(Patrol.id).where(Patrol.id <= patrol_id).order_by(Patrol.id.desc()).limit(LOGIN_LOOKBACK)  # type: ignore[union-attr]
+    walls = func.count().filter(FetchOutcome.outcome == "login_required")
+    rows = conn.execute(
+        select(FetchOutcome.patrol_id, Account.platform, walls.label("walls"), func.count().label("visits"))
+        .join(Account, Account.id == FetchOutcome.account_id)
+        .where(FetchOutcome.patrol_id.in_(recent))  # type: ignore[attr-defined]
+        .group_by(FetchOutcome.patrol_id, Account.platform)
+        .order_by(FetchOutcome.patrol_id.desc())).all()
+    by_platform: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for pid, platform, n_walls, visits in rows:
+        by_platform[platform].append((pid, n_walls, visits))
+    events = []
+    for platform, history in sorted(by_platform.items()):
+        if not history or history[0][0] != patrol_id or history[0][1] < threshold:
+            continue
+        start = patrol_id
+        for pid, n_walls, _ in history:
+            if n_walls < threshold:
+                break
+            start = pid
+        events.append(Event(f"login_required:{platform}:{start}", "login_required",
+                            {"platform": platform, "accounts": history[0][1], "visits": history[0][2],
+                             "patrol_id": patrol_id, "since_patrol": start}))
+    return events
+
+
+def _report_link(path: str | None, settings: Any) -> str | None:
+    base = settings.get("alerts", "report_base_url", default="")
+    if not path or not base:
+        return path
+    try:
+        relative = Path(path).resolve().relative_to(Path(settings.report["out_dir"]).resolve())
+    except ValueError:
+        return path
+    return f"{base.rstrip('/')}/{quote(relative.as_posix())}"
+
+
+def collect_events(ctx: RunContext) -> list[Event]:
+    rt, schedule = ctx.runtime, ctx.schedule
+    conf = rt.settings.get("alerts", default={})
+    events: list[Event] = []
+    with rt.engine.connect() as conn:
+        score_run_id = ctx.data("score_run_id") or conn.execute(select(func.max(ScoreRun.id))).scalar()
+        if score_run_id:
+            events += verdict_changes(conn, score_run_id)
+        patrol_id = ctx.data("patrol_id")
+        if patrol_id:
+            events += login_walls(conn, patrol_id, int(conf.get("login_required_threshold", 5)))
+        steps = conn.execute(select(JobStep.step, JobStep.status, JobStep.counts, JobStep.log_excerpt)
+                             .where(JobStep.run_id == ctx.run_id).order_by(JobStep.id)).all()
+    patrol = ctx.results.get("patrol")
+    if patrol is not None and patrol.status == FAILED:
+        day = to_local(utcnow()).date().isoformat()  # type: ignore[union-attr]
+        events.append(Event(f"patrol_failed:{schedule.name}:{day}", "patrol_failed",
+                            {"schedule": schedule.name, "run_id": ctx.run_id, "message": patrol.message}))
+    if conf.get("summary", True):
+        report = ctx.data("report_path")
+        events.append(Event(f"summary:{ctx.run_id}", "summary", {
+            "schedule": schedule.name, "run_id": ctx.run_id, "trigger": ctx.trigger, "status": ctx.status,
+            "message": ctx.message, "report": report, "report_link": _report_link(report, rt.settings),
+            "steps": [{"step": s, "status": st, "counts": c} for s, st, c, _ in steps if s != "notify"]}))
+    return events
+
+
+# ----------------------------------------------------------------------------------------- messages
+
+
+def compose(rows: list[AlertEvent], *, lang: str, max_items: int) -> channels.Message:
+    t = Translator(lang)
+
+    def tr(zh: str, en: str) -> str:
+        return en if lang == "en" else zh
+
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row.kind].append(row.payload)
+    lines: list[str] = []
+    title = tr("govpulse 告警", "govpulse alert")
+    for s in groups.get("summary", []):
+        status = {OK: tr("成功", "succeeded"), FAILED: tr("失败", "failed"), "skipped": tr("跳过", "skipped")}.get(
+            s["status"], s["status"])
+        title = tr(f"govpulse 计划 {s['schedule']}: {status}", f"govpulse schedule {s['schedule']}: {status}")
+        lines.append(f"**{tr('计划', 'Schedule')} {clean(s['schedule'])} #{s['run_id']}: {status}**")
+        for step in s["steps"]:
+            counts = ", ".join(f"{k} {v}" for k, v in step["counts"].items() if k != "report")
+            lines.append(f"- {step['step']}: {step['status']}" + (f" ({counts})" if counts else ""))
+        if s.get("message"):
+            lines.append(f"- {clean(s['message'], 300)}")
+        if s.get("report_link"):
+            link = s["report_link"]
+            lines.append(f"- {tr('报告', 'Report')}: " + (f"[{clean(Path(link).name)}]({link})"
+                                                         if link.startswith(("http://", "https://")) else link))
+    for e in groups.get("patrol_failed", []):
+        lines.append(f"**{tr('巡查失败', 'Patrol failed')}**: {clean(e['schedule'])} #{e['run_id']}: "
+                     f"{clean(e['message'], 300)}")
+    for e in groups.get("login_required", []):
+        platform = t.maybe(f"platform.{e['platform']}")
+        lines.append(tr(f"**登录失效**: {platform} 有 {e['accounts']} 个账号需要登录 (自巡查 #{e['since_patrol']} 起), "
+                        "请更新 Cookie/Token",
+                        f"**Credentials expired**: {platform}: {e['accounts']} accounts need a login "
+                        f"(since patrol #{e['since_patrol']}); renew the cookie/token"))
+    for kind, heading in (("flagged", tr("新增问题账号", "Newly flagged accounts")),
+                          ("recovered", tr("恢复正常的账号", "Accounts back to active"))):
+        items = groups.get(kind, [])
+        if not items:
+            continue
+        lines.append(f"**{heading}: {len(items)}**")
+        for e in items[:max_items]:
+            status = t.maybe(f"status.{e['status']}")
+            silent = tr(f", {e['days_silent']} 天未更新", f", silent {e['days_silent']} days") \
+                if e.get("days_silent") is not None and kind == "flagged" else ""
+            lines.append(f"- {clean(e['name'])} ({t.maybe('platform.' + e['platform'])}, {clean(e['org'])}): "
+                         f"{status}{silent}")
+        if len(items) > max_items:
+            lines.append(tr(f"- …另有 {len(items) - max_items} 个, 见报告", f"- …and {len(items) - max_items} more, see the report"))
+    events = [{"kind": r.kind, "key": r.dedup_key, **r.payload} for r in rows]
+    return channels.Message(title=title, text="\n".join(lines), data={"source": "govpulse", "events": events})
+
+
+# --------------------------------------------------------------------------------------------- send
+
+
+def deliver(engine: Any, settings: Any, names: list[str]) -> dict[str, str]:
+    """Send each channel its unsent events; returns {channel: error} for the channels that failed."""
+    conf = settings.get("alerts", default={})
+    configured = conf.get("channels", {}) or {}
+    errors: dict[str, str] = {}
+    for name in names:
+        with engine.connect() as conn:
+            rows = _pending(conn, name, int(conf.get("max_attempts", 5)))
+        if not rows:
+            continue
+        message = compose(rows, lang=conf.get("lang", "zh"), max_items=int(conf.get("max_items", 30)))
+        values: dict[str, Any] = {"attempts": AlertEvent.attempts + 1}
+        try:
+            channels.validate(name, configured.get(name))
+            channels.send(name, configured[name], message, timeout=float(conf.get("timeout_seconds", 10)))
+            values |= {"sent_at": utcnow(), "last_error": None}
+            log.info("alerts: %d event(s) sent to %s", len(rows), name)
+        except Exception as exc:  # a broken channel (or its configuration) never stops the chain
+            error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            errors[name] = error
+            values["last_error"] = error[:1000]
+            log.warning("alerts: channel %s failed: %s", name, error)
+        with engine.begin() as conn:
+            conn.execute(update(AlertEvent).where(AlertEvent.id.in_([r.id for r in rows])).values(**values))  # type: ignore[union-attr]
+    return errors
+
+
+def _pending(conn: Connection, channel: str, max_attempts: int) -> list[AlertEvent]:
+    query = (select(AlertEvent.__table__)
+             .where(AlertEvent.channel == channel, AlertEvent.sent_at.is_(None),  # type: ignore[union-attr]
+                    AlertEvent.attempts < max_attempts)
+             .order_by(AlertEvent.id))
+    return [AlertEvent(**row) for row in conn.execute(query).mappings()]
+
+
+def notify_run(ctx: RunContext) -> StepResult:
+    rt = ctx.runtime
+    configured = rt.settings.get("alerts", "channels", default={}) or {}
+    names = list(ctx.schedule.options.get("notify") or configured)
+    events = collect_events(ctx)
+    now = utcnow()
+    rows = [{"dedup_key": e.key[:300], "channel": name, "kind": e.kind, "created_at": now, "attempts": 0,
+             "payload": e.data} for name in names for e in events]
+    upsert(rt.engine, AlertEvent, rows, keys=["dedup_key", "channel"])
+    counts: dict[str, Any] = {"events": len(events), "channels": len(names)}
+    for e in events:
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    if not names:
+        return StepResult(counts=counts, message="no alert channel configured (alerts.channels)")
+    errors = deliver(rt.engine, rt.settings, names)
+    if errors:
+        return StepResult(status=FAILED, counts=counts | {"failed": sorted(errors)},
+                          message="; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
+    return StepResult(counts=counts)

@@ -1,0 +1,121 @@
+"""The steps a chain can run: patrol, score, report, notify. Each takes the run's context and returns a
+StepResult; an exception is recorded as a failed step by scheduler.chain."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from registry.config import Settings
+from registry.db import session_scope
+from registry.i18n import L
+from registry.locks import acquire_lock
+from registry.models import PLATFORMS, Schedule
+from registry.orgs import find_org, org_subtree_ids
+from registry.scheduling import claim_due_accounts, release_unvisited
+from registry.timeutil import utcnow
+from scheduler.chain import FAILED, INTERRUPTED, OK, RunContext, StepResult
+from scheduler.cron import parse_cron, period_seconds
+
+
+def _org_ids(ctx: RunContext, *, subtree: bool = False) -> list[int] | None:
+    refs = ctx.schedule.scope.get("orgs")
+    if not refs:
+        return None
+    with session_scope(ctx.runtime.engine) as session:
+        roots = [find_org(session, ref).id for ref in refs]
+        if not subtree:
+            return roots
+        return sorted({i for root in roots for i in org_subtree_ids(session, root)})
+
+
+def run_budgets(settings: Settings, schedule: Schedule, tz: tzinfo, now: datetime) -> dict[str, int | None]:
+    """Accounts per platform one run may take: the daily budget times the share of the day the run covers
+    (the gap to the schedule's next fire time), so an hourly schedule takes 1/24 of it. None = no cap."""
+    daily = {**(settings.get("scheduler", "daily_budget", default={}) or {}), **schedule.scope.get("daily_budget", {})}
+    share = min(period_seconds(parse_cron(schedule.cron, tz), now), 86400.0) / 86400.0
+    return {p: math.ceil(int(daily[p]) * share) if daily.get(p) else None
+            for p in schedule.scope.get("platforms") or PLATFORMS}
+
+
+def _claim(ctx: RunContext) -> list[int]:
+    rt, now = ctx.runtime, utcnow()
+    return claim_due_accounts(
+        rt.engine, platform_budgets=run_budgets(rt.settings, ctx.schedule, rt.tz, now), now=now,
+        interval=timedelta(hours=float(rt.conf("due_interval_hours"))),  # type: ignore[arg-type]
+        jitter=float(rt.conf("due_jitter")),  # type: ignore[arg-type]
+        org_ids=_org_ids(ctx, subtree=True))
+
+
+def patrol(ctx: RunContext) -> StepResult:
+    """One patrol over the schedule's scope, in a subprocess, under the patrol lock shared with the CLI."""
+    from crawlers.launcher import PatrolScope, run_patrol
+
+    rt, scope = ctx.runtime, ctx.schedule.scope
+    wait = float(rt.conf("lock_wait_seconds")) if rt.conf("on_lock") == "wait" else 0.0  # type: ignore[arg-type]
+    holder = f"schedule {ctx.schedule.name} (run {ctx.run_id})"
+    with acquire_lock(rt.engine, "patrol", holder=holder, wait_seconds=wait, stop_event=rt.stop,
+                      stale_after=float(rt.conf("lock_stale_seconds"))):  # type: ignore[arg-type]
+        account_ids = _claim(ctx) if scope.get("due_only") else None
+        if account_ids == []:
+            return StepResult(counts={"due": 0}, message=L("没有到期的账号", "no account is due"))
+        result = run_patrol(
+            rt.settings, engine=rt.engine, stop_event=rt.stop,
+            scope=PatrolScope(platforms=scope.get("platforms") or [], org_ids=_org_ids(ctx) or [],
+                              account_ids=account_ids or [], limit=scope.get("limit"),
+                              due_only=bool(scope.get("due_only"))),
+            time_limit=ctx.schedule.options.get("time_limit"))
+        if account_ids and (result.status != "finished" or result.stopped_by):
+            release_unvisited(rt.engine, account_ids=account_ids, patrol_id=result.patrol_id, now=utcnow())
+    counts: dict[str, Any] = {"patrol_id": result.patrol_id, "accounts": result.accounts_total,
+                              "done": result.accounts_done, **result.counts}
+    if account_ids is not None:
+        counts["due"] = len(account_ids)
+    data = {"patrol_id": result.patrol_id}
+    if result.status == "finished" and not result.stopped_by:
+        return StepResult(counts=counts, data=data)
+    if result.stopped_by == "stop_event":
+        status, why = INTERRUPTED, L("守护进程正在关闭", "the daemon is shutting down")
+    elif result.stopped_by == "time_limit":
+        status, why = FAILED, L("达到时间上限, 下次运行将接着完成", "stopped at its time limit; the next run completes it")
+    else:
+        status, why = FAILED, result.message or result.status
+    message = L(f"巡查 #{result.patrol_id} 完成 {result.accounts_done}/{result.accounts_total} 个账号: {why}",
+                f"patrol #{result.patrol_id} did {result.accounts_done} of {result.accounts_total} accounts: {why}")
+    return StepResult(status=status, counts=counts, message=message, data=data)
+
+
+def score(ctx: RunContext) -> StepResult:
+    from registry.policy import load_policy
+
+    policy = load_policy(ctx.runtime.settings)  # a bad policy file fails here, before any work
+
+    from registry.scoring import run_scoring
+
+    orgs = _org_ids(ctx)
+    result = run_scoring(ctx.runtime.engine, policy=policy, as_of=utcnow(),
+                         org_id=orgs[0] if orgs and len(orgs) == 1 else None)
+    run_id = getattr(result, "run_id", None) or getattr(result, "id", None)
+    counts = {"score_run_id": run_id, **dict(getattr(result, "counts", {}) or {})}
+    return StepResult(counts=counts, data={"score_run_id": run_id})
+
+
+def report(ctx: RunContext) -> StepResult:
+    from reports import build_report
+
+    options = ctx.schedule.options
+    orgs = ctx.schedule.scope.get("orgs") or []
+    paths = build_report(ctx.runtime.engine, ctx.runtime.settings, org=str(orgs[0]) if len(orgs) == 1 else None,
+                         lang=options.get("report_lang") or ctx.runtime.settings.report.get("lang", "zh"),
+                         by_unit=bool(options.get("by_unit")))
+    html = str(paths.html)
+    return StepResult(counts={"report": html}, data={"report_path": html})
+
+
+def notify(ctx: RunContext) -> StepResult:
+    from scheduler.alerts import notify_run
+
+    return notify_run(ctx)
+
+
