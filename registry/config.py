@@ -75,7 +75,10 @@ def _defaults() -> dict[str, Any]:
             "verify_silent_days": 14,
         },
         "policy": {"file": ""},
-        "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh"},
+        # max_html_rows: rows per list written into the page itself (the interactive table and the
+        # exports always hold every account); issuer: who signs the notices to units.
+        "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh", "trend_runs": 12,
+                   "max_html_rows": 2000, "issuer": ""},
         "scheduler": {
             "timezone": "Asia/Shanghai",
             "misfire_grace_seconds": 3600,  # a run missed by less than this is caught up once at start

@@ -1,5 +1,46 @@
-"""Commands of this group are added here; see govpulse/cli.py."""
+"""`govpulse report`: write the patrol report (HTML, XLSX, CSV) and, with --by-unit, the notices to units."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from govpulse.context import app
+from registry.i18n import L
+from registry.timeutil import parse_as_of
+
+
+@click.command("report")
+@click.option("--out", "out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (default: report.out_dir of the configuration).")
+@click.option("--org", metavar="UNIT", help="Only this unit and the units below it (id or exact name).")
+@click.option("--lang", "report_lang", type=click.Choice(["zh", "en"]),
+              help="Language of the report (default: report.lang of the configuration, zh).")
+@click.option("--as-of", "as_of", metavar="DATE", help="Report the latest score run judged on or before DATE.")
+@click.option("--by-unit", is_flag=True, help="Also write a notice per top-level unit, laid out for A4.")
+def report_cmd(out_dir: Path | None, org: str | None, report_lang: str | None, as_of: str | None,
+               by_unit: bool) -> None:
+    """Write the patrol report of the latest score run: a self-contained HTML page named by its date,
+    latest.html, and the XLSX and CSV exports beside it.
+
+    生成最近一次研判的巡查报告（单文件 HTML、Excel、CSV），--by-unit 另生成各单位整改通知。
+    """
+    from reports import build_report
+
+    ctx = app()
+    settings = ctx.settings
+    paths = build_report(ctx.engine, settings, out_dir=out_dir, org=org,
+                         lang=report_lang or str(settings.report.get("lang") or "zh"),
+                         as_of=parse_as_of(as_of) if as_of else None, by_unit=by_unit)
+    click.echo(f"{L('报告', 'report')}: {paths.html}")
+    click.echo(f"{L('最新报告', 'latest')}: {paths.latest}")
+    click.echo(f"Excel: {paths.xlsx}")
+    click.echo(f"CSV: {paths.csv}")
+    if paths.notices:
+        click.echo(f"{L('整改通知', 'notices')}: {paths.notices}")
+        click.echo(f"{L('各单位通知', 'notices per unit')}: {paths.unit_notices[0].parent if paths.unit_notices else '—'}"
+                   f" ({len(paths.unit_notices)})")
+
+
+COMMANDS: list[click.Command] = [report_cmd]

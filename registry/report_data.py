@@ -1,0 +1,480 @@
+"""What a patrol report shows, as plain rows: set-based queries over one score run and a unit subtree.
+
+Nothing here returns ORM objects: every function gives dicts (shapes below) that reports/ renders.
+Definitions the report relies on (and states in its method section):
+- In scope: accounts whose verdict is in the run, owned by the chosen unit or any unit below it, and still
+  in service then (the verdict's registry status is not merged or closed).
+- Checked: a verdict other than "unknown" (the patrol got fresh data, or the platform said it is gone).
+- Passing the 14-day rule: "active" or "shell" (both updated within the dormant threshold).
+  Compliance rate = passing / checked. Unknown accounts are neither passing nor in the denominator.
+- Flagged: dormant, zombie, shell or unreachable: the accounts that need action.
+- Crawl problem: the latest fetch outcome known when the run was made is anything but ok/empty, or the
+  account was never fetched. ("empty" is the platform answering with no posts: evidence, not a failure.)
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import Integer, Text, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.selectable import CTE
+from sqlmodel import Session
+
+from registry.errors import GovpulseError
+from registry.models import (
+    Account,
+    FetchOutcome,
+    Organization,
+    Patrol,
+    PlanItem,
+    ScoreRun,
+    Verdict,
+)
+from registry.orgs import find_org
+
+ORG = Organization.__table__
+ACC = Account.__table__
+VER = Verdict.__table__
+RUN = ScoreRun.__table__
+OUT = FetchOutcome.__table__
+PAT = Patrol.__table__
+PLAN = PlanItem.__table__
+
+STATUS_ORDER = ("active", "shell", "dormant", "zombie", "unreachable", "unknown")
+PASSING = ("active", "shell")
+FLAGGED = ("dormant", "zombie", "shell", "unreachable")
+NOT_CHECKED = ("unknown",)
+RETIRED = ("merged", "closed")
+# Outcomes that are a fact about the account rather than a failure to look at it.
+FETCH_FINE = ("ok", "empty")
+# Worst first, for lists people act on.
+SEVERITY = {"zombie": 0, "unreachable": 1, "dormant": 2, "shell": 3, "unknown": 4, "active": 5}
+
+
+# ------------------------------------------------------------------------------------------ row shapes
+
+
+class RunRow(TypedDict):
+    id: int
+    as_of: datetime
+    created_at: datetime
+    policy: dict[str, Any]
+    summary: dict[str, Any]
+
+
+class ScopeRow(TypedDict):
+    org_id: int | None  # the unit asked for (--org), None = everything
+    org_name: str | None
+    anchor_id: int | None  # the unit whose children form the league table (None: the roots do)
+    anchor_name: str | None
+
+
+class CountRow(TypedDict):
+    platform: str
+    status: str
+    count: int
+
+
+class AccountRow(TypedDict):
+    account_id: int
+    name: str
+    platform: str
+    platform_id: str
+    org_id: int
+    unit: str  # path of the owning unit below the league level, "区教育局 / 第一中学"
+    top_id: int
+    top_name: str
+    status: str
+    prev_status: str | None  # None: not judged in the previous run
+    rule: str | None
+    rule_zh: str | None
+    rule_en: str | None
+    threshold: str | None
+    liveness_index: float | None
+    index_basis: str | None
+    last_post_at: datetime | None
+    days_silent: int | None
+    last_post_url: str | None
+    posts_window: int | None
+    originals_window: int | None
+    median_engagement: float | None
+    followers: int | None
+    longest_gap_days: float | None
+
+
+class UnitRow(TypedDict):
+    top_id: int
+    name: str
+    accounts: int
+    checked: int
+    passing: int
+    flagged: int
+    unknown: int
+    rate: float | None  # passing / checked, None when nothing was checked
+
+
+class PlanRow(TypedDict):
+    org_id: int
+    unit: str
+    top_id: int
+    account_id: int
+    name: str
+    platform: str
+    platform_id: str
+    status: str | None
+    action: str
+    target_account_id: int | None
+    target_name: str | None
+    reason_zh: str
+    reason_en: str
+    numbers: dict[str, Any]
+
+
+class ProblemRow(TypedDict):
+    account_id: int
+    name: str
+    platform: str
+    platform_id: str
+    unit: str
+    top_id: int
+    status: str
+    outcome: str | None  # None: never fetched before the run
+    http_status: int | None
+    reason: str | None
+    source: str | None
+    fetched_at: datetime | None
+
+
+class SourceRow(TypedDict):
+    platform: str
+    source: str | None
+    count: int
+    first_fetch: datetime | None
+    last_fetch: datetime | None
+
+
+class TransitionRow(TypedDict):
+    prev: str | None  # None: not in the previous run
+    cur: str
+    count: int
+
+
+class TrendRow(TypedDict):
+    run_id: int
+    as_of: datetime
+    counts: dict[str, int]
+
+
+@dataclass
+class ReportData:
+    run: RunRow
+    prev_run: RunRow | None
+    scope: ScopeRow
+    patrol: dict[str, Any] | None
+    retired: int
+    counts: list[CountRow]
+    compliance: dict[str, Any]
+    transitions: list[TransitionRow]
+    dropped: int
+    trend: list[TrendRow]
+    units: list[UnitRow]
+    accounts: list[AccountRow]
+    plan: list[PlanRow]
+    problems: list[ProblemRow]
+    sources: list[SourceRow]
+    plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> list[AccountRow]:
+        """Flagged accounts, worst first (zombie, unreachable, dormant, shell; longest silence first)."""
+        rows = [r for r in self.accounts if r["status"] in FLAGGED]
+        rows.sort(key=lambda r: (SEVERITY[r["status"]], -(r["days_silent"] if r["days_silent"] is not None
+                                                           else 10**6), r["top_name"], r["unit"], r["name"]))
+        return rows
+
+
+# ------------------------------------------------------------------------------------------ runs, scope
+
+
+def _run(row: Any) -> RunRow:
+    return RunRow(id=row.id, as_of=row.as_of, created_at=row.created_at, policy=dict(row.policy or {}),
+                  summary=dict(row.summary or {}))
+
+
+def select_run(conn: Connection, as_of: datetime | None = None) -> RunRow | None:
+    """The newest score run (judged as of `as_of` or earlier, when given)."""
+    q = select(RUN)
+    if as_of is not None:
+        q = q.where(RUN.c.as_of <= as_of)
+    row = conn.execute(q.order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(1)).first()
+    return _run(row) if row else None
+
+
+def _not_after(run: RunRow) -> Any:
+    """Runs up to and including `run`, in (as_of, id) order."""
+    return or_(RUN.c.as_of < run["as_of"], and_(RUN.c.as_of == run["as_of"], RUN.c.id <= run["id"]))
+
+
+def previous_run(conn: Connection, run: RunRow) -> RunRow | None:
+    q = select(RUN).where(_not_after(run), RUN.c.id != run["id"])
+    row = conn.execute(q.order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(1)).first()
+    return _run(row) if row else None
+
+
+def resolve_scope(conn: Connection, org: str | None) -> ScopeRow:
+    """`--org` as a unit's number, name or path (as everywhere in govpulse); None = every unit."""
+    if org is None or not org.strip():
+        roots = conn.execute(select(ORG.c.id, ORG.c.name).where(ORG.c.parent_id.is_(None)).limit(2)).all()
+        # One root (a city's office): its children make the league table.
+        anchor = roots[0] if len(roots) == 1 else None
+        return ScopeRow(org_id=None, org_name=None, anchor_id=anchor.id if anchor else None,
+                        anchor_name=anchor.name if anchor else None)
+    with Session(bind=conn) as session:
+        unit = find_org(session, org)
+        return ScopeRow(org_id=unit.id, org_name=unit.name, anchor_id=unit.id, anchor_name=unit.name)
+
+
+def org_tree(scope: ScopeRow) -> CTE:
+    """Every unit in scope with its league unit (top_id) and its path below the anchor.
+
+    The anchor itself is level 0 (its own league row, for accounts it owns directly); its children are
+    level 1 and carry their own id down the tree. Without an anchor the roots are level 1.
+    """
+    o = ORG
+    one = literal_column("1")
+    if scope["anchor_id"] is None:
+        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("path"),
+                      one.label("lvl")).where(o.c.parent_id.is_(None))
+    else:
+        is_anchor = o.c.id == scope["anchor_id"]
+        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("path"),
+                      case((is_anchor, literal_column("0")), else_=one).label("lvl")
+                      ).where(or_(is_anchor, o.c.parent_id == scope["anchor_id"]))
+    tree = seed.cte("org_tree", recursive=True)
+    child = o.alias("child")
+    step = select(child.c.id, tree.c.top_id, cast(tree.c.path + " / " + child.c.name, Text),
+                  cast(tree.c.lvl + one, Integer)).where(child.c.parent_id == tree.c.id, tree.c.lvl >= one)
+    return tree.union_all(step)
+
+
+def _in_scope(tree: CTE, run_id: int, verdict: Any = VER) -> Any:
+    """FROM verdict JOIN account JOIN org_tree, for one run, accounts in service."""
+    return (verdict.join(ACC, ACC.c.id == verdict.c.account_id).join(tree, tree.c.id == ACC.c.org_id),
+            and_(verdict.c.run_id == run_id, verdict.c.registry_status.not_in(RETIRED)))
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+def patrol_info(conn: Connection, run: RunRow) -> dict[str, Any] | None:
+    """The latest patrol started before the run was made."""
+    row = conn.execute(
+        select(PAT.c.id, PAT.c.started_at, PAT.c.finished_at, PAT.c.status, PAT.c.accounts_total,
+               PAT.c.accounts_done).where(PAT.c.started_at <= run["created_at"])
+        .order_by(PAT.c.started_at.desc(), PAT.c.id.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
+def retired_count(conn: Connection, tree: CTE, run_id: int) -> int:
+    q = (select(func.count()).select_from(VER.join(ACC, ACC.c.id == VER.c.account_id)
+                                          .join(tree, tree.c.id == ACC.c.org_id))
+         .where(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED)))
+    return int(conn.execute(q).scalar_one())
+
+
+def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
+    frm, where = _in_scope(tree, run_id)
+    q = (select(ACC.c.platform, VER.c.status, func.count().label("n")).select_from(frm).where(where)
+         .group_by(ACC.c.platform, VER.c.status))
+    return [CountRow(platform=r.platform, status=r.status, count=int(r.n)) for r in conn.execute(q)]
+
+
+def compliance(counts: list[CountRow]) -> dict[str, Any]:
+    """Totals and the compliance rate from status counts (see the module docstring)."""
+    by_status = Counter()
+    by_platform: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in counts:
+        by_status[r["status"]] += r["count"]
+        by_platform[r["platform"]][r["status"]] += r["count"]
+
+    def figures(c: Counter[str]) -> dict[str, Any]:
+        total = sum(c.values())
+        checked = total - sum(c[s] for s in NOT_CHECKED)
+        passing = sum(c[s] for s in PASSING)
+        return {"total": total, "checked": checked, "passing": passing,
+                "flagged": sum(c[s] for s in FLAGGED), "unknown": sum(c[s] for s in NOT_CHECKED),
+                "rate": passing / checked if checked else None, "by_status": dict(c)}
+
+    return {**figures(by_status), "platforms": {p: figures(c) for p, c in sorted(by_platform.items())}}
+
+
+def transitions(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> list[TransitionRow]:
+    """How statuses moved since the previous run (prev None: the account was not in it)."""
+    pv = VER.alias("pv")
+    frm, where = _in_scope(tree, run_id)
+    frm = frm.outerjoin(pv, and_(pv.c.account_id == VER.c.account_id, pv.c.run_id == (prev_id or -1)))
+    q = (select(pv.c.status.label("prev"), VER.c.status.label("cur"), func.count().label("n"))
+         .select_from(frm).where(where).group_by(pv.c.status, VER.c.status))
+    return [TransitionRow(prev=r.prev, cur=r.cur, count=int(r.n)) for r in conn.execute(q)]
+
+
+def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> int:
+    """Accounts judged in the previous run (in scope, in service) that this run no longer judges."""
+    if prev_id is None:
+        return 0
+    pv = VER.alias("pv")
+    cur = VER.alias("cur")
+    frm, where = _in_scope(tree, prev_id, pv)
+    q = (select(func.count()).select_from(frm.outerjoin(
+        cur, and_(cur.c.account_id == pv.c.account_id, cur.c.run_id == run_id)))
+        .where(where, cur.c.id.is_(None)))
+    return int(conn.execute(q).scalar_one())
+
+
+def trend(conn: Connection, tree: CTE, run: RunRow, limit: int = 12) -> list[TrendRow]:
+    """Status counts of the last `limit` runs up to this one, oldest first."""
+    runs = conn.execute(
+        select(RUN.c.id, RUN.c.as_of).where(_not_after(run))
+        .order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(limit)).all()
+    if not runs:
+        return []
+    frm = VER.join(ACC, ACC.c.id == VER.c.account_id).join(tree, tree.c.id == ACC.c.org_id)
+    q = (select(VER.c.run_id, VER.c.status, func.count().label("n")).select_from(frm)
+         .where(VER.c.run_id.in_([r.id for r in runs]), VER.c.registry_status.not_in(RETIRED))
+         .group_by(VER.c.run_id, VER.c.status))
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for r in conn.execute(q):
+        counts[r.run_id][r.status] = int(r.n)
+    return [TrendRow(run_id=r.id, as_of=r.as_of, counts=counts.get(r.id, {})) for r in reversed(runs)]
+
+
+def unit_league(conn: Connection, tree: CTE, run_id: int) -> list[UnitRow]:
+    """One row per league unit: accounts, checked, passing, flagged, unknown, rate; best rate first."""
+    frm, where = _in_scope(tree, run_id)
+    frm = frm.join(ORG, ORG.c.id == tree.c.top_id)
+
+    def n_in(statuses: tuple[str, ...]) -> Any:
+        return func.sum(case((VER.c.status.in_(statuses), 1), else_=0))
+
+    q = (select(tree.c.top_id, ORG.c.name, func.count().label("accounts"), n_in(PASSING).label("passing"),
+                n_in(FLAGGED).label("flagged"), n_in(NOT_CHECKED).label("unknown"))
+         .select_from(frm).where(where).group_by(tree.c.top_id, ORG.c.name))
+    rows = []
+    for r in conn.execute(q):
+        checked = int(r.accounts) - int(r.unknown)
+        rows.append(UnitRow(top_id=r.top_id, name=r.name, accounts=int(r.accounts), checked=checked,
+                            passing=int(r.passing), flagged=int(r.flagged), unknown=int(r.unknown),
+                            rate=int(r.passing) / checked if checked else None))
+    rows.sort(key=lambda u: (u["rate"] is None, -(u["rate"] or 0), -u["accounts"], u["name"]))
+    return rows
+
+
+def _evidence_columns() -> list[Any]:
+    """The evidence keys the report shows, read out of the JSON in SQL (json_extract / ->>), typed."""
+    ev = VER.c.evidence
+    return [ev["last_post_url"].as_string().label("last_post_url"),
+            ev["posts_window"].as_integer().label("posts_window"),
+            ev["originals_window"].as_integer().label("originals_window"),
+            ev["median_engagement"].as_float().label("median_engagement"),
+            ev["followers"].as_integer().label("followers"),
+            ev["longest_gap_days"].as_float().label("longest_gap_days")]
+
+
+def account_rows(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> list[AccountRow]:
+    """Every account in scope with its verdict, evidence and previous status (for the interactive table)."""
+    pv = VER.alias("pv")
+    top = ORG.alias("top")
+    frm, where = _in_scope(tree, run_id)
+    frm = (frm.join(top, top.c.id == tree.c.top_id)
+           .outerjoin(pv, and_(pv.c.account_id == VER.c.account_id, pv.c.run_id == (prev_id or -1))))
+    q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, ACC.c.org_id,
+                tree.c.path.label("unit"), tree.c.top_id, top.c.name.label("top_name"), VER.c.status,
+                pv.c.status.label("prev_status"), VER.c.rule, VER.c.rule_zh, VER.c.rule_en,
+                VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
+                VER.c.days_silent, *_evidence_columns())
+         .select_from(frm).where(where).order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id))
+    result = conn.execute(q)
+    keys = list(result.keys())
+    return [dict(zip(keys, r, strict=True)) for r in result]  # type: ignore[misc]
+
+
+def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
+    """The run's consolidation plan for units in scope, grouped by unit then platform."""
+    tgt = ACC.alias("tgt")
+    unit_tree = tree.alias("unit_tree")
+    frm = (PLAN.join(ACC, ACC.c.id == PLAN.c.account_id)
+           .join(unit_tree, unit_tree.c.id == PLAN.c.org_id)
+           .outerjoin(VER, and_(VER.c.run_id == PLAN.c.run_id, VER.c.account_id == PLAN.c.account_id))
+           .outerjoin(tgt, tgt.c.id == PLAN.c.target_account_id))
+    q = (select(PLAN.c.org_id, unit_tree.c.path.label("unit"), unit_tree.c.top_id, PLAN.c.account_id, ACC.c.name, ACC.c.platform,
+                ACC.c.platform_id, VER.c.status, PLAN.c.action, PLAN.c.target_account_id,
+                tgt.c.name.label("target_name"), PLAN.c.reason_zh, PLAN.c.reason_en, PLAN.c.numbers)
+         .select_from(frm).where(PLAN.c.run_id == run_id)
+         .order_by(unit_tree.c.path, ACC.c.platform, PLAN.c.action, ACC.c.name, PLAN.c.id))
+    return [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
+
+
+def _latest_outcome_id(run: RunRow) -> Any:
+    """Correlated subquery: the id of the account's latest fetch outcome known when the run was made."""
+    f = OUT.alias("f")
+    return (select(f.c.id).where(f.c.account_id == VER.c.account_id, f.c.fetched_at <= run["created_at"])
+            .order_by(f.c.fetched_at.desc(), f.c.id.desc()).limit(1).scalar_subquery())
+
+
+def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]:
+    """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason."""
+    frm, where = _in_scope(tree, run["id"])
+    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
+    q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, tree.c.path.label("unit"),
+                tree.c.top_id, VER.c.status, OUT.c.outcome, OUT.c.http_status, OUT.c.reason, OUT.c.source, OUT.c.fetched_at)
+         .select_from(frm).where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(FETCH_FINE)))
+         .order_by(OUT.c.outcome, tree.c.path, ACC.c.platform, ACC.c.name))
+    return [ProblemRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
+
+
+def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
+    """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
+    frm, where = _in_scope(tree, run["id"])
+    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
+    q = (select(ACC.c.platform, OUT.c.source, func.count().label("n"), func.min(OUT.c.fetched_at).label("lo"),
+                func.max(OUT.c.fetched_at).label("hi"))
+         .select_from(frm).where(where).group_by(ACC.c.platform, OUT.c.source).order_by(ACC.c.platform))
+    return [SourceRow(platform=r.platform, source=r.source, count=int(r.n), first_fetch=r.lo, last_fetch=r.hi)
+            for r in conn.execute(q)]
+
+
+# ------------------------------------------------------------------------------------------ everything
+
+
+def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime | None = None,
+                     trend_runs: int = 12) -> ReportData:
+    """All the rows of one report, read in one transaction (a consistent snapshot)."""
+    with engine.connect() as conn:
+        run = select_run(conn, as_of)
+        if run is None:
+            when = f" as of {as_of.isoformat()}" if as_of else ""
+            raise GovpulseError(f"no score run{when} in the database: nothing to report",
+                                hint="run `govpulse score` first")
+        prev = previous_run(conn, run)
+        scope = resolve_scope(conn, org)
+        tree = org_tree(scope)
+        prev_id = prev["id"] if prev else None
+        counts = status_counts(conn, tree, run["id"])
+        plan = plan_rows(conn, tree, run["id"])
+        plan_by_account: dict[int, PlanRow] = {}
+        for item in plan:
+            plan_by_account.setdefault(item["account_id"], item)
+        return ReportData(
+            run=run, prev_run=prev, scope=scope, patrol=patrol_info(conn, run),
+            retired=retired_count(conn, tree, run["id"]), counts=counts, compliance=compliance(counts),
+            transitions=transitions(conn, tree, run["id"], prev_id),
+            dropped=dropped_since(conn, tree, run["id"], prev_id),
+            trend=trend(conn, tree, run, trend_runs), units=unit_league(conn, tree, run["id"]),
+            accounts=account_rows(conn, tree, run["id"], prev_id), plan=plan,
+            problems=crawl_problems(conn, tree, run), sources=sources_used(conn, tree, run),
+            plan_by_account=plan_by_account,
+        )

@@ -1,0 +1,146 @@
+"""Write one report: the HTML page (named by the run's date) and latest.html, the XLSX and CSV beside it,
+and with `by_unit` the notices to units (all in one printable file, and one file per unit).
+
+Everything is rendered first and written to temporary files, then moved into place: a failure leaves
+the folder as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from registry.config import Settings
+from registry.errors import GovpulseError
+from registry.report_data import ReportData, load_report_data
+from registry.timeutil import to_local, utcnow
+from reports import exports, view
+from reports.i18n import Translator
+from reports.render import render
+
+LATEST = "latest.html"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    latest: Path
+    xlsx: Path
+    csv: Path
+    notices: Path | None = None  # every unit's notice in one file, for printing at once
+    unit_notices: tuple[Path, ...] = field(default_factory=tuple)  # one file per unit, for sending
+
+
+def report_stem(data: ReportData) -> str:
+    """govpulse-report-2026-11-27 (the run's date in Asia/Shanghai), plus -unit<id> for an --org report."""
+    local = to_local(data.run["as_of"])
+    assert local is not None
+    stem = f"govpulse-report-{local:%Y-%m-%d}"
+    return f"{stem}-unit{data.scope['org_id']}" if data.scope["org_id"] is not None else stem
+
+
+def safe_file_part(name: str, limit: int = 40) -> str:
+    """A unit name usable in a file name: letters (any script), digits, - and _ only."""
+    return re.sub(r"[^\w-]+", "_", name).strip("_")[:limit] or "unit"
+
+
+class _Staged:
+    """Files written under temporary names, moved into place together by commit()."""
+
+    def __init__(self) -> None:
+        self.moves: list[tuple[Path, Path]] = []
+
+    def path(self, final: Path) -> Path:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        self.moves.append((tmp, final))
+        return tmp
+
+    def text(self, final: Path, content: str) -> None:
+        self.path(final).write_text(content, encoding="utf-8")
+
+    def commit(self) -> None:
+        for tmp, final in self.moves:
+            os.replace(tmp, final)
+
+    def discard(self) -> None:
+        for tmp, _ in self.moves:
+            tmp.unlink(missing_ok=True)
+
+
+def _output_folder(out_dir: Path | str) -> Path:
+    folder = Path(out_dir).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GovpulseError(f"cannot create the report folder {folder}: {exc.strerror}",
+                            hint="choose another folder with --out, or set report.out_dir") from None
+    return folder
+
+
+def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = None, org: str | None = None,
+                 lang: str = "zh", as_of: datetime | None = None, by_unit: bool = False) -> ReportPaths:
+    """Query the latest score run (as of `as_of`), render the report and its exports, write them."""
+    conf = settings.report
+    t = Translator(lang)
+    data = load_report_data(engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)))
+    folder = _output_folder(out_dir if out_dir is not None else conf["out_dir"])
+    stem = report_stem(data)
+    generated_at = utcnow()
+    paths = ReportPaths(html=folder / f"{stem}.html", latest=folder / LATEST, xlsx=folder / f"{stem}.xlsx",
+                        csv=folder / f"{stem}.csv")
+    ctx = view.page_context(data, t, max_rows=int(conf.get("max_html_rows", 2000)))
+
+    def recommendation(row: Any) -> str:
+        return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)
+
+    common: dict[str, Any] = {"t": t, "generated_at": generated_at, "recommendation": recommendation, **ctx}
+    fetched = [s for s in data.sources if s["first_fetch"] is not None]
+    page = render("report.html", styles=("report.css",), script="report.js",
+                  exports=[(t("report.xlsx"), paths.xlsx.name), (t("report.csv"), paths.csv.name)],
+                  table=view.table_payload(data, t, ctx["days"]["window_days"]),
+                  fetch_span=(min(s["first_fetch"] for s in fetched), max(s["last_fetch"] for s in fetched))
+                  if fetched else None, **common)
+    staged = _Staged()
+    try:
+        staged.text(paths.html, page)
+        staged.text(paths.latest, page)
+        cells = exports.build_exports(data, t, scope_label=ctx["scope_label"], days=ctx["days"],
+                                      generated_at=generated_at)
+        exports.write_exports(cells, staged.path(paths.xlsx), staged.path(paths.csv))
+        if by_unit:
+            paths = _notices(staged, paths, folder, stem, data, t, common,
+                             deadline=generated_at + timedelta(days=int(conf.get("deadline_days", 15))),
+                             issuer=str(conf.get("issuer") or ""))
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise
+    return paths
+
+
+def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator,
+             common: dict[str, Any], *, deadline: datetime, issuer: str) -> ReportPaths:
+    notices = view.notices(data, t)
+    notice_stem = stem.replace("govpulse-report-", "govpulse-notices-", 1)
+
+    def page(items: list[dict[str, Any]]) -> str:
+        return render("unit_notice.html", styles=("notices.css",), notices=items, as_of=data.run["as_of"],
+                      deadline=deadline, issuer=issuer, **common)
+
+    combined = folder / f"{notice_stem}.html"
+    staged.text(combined, page(notices))
+    singles = []
+    for i, notice in enumerate(notices, 1):
+        single = folder / notice_stem / f"{i:03d}-{safe_file_part(notice['name'])}.html"
+        staged.text(single, page([notice]))
+        singles.append(single)
+    return ReportPaths(html=paths.html, latest=paths.latest, xlsx=paths.xlsx, csv=paths.csv, notices=combined,
+                       unit_notices=tuple(singles))
+

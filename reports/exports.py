@@ -1,0 +1,226 @@
+"""Exports beside the report: an XLSX workbook (a sheet per section) and a CSV of all accounts.
+
+XLSX: headers in the report's language, the header row frozen, column widths fitted to the content,
+times as real Excel dates (Asia/Shanghai, naive: Excel has no time zones), rates as percentages.
+CSV: UTF-8 with a BOM so that Excel opens Chinese correctly. In both, a text cell that a spreadsheet
+would evaluate (= + - @ tab CR LF first) is prefixed with an apostrophe (CWE-1236).
+Each row's cells are computed once and shared by the accounts sheet, the flagged sheet and the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from registry.fields import neutralize_formula
+from registry.report_data import STATUS_ORDER, ReportData
+from registry.timeutil import SHANGHAI
+from reports.i18n import Translator
+from reports.links import profile_url, safe_href
+from reports.view import (
+    change_figures,
+    flatten_policy,
+    platforms_of,
+    policy_label,
+    recommendation,
+    summary_table,
+    unit_label,
+)
+from reports.xlsx import DATE, PERCENT, PLAIN, SheetData, write_workbook
+
+WIDTH_SAMPLE = 2000  # rows looked at to fit a column's width
+WIDTH_MAX = 60
+SHEET_NAME_MAX = 31
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    get: Callable[[Any], Any]
+    kind: str = "text"  # text (numbers stay numbers), datetime, pct
+
+
+def cell_value(value: Any) -> Any:
+    """A value as a cell holds it: numbers as numbers, times in Beijing time without a zone, text safe."""
+    if value is None or isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).replace(tzinfo=None)
+    return neutralize_formula(str(value))
+
+
+def table(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
+    getters = [c.get for c in columns]
+    return [[cell_value(get(row)) for get in getters] for row in rows]
+
+
+def _display_width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    text = str(value)[:WIDTH_MAX]
+    return len(text) + sum(1 for ch in text if ord(ch) > 0x2E7F and unicodedata.east_asian_width(ch) in "WF")
+
+
+def sheet(title: str, columns: Sequence[Column], values: Sequence[Sequence[Any]], used: set[str]) -> SheetData:
+    widths = [min(WIDTH_MAX, max([_display_width(c.header)] + [_display_width(v[i]) for v in values[:WIDTH_SAMPLE]]) + 2)
+              for i, c in enumerate(columns)]
+    styles = [DATE if c.kind == "datetime" else PERCENT if c.kind == "pct" else PLAIN for c in columns]
+    return SheetData(_sheet_title(title, used), [neutralize_formula(c.header) for c in columns], values, widths, styles)
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    clean = "".join("_" if ch in '[]:*?/\\' else ch for ch in title)[:SHEET_NAME_MAX]
+    name, n = clean, 2
+    while name in used:
+        name = f"{clean[:SHEET_NAME_MAX - 4]}({n})"
+        n += 1
+    used.add(name)
+    return name
+
+
+def write_csv(path: Path, columns: Sequence[Column], values: Sequence[Sequence[Any]]) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([neutralize_formula(c.header) for c in columns])
+        out.writerows(["" if v is None else v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v
+                       for v in row] for row in values)
+
+
+# ------------------------------------------------------------------------------------------ the sections
+
+
+def account_columns(t: Translator, window_days: int) -> list[Column]:
+    """All accounts, with their evidence (the CSV and the workbook's accounts sheet)."""
+    rule_key = "rule_zh" if t.lang == "zh" else "rule_en"
+    status = {s: t.maybe(f"status.{s}") for s in STATUS_ORDER}
+    platform = {p: t.maybe(f"platform.{p}") for p in ("wechat", "weibo", "toutiao")}
+    return [
+        Column(t("col.unit"), lambda r: r["unit"]),
+        Column(t("col.platform"), lambda r: platform.get(r["platform"], r["platform"])),
+        Column(t("col.account"), lambda r: r["name"]),
+        Column(t("col.platform_id"), lambda r: r["platform_id"]),
+        Column(t("col.status"), lambda r: status.get(r["status"], r["status"])),
+        Column(t("col.prev_status"), lambda r: status.get(r["prev_status"], r["prev_status"])),
+        Column(t("col.last_post"), lambda r: r["last_post_at"], "datetime"),
+        Column(t("col.days_silent"), lambda r: r["days_silent"]),
+        Column(t("col.posts", days=window_days), lambda r: r["posts_window"]),
+        Column(t("col.originals", days=window_days), lambda r: r["originals_window"]),
+        Column(t("col.median"), lambda r: r["median_engagement"]),
+        Column(t("col.followers"), lambda r: r["followers"]),
+        Column(t("col.longest_gap"), lambda r: None if r["longest_gap_days"] is None else round(r["longest_gap_days"], 1)),
+        Column(t("col.index"), lambda r: r["liveness_index"]),
+        Column(t("col.rule"), lambda r: r[rule_key] or r["rule"]),
+        Column(t("col.threshold"), lambda r: r["threshold"]),
+        Column(t("col.last_post") + " URL", lambda r: safe_href(r["last_post_url"])),
+        Column(t("col.account") + " URL", lambda r: profile_url(r["platform"], r["platform_id"])),
+    ]
+
+
+@dataclass
+class Exports:
+    """The cells of every section, computed once."""
+
+    sheets: list[SheetData]
+    accounts_columns: list[Column]
+    accounts_values: list[list[Any]]
+
+
+def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: dict[str, Any],
+                  generated_at: datetime) -> Exports:
+    used: set[str] = set()
+    c = data.compliance
+    key_value = [Column(t("col.key"), lambda r: r[0]), Column(t("col.value"), lambda r: r[1])]
+    summary = [
+        (t("scope.unit"), scope_label), (t("summary.total"), c["total"]), (t("summary.checked"), c["checked"]),
+        (t("summary.passing", days=days["dormant_days"]), c["passing"]), (t("summary.flagged"), c["flagged"]),
+        (t("summary.unknown"), c["unknown"]), (t("summary.rate"), _pct_text(c["rate"])),
+        (t("scope.retired"), data.retired),
+    ]
+    if data.prev_run:
+        ch = change_figures(data)
+        summary += [(t(f"changes.{k}"), ch[k]) for k in ("newly_flagged", "recovered", "new_accounts", "dropped")]
+    times = [(t("scope.run_as_of"), data.run["as_of"]), (t("scope.run_made"), data.run["created_at"]),
+             (t("scope.prev_run"), data.prev_run["as_of"] if data.prev_run else None),
+             (t("report.generated"), generated_at)]
+    if data.patrol:
+        times += [(t("scope.patrol_started"), data.patrol["started_at"]),
+                  (t("scope.patrol_finished"), data.patrol["finished_at"])]
+    by_platform = [Column(t("col.platform"), lambda r: t.maybe(f"platform.{r['key']}") if r["key"]
+                          else t("summary.all_platforms"))]
+    by_platform += [Column(t.maybe(f"status.{s}"), lambda r, s=s: r["by_status"].get(s, 0)) for s in STATUS_ORDER]
+    by_platform += [Column(t("summary.total"), lambda r: r["total"]), Column(t("col.checked"), lambda r: r["checked"]),
+                    Column(t("col.passing"), lambda r: r["passing"]), Column(t("col.rate"), lambda r: r["rate"], "pct")]
+    trend = [Column(t("scope.run_as_of"), lambda r: r["as_of"], "datetime")]
+    trend += [Column(t.maybe(f"status.{s}"), lambda r, s=s: r["counts"].get(s, 0)) for s in STATUS_ORDER]
+    units = [Column(t("col.rank"), lambda r: r[0]), Column(t("col.unit"), lambda r: r[1])]
+    units += [Column(t(f"col.{k}"), lambda r, k=k: r[2][k]) for k in ("accounts", "checked", "passing", "flagged", "unknown")]
+    units.append(Column(t("col.rate"), lambda r: r[2]["rate"], "pct"))
+    plan = [
+        Column(t("col.unit"), lambda p: p["unit"]), Column(t("col.platform"), lambda p: t.maybe(f"platform.{p['platform']}")),
+        Column(t("col.account"), lambda p: p["name"]), Column(t("col.platform_id"), lambda p: p["platform_id"]),
+        Column(t("col.status"), lambda p: t.maybe(f"status.{p['status']}") if p["status"] else None),
+        Column(t("col.action"), lambda p: t.maybe(f"action.{p['action']}")),
+        Column(t("col.target"), lambda p: p["target_name"]),
+        Column(t("col.plan_reason"), lambda p: p["reason_zh"] if t.lang == "zh" else p["reason_en"]),
+    ]
+    problems = [
+        Column(t("col.unit"), lambda p: p["unit"]), Column(t("col.platform"), lambda p: t.maybe(f"platform.{p['platform']}")),
+        Column(t("col.account"), lambda p: p["name"]), Column(t("col.platform_id"), lambda p: p["platform_id"]),
+        Column(t("col.status"), lambda p: t.maybe(f"status.{p['status']}")),
+        Column(t("col.outcome"), lambda p: t.maybe(f"outcome.{p['outcome'] or 'never'}")),
+        Column(t("col.http"), lambda p: p["http_status"]), Column(t("col.reason"), lambda p: p["reason"]),
+        Column(t("col.source"), lambda p: t.maybe(f"source.{p['source'] or 'none'}")),
+        Column(t("col.fetched"), lambda p: p["fetched_at"], "datetime"),
+    ]
+    sources = [
+        Column(t("col.platform"), lambda s: t.maybe(f"platform.{s['platform']}")),
+        Column(t("col.source"), lambda s: t.maybe(f"source.{s['source'] or 'none'}")),
+        Column(t("col.accounts"), lambda s: s["count"]),
+        Column(t("col.first_fetch"), lambda s: s["first_fetch"], "datetime"),
+        Column(t("col.last_fetch"), lambda s: s["last_fetch"], "datetime"),
+    ]
+    policy_rows = [(policy_label(k, t), v if isinstance(v, int | float | str) else str(v))
+                   for k, v in flatten_policy(data.run["policy"])]
+    league = [(i, unit_label(u["name"], u["top_id"], data, t), u) for i, u in enumerate(data.units, 1)]
+
+    acc_cols = account_columns(t, days["window_days"])
+    acc_values = table(acc_cols, data.accounts)
+    # The flagged sheet: the same cells, with the recommendation after the verdict.
+    position = {id(row): i for i, row in enumerate(data.accounts)}
+    flagged = data.flagged
+    advice = table([Column("", lambda r: recommendation(r, data.plan_by_account.get(r["account_id"]), t))], flagged)
+    flagged_values = [acc_values[position[id(r)]][:5] + a + acc_values[position[id(r)]][5:]
+                      for r, a in zip(flagged, advice, strict=True)]
+    flagged_cols = acc_cols[:5] + [Column(t("col.recommendation"), lambda r: None)] + acc_cols[5:]
+
+    sheets = [
+        sheet(t("section.summary"), key_value, table(key_value, summary), used),
+        sheet(t("section.scope"), key_value, table(key_value, times), used),
+        sheet(t("summary.by_platform"), by_platform, table(by_platform, summary_table(data, platforms_of(data))), used),
+        sheet(t("section.trend"), trend, table(trend, data.trend), used),
+        sheet(t("section.units"), units, table(units, league), used),
+        sheet(t("section.flagged"), flagged_cols, flagged_values, used),
+        sheet(t("section.accounts"), acc_cols, acc_values, used),
+        sheet(t("section.plan"), plan, table(plan, data.plan), used),
+        sheet(t("section.problems"), problems, table(problems, data.problems), used),
+        sheet(t("method.policy"), key_value, table(key_value, policy_rows), used),
+        sheet(t("method.sources"), sources, table(sources, data.sources), used),
+    ]
+    return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values)
+
+
+def write_exports(exports: Exports, xlsx_path: Path, csv_path: Path) -> None:
+    write_workbook(xlsx_path, exports.sheets)
+    write_csv(csv_path, exports.accounts_columns, exports.accounts_values)
+
+
+def _pct_text(rate: float | None) -> str | None:
+    return None if rate is None else f"{rate * 100:.1f}%"
+

@@ -1,0 +1,206 @@
+"""From report rows to what the templates and the page script need: labels, figures, the compact table data.
+
+Values stay raw here (numbers, aware datetimes, None); templates format them with the filters of
+render.py, so that "—" for missing and Asia/Shanghai times are decided in one place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from registry.report_data import FLAGGED, NOT_CHECKED, STATUS_ORDER, AccountRow, PlanRow, ReportData
+from registry.timeutil import to_local
+from reports.charts import stacked_bars_svg, trend_svg
+from reports.i18n import Translator
+from reports.links import PROFILE_URLS, safe_href
+
+PLATFORM_ORDER = ("wechat", "weibo", "toutiao")
+# Thresholds the labels quote, with the defaults of the policy reference when a run recorded none.
+THRESHOLD_DEFAULTS = {"dormant_days": 14, "zombie_days": 90, "window_days": 90}
+
+
+def flatten_policy(policy: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested policy settings as (dotted key, value) rows, in the order the run stored them."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in policy.items():
+        if isinstance(value, dict):
+            rows.extend(flatten_policy(value, f"{prefix}{key}."))
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def threshold(policy: dict[str, Any], name: str) -> Any:
+    """A threshold from the run's policy, found by its name ("dormant_days" matches dormant.days too)."""
+    for key, value in flatten_policy(policy):
+        if key == name or key.replace(".", "_").endswith(name):
+            return value
+    return THRESHOLD_DEFAULTS[name]
+
+
+def policy_label(key: str, t: Translator) -> str:
+    """A policy key in words: "platforms.wechat.engagement_floor" -> "微信公众号 · 互动量下限"."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "platforms":
+        return f"{t.maybe(f'platform.{parts[1]}')} · {t.maybe(f'policy.{parts[2]}', parts[2])}"
+    return t.maybe(f"policy.{key}", key)
+
+
+def platforms_of(data: ReportData) -> list[str]:
+    seen = {r["platform"] for r in data.counts}
+    return [p for p in PLATFORM_ORDER if p in seen] + sorted(seen - set(PLATFORM_ORDER))
+
+
+def unit_label(name: str, top_id: int, data: ReportData, t: Translator) -> str:
+    return f"{name}{t('report.unit_self')}" if top_id == data.scope["anchor_id"] else name
+
+
+def recommendation(row: AccountRow, plan: PlanRow | None, t: Translator) -> str:
+    """The plan's action and reason for the account when it has one, else the advice for its verdict."""
+    if plan is not None:
+        reason = plan["reason_zh"] if t.lang == "zh" else plan["reason_en"]
+        action = t.maybe(f"action.{plan['action']}")
+        return f"{action}: {reason}" if reason else action
+    return t.maybe(f"advice.{row['status']}", "")
+
+
+def change_figures(data: ReportData) -> dict[str, Any]:
+    moved = [tr for tr in data.transitions if tr["prev"] != tr["cur"]]
+    return {
+        "newly_flagged": sum(tr["count"] for tr in moved if tr["cur"] in FLAGGED and tr["prev"] is not None
+                             and tr["prev"] not in FLAGGED),
+        "recovered": sum(tr["count"] for tr in moved if tr["prev"] in FLAGGED and tr["cur"] == "active"),
+        "new_accounts": sum(tr["count"] for tr in moved if tr["prev"] is None),
+        "dropped": data.dropped,
+        "matrix": sorted((tr for tr in moved if tr["prev"] is not None), key=lambda tr: -tr["count"]),
+    }
+
+
+def summary_table(data: ReportData, platforms: list[str]) -> list[dict[str, Any]]:
+    """Rows per platform and a total row: counts per status, total, checked, rate."""
+    figures = data.compliance
+    rows = [{"key": p, **figures["platforms"][p]} for p in platforms]
+    rows.append({"key": None, **{k: v for k, v in figures.items() if k != "platforms"}})
+    return rows
+
+
+def _local_text(value: datetime | None) -> str | None:
+    local = to_local(value)
+    return local.strftime("%Y-%m-%d %H:%M") if local else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str, Any]:
+    """The interactive table's data: one short array per account, repeated strings as indexes.
+
+    Row: [unit, platform, name, platform id, status, previous status (-1 none), last update,
+    days silent, posts, originals, median engagement, followers, index, index on activity only (0/1),
+    rule, last post URL]. Unit, platform, status and rule are indexes into the lists beside the rows.
+    """
+    platforms = platforms_of(data)
+    p_index = {p: i for i, p in enumerate(platforms)}
+    s_index = {s: i for i, s in enumerate(STATUS_ORDER)}
+    units: dict[int, int] = {}
+    unit_names: list[str] = []
+    unit_top: list[int] = []
+    tops = {u["top_id"]: i for i, u in enumerate(data.units)}
+    rules: dict[str, int] = {}
+    rows = []
+    for r in data.accounts:
+        ui = units.get(r["org_id"])
+        if ui is None:
+            ui = units[r["org_id"]] = len(unit_names)
+            unit_names.append(r["unit"])
+            unit_top.append(tops.get(r["top_id"], -1))
+        rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
+        if r["threshold"]:
+            rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
+        ri = rules.setdefault(rule, len(rules))
+        rows.append([ui, p_index[r["platform"]], r["name"], r["platform_id"], s_index.get(r["status"], -1),
+                     s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
+                     _local_text(r["last_post_at"]), r["days_silent"], r["posts_window"], r["originals_window"],
+                     _round(r["median_engagement"]), r["followers"], _round(r["liveness_index"]),
+                     1 if r["index_basis"] == "activity_only" else 0, ri, safe_href(r["last_post_url"])])
+    return {
+        "rows": rows,
+        "units": unit_names,
+        "unitTop": unit_top,
+        "tops": [unit_label(u["name"], u["top_id"], data, t) for u in data.units],
+        "platforms": platforms,
+        "statuses": list(STATUS_ORDER),
+        "flagged": [s_index[s] for s in FLAGGED],
+        "rules": list(rules),
+        "profiles": PROFILE_URLS,
+        "labels": {
+            "table": t.section("table"), "col": {**t.section("col"), "posts": t("col.posts", days=window_days),
+                                                   "originals": t("col.originals", days=window_days)},
+            "status": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
+            "platform": {p: t.maybe(f"platform.{p}") for p in platforms},
+        },
+    }
+
+
+def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str, Any]:
+    """Everything report.html needs besides the filters."""
+    policy = data.run["policy"]
+    days = {name: threshold(policy, name) for name in THRESHOLD_DEFAULTS}
+    platforms = platforms_of(data)
+    flagged = data.flagged
+    by_unit: dict[str, list[PlanRow]] = defaultdict(list)
+    for item in data.plan[:max_rows]:
+        by_unit[item["unit"]].append(item)
+    status_label = lambda s: t.maybe(f"status.{s}")  # noqa: E731
+    scope = data.scope
+    return {
+        "data": data,
+        "days": days,
+        "platforms": platforms,
+        "statuses": STATUS_ORDER,
+        "scope_label": scope["org_name"] or scope["anchor_name"] or t("report.scope_all"),
+        "summary_rows": summary_table(data, platforms),
+        "changes": change_figures(data) if data.prev_run else None,
+        "trend_svg": trend_svg(data.trend, STATUS_ORDER, status_label, title=t("trend.caption")),
+        "bars_svg": stacked_bars_svg(
+            [(t.maybe(f"platform.{p}"), data.compliance["platforms"][p]["by_status"]) for p in platforms],
+            STATUS_ORDER, status_label, title=t("summary.by_platform")),
+        "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t)} for u in data.units],
+        "flagged": flagged[:max_rows],
+        "flagged_total": len(flagged),
+        "plan_groups": list(by_unit.items()),
+        "plan_total": len(data.plan),
+        "problems": data.problems[:max_rows],
+        "problems_total": len(data.problems),
+        "policy_rows": [(policy_label(k, t), v) for k, v in flatten_policy(policy)],
+        "outcomes_seen": sorted({p["outcome"] or "never" for p in data.problems}),
+        "max_rows": max_rows,
+    }
+
+
+def notices(data: ReportData, t: Translator) -> list[dict[str, Any]]:
+    """One notice per league unit: its figures, flagged accounts, accounts not checked, plan, all accounts."""
+    accounts: dict[int, list[AccountRow]] = defaultdict(list)
+    for row in data.accounts:
+        accounts[row["top_id"]].append(row)
+    flagged: dict[int, list[AccountRow]] = defaultdict(list)
+    for row in data.flagged:
+        flagged[row["top_id"]].append(row)
+    plan: dict[int, list[PlanRow]] = defaultdict(list)
+    for item in data.plan:
+        plan[item["top_id"]].append(item)
+    problems = {p["account_id"]: p for p in data.problems}
+    unchecked: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in data.accounts:
+        if row["status"] in NOT_CHECKED:
+            p = problems.get(row["account_id"])
+            unchecked[row["top_id"]].append({**row, "outcome": p["outcome"] if p else "ok",
+                                             "reason": p["reason"] if p else None,
+                                             "fetched_at": p["fetched_at"] if p else None})
+    return [{"top_id": u["top_id"], "name": u["name"], "label": unit_label(u["name"], u["top_id"], data, t),
+             "total": u["accounts"], "rate": u["rate"], "accounts": accounts[u["top_id"]],
+             "flagged": flagged[u["top_id"]], "plan": plan[u["top_id"]], "unchecked": unchecked[u["top_id"]]}
+            for u in data.units]

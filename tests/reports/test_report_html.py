@@ -1,0 +1,248 @@
+"""The report page as a reader gets it: every section, the figures the database holds, nothing loaded
+from another host, hostile platform text shown as text."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from report_scenario import (
+    ACCOUNTS,
+    FORMULA,
+    RETIRED_NAME,
+    XSS_CLOSE,
+    XSS_IMG,
+    XSS_SCRIPT,
+    Scenario,
+    parse,
+    texts,
+)
+from sqlalchemy import text
+
+from registry.errors import GovpulseError, NotFoundError
+
+SECTIONS = ("scope", "summary", "trend", "units", "flagged", "accounts", "plan", "problems", "method")
+FLAGGED = ("dormant", "zombie", "shell", "unreachable")
+
+
+def db_counts(sc: Scenario, run_id: int) -> Counter:
+    """(platform, status) -> accounts, straight from the tables: in-service verdicts of the run."""
+    with sc.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT a.platform, v.status, count(*) FROM verdict v JOIN account a ON a.id = v.account_id "
+            "WHERE v.run_id = :r AND v.registry_status NOT IN ('closed', 'merged') GROUP BY a.platform, v.status"),
+            {"r": run_id}).all()
+    return Counter({(p, s): n for p, s, n in rows})
+
+
+def figure(doc, name: str) -> str:
+    return doc.xpath(f"//*[@id='summary']//*[@data-figure='{name}']")[0].text_content().strip()
+
+
+def test_every_section_is_present_in_chinese(scenario: Scenario, make_report) -> None:
+    paths = make_report(scenario)
+    assert paths.html.name == "govpulse-report-2026-11-27.html"
+    assert paths.latest.read_bytes() == paths.html.read_bytes()
+    doc = parse(paths.html)
+    assert doc.get("lang") == "zh-CN"
+    assert [s.get("id") for s in doc.xpath("//main/section")] == list(SECTIONS)
+    headings = texts(doc.xpath("//main/section/h2"))
+    for expected in ("范围与巡查时间", "总体情况", "趋势", "单位排名", "问题账号及证据", "全部账号", "整合方案",
+                     "巡查异常", "研判方法"):
+        assert any(h.startswith(expected) for h in headings), (expected, headings)
+    # Times are Beijing time: the run was judged as of 2026-11-27 10:00 +08:00.
+    assert "2026-11-27 10:00" in doc.xpath("//section[@id='scope']")[0].text_content()
+    assert doc.xpath("//section[@id='trend']//svg//polyline"), "trend chart drawn inline"
+
+
+def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) -> None:
+    doc = parse(make_report(scenario).html)
+    counts = db_counts(scenario, scenario.run_id)
+    by_status = Counter()
+    for (_, status), n in counts.items():
+        by_status[status] += n
+    total = sum(by_status.values())
+    checked = total - by_status["unknown"]
+    passing = by_status["active"] + by_status["shell"]
+    assert figure(doc, "total") == str(total) == "14"  # the closed account is not counted
+    assert figure(doc, "checked") == str(checked)
+    assert figure(doc, "passing") == str(passing)
+    assert figure(doc, "flagged") == str(sum(by_status[s] for s in FLAGGED))
+    assert figure(doc, "unknown") == str(by_status["unknown"])
+    assert figure(doc, "rate") == f"{passing / checked * 100:.1f}%"
+    assert doc.xpath("//*[@data-figure='retired']")[0].text_content().strip() == "1"
+
+    for platform in ("wechat", "weibo", "toutiao"):
+        row = doc.xpath(f"//table[@id='summary-table']//tr[@data-platform='{platform}']")[0]
+        for cell in row.xpath("td[@data-status]"):
+            assert int(cell.text_content()) == counts[(platform, cell.get("data-status"))], (platform, cell.get("data-status"))
+
+    # Flagged list: exactly the flagged verdicts, worst first.
+    with scenario.engine.connect() as conn:
+        flagged_ids = {r[0] for r in conn.execute(text(
+            "SELECT account_id FROM verdict WHERE run_id = :r AND registry_status = 'active' AND status IN "
+            "('dormant', 'zombie', 'shell', 'unreachable')"), {"r": scenario.run_id})}
+    rows = doc.xpath("//table[@id='flagged-table']/tbody/tr")
+    assert {int(r.get("data-account-id")) for r in rows} == flagged_ids
+    assert texts(rows[0].xpath("td[4]")) == ["僵尸"]
+    silent = next(r for r in rows if int(r.get("data-account-id")) == scenario.accounts["一中校园"])
+    cells = texts(silent.xpath("td"))
+    assert cells[5] == "200" and cells[6] == "0" and cells[7] == "0" and cells[9] == "1,234"
+    assert "关停" in cells[12] and XSS_SCRIPT in cells[12]  # the plan's recommendation, as text
+    # WeChat through a feed gives no engagement: missing, shown as "—", not 0.
+    feed_only = next(r for r in rows if int(r.get("data-account-id")) == scenario.accounts["江边社区"])
+    assert texts(feed_only.xpath("td"))[8] == "—"
+
+    # Changes since the previous run, from the two runs' verdicts.
+    with scenario.engine.connect() as conn:
+        pairs = conn.execute(text(
+            "SELECT p.status, c.status FROM verdict c LEFT JOIN verdict p ON p.account_id = c.account_id "
+            "AND p.run_id = :p WHERE c.run_id = :c AND c.registry_status = 'active'"),
+            {"p": scenario.prev_run_id, "c": scenario.run_id}).all()
+    assert figure(doc, "newly_flagged") == str(sum(1 for p, c in pairs if p in ("active", "unknown") and c in FLAGGED))
+    assert figure(doc, "recovered") == str(sum(1 for p, c in pairs if p in FLAGGED and c == "active"))
+    assert figure(doc, "new_accounts") == str(sum(1 for p, _ in pairs if p is None))
+
+
+def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
+    doc = parse(make_report(scenario).html)
+    # Expected: each in-service account counted under the child of the district that contains it.
+    league_of = {"滨江区": "滨江区", "区教育局": "区教育局", "第一中学": "区教育局", "区卫健委": "区卫健委",
+                 "长河街道": "长河街道", "江边社区": "长河街道"}
+    expected = Counter(league_of[org] for name, org, *_ in ACCOUNTS if name != RETIRED_NAME)
+    rows = doc.xpath("//table[@id='units-table']/tbody/tr")
+    got = {texts(r.xpath("td[2]"))[0].replace("（本级）", ""): int(texts(r.xpath("td[3]"))[0]) for r in rows}
+    assert got == dict(expected)
+    rates = [r.xpath("td[8]")[0].get("data-v") for r in rows]
+    assert rates == sorted(rates, key=lambda v: -float(v)), "best rate first"
+
+    problems = doc.xpath("//table[@id='problems-table']/tbody/tr")
+    outcome = {int(r.get("data-account-id")): r.get("data-outcome") for r in problems}
+    assert outcome == {scenario.accounts["卫健头条"]: "gone", scenario.accounts["卫健服务"]: "timeout",
+                       scenario.accounts["长河街道"]: "login_required", scenario.accounts[FORMULA]: "malformed",
+                       scenario.accounts["新开账号"]: "never"}
+    never = next(r for r in problems if r.get("data-outcome") == "never")
+    assert texts(never.xpath("td[5]")) == ["从未巡查"]
+
+    plan = doc.xpath("//section[@id='plan']//div[@class='group']")
+    assert [texts(g.xpath("h3"))[0] for g in plan] == ["区教育局 / 第一中学", "滨江区"]
+    assert [r.get("data-action") for r in plan[0].xpath(".//tbody/tr")] == ["close", "merge"]
+
+
+def test_no_reference_to_any_other_host(scenario: Scenario, make_report) -> None:
+    paths = make_report(scenario)
+    raw = paths.html.read_text(encoding="utf-8")
+    doc = parse(paths.html)
+    csp = doc.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")[0]
+    assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
+    assert not doc.xpath("//link | //img | //iframe | //object | //embed | //video | //audio | //source")
+    assert not doc.xpath("//*[@src]"), "nothing loaded by URL"
+    for style in doc.xpath("//style/text()") + doc.xpath("//@style"):
+        assert "@import" not in style and not re.search(r"url\(", style)
+    for el in doc.xpath("//*[@href]"):
+        href = el.get("href")
+        if href.startswith(("http://", "https://")):
+            assert el.tag == "a", "only links may point elsewhere"
+        else:
+            assert href.startswith("#") or href in (paths.xlsx.name, paths.csv.name), href
+    for svg_attr in doc.xpath("//svg//@*[local-name()='href']"):
+        pytest.fail(f"svg reference {svg_attr}")
+    scripts = doc.xpath("//script")
+    assert [s.get("type") for s in scripts] == ["application/json", None]
+    assert "fetch(" not in raw and "XMLHttpRequest" not in raw and "import(" not in raw
+
+
+def test_untrusted_text_is_escaped_everywhere(scenario: Scenario, make_report) -> None:
+    paths = make_report(scenario)
+    raw = paths.html.read_text(encoding="utf-8")
+    doc = parse(paths.html)
+    assert XSS_SCRIPT not in raw and "<img src=x" not in raw and XSS_CLOSE not in raw
+    assert not doc.xpath("//img") and len(doc.xpath("//script")) == 2
+    shown = doc.xpath("//table[@id='flagged-table']")[0].text_content()
+    assert XSS_SCRIPT in shown and XSS_IMG in shown and f"rule {XSS_CLOSE}" in shown
+    assert not [h for h in doc.xpath("//@href") if not h.startswith(("#", "http://", "https://", "govpulse-"))]
+    assert not any("javascript:" in h.lower() for h in doc.xpath("//@href"))
+    # The data block holds the same strings, still closed by its own end tag.
+    block = doc.xpath("//script[@id='table-data']")[0].text
+    assert "</" not in block and "<" not in block
+    data = json.loads(block)
+    names = [row[2] for row in data["rows"]]
+    assert XSS_SCRIPT in names and XSS_IMG in names and FORMULA in names
+    by_name = {row[2]: row for row in data["rows"]}
+    assert by_name[XSS_SCRIPT][15] is None, "javascript: URL dropped"
+    assert by_name["一中微博"][15].startswith("https://")
+    # Problems keep the crawler's reason as text.
+    assert f"HTML instead of JSON {XSS_CLOSE}" in doc.xpath("//table[@id='problems-table']")[0].text_content()
+
+
+def test_english_labels_same_figures(scenario: Scenario, make_report) -> None:
+    zh = parse(make_report(scenario).html)
+    en = parse(make_report(scenario, lang="en").html)
+    assert en.get("lang") == "en"
+    assert texts(en.xpath("//main/section/h2"))[1] == "Summary"
+    assert "Flagged accounts and evidence" in texts(en.xpath("//section[@id='flagged']/h2"))[0]
+    for name in ("total", "checked", "passing", "flagged", "unknown", "rate"):
+        assert figure(en, name) == figure(zh, name)
+    assert "Zombie" in texts(en.xpath("//table[@id='flagged-table']/tbody/tr[1]/td[4]"))
+
+
+def test_org_limits_the_report_to_a_subtree(scenario: Scenario, make_report) -> None:
+    paths = make_report(scenario, org="区教育局")
+    assert paths.html.name == f"govpulse-report-2026-11-27-unit{scenario.orgs['区教育局']}.html"
+    doc = parse(paths.html)
+    data = json.loads(doc.xpath("//script[@id='table-data']")[0].text)
+    assert sorted(row[2] for row in data["rows"]) == sorted(["滨江教育", "教育局头条", "一中校园", "一中微博"])
+    units = texts(doc.xpath("//table[@id='units-table']/tbody/tr/td[2]"))
+    assert sorted(units) == ["区教育局（本级）", "第一中学"]
+    assert figure(doc, "total") == "4"
+    with pytest.raises(NotFoundError):
+        make_report(scenario, org="没有这个单位")
+
+
+def test_as_of_reports_an_earlier_run(scenario: Scenario, make_report) -> None:
+    from registry.timeutil import parse_as_of
+
+    paths = make_report(scenario, as_of=parse_as_of("2026-11-21"))
+    assert paths.html.name == "govpulse-report-2026-11-20.html"
+    doc = parse(paths.html)
+    assert figure(doc, "total") == str(sum(db_counts(scenario, scenario.prev_run_id).values()))
+    assert "没有可比较的上次结果" in doc.xpath("//section[@id='summary']")[0].text_content()
+    with pytest.raises(GovpulseError, match="no score run"):
+        make_report(scenario, as_of=datetime(2020, 1, 1).astimezone())
+
+
+def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario, make_report,
+                                                              report_settings) -> None:
+    report_settings.data["report"]["max_html_rows"] = 2
+    doc = parse(make_report(scenario).html)
+    assert len(doc.xpath("//table[@id='flagged-table']/tbody/tr")) == 2
+    assert "此处列出前 2 条（共 7 条）" in doc.xpath("//section[@id='flagged']")[0].text_content()
+    assert len(json.loads(doc.xpath("//script[@id='table-data']")[0].text)["rows"]) == 14
+
+
+def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_settings) -> None:
+    from datetime import timedelta
+
+    from registry.timeutil import to_local, utcnow
+
+    report_settings.data["report"]["deadline_days"] = 10
+    report_settings.data["report"]["issuer"] = "滨江区委网信办"
+    paths = make_report(scenario, by_unit=True)
+    doc = parse(paths.notices)
+    notices = doc.xpath("//article[@class='notice']")
+    assert [texts(n.xpath("h1"))[0] for n in notices] == [
+        f"{u}政务新媒体巡查情况通知" for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))]
+    deadline = (to_local(utcnow()) + timedelta(days=10)).strftime("%Y-%m-%d")
+    edu = next(n for n in notices if n.get("data-unit-id") == str(scenario.orgs["区教育局"]))
+    assert deadline in edu.text_content() and "滨江区委网信办" in edu.text_content()
+    assert {int(r.get("data-account-id")) for r in edu.xpath(".//table[@class='notice-flagged']/tbody/tr")} == {
+        scenario.accounts[n] for n in ("教育局头条", "一中校园", "一中微博")}
+    css = doc.xpath("//style/text()")[0]
+    assert "size: A4 portrait" in css and "break-after: page" in css
+    assert len(paths.unit_notices) == len(notices)
+    single = parse(paths.unit_notices[0])
+    assert len(single.xpath("//article[@class='notice']")) == 1
+    assert all(p.parent == paths.notices.with_suffix("") for p in paths.unit_notices)
