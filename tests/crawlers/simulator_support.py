@@ -65,3 +65,8 @@ def truth_server() -> Iterator[SimulatorHandle]:
 @pytest.fixture(scope="module")
 def faults_server() -> Iterator[SimulatorHandle]:
     yield from running("faults")
+
+
+@pytest.fixture(scope="module")
+def demo_server() -> Iterator[SimulatorHandle]:
+    yield from running("demo")

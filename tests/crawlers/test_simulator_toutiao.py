@@ -4,19 +4,13 @@ and the anti-bot answers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from simulator_support import faults_server, fetch, pick, running, truth_server  # noqa: F401
+from simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
 
 from crawlers.simulator import SimulatorHandle, build_scenario, start_simulator
 
 PATHS = ("/api/pc/list/user/feed", "/api/pc/list/feed")
-
-
-@pytest.fixture(scope="module")
-def demo_server() -> Iterator[SimulatorHandle]:
-    yield from running("demo")
 
 
 def walk(sim: SimulatorHandle, token: str, path: str = PATHS[0]) -> list[dict]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from simulator_support import faults_server, fetch, pick, running, truth_server  # noqa: F401
+from simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
 
 from crawlers.simulator import SimulatorHandle, build_scenario, start_simulator
 from crawlers.simulator.render.pages import WECHAT_NOTICES
@@ -17,11 +16,6 @@ from crawlers.simulator.render.pages import WECHAT_NOTICES
 PUBLISH = "/cgi-bin/appmsgpublish?sub=list&search_field=null&type=101_1&free_publish_type=1&sub_action=list_ex"
 LIST_EX = "/cgi-bin/appmsg?action=list_ex&type=9"
 CT = re.compile(rb'var ct = "(\d+)";')
-
-
-@pytest.fixture(scope="module")
-def demo_server() -> Iterator[SimulatorHandle]:
-    yield from running("demo")
 
 
 def publish_pages(sim: SimulatorHandle, fakeid: str, count: int = 5) -> list[dict]:

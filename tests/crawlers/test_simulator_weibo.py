@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import http.client
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from simulator_support import SLOW_SECONDS, faults_server, fetch, pick, running, truth_server  # noqa: F401
+from simulator_support import SLOW_SECONDS, demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
 
 from crawlers.simulator import SimulatorHandle
 
 API = "/api/container/getIndex"
 MODERN = "%a %b %d %H:%M:%S %z %Y"
 LEGACY = re.compile(r"^(刚刚|\d+秒前|\d+分钟前|\d+小时前|今天 \d\d:\d\d|昨天 \d\d:\d\d|\d\d-\d\d|\d{4}-\d\d-\d\d)$")
-
-
-@pytest.fixture(scope="module")
-def demo_server() -> Iterator[SimulatorHandle]:
-    yield from running("demo")
 
 
 def mblogs(data: dict[str, Any]) -> list[tuple[dict, dict]]:

@@ -40,6 +40,11 @@ def html_reply(html: str, status: int = 200) -> Reply:
     return Reply(status, html.encode("utf-8"), HTML)
 
 
+def truncated_json(good: bytes) -> Reply:
+    """The first half of a good JSON answer, as a dropped connection or a broken proxy leaves it."""
+    return Reply(200, good[: max(1, len(good) // 2)])
+
+
 def local(ts: int) -> datetime:
     """Asia/Shanghai wall time as a naive datetime."""
     return datetime.fromtimestamp(ts + SHANGHAI_OFFSET, UTC).replace(tzinfo=None)

@@ -7,7 +7,7 @@ from typing import Any
 
 from crawlers.simulator.posts import Post
 from crawlers.simulator.render import pages
-from crawlers.simulator.render.common import TEXT, Reply, html_reply, json_reply
+from crawlers.simulator.render.common import TEXT, Reply, html_reply, json_reply, truncated_json
 from crawlers.simulator.scenario import Scenario, SimAccount
 
 PAGE_SIZE = 10
@@ -26,7 +26,7 @@ def fault(variant: str) -> Reply:
 
 def malformed(variant: str, good: bytes) -> Reply:
     if variant == "truncated_json":
-        return Reply(200, good[: max(1, len(good) // 2)])
+        return truncated_json(good)
     if variant == "html_error":
         return html_reply(pages.TOUTIAO_SHELL)
     raise ValueError(variant)

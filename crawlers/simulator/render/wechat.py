@@ -11,7 +11,7 @@ from typing import Any
 from crawlers.simulator import ids
 from crawlers.simulator.posts import Post
 from crawlers.simulator.render import pages
-from crawlers.simulator.render.common import Reply, dumps, html_reply, json_reply
+from crawlers.simulator.render.common import Reply, dumps, html_reply, json_reply, truncated_json
 from crawlers.simulator.scenario import Scenario, SimAccount
 
 MAX_COUNT = 20
@@ -41,7 +41,7 @@ def malformed(variant: str, good: bytes, path_kind: str) -> Reply:
         if path_kind == "wechat.appmsgpublish":  # the outer JSON is fine, the string inside it is not
             return json_reply({"base_resp": {"ret": 0, "err_msg": "ok"},
                                "publish_page": '{"total_count":12,"publish_list":[{"publish_type":101,"publish_info":"{\\"appmsgex\\":[{'})
-        return Reply(200, good[: max(1, len(good) // 2)])
+        return truncated_json(good)
     raise ValueError(variant)
 
 

@@ -11,7 +11,7 @@ from crawlers.simulator import ids, names
 from crawlers.simulator.posts import DAY, Post
 from crawlers.simulator.render import pages
 from crawlers.simulator.render.common import (
-    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, weibo_time,
+    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, truncated_json, weibo_time,
 )
 from crawlers.simulator.scenario import Scenario, SimAccount
 
@@ -47,7 +47,7 @@ def fault(variant: str, url: str) -> Reply:
 
 def malformed(variant: str, good: bytes) -> Reply:
     if variant == "truncated_json":
-        return Reply(200, good[: max(1, len(good) // 2)])
+        return truncated_json(good)
     if variant == "html_error":
         return html_reply(pages.WEIBO_ERROR)
     if variant == "oversized":  # beyond the patrol's size cap, and not JSON even if read whole
