@@ -209,6 +209,12 @@ class ScoreRun(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+# The scorer reads each account's posts of the window from this index alone, without table lookups.
+# (Posts flagged foreign_author are never stored, so no filter on flags is needed.)
+Index("ix_post_scoring", Post.account_id, Post.published_at, Post.is_repost, Post.reposts, Post.comments,
+      Post.likes, Post.reads, Post.content_hash)
+
+
 class Verdict(SQLModel, table=True):
     """One account's verdict in one run, with its evidence and the rule that fired."""
 
@@ -233,6 +239,10 @@ class Verdict(SQLModel, table=True):
     last_post_at: Optional[datetime] = _ts(default=None)
     days_silent: Optional[int] = None
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # History: the account's status in its previous verdict, what changed, since when it is flagged.
+    previous_status: Optional[str] = Field(default=None, max_length=20)
+    change: Optional[str] = Field(default=None, max_length=20)
+    flagged_since: Optional[datetime] = _ts(default=None)
 
 
 class PlanItem(SQLModel, table=True):

@@ -6,11 +6,12 @@ style bodies included), its control and bidirectional-override characters and it
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
+
+from registry.digest import content_hash  # noqa: F401  (shared with the scorer, which hashes unhashed posts)
 
 TITLE_LIMIT = 500  # registry.models.Post.title
 TEXT_LIMIT = 2000  # registry.models.Post.text
@@ -115,15 +116,3 @@ def safe_url(url: object) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
-
-
-def content_hash(title: str | None, text: str | None) -> str | None:
-    """sha1 of the letters and digits of title and text (NFKC, lowercased): equal for the same news
-    re-published by several accounts with different spacing or punctuation. None when there is no text."""
-    normalised = [
-        "".join(ch for ch in unicodedata.normalize("NFKC", part or "").lower() if unicodedata.category(ch)[0] in "LN")
-        for part in (title, text)
-    ]
-    if not any(normalised):
-        return None
-    return hashlib.sha1("\x1f".join(normalised).encode("utf-8")).hexdigest()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:09:43.777866
+Create Date: 2026-11-27 12:28:15.259862
 """
 from typing import Sequence, Union
 
@@ -256,6 +256,7 @@ def upgrade() -> None:
     with op.batch_alter_table('post', schema=None) as batch_op:
         batch_op.create_index('ix_post_account_published', ['account_id', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index('ix_post_scoring', ['account_id', 'published_at', 'is_repost', 'reposts', 'comments', 'likes', 'reads', 'content_hash'], unique=False)
 
     op.create_table('verdict',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -273,6 +274,9 @@ def upgrade() -> None:
     sa.Column('last_post_at', registry.types.TZDateTime(timezone=True), nullable=True),
     sa.Column('days_silent', sa.Integer(), nullable=True),
     sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('previous_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('change', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('flagged_since', registry.types.TZDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_verdict_account_id_account')),
     sa.ForeignKeyConstraint(['run_id'], ['score_run.id'], name=op.f('fk_verdict_run_id_score_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_verdict')),
@@ -293,6 +297,7 @@ def downgrade() -> None:
 
     op.drop_table('verdict')
     with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_scoring')
         batch_op.drop_index(batch_op.f('ix_post_content_hash'))
         batch_op.drop_index('ix_post_account_published')
 

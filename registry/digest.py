@@ -1,0 +1,22 @@
+"""The content hash of a post: equal for the same news re-published by several accounts.
+
+The patrol stores it with each post (Post.content_hash); the scorer computes it for posts stored
+without one, so that both sides hash the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+
+def content_hash(title: str | None, text: str | None) -> str | None:
+    """sha1 of the letters and digits of title and text (NFKC, lowercased): equal for the same news
+    re-published by several accounts with different spacing or punctuation. None when there is no text."""
+    normalised = [
+        "".join(ch for ch in unicodedata.normalize("NFKC", part or "").lower() if unicodedata.category(ch)[0] in "LN")
+        for part in (title, text)
+    ]
+    if not any(normalised):
+        return None
+    return hashlib.sha1("\x1f".join(normalised).encode("utf-8")).hexdigest()

@@ -1,0 +1,120 @@
+"""Duplicate publishing: the same content on related accounts within a few days.
+
+Two accounts are related when they are on the same platform and their units share the top-level unit
+under the root (a department and its offices) or the same parent (sibling departments, or a unit and
+the communities under one street). A post of the window is a duplicate when a related account
+published the same content (equal Post.content_hash, see registry.digest) within
+duplicate_window_days of it. The re-editing burden this measures is what consolidation removes.
+
+Candidate posts are found with numpy over the fixed-width hash prefixes of the whole window (one
+sort); only hashes seen more than once are looked at in Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+
+from registry.digest import content_hash
+from registry.models import Account, Post
+from registry.policy import Policy
+from registry.scoring.metrics import DAY, HASH_WIDTH, Frame, Params, WindowPosts, window_start_expr
+from registry.scoring.sql import epoch_seconds
+
+MAX_PARTNERS = 20  # related accounts named in a verdict's evidence
+
+Tree = dict[int, tuple[int | None, str, int | None, str]]
+
+
+def family_keys(tree: Tree) -> dict[int, tuple[int, int | None]]:
+    """unit -> (its top-level unit under the root, or itself if it is a root or top-level; its parent)."""
+    keys: dict[int, tuple[int, int | None]] = {}
+
+    def top(org: int) -> int:
+        parent = tree[org][0]
+        if parent is None or tree[parent][0] is None:
+            return org
+        return keys[org][0] if org in keys else top(parent)
+
+    for org, (parent, *_rest) in tree.items():
+        keys[org] = (top(org), parent)
+    return keys
+
+
+def _unhashed(conn: Connection, policy: Policy, as_of: datetime, scope: Any, frame: Frame) -> WindowPosts:
+    """Posts of the window stored without a content hash: hash their title and text here."""
+    acc = Account.__table__
+    stmt = (select(acc.c.id, epoch_seconds(Post.published_at, conn.dialect.name), Post.title, Post.text)
+            .select_from(acc.join(Post.__table__, and_(
+                Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
+                Post.published_at <= as_of, Post.content_hash.is_(None))))
+            .where(scope))
+    ids, ts, hashes = [], [], []
+    for account_id, published, title, text in conn.execute(stmt):
+        digest = content_hash(title, text)
+        if digest:
+            ids.append(account_id)
+            ts.append(published)
+            hashes.append(digest[:HASH_WIDTH].encode("ascii", "replace").ljust(HASH_WIDTH, b"#"))
+    return WindowPosts(row=frame.rows_of(np.array(ids, np.int64)), ts=np.array(ts, np.int64),
+                       hashes=np.array(hashes, dtype=f"S{HASH_WIDTH}"))
+
+
+def _candidates(posts: WindowPosts) -> np.ndarray:
+    """Indices of the posts whose hash occurs more than once (one sort over 64-bit keys)."""
+    if len(posts.hashes) < 2:
+        return np.zeros(0, np.int64)
+    halves = np.ascontiguousarray(posts.hashes).view(np.uint64).reshape(-1, 2)
+    keys = halves[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ halves[:, 1]
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return np.flatnonzero(counts[inverse.ravel()] > 1)
+
+
+def count_duplicates(conn: Connection, frame: Frame, params: Params, as_of: datetime, scope: Any,
+                     tree: Tree) -> None:
+    """Fill frame.duplicates and frame.duplicate_with for every account of the frame."""
+    parts = [p for p in (frame.window_posts, _unhashed(conn, params.policy, as_of, scope, frame)) if p is not None]
+    posts = WindowPosts(row=np.concatenate([p.row for p in parts]), ts=np.concatenate([p.ts for p in parts]),
+                        hashes=np.concatenate([p.hashes for p in parts]))
+    groups: dict[bytes, list[int]] = defaultdict(list)
+    for i in _candidates(posts):
+        groups[posts.hashes[i]].append(int(i))
+    keys = family_keys(tree)
+    window = params.duplicate_window_days * DAY
+    duplicate: set[int] = set()
+    partners: dict[int, set[int]] = defaultdict(set)
+    for members in groups.values():
+        rows = posts.row[members]
+        if len(set(rows.tolist())) < 2:
+            continue
+        for relation in (0, 1):  # same top-level unit; same parent
+            buckets: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)
+            for post, row in zip(members, rows.tolist()):
+                key = keys[int(frame.org_id[row])][relation]
+                if key is not None:
+                    buckets[(frame.platform[row], key)].append((int(posts.ts[post]), row, post))
+            for items in buckets.values():
+                _pair_up(sorted(items), window, duplicate, partners)
+    for post in duplicate:
+        frame.duplicates[posts.row[post]] += 1
+    for row, others in partners.items():
+        frame.duplicate_with[row] = sorted(int(frame.account_id[o]) for o in others)[:MAX_PARTNERS]
+
+
+def _pair_up(items: list[tuple[int, int, int]], window: np.ndarray, duplicate: set[int],
+             partners: dict[int, set[int]]) -> None:
+    """Mark the posts (time-sorted) that another account published within the window of them."""
+    for a, (ta, ra, pa) in enumerate(items):
+        limit = window[ra]
+        for tb, rb, pb in items[a + 1:]:
+            if tb - ta > limit:
+                break
+            if rb != ra:
+                duplicate.update((pa, pb))
+                partners[ra].add(rb)
+                partners[rb].add(ra)

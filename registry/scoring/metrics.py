@@ -1,0 +1,282 @@
+"""What the scorer measures per account: a few set-based statements reduced to columns.
+
+1. accounts: every account in scope with its newest snapshot and its latest fetch outcomes, each found
+   by an index seek per account, so the cost grows with accounts, not with history;
+2. window: the posts of the window aggregated per account in one pass over ix_post_scoring, which
+   covers every column read; each account's publish times, engagement and content hashes come back as
+   one list each and are reduced here with numpy (longest gap, median engagement; duplicates.py);
+3. silent: for accounts without a post in the window, the newest post before it (an index seek) and
+   whether they have posts whose date was unreadable.
+
+Posts flagged foreign_author (someone else's post in the timeline) are never stored (see
+registry.observations), so every stored post is the account's own. Nothing
+after `as_of` counts: later posts, outcomes and snapshots are ignored. Times are epoch seconds here;
+NaN means "not known", never zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, case, exists, func, literal, null, select
+from sqlalchemy.engine import Connection
+
+from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post
+from registry.policy import Policy
+from registry.scoring.sql import account_scope, epoch_seconds, in_ids, seq_agg
+from registry.timeutil import SHANGHAI
+from registry.types import TZDateTime
+
+DAY = 86400
+HASH_WIDTH = 16  # leading characters of content_hash compared (64 bits of a hex digest)
+NO_HASH = "#" * HASH_WIDTH
+
+
+@dataclass
+class WindowPosts:
+    """The window's posts that carry a content hash: account row, publish time, hash (parallel arrays)."""
+
+    row: np.ndarray
+    ts: np.ndarray
+    hashes: np.ndarray  # dtype S16
+
+
+@dataclass
+class Frame:
+    """Per-account measurements as columns: one entry per account, in account id order."""
+
+    account_id: np.ndarray
+    platform: np.ndarray
+    platform_id: list[str]
+    name: list[str]
+    org_id: np.ndarray
+    registry_status: np.ndarray
+    status_changed_on: list[date | None]
+    opened_on: list[date | None]
+    followers: np.ndarray
+    followers_ts: np.ndarray
+    outcomes: list[list[tuple[str, int, str | None, int | None]]]  # newest first: outcome, ts, reason, http
+    last_post_ts: np.ndarray = field(init=False)
+    undated_posts: np.ndarray = field(init=False)
+    posts: np.ndarray = field(init=False)  # in the window
+    originals: np.ndarray = field(init=False)
+    engaged_posts: np.ndarray = field(init=False)  # posts of the window whose source gave engagement
+    median_engagement: np.ndarray = field(init=False)
+    window_open: np.ndarray = field(init=False)  # the window's start, or the day the account opened
+    longest_gap: np.ndarray = field(init=False)  # days without a post in the window, edges included
+    duplicates: np.ndarray = field(init=False)  # posts also published by a related account (duplicates.py)
+    duplicate_with: list[list[int]] = field(init=False)
+    window_posts: WindowPosts | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.account_id)
+        self.last_post_ts = np.full(n, np.nan)
+        self.undated_posts = np.zeros(n, bool)
+        self.posts = np.zeros(n, np.int64)
+        self.originals = np.zeros(n, np.int64)
+        self.engaged_posts = np.zeros(n, np.int64)
+        self.median_engagement = np.full(n, np.nan)
+        self.window_open = np.zeros(n)
+        self.longest_gap = np.full(n, np.nan)
+        self.duplicates = np.zeros(n, np.int64)
+        self.duplicate_with = [[] for _ in range(n)]
+
+    def __len__(self) -> int:
+        return len(self.account_id)
+
+    def rows_of(self, account_ids: Any) -> np.ndarray:
+        return np.searchsorted(self.account_id, account_ids)
+
+
+class Params:
+    """Policy thresholds as per-account arrays (each account gets its platform's value)."""
+
+    def __init__(self, policy: Policy, platforms: np.ndarray) -> None:
+        names, self._codes = np.unique(platforms.astype(str), return_inverse=True)
+        self.policies = [policy.for_platform(str(p)) for p in names]
+        self.policy = policy
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        values = np.array([getattr(p, name) for p in self.policies])
+        array = values[self._codes] if len(values) else values
+        setattr(self, name, array)
+        return array
+
+    def each(self, name: str, i: int) -> Any:
+        return getattr(self.policies[self._codes[i]], name)
+
+
+def window_start(policy: Policy, as_of: datetime) -> datetime:
+    return as_of - timedelta(days=policy.window_days)
+
+
+def window_start_expr(policy: Policy, as_of: datetime) -> Any:
+    """SQL: each account's window start (window_days may be overridden per platform)."""
+    default = literal(window_start(policy, as_of), TZDateTime())
+    starts = {p: literal(window_start(policy.for_platform(p), as_of), TZDateTime()) for p in policy.platforms}
+    return case(starts, value=Account.platform, else_=default) if starts else default
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    return None if ts is None or ts != ts else datetime.fromtimestamp(int(ts), UTC)
+
+
+def _newest(column: Any, *where: Any, order: Any, offset: int = 0) -> Any:
+    """The newest matching value, found by an index seek for each outer account."""
+    return select(column).where(*where).order_by(order.desc()).limit(1).offset(offset).scalar_subquery()
+
+
+def _engagement() -> Any:
+    """reposts + comments + likes (+ reads), NULL when the source gave none of them."""
+    parts = (Post.reposts, Post.comments, Post.likes, Post.reads)
+    total = func.coalesce(parts[0], 0)
+    for part in parts[1:]:
+        total = total + func.coalesce(part, 0)
+    return case((and_(*[p.is_(None) for p in parts]), null()), else_=total)
+
+
+def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> Frame:
+    dialect = conn.dialect.name
+    acc = Account.__table__
+    s = AccountSnapshot.__table__
+    o = FetchOutcome.__table__
+    depth = policy.history_depth
+    ids = select(
+        acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
+        acc.c.status_changed_on, acc.c.opened_on,
+        _newest(s.c.id, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at).label("snapshot"),
+        *[_newest(o.c.id, o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at, offset=k)
+          .label(f"outcome{k}") for k in range(depth)],
+    ).where(scope).cte("ids")
+    sn = s.alias("sn")
+    outs = [o.alias(f"o{k}") for k in range(depth)]
+    frm = ids.outerjoin(sn, sn.c.id == ids.c.snapshot)
+    for k, oa in enumerate(outs):
+        frm = frm.outerjoin(oa, oa.c.id == ids.c[f"outcome{k}"])
+    stmt = select(
+        *[c for c in ids.c if c.name != "snapshot" and not c.name.startswith("outcome")],
+        sn.c.followers, epoch_seconds(sn.c.taken_at, dialect),
+        *[c for oa in outs for c in (oa.c.outcome, epoch_seconds(oa.c.fetched_at, dialect), oa.c.reason,
+                                     oa.c.http_status)],
+    ).select_from(frm).order_by(ids.c.id)
+    rows = conn.execute(stmt).all()
+    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * (10 + 4 * depth)
+    outcomes = [[tuple(r[k:k + 4]) for k in range(10, 10 + 4 * depth, 4) if r[k] is not None] for r in rows]
+    return Frame(
+        account_id=np.array(cols[0], np.int64), platform=np.array(cols[1], object), platform_id=list(cols[2]),
+        name=list(cols[3]), org_id=np.array(cols[4], np.int64), registry_status=np.array(cols[5], object),
+        status_changed_on=list(cols[6]), opened_on=list(cols[7]), followers=np.array(cols[8], float),
+        followers_ts=np.array(cols[9], float), outcomes=outcomes)
+
+
+def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any) -> Any:
+    acc = Account.__table__
+    start = window_start_expr(policy, as_of)
+    order = Post.published_at
+    key = func.substr(func.coalesce(Post.content_hash, "") + NO_HASH, 1, HASH_WIDTH)
+    return (
+        select(acc.c.id, func.count(), func.sum(case((Post.is_repost, 0), else_=1)), func.count(_engagement()),
+               seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order),
+               seq_agg(_engagement(), dialect, order),
+               seq_agg(key, dialect, order, sep=""))
+        .select_from(acc.join(Post.__table__, and_(
+            Post.account_id == acc.c.id, Post.published_at > start, Post.published_at <= as_of)))
+        .where(scope)
+        .group_by(acc.c.id)
+        .order_by(acc.c.id)
+    )
+
+
+def _ints(texts: Any) -> np.ndarray:
+    return np.fromstring(",".join(texts), dtype=np.int64, sep=",")
+
+
+def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For lists laid end to end: the segment of each element and the start of each segment."""
+    return np.repeat(np.arange(len(counts)), counts), np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+def _window(conn: Connection, frame: Frame, policy: Policy, params: Params, as_of: datetime, scope: Any) -> None:
+    rows = conn.execute(_window_statement(conn.dialect.name, policy, as_of, scope)).all()
+    as_of_ts = as_of.timestamp()
+    starts = np.array([as_of_ts - d * DAY for d in params.window_days]) if len(frame) else np.zeros(0)
+    opened = np.array([np.nan if d is None else datetime(d.year, d.month, d.day, tzinfo=SHANGHAI).timestamp()
+                       for d in frame.opened_on])
+    frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
+    frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
+    if not rows:
+        return
+    ids, posts, originals, engaged, times_text, engagement_text, hash_text = zip(*rows)
+    at = frame.rows_of(np.array(ids))
+    posts_n = np.array(posts, np.int64)
+    frame.posts[at], frame.originals[at] = posts_n, np.array(originals, np.int64)
+    engaged_n = np.array(engaged, np.int64)
+    frame.engaged_posts[at] = engaged_n
+
+    # Longest gap: between consecutive posts, from the window's start to the first, from the last to as_of.
+    times = _ints(times_text)
+    seg, first = _segments(posts_n)
+    order = np.lexsort((times, seg))  # already in order from the index; cheap to make sure
+    times = times[order]
+    last = first + posts_n - 1
+    gaps = np.diff(times, prepend=0).astype(float)
+    gaps[first] = times[first] - frame.window_open[at]
+    inner = np.maximum.reduceat(gaps, first)
+    frame.longest_gap[at] = np.maximum(inner, as_of_ts - times[last]) / DAY
+    frame.last_post_ts[at] = times[last]
+
+    # Median engagement over the posts whose source gave it.
+    values = _ints(v for v in engagement_text if v)
+    has = engaged_n > 0
+    eseg, efirst = _segments(engaged_n[has])
+    values = values[np.lexsort((values, eseg))]
+    lo, hi = efirst + (engaged_n[has] - 1) // 2, efirst + engaged_n[has] // 2
+    frame.median_engagement[at[has]] = (values[lo] + values[hi]) / 2
+
+    # Content hashes, fixed width, for duplicates.py (posts without one are hashed from their text).
+    raw = "".join(hash_text).encode("ascii", "replace")
+    hashes = np.frombuffer(raw, dtype=f"S{HASH_WIDTH}")[order]
+    keep = hashes != NO_HASH.encode()
+    frame.window_posts = WindowPosts(row=at[seg][keep], ts=times[keep], hashes=hashes[keep])
+
+
+def _silent(conn: Connection, frame: Frame, as_of: datetime) -> None:
+    """Accounts without a post in the window: their newest post before it, and undated posts."""
+    silent = frame.account_id[frame.posts == 0]
+    if not len(silent):
+        return
+    dialect = conn.dialect.name
+    acc = Account.__table__
+    q = Post.__table__.alias("q")
+    older = _newest(epoch_seconds(q.c.published_at, dialect), q.c.account_id == acc.c.id,
+                    q.c.published_at <= as_of, order=q.c.published_at)
+    undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
+    stmt = select(acc.c.id, older, undated).where(in_ids(acc.c.id, [int(i) for i in silent], dialect))
+    rows = conn.execute(stmt).all()
+    if rows:
+        ids, newest, has_undated = zip(*rows)
+        at = frame.rows_of(np.array(ids))
+        frame.last_post_ts[at] = np.array(newest, float)
+        frame.undated_posts[at] = np.array(has_undated, bool)
+
+
+def collect(conn: Connection, policy: Policy, as_of: datetime, *, org_ids: list[int] | None = None,
+            account_ids: list[int] | None = None) -> tuple[Frame, Params]:
+    """Measure every account in scope: the units `org_ids` and below, or `account_ids`; None: all."""
+    scope = account_scope(conn.dialect.name, org_ids, account_ids)
+    frame = _accounts(conn, policy, as_of, scope)
+    params = Params(policy, frame.platform)
+    if len(frame):
+        _window(conn, frame, policy, params, as_of, scope)
+        _silent(conn, frame, as_of)
+    return frame, params
+
+
+def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:
+    """Every unit: id -> (parent id, level, headcount, name)."""
+    stmt = select(Organization.id, Organization.parent_id, Organization.level, Organization.headcount,
+                  Organization.name)
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in conn.execute(stmt)}

@@ -1,0 +1,170 @@
+"""The consolidation plan (整合/关停), from one run's verdicts. Each recommendation states its reason
+and its numbers. Only accounts in service (registry status active) are planned; accounts whose data is
+unknown are never merged, closed or cut on that data.
+
+1. One account per unit per platform (国办发〔2018〕123号): where a unit runs several accounts on one
+   platform, keep the strongest (active first, then the highest liveness index, then the most followers)
+   and merge the others into it.
+2. A zombie or shell left as its unit's account on a platform, whose parent unit has an active account
+   on that platform: merge into that account (and so do the accounts that were to be merged into it).
+3. A zombie with nothing to merge into: close it after a stop-update notice (停更公告), or revive it
+   when it keeps a following of at least revive_min_followers (or its following is unknown).
+4. A gone account (unreachable): record the closure in the registry and file it.
+5. Quotas: where a unit still runs more accounts than its cap (by headcount band, else by level), the
+   weakest judged accounts beyond the cap are over_quota.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from registry.policy import Policy
+from registry.scoring.duplicates import Tree
+from registry.scoring.metrics import Frame
+from registry.scoring.rules import Judgement
+
+PLATFORM_ZH = {"wechat": "微信", "weibo": "微博", "toutiao": "头条"}
+STATUS_ZH = {"active": "正常", "dormant": "睡眠", "zombie": "僵尸", "shell": "空壳", "unreachable": "无法访问",
+             "unknown": "数据不足"}
+ACTIONS = ("keep", "merge", "close", "revive", "over_quota")
+
+
+@dataclass
+class Item:
+    row: int
+    action: str
+    target: int | None  # row of the account to merge into
+    reason_zh: str
+    reason_en: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def _num(value: float) -> float | int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value) if float(value).is_integer() else round(float(value), 1)
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+class Planner:
+    def __init__(self, frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> None:
+        self.f, self.j, self.index, self.tree, self.policy = frame, j, index, tree, policy
+        self.items: dict[int, Item] = {}
+
+    def strength(self, i: int) -> tuple[Any, ...]:
+        index, followers = self.index[i], self.f.followers[i]
+        return (self.j.status[i] == "active", -1.0 if np.isnan(index) else index,
+                -1.0 if np.isnan(followers) else followers, -int(self.f.account_id[i]))
+
+    def facts(self, i: int) -> dict[str, Any]:
+        return {"status": self.j.status[i], "liveness_index": _num(self.index[i]),
+                "days_silent": _num(self.j.facts.days_silent[i]), "followers": _num(self.f.followers[i])}
+
+    def build(self) -> list[Item]:
+        f, status = self.f, self.j.status
+        in_service = [i for i in range(len(f)) if f.registry_status[i] == "active"]
+        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for i in in_service:
+            if status[i] == "unreachable":
+                self.items[i] = Item(i, "close", None, "平台显示账号已不存在：在台账中登记关停并报备",
+                                     "gone on the platform: record the closure in the registry and file it",
+                                     self.facts(i))
+            elif status[i] != "unknown":
+                groups[(int(f.org_id[i]), str(f.platform[i]))].append(i)
+        survivors = {key: self._one_per_platform(key, members) for key, members in groups.items()}
+        for (org, platform), keeper in survivors.items():
+            if status[keeper] in ("zombie", "shell"):
+                self._merge_up(org, platform, keeper, groups[(org, platform)], survivors)
+        self._quotas(in_service)
+        return list(self.items.values())
+
+    def _one_per_platform(self, key: tuple[int, str], members: list[int]) -> int:
+        keeper = max(members, key=self.strength)
+        if len(members) < 2:
+            return keeper
+        platform = key[1]
+        n = len(members)
+        self.items[keeper] = Item(
+            keeper, "keep", None,
+            f"本单位在{PLATFORM_ZH.get(platform, platform)}有{n}个账号：保留综合最强的本账号",
+            f"the unit runs {n} accounts on {platform}: keep this one, the strongest", {"accounts": n, **self.facts(keeper)})
+        for i in members:
+            if i != keeper:
+                self._merge(i, keeper, "一个单位在同一平台原则上只开设一个账号（国办发〔2018〕123号）",
+                            "one account per unit per platform (国办发〔2018〕123号)", accounts=n)
+        return keeper
+
+    def _merge(self, i: int, target: int, why_zh: str, why_en: str, **numbers: Any) -> None:
+        name = self.f.name[target]
+        self.items[i] = Item(
+            i, "merge", target, f"{why_zh}：并入“{name}”（活跃度 {_shown(_num(self.index[target]))}，"
+                                f"本账号 {_shown(_num(self.index[i]))}）",
+            f"{why_en}: merge into “{name}” (liveness index {_shown(_num(self.index[target]))} against "
+            f"{_shown(_num(self.index[i]))})",
+            {**numbers, **self.facts(i), "target_liveness_index": _num(self.index[target])})
+
+    def _merge_up(self, org: int, platform: str, keeper: int, members: list[int],
+                  survivors: dict[tuple[int, str], int]) -> None:
+        parent = self.tree[org][0] if org in self.tree else None
+        target = survivors.get((parent, platform)) if parent is not None else None
+        status = self.j.status[keeper]
+        if target is not None and self.j.status[target] == "active":
+            for i in members:  # the unit's accounts all go to the parent's account
+                self._merge(i, target, f"{STATUS_ZH[status]}账号，上级单位在同一平台有正常账号",
+                            f"{status} account whose parent unit has an active account on the platform")
+            return
+        if status != "zombie":
+            return
+        followers = _num(self.f.followers[keeper])
+        floor = self.policy.for_platform(platform).revive_min_followers
+        numbers = {**self.facts(keeper), "revive_min_followers": floor}
+        days = _shown(_num(self.j.facts.days_silent[keeper]))
+        if followers is not None and followers < floor:
+            self.items[keeper] = Item(
+                keeper, "close", None,
+                f"僵尸账号（{days}天未更新，粉丝{followers}，低于{floor}），无可并入账号：发布停更公告后关停",
+                f"zombie ({days} days silent, {followers} followers, below {floor}) with no account to merge "
+                f"into: close it after a stop-update notice (停更公告)", numbers)
+        else:
+            kept_zh = f"粉丝{followers}，不低于{floor}" if followers is not None else "粉丝数未知"
+            kept_en = f"{followers} followers, at least {floor}" if followers is not None else "following unknown"
+            self.items[keeper] = Item(
+                keeper, "revive", None,
+                f"僵尸账号（{days}天未更新，{kept_zh}），无可并入账号：恢复正常更新",
+                f"zombie ({days} days silent, {kept_en}) with no account to merge into: revive it with "
+                f"regular updates", numbers)
+
+    def _quotas(self, in_service: list[int]) -> None:
+        quotas = self.policy.quotas
+        if not quotas.by_level and not quotas.by_headcount:
+            return
+        by_org: dict[int, list[int]] = defaultdict(list)
+        for i in in_service:
+            item = self.items.get(i)
+            if item is None or item.action not in ("merge", "close"):
+                by_org[int(self.f.org_id[i])].append(i)
+        for org, rows in by_org.items():
+            _parent, level, headcount, _name = self.tree.get(org, (None, None, None, ""))
+            cap = quotas.cap_for(level, headcount)
+            if cap is None or len(rows) <= cap[0]:
+                continue
+            limit, basis = cap
+            judged = sorted((i for i in rows if self.j.status[i] != "unknown"), key=self.strength)
+            for i in judged[:len(rows) - limit]:
+                self.items[i] = Item(
+                    i, "over_quota", None,
+                    f"本单位在役账号{len(rows)}个，超过上限{limit}（{basis}）：本账号较弱，建议整合或关停",
+                    f"the unit runs {len(rows)} accounts, over its cap of {limit} ({basis}): this is among the "
+                    f"weakest; merge or close it", {"accounts": len(rows), "cap": limit, "basis": basis, **self.facts(i)})
+
+
+def build_plan(frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> list[Item]:
+    return Planner(frame, j, index, tree, policy).build()
