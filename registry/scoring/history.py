@@ -31,7 +31,7 @@ def previous_verdicts(conn: Connection, scope: Any, before_run: int) -> Previous
     v = Verdict.__table__
     latest = (select(v.c.id).where(v.c.account_id == acc.c.id, v.c.run_id < before_run)
               .order_by(v.c.run_id.desc()).limit(1).scalar_subquery())
-    ids = select(latest.label("id")).where(scope).subquery()
+    ids = select(latest.label("id")).select_from(acc).where(scope).subquery()
     stmt = select(v.c.account_id, v.c.status, v.c.flags, v.c.flagged_since).join(ids, ids.c.id == v.c.id)
     return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(stmt)}
 

@@ -26,7 +26,7 @@ def latest_verdicts(session: Session, *, status: str | None = None, platform: st
     v = Verdict.__table__
     latest = (select(v.c.id).where(v.c.account_id == Account.id).order_by(v.c.run_id.desc()).limit(1)
               .scalar_subquery())
-    ids = select(latest.label("id")).where(account_scope(dialect, org_ids)).subquery()
+    ids = select(latest.label("id")).select_from(Account).where(account_scope(dialect, org_ids)).subquery()
     link = (select(Post.url).where(Post.account_id == v.c.account_id, Post.published_at == v.c.last_post_at)
             .limit(1).scalar_subquery())
     stmt = (select(v, Account.platform, Account.platform_id, Account.name.label("account_name"), Account.org_id,
