@@ -14,9 +14,8 @@ from urllib.parse import unquote
 
 from crawlers.simulator import ids
 from crawlers.simulator.kinds import KINDS
-from crawlers.simulator.render import feeds, toutiao, wechat, weibo
+from crawlers.simulator.render import feeds, pages, toutiao, wechat, weibo
 from crawlers.simulator.render.common import HTML, TEXT, Reply, dumps, html_reply, json_reply
-from crawlers.simulator.render import pages
 from crawlers.simulator.scenario import Scenario, SimAccount
 
 
