@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from registry.db import upsert
 from registry.models import Account, AlertEvent, FetchOutcome, JobStep, Organization, Patrol, ScoreRun, Verdict
+from registry.scoring.rules import CLOSED, FLAGGED
 from registry.timeutil import to_local, utcnow
 from reports.i18n import Translator
 from scheduler import channels
@@ -33,8 +34,6 @@ from scheduler.chain import FAILED, OK, RunContext, StepResult
 
 log = logging.getLogger(__name__)
 
-FLAGGED = ("dormant", "zombie", "shell", "unreachable")
-GONE_FROM_REGISTRY = ("closed", "merged")  # no alert about accounts the office already closed
 LOGIN_LOOKBACK = 50  # patrols looked at to find where a run of login walls began
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f*_\[\]()<>#`|~\\]")
 
@@ -55,28 +54,23 @@ def clean(text: Any, limit: int = 80) -> str:
 
 
 def verdict_changes(conn: Connection, score_run_id: int) -> list[Event]:
-    """Accounts whose verdict in this run differs from their last known one (an unknown is not a state)."""
-    v, pv, a, o = (Verdict.__table__.alias("v"), Verdict.__table__.alias("pv"), Account.__table__.alias("a"),
-                   Organization.__table__.alias("o"))
-    latest = (select(Verdict.account_id, func.max(Verdict.run_id).label("run_id"))  # type: ignore[arg-type]
-              .where(Verdict.run_id < score_run_id, Verdict.status != "unknown")
-              .group_by(Verdict.account_id).subquery("p"))
+    """Accounts whose status changed in this score run, as the scorer's history has it: newly flagged
+    (also a first verdict that is flagged), flagged with another status, or recovered. An unknown in
+    between changes nothing (a failed fetch is no news)."""
+    v, a, o = Verdict.__table__, Account.__table__, Organization.__table__
     query = (
-        select(v.c.account_id, v.c.status, v.c.days_silent, v.c.rule, pv.c.status.label("previous"),
-               a.c.name, a.c.platform, o.c.name.label("org"))
-        .select_from(v.join(a, a.c.id == v.c.account_id).join(o, o.c.id == a.c.org_id)
-                     .outerjoin(latest, latest.c.account_id == v.c.account_id)
-                     .outerjoin(pv, and_(pv.c.account_id == latest.c.account_id, pv.c.run_id == latest.c.run_id)))
-        .where(v.c.run_id == score_run_id, v.c.registry_status.not_in(GONE_FROM_REGISTRY),
-               or_(and_(v.c.status.in_(FLAGGED), or_(pv.c.status.is_(None), pv.c.status != v.c.status)),
-                   and_(v.c.status == "active", pv.c.status.in_(FLAGGED))))
+        select(v.c.account_id, v.c.status, v.c.previous_status.label("previous"), v.c.change, v.c.days_silent,
+               v.c.rule, a.c.name, a.c.platform, o.c.name.label("org"))
+        .select_from(v.join(a, a.c.id == v.c.account_id).join(o, o.c.id == a.c.org_id))
+        .where(v.c.run_id == score_run_id, v.c.registry_status.not_in(CLOSED),
+               or_(v.c.change.in_(("newly_flagged", "changed", "recovered")),
+                   and_(v.c.change == "new", v.c.status.in_(FLAGGED))))
         .order_by(a.c.platform, o.c.name, a.c.name)
     )
     events = []
     for row in conn.execute(query).mappings():
-        data = {k: row[k] for k in ("account_id", "status", "previous", "days_silent", "rule", "name", "platform",
-                                    "org")} | {"score_run_id": score_run_id}
-        if row["status"] == "active":
+        data = dict(row) | {"score_run_id": score_run_id}
+        if row["change"] == "recovered":
             events.append(Event(f"recovered:{row['account_id']}:{score_run_id}", "recovered", data))
         else:
             events.append(Event(f"flagged:{row['account_id']}:{row['status']}:{score_run_id}", "flagged", data))

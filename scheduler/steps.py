@@ -7,15 +7,20 @@ import math
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from crawlers.launcher import PatrolScope, run_patrol
 from registry.config import Settings
 from registry.db import session_scope
 from registry.i18n import L
 from registry.locks import acquire_lock
 from registry.models import PLATFORMS, Schedule
 from registry.orgs import find_org, org_subtree_ids
+from registry.policy import load_policy
 from registry.scheduling import claim_due_accounts, release_unvisited
+from registry.scoring import run_scoring
 from registry.timeutil import utcnow
-from scheduler.chain import FAILED, INTERRUPTED, OK, RunContext, StepResult
+from reports import build_report
+from scheduler.alerts import notify_run
+from scheduler.chain import FAILED, INTERRUPTED, RunContext, StepResult
 from scheduler.cron import parse_cron, period_seconds
 
 
@@ -50,8 +55,6 @@ def _claim(ctx: RunContext) -> list[int]:
 
 def patrol(ctx: RunContext) -> StepResult:
     """One patrol over the schedule's scope, in a subprocess, under the patrol lock shared with the CLI."""
-    from crawlers.launcher import PatrolScope, run_patrol
-
     rt, scope = ctx.runtime, ctx.schedule.scope
     wait = float(rt.conf("lock_wait_seconds")) if rt.conf("on_lock") == "wait" else 0.0  # type: ignore[arg-type]
     holder = f"schedule {ctx.schedule.name} (run {ctx.run_id})"
@@ -87,23 +90,13 @@ def patrol(ctx: RunContext) -> StepResult:
 
 
 def score(ctx: RunContext) -> StepResult:
-    from registry.policy import load_policy
-
-    policy = load_policy(ctx.runtime.settings)  # a bad policy file fails here, before any work
-
-    from registry.scoring import run_scoring
-
     orgs = _org_ids(ctx)
-    result = run_scoring(ctx.runtime.engine, policy=policy, as_of=utcnow(),
+    result = run_scoring(ctx.runtime.engine, policy=load_policy(ctx.runtime.settings), as_of=utcnow(),
                          org_id=orgs[0] if orgs and len(orgs) == 1 else None)
-    run_id = getattr(result, "run_id", None) or getattr(result, "id", None)
-    counts = {"score_run_id": run_id, **dict(getattr(result, "counts", {}) or {})}
-    return StepResult(counts=counts, data={"score_run_id": run_id})
+    return StepResult(counts={"score_run_id": result.run_id, **result.counts}, data={"score_run_id": result.run_id})
 
 
 def report(ctx: RunContext) -> StepResult:
-    from reports import build_report
-
     options = ctx.schedule.options
     orgs = ctx.schedule.scope.get("orgs") or []
     paths = build_report(ctx.runtime.engine, ctx.runtime.settings, org=str(orgs[0]) if len(orgs) == 1 else None,
@@ -114,8 +107,4 @@ def report(ctx: RunContext) -> StepResult:
 
 
 def notify(ctx: RunContext) -> StepResult:
-    from scheduler.alerts import notify_run
-
     return notify_run(ctx)
-
-

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email import policy as email_policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -125,7 +126,7 @@ def smtp() -> Iterator[SmtpReceiver]:
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-            receiver.messages.append(message_from_bytes(envelope.content))
+            receiver.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
             return "250 OK"
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
