@@ -25,6 +25,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from registry.db import upsert
+from registry.errors import LockedError
+from registry.i18n import L
+from registry.locks import acquire_lock
 from registry.models import Account, AlertEvent, FetchOutcome, JobStep, Organization, Patrol, ScoreRun, Verdict
 from registry.scoring.rules import CLOSED, FLAGGED
 from registry.timeutil import to_local, utcnow
@@ -128,7 +131,7 @@ def collect_events(ctx: RunContext) -> list[Event]:
         patrol_id = ctx.data("patrol_id")
         if patrol_id:
             events += login_walls(conn, patrol_id, int(conf.get("login_required_threshold", 5)))
-        steps = conn.execute(select(JobStep.step, JobStep.status, JobStep.counts, JobStep.log_excerpt)
+        steps = conn.execute(select(JobStep.step, JobStep.status, JobStep.counts)
                              .where(JobStep.run_id == ctx.run_id).order_by(JobStep.id)).all()
     patrol = ctx.results.get("patrol")
     if patrol is not None and patrol.status == FAILED:
@@ -140,7 +143,7 @@ def collect_events(ctx: RunContext) -> list[Event]:
         events.append(Event(f"summary:{ctx.run_id}", "summary", {
             "schedule": schedule.name, "run_id": ctx.run_id, "trigger": ctx.trigger, "status": ctx.status,
             "message": ctx.message, "report": report, "report_link": _report_link(report, rt.settings),
-            "steps": [{"step": s, "status": st, "counts": c} for s, st, c, _ in steps if s != "notify"]}))
+            "steps": [{"step": s, "status": st, "counts": c} for s, st, c in steps if s != "notify"]}))
     return events
 
 
@@ -203,38 +206,49 @@ def compose(rows: list[AlertEvent], *, lang: str, max_items: int) -> channels.Me
 
 
 def deliver(engine: Any, settings: Any, names: list[str]) -> dict[str, str]:
-    """Send each channel its unsent events; returns {channel: error} for the channels that failed."""
+    """Send each channel its unsent events; returns {channel: error} for the channels that failed.
+
+    One delivery per channel at a time, across processes (a lock per channel): two runs finishing
+    together never send the same events twice.
+    """
     conf = settings.get("alerts", default={})
     configured = conf.get("channels", {}) or {}
+    max_attempts = int(conf.get("max_attempts", 5))
     errors: dict[str, str] = {}
     for name in names:
-        with engine.connect() as conn:
-            rows = _pending(conn, name, int(conf.get("max_attempts", 5)))
-        if not rows:
-            continue
-        message = compose(rows, lang=conf.get("lang", "zh"), max_items=int(conf.get("max_items", 30)))
-        values: dict[str, Any] = {"attempts": AlertEvent.attempts + 1}
         try:
-            channels.validate(name, configured.get(name))
-            channels.send(name, configured[name], message, timeout=float(conf.get("timeout_seconds", 10)))
-            values |= {"sent_at": utcnow(), "last_error": None}
-            log.info("alerts: %d event(s) sent to %s", len(rows), name)
-        except Exception as exc:  # a broken channel (or its configuration) never stops the chain
-            error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            with acquire_lock(engine, f"alerts:{name}", holder="govpulse alerts", wait_seconds=60):
+                error = _deliver_channel(engine, conf, name, configured.get(name), max_attempts)
+        except LockedError as exc:
+            error = exc.message
+        if error:
             errors[name] = error
-            values["last_error"] = error[:1000]
-            log.warning("alerts: channel %s failed: %s", name, error)
-        with engine.begin() as conn:
-            conn.execute(update(AlertEvent).where(AlertEvent.id.in_([r.id for r in rows])).values(**values))  # type: ignore[union-attr]
     return errors
 
 
-def _pending(conn: Connection, channel: str, max_attempts: int) -> list[AlertEvent]:
-    query = (select(AlertEvent.__table__)
-             .where(AlertEvent.channel == channel, AlertEvent.sent_at.is_(None),  # type: ignore[union-attr]
-                    AlertEvent.attempts < max_attempts)
-             .order_by(AlertEvent.id))
-    return [AlertEvent(**row) for row in conn.execute(query).mappings()]
+def _deliver_channel(engine: Any, conf: dict[str, Any], name: str, channel: Any, max_attempts: int) -> str | None:
+    pending = (AlertEvent.channel == name, AlertEvent.sent_at.is_(None),  # type: ignore[union-attr]
+               AlertEvent.attempts < max_attempts)
+    with engine.connect() as conn:
+        rows = [AlertEvent(**r) for r in conn.execute(
+            select(AlertEvent.__table__).where(*pending).order_by(AlertEvent.id)).mappings()]
+    if not rows:
+        return None
+    values: dict[str, Any] = {"attempts": AlertEvent.attempts + 1}
+    error = None
+    try:
+        channels.validate(name, channel)
+        channels.send(name, channel, compose(rows, lang=conf.get("lang", "zh"), max_items=int(conf.get("max_items", 30))),
+                      timeout=float(conf.get("timeout_seconds", 10)))
+        values |= {"sent_at": utcnow(), "last_error": None}
+        log.info("alerts: %d event(s) sent to %s", len(rows), name)
+    except Exception as exc:  # a broken channel (or its configuration) never stops the chain
+        error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        values["last_error"] = error[:1000]
+        log.warning("alerts: channel %s failed: %s", name, error)
+    with engine.begin() as conn:  # the rows just read (no one else delivers to this channel meanwhile)
+        conn.execute(update(AlertEvent).where(*pending, AlertEvent.id <= rows[-1].id).values(**values))  # type: ignore[arg-type,operator]
+    return error
 
 
 def notify_run(ctx: RunContext) -> StepResult:
@@ -250,7 +264,7 @@ def notify_run(ctx: RunContext) -> StepResult:
     for e in events:
         counts[e.kind] = counts.get(e.kind, 0) + 1
     if not names:
-        return StepResult(counts=counts, message="no alert channel configured (alerts.channels)")
+        return StepResult(counts=counts, message=L("未配置告警渠道 (alerts.channels)", "no alert channel configured (alerts.channels)"))
     errors = deliver(rt.engine, rt.settings, names)
     if errors:
         return StepResult(status=FAILED, counts=counts | {"failed": sorted(errors)},

@@ -3,6 +3,8 @@ state; a failing channel is recorded, retried and never stops the chain."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from registry.models import AlertEvent, JobRun, JobStep, Verdict
@@ -10,32 +12,23 @@ from registry.timeutil import utcnow
 from sched_helpers import DINGTALK_SECRET, SMTP_PASSWORD, cli, rows
 
 
-def channels_config(webhook, smtp, tmp_path, **alerts: object) -> str:
+def channel(name: str, kind: str, **keys: object) -> str:
+    """An [alerts.channels.NAME] table."""
+    return f'[alerts.channels.{name}]\ntype = "{kind}"\n' + "".join(
+        f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in keys.items())
+
+
+def channels_config(webhook, smtp, tmp_path) -> str:
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
-    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in alerts.items())
-    return f"""
-[alerts]
-login_required_threshold = 1
-{extra}
-[alerts.channels.ops]
-type = "webhook"
-webhook_url = "{webhook.url('/hook')}"
-[alerts.channels.wecom]
-type = "wecom"
-webhook_url = "{webhook.url('/wecom')}?key=wecom-robot-key"
-[alerts.channels.ding]
-type = "dingtalk"
-webhook_url = "{webhook.url('/dingtalk')}?access_token=ding-token"
-secret = "{DINGTALK_SECRET}"
-[alerts.channels.mail]
-type = "email"
-smtp_host = "127.0.0.1"
-smtp_port = {smtp.port}
-user = "govpulse"
-password_file = "{tmp_path / 'smtp-password'}"
-from = "govpulse@example.gov.cn"
-to = ["office@example.gov.cn"]
-"""
+    return "\n".join((
+        "[alerts]\nlogin_required_threshold = 1",
+        channel("ops", "webhook", webhook_url=webhook.url("/hook")),
+        channel("wecom", "wecom", webhook_url=webhook.url("/wecom") + "?key=wecom-robot-key"),
+        channel("ding", "dingtalk", webhook_url=webhook.url("/dingtalk") + "?access_token=ding-token",
+                secret=DINGTALK_SECRET),
+        channel("mail", "email", smtp_host="127.0.0.1", smtp_port=smtp.port, user="govpulse",
+                password_file=str(tmp_path / "smtp-password"), **{"from": "govpulse@example.gov.cn"},
+                to=["office@example.gov.cn"])))
 
 
 def kinds(received) -> list[str]:
@@ -113,16 +106,9 @@ def test_alerts_once_per_change_of_state_on_every_channel(site, webhook, smtp, t
 
 
 def test_failing_channel_is_recorded_retried_and_never_stops_the_chain(site, webhook, tmp_path) -> None:
-    site.configure(f"""
-[alerts]
-max_attempts = 2
-[alerts.channels.ops]
-type = "webhook"
-webhook_url = "{webhook.url('/hook')}"
-[alerts.channels.flaky]
-type = "webhook"
-webhook_url = "{webhook.url('/fail')}?token=do-not-log-me"
-""")
+    site.configure("\n".join(("[alerts]\nmax_attempts = 2",
+                               channel("ops", "webhook", webhook_url=webhook.url("/hook")),
+                               channel("flaky", "webhook", webhook_url=webhook.url("/fail") + "?token=do-not-log-me"))))
     assert cli("schedule", "add", "ping", "--cron", "0 2 * * *", "--chain", "notify").exit_code == 0
     engine = site.engine()
     for _ in range(2):
@@ -151,7 +137,7 @@ webhook_url = "{webhook.url('/fail')}?token=do-not-log-me"
 
 
 def test_bad_channel_configuration_fails_the_step_not_the_run(site, webhook) -> None:
-    site.configure('[alerts.channels.pager]\ntype = "sms"\n')
+    site.configure(channel("pager", "sms"))
     assert cli("schedule", "add", "ping", "--cron", "0 2 * * *", "--chain", "notify").exit_code == 0
     assert cli("schedule", "run", "ping").exit_code == 0
     engine = site.engine()
@@ -159,3 +145,19 @@ def test_bad_channel_configuration_fails_the_step_not_the_run(site, webhook) -> 
     assert step["status"] == "failed"
     assert "alerts.channels.pager.type: must be one of webhook, wecom, dingtalk, email" in step["log_excerpt"]
     engine.dispose()
+
+
+def test_channel_secrets_come_from_the_environment_or_a_file_and_are_masked(site, webhook, tmp_path,
+                                                                            monkeypatch) -> None:
+    (tmp_path / "ding-url").write_text(webhook.url("/dingtalk") + "?access_token=ding-token\n")
+    site.configure(channel("office-wecom", "wecom") + channel("ding", "dingtalk", secret=DINGTALK_SECRET,
+                                                              webhook_url_file=str(tmp_path / "ding-url")))
+    monkeypatch.setenv("GOVPULSE_ALERT_OFFICE_WECOM_WEBHOOK_URL", webhook.url("/wecom") + "?key=from-env")
+    assert cli("schedule", "add", "ping", "--cron", "0 2 * * *", "--chain", "notify").exit_code == 0
+    assert cli("schedule", "run", "ping").exit_code == 0
+    [wecom] = webhook.at("/wecom")
+    assert wecom.query["key"] == ["from-env"]
+    [ding] = webhook.at("/dingtalk")
+    assert ding.query["access_token"] == ["ding-token"] and ding.query["sign"]
+    shown = cli("config", "show").output
+    assert DINGTALK_SECRET not in shown and '"secret": "***"' in shown

@@ -57,8 +57,8 @@ def finished(engine, name: str, count: int = 1):
 
 
 def test_chain_runs_end_to_end_on_its_trigger(site, daemons, webhook) -> None:
-    engine, daemon = start(site, daemons, more=f'[alerts.channels.ops]\ntype = "webhook"\n'
-                                                f'webhook_url = "{webhook.url("/hook")}"\n')
+    engine, daemon = start(site, daemons, "failing_after = 1", f'[alerts.channels.ops]\ntype = "webhook"\n'
+                                                                 f'webhook_url = "{webhook.url("/hook")}"\n')
     # added while the daemon runs: it picks the schedule up on its next poll, no restart
     assert cli("schedule", "add", "nightly", "--cron", cron_in(3), "--platform", "toutiao").exit_code == 0
     [run] = wait_until(finished(engine, "nightly"), 60, "the nightly run")
@@ -76,6 +76,18 @@ def test_chain_runs_end_to_end_on_its_trigger(site, daemons, webhook) -> None:
     [hook] = webhook.at("/hook")
     [summary] = [e for e in hook.body["events"] if e["kind"] == "summary"]
     assert summary["report"] == str(report) and summary["status"] == "succeeded"
+
+    status = json.loads(cli("status", "--json").output)
+    assert status["daemon"]["running"] is True and status["daemon"]["pid"] == daemon.pid
+    assert [(r["schedule_name"], r["status"]) for r in status["runs"]] == [("nightly", "succeeded")]
+    [nightly] = status["schedules"]
+    assert datetime.fromisoformat(nightly["next_runs"][0]) - datetime.fromisoformat(run["started_at"].isoformat()) \
+        > timedelta(hours=23)
+    # sources whose last visit failed (failing_after = 1), by platform and outcome, as the patrol counted them
+    failing = {(f["platform"], f["outcome"]): f["accounts"] for f in status["failing_sources"]}
+    assert failing == {("toutiao", k): v for k, v in patrol.items()
+                       if k in ("malformed", "rate_limited", "timeout", "error", "not_found", "login_required")}
+    assert failing
     assert daemon.stop() == 0
     engine.dispose()
 
