@@ -125,9 +125,11 @@ def _number(where: str, key: str, value: Any, kind: str) -> Any:
     return value
 
 
-def _threshold(where: str, key: str, value: Any) -> Any:
-    spec = THRESHOLDS[key]
-    if key == "unreachable_outcomes":
+def _threshold(where: str, name: str, value: Any, key: str | None = None) -> Any:
+    """A threshold's value, checked; `key` is how the source spells it (platforms.<p>.<name>)."""
+    spec = THRESHOLDS[name]
+    key = key or name
+    if name == "unreachable_outcomes":
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise _bad(where, key, f"must be a non-empty list of outcomes, got {value!r}")
         unknown = [v for v in value if v not in OUTCOMES or v in READ_OUTCOMES]
@@ -136,7 +138,7 @@ def _threshold(where: str, key: str, value: Any) -> Any:
         return tuple(value)
     kind = "int" if spec.type == "int" else "float"
     value = _number(where, key, value, kind)
-    if key in ("dormant_days", "zombie_days", "window_days", "unreachable_after", "index_posts_ref",
+    if name in ("dormant_days", "zombie_days", "window_days", "unreachable_after", "index_posts_ref",
                "index_engagement_ref", "index_followers_ref") and value == 0:
         raise _bad(where, key, "must be at least 1")
     return float(value) if kind == "float" else value
@@ -187,7 +189,7 @@ def _apply(values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
                 for k, v in overrides.items():
                     if k not in THRESHOLDS:
                         raise _bad(where, f"platforms.{name}.{k}", "unknown threshold")
-                    platforms.setdefault(name, {})[k] = _threshold(where, f"platforms.{name}.{k}", v)
+                    platforms.setdefault(name, {})[k] = _threshold(where, k, v, f"platforms.{name}.{k}")
             values["platforms"] = platforms
         elif key == "quotas":
             values["quotas"] = _quotas(where, value)

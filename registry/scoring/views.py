@@ -67,7 +67,7 @@ def plan_rows(session: Session, run_id: int | None = None, org_ids: list[int] | 
             .join(Organization, Organization.id == PlanItem.org_id)
             .outerjoin(target, target.id == PlanItem.target_account_id)
             .where(PlanItem.run_id == run_id, account_scope(dialect, org_ids))
-            .order_by(Organization.name, Account.platform, PlanItem.action, Account.id))
+            .order_by(PlanItem.org_id, Account.platform, PlanItem.action != "keep", Account.id))
     rows = []
     for item, plat, pid, name, org_name, target_name, target_pid in session.execute(stmt):
         rows.append({"run_id": run_id, "account_id": item.account_id, "platform": plat, "platform_id": pid,

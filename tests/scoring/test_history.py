@@ -1,0 +1,90 @@
+"""Verdict history: what changed since the previous run, and how long an account has been flagged."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from scoring_world import AS_OF, ago, sqlite_only, table
+
+
+def test_transitions_across_runs(world, score) -> None:
+    account = world.account(world.org("区"))
+    world.posts(account, [10])
+    first = score.verdict(account)
+    assert (first["status"], first["change"], first["previous_status"], first["flagged_since"]) == \
+        ("active", "new", None, None)
+
+    day20 = AS_OF + timedelta(days=10)
+    world.outcome(account, at=day20 - timedelta(hours=1))
+    v = score.verdict(account, as_of=day20)
+    assert (v["status"], v["change"], v["previous_status"]) == ("dormant", "newly_flagged", "active")
+    assert (v["flagged_since"], v["flagged_days"]) == (day20, 0)
+    assert v["evidence"]["flags_added"] == ["stale_14d"]
+
+    day30 = day20 + timedelta(days=10)
+    world.outcome(account, at=day30 - timedelta(hours=1))
+    v = score.verdict(account, as_of=day30)
+    assert (v["change"], v["flagged_since"], v["flagged_days"]) == ("still_flagged", day20, 10)
+
+    day95 = AS_OF + timedelta(days=85)
+    world.outcome(account, at=day95 - timedelta(hours=1))
+    v = score.verdict(account, as_of=day95)
+    assert (v["status"], v["change"], v["flagged_days"]) == ("zombie", "changed", 75)
+    assert v["evidence"]["flags_added"] == ["stale_90d"]
+
+    world.posts(account, [-85])  # a post on the day of the next run
+    world.outcome(account, at=day95 + timedelta(hours=1))
+    v = score.verdict(account, as_of=day95 + timedelta(hours=2))
+    assert (v["status"], v["change"], v["flagged_since"], v["flagged_days"]) == ("active", "recovered", None, None)
+    assert v["evidence"]["flags_removed"] == ["stale_14d", "stale_90d"]
+
+
+@sqlite_only
+def test_an_unknown_in_between_keeps_the_flagged_stretch(world, score) -> None:
+    account = world.account(world.org("区"))
+    world.posts(account, [30])
+    assert score.verdict(account)["change"] == "new"
+    world.outcome(account, "timeout", at=AS_OF + timedelta(days=2))
+    v = score.verdict(account, as_of=AS_OF + timedelta(days=3))
+    assert (v["status"], v["change"], v["flagged_since"]) == ("unknown", "no_data", AS_OF)
+    world.outcome(account, "ok", at=AS_OF + timedelta(days=5))
+    v = score.verdict(account, as_of=AS_OF + timedelta(days=6))
+    assert (v["status"], v["change"], v["flagged_days"]) == ("dormant", "still_flagged", 6)
+
+
+@sqlite_only
+def test_a_scoped_run_compares_with_each_accounts_own_latest_verdict(world, score) -> None:
+    one, two = world.org("一区"), world.org("二区")
+    a, b = world.account(one), world.account(two)
+    world.posts(a, [1])
+    world.posts(b, [1])
+    score()
+    world.outcome(a, "timeout", at=AS_OF + timedelta(minutes=30))
+    score(org_id=one, as_of=AS_OF + timedelta(hours=1))  # b is not in this run
+    for account in (a, b):
+        world.outcome(account, at=AS_OF + timedelta(days=19))
+    score(as_of=AS_OF + timedelta(days=20))
+    v = score.verdicts()
+    assert (v[a]["previous_status"], v[b]["previous_status"]) == ("unknown", "active")
+    assert (v[a]["change"], v[b]["change"]) == ("newly_flagged", "newly_flagged")
+
+
+def test_verdicts_command_shows_changes_since_the_previous_run(gp, world, score) -> None:
+    unit = world.org("区")
+    a = world.account(unit, name="甲发布")
+    world.posts(a, [1])
+    b = world.account(unit, name="乙发布")
+    world.posts(b, [13])
+    score()
+    world.outcome(a, at=ago(-4))
+    world.outcome(b, at=ago(-4))
+    gp.ok("score", "--as-of", "2026-07-05")
+    rows = {r["account_name"]: r for r in json.loads(gp.ok("verdicts", "--json").output)}
+    assert (rows["甲发布"]["change"], rows["乙发布"]["change"]) == ("unchanged", "newly_flagged")
+    rows = {r["account"]: r for r in table(gp.ok("verdicts").output)}
+    assert rows["乙发布"]["status"] == "dormant"
+    assert rows["乙发布"]["days silent"] == "18"
+    assert rows["乙发布"]["last post"] == "2026-06-17 12:00"
+    assert (rows["乙发布"]["change"], rows["乙发布"]["flagged days"]) == ("newly flagged", "0")
+    assert (rows["甲发布"]["change"], rows["甲发布"]["flagged days"]) == ("unchanged", "—")
