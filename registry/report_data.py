@@ -25,16 +25,19 @@ from sqlalchemy.sql.selectable import CTE
 from sqlmodel import Session
 
 from registry.errors import GovpulseError
+from registry.i18n import L
 from registry.models import (
     Account,
     FetchOutcome,
     Organization,
     Patrol,
     PlanItem,
+    Post,
     ScoreRun,
     Verdict,
 )
 from registry.orgs import find_org
+from registry.timeutil import to_local
 
 ORG = Organization.__table__
 ACC = Account.__table__
@@ -43,6 +46,7 @@ RUN = ScoreRun.__table__
 OUT = FetchOutcome.__table__
 PAT = Patrol.__table__
 PLAN = PlanItem.__table__
+POST = Post.__table__
 
 STATUS_ORDER = ("active", "shell", "dormant", "zombie", "unreachable", "unknown")
 PASSING = ("active", "shell")
@@ -51,6 +55,7 @@ NOT_CHECKED = ("unknown",)
 RETIRED = ("merged", "closed")
 # Outcomes that are a fact about the account rather than a failure to look at it.
 FETCH_FINE = ("ok", "empty")
+CLOSED_BUT_POSTING = "closed_but_posting"  # the scorer's flag on a merged or closed account that still posts
 # Worst first, for lists people act on.
 SEVERITY = {"zombie": 0, "unreachable": 1, "dormant": 2, "shell": 3, "unknown": 4, "active": 5}
 
@@ -90,6 +95,8 @@ class AccountRow(TypedDict):
     top_name: str
     status: str
     prev_status: str | None  # None: not judged in the previous run
+    registry_status: str  # the account's lifecycle status when judged (active, closing, merged, closed)
+    flags: list[str]  # codes of the rules that fired beside the verdict (low_engagement, over_quota, ...)
     rule: str | None
     rule_zh: str | None
     rule_en: str | None
@@ -186,6 +193,7 @@ class ReportData:
     plan: list[PlanRow]
     problems: list[ProblemRow]
     sources: list[SourceRow]
+    retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
 
     @property
@@ -205,24 +213,32 @@ def _run(row: Any) -> RunRow:
                   summary=dict(row.summary or {}))
 
 
-def select_run(conn: Connection, as_of: datetime | None = None) -> RunRow | None:
-    """The newest score run (judged as of `as_of` or earlier, when given)."""
+RUN_HISTORY = 500  # score runs looked at when choosing the ones that cover a report's scope
+
+
+def run_scope(run: RunRow) -> int | None:
+    """The unit a run was limited to (`govpulse score --org`), None for a run over every account."""
+    scope = run["policy"].get("scope")
+    return scope.get("org_id") if isinstance(scope, dict) else None
+
+
+def _ancestors_or_self(conn: Connection, org_id: int) -> set[int]:
+    up = select(ORG.c.id, ORG.c.parent_id).where(ORG.c.id == org_id).cte("up", recursive=True)
+    parent = ORG.alias("parent")
+    up = up.union_all(select(parent.c.id, parent.c.parent_id).where(parent.c.id == up.c.parent_id))
+    return set(conn.execute(select(up.c.id)).scalars())
+
+
+def covering_runs(conn: Connection, scope: ScopeRow, as_of: datetime | None = None) -> list[RunRow]:
+    """Runs judged as of `as_of` or earlier (newest first) that judged every account of the scope: runs
+    over everything, or limited to the scope's unit or a unit above it."""
     q = select(RUN)
     if as_of is not None:
         q = q.where(RUN.c.as_of <= as_of)
-    row = conn.execute(q.order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(1)).first()
-    return _run(row) if row else None
-
-
-def _not_after(run: RunRow) -> Any:
-    """Runs up to and including `run`, in (as_of, id) order."""
-    return or_(RUN.c.as_of < run["as_of"], and_(RUN.c.as_of == run["as_of"], RUN.c.id <= run["id"]))
-
-
-def previous_run(conn: Connection, run: RunRow) -> RunRow | None:
-    q = select(RUN).where(_not_after(run), RUN.c.id != run["id"])
-    row = conn.execute(q.order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(1)).first()
-    return _run(row) if row else None
+    runs = [_run(r) for r in conn.execute(q.order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(RUN_HISTORY))]
+    unit = scope["org_id"] if scope["org_id"] is not None else scope["anchor_id"]
+    above = _ancestors_or_self(conn, unit) if unit is not None else set()
+    return [r for r in runs if run_scope(r) is None or run_scope(r) in above]
 
 
 def resolve_scope(conn: Connection, org: str | None) -> ScopeRow:
@@ -239,7 +255,7 @@ def resolve_scope(conn: Connection, org: str | None) -> ScopeRow:
 
 
 def org_tree(scope: ScopeRow) -> CTE:
-    """Every unit in scope with its league unit (top_id) and its path below the anchor.
+    """Every unit in scope with its league unit (top_id, top_name) and its path below the anchor.
 
     The anchor itself is level 0 (its own league row, for accounts it owns directly); its children are
     level 1 and carry their own id down the tree. Without an anchor the roots are level 1.
@@ -247,16 +263,16 @@ def org_tree(scope: ScopeRow) -> CTE:
     o = ORG
     one = literal_column("1")
     if scope["anchor_id"] is None:
-        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("path"),
-                      one.label("lvl")).where(o.c.parent_id.is_(None))
+        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("top_name"),
+                      cast(o.c.name, Text).label("path"), one.label("lvl")).where(o.c.parent_id.is_(None))
     else:
         is_anchor = o.c.id == scope["anchor_id"]
-        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("path"),
-                      case((is_anchor, literal_column("0")), else_=one).label("lvl")
+        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("top_name"),
+                      cast(o.c.name, Text).label("path"), case((is_anchor, literal_column("0")), else_=one).label("lvl")
                       ).where(or_(is_anchor, o.c.parent_id == scope["anchor_id"]))
     tree = seed.cte("org_tree", recursive=True)
     child = o.alias("child")
-    step = select(child.c.id, tree.c.top_id, cast(tree.c.path + " / " + child.c.name, Text),
+    step = select(child.c.id, tree.c.top_id, tree.c.top_name, cast(tree.c.path + " / " + child.c.name, Text),
                   cast(tree.c.lvl + one, Integer)).where(child.c.parent_id == tree.c.id, tree.c.lvl >= one)
     return tree.union_all(step)
 
@@ -335,38 +351,34 @@ def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None)
     return int(conn.execute(q).scalar_one())
 
 
-def trend(conn: Connection, tree: CTE, run: RunRow, limit: int = 12) -> list[TrendRow]:
-    """Status counts of the last `limit` runs up to this one, oldest first."""
-    runs = conn.execute(
-        select(RUN.c.id, RUN.c.as_of).where(_not_after(run))
-        .order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(limit)).all()
+def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
+    """Status counts of the given runs, oldest first."""
     if not runs:
         return []
     frm = VER.join(ACC, ACC.c.id == VER.c.account_id).join(tree, tree.c.id == ACC.c.org_id)
     q = (select(VER.c.run_id, VER.c.status, func.count().label("n")).select_from(frm)
-         .where(VER.c.run_id.in_([r.id for r in runs]), VER.c.registry_status.not_in(RETIRED))
+         .where(VER.c.run_id.in_([r["id"] for r in runs]), VER.c.registry_status.not_in(RETIRED))
          .group_by(VER.c.run_id, VER.c.status))
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for r in conn.execute(q):
         counts[r.run_id][r.status] = int(r.n)
-    return [TrendRow(run_id=r.id, as_of=r.as_of, counts=counts.get(r.id, {})) for r in reversed(runs)]
+    return [TrendRow(run_id=r["id"], as_of=r["as_of"], counts=counts.get(r["id"], {})) for r in reversed(runs)]
 
 
 def unit_league(conn: Connection, tree: CTE, run_id: int) -> list[UnitRow]:
     """One row per league unit: accounts, checked, passing, flagged, unknown, rate; best rate first."""
     frm, where = _in_scope(tree, run_id)
-    frm = frm.join(ORG, ORG.c.id == tree.c.top_id)
 
     def n_in(statuses: tuple[str, ...]) -> Any:
         return func.sum(case((VER.c.status.in_(statuses), 1), else_=0))
 
-    q = (select(tree.c.top_id, ORG.c.name, func.count().label("accounts"), n_in(PASSING).label("passing"),
+    q = (select(tree.c.top_id, tree.c.top_name, func.count().label("accounts"), n_in(PASSING).label("passing"),
                 n_in(FLAGGED).label("flagged"), n_in(NOT_CHECKED).label("unknown"))
-         .select_from(frm).where(where).group_by(tree.c.top_id, ORG.c.name))
+         .select_from(frm).where(where).group_by(tree.c.top_id, tree.c.top_name))
     rows = []
     for r in conn.execute(q):
         checked = int(r.accounts) - int(r.unknown)
-        rows.append(UnitRow(top_id=r.top_id, name=r.name, accounts=int(r.accounts), checked=checked,
+        rows.append(UnitRow(top_id=r.top_id, name=r.top_name, accounts=int(r.accounts), checked=checked,
                             passing=int(r.passing), flagged=int(r.flagged), unknown=int(r.unknown),
                             rate=int(r.passing) / checked if checked else None))
     rows.sort(key=lambda u: (u["rate"] is None, -(u["rate"] or 0), -u["accounts"], u["name"]))
@@ -374,28 +386,36 @@ def unit_league(conn: Connection, tree: CTE, run_id: int) -> list[UnitRow]:
 
 
 def _evidence_columns() -> list[Any]:
-    """The evidence keys the report shows, read out of the JSON in SQL (json_extract / ->>), typed."""
+    """The evidence the report shows, read out of the verdict's JSON in SQL (json_extract / ->>), typed.
+    Keys as the scorer writes them (registry/scoring/run.py)."""
     ev = VER.c.evidence
-    return [ev["last_post_url"].as_string().label("last_post_url"),
-            ev["posts_window"].as_integer().label("posts_window"),
-            ev["originals_window"].as_integer().label("originals_window"),
+    return [ev["posts"].as_integer().label("posts_window"),
+            ev["originals"].as_integer().label("originals_window"),
             ev["median_engagement"].as_float().label("median_engagement"),
             ev["followers"].as_integer().label("followers"),
             ev["longest_gap_days"].as_float().label("longest_gap_days")]
 
 
-def account_rows(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> list[AccountRow]:
-    """Every account in scope with its verdict, evidence and previous status (for the interactive table)."""
+def _last_post_url() -> Any:
+    """The link of the post the verdict's last update comes from (an index seek per account)."""
+    return (select(POST.c.url).where(POST.c.account_id == VER.c.account_id, POST.c.published_at == VER.c.last_post_at)
+            .order_by(POST.c.id.desc()).limit(1).scalar_subquery())
+
+
+def account_rows(conn: Connection, tree: CTE, run_id: int, prev_id: int | None, *,
+                 retired: bool = False) -> list[AccountRow]:
+    """Every account in scope with its verdict, evidence and previous status (for the interactive table);
+    with `retired`, the merged and closed ones instead."""
     pv = VER.alias("pv")
-    top = ORG.alias("top")
     frm, where = _in_scope(tree, run_id)
-    frm = (frm.join(top, top.c.id == tree.c.top_id)
-           .outerjoin(pv, and_(pv.c.account_id == VER.c.account_id, pv.c.run_id == (prev_id or -1))))
+    if retired:
+        where = and_(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED))
+    frm = frm.outerjoin(pv, and_(pv.c.account_id == VER.c.account_id, pv.c.run_id == (prev_id or -1)))
     q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, ACC.c.org_id,
-                tree.c.path.label("unit"), tree.c.top_id, top.c.name.label("top_name"), VER.c.status,
-                pv.c.status.label("prev_status"), VER.c.rule, VER.c.rule_zh, VER.c.rule_en,
-                VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
-                VER.c.days_silent, *_evidence_columns())
+                tree.c.path.label("unit"), tree.c.top_id, tree.c.top_name, VER.c.status,
+                pv.c.status.label("prev_status"), VER.c.registry_status, VER.c.flags, VER.c.rule, VER.c.rule_zh,
+                VER.c.rule_en, VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
+                _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns())
          .select_from(frm).where(where).order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id))
     result = conn.execute(q)
     keys = list(result.keys())
@@ -450,17 +470,26 @@ def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
 # ------------------------------------------------------------------------------------------ everything
 
 
+def _no_run(conn: Connection, as_of: datetime | None) -> GovpulseError:
+    if conn.execute(select(func.count()).select_from(RUN)).scalar_one() == 0:
+        return GovpulseError(L("数据库中还没有研判结果, 无法生成报告", "no score run in the database: nothing to report"),
+                             hint=L("先运行 govpulse score", "run `govpulse score` first"))
+    local = to_local(as_of)
+    when = L(f"截至 {local:%Y-%m-%d %H:%M} ", f"as of {local:%Y-%m-%d %H:%M} ") if local else ""
+    return GovpulseError(L(f"没有{when}覆盖该范围的研判结果", f"no score run {when}covers this scope"),
+                         hint=L("对该单位或全部单位运行 govpulse score, 或换一个 --as-of",
+                                "run `govpulse score` for this unit or all units, or choose another --as-of"))
+
+
 def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime | None = None,
                      trend_runs: int = 12) -> ReportData:
     """All the rows of one report, read in one transaction (a consistent snapshot)."""
     with engine.connect() as conn:
-        run = select_run(conn, as_of)
-        if run is None:
-            when = f" as of {as_of.isoformat()}" if as_of else ""
-            raise GovpulseError(f"no score run{when} in the database: nothing to report",
-                                hint="run `govpulse score` first")
-        prev = previous_run(conn, run)
         scope = resolve_scope(conn, org)
+        runs = covering_runs(conn, scope, as_of)
+        if not runs:
+            raise _no_run(conn, as_of)
+        run, prev = runs[0], (runs[1] if len(runs) > 1 else None)
         tree = org_tree(scope)
         prev_id = prev["id"] if prev else None
         counts = status_counts(conn, tree, run["id"])
@@ -473,8 +502,10 @@ def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime 
             retired=retired_count(conn, tree, run["id"]), counts=counts, compliance=compliance(counts),
             transitions=transitions(conn, tree, run["id"], prev_id),
             dropped=dropped_since(conn, tree, run["id"], prev_id),
-            trend=trend(conn, tree, run, trend_runs), units=unit_league(conn, tree, run["id"]),
+            trend=trend(conn, tree, runs[:trend_runs]), units=unit_league(conn, tree, run["id"]),
             accounts=account_rows(conn, tree, run["id"], prev_id), plan=plan,
             problems=crawl_problems(conn, tree, run), sources=sources_used(conn, tree, run),
+            retired_posting=[r for r in account_rows(conn, tree, run["id"], prev_id, retired=True)
+                             if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
         )

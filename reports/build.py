@@ -14,15 +14,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from registry.config import Settings
 from registry.errors import GovpulseError
-from registry.report_data import ReportData, load_report_data
+from registry.report_data import STATUS_ORDER, ReportData, load_report_data
 from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator
-from reports.render import render
+from reports.render import render, render_fragment
 
 LATEST = "latest.html"
 
@@ -100,7 +101,8 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
     def recommendation(row: Any) -> str:
         return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)
 
-    common: dict[str, Any] = {"t": t, "generated_at": generated_at, "recommendation": recommendation, **ctx}
+    common: dict[str, Any] = {"t": t, "generated_at": generated_at, "recommendation": recommendation,
+                              "flags_text": view.flags_text, **ctx}
     fetched = [s for s in data.sources if s["first_fetch"] is not None]
     page = render("report.html", styles=("report.css",), script="report.js",
                   exports=[(t("report.xlsx"), paths.xlsx.name), (t("report.csv"), paths.csv.name)],
@@ -127,20 +129,23 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
 
 def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator,
              common: dict[str, Any], *, deadline: datetime, issuer: str) -> ReportPaths:
+    """Each unit's notice rendered once, then written in its own file and in the combined one."""
     notices = view.notices(data, t)
     notice_stem = stem.replace("govpulse-report-", "govpulse-notices-", 1)
+    labels = {"status_labels": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
+              "platform_labels": {p: t.maybe(f"platform.{p}") for p in view.platforms_of(data)}}
+    articles = [render_fragment("_notice.html", n=n, as_of=data.run["as_of"], deadline=deadline, issuer=issuer,
+                                **labels, **common) for n in notices]
 
-    def page(items: list[dict[str, Any]]) -> str:
-        return render("unit_notice.html", styles=("notices.css",), notices=items, as_of=data.run["as_of"],
-                      deadline=deadline, issuer=issuer, **common)
+    def page(parts: list[Markup]) -> str:
+        return render("unit_notice.html", styles=("notices.css",), articles=parts, as_of=data.run["as_of"], **common)
 
     combined = folder / f"{notice_stem}.html"
-    staged.text(combined, page(notices))
+    staged.text(combined, page(articles))
     singles = []
-    for i, notice in enumerate(notices, 1):
+    for i, (notice, article) in enumerate(zip(notices, articles, strict=True), 1):
         single = folder / notice_stem / f"{i:03d}-{safe_file_part(notice['name'])}.html"
-        staged.text(single, page([notice]))
+        staged.text(single, page([article]))
         singles.append(single)
     return ReportPaths(html=paths.html, latest=paths.latest, xlsx=paths.xlsx, csv=paths.csv, notices=combined,
                        unit_notices=tuple(singles))
-

@@ -87,7 +87,8 @@ def stacked_bars_svg(rows: Sequence[tuple[str, dict[str, int]]], statuses: Seque
                      label: Callable[[str], str], *, title: str, width: int = 760) -> Markup:
     """One horizontal bar per row (e.g. a platform), split by status in proportion to the counts."""
     bar_h, gap, left, right = 22, 10, 120, 70
-    height = len(rows) * (bar_h + gap) + gap
+    legend_y = len(rows) * (bar_h + gap) + gap + 8
+    height = legend_y + 16
     plot_w = width - left - right
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}"><title>{escape(title)}</title>']
@@ -106,5 +107,11 @@ def stacked_bars_svg(rows: Sequence[tuple[str, dict[str, int]]], statuses: Seque
                          f'{escape(label(status))}: {v:,}</title></rect>')
             x0 += w
         parts.append(f'<text x="{left + plot_w + 6}" y="{y0 + bar_h - 6}">{total:,}</text>')
+    x0 = float(left)
+    for status in statuses:  # the legend, one swatch per verdict
+        name = escape(label(status))
+        parts.append(f'<rect x="{x0:.0f}" y="{legend_y - 10}" width="12" height="12" '
+                     f'fill="{STATUS_COLORS.get(status, "#555")}"/><text x="{x0 + 16:.0f}" y="{legend_y}">{name}</text>')
+        x0 += 28 + 13 * len(label(status))
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -24,9 +24,9 @@ from reports.i18n import Translator
 from reports.links import profile_url, safe_href
 from reports.view import (
     change_figures,
-    flatten_policy,
+    flags_text,
     platforms_of,
-    policy_label,
+    policy_rows,
     recommendation,
     summary_table,
     unit_label,
@@ -118,6 +118,7 @@ def account_columns(t: Translator, window_days: int) -> list[Column]:
         Column(t("col.index"), lambda r: r["liveness_index"]),
         Column(t("col.rule"), lambda r: r[rule_key] or r["rule"]),
         Column(t("col.threshold"), lambda r: r["threshold"]),
+        Column(t("col.flags"), lambda r: flags_text(r["flags"], t) or None),
         Column(t("col.last_post") + " URL", lambda r: safe_href(r["last_post_url"])),
         Column(t("col.account") + " URL", lambda r: profile_url(r["platform"], r["platform_id"])),
     ]
@@ -186,8 +187,8 @@ def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: di
         Column(t("col.first_fetch"), lambda s: s["first_fetch"], "datetime"),
         Column(t("col.last_fetch"), lambda s: s["last_fetch"], "datetime"),
     ]
-    policy_rows = [(policy_label(k, t), v if isinstance(v, int | float | str) else str(v))
-                   for k, v in flatten_policy(data.run["policy"])]
+    policy = [(k, v if isinstance(v, int | float | str) or v is None else str(v))
+              for k, v in policy_rows(data.run["policy"], t)]
     league = [(i, unit_label(u["name"], u["top_id"], data, t), u) for i, u in enumerate(data.units, 1)]
 
     acc_cols = account_columns(t, days["window_days"])
@@ -210,7 +211,7 @@ def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: di
         sheet(t("section.accounts"), acc_cols, acc_values, used),
         sheet(t("section.plan"), plan, table(plan, data.plan), used),
         sheet(t("section.problems"), problems, table(problems, data.problems), used),
-        sheet(t("method.policy"), key_value, table(key_value, policy_rows), used),
+        sheet(t("method.policy"), key_value, table(key_value, policy), used),
         sheet(t("method.sources"), sources, table(sources, data.sources), used),
     ]
     return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values)

@@ -84,3 +84,8 @@ def render(template: str, *, styles: tuple[str, ...], script: str | None = None,
     css = Markup("\n").join(asset(name) for name in ("base.css", *styles))
     return environment().get_template(template).render(
         script=js, script_src=csp_hash(js) if js else "'none'", css=css, **context)
+
+
+def render_fragment(template: str, **context: Any) -> Markup:
+    """A part of a page (rendered with autoescape, so its output is markup to place as is)."""
+    return Markup(environment().get_template(template).render(**context))

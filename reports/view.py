@@ -41,11 +41,23 @@ def threshold(policy: dict[str, Any], name: str) -> Any:
 
 
 def policy_label(key: str, t: Translator) -> str:
-    """A policy key in words: "platforms.wechat.engagement_floor" -> "微信公众号 · 互动量下限"."""
-    parts = key.split(".")
-    if len(parts) == 3 and parts[0] == "platforms":
-        return f"{t.maybe(f'platform.{parts[1]}')} · {t.maybe(f'policy.{parts[2]}', parts[2])}"
-    return t.maybe(f"policy.{key}", key)
+    """A policy key in words: "platforms.wechat.engagement_floor" -> "微信公众号 · 互动量中位数下限"."""
+    if f"policy.{key}" in t.messages:
+        return t(f"policy.{key}")
+    head, _, last = key.rpartition(".")
+    if head.startswith("platforms."):
+        return f"{t.maybe(f'platform.{head[10:]}')} · {t.maybe(f'policy.{last}', last)}"
+    return f"{t.maybe(f'policy.{head}', head)} · {last}" if head else key
+
+
+def policy_rows(policy: dict[str, Any], t: Translator) -> list[tuple[str, Any]]:
+    """The thresholds in force, labelled (the run's scope is shown at the top of the report instead)."""
+    return [(policy_label(k, t), v) for k, v in flatten_policy(policy) if not k.startswith("scope.")]
+
+
+def flags_text(flags: list[str], t: Translator) -> str:
+    """The rules that fired beside the verdict, in words ("互动量低、粉丝少")."""
+    return ("、" if t.lang == "zh" else "; ").join(t.maybe(f"flag.{f}") for f in flags)
 
 
 def platforms_of(data: ReportData) -> list[str]:
@@ -120,6 +132,8 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
         rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
         if r["threshold"]:
             rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
+        if r["flags"]:
+            rule = f"{rule}; {t('report.also')}: {flags_text(r['flags'], t)}"
         ri = rules.setdefault(rule, len(rules))
         rows.append([ui, p_index[r["platform"]], r["name"], r["platform_id"], s_index.get(r["status"], -1),
                      s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
@@ -175,7 +189,7 @@ def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str,
         "plan_total": len(data.plan),
         "problems": data.problems[:max_rows],
         "problems_total": len(data.problems),
-        "policy_rows": [(policy_label(k, t), v) for k, v in flatten_policy(policy)],
+        "policy_rows": policy_rows(policy, t),
         "outcomes_seen": sorted({p["outcome"] or "never" for p in data.problems}),
         "max_rows": max_rows,
     }

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from registry.models import Account, FetchOutcome, Organization, Patrol, PlanItem, ScoreRun, Verdict
+from registry.models import Account, FetchOutcome, Organization, Patrol, PlanItem, Post, ScoreRun, Verdict
 from registry.timeutil import SHANGHAI
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -55,8 +55,10 @@ ACCOUNTS: list[tuple[str, str, str, str, str, str | None, str | None]] = [
     (FORMULA, "区卫健委", "weibo", "5001000008", "unknown", "unknown", "malformed"),
     ("新开账号", "长河街道", "wechat", "gh_000000000005", "unknown", None, None),
     ("已关停号", "区教育局", "weibo", "5001000009", "zombie", "zombie", "ok"),  # closed: not counted
+    ("关停仍更新", "区卫健委", "wechat", "gh_000000000006", "active", "active", "ok"),  # closed, still posting
 ]
-RETIRED_NAME = "已关停号"
+RETIRED = ("已关停号", "关停仍更新")
+RETIRED_POSTING = "关停仍更新"
 ORGS = [("滨江区", None, "district"), ("区教育局", "滨江区", "department"), ("第一中学", "区教育局", "other"),
         ("区卫健委", "滨江区", "department"), ("长河街道", "滨江区", "street"), ("江边社区", "长河街道", "community")]
 RULES = {
@@ -70,14 +72,19 @@ RULES = {
 DAYS_SILENT = {"active": 2, "dormant": 30, "zombie": 200, "shell": 5, "unreachable": None, "unknown": None}
 
 
-def _evidence(name: str, platform: str, status: str) -> dict[str, Any]:
+def post_url(name: str) -> str:
+    """The link of an account's last post (a hostile one for the script-named account)."""
+    return "javascript:alert(1)" if name == XSS_SCRIPT else f"https://m.weibo.cn/status/{zlib.crc32(name.encode())}"
+
+
+def _evidence(platform: str, status: str) -> dict[str, Any]:
+    """Evidence as the scorer writes it (registry/scoring/run.py)."""
     if status in ("unknown", "unreachable"):
-        return {}
-    link = "javascript:alert(1)" if name == XSS_SCRIPT else f"https://m.weibo.cn/status/{zlib.crc32(name.encode())}"
-    return {"last_post_url": link, "posts_window": 0 if status == "zombie" else 12,
-            "originals_window": 0 if status in ("zombie", "shell") else 7,
+        return {"window_days": 90, "posts": 0, "originals": 0, "outcome": "timeout"}
+    return {"window_days": 90, "posts": 0 if status == "zombie" else 12,
+            "originals": 0 if status in ("zombie", "shell") else 7,
             "median_engagement": None if platform == "wechat" else 3.5,  # feeds give no reads
-            "followers": 1234 if status != "shell" else 12, "longest_gap_days": 40}
+            "followers": 1234 if status != "shell" else 12, "longest_gap_days": 40.5, "engaged_posts": 12}
 
 
 def seed(engine: Engine) -> Scenario:
@@ -90,7 +97,7 @@ def seed(engine: Engine) -> Scenario:
         for name, org, platform, pid, *_ in ACCOUNTS:
             sc.accounts[name] = conn.execute(insert(Account.__table__).values(
                 name=name, org_id=sc.orgs[org], platform=platform, platform_id=pid,
-                status="closed" if name == RETIRED_NAME else "active",
+                status="closed" if name in RETIRED else "active",
                 created_at=PREV_AS_OF, updated_at=PREV_AS_OF)).inserted_primary_key[0]
         patrol = conn.execute(insert(Patrol.__table__).values(
             started_at=AS_OF - timedelta(hours=2), finished_at=AS_OF - timedelta(hours=1), status="finished",
@@ -118,14 +125,22 @@ def seed(engine: Engine) -> Scenario:
                 silent = DAYS_SILENT[status]
                 rows.append({
                     "run_id": run_id, "account_id": sc.accounts[name], "status": status,
-                    "registry_status": "closed" if name == RETIRED_NAME else "active", "flags": [],
+                    "registry_status": "closed" if name in RETIRED else "active",
+                    "flags": ["closed_but_posting"] if name == RETIRED_POSTING else
+                    ["engagement_unknown"] if platform == "wechat" and silent is not None else [],
                     "rule": rule, "rule_zh": zh, "rule_en": en, "threshold": threshold,
                     "liveness_index": None if status in ("unknown", "unreachable") else 42.5,
                     "index_basis": "activity_only" if name == "滨江教育" else "full",
                     "last_post_at": None if silent is None else run_as_of - timedelta(days=silent),
-                    "days_silent": silent, "evidence": _evidence(name, platform, status)})
+                    "days_silent": silent, "evidence": _evidence(platform, status)})
             conn.execute(insert(Verdict.__table__), rows)
-            if current:
+            if current:  # the posts the verdicts' last updates come from
+                names = {v: k for k, v in sc.accounts.items()}
+                conn.execute(insert(Post.__table__), [
+                    {"account_id": r["account_id"], "platform_post_id": f"p{r['account_id']}",
+                     "published_at": r["last_post_at"], "first_seen_at": AS_OF, "last_seen_at": AS_OF,
+                     "title": f"最新一条 {XSS_CLOSE}", "url": post_url(names[r["account_id"]])}
+                    for r in rows if r["last_post_at"] is not None])
                 sc.run_id = run_id
             else:
                 sc.prev_run_id = run_id
@@ -166,5 +181,5 @@ def add_bulk(sc: Scenario, n: int, org: str = "区卫健委") -> None:
             {"run_id": sc.run_id, "account_id": acc, "status": "active" if i < 14 else "dormant",
              "registry_status": "active", "flags": [], "rule": "r", "rule_zh": "规则", "rule_en": "rule",
              "liveness_index": float(i % 100), "index_basis": "full", "last_post_at": AS_OF - timedelta(days=i),
-             "days_silent": i, "evidence": {"posts_window": i, "originals_window": i // 2, "followers": i * 10}}
+             "days_silent": i, "evidence": {"posts": i, "originals": i // 2, "followers": i * 10}}
             for i, acc in enumerate(first)])

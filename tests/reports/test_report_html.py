@@ -12,7 +12,8 @@ import pytest
 from report_scenario import (
     ACCOUNTS,
     FORMULA,
-    RETIRED_NAME,
+    RETIRED,
+    RETIRED_POSTING,
     XSS_CLOSE,
     XSS_IMG,
     XSS_SCRIPT,
@@ -73,7 +74,11 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
     assert figure(doc, "flagged") == str(sum(by_status[s] for s in FLAGGED))
     assert figure(doc, "unknown") == str(by_status["unknown"])
     assert figure(doc, "rate") == f"{passing / checked * 100:.1f}%"
-    assert doc.xpath("//*[@data-figure='retired']")[0].text_content().strip() == "1"
+    assert doc.xpath("//*[@data-figure='retired']")[0].text_content().strip() == "2"
+    # ... but a closed account that still posts is listed, with what the scorer noticed.
+    still = doc.xpath("//table[@id='retired-posting-table']/tbody/tr")
+    assert [int(r.get("data-account-id")) for r in still] == [scenario.accounts[RETIRED_POSTING]]
+    assert "台账中已整合或关停，仍在更新" in still[0].text_content()
 
     for platform in ("wechat", "weibo", "toutiao"):
         row = doc.xpath(f"//table[@id='summary-table']//tr[@data-platform='{platform}']")[0]
@@ -112,7 +117,7 @@ def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
     # Expected: each in-service account counted under the child of the district that contains it.
     league_of = {"滨江区": "滨江区", "区教育局": "区教育局", "第一中学": "区教育局", "区卫健委": "区卫健委",
                  "长河街道": "长河街道", "江边社区": "长河街道"}
-    expected = Counter(league_of[org] for name, org, *_ in ACCOUNTS if name != RETIRED_NAME)
+    expected = Counter(league_of[org] for name, org, *_ in ACCOUNTS if name not in RETIRED)
     rows = doc.xpath("//table[@id='units-table']/tbody/tr")
     got = {texts(r.xpath("td[2]"))[0].replace("（本级）", ""): int(texts(r.xpath("td[3]"))[0]) for r in rows}
     assert got == dict(expected)
@@ -210,7 +215,7 @@ def test_as_of_reports_an_earlier_run(scenario: Scenario, make_report) -> None:
     doc = parse(paths.html)
     assert figure(doc, "total") == str(sum(db_counts(scenario, scenario.prev_run_id).values()))
     assert "没有可比较的上次结果" in doc.xpath("//section[@id='summary']")[0].text_content()
-    with pytest.raises(GovpulseError, match="no score run"):
+    with pytest.raises(GovpulseError, match="no score run as of 2020-01-01 .* covers this scope"):
         make_report(scenario, as_of=datetime(2020, 1, 1).astimezone())
 
 
@@ -246,3 +251,30 @@ def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_set
     single = parse(paths.unit_notices[0])
     assert len(single.xpath("//article[@class='notice']")) == 1
     assert all(p.parent == paths.notices.with_suffix("") for p in paths.unit_notices)
+
+
+def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario, make_report) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from registry.models import ScoreRun, Verdict
+    from report_scenario import AS_OF, POLICY
+
+    unit = scenario.orgs["区卫健委"]
+    with scenario.engine.begin() as conn:  # a later run over 区卫健委 only: everything active
+        run = conn.execute(insert(ScoreRun.__table__).values(
+            as_of=AS_OF + timedelta(days=1), policy={**POLICY, "scope": {"org_id": unit}}, summary={})
+        ).inserted_primary_key[0]
+        ids = [scenario.accounts[n] for n, org, *_ in ACCOUNTS if org == "区卫健委" and n not in RETIRED]
+        conn.execute(insert(Verdict.__table__), [
+            {"run_id": run, "account_id": a, "status": "active", "registry_status": "active", "flags": [],
+             "evidence": {}} for a in ids])
+    whole = parse(make_report(scenario).html)
+    assert whole.xpath("//title")[0].text_content().endswith("2026-11-27"), "the unit's run is not the district's"
+    assert figure(whole, "total") == "14"
+    part = parse(make_report(scenario, org="区卫健委").html)
+    assert part.xpath("//title")[0].text_content().endswith("2026-11-28")
+    assert figure(part, "total") == str(len(ids)) and figure(part, "passing") == str(len(ids))
+    # Its previous run is the district's run, which covered the unit too.
+    assert figure(part, "recovered") == "1"  # 卫健头条 was unreachable; unknown -> active is not a recovery
