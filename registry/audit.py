@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, insert, select
+from sqlmodel import Session, col, select
 
+from registry.bulk import insert_many
 from registry.models import AuditEntry
 from registry.timeutil import utcnow
 
@@ -42,10 +43,9 @@ def record(session: Session, **kw: Any) -> None:
     record_many(session, [entry(**kw)])
 
 
-def record_many(session: Session, entries: list[dict[str, Any]], *, batch: int = 5000) -> None:
-    """Many changes in batched inserts (an import of a whole roster)."""
-    for start in range(0, len(entries), batch):
-        session.exec(insert(AuditEntry.__table__), params=entries[start:start + batch])
+def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Many changes in one batched insert (an import of a whole roster)."""
+    insert_many(session.connection(), AuditEntry.__table__, entries)
 
 
 def history(session: Session, *, entity: str, entity_id: int, limit: int | None = None) -> list[AuditEntry]:

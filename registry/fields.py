@@ -60,37 +60,44 @@ _LEVEL_INDEX = {_key(a): code for code, aliases in LEVEL_ALIASES.items() for a i
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_FORMULA_CHARS = frozenset(FORMULA_START)
+
+
 def neutralize_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def unneutralize_formula(text: str) -> str:
-    return text[1:] if text[:1] == "'" and text[1:2] and text[1:2] in FORMULA_START else text
-
-
 def cell_text(value: Any) -> str:
-    """A cell or option as text: stripped, full-width spaces too; an apostrophe guard taken off."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return unneutralize_formula(str(value).strip().strip("\u3000").strip())
+    """A cell or option as text: stripped (full-width spaces too); an apostrophe guard taken off."""
+    if type(value) is not str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    text = value.strip()
+    return text[1:] if text[:1] == "'" and text[1:2] in _FORMULA_CHARS else text
 
 
-def clean_name(value: Any, *, what: str = "") -> str:
-    """A display name: required, at most NAME_MAX characters, no control characters."""
+ACCOUNT_NAME = ("账号名称", "account name")
+UNIT_NAME = ("单位名称", "unit name")
+
+
+def clean_name(value: Any, *, what: tuple[str, str] = ("名称", "name")) -> str:
+    """A display name: required, at most NAME_MAX characters, no control characters. `what` (zh, en)
+    names it in an error."""
     text = cell_text(value)
-    what = what or L("名称", "name")
+    if text and len(text) <= NAME_MAX and not _CONTROL.search(text):
+        return text
+    label = L(*what)
     if not text:
-        raise ValidationError(L(f"{what}为空", f"{what} is empty"))
+        raise ValidationError(L(f"{label}为空", f"{label} is empty"))
     if len(text) > NAME_MAX:
-        raise ValidationError(L(f"{what}超过 {NAME_MAX} 个字符 ({len(text)})",
-                                f"{what} is longer than {NAME_MAX} characters ({len(text)})"))
-    if _CONTROL.search(text):
-        raise ValidationError(L(f"{what}含控制字符", f"{what} contains control characters"))
-    return text
+        raise ValidationError(L(f"{label}超过 {NAME_MAX} 个字符 ({len(text)})",
+                                f"{label} is longer than {NAME_MAX} characters ({len(text)})"))
+    raise ValidationError(L(f"{label}含控制字符", f"{label} contains control characters"))
 
 
 def clean_text(value: Any, field: str) -> str | None:

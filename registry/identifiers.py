@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import unicodedata
 from urllib.parse import parse_qsl, urlsplit
@@ -60,6 +61,7 @@ def platform_choices() -> str:
     return ", ".join(f"{code} ({PLATFORM_LABELS[code][0]})" for code in PLATFORMS)
 
 
+@functools.lru_cache(maxsize=256)
 def normalize_platform(text: str) -> str:
     """The platform code (wechat, weibo, toutiao) for any of the names offices use."""
     code = _ALIAS_INDEX.get(normalize_key(str(text or "")))

@@ -13,21 +13,24 @@ written in batched statements, all in one transaction.
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from registry import audit
 from registry.columns import COLUMNS, ID_FIELDS, ORG_FIELDS, REQUIRED, match_header
+from registry.bulk import insert_many
 from registry.db import session_scope
 from registry.errors import GovpulseError, RowError, ValidationError
-from registry.fields import (ACCOUNT_PARSERS, ORG_PARSERS, cell_text, clean_name, local_today,
+from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, ORG_PARSERS, cell_text, clean_name, local_today,
                              neutralize_formula)
 from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
@@ -43,6 +46,7 @@ Progress = Callable[[str, int, "int | None"], None]
 # The account columns an import may set besides name and unit, in storage order.
 VALUE_FIELDS = ("category", "status", "status_changed_on", "status_reason", "filing_no", "contact_name",
                 "contact_phone", "verified", "opened_on", "feed_url", "notes")
+STATUS = VALUE_FIELDS.index("status")
 ORG_ATTRS = {"org_level": "level", "region_code": "region_code", "headcount": "headcount"}
 HEADER_SCAN_ROWS = 10  # a title or a note may stand above the header row
 BATCH = 5000
@@ -150,102 +154,124 @@ class _Checker:
     def __init__(self, by_field: dict[str, int], headers: list[Any], index: OrgIndex,
                  existing: dict[tuple[str, str], tuple[Any, ...]]) -> None:
         self.by_field, self.headers, self.index, self.existing = by_field, headers, index, existing
+        self.columns = list(by_field.items())
+        self.value_fields = [(i, f, ACCOUNT_PARSERS[f]) for i, f in enumerate(VALUE_FIELDS) if f in by_field]
+        self.org_fields = [(f, ORG_PARSERS[ORG_ATTRS[f]]) for f in ORG_FIELDS if f in by_field]
         self.seen: dict[tuple[str, str], int] = {}
         self.unit_attrs: dict[int, dict[str, tuple[Any, int]]] = {}
+        self.units: dict[tuple[str | None, str], int] = {}  # (parent cell, unit cell) -> unit, rows share units
 
     def header(self, field_name: str) -> str:
         return cell_text(self.headers[self.by_field[field_name]]) if field_name in self.by_field else COLUMNS[field_name][0]
 
     def check(self, number: int, cells: list[Any]) -> tuple[_Row | None, list[tuple[int, str, str, str]]]:
         problems: list[tuple[int, str, str, str]] = []
+        # The non-empty cells by field: text cleaned once, other cell types (XLSX dates, numbers) as they are.
+        vals: dict[str, Any] = {}
+        width = len(cells)
+        for field_name, i in self.columns:
+            value = cells[i] if i < width else None
+            if type(value) is str:
+                value = cell_text(value)
+            if value is not None and value != "":
+                vals[field_name] = value
 
-        def raw(field_name: str) -> Any:
-            i = self.by_field.get(field_name)
-            return cells[i] if i is not None and i < len(cells) else None
-
-        def bad(field_name: str, value: Any, what: str) -> None:
-            problems.append((number, self.header(field_name), cell_text(value)[:200], what))
+        def bad(field_name: str, what: str) -> None:
+            problems.append((number, self.header(field_name), cell_text(vals.get(field_name))[:200], what))
 
         def parsed(field_name: str, parser: Callable[[Any], Any]) -> Any:
             try:
-                return parser(raw(field_name))
+                return parser(vals[field_name])
             except GovpulseError as exc:
-                bad(field_name, raw(field_name), exc.message)
+                bad(field_name, exc.message)
                 return None
 
-        id_field = next((f for f in ID_FIELDS if cell_text(raw(f))), None)
-        platform_text = cell_text(raw("platform"))
-        name_text = cell_text(raw("name"))
-        unit_only = not (id_field or platform_text or name_text)
-
-        key = None
-        if not unit_only:
-            key = self._account_key(raw, bad, id_field, platform_text)
-            name = parsed("name", lambda v: clean_name(v, what=L("账号名称", "account name")))
-        else:
-            name = None
-        segments = parsed("parent", lambda v: split_path(v) if cell_text(v) else []) or []
-        org_segments = parsed("org", split_path)
-        values = tuple(parsed(f, ACCOUNT_PARSERS[f]) if f in self.by_field else None for f in VALUE_FIELDS)
-        merged_into = parsed("merged_into", lambda v: self._merge_key(v, key)) if key else None
-        attrs = {f: parsed(f, ORG_PARSERS[ORG_ATTRS[f]]) for f in ORG_FIELDS if f in self.by_field}
-        status = values[VALUE_FIELDS.index("status")]
+        id_field = next((f for f in ID_FIELDS if f in vals), None)
+        key = name = merged_into = None
+        if id_field or "platform" in vals or "name" in vals:  # else a row that only names a unit
+            key = self._account_key(vals, bad, id_field)
+            name = parsed("name", lambda v: clean_name(v, what=ACCOUNT_NAME)) if "name" in vals else \
+                bad("name", L("账号名称为空", "the account name is empty"))
+        if "org" not in vals:
+            bad("org", L("主办单位为空", "the unit is empty"))
+        values = [None] * len(VALUE_FIELDS)
+        for i, field_name, parser in self.value_fields:
+            if field_name in vals:
+                values[i] = parsed(field_name, parser)
+        if key and "merged_into" in vals:
+            merged_into = parsed("merged_into", lambda v: self._merge_key(v, key))
+        attrs = {f: parsed(f, parser) for f, parser in self.org_fields if f in vals}
+        status = values[STATUS]
         if merged_into and status != "merged":
-            bad("merged_into", raw("merged_into"), L("并入账号只适用于已整合的账号 (状态: 已整合)",
-                                                     "merged_into applies only to merged accounts (status merged)"))
-        if problems or org_segments is None:
+            bad("merged_into", L("并入账号只适用于已整合的账号 (状态: 已整合)",
+                                 "merged_into applies only to merged accounts (status merged)"))
+        if problems:
             return None, problems
         if key is not None:
             if key in self.seen:
-                bad(id_field or "platform_id", raw(id_field or "platform_id"),
-                    L(f"与第 {self.seen[key]} 行是同一账号 ({account_ref(*key)})", f"same account as row {self.seen[key]} ({account_ref(*key)})"))
+                bad(id_field or "platform_id", L(f"与第 {self.seen[key]} 行是同一账号 ({account_ref(*key)})",
+                                                 f"same account as row {self.seen[key]} ({account_ref(*key)})"))
                 return None, problems
             if status == "merged" and not merged_into and not (key in self.existing and self.existing[key][-1]):
-                bad("status", raw("status"), L("已整合的账号需要填写并入账号", "a merged account needs merged_into (并入账号)"))
+                bad("status", L("已整合的账号需要填写并入账号", "a merged account needs merged_into (并入账号)"))
                 return None, problems
-        try:
-            org_id = self.index.locate(segments + org_segments, create=True)
-        except GovpulseError as exc:
-            bad("org", raw("org"), exc.message)
+        org_id = self._unit(vals, bad)
+        if org_id is None:
             return None, problems
         for field_name, value in attrs.items():
-            if value is None:
-                continue
             given = self.unit_attrs.setdefault(org_id, {})
             if field_name in given and given[field_name][0] != value:
-                bad(field_name, raw(field_name), L(f"与第 {given[field_name][1]} 行对同一单位的填写不一致",
-                                                   f"differs from row {given[field_name][1]} for the same unit"))
+                bad(field_name, L(f"与第 {given[field_name][1]} 行对同一单位的填写不一致",
+                                  f"differs from row {given[field_name][1]} for the same unit"))
                 return None, problems
             given[field_name] = (value, number)
         if key is not None:
             self.seen[key] = number
-        return _Row(number, key, name, org_id, values, merged_into), problems
+        return _Row(number, key, name, org_id, tuple(values), merged_into), problems
 
-    def _account_key(self, raw: Callable[[str], Any], bad: Callable[..., None], id_field: str | None,
-                     platform_text: str) -> tuple[str, str] | None:
+    def _unit(self, vals: dict[str, Any], bad: Callable[[str, str], None]) -> int | None:
+        """The row's unit (planned when missing): 上级单位 path + 主办单位."""
+        cells = (cell_text(vals.get("parent")) or None, cell_text(vals["org"]))
+        org_id = self.units.get(cells)
+        if org_id is None:
+            try:
+                segments = split_path(cells[0]) if cells[0] else []
+            except GovpulseError as exc:
+                bad("parent", exc.message)
+                return None
+            try:
+                org_id = self.index.locate(segments + split_path(cells[1]), create=True)
+            except GovpulseError as exc:
+                bad("org", exc.message)
+                return None
+            self.units[cells] = org_id
+        return org_id
+
+    def _account_key(self, vals: dict[str, Any], bad: Callable[[str, str], None],
+                     id_field: str | None) -> tuple[str, str] | None:
         if id_field is None:
-            bad("platform_id", "", L("账号 ID 为空 (账号ID/原始ID/微信号/链接 至少填一项)",
-                                     "no account id (fill platform_id, original_id, wechat_alias or url)"))
+            bad("platform_id", L("账号 ID 为空 (账号ID/原始ID/微信号/链接 至少填一项)",
+                                 "no account id (fill platform_id, original_id, wechat_alias or url)"))
             return None
-        value = raw(id_field)
+        value = vals[id_field]
         if isinstance(value, float) and abs(value) >= 10 ** EXCEL_DIGITS:
-            bad(id_field, value, L("Excel 把这个 ID 存成了数字, 末尾几位已丢失", "Excel stored this id as a number and lost its last digits"))
+            bad(id_field, L("Excel 把这个 ID 存成了数字, 末尾几位已丢失", "Excel stored this id as a number and lost its last digits"))
             return None
         text = cell_text(value)
-        if not platform_text and not looks_like_url(text):
-            bad("platform", "", L("平台为空 (或在链接列填主页链接)", "the platform is empty (or give a profile URL)"))
+        if "platform" not in vals and not looks_like_url(text):
+            bad("platform", L("平台为空 (或在链接列填主页链接)", "the platform is empty (or give a profile URL)"))
             return None
         platform = None
-        if platform_text:
+        if "platform" in vals:
             try:
-                platform = normalize_platform(platform_text)
+                platform = normalize_platform(cell_text(vals["platform"]))
             except GovpulseError as exc:
-                bad("platform", platform_text, exc.message)
+                bad("platform", exc.message)
                 return None
         try:
             return resolve_account_ref(platform, text)
         except GovpulseError as exc:
-            bad(id_field, value, exc.message)
+            bad(id_field, exc.message)
             return None
 
     @staticmethod
@@ -269,7 +295,7 @@ def _load_existing(session: Session) -> dict[tuple[str, str], tuple[Any, ...]]:
     """(platform, id) -> (id, name, org_id, *VALUE_FIELDS, merged_into_id), in one query."""
     t = Account.__table__.c
     columns = [t.id, t.platform, t.platform_id, t.name, t.org_id, *(t[f] for f in VALUE_FIELDS), t.merged_into_id]
-    return {(r[1], r[2]): (r[0], *r[3:]) for r in session.connection().execute(select(*columns))}
+    return {(r[1], r[2]): (r[0], *r[3:]) for r in session.connection().execute(select(*columns)).all()}
 
 
 def import_roster(engine: Engine, path: Path | str, *, actor: str, dry_run: bool = False, skip_invalid: bool = False,
@@ -278,7 +304,26 @@ def import_roster(engine: Engine, path: Path | str, *, actor: str, dry_run: bool
     """Import a roster file; see the module doc. Raises RowError (nothing written) on bad rows unless
     skip_invalid; then the bad rows go to `rejects_path` (default: FILE.rejects.csv beside the file).
     A dry run checks and compares everything and writes nothing."""
-    path = Path(path)
+    with _gc_paused():
+        return _import(engine, Path(path), actor=actor, dry_run=dry_run, skip_invalid=skip_invalid, sheet=sheet,
+                       rejects_path=rejects_path, progress=progress)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector, run again and again over the 100,000s of live row objects of a
+    large import, would make it quadratic; these objects hold no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(engine: Engine, path: Path, *, actor: str, dry_run: bool, skip_invalid: bool, sheet: str | None,
+            rejects_path: Path | None, progress: Progress | None) -> ImportSummary:
     table = open_sheet(path, sheet=sheet)
     summary = ImportSummary(path=str(path), format=table.format, encoding=table.encoding, sheet=table.name,
                             dry_run=dry_run)
@@ -292,6 +337,7 @@ def import_roster(engine: Engine, path: Path | str, *, actor: str, dry_run: bool
         rows: list[_Row] = []
         rejects: list[tuple[list[Any], list[str]]] = []
         merging: dict[int, list[Any]] = {}  # cells of rows that name a merge target, checked below
+        checking = L("检查", "checking")
         for number, cells in table.rows:
             if not any(cell_text(c) for c in cells):
                 continue
@@ -306,7 +352,7 @@ def import_roster(engine: Engine, path: Path | str, *, actor: str, dry_run: bool
                 rows.append(row)
                 if row.merged_into and skip_invalid:
                     merging[number] = cells
-            _tick(progress, L("检查", "checking"), summary.rows, total)
+            _tick(progress, checking, summary.rows, total)
         if not summary.rows:
             raise ValidationError(L(f"{path.name} 只有表头, 没有数据行", f"{path.name} has a header but no rows"))
         rows = _check_merge_targets(rows, existing, checker, summary, rejects, merging)
@@ -394,6 +440,7 @@ class _Writer:
 
     # -- units
     def _new_units(self, rows: list[_Row], attrs: dict[int, dict[str, Any]]) -> None:
+        """Insert the planned units the kept rows need, a tree level at a time (parents first)."""
         needed: set[int] = set()
         for row in rows:
             org_id: int | None = row.org_id
@@ -403,7 +450,7 @@ class _Writer:
         planned = sorted(needed, key=lambda i: (self.index.depth(i), -i))
         self.summary.units_created = [self.index.path(i) for i in planned]
         table = Organization.__table__
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        entries = []
         for depth in sorted({self.index.depth(i) for i in planned}):
             level = [i for i in planned if self.index.depth(i) == depth]
             params = []
@@ -412,17 +459,21 @@ class _Writer:
                 given = attrs.get(i, {})
                 params.append({"name": self.index.names[i], "parent_id": self.real.get(parent, parent),
                                "level": given.get("level") or "other", "region_code": given.get("region_code"),
-                               "headcount": given.get("headcount"), "created_at": self.now, "updated_at": self.now})
-            stored = self.exec(statement, params).scalars().all() if self.write else level
-            for temp, real in zip(level, stored, strict=True):
-                self.real[temp] = real
-                self.index.settle(temp, real)
-            entries = [self.entry(audit.ORG, self.real[i], audit.created({
-                "name": p["name"], "parent": self.index.path(self.index.parents[i]) if self.index.parents[i] else None,
-                "level": p["level"], "region_code": p["region_code"], "headcount": p["headcount"]}))
-                for i, p in zip(level, params, strict=True)]
+                               "headcount": given.get("headcount"), "notes": None, "created_at": self.now,
+                               "updated_at": self.now})
             if self.write:
-                audit.record_many(self.session, entries)
+                insert_many(self.session.connection(), table, params)
+                t = table.c
+                stored = {(p, n): i for i, p, n in self.session.connection().execute(select(t.id, t.parent_id, t.name))}
+            for i, p in zip(level, params, strict=True):
+                real = stored[(p["parent_id"], p["name"])] if self.write else i
+                self.real[i] = real
+                self.index.settle(i, real)
+                entries.append(self.entry(audit.ORG, real, audit.created({
+                    "name": p["name"], "parent": self.index.path(self.index.parents[i]) if self.index.parents[i] else None,
+                    "level": p["level"], "region_code": p["region_code"], "headcount": p["headcount"]})))
+        if self.write:
+            audit.record_many(self.session, entries)
 
     def _changed_units(self, attrs: dict[int, dict[str, Any]]) -> None:
         if not attrs:
@@ -458,33 +509,48 @@ class _Writer:
         return {k: view.get(k) for k in ACCOUNT_FIELDS}
 
     def _insert(self, rows: list[_Row]) -> None:
+        """Insert new accounts in batches, then read their numbers back in one query for the audit trail."""
         table = Account.__table__
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         late: list[_Row] = []  # merge targets further down the file
+        writing = L("写入", "writing")
         for start in range(0, len(rows), BATCH):
-            chunk = rows[start:start + BATCH]
             params = []
-            for row in chunk:
+            for row in rows[start:start + BATCH]:
                 values = {**dict.fromkeys(VALUE_FIELDS), **self._values(row)}
-                values["status"] = values["status"] or "active"
-                values.update(platform=row.key[0], platform_id=row.key[1], created_at=self.now, updated_at=self.now,
-                              merged_into_id=self.ids.get(row.merged_into) if row.merged_into else None)
+                values.update(status=values["status"] or "active", platform=row.key[0], platform_id=row.key[1],
+                              merged_into_id=self.ids.get(row.merged_into) if row.merged_into else None,
+                              created_at=self.now, updated_at=self.now)
                 if row.merged_into and values["merged_into_id"] is None:
                     late.append(row)
                 params.append(values)
-            stored = self.exec(statement, params).scalars().all() if self.write else [0] * len(chunk)
-            entries = []
-            for row, values, account_id in zip(chunk, params, stored, strict=True):
-                self.ids[row.key] = account_id
-                self.summary.added.append(account_ref(*row.key))
-                entries.append(self.entry(audit.ACCOUNT, account_id,
-                                          audit.created(self._view(values, row.key, row.merged_into))))
+            if self.write:
+                insert_many(self.session.connection(), table, params)
+            _tick(self.progress, writing, start + len(params), len(rows), every=1)
+        if self.write and rows:
+            t = table.c
+            self.ids.update(((p, i), n) for n, p, i in self.session.connection().execute(select(t.id, t.platform, t.platform_id)))
+        else:
+            self.ids.update((r.key, 0) for r in rows)
+        self.summary.added = [account_ref(*r.key) for r in rows]
+        for start in range(0, len(rows), BATCH):
+            entries = [self.entry(audit.ACCOUNT, self.ids[r.key], self._created(r)) for r in rows[start:start + BATCH]]
             if self.write:
                 audit.record_many(self.session, entries)
-            _tick(self.progress, L("写入", "writing"), start + len(chunk), len(rows), every=1)
         if self.write and late:
             self.exec(update(table).where(table.c.id == bindparam("b_id")).values(merged_into_id=bindparam("b_target")),
                       [{"b_id": self.ids[r.key], "b_target": self.ids[r.merged_into]} for r in late])
+
+    def _created(self, row: _Row) -> dict[str, list[Any]]:
+        """The audit changes of a new account: every given field from nothing."""
+        changes: dict[str, list[Any]] = {"platform": [None, row.key[0]], "platform_id": [None, row.key[1]],
+                                         "name": [None, row.name], "org": [None, self.index.path(self.real.get(row.org_id, row.org_id))]}
+        for field_name, value in zip(VALUE_FIELDS, row.values, strict=True):
+            if value is not None:
+                changes[field_name] = [None, value.isoformat() if isinstance(value, date) else value]
+        changes.setdefault("status", [None, "active"])
+        if row.merged_into:
+            changes["merged_into"] = [None, account_ref(*row.merged_into)]
+        return changes
 
     def _update(self, rows: list[_Row]) -> None:
         keys_by_id = {value[0]: key for key, value in self.existing.items()}

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from registry import audit
 from registry.errors import ConflictError, NotFoundError, ValidationError
-from registry.fields import ORG_PARSERS, clean_name, parse_options
+from registry.fields import ORG_PARSERS, UNIT_NAME, clean_name, parse_options
 from registry.i18n import L
 from registry.models import Account, Organization
 from registry.timeutil import utcnow
@@ -25,10 +25,9 @@ PATH_SEP = "/"
 _PATH_SPLIT = re.compile(r"\s*[/／]\s*")
 
 
-def split_path(text: str, *, what: str = "") -> list[str]:
+def split_path(text: str) -> list[str]:
     """'岳麓区 / 望月湖街道' -> ['岳麓区', '望月湖街道'], each segment checked as a unit name."""
-    what = what or L("单位名称", "unit name")
-    return [clean_name(segment, what=what) for segment in _PATH_SPLIT.split(str(text).strip())]
+    return [clean_name(segment, what=UNIT_NAME) for segment in _PATH_SPLIT.split(str(text).strip())]
 
 
 @dataclass
@@ -168,7 +167,7 @@ def add_org(session: Session, *, actor: str, name: str, parent: str | None = Non
             notes: str | None = None) -> Organization:
     """Add a unit; NAME may be a path ('岳麓区/望月湖街道') when --parent is not given."""
     index = OrgIndex.load(session)
-    segments = split_path(name, what=L("单位名称", "unit name"))
+    segments = split_path(name)
     if len(segments) > 1 and parent is None:
         parent, segments = PATH_SEP.join(segments[:-1]), segments[-1:]
     elif len(segments) > 1:
@@ -213,7 +212,7 @@ def edit_org(session: Session, org: Organization, *, actor: str, name: str | Non
                   f"cannot move {index.path(org.id)} under {index.path(target.id)}: that would make a cycle"),
                 hint=L("上级单位不能是它自己或它的下级", "the parent cannot be the unit itself or one of its sub-units"))
         new_parent_id = target.id
-    new_name = clean_name(name, what=L("单位名称", "unit name")) if name is not None else org.name
+    new_name = clean_name(name, what=UNIT_NAME) if name is not None else org.name
     if PATH_SEP in new_name:
         raise ValidationError(L(f"单位名称 {new_name!r} 不能含 '/'", f"unit name {new_name!r} cannot contain '/'"))
     other = index.children.get((new_parent_id, new_name))

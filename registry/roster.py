@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select, update
 
 from registry import audit
 from registry.errors import ConflictError, NotFoundError, ValidationError
-from registry.fields import (ACCOUNT_PARSERS, clean_name, local_today, parse_options, parse_status,
+from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, clean_name, local_today, parse_options, parse_status,
                              status_label)
 from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
@@ -114,7 +114,7 @@ def add_account(session: Session, *, actor: str, name: str, org: str, ref: str |
     unit = find_org(session, org, index=index)
     if values.get("status") not in (None, "active") and values.get("status_changed_on") is None:
         values["status_changed_on"] = local_today()
-    account = Account(platform=platform, platform_id=platform_id, name=clean_name(name, what=L("账号名称", "account name")),
+    account = Account(platform=platform, platform_id=platform_id, name=clean_name(name, what=ACCOUNT_NAME),
                       org_id=unit.id, **{k: v for k, v in values.items() if v is not None})
     session.add(account)
     session.flush()
@@ -137,7 +137,7 @@ def edit_account(session: Session, account: Account, *, actor: str, name: str | 
             values.setdefault("status_changed_on", local_today())
             account.merged_into_id = None
     if name is not None:
-        account.name = clean_name(name, what=L("账号名称", "account name"))
+        account.name = clean_name(name, what=ACCOUNT_NAME)
     if org is not None:
         account.org_id = find_org(session, org, index=index).id
     if platform_id is not None:

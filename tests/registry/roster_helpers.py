@@ -26,9 +26,10 @@ def history(gp: Any, ref: str, *args: str) -> list[dict[str, Any]]:
 
 def registry_state(gp: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The registry without numbers and timestamps: units by path, accounts by key, sorted."""
-    unit_rows = sorted((u["path"], u["level"], u["region_code"], u["headcount"]) for u in units(gp))
+    unit_rows = sorted(((u["path"], u["level"], u["region_code"], u["headcount"]) for u in units(gp)), key=repr)
     skip = {"id", "org_id", "created_at", "updated_at"}
-    account_rows = sorted(tuple(sorted((k, v) for k, v in a.items() if k not in skip)) for a in accounts(gp))
+    account_rows = sorted((tuple(sorted((k, v) for k, v in a.items() if k not in skip)) for a in accounts(gp)),
+                          key=repr)
     return unit_rows, account_rows
 
 
