@@ -10,12 +10,15 @@ Definitions the report relies on (and states in its method section):
 - Flagged: dormant, zombie, shell or unreachable: the accounts that need action.
 - Crawl problem: the latest fetch outcome known when the run was made is anything but ok/empty, or the
   account was never fetched. ("empty" is the platform answering with no posts: evidence, not a failure.)
+- The run: the latest one that judged the whole scope. A run limited to one unit (`score --org`) counts
+  only for reports on that unit or below; the previous run and the trend follow the same rule.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -196,7 +199,7 @@ class ReportData:
     retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def flagged(self) -> list[AccountRow]:
         """Flagged accounts, worst first (zombie, unreachable, dormant, shell; longest silence first)."""
         rows = [r for r in self.accounts if r["status"] in FLAGGED]

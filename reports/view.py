@@ -52,7 +52,14 @@ def policy_label(key: str, t: Translator) -> str:
 
 def policy_rows(policy: dict[str, Any], t: Translator) -> list[tuple[str, Any]]:
     """The thresholds in force, labelled (the run's scope is shown at the top of the report instead)."""
-    return [(policy_label(k, t), v) for k, v in flatten_policy(policy) if not k.startswith("scope.")]
+    def value(v: Any) -> Any:
+        if isinstance(v, list):  # e.g. unreachable_outcomes: ["gone", "not_found"]
+            return ", ".join(t.maybe(f"outcome.{x}", x) if isinstance(x, str) else
+                             " ".join(f"{k}={n}" for k, n in x.items()) if isinstance(x, dict) else str(x)
+                             for x in v) or None
+        return v
+
+    return [(policy_label(k, t), value(v)) for k, v in flatten_policy(policy) if not k.startswith("scope.")]
 
 
 def flags_text(flags: list[str], t: Translator) -> str:

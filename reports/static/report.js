@@ -186,38 +186,52 @@
     }
 
     /* -- filter, sort, page */
+    function lower(list) { return list.map(function (x) { return String(x).toLowerCase(); }); }
+
     function buildHaystack() {
-      haystack = D.rows.map(function (r) {
-        return (r[C.NAME] + "\n" + r[C.PID] + "\n" + D.units[r[C.UNIT]] + "\n" + D.rules[r[C.RULE]]).toLowerCase();
-      });
+      haystack = {rows: D.rows.map(function (r) { return (r[C.NAME] + "\n" + r[C.PID]).toLowerCase(); }),
+                  units: lower(D.units), rules: lower(D.rules)};
     }
 
-    function compute() {
-      var pIdx = D.platforms.indexOf(state.platform), sIdx = D.statuses.indexOf(state.status);
-      var uIdx = D.tops.indexOf(state.unit), q = state.q.replace(/^\s+|\s+$/g, "").toLowerCase();
-      if (q && !haystack) { buildHaystack(); }
-      var out = [], rows = D.rows;
-      for (var i = 0; i < rows.length; i++) {
-        var r = rows[i];
-        if (state.platform && r[C.PLATFORM] !== pIdx) { continue; }
-        if (state.status === "flagged") { if (!flaggedSet[r[C.STATUS]]) { continue; } }
-        else if (state.status && r[C.STATUS] !== sIdx) { continue; }
-        if (state.unit && D.unitTop[r[C.UNIT]] !== uIdx) { continue; }
-        if (state.changed && r[C.PREV] === r[C.STATUS]) { continue; }
-        if (q && haystack[i].indexOf(q) < 0) { continue; }
-        out.push(i);
-      }
+    /* Which units and rules contain the text: looked at once per search, not once per row. */
+    function matching(list, q) { return list.map(function (x) { return x.indexOf(q) >= 0; }); }
+
+    /* Row order for a sort: computed once per column and direction, then every filter walks it. */
+    var orders = {};
+    function order() {
       var col = colByKey[state.sort];
-      if (col) {
-        var dir = state.dir === "desc" ? -1 : 1, keys = {};
-        out.forEach(function (i) { keys[i] = col.val(rows[i]); });
-        out.sort(function (a, b) {
+      if (!col) { return null; }
+      var key = state.sort + ":" + state.dir;
+      if (!orders[key]) {
+        var rows = D.rows, dir = state.dir === "desc" ? -1 : 1, keys = new Array(rows.length), idx = new Array(rows.length);
+        for (var i = 0; i < rows.length; i++) { keys[i] = col.val(rows[i]); idx[i] = i; }
+        idx.sort(function (a, b) {
           var x = keys[a], y = keys[b];
           if (x === null || x === undefined) { return y === null || y === undefined ? a - b : 1; }
           if (y === null || y === undefined) { return -1; }
           var c = col.num ? x - y : (x < y ? -1 : x > y ? 1 : 0);
           return c * dir || a - b;
         });
+        orders[key] = idx;
+      }
+      return orders[key];
+    }
+
+    function compute() {
+      var pIdx = D.platforms.indexOf(state.platform), sIdx = D.statuses.indexOf(state.status);
+      var uIdx = D.tops.indexOf(state.unit), q = state.q.replace(/^\s+|\s+$/g, "").toLowerCase();
+      if (q && !haystack) { buildHaystack(); }
+      var unitHit = q ? matching(haystack.units, q) : null, ruleHit = q ? matching(haystack.rules, q) : null;
+      var out = [], rows = D.rows, sorted = order(), n = rows.length;
+      for (var k = 0; k < n; k++) {
+        var i = sorted ? sorted[k] : k, r = rows[i];
+        if (state.platform && r[C.PLATFORM] !== pIdx) { continue; }
+        if (state.status === "flagged") { if (!flaggedSet[r[C.STATUS]]) { continue; } }
+        else if (state.status && r[C.STATUS] !== sIdx) { continue; }
+        if (state.unit && D.unitTop[r[C.UNIT]] !== uIdx) { continue; }
+        if (state.changed && r[C.PREV] === r[C.STATUS]) { continue; }
+        if (q && !unitHit[r[C.UNIT]] && !ruleHit[r[C.RULE]] && haystack.rows[i].indexOf(q) < 0) { continue; }
+        out.push(i);
       }
       view = out;
     }

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from report_scenario import XSS_IMG, XSS_SCRIPT, Scenario, add_bulk
@@ -142,6 +143,11 @@ def test_loads_clean_filters_sorts_and_keeps_the_filter_in_the_address(driver: A
     open_page(driver, url + "#accounts?status=unknown")
     rows = shown_rows(driver)
     assert len(rows) == 4 and all(r[3] == "数据不足" for r in rows)
+    # A search matches units (and rules) too, not only account names.
+    open_page(driver, url + "#accounts?q=" + quote("江边社区"))
+    rows = shown_rows(driver)
+    assert len(rows) == 2 and all(r[0] == "长河街道 / 江边社区" for r in rows)
+    open_page(driver, url + "#accounts?status=unknown")
     # Contents links scroll without dropping the filter from the address.
     driver.find_element("css selector", "nav.toc a[href='#method']").click()
     assert driver.current_url.endswith("#accounts?status=unknown")

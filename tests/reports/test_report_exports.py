@@ -94,3 +94,14 @@ def test_english_workbook(scenario: Scenario, make_report) -> None:
     wb = load_workbook(make_report(scenario, lang="en").xlsx)
     assert "All accounts" in wb.sheetnames and "Flagged accounts and evidence" in wb.sheetnames
     assert [c.value for c in wb["All accounts"][1]][:3] == ["Unit", "Platform", "Account"]
+
+
+def test_control_characters_from_a_platform_do_not_break_the_workbook(scenario: Scenario, make_report) -> None:
+    from registry.models import Account
+
+    with scenario.engine.begin() as conn:
+        conn.execute(Account.__table__.update().where(Account.__table__.c.id == scenario.accounts["健康滨江"])
+                     .values(name="健康\x0b滨江\x01"))
+    wb = load_workbook(make_report(scenario).xlsx)
+    names = [c.value for c in wb["全部账号"]["C"][1:]]
+    assert "健康滨江" in names

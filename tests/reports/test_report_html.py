@@ -278,3 +278,15 @@ def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario
     assert figure(part, "total") == str(len(ids)) and figure(part, "passing") == str(len(ids))
     # Its previous run is the district's run, which covered the unit too.
     assert figure(part, "recovered") == "1"  # 卫健头条 was unreachable; unknown -> active is not a recovery
+
+
+def test_method_shows_the_policy_of_the_run_and_both_languages_are_complete(scenario: Scenario,
+                                                                             make_report) -> None:
+    from reports.i18n import catalog
+
+    assert set(catalog("zh")) == set(catalog("en")), "every label in both languages"
+    doc = parse(make_report(scenario).html)
+    rows = {texts(r.xpath("td[1]"))[0]: texts(r.xpath("td[2]"))[0] for r in doc.xpath("//table[@id='policy-table']/tbody/tr")}
+    assert rows["不更新阈值（天，国家检查单项否决）"] == "14" and rows["统计窗口（天）"] == "90"
+    assert rows["shell · max_originals"] == "1", "a key without a label is shown as it is"
+    assert "90天发布" in texts(doc.xpath("//table[@id='flagged-table']/thead//th"))
