@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sched_helpers import cli, rows, wait_until
 
 from registry.locks import acquire_lock
 from registry.models import JobRun, JobStep, Lock, Patrol, Verdict
 from registry.timeutil import SHANGHAI
+from sched_helpers import cli, rows, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,10 @@ from sqlalchemy import insert, select
 
 from registry.config import load_settings
 from registry.db import upsert
-from registry.models import Account, FetchOutcome, Organization, Patrol, Schedule
+from registry.models import Account, FetchOutcome, JobStep, Organization, Patrol, Schedule
 from registry.scheduling import claim_due_accounts, release_unvisited
 from registry.timeutil import utcnow
+from sched_helpers import cli, rows
 from scheduler.cron import zone
 from scheduler.steps import run_budgets
 
@@ -116,3 +117,25 @@ def test_daily_budget_is_shared_out_over_the_runs_of_the_day(gp_env) -> None:
     nightly = Schedule(name="nightly", cron="0 2 * * *", scope={"platforms": ["weibo"], "daily_budget": {"weibo": 50}},
                        chain=["patrol"])
     assert run_budgets(settings, nightly, tz, utcnow()) == {"weibo": 50}
+
+
+def test_due_only_schedule_patrols_its_share_of_the_budget_then_the_next_accounts(site) -> None:
+    site.configure("[scheduler]\ndaily_budget = { toutiao = 48 }\n")  # hourly: 2 accounts a run
+    assert cli("schedule", "add", "rolling", "--cron", "0 * * * *", "--platform", "toutiao", "--due-only",
+               "--chain", "patrol").exit_code == 0
+    engine = site.engine()
+    visited = []
+    for _ in range(2):
+        result = cli("schedule", "run", "rolling")
+        assert result.exit_code == 0, result.output
+        step = rows(engine, JobStep)[-1]
+        assert step["counts"]["due"] == 2 and step["counts"]["accounts"] == 2
+        with engine.connect() as conn:
+            visited.append(set(conn.execute(select(FetchOutcome.account_id)
+                                            .where(FetchOutcome.patrol_id == step["counts"]["patrol_id"])).scalars()))
+    assert [len(v) for v in visited] == [2, 2] and not visited[0] & visited[1]
+    with engine.connect() as conn:
+        due = dict(conn.execute(select(Account.id, Account.next_due_at).where(Account.platform == "toutiao")).all())
+    assert all(due[i] > utcnow() + timedelta(hours=20) for v in visited for i in v)
+    assert sum(1 for t in due.values() if t is None) == len(due) - 4  # the others still wait their turn
+    engine.dispose()
