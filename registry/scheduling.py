@@ -63,7 +63,8 @@ def claim_due_accounts(engine: Engine, *, platform_budgets: dict[str, int | None
 
 def release_unvisited(engine: Engine, *, account_ids: list[int], patrol_id: int | None, now: datetime,
                       chunk: int = 5000) -> None:
-    """Make claimed accounts that a stopped or failed patrol never reached due again at once."""
+    """Make claimed accounts that a stopped or failed patrol (None: one that never started) did not
+    reach due again at once."""
     tbl, outcome = Account.__table__, FetchOutcome.__table__
     visited = select(outcome.c.account_id).where(outcome.c.patrol_id == patrol_id)
     with engine.begin() as conn:

@@ -63,12 +63,17 @@ def patrol(ctx: RunContext) -> StepResult:
         account_ids = _claim(ctx) if scope.get("due_only") else None
         if account_ids == []:
             return StepResult(counts={"due": 0}, message=L("没有到期的账号", "no account is due"))
-        result = run_patrol(
-            rt.settings, engine=rt.engine, stop_event=rt.stop,
-            scope=PatrolScope(platforms=scope.get("platforms") or [], org_ids=_org_ids(ctx) or [],
-                              account_ids=account_ids or [], limit=scope.get("limit"),
-                              due_only=bool(scope.get("due_only"))),
-            time_limit=ctx.schedule.options.get("time_limit"))
+        try:
+            result = run_patrol(
+                rt.settings, engine=rt.engine, stop_event=rt.stop,
+                scope=PatrolScope(platforms=scope.get("platforms") or [], org_ids=_org_ids(ctx) or [],
+                                  account_ids=account_ids or [], limit=scope.get("limit"),
+                                  due_only=bool(scope.get("due_only"))),
+                time_limit=ctx.schedule.options.get("time_limit"))
+        except BaseException:
+            if account_ids:  # the patrol never ran: every claimed account is due again
+                release_unvisited(rt.engine, account_ids=account_ids, patrol_id=None, now=utcnow())
+            raise
         if account_ids and (result.status != "finished" or result.stopped_by):
             release_unvisited(rt.engine, account_ids=account_ids, patrol_id=result.patrol_id, now=utcnow())
     counts: dict[str, Any] = {"patrol_id": result.patrol_id, "accounts": result.accounts_total,

@@ -105,7 +105,10 @@ def test_accounts_a_stopped_patrol_never_reached_are_due_again(engine) -> None:
         patrol_id = conn.execute(insert(Patrol).values(status="aborted", scope={}, summary={})).inserted_primary_key[0]
         conn.execute(insert(FetchOutcome), [{"patrol_id": patrol_id, "account_id": i, "outcome": "ok"} for i in ids[:4]])
     release_unvisited(engine, account_ids=ids, patrol_id=patrol_id, now=now)
-    assert claim_due_accounts(engine, platform_budgets={"weibo": None}, now=now) == ids[4:]
+    again = claim_due_accounts(engine, platform_budgets={"weibo": None}, now=now)
+    assert again == ids[4:]
+    release_unvisited(engine, account_ids=again, patrol_id=None, now=now)  # a patrol that never started
+    assert claim_due_accounts(engine, platform_budgets={"weibo": None}, now=now) == again
 
 
 def test_daily_budget_is_shared_out_over_the_runs_of_the_day(gp_env) -> None:
