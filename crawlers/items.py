@@ -28,6 +28,7 @@ class PostItem:
     counts_raw: dict[str, str] | None = None  # raw text of approximate counts ("1.2万+")
     flags: list[str] = field(default_factory=list)  # future_clamped, bad_count, foreign_author, bad_date, ...
     author_id: str | None = None  # whom the platform attributes the post to
+    content_hash: str | None = None  # of title and text (parsing.text.content_hash); set by the crawl
 
 
 @dataclass

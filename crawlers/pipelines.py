@@ -14,7 +14,6 @@ from typing import Any
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call, run_in_thread
 
 from crawlers.items import AccountVisit
-from crawlers.parsing import content_hash
 from registry.observations import StoreStats, store_visits
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class VisitPipeline:
             if not batch:
                 return
             try:
-                stats = await run_in_thread(store_visits, self.db, batch, hasher=content_hash)
+                stats = await run_in_thread(store_visits, self.db, batch)
             except Exception as exc:
                 self.buffer[:0] = batch  # kept for the next attempt
                 self.failures += 1

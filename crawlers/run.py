@@ -82,6 +82,7 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
+    from crawlers.parsepool import parse_workers, start_pool
     from crawlers.pipelines import STORE_FAILED
     from crawlers.redaction import configured_secrets, install_redaction
     from crawlers.settings import BASE, SOURCES, crawl_settings, feed_platforms
@@ -95,25 +96,32 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     sources = [source for source in SOURCES if pending[source]]
     reasons: dict[str, str] = {}
     recorders: list[Any] = []
+    crawlers: dict[str, Any] = {}
+    pool = start_pool(parse_workers(settings)) if sources else None
     if sources:
         process = AsyncCrawlerProcess(BASE)
         install_redaction(configured_secrets(settings))
         for source in sources:
-            crawler = Crawler(SPIDERS[source], crawl_settings(settings, source))
+            crawler = crawlers[source] = Crawler(SPIDERS[source], crawl_settings(settings, source))
             recorder = _recorder(reasons)
             recorders.append(recorder)  # signals hold receivers weakly
             crawler.signals.connect(recorder, signal=signals.spider_closed)
             process.crawl(crawler, patrol_id=patrol_id, gp=settings, db=engine, scope=patrol.scope,
-                          feed_platforms=feeds)
-        process.start()
+                          feed_platforms=feeds, parse_pool=pool)
+        try:
+            process.start()
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
     if any(reason == STORE_FAILED for reason in reasons.values()):
         status, code = FAILED, EXIT_FAILED
     elif all(reason == "finished" for reason in reasons.values()) and len(reasons) == len(sources):
         status, code = FINISHED, EXIT_OK
     else:
         status, code = ABORTED, EXIT_INTERRUPTED
+    requests = {source: int(c.stats.get_value("downloader/request_count", 0)) for source, c in crawlers.items()}
     finish_patrol(engine, patrol_id, status=status, exit_code=code,
-                  summary={**patrol_summary(engine, patrol_id), "sources": reasons})
+                  summary={**patrol_summary(engine, patrol_id), "sources": reasons, "requests": requests})
     return code
 
 

@@ -40,12 +40,26 @@ BASE: dict[str, Any] = {
     # Every request is distinct by construction; a fingerprint set would grow with the accounts.
     "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
     # Every status reaches the callbacks, which classify it (403/418/432 block, 404, 5xx after retries).
-    "HTTPERROR_ALLOW_ALL": True,
     "RETRY_ENABLED": True,
     "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",  # the outcome records it
     "DOWNLOAD_WARNSIZE": 0,
     "ITEM_PIPELINES": {"crawlers.pipelines.VisitPipeline": 300},
-    "DOWNLOADER_MIDDLEWARES": {"crawlers.middlewares.RetryBackoffMiddleware": 560},
+    # A callback returns one request or one visit: Scrapy would start this many tasks per response.
+    "CONCURRENT_ITEMS": 1,
+    "DOWNLOADER_MIDDLEWARES": {
+        "crawlers.middlewares.RetryBackoffMiddleware": 560,
+        # Not needed on every request of a patrol: no allowed_domains, no HTTP auth, headers set per
+        # source, and an HTML page with a meta refresh is classified (a login wall), not followed.
+        "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+        "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+        "scrapy.downloadermiddlewares.defaultheaders.DefaultHeadersMiddleware": None,
+        "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    },
+    "SPIDER_MIDDLEWARES": {
+        "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": None,  # every status is let through
+        "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+        "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    },
     "MEMUSAGE_ENABLED": False,
 }
 

@@ -73,6 +73,9 @@ def _defaults() -> dict[str, Any]:
             # A WeChat account silent this long gets its newest article page read: only that page says
             # whether the account was deregistered, migrated or banned. 0 = never.
             "verify_silent_days": 14,
+            # Processes that parse responses beside the crawl: "auto" (one per core beyond the first,
+            # at most four) or a number; 0 parses in the crawl process itself.
+            "parse_workers": "auto",
         },
         "policy": {"file": ""},
         # max_html_rows: rows per list written into the page itself (the interactive table and the

@@ -356,7 +356,7 @@ def _post_row(account_id: int, post: PostLike, fetched_at: datetime, hasher: Has
         "reads": _count(post.reads),
         "counts_raw": post.counts_raw or None,
         "flags": list(post.flags) or None,
-        "content_hash": hasher(title, text) if hasher else None,
+        "content_hash": getattr(post, "content_hash", None) or (hasher(title, text) if hasher else None),
     }
 
 
@@ -443,31 +443,6 @@ def _post_counts(session: Any, account_ids: Sequence[int]) -> dict[int, int]:
     rows = session.execute(select(Post.account_id, func.count()).where(Post.account_id.in_(account_ids))
                            .group_by(Post.account_id))
     return {aid: int(n) for aid, n in rows}
-
-
-def last_observations(engine: Engine, account_ids: Collection[int]) -> dict[int, dict[str, Any]]:
-    """For each account: its last post time (pinned included), its last patrol time, outcome and reason.
-    Three set-based queries whatever the number of accounts."""
-    if not account_ids:
-        return {}
-    ids = list(account_ids)
-    result: dict[int, dict[str, Any]] = {
-        aid: {"last_post_at": None, "last_patrol_at": None, "last_outcome": None, "last_reason": None,
-              "last_patrol_id": None} for aid in ids}
-    for aid, state in known_post_state(engine, ids).items():
-        result[aid]["last_post_at"] = state.newest_published_at
-    with session_scope(engine) as session:
-        latest = (select(FetchOutcome.account_id, func.max(FetchOutcome.fetched_at).label("at"))
-                  .where(FetchOutcome.account_id.in_(ids)).group_by(FetchOutcome.account_id).subquery())
-        rows = session.execute(
-            select(FetchOutcome.account_id, FetchOutcome.fetched_at, FetchOutcome.outcome, FetchOutcome.reason,
-                   FetchOutcome.patrol_id)
-            .join(latest, and_(latest.c.account_id == FetchOutcome.account_id,
-                               latest.c.at == FetchOutcome.fetched_at)))
-        for aid, at, outcome, reason, patrol_id in rows:
-            result[aid].update(last_patrol_at=at, last_outcome=outcome, last_reason=reason,
-                               last_patrol_id=patrol_id)
-    return result
 
 
 def patrol_summary(engine: Engine, patrol_id: int) -> dict[str, Any]:

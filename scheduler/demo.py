@@ -71,21 +71,31 @@ def prepare_folder(out_dir: Path) -> Path:
     return out_dir
 
 
-def demo_settings(base: Settings, *, out_dir: Path, base_url: str, lang: str, templates: dict[str, str]) -> Settings:
-    """The base settings pointed at the simulator and the demo folder, polite for loopback only."""
+def loopback_settings(base: Settings, *, database_url: str, work_dir: Path, base_url: str,
+                      templates: dict[str, str], concurrency: int = DEMO_CONCURRENCY,
+                      timeout: float = DEMO_TIMEOUT) -> Settings:
+    """The base settings pointed at a simulator on this machine: every platform and the bridge at
+    `base_url`, default routes, no credentials, many requests at once and no delay (polite for
+    loopback only), logs in `work_dir`."""
     data = copy.deepcopy(base.data)
-    data["database"]["url"] = f"sqlite:///{out_dir / DB_NAME}"
+    data["database"]["url"] = database_url
     for platform in PLATFORMS:
         conf = data["platforms"][platform]
-        conf.update(base_url=base_url, route=DEFAULT_ROUTES[platform], concurrency=DEMO_CONCURRENCY, delay=0.0)
+        conf.update(base_url=base_url, route=DEFAULT_ROUTES[platform], concurrency=concurrency, delay=0.0)
         for secret in ("cookie", "cookie_file", "token", "token_file"):
             if secret in conf:
                 conf[secret] = ""
-    data["bridge"].update(base_url=base_url, templates=templates, key="", concurrency=DEMO_CONCURRENCY, delay=0.0)
-    data["patrol"].update(autothrottle=False, timeout=DEMO_TIMEOUT, retries=2, retry_backoff=0.1,
-                          time_limit_seconds=0, log_dir=str(out_dir / "logs"))
-    data["report"].update(out_dir=str(out_dir / "reports"), lang=lang)
+    data["bridge"].update(base_url=base_url, templates=templates, key="", concurrency=concurrency, delay=0.0)
+    data["patrol"].update(autothrottle=False, timeout=timeout, retries=2, retry_backoff=0.1,
+                          time_limit_seconds=0, log_dir=str(work_dir / "logs"))
     return Settings(data=data, path=None, sources={**base.sources, "database.url": "cli"})
+
+
+def demo_settings(base: Settings, *, out_dir: Path, base_url: str, lang: str, templates: dict[str, str]) -> Settings:
+    settings = loopback_settings(base, database_url=f"sqlite:///{out_dir / DB_NAME}", work_dir=out_dir,
+                                 base_url=base_url, templates=templates)
+    settings.data["report"].update(out_dir=str(out_dir / "reports"), lang=lang)
+    return settings
 
 
 def run_demo(base: Settings, *, out_dir: Path = DEMO_DIR, lang: str = "zh",

@@ -8,7 +8,9 @@ and only the pipeline writes to it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -34,6 +36,7 @@ from crawlers.items import AccountVisit, PageResult, PostItem, ProfileItem
 from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN
 from crawlers.parsing.responses import is_login_url
+from crawlers.parsepool import parse, plain_headers
 from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
@@ -86,8 +89,10 @@ class PatrolSpider(scrapy.Spider):
     credential_params: ClassVar[frozenset[str]] = CREDENTIAL_PARAMS
 
     def __init__(self, *, patrol_id: int, gp: Settings, db: Engine, scope: dict[str, Any],
-                 feed_platforms: frozenset[str], batch_size: int = 500, **kwargs: Any) -> None:
+                 feed_platforms: frozenset[str], batch_size: int = 500, parse_pool: Executor | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.parse_pool = parse_pool
         self.patrol_id = patrol_id
         self.gp = gp
         self.db = db
@@ -139,7 +144,7 @@ class PatrolSpider(scrapy.Spider):
     def page_url(self, visit: Visit, cursor: str | None, page: int) -> str:
         raise NotImplementedError
 
-    def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
         raise NotImplementedError
 
     def headers(self) -> dict[str, str]:
@@ -165,16 +170,19 @@ class PatrolSpider(scrapy.Spider):
 
     # -- responses -------------------------------------------------------------------------------
 
-    def read(self, parser: Parser, response: Response, visit: Visit, **kwargs: Any) -> PageResult:
-        """Run a parser on a response; a parser that fails on some unforeseen input makes the page
-        malformed, never a crash of the crawl."""
+    async def read(self, parser: Parser, response: Response, visit: Visit, **kwargs: Any) -> PageResult:
+        """Run a parser on a response, in a worker process when the crawl has a pool; a parser that fails
+        on some unforeseen input makes the page malformed, never a crash of the crawl."""
         fetched_at = utcnow()
         if visit.fetched_at is None:
             visit.fetched_at = fetched_at
         visit.http_status = response.status
+        args = {"status": response.status, "headers": plain_headers(response.headers), "url": response.url,
+                "fetched_at": fetched_at, **kwargs}
         try:
-            return parser(response.body, status=response.status, headers=response.headers, url=response.url,
-                          fetched_at=fetched_at, **kwargs)
+            if self.parse_pool is None:
+                return parse(parser, response.body, **args)
+            return await asyncio.wrap_future(self.parse_pool.submit(parse, parser, response.body, **args))
         except Exception as exc:
             self.logger.exception("parser %s failed on account %s", getattr(parser, "__name__", parser),
                                   visit.ref.id)
@@ -236,8 +244,8 @@ class PatrolSpider(scrapy.Spider):
         base = urlsplit(self.wechat_base)  # the configured host (a proxy, or the simulator)
         return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
 
-    def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit:
-        result = self.read(parse_wechat_article_page, response, visit)
+    async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit:
+        result = await self.read(parse_wechat_article_page, response, visit)
         if result.outcome == "gone":
             return self.finish(visit, "gone", result.reason, result.http_status, final=True)
         if result.outcome is not None:

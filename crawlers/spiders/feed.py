@@ -45,5 +45,6 @@ class FeedSpider(PatrolSpider):
                                                f"or platforms.{ref.platform}.route = \"api\"")
         return self.request(visit, url, self.parse_page)
 
-    def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
-        return self.advance(visit, self.read(parse_feed, response, visit, platform=visit.ref.platform), page)
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+        result = await self.read(parse_feed, response, visit, platform=visit.ref.platform)
+        return self.advance(visit, result, page)

@@ -37,5 +37,5 @@ class ToutiaoSpider(PatrolSpider):
         return self.query(self.api, {"category": "profile_all", "token": visit.ref.platform_id,
                                      "max_behot_time": cursor or "0", "aid": "24", "app_name": "toutiao_web"})
 
-    def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
-        return self.advance(visit, self.read(parse_toutiao_feed, response, visit, page=page), page)
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+        return self.advance(visit, await self.read(parse_toutiao_feed, response, visit, page=page), page)

@@ -54,10 +54,10 @@ class WechatSpider(PatrolSpider):
                                "sub_action": "list_ex", **common})
         return self.query(f"{self.base}/cgi-bin/appmsg", {"action": "list_ex", "type": "9", **common})
 
-    def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
         begin = int(visit.cursor) if (visit.cursor or "").isdigit() else 0
         parser = parse_wechat_appmsgpublish if visit.variant == PUBLISH else parse_wechat_appmsg_list
-        result = self.read(parser, response, visit, begin=begin)
+        result = await self.read(parser, response, visit, begin=begin)
         if visit.variant == PUBLISH and page == 1:
             if result.outcome in FALLBACK_ON:
                 self.publish_refusals += 1

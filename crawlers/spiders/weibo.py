@@ -36,8 +36,8 @@ class WeiboSpider(PatrolSpider):
         url = self.query(self.api, {"type": "uid", "value": uid, "containerid": f"100505{uid}"})
         return self.request(visit, url, self.parse_profile, page=0)
 
-    def parse_profile(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
-        result = self.read(parse_weibo_profile, response, visit, uid=visit.ref.platform_id)
+    async def parse_profile(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+        result = await self.read(parse_weibo_profile, response, visit, uid=visit.ref.platform_id)
         if result.outcome is not None:
             return self.finish(visit, result.outcome, result.reason, result.http_status)
         visit.profile = result.profile
@@ -51,6 +51,6 @@ class WeiboSpider(PatrolSpider):
             params["since_id"] = cursor
         return self.query(self.api, params)
 
-    def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
-        result = self.read(parse_weibo_timeline, response, visit, uid=visit.ref.platform_id, page=page)
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+        result = await self.read(parse_weibo_timeline, response, visit, uid=visit.ref.platform_id, page=page)
         return self.advance(visit, result, page)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,10 +64,7 @@ class Crawl:
     root: Path
     scenario: Scenario
     env: dict[str, str]
-
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'govpulse.db'}"
+    db_url: str
 
     def engine(self) -> Any:
         return open_engine(self.db_url)
@@ -133,19 +129,25 @@ class Crawl:
         return int(n)
 
 
-@pytest.fixture
-def crawl(truth_sim: Any, tmp_path: Path) -> Crawl:
+def make_crawl(sim: Any, root: Path, db_url: str) -> Crawl:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_")}
-    env.update(truth_sim.env())
-    env.update({"GOVPULSE_HOME": str(tmp_path / "home"), "GOVPULSE_LANG": "en", "GOVPULSE_ACTOR": "tester",
-                "GOVPULSE_CONFIG": str(tmp_path / "govpulse.toml"), "GOVPULSE_WEIBO_COOKIE": COOKIE,
+    env.update(sim.env())
+    env.update({"GOVPULSE_HOME": str(root / "home"), "GOVPULSE_LANG": "en", "GOVPULSE_ACTOR": "tester",
+                "GOVPULSE_CONFIG": str(root / "govpulse.toml"), "GOVPULSE_WEIBO_COOKIE": COOKIE,
                 "GOVPULSE_WECHAT_COOKIE": COOKIE, "GOVPULSE_WECHAT_TOKEN": TOKEN})
-    c = Crawl(root=tmp_path, scenario=truth_sim.scenario, env=env)
+    c = Crawl(root=root, scenario=sim.scenario, env=env, db_url=db_url)
     c.configure()
     c.import_roster()
     return c
 
 
-def stop(process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
+@pytest.fixture
+def crawl(truth_sim: Any, tmp_path: Path) -> Crawl:
+    """An office on an SQLite file."""
+    return make_crawl(truth_sim, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
+
+
+@pytest.fixture
+def office(truth_sim: Any, db_url: str, tmp_path: Path) -> Crawl:
+    """The same on a fresh SQLite file and on a fresh PostgreSQL database."""
+    return make_crawl(truth_sim, tmp_path, db_url)

@@ -21,7 +21,6 @@ from registry.observations import (
     finish_patrol,
     interrupted_patrol,
     known_post_state,
-    last_observations,
     outcome_counts,
     patrol_progress,
     pending_accounts,
@@ -178,9 +177,6 @@ def test_known_post_state_separates_pinned_posts(engine: Engine) -> None:
     state = known_post_state(engine, [ids["1001"], ids["1002"]])
     assert list(state) == [ids["1001"]]
     assert state[ids["1001"]] == (NOW - timedelta(days=0.5), 3, NOW - timedelta(days=3))
-    obs = last_observations(engine, [ids["1001"], ids["1002"]])
-    assert obs[ids["1001"]]["last_post_at"] == NOW - timedelta(days=0.5)
-    assert obs[ids["1001"]]["last_outcome"] == "ok" and obs[ids["1002"]]["last_outcome"] is None
 
 
 def test_pending_accounts_follow_scope_source_and_what_is_done(engine: Engine) -> None:

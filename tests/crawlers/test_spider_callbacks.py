@@ -3,6 +3,8 @@ visit (outcome, posts, stored URL) each response leads to."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawlers.items import AccountVisit
+from crawlers.parsepool import start_pool
 from crawlers.settings import crawl_settings
 from crawlers.spiders import SPIDERS
 from crawlers.spiders.base import PatrolSpider, Visit
@@ -60,7 +63,10 @@ def respond(request: Request, body: bytes | str, *, status: int = 200, url: str 
 
 
 def call(request: Request, response: TextResponse) -> Any:
-    return request.callback(response, **request.cb_kwargs)
+    """What the callback gives Scrapy for this response (callbacks are coroutines: parsing may run in a
+    worker process)."""
+    result = request.callback(response, **request.cb_kwargs)
+    return asyncio.run(result) if inspect.iscoroutine(result) else result
 
 
 def weibo_time(days_ago: float) -> str:
@@ -201,7 +207,7 @@ def test_a_parser_crash_is_a_malformed_page_not_a_crashed_crawl(settings: Any) -
     def broken_parser(body: bytes, **_: Any) -> Any:
         raise KeyError("card_group")
 
-    result = spider.read(broken_parser, respond(request, "{}"), request.cb_kwargs["visit"])
+    result = asyncio.run(spider.read(broken_parser, respond(request, "{}"), request.cb_kwargs["visit"]))
     assert (result.outcome, result.reason) == ("malformed", "unreadable response (KeyError)")
 
 
@@ -304,3 +310,25 @@ def test_no_bridge_configured_is_an_error_outcome_naming_the_setting(settings: A
     spider = make_spider("feed", settings)
     done = spider.begin(visit_of(spider, "toutiao", "MS4wLjABAAAAxyz"))
     assert done.outcome == "error" and "bridge.base_url" in done.reason
+
+
+def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None:
+    first, second = timeline(mblog("100", 700, pinned=True), mblog("101", 1), since_id="5"), timeline(mblog("102", 300))
+
+    def visit_with(pool: Any) -> AccountVisit:
+        spider = make_spider("weibo", settings)
+        spider.parse_pool = pool
+        page1 = spider.page_request(visit_of(spider), None, 1)
+        page2 = call(page1, respond(page1, first))
+        return call(page2, respond(page2, second))
+
+    pool = start_pool(1)
+    try:
+        pooled = visit_with(pool)
+    finally:
+        pool.shutdown()
+    local = visit_with(None)
+    assert pooled.outcome == local.outcome == "ok"
+    assert [(p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in pooled.posts] == [
+        (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts]
+    assert all(p.content_hash for p in pooled.posts)

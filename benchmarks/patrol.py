@@ -1,0 +1,212 @@
+"""Patrol benchmark: whole patrols of the simulator's bench scenario, end to end, against the rate at
+which a bare asynchronous HTTP client fetches the same URLs.
+
+    .venv/bin/python -m benchmarks.patrol --accounts 10000 [--accounts 2000] [--concurrency 16]
+
+For each size: the bench scenario (about 60 posts per account over 180 days; 40 % WeChat and 40 %
+Weibo and 20 % Toutiao, on the default routes) is served by `govpulse simulate` in its own process; its
+roster is imported into a fresh SQLite database; then, timed from the call to the end of the crawl
+process:
+  first    the first patrol (every account new: fetched, parsed, stored);
+  ceiling  aiohttp fetching the URLs the first patrol fetched (each account's first URL, its further
+           list pages, the article page of silent WeChat accounts), with as many connections as the
+           crawl had;
+  second   a second patrol with nothing new (it must store no new post);
+and the peak memory (RSS high-water mark) of each crawl process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import aiohttp
+from sqlalchemy import func, select
+
+from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.settings import SOURCES, feed_platforms
+from crawlers.simulator import build_scenario
+from registry.config import PLATFORMS, load_settings
+from registry.db import open_engine, session_scope
+from registry.importer import import_roster
+from registry.models import Account, FetchOutcome, Post
+from registry.observations import get_patrol
+from scheduler.demo import loopback_settings
+
+GOVPULSE = str(Path(sys.executable).with_name("govpulse"))
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    accounts: int
+    requests: int
+    posts_new: int
+    peak_rss_mb: float
+    cpu_seconds: float  # of the crawl process and its parse workers: the cost whatever else runs
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def patrol(settings: Any, engine: Any, label: str) -> tuple[PatrolResult, Run]:
+    peak = 0.0
+
+    def watch(info: ProgressInfo) -> None:
+        nonlocal peak
+        row = get_patrol(engine, info.patrol_id)
+        rss = peak_rss_mb(row.pid) if row is not None and row.pid else None
+        peak = max(peak, rss or 0.0)
+
+    started, cpu = time.perf_counter(), children_cpu()
+    result = run_patrol(settings, scope=PatrolScope(), on_progress=watch, resume=False, engine=engine)
+    seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
+    row = get_patrol(engine, result.patrol_id)
+    requests = sum((row.summary or {}).get("requests", {}).values()) if row else 0
+    return result, Run(label, seconds, result.accounts_done, requests, result.posts_new, peak, cpu)
+
+
+def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) -> list[str]:
+    """The URLs the patrol fetched: each account's first URL and further list pages (page=N, which the
+    simulator serves like since_id), and the newest article page of WeChat accounts silent for
+    `silent_days` (one of their article pages, as the patrol checks)."""
+    base = urlsplit(base_url)
+    with session_scope(engine) as session:
+        newest = (select(Post.account_id, func.max(Post.published_at).label("newest"), func.max(Post.url).label("url"))
+                  .group_by(Post.account_id).subquery())
+        rows = session.execute(
+            select(FetchOutcome.url, FetchOutcome.pages, Account.platform, FetchOutcome.source, newest.c.newest,
+                   newest.c.url)
+            .join(Account, Account.id == FetchOutcome.account_id)
+            .outerjoin(newest, newest.c.account_id == FetchOutcome.account_id)
+            .where(FetchOutcome.patrol_id == patrol_id)).all()
+    silent_before = datetime.now(UTC) - timedelta(days=silent_days)
+    urls: list[str] = []
+    for url, pages, platform, source, last, article in rows:
+        if not url:
+            continue
+        urls.append(url)
+        if platform == "weibo" and source == "api":  # the first URL is the profile; then the timeline
+            parts = urlsplit(url)
+            query = dict(parse_qsl(parts.query))
+            query["containerid"] = "107603" + query["containerid"][6:]
+            for page in range(1, pages + 1):
+                urls.append(urlunsplit(parts._replace(query=urlencode({**query, "count": 20, "page": page}))))
+        if platform == "wechat" and last is not None and last < silent_before and article:
+            parts = urlsplit(article)
+            urls.append(urlunsplit((base.scheme, base.netloc, parts.path, parts.query, "")))
+    return urls
+
+
+async def fetch_all(urls: list[str], concurrency: int) -> tuple[int, float]:
+    """(responses, seconds) for every URL over `concurrency` keep-alive connections."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for url in urls:
+        queue.put_nowait(url)
+    done = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal done
+        while not queue.empty():
+            async with session.get(queue.get_nowait()) as response:
+                await response.read()
+                done += 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    return done, time.perf_counter() - started
+
+
+def bench(size: int, concurrency: int, work: Path) -> list[Run]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    scenario = build_scenario("bench", size=size, now=now)
+    server = subprocess.Popen([GOVPULSE, "--lang", "en", "simulate", "--scenario", "bench", "--size", str(size),
+                               "--now", now.isoformat(), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        base_url = next(line.split()[3] for line in server.stdout if line.startswith("simulator listening on"))
+        roster = work / "roster.csv"
+        scenario.write_roster(roster)
+        settings = loopback_settings(
+            load_settings(), database_url=f"sqlite:///{work / 'bench.db'}", work_dir=work, base_url=base_url,
+            templates={p: scenario.feed_url_template(p) for p in PLATFORMS}, concurrency=concurrency, timeout=30.0)
+        engine = open_engine(settings.database_url)
+        try:
+            started = time.perf_counter()
+            import_roster(engine, roster, actor="benchmark")
+            print(f"{size:,} accounts: roster imported in {time.perf_counter() - started:.1f} s", flush=True)
+            first, run1 = patrol(settings, engine, "first patrol")
+            assert first.status == "finished", first.message
+            urls = replay_urls(engine, first.patrol_id, base_url,
+                               float(settings.patrol.get("verify_silent_days", 14)))
+            # As many connections as the crawl had: one slot per source with accounts.
+            sources = {"feed" if p in feed_platforms(settings) else p for p in PLATFORMS} & set(SOURCES)
+            connections = concurrency * len(sources)
+            n, seconds = asyncio.run(fetch_all(urls, connections))
+            ceiling = Run("ceiling (aiohttp, same URLs)", seconds, size, n, 0, float("nan"), float("nan"))
+            second, run2 = patrol(settings, engine, "second patrol, nothing new")
+            assert second.status == "finished", second.message
+        finally:
+            engine.dispose()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return [run1, ceiling, run2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, action="append", help="bench scenario size (repeatable)")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests at once per source")
+    parser.add_argument("--keep", type=Path, help="keep the databases and logs in this folder")
+    args = parser.parse_args()
+    sizes = args.accounts or [10_000]
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
+    print("| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS | CPU s | CPU ms/account |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
+            work = args.keep / str(size) if args.keep else Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            runs = bench(size, args.concurrency, work)
+        for run in runs:
+            measured = run.cpu_seconds == run.cpu_seconds  # not NaN
+            rss = f"{run.peak_rss_mb:.0f} MB" if measured else "—"
+            cpu = f"{run.cpu_seconds:.1f} | {run.cpu_seconds / run.accounts * 1000:.1f}" if measured else "— | —"
+            print(f"| {size:,} | {run.label} | {run.seconds:.1f} | {run.accounts / run.seconds:.0f} | "
+                  f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} |",
+                  flush=True)
+        first, ceiling = runs[0], runs[1]
+        print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | |",
+              flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
