@@ -206,10 +206,11 @@ def log_path(settings: Settings, patrol_id: int) -> Path:
 
 
 def _spawn(settings: Settings, patrol_id: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "crawlers.run", "--patrol-id", str(patrol_id), "--db", settings.database_url]
+    cmd = [sys.executable, "-m", "crawlers.run", "--patrol-id", str(patrol_id)]
     if settings.path is not None:
         cmd += ["--config", str(settings.path)]
-    env = {**os.environ, SETTINGS_ENV: settings_for_child(settings)}
+    # The database URL goes in the environment: a password on a command line is visible to every user.
+    env = {**os.environ, SETTINGS_ENV: settings_for_child(settings), "GOVPULSE_DATABASE_URL": settings.database_url}
     with log.open("ab") as out:
         # Its own session: a Ctrl-C on the terminal reaches the launcher only, which then stops the
         # crawl with one SIGTERM (a second signal would make Scrapy drop its buffer).

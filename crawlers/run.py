@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawlers.run", description="Run the crawl of one patrol.")
     parser.add_argument("--patrol-id", type=int, required=True)
     parser.add_argument("--config", help="configuration file")
-    parser.add_argument("--db", help="database URL")
+    parser.add_argument("--db", help="database URL (default: GOVPULSE_DATABASE_URL or the configuration)")
     args = parser.parse_args(argv)
     try:
         settings = load(args)
