@@ -77,7 +77,7 @@ def _child(task: str, db: str, path: str) -> None:
     from registry.db import open_engine
 
     engine = open_engine(db)  # migrations are not part of the figure
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if task == "import":
         from registry.importer import import_roster
 
@@ -88,8 +88,9 @@ def _child(task: str, db: str, path: str) -> None:
         from registry.exporter import export_roster
 
         detail = {"accounts": export_roster(engine, path)}
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb(), **detail}))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak_rss_mb()),
+                      **detail}))
 
 
 def measure(task: str, db: str, path: Path) -> dict:
@@ -140,8 +141,9 @@ def main() -> None:
                    "import": measure("import", db, roster), "reimport": measure("import", db, roster)}
         for suffix in ("csv", "xlsx", "json"):
             results[f"export_{suffix}"] = measure("export", db, workdir / f"export.{suffix}")
-        results["floor_executemany_seconds"] = floor(roster, workdir)
-        results["import_to_floor_ratio"] = results["import"]["seconds"] / results["floor_executemany_seconds"]
+        results["floor_executemany_seconds"] = round(floor(roster, workdir), 2)
+        results["import_to_floor_ratio"] = round(results["import"]["seconds"] / results["floor_executemany_seconds"], 1)
+    results["load_average"] = os.getloadavg()
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
 

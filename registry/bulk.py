@@ -5,7 +5,8 @@ On SQLite, SQLAlchemy's per-row parameter processing costs several times the wri
 types' own bind processors (the same conversion SQLAlchemy applies) and handed to the driver's
 executemany as tuples. Other databases go through SQLAlchemy's batched insert.
 
-Column defaults are not applied: every row must give every column it needs, with the same keys.
+Column defaults are not applied: every row must give every column it needs, with the same keys. None is
+stored as SQL NULL (a JSON column's None too, not the JSON text 'null').
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     order = compiled.positiontup or []
     processors = [(key, _remembering(table.c[key].type.dialect_impl(dialect).bind_processor(dialect)))
                   for key in order]
-    params = [tuple(process(row[key]) if process else row[key] for key, process in processors) for row in rows]
+    params = [tuple(row[key] if process is None or row[key] is None else process(row[key])
+                    for key, process in processors) for row in rows]
     conn.exec_driver_sql(str(compiled), params)
 
 

@@ -1,21 +1,26 @@
 """Exporting the roster: CSV (UTF-8 with BOM, formula-safe), XLSX or JSON, filtered as `account list` is.
 
 Each account is one row with its unit (name, the parent's path, level, region code, headcount), so that
-importing the file into an empty database rebuilds the same registry; units without accounts get a row
-of their own (unfiltered exports, or the subtree of --org). Rows are streamed from the database.
+importing the file into an empty database rebuilds the same registry; units without accounts of their own
+get a row of their own (unfiltered exports, or the subtree of --org). Rows are streamed from the database
+as plain tuples in EXPORT_FIELDS order.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func
 
 from registry.columns import EXPORT_FIELDS, header_label
 from registry.db import session_scope
@@ -25,10 +30,13 @@ from registry.i18n import L
 from registry.identifiers import platform_label
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, find_org, org_subtree_ids
-from registry.roster import account_ref, account_select
+from registry.roster import account_filters
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 Progress = Callable[[str, int, "int | None"], None]
+Row = tuple[Any, ...]
+UNIT_FIELDS = ("org", "parent", "org_level", "region_code", "headcount")
+_UNIT_AT = EXPORT_FIELDS.index("org")
 
 
 def export_roster(engine: Engine, path: Path | str, *, platform: str | None = None, org: str | None = None,
@@ -41,130 +49,127 @@ def export_roster(engine: Engine, path: Path | str, *, platform: str | None = No
         raise ValidationError(L(f"不支持的导出格式 {path.suffix or path.name!r}", f"unsupported export format {path.suffix or path.name!r}"),
                               hint=L("文件名以 .csv、.xlsx 或 .json 结尾", "name the file .csv, .xlsx or .json"))
     with session_scope(engine) as session:
-        query = account_select(session, platform=platform, org=org, status=status, category=category)
-        total = session.exec(select(func.count()).select_from(query.subquery())).one()
-        index = OrgIndex.load(session)
-        attrs = {o.id: o for o in session.exec(select(Organization))}
-        bare_units = _units_without_accounts(session, org) if not (platform or status or category) else []
-        bare_units.sort(key=index.path)
-        records = _records(session, query, index, attrs, bare_units)
+        filters = account_filters(session, platform=platform, org=org, status=status, category=category)
+        total = session.exec(select(func.count()).select_from(Account).where(*filters)).scalar_one()
+        units = _units(session)
+        bare = _units_without_accounts(session, org) if not (platform or status or category) else []
+        rows = _counted(_rows(session, filters, units, bare), total, progress)
         # Written beside the target and renamed at the end: a failed export leaves no half file.
         partial = path.with_name(f".{path.name}.partial")
         try:
-            done = _WRITERS[kind](partial, records, total, progress)
+            with partial.open("wb") as fh:
+                _WRITERS[kind](fh, rows)
             os.replace(partial, path)
+        except OSError as exc:
+            raise GovpulseError(L(f"无法写入 {path}: {exc.strerror}", f"cannot write {path}: {exc.strerror}")) from None
         finally:
             partial.unlink(missing_ok=True)
-    return done
-
-
-def _units_without_accounts(session: Session, org: str | None) -> list[int]:
-    with_accounts = select(Account.org_id).distinct()
-    query = select(Organization.id).where(col(Organization.id).not_in(with_accounts))
-    if org:
-        query = query.where(col(Organization.id).in_(org_subtree_ids(session, find_org(session, org).id)))
-    return list(session.exec(query))
-
-
-def _records(session: Session, query: Any, index: OrgIndex, attrs: dict[int, Organization],
-             bare_units: list[int]) -> Iterator[dict[str, Any] | None]:
-    """One dict per account (field -> plain value), then one per unit without accounts (account fields None).
-    None marks where the accounts end."""
-    def unit(org_id: int) -> dict[str, Any]:
-        org = attrs[org_id]
-        return {"org": org.name, "parent": index.path(org.parent_id) if org.parent_id else None,
-                "org_level": org.level, "region_code": org.region_code, "headcount": org.headcount}
-
-    for account, _org_name, target_platform, target_id in session.exec(query.execution_options(yield_per=2000)):
-        yield {"platform": account.platform, "platform_id": account.platform_id, "name": account.name,
-               **unit(account.org_id), "category": account.category, "status": account.status,
-               "status_changed_on": account.status_changed_on, "status_reason": account.status_reason,
-               "merged_into": account_ref(target_platform, target_id) if target_platform else None,
-               "filing_no": account.filing_no, "contact_name": account.contact_name,
-               "contact_phone": account.contact_phone, "verified": account.verified,
-               "opened_on": account.opened_on, "feed_url": account.feed_url, "notes": account.notes}
-    yield None
-    for org_id in bare_units:
-        yield unit(org_id)
-
-
-def _cell(field: str, value: Any) -> Any:
-    """A value as a person reads it in a sheet: labels for codes, 是/否, ISO dates."""
-    if value is None:
-        return None
-    if field == "platform":
-        return platform_label(value)
-    if field == "status":
-        return status_label(value)
-    if field == "org_level":
-        return level_label(value)
-    if field == "verified":
-        return L("是", "yes") if value else L("否", "no")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def _counted(records: Iterator[dict[str, Any] | None], total: int, progress: Progress | None) -> Iterator[dict[str, Any]]:
-    done = 0
-    for record in records:
-        if record is None:
-            continue
-        done += 1
-        if progress is not None and (done % 2000 == 0 or done == total):
-            progress(L("导出", "exporting"), min(done, total), total)
-        yield record
-
-
-def _rows(records: Iterator[dict[str, Any] | None], total: int, progress: Progress | None) -> Iterator[list[Any]]:
-    for record in _counted(records, total, progress):
-        yield [_cell(f, record.get(f)) for f in EXPORT_FIELDS]
-
-
-def _write_csv(path: Path, records: Iterator[dict[str, Any] | None], total: int, progress: Progress | None) -> int:
-    with _open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([header_label(f) for f in EXPORT_FIELDS])
-        for row in _rows(records, total, progress):
-            writer.writerow(["" if v is None else neutralize_formula(str(v)) if isinstance(v, str) else v for v in row])
     return total
 
 
-def _write_xlsx(path: Path, records: Iterator[dict[str, Any] | None], total: int, progress: Progress | None) -> int:
+def _units(session: Session) -> dict[int, Row]:
+    """Every unit's export columns (name, parent path, level, region code, headcount), by id."""
+    orgs = session.exec(select(Organization.id, Organization.name, Organization.parent_id, Organization.level,
+                               Organization.region_code, Organization.headcount)).all()
+    index = OrgIndex.of(org[:3] for org in orgs)
+    return {org_id: (name, index.path(parent_id) if parent_id else None, level, region_code, headcount)
+            for org_id, name, parent_id, level, region_code, headcount in orgs}
+
+
+def _units_without_accounts(session: Session, org: str | None) -> list[int]:
+    query = select(Organization.id).where(col(Organization.id).not_in(select(Account.org_id).distinct()))
+    if org:
+        query = query.where(col(Organization.id).in_(org_subtree_ids(session, find_org(session, org).id)))
+    return list(session.exec(query).scalars())
+
+
+def _rows(session: Session, filters: list[Any], units: dict[int, Row], bare: list[int]) -> Iterator[Row]:
+    """One tuple per account, then one per unit without accounts (account fields None)."""
+    account = Account.__table__
+    target = account.alias("target")
+    t = account.c
+    query = (select(t.platform, t.platform_id, t.name, t.org_id, t.category, t.status, t.status_changed_on,
+                    t.status_reason, target.c.platform, target.c.platform_id, t.filing_no, t.contact_name,
+                    t.contact_phone, t.verified, t.opened_on, t.feed_url, t.notes)
+             .select_from(account.outerjoin(target, target.c.id == t.merged_into_id))
+             .where(*filters).order_by(t.id))
+    result = session.connection().execution_options(yield_per=5000).execute(query)
+    for (platform, platform_id, name, org_id, category, status, status_on, reason, target_platform, target_id,
+         *rest) in result:
+        merged = f"{target_platform}:{target_id}" if target_platform else None
+        yield (platform, platform_id, name, *units[org_id], category, status, status_on, reason, merged, *rest)
+    empty = (None,) * (len(EXPORT_FIELDS) - _UNIT_AT - len(UNIT_FIELDS))
+    for org_id in sorted(bare, key=lambda i: f"{units[i][1]}/{units[i][0]}" if units[i][1] else units[i][0]):
+        yield (None, None, None, *units[org_id], *empty)
+
+
+def _counted(rows: Iterator[Row], total: int, progress: Progress | None) -> Iterator[Row]:
+    label = L("导出", "exporting")
+    for done, row in enumerate(rows, start=1):
+        if progress is not None and (done % 5000 == 0 or done == total):
+            progress(label, min(done, total), total)
+        yield row
+
+
+def _labels() -> list[Callable[[Any], Any] | None]:
+    """Per column: how a sheet shows the value (labels for codes, 是/否, ISO dates), or None as is."""
+    yes, no = L("是", "yes"), L("否", "no")
+    by_field: dict[str, Callable[[Any], Any]] = {
+        "platform": platform_label, "status": status_label, "org_level": level_label,
+        "verified": lambda v: yes if v else no,
+        "status_changed_on": date.isoformat, "opened_on": date.isoformat}
+    return [by_field.get(f) for f in EXPORT_FIELDS]
+
+
+def _sheet_rows(rows: Iterator[Row]) -> Iterator[list[Any]]:
+    labels = _labels()
+    for row in rows:
+        yield [v if v is None or label is None else label(v) for v, label in zip(row, labels, strict=True)]
+
+
+@contextmanager
+def _text(fh: BinaryIO, encoding: str) -> Iterator[TextIO]:
+    text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+    yield text
+    text.flush()
+    text.detach()
+
+
+def _write_csv(fh: BinaryIO, rows: Iterator[Row]) -> None:
+    with _text(fh, "utf-8-sig") as out:
+        writer = csv.writer(out)
+        writer.writerow([header_label(f) for f in EXPORT_FIELDS])
+        writer.writerows([neutralize_formula(v) if type(v) is str else v for v in row] for row in _sheet_rows(rows))
+
+
+def _write_xlsx(fh: BinaryIO, rows: Iterator[Row]) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(L("账号台账", "roster"))
     sheet.append([header_label(f) for f in EXPORT_FIELDS])
-    for row in _rows(records, total, progress):
-        cells: list[Any] = []
-        for value in row:
-            if isinstance(value, str) and value.startswith("="):
+    for row in _sheet_rows(rows):
+        for i, value in enumerate(row):
+            if type(value) is str and value.startswith("="):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.data_type = "s"  # text, never a formula
-                value = cell
-            cells.append(value)
-        sheet.append(cells)
-    with _open(path, "wb") as fh:
-        workbook.save(fh)
-    return total
+                row[i] = cell
+        sheet.append(row)
+    workbook.save(fh)
 
 
-def _write_json(path: Path, records: Iterator[dict[str, Any] | None], total: int, progress: Progress | None) -> int:
-    with _open(path, "w", encoding="utf-8") as fh:
-        fh.write("[")
-        for n, record in enumerate(_counted(records, total, progress)):
-            fh.write(("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False, default=str))
-        fh.write("\n]\n")
-    return total
+def _write_json(fh: BinaryIO, rows: Iterator[Row]) -> None:
+    """A list of objects with the field names and codes; a unit's own row holds only the unit fields."""
+    unit_fields = range(_UNIT_AT, _UNIT_AT + len(UNIT_FIELDS))
+    with _text(fh, "utf-8") as out:
+        out.write("[")
+        for n, row in enumerate(rows):
+            record = dict(zip(EXPORT_FIELDS, row, strict=True)) if row[0] is not None else \
+                {EXPORT_FIELDS[i]: row[i] for i in unit_fields}
+            out.write(("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False, default=str))
+        out.write("\n]\n")
 
 
-def _open(path: Path, mode: str, **kw: Any) -> Any:
-    try:
-        return path.open(mode, **kw)
-    except OSError as exc:
-        raise GovpulseError(L(f"无法写入 {path}: {exc.strerror}", f"cannot write {path}: {exc.strerror}")) from None
-
-
-_WRITERS = {"csv": _write_csv, "xlsx": _write_xlsx, "json": _write_json}
+_WRITERS: dict[str, Callable[[BinaryIO, Iterator[Row]], None]] = {"csv": _write_csv, "xlsx": _write_xlsx,
+                                                                  "json": _write_json}

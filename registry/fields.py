@@ -152,28 +152,25 @@ def parse_bool(value: Any) -> bool | None:
     raise ValidationError(L(f"{text!r} 不是 是/否", f"{text!r} is not yes/no"))
 
 
-def parse_status(value: Any) -> str | None:
+def _choice(value: Any, index: dict[str, str], labels: dict[str, str], what: tuple[str, str]) -> str | None:
+    """The code a word stands for (any of its spellings), or an error listing the codes."""
     text = cell_text(value)
     if not text:
         return None
-    code = _STATUS_INDEX.get(_key(text))
+    code = index.get(_key(text))
     if code is None:
-        choices = ", ".join(f"{c} ({STATUS_LABELS[c][0]})" for c in ACCOUNT_STATUSES)
-        raise ValidationError(L(f"未知状态 {text!r}", f"unknown status {text!r}"),
+        choices = ", ".join(f"{c} ({label})" for c, label in labels.items())
+        raise ValidationError(L(f"未知{what[0]} {text!r}", f"unknown {what[1]} {text!r}"),
                               hint=L(f"可用: {choices}", f"use one of {choices}"))
     return code
+
+
+def parse_status(value: Any) -> str | None:
+    return _choice(value, _STATUS_INDEX, {c: STATUS_LABELS[c][0] for c in ACCOUNT_STATUSES}, ("状态", "status"))
 
 
 def parse_level(value: Any) -> str | None:
-    text = cell_text(value)
-    if not text:
-        return None
-    code = _LEVEL_INDEX.get(_key(text))
-    if code is None:
-        choices = ", ".join(f"{c} ({LEVEL_LABELS[c]})" for c in ORG_LEVELS)
-        raise ValidationError(L(f"未知单位级别 {text!r}", f"unknown unit level {text!r}"),
-                              hint=L(f"可用: {choices}", f"use one of {choices}"))
-    return code
+    return _choice(value, _LEVEL_INDEX, {c: LEVEL_LABELS[c] for c in ORG_LEVELS}, ("单位级别", "unit level"))
 
 
 def parse_feed_url(value: Any) -> str | None:
@@ -189,22 +186,20 @@ def parse_feed_url(value: Any) -> str | None:
     return text
 
 
-def parse_region_code(value: Any) -> str | None:
+def _digits(value: Any, pattern: str, zh: str, en: str) -> str | None:
     text = cell_text(value)
-    if not text:
-        return None
-    if not re.fullmatch(r"\d{2,12}", text):
-        raise ValidationError(L(f"区划代码 {text!r} 应为 2-12 位数字", f"region code {text!r} must be 2-12 digits"))
-    return text
+    if text and not re.fullmatch(pattern, text):
+        raise ValidationError(L(f"{text!r} {zh}", f"{text!r} {en}"))
+    return text or None
+
+
+def parse_region_code(value: Any) -> str | None:
+    return _digits(value, r"\d{2,12}", "区划代码应为 2-12 位数字", "is not a region code (2-12 digits)")
 
 
 def parse_headcount(value: Any) -> int | None:
-    text = cell_text(value)
-    if not text:
-        return None
-    if not re.fullmatch(r"\d{1,9}", text):
-        raise ValidationError(L(f"编制人数 {text!r} 应为非负整数", f"headcount {text!r} must be a whole number"))
-    return int(text)
+    text = _digits(value, r"\d{1,9}", "编制人数应为非负整数", "is not a headcount (a whole number)")
+    return None if text is None else int(text)
 
 
 # Parsers of the optional fields, by field name (CLI options and roster cells alike).

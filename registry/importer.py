@@ -269,7 +269,8 @@ class _Checker:
                 bad("platform", exc.message)
                 return None
         try:
-            return resolve_account_ref(platform, text)
+            return (platform, validate_id(platform, text)) if platform and not looks_like_url(text) \
+                else resolve_account_ref(platform, text)
         except GovpulseError as exc:
             bad(id_field, exc.message)
             return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +46,13 @@ class OrgIndex:
 
     @classmethod
     def load(cls, session: Session) -> OrgIndex:
+        return cls.of(session.exec(select(Organization.id, Organization.name, Organization.parent_id)))
+
+    @classmethod
+    def of(cls, units: Iterable[tuple[int, str, int | None]]) -> OrgIndex:
+        """An index of (id, name, parent id) rows."""
         index = cls()
-        for org_id, name, parent_id in session.exec(select(Organization.id, Organization.name, Organization.parent_id)):
+        for org_id, name, parent_id in units:
             index._put(org_id, name, parent_id)
         return index
 
@@ -262,9 +268,7 @@ def account_counts(session: Session, org_ids: list[int] | None = None) -> dict[i
 def org_tree(session: Session) -> list[dict[str, Any]]:
     """Every unit in tree order (parents before their children), with its depth, path and account count."""
     orgs = {o.id: o for o in session.exec(select(Organization).order_by(Organization.id))}
-    index = OrgIndex()
-    for org in orgs.values():
-        index._put(org.id, org.name, org.parent_id)
+    index = OrgIndex.of((o.id, o.name, o.parent_id) for o in orgs.values())
     counts = account_counts(session)
     kids: dict[int | None, list[int]] = {}
     for org in orgs.values():

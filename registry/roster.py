@@ -221,24 +221,30 @@ def _set_status(session: Session, account: Account, *, actor: str, action: str, 
                  changes=audit.diff(before, account_snapshot(session, account)))
 
 
-def account_select(session: Session, *, platform: str | None = None, org: str | None = None,
-                   status: str | None = None, category: str | None = None) -> Select:
-    """SELECT of (Account, unit name, merge target platform, merge target id), filtered as `account list`
-    is: platform (any alias), unit subtree, status (any alias), category; ordered by number."""
-    target = aliased(Account)
-    query = (select(Account, Organization.name, target.platform, target.platform_id)
-             .join(Organization, col(Organization.id) == Account.org_id)
-             .outerjoin(target, col(target.id) == Account.merged_into_id)
-             .order_by(Account.id))
+def account_filters(session: Session, *, platform: str | None = None, org: str | None = None,
+                    status: str | None = None, category: str | None = None) -> list[Any]:
+    """WHERE clauses of `account list`: platform (any alias), unit subtree, status (any alias), category."""
+    clauses: list[Any] = []
     if platform:
-        query = query.where(Account.platform == normalize_platform(platform))
+        clauses.append(Account.platform == normalize_platform(platform))
     if org:
-        query = query.where(col(Account.org_id).in_(org_subtree_select(find_org(session, org).id)))
+        clauses.append(col(Account.org_id).in_(org_subtree_select(find_org(session, org).id)))
     if status:
-        query = query.where(Account.status == parse_status(status))
+        clauses.append(Account.status == parse_status(status))
     if category:
-        query = query.where(Account.category == category.strip())
-    return query
+        clauses.append(Account.category == category.strip())
+    return clauses
+
+
+def account_select(session: Session, **filters: str | None) -> Select:
+    """SELECT of (Account, unit name, merge target platform, merge target id), filtered by
+    account_filters(), ordered by number."""
+    target = aliased(Account)
+    return (select(Account, Organization.name, target.platform, target.platform_id)
+            .join(Organization, col(Organization.id) == Account.org_id)
+            .outerjoin(target, col(target.id) == Account.merged_into_id)
+            .where(*account_filters(session, **filters))
+            .order_by(Account.id))
 
 
 def account_row(account: Account, org_name: str, target_platform: str | None, target_id: str | None) -> dict[str, Any]:

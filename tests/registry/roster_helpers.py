@@ -61,3 +61,16 @@ def audit_count(gp: Any) -> int:
     """All audit entries, counted through the history of every unit and account."""
     total = sum(len(history(gp, f"#{a['id']}", "--account")) for a in accounts(gp))
     return total + sum(len(history(gp, str(u["id"]), "--org")) for u in units(gp))
+
+
+def assert_refused(gp: Any, mistakes: list[tuple[tuple[str, ...], str, str | None]], state: Any) -> None:
+    """Each command exits 2 with its message (and hint), and `state(gp)` is what it was before."""
+    before = state(gp)
+    for args, message, hint in mistakes:
+        result = gp(*args)
+        assert result.exit_code == 2, args
+        lines = result.output.splitlines()
+        assert lines[0].startswith(message), (args, lines)
+        if hint:
+            assert lines[1].startswith(hint), (args, lines)
+        assert state(gp) == before, args

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts
+from roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, assert_refused
 from sqlmodel import Session
 
 from registry.db import open_engine
@@ -165,15 +165,7 @@ ACCOUNT_MISTAKES = [
 
 
 def test_account_mistakes_are_refused_and_change_nothing(roster) -> None:
-    before = accounts(roster)
-    for args, message, hint in ACCOUNT_MISTAKES:
-        result = roster(*args)
-        assert result.exit_code == 2, args
-        lines = result.output.splitlines()
-        assert lines[0] == message or lines[0].startswith(message), (args, lines)
-        if hint:
-            assert lines[1].startswith(hint), (args, lines)
-        assert accounts(roster) == before, args
+    assert_refused(roster, ACCOUNT_MISTAKES, accounts)
 
 
 def test_merge_into_a_merged_account_names_its_target(roster) -> None:
