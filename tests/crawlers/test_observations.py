@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Engine
 
 from crawlers.items import AccountVisit, PostItem, ProfileItem
@@ -207,6 +207,18 @@ def test_pending_accounts_follow_scope_source_and_what_is_done(engine: Engine) -
     first = pending_accounts(engine, pid, scope=everything, source="feed", feed_platforms=feeds, limit=1)
     after = pending_accounts(engine, pid, scope=everything, source="feed", feed_platforms=feeds, after_id=first[0].id)
     assert [r.platform_id for r in first + after] == ["MzA1", "1003"]
+
+
+def test_a_due_only_scope_takes_accounts_never_visited_or_overdue(engine: Engine) -> None:
+    ids = make_roster(engine)["ids"]
+    with session_scope(engine) as s:
+        s.execute(update(Account).where(Account.id == ids["1001"]).values(next_due_at=NOW + timedelta(hours=1)))
+        s.execute(update(Account).where(Account.id == ids["1002"]).values(next_due_at=NOW - timedelta(hours=1)))
+    pid = start_patrol(engine, scope={}, accounts_total=0)
+    due = {"due_before": NOW.isoformat(), "platforms": ["weibo"]}
+    refs = pending_accounts(engine, pid, scope=due, source="weibo", feed_platforms=frozenset())
+    assert [r.platform_id for r in refs] == ["1002"]  # 1001 is not due yet; 1003 has its own feed
+    assert count_in_scope(engine, due) == 2  # 1002, and 1003 (never scheduled)
 
 
 def _children(engine: Engine, org_id: int) -> list[int]:
