@@ -10,7 +10,7 @@ Each row's cells are computed once and shared by the accounts sheet, the flagged
 from __future__ import annotations
 
 import csv
-import unicodedata
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +33,8 @@ from reports.view import (
 )
 from reports.xlsx import DATE, PERCENT, PLAIN, SheetData, write_workbook
 
+# Wide characters (CJK, Hangul, full-width forms): two columns each.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
 WIDTH_SAMPLE = 2000  # rows looked at to fit a column's width
 WIDTH_MAX = 60
 SHEET_NAME_MAX = 31
@@ -60,12 +62,13 @@ def table(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
 
 
 def _display_width(value: Any) -> int:
+    """Characters as Excel lays them out: CJK and full-width ones count twice."""
     if value is None:
         return 0
     if isinstance(value, datetime):
         return 16
     text = str(value)[:WIDTH_MAX]
-    return len(text) + sum(1 for ch in text if ord(ch) > 0x2E7F and unicodedata.east_asian_width(ch) in "WF")
+    return len(text) if text.isascii() else len(text) + len(_WIDE.findall(text))
 
 
 def sheet(title: str, columns: Sequence[Column], values: Sequence[Sequence[Any]], used: set[str]) -> SheetData:

@@ -81,8 +81,9 @@
       {key: "unit", label: L.col.unit, val: function (r) { return D.units[r[C.UNIT]]; }},
       {key: "platform", label: L.col.platform, val: function (r) { return L.platform[D.platforms[r[C.PLATFORM]]]; }},
       {key: "account", label: L.col.account, val: function (r) { return r[C.NAME]; }},
-      {key: "status", label: L.col.status, val: function (r) { return r[C.STATUS]; }, num: true},
-      {key: "prev", label: L.col.prev_status, val: function (r) { return r[C.PREV] < 0 ? null : r[C.PREV]; }, num: true},
+      {key: "status", label: L.col.status, val: function (r) { return r[C.STATUS]; }, num: true, text: true},
+      {key: "prev", label: L.col.prev_status, val: function (r) { return r[C.PREV] < 0 ? null : r[C.PREV]; }, num: true,
+       text: true},
       {key: "last", label: L.col.last_post, val: function (r) { return r[C.LAST]; }},
       {key: "silent", label: L.col.days_silent, val: function (r) { return r[C.SILENT]; }, num: true},
       {key: "posts", label: L.col.posts, val: function (r) { return r[C.POSTS]; }, num: true},
@@ -259,7 +260,7 @@
         var th = document.createElement("th");
         th.textContent = c.label;
         th.setAttribute("data-key", c.key);
-        if (c.num) { th.className = "n"; }
+        if (c.num && !c.text) { th.className = "n"; }  // numbers right-aligned; verdicts sort by code
         th.addEventListener("click", function () {
           var dir = state.sort === c.key && state.dir === "asc" ? "desc" : "asc";
           set({sort: c.key, dir: dir});
