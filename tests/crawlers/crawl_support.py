@@ -1,5 +1,6 @@
 """Whole crawls: the platform simulator over loopback, a roster imported from its CSV, and `govpulse`
-run in a subprocess the way an administrator runs it."""
+run in a subprocess the way an administrator runs it. Test modules import the fixtures they use (a
+conftest.py here would shadow the one of tests/ for modules that import it by name)."""
 
 from __future__ import annotations
 
