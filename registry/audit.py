@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from registry.bulk import insert_many
+from registry.bulk import insert_dicts
 from registry.models import AuditEntry
 from registry.timeutil import utcnow
 
@@ -45,7 +45,7 @@ def record(session: Session, **kw: Any) -> None:
 
 def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
     """Many changes in one batched insert (an import of a whole roster)."""
-    insert_many(session.connection(), AuditEntry.__table__, entries)
+    insert_dicts(session.connection(), AuditEntry.__table__, entries)
 
 
 def history(session: Session, *, entity: str, entity_id: int, limit: int | None = None) -> list[AuditEntry]:

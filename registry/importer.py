@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from registry import audit
 from registry.columns import COLUMNS, ID_FIELDS, ORG_FIELDS, REQUIRED, match_header
-from registry.bulk import insert_many
+from registry.bulk import insert_dicts, insert_many
 from registry.db import session_scope
 from registry.errors import GovpulseError, RowError, ValidationError
 from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, ORG_PARSERS, cell_text, clean_name, local_today,
@@ -47,6 +47,8 @@ Progress = Callable[[str, int, "int | None"], None]
 VALUE_FIELDS = ("category", "status", "status_changed_on", "status_reason", "filing_no", "contact_name",
                 "contact_phone", "verified", "opened_on", "feed_url", "notes")
 STATUS = VALUE_FIELDS.index("status")
+NEW_ACCOUNT_COLUMNS = ("platform", "platform_id", "name", "org_id", *VALUE_FIELDS, "merged_into_id", "created_at",
+                       "updated_at")
 ORG_ATTRS = {"org_level": "level", "region_code": "region_code", "headcount": "headcount"}
 HEADER_SCAN_ROWS = 10  # a title or a note may stand above the header row
 BATCH = 5000
@@ -463,7 +465,7 @@ class _Writer:
                                "headcount": given.get("headcount"), "notes": None, "created_at": self.now,
                                "updated_at": self.now})
             if self.write:
-                insert_many(self.session.connection(), table, params)
+                insert_dicts(self.session.connection(), table, params)
                 t = table.c
                 stored = {(p, n): i for i, p, n in self.session.connection().execute(select(t.id, t.parent_id, t.name))}
             for i, p in zip(level, params, strict=True):
@@ -517,15 +519,15 @@ class _Writer:
         for start in range(0, len(rows), BATCH):
             params = []
             for row in rows[start:start + BATCH]:
-                values = {**dict.fromkeys(VALUE_FIELDS), **self._values(row)}
-                values.update(status=values["status"] or "active", platform=row.key[0], platform_id=row.key[1],
-                              merged_into_id=self.ids.get(row.merged_into) if row.merged_into else None,
-                              created_at=self.now, updated_at=self.now)
-                if row.merged_into and values["merged_into_id"] is None:
+                merged_into = self.ids.get(row.merged_into) if row.merged_into else None
+                if row.merged_into and merged_into is None:
                     late.append(row)
-                params.append(values)
+                values = list(row.values)
+                values[STATUS] = values[STATUS] or "active"
+                params.append((row.key[0], row.key[1], row.name, self.real.get(row.org_id, row.org_id), *values,
+                               merged_into, self.now, self.now))
             if self.write:
-                insert_many(self.session.connection(), table, params)
+                insert_many(self.session.connection(), table, NEW_ACCOUNT_COLUMNS, params)
             _tick(self.progress, writing, start + len(params), len(rows), every=1)
         if self.write and rows:
             t = table.c
