@@ -25,6 +25,7 @@ from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
+from registry.timeutil import utcnow
 
 DEMO_DIR = Path("govpulse-demo")
 MARKER = ".govpulse-demo"
@@ -127,10 +128,11 @@ def run_demo(base: Settings, *, out_dir: Path = DEMO_DIR, lang: str = "zh",
     score = report = None
     if patrol.ran and not patrol.interrupted:
         engine = open_engine(settings.database_url)
+        as_of = utcnow()  # after the patrol: the scorer judges on what was fetched until then
         try:
-            score = _score(engine, settings, scenario.now, skipped)
+            score = _score(engine, settings, as_of, skipped)
             if score is not None:
-                report = _report(engine, settings, out_dir, lang, scenario.now, skipped)
+                report = _report(engine, settings, out_dir, lang, as_of, skipped)
         finally:
             engine.dispose()
     return DemoResult(out_dir=out_dir, roster=roster, database_url=settings.database_url, base_url=sim.base_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -50,6 +51,18 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
     report = re.search(r"^report: (.+\.html)$", done.stdout, re.MULTILINE)
     if scoring_installed():
         assert report and Path(report.group(1)).is_file()
+        # Every verdict one patrol can reach agrees with the district's ground truth.
+        truth = json.loads((tmp_path / "demo" / "truth.json").read_text(encoding="utf-8"))["accounts"]
+        connection = sqlite3.connect(tmp_path / "demo" / "demo.db")
+        try:
+            verdicts = dict(((p, i), s) for p, i, s in connection.execute(
+                "SELECT a.platform, a.platform_id, v.status FROM verdict v JOIN account a ON a.id = v.account_id"))
+        finally:
+            connection.close()
+        wrong = [(t["kind"], t["platform"], verdicts.get((t["platform"], t["platform_id"])))
+                 for t in truth if t["patrols_needed"] == 1
+                 and verdicts.get((t["platform"], t["platform_id"])) not in t["acceptable_statuses"]]
+        assert wrong == []
     else:
         assert report is None and "score: not available in this installation" in done.stderr
 
