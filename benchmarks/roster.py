@@ -1,6 +1,6 @@
 """Roster import and export at city scale.
 
-    .venv/bin/python -m benchmarks.roster [--accounts 100000 --units 10000] [--db URL]
+    .venv/bin/python -m benchmarks.roster [--accounts 100000 --units 10000] [--db URL] [--xlsx-import]
 
 Generates a roster (CSV with Chinese headers, as offices keep it) of N accounts in M units, then measures,
 each in a fresh process so that its peak memory is its own: the import into an empty database, the same
@@ -125,7 +125,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--units", type=int, default=10_000)
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file); give an empty database")
+    parser.add_argument("--xlsx-import", action="store_true", help="also import the XLSX export into SQLite")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -141,6 +142,8 @@ def main() -> None:
                    "import": measure("import", db, roster), "reimport": measure("import", db, roster)}
         for suffix in ("csv", "xlsx", "json"):
             results[f"export_{suffix}"] = measure("export", db, workdir / f"export.{suffix}")
+        if args.xlsx_import:  # the same roster read from a workbook, into another empty SQLite file
+            results["import_xlsx"] = measure("import", f"sqlite:///{workdir / 'xlsx.db'}", workdir / "export.xlsx")
         results["floor_executemany_seconds"] = round(floor(roster, workdir), 2)
         results["import_to_floor_ratio"] = round(results["import"]["seconds"] / results["floor_executemany_seconds"], 1)
     results["load_average"] = os.getloadavg()

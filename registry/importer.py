@@ -177,6 +177,8 @@ class _Checker:
                 value = cell_text(value)
             if value is not None and value != "":
                 vals[field_name] = value
+        if not vals:
+            return None, problems
 
         def bad(field_name: str, what: str) -> None:
             problems.append((number, self.header(field_name), cell_text(vals.get(field_name))[:200], what))
@@ -342,10 +344,10 @@ def _import(engine: Engine, path: Path, *, actor: str, dry_run: bool, skip_inval
         merging: dict[int, list[Any]] = {}  # cells of rows that name a merge target, checked below
         checking = L("检查", "checking")
         for number, cells in table.rows:
-            if not any(cell_text(c) for c in cells):
-                continue
-            summary.rows += 1
             row, problems = checker.check(number, cells)
+            if row is None and not problems:
+                continue  # nothing in the roster's columns (a blank or numbered-only row)
+            summary.rows += 1
             if problems:
                 summary.rejected.extend(problems)
                 summary.rejected_rows += 1

@@ -24,7 +24,8 @@ def import_json(gp, path: Path, *args: str) -> dict:
 
 
 def test_import_creates_units_and_accounts(gp, tmp_path: Path) -> None:
-    roster = write_csv(tmp_path / "台账.csv", [HEADER, *ROWS])
+    numbered_only = ["4"] + [""] * (len(HEADER) - 1)  # sheets often number rows ahead of their content
+    roster = write_csv(tmp_path / "台账.csv", [HEADER, *ROWS, numbered_only, []])
     out = gp.ok("import", str(roster)).output
     assert out.splitlines() == [
         f"read {roster} (csv, utf-8-sig): 3 rows",
