@@ -71,7 +71,9 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader that writes nothing may ask for a plain BEGIN (execution option read_only=True): a WAL
+        # snapshot that takes no write lock, so that several can read at once, beside a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -209,10 +209,12 @@ class ScoreRun(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-# The scorer reads each account's posts of the window from this index alone, without table lookups.
-# (Posts flagged foreign_author are never stored, so no filter on flags is needed.)
+# The scorer reads each account's posts of the window, its latest outcome and its latest follower count
+# from these indexes alone, without table lookups. (Posts flagged foreign_author are never stored.)
 Index("ix_post_scoring", Post.account_id, Post.published_at, Post.is_repost, Post.reposts, Post.comments,
       Post.likes, Post.reads, Post.content_hash)
+Index("ix_outcome_scoring", FetchOutcome.account_id, FetchOutcome.fetched_at, FetchOutcome.outcome)
+Index("ix_snapshot_scoring", AccountSnapshot.account_id, AccountSnapshot.taken_at, AccountSnapshot.followers)
 
 
 class Verdict(SQLModel, table=True):
@@ -225,7 +227,7 @@ class Verdict(SQLModel, table=True):
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="score_run.id", index=True)
+    run_id: int = Field(foreign_key="score_run.id")  # indexed by uq_verdict_run_account
     account_id: int = Field(foreign_key="account.id")
     status: str = Field(max_length=20)  # one of VERDICT_STATUSES
     registry_status: str = Field(default="active", max_length=20)  # the account's lifecycle status then

@@ -6,12 +6,14 @@
     plan_rows(session, run_id=None, org_ids=None) -> list[dict]
 
 Modules: metrics (set-based measurement), rules (statuses, flags, precedence), index (liveness index),
-duplicates (duplicate publishing), plan (consolidation), history (changes between runs), run (a run
-and its storage), views (stored results as rows). The method is written up in docs/scoring.md.
+duplicates (duplicate publishing), plan (consolidation), history (changes between runs), run (a run),
+store (writing it), explain (one account, every rule), views (stored results as rows).
+The method is written up in docs/scoring.md.
 """
 
+from registry.scoring.explain import RuleCheck, explain, explain_account
 from registry.scoring.rules import FLAGGED, RULES, STATUS_ORDER
-from registry.scoring.run import RuleCheck, ScoreResult, explain, explain_account, run_scoring
+from registry.scoring.run import ScoreResult, run_scoring
 from registry.scoring.views import latest_run, latest_verdicts, plan_rows, run_summary
 
 __all__ = ["FLAGGED", "RULES", "STATUS_ORDER", "RuleCheck", "ScoreResult", "explain", "explain_account",

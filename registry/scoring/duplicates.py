@@ -6,7 +6,7 @@ the communities under one street). A post of the window is a duplicate when a re
 published the same content (equal Post.content_hash, see registry.digest) within
 duplicate_window_days of it. The re-editing burden this measures is what consolidation removes.
 
-Candidate posts are found with numpy over the fixed-width hash prefixes of the whole window (one
+Candidate posts are found with numpy over the 12-character hash prefixes of the whole window (one
 sort); only hashes seen more than once are looked at in Python.
 """
 
@@ -60,16 +60,19 @@ def _unhashed(conn: Connection, policy: Policy, as_of: datetime, scope: Any, fra
         if digest:
             ids.append(account_id)
             ts.append(published)
-            hashes.append(digest[:HASH_WIDTH].encode("ascii", "replace").ljust(HASH_WIDTH, b"#"))
+            hashes.append(digest[:HASH_WIDTH].encode("ascii", "replace").ljust(HASH_WIDTH))
     return WindowPosts(row=frame.rows_of(np.array(ids, np.int64)), ts=np.array(ts, np.int64),
                        hashes=np.array(hashes, dtype=f"S{HASH_WIDTH}"))
 
 
 def _candidates(posts: WindowPosts) -> np.ndarray:
     """Indices of the posts whose hash occurs more than once (one sort over 64-bit keys)."""
-    if len(posts.hashes) < 2:
+    n = len(posts.hashes)
+    if n < 2:
         return np.zeros(0, np.int64)
-    halves = np.ascontiguousarray(posts.hashes).view(np.uint64).reshape(-1, 2)
+    padded = np.zeros((n, 16), np.uint8)  # two machine words per hash prefix
+    padded[:, :HASH_WIDTH] = np.frombuffer(np.ascontiguousarray(posts.hashes).tobytes(), np.uint8).reshape(n, HASH_WIDTH)
+    halves = padded.view(np.uint64)
     keys = halves[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ halves[:, 1]
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     return np.flatnonzero(counts[inverse.ravel()] > 1)

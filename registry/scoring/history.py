@@ -13,30 +13,45 @@ flagged_since is when the current unbroken stretch of flagged verdicts began (ca
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, exists, func, select
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, Verdict
 from registry.scoring.rules import FLAGGED
 
-Previous = dict[int, tuple[str, list[str], datetime | None]]
+Previous = dict[int, tuple[str, str, datetime | None]]  # account -> (status, flags as JSON text, flagged_since)
 
 
 def previous_verdicts(conn: Connection, scope: Any, before_run: int) -> Previous:
-    """Each account's latest verdict from a run before `before_run`: an index seek per account."""
+    """Each account's latest verdict from a run before `before_run`.
+
+    The rows of the latest earlier run are read together (they lie side by side); accounts that run
+    did not cover (it was scoped to other units) are looked up one index seek each.
+    """
     acc = Account.__table__
     v = Verdict.__table__
-    latest = (select(v.c.id).where(v.c.account_id == acc.c.id, v.c.run_id < before_run)
+    last_run = conn.execute(select(func.max(v.c.run_id)).where(v.c.run_id < before_run)).scalar()
+    if last_run is None:
+        return {}
+    flags = cast(v.c.flags, Text)
+    found: Previous = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
+        select(v.c.account_id, v.c.status, flags, v.c.flagged_since).join(acc, acc.c.id == v.c.account_id)
+        .where(v.c.run_id == last_run, scope))}
+    latest = (select(v.c.id).where(v.c.account_id == acc.c.id, v.c.run_id < last_run)
               .order_by(v.c.run_id.desc()).limit(1).scalar_subquery())
-    ids = select(latest.label("id")).select_from(acc).where(scope).subquery()
-    stmt = select(v.c.account_id, v.c.status, v.c.flags, v.c.flagged_since).join(ids, ids.c.id == v.c.id)
-    return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(stmt)}
+    missing = select(latest.label("id")).select_from(acc).where(scope, ~exists().where(
+        v.c.account_id == acc.c.id, v.c.run_id == last_run)).subquery()
+    for r in conn.execute(select(v.c.account_id, v.c.status, flags, v.c.flagged_since)
+                          .join(missing, missing.c.id == v.c.id)):
+        found[r[0]] = (r[1], r[2], r[3])
+    return found
 
 
-def change(status: str, previous: tuple[str, list[str], datetime | None] | None,
+def change(status: str, previous: tuple[str, str, datetime | None] | None,
            as_of: datetime) -> tuple[str, datetime | None]:
     """(change, flagged_since) of one account."""
     flagged = status in FLAGGED
@@ -52,10 +67,12 @@ def change(status: str, previous: tuple[str, list[str], datetime | None] | None,
     return ("recovered" if since is not None else "unchanged"), None
 
 
-def flag_changes(flags: list[str], previous: tuple[str, list[str], datetime | None] | None) -> dict[str, list[str]]:
-    if previous is None:
+def flag_changes(flags: list[str], flags_json: str, previous: tuple[str, str, datetime | None] | None,
+                 ) -> dict[str, list[str]]:
+    """Flags raised and cleared since the previous verdict (compared as JSON text first: mostly equal)."""
+    if previous is None or previous[1] == flags_json:
         return {}
-    before = set(previous[1] or ())
+    before = set(json.loads(previous[1]) or ())
     added = [f for f in flags if f not in before]
     removed = sorted(before - set(flags))
     return {k: v for k, v in (("flags_added", added), ("flags_removed", removed)) if v}

@@ -1,7 +1,8 @@
 """What the scorer measures per account: a few set-based statements reduced to columns.
 
-1. accounts: every account in scope with its newest snapshot and its latest fetch outcomes, each found
-   by an index seek per account, so the cost grows with accounts, not with history;
+1. accounts: every account in scope with its latest follower count and its latest fetch outcome, each
+   found by an index-only seek per account, so the cost grows with accounts, not with history; for the
+   few whose latest fetch failed, their latest outcomes in full;
 2. window: the posts of the window aggregated per account in one pass over ix_post_scoring, which
    covers every column read; each account's publish times, engagement and content hashes come back as
    one list each and are reduced here with numpy (longest gap, median engagement; duplicates.py);
@@ -21,18 +22,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, exists, func, literal, null, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, null, select
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post
-from registry.policy import Policy
-from registry.scoring.sql import account_scope, epoch_seconds, in_ids, seq_agg
+from registry.policy import READ_OUTCOMES, Policy
+from registry.scoring.sql import account_scope, epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
 from registry.timeutil import SHANGHAI
 from registry.types import TZDateTime
 
 DAY = 86400
-HASH_WIDTH = 16  # leading characters of content_hash compared (64 bits of a hex digest)
-NO_HASH = "#" * HASH_WIDTH
+HASH_WIDTH = 12  # leading characters of content_hash compared (48 bits of a hex digest)
+NO_HASH = " " * HASH_WIDTH
 
 
 @dataclass
@@ -41,7 +42,7 @@ class WindowPosts:
 
     row: np.ndarray
     ts: np.ndarray
-    hashes: np.ndarray  # dtype S16
+    hashes: np.ndarray  # dtype S12: the leading characters of each content hash
 
 
 @dataclass
@@ -57,8 +58,11 @@ class Frame:
     status_changed_on: list[date | None]
     opened_on: list[date | None]
     followers: np.ndarray
-    followers_ts: np.ndarray
-    outcomes: list[list[tuple[str, int, str | None, int | None]]]  # newest first: outcome, ts, reason, http
+    outcome: np.ndarray  # the latest fetch outcome (None: never patrolled)
+    fetched_ts: np.ndarray  # when it was fetched
+    # For accounts whose latest fetch did not read normally: their latest outcomes in full, newest first
+    # (outcome, fetched_ts, reason, HTTP status), enough to count consecutive "gone" answers.
+    history: dict[int, list[tuple[str, int, str | None, int | None]]] = field(default_factory=dict)
     last_post_ts: np.ndarray = field(init=False)
     undated_posts: np.ndarray = field(init=False)
     posts: np.ndarray = field(init=False)  # in the window
@@ -135,53 +139,68 @@ def _engagement() -> Any:
     total = func.coalesce(parts[0], 0)
     for part in parts[1:]:
         total = total + func.coalesce(part, 0)
-    return case((and_(*[p.is_(None) for p in parts]), null()), else_=total)
+    return case((func.coalesce(*parts).is_(None), null()), else_=total)
 
 
 def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> Frame:
+    """Every account in scope with its latest follower count and latest outcome (index-only seeks)."""
     dialect = conn.dialect.name
     acc = Account.__table__
     s = AccountSnapshot.__table__
     o = FetchOutcome.__table__
-    depth = policy.history_depth
-    ids = select(
+    stmt = select(
         acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
         acc.c.status_changed_on, acc.c.opened_on,
-        _newest(s.c.id, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at).label("snapshot"),
-        *[_newest(o.c.id, o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at, offset=k)
-          .label(f"outcome{k}") for k in range(depth)],
-    ).where(scope).cte("ids")
-    sn = s.alias("sn")
-    outs = [o.alias(f"o{k}") for k in range(depth)]
-    frm = ids.outerjoin(sn, sn.c.id == ids.c.snapshot)
-    for k, oa in enumerate(outs):
-        frm = frm.outerjoin(oa, oa.c.id == ids.c[f"outcome{k}"])
-    stmt = select(
-        *[c for c in ids.c if c.name != "snapshot" and not c.name.startswith("outcome")],
-        sn.c.followers, epoch_seconds(sn.c.taken_at, dialect),
-        *[c for oa in outs for c in (oa.c.outcome, epoch_seconds(oa.c.fetched_at, dialect), oa.c.reason,
-                                     oa.c.http_status)],
-    ).select_from(frm).order_by(ids.c.id)
-    rows = conn.execute(stmt).all()
-    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * (10 + 4 * depth)
-    outcomes = [[tuple(r[k:k + 4]) for k in range(10, 10 + 4 * depth, 4) if r[k] is not None] for r in rows]
-    return Frame(
+        _newest(s.c.followers, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at),
+        # "<epoch seconds> <outcome>": one seek gives both.
+        _newest(cast(epoch_seconds(o.c.fetched_at, dialect), String) + " " + o.c.outcome,
+                o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
+    ).where(scope).order_by(acc.c.id)
+    rows = raw_rows(conn, stmt)
+    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 10
+    latest = [(None, None) if v is None else v.split(" ", 1) for v in cols[9]]
+    frame = Frame(
         account_id=np.array(cols[0], np.int64), platform=np.array(cols[1], object), platform_id=list(cols[2]),
         name=list(cols[3]), org_id=np.array(cols[4], np.int64), registry_status=np.array(cols[5], object),
-        status_changed_on=list(cols[6]), opened_on=list(cols[7]), followers=np.array(cols[8], float),
-        followers_ts=np.array(cols[9], float), outcomes=outcomes)
+        status_changed_on=_dates(cols[6]), opened_on=_dates(cols[7]), followers=np.array(cols[8], float),
+        outcome=np.array([o for _, o in latest], object), fetched_ts=np.array([t for t, _ in latest], float))
+    _history(conn, frame, policy, as_of)
+    return frame
+
+
+def _dates(values: tuple[Any, ...]) -> list[date | None]:
+    """Dates as the driver gave them (SQLite: ISO text) as date objects."""
+    return [date.fromisoformat(v) if isinstance(v, str) else v for v in values]
+
+
+def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) -> None:
+    """For accounts whose latest fetch did not read normally: their latest outcomes in full (reason, HTTP
+    status), as many as it takes to count consecutive "gone" answers."""
+    troubled = [i for i, o in enumerate(frame.outcome.tolist()) if o is not None and o not in READ_OUTCOMES]
+    if not troubled:
+        return
+    dialect = conn.dialect.name
+    o = FetchOutcome.__table__
+    ranked = select(o.c.account_id, o.c.outcome, epoch_seconds(o.c.fetched_at, dialect), o.c.reason,
+                    o.c.http_status, func.row_number().over(partition_by=o.c.account_id,
+                                                            order_by=(o.c.fetched_at.desc(), o.c.id.desc())).label("k")
+                    ).where(in_ids(o.c.account_id, [int(frame.account_id[i]) for i in troubled], dialect),
+                            o.c.fetched_at <= as_of).subquery()
+    stmt = select(*list(ranked.c)[:5]).where(ranked.c.k <= policy.history_depth).order_by(ranked.c.account_id, ranked.c.k)
+    rows_of = dict(zip(frame.account_id[troubled].tolist(), troubled, strict=True))
+    for account_id, *outcome in conn.execute(stmt):
+        frame.history.setdefault(rows_of[account_id], []).append(tuple(outcome))  # type: ignore[arg-type]
 
 
 def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any) -> Any:
     acc = Account.__table__
     start = window_start_expr(policy, as_of)
     order = Post.published_at
-    key = func.substr(func.coalesce(Post.content_hash, "") + NO_HASH, 1, HASH_WIDTH)
     return (
-        select(acc.c.id, func.count(), func.sum(case((Post.is_repost, 0), else_=1)), func.count(_engagement()),
+        select(acc.c.id, func.count(), func.sum(case((Post.is_repost, 0), else_=1)),
                seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order),
                seq_agg(_engagement(), dialect, order),
-               seq_agg(key, dialect, order, sep=""))
+               seq_agg(fixed_width(Post.content_hash, HASH_WIDTH, dialect), dialect, order, sep=""))
         .select_from(acc.join(Post.__table__, and_(
             Post.account_id == acc.c.id, Post.published_at > start, Post.published_at <= as_of)))
         .where(scope)
@@ -199,46 +218,55 @@ def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(len(counts)), counts), np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
-def _window(conn: Connection, frame: Frame, policy: Policy, params: Params, as_of: datetime, scope: Any) -> None:
-    rows = conn.execute(_window_statement(conn.dialect.name, policy, as_of, scope)).all()
+def _window(rows: list[Any], frame: Frame, params: Params, as_of: datetime) -> None:
+    """Reduce the window statement's rows: posts, originals, longest gap, median engagement, hashes."""
     as_of_ts = as_of.timestamp()
-    starts = np.array([as_of_ts - d * DAY for d in params.window_days]) if len(frame) else np.zeros(0)
-    opened = np.array([np.nan if d is None else datetime(d.year, d.month, d.day, tzinfo=SHANGHAI).timestamp()
-                       for d in frame.opened_on])
+    starts = as_of_ts - params.window_days * float(DAY)
+    opened = np.full(len(frame), np.nan)
+    for i, d in enumerate(frame.opened_on):
+        if d is not None:
+            opened[i] = datetime(d.year, d.month, d.day, tzinfo=SHANGHAI).timestamp()
     frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
     frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
     if not rows:
         return
-    ids, posts, originals, engaged, times_text, engagement_text, hash_text = zip(*rows)
+    ids, posts, originals, times_text, engagement_text, hash_text = zip(*rows)
     at = frame.rows_of(np.array(ids))
     posts_n = np.array(posts, np.int64)
     frame.posts[at], frame.originals[at] = posts_n, np.array(originals, np.int64)
-    engaged_n = np.array(engaged, np.int64)
+    engaged_n = np.array([text.count(",") + 1 if text else 0 for text in engagement_text], np.int64)
     frame.engaged_posts[at] = engaged_n
 
     # Longest gap: between consecutive posts, from the window's start to the first, from the last to as_of.
     times = _ints(times_text)
     seg, first = _segments(posts_n)
-    order = np.lexsort((times, seg))  # already in order from the index; cheap to make sure
-    times = times[order]
     last = first + posts_n - 1
     gaps = np.diff(times, prepend=0).astype(float)
     gaps[first] = times[first] - frame.window_open[at]
+    order = None
+    if (gaps < 0).any():  # the index gives each account's posts in time order; sort if it did not
+        order = np.lexsort((times, seg))
+        times = times[order]
+        gaps = np.diff(times, prepend=0).astype(float)
+        gaps[first] = times[first] - frame.window_open[at]
     inner = np.maximum.reduceat(gaps, first)
     frame.longest_gap[at] = np.maximum(inner, as_of_ts - times[last]) / DAY
     frame.last_post_ts[at] = times[last]
 
-    # Median engagement over the posts whose source gave it.
+    # Median engagement over the posts whose source gave it: one sort of (account, value) keys.
     values = _ints(v for v in engagement_text if v)
     has = engaged_n > 0
     eseg, efirst = _segments(engaged_n[has])
-    values = values[np.lexsort((values, eseg))]
+    keys = np.sort((eseg << 40) | np.clip(values, 0, (1 << 40) - 1))
+    values = keys & ((1 << 40) - 1)
     lo, hi = efirst + (engaged_n[has] - 1) // 2, efirst + engaged_n[has] // 2
     frame.median_engagement[at[has]] = (values[lo] + values[hi]) / 2
 
     # Content hashes, fixed width, for duplicates.py (posts without one are hashed from their text).
     raw = "".join(hash_text).encode("ascii", "replace")
-    hashes = np.frombuffer(raw, dtype=f"S{HASH_WIDTH}")[order]
+    hashes = np.frombuffer(raw, dtype=f"S{HASH_WIDTH}")
+    if order is not None:
+        hashes = hashes[order]
     keep = hashes != NO_HASH.encode()
     frame.window_posts = WindowPosts(row=at[seg][keep], ts=times[keep], hashes=hashes[keep])
 
@@ -266,11 +294,12 @@ def _silent(conn: Connection, frame: Frame, as_of: datetime) -> None:
 def collect(conn: Connection, policy: Policy, as_of: datetime, *, org_ids: list[int] | None = None,
             account_ids: list[int] | None = None) -> tuple[Frame, Params]:
     """Measure every account in scope: the units `org_ids` and below, or `account_ids`; None: all."""
-    scope = account_scope(conn.dialect.name, org_ids, account_ids)
+    dialect = conn.dialect.name
+    scope = account_scope(dialect, org_ids, account_ids)
     frame = _accounts(conn, policy, as_of, scope)
     params = Params(policy, frame.platform)
     if len(frame):
-        _window(conn, frame, policy, params, as_of, scope)
+        _window(raw_rows(conn, _window_statement(dialect, policy, as_of, scope)), frame, params, as_of)
         _silent(conn, frame, as_of)
     return frame, params
 

@@ -16,7 +16,6 @@ unknown are never merged, closed or cut on that data.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from registry.policy import Policy
 from registry.scoring.duplicates import Tree
 from registry.scoring.metrics import Frame
 from registry.scoring.rules import Judgement
+from registry.scoring.store import nullable
 
 PLATFORM_ZH = {"wechat": "微信", "weibo": "微博", "toutiao": "头条"}
 STATUS_ZH = {"active": "正常", "dormant": "睡眠", "zombie": "僵尸", "shell": "空壳", "unreachable": "无法访问",
@@ -44,33 +44,34 @@ class Item:
     numbers: dict[str, Any] = field(default_factory=dict)
 
 
-def _num(value: float) -> float | int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return int(value) if float(value).is_integer() else round(float(value), 1)
-
-
 def _shown(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
 class Planner:
     def __init__(self, frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> None:
-        self.f, self.j, self.index, self.tree, self.policy = frame, j, index, tree, policy
+        self.tree, self.policy = tree, policy
+        self.names, self.registry_status = frame.name, frame.registry_status.tolist()
+        self.org, self.platform, self.status = frame.org_id.tolist(), frame.platform.tolist(), j.status.tolist()
+        self.account_id = frame.account_id.tolist()
+        # Python values once (None for unknown), not numpy scalars per access.
+        self.index = nullable(index, 1)
+        self.followers = nullable(frame.followers)
+        self.days = nullable(j.facts.days_silent)
         self.items: dict[int, Item] = {}
 
     def strength(self, i: int) -> tuple[Any, ...]:
-        index, followers = self.index[i], self.f.followers[i]
-        return (self.j.status[i] == "active", -1.0 if np.isnan(index) else index,
-                -1.0 if np.isnan(followers) else followers, -int(self.f.account_id[i]))
+        index, followers = self.index[i], self.followers[i]
+        return (self.status[i] == "active", -1.0 if index is None else index,
+                -1.0 if followers is None else followers, -self.account_id[i])
 
     def facts(self, i: int) -> dict[str, Any]:
-        return {"status": self.j.status[i], "liveness_index": _num(self.index[i]),
-                "days_silent": _num(self.j.facts.days_silent[i]), "followers": _num(self.f.followers[i])}
+        return {"status": self.status[i], "liveness_index": self.index[i], "days_silent": self.days[i],
+                "followers": self.followers[i]}
 
     def build(self) -> list[Item]:
-        f, status = self.f, self.j.status
-        in_service = [i for i in range(len(f)) if f.registry_status[i] == "active"]
+        status = self.status
+        in_service = [i for i, s in enumerate(self.registry_status) if s == "active"]
         groups: dict[tuple[int, str], list[int]] = defaultdict(list)
         for i in in_service:
             if status[i] == "unreachable":
@@ -78,7 +79,7 @@ class Planner:
                                      "gone on the platform: record the closure in the registry and file it",
                                      self.facts(i))
             elif status[i] != "unknown":
-                groups[(int(f.org_id[i]), str(f.platform[i]))].append(i)
+                groups[(self.org[i], self.platform[i])].append(i)
         survivors = {key: self._one_per_platform(key, members) for key, members in groups.items()}
         for (org, platform), keeper in survivors.items():
             if status[keeper] in ("zombie", "shell"):
@@ -87,9 +88,9 @@ class Planner:
         return list(self.items.values())
 
     def _one_per_platform(self, key: tuple[int, str], members: list[int]) -> int:
-        keeper = max(members, key=self.strength)
         if len(members) < 2:
-            return keeper
+            return members[0]
+        keeper = max(members, key=self.strength)
         platform = key[1]
         n = len(members)
         self.items[keeper] = Item(
@@ -103,30 +104,28 @@ class Planner:
         return keeper
 
     def _merge(self, i: int, target: int, why_zh: str, why_en: str, **numbers: Any) -> None:
-        name = self.f.name[target]
+        name, theirs, mine = self.names[target], _shown(self.index[target]), _shown(self.index[i])
         self.items[i] = Item(
-            i, "merge", target, f"{why_zh}：并入“{name}”（活跃度 {_shown(_num(self.index[target]))}，"
-                                f"本账号 {_shown(_num(self.index[i]))}）",
-            f"{why_en}: merge into “{name}” (liveness index {_shown(_num(self.index[target]))} against "
-            f"{_shown(_num(self.index[i]))})",
-            {**numbers, **self.facts(i), "target_liveness_index": _num(self.index[target])})
+            i, "merge", target, f"{why_zh}：并入“{name}”（活跃度 {theirs}，本账号 {mine}）",
+            f"{why_en}: merge into “{name}” (liveness index {theirs} against {mine})",
+            {**numbers, **self.facts(i), "target_liveness_index": self.index[target]})
 
     def _merge_up(self, org: int, platform: str, keeper: int, members: list[int],
                   survivors: dict[tuple[int, str], int]) -> None:
         parent = self.tree[org][0] if org in self.tree else None
         target = survivors.get((parent, platform)) if parent is not None else None
-        status = self.j.status[keeper]
-        if target is not None and self.j.status[target] == "active":
+        status = self.status[keeper]
+        if target is not None and self.status[target] == "active":
             for i in members:  # the unit's accounts all go to the parent's account
                 self._merge(i, target, f"{STATUS_ZH[status]}账号，上级单位在同一平台有正常账号",
                             f"{status} account whose parent unit has an active account on the platform")
             return
         if status != "zombie":
             return
-        followers = _num(self.f.followers[keeper])
+        followers = self.followers[keeper]
         floor = self.policy.for_platform(platform).revive_min_followers
         numbers = {**self.facts(keeper), "revive_min_followers": floor}
-        days = _shown(_num(self.j.facts.days_silent[keeper]))
+        days = _shown(self.days[keeper])
         if followers is not None and followers < floor:
             self.items[keeper] = Item(
                 keeper, "close", None,
@@ -150,14 +149,14 @@ class Planner:
         for i in in_service:
             item = self.items.get(i)
             if item is None or item.action not in ("merge", "close"):
-                by_org[int(self.f.org_id[i])].append(i)
+                by_org[self.org[i]].append(i)
         for org, rows in by_org.items():
             _parent, level, headcount, _name = self.tree.get(org, (None, None, None, ""))
             cap = quotas.cap_for(level, headcount)
             if cap is None or len(rows) <= cap[0]:
                 continue
             limit, basis = cap
-            judged = sorted((i for i in rows if self.j.status[i] != "unknown"), key=self.strength)
+            judged = sorted((i for i in rows if self.status[i] != "unknown"), key=self.strength)
             for i in judged[:len(rows) - limit]:
                 self.items[i] = Item(
                     i, "over_quota", None,

@@ -51,16 +51,13 @@ class Facts:
     @classmethod
     def of(cls, f: Frame, p: Params, as_of: datetime) -> Facts:
         as_of_ts = as_of.timestamp()
-        latest = np.array([o[0][0] if o else None for o in f.outcomes], object)
-        fetched = np.array([o[0][1] if o else np.nan for o in f.outcomes], float)
         gone = np.zeros(len(f), np.int64)
-        for i, outcomes in enumerate(f.outcomes):
-            if outcomes and outcomes[0][0] not in READ_OUTCOMES:
-                kinds = p.each("unreachable_outcomes", i)
-                while gone[i] < len(outcomes) and outcomes[gone[i]][0] in kinds:
-                    gone[i] += 1
-        return cls(f, p, as_of, np.floor((as_of_ts - f.last_post_ts) / DAY), latest,
-                   (as_of_ts - fetched) / DAY, gone)
+        for i, outcomes in f.history.items():
+            kinds = p.each("unreachable_outcomes", i)
+            while gone[i] < len(outcomes) and outcomes[gone[i]][0] in kinds:
+                gone[i] += 1
+        return cls(f, p, as_of, np.floor((as_of_ts - f.last_post_ts) / DAY), f.outcome,
+                   (as_of_ts - f.fetched_ts) / DAY, gone)
 
     def closure_end(self) -> np.ndarray:
         """The end of the day each account was closed or merged, in epoch seconds (NaN: no date)."""
@@ -110,7 +107,7 @@ def _gone(x: Facts) -> Result:
 
 
 def _no_patrol(x: Facts) -> Result:
-    return _state(np.fromiter((v is None for v in x.latest), bool, len(x.latest))), np.array([len(o) for o in x.f.outcomes])
+    return _state(np.fromiter((v is None for v in x.latest), bool, len(x.latest))), x.latest
 
 
 def _fetch_failed(x: Facts) -> Result:

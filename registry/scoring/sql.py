@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, Select, Text, any_, bindparam, cast, func, literal, literal_column, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Engine
 
 from registry.models import Account, Organization
 
@@ -36,6 +39,13 @@ def seq_agg(expr: Any, dialect: str, order_by: Any, sep: str = ",") -> Any:
     return func.string_agg(cast(expr, Text), literal(sep)).aggregate_order_by(order_by)
 
 
+def fixed_width(expr: Any, width: int, dialect: str) -> Any:
+    """Text cut or padded with spaces to exactly `width` characters; NULL becomes spaces."""
+    if dialect == "sqlite":
+        return func.printf(f"%-{width}.{width}s", expr)
+    return func.rpad(func.coalesce(expr, ""), width)
+
+
 def in_ids(column: Any, ids: list[int], dialect: str) -> Any:
     """`column IN ids` as one bound parameter, whatever the number of ids."""
     if dialect == "sqlite":
@@ -59,3 +69,22 @@ def account_scope(dialect: str, org_ids: list[int] | None = None, account_ids: l
     if org_ids is not None:
         return Account.org_id.in_(org_subtree(org_ids))
     return true()
+
+
+def raw_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    """All rows of a statement as the driver returns them: SQLAlchemy binds the parameters, but no row
+    objects or result processing are made (for statements of 100,000 rows; dates come as the driver
+    gives them)."""
+    result = conn.execute(stmt)
+    try:
+        return result.cursor.fetchall()  # type: ignore[attr-defined]
+    finally:
+        result.close()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite a plain BEGIN (a snapshot, no write lock), so that a run's
+    statements can read side by side and the patrol can keep writing meanwhile."""
+    with engine.connect() as conn:
+        yield conn.execution_options(read_only=True)

@@ -1,0 +1,213 @@
+"""Scoring benchmark: one scoring run against the floor of a single grouped aggregate over the posts.
+
+    .venv/bin/python -m benchmarks.scoring --accounts 100000 --posts 5000000
+
+Generates an SQLite database of its own (organizations in a tree, accounts on three platforms, posts
+over a year with realistic titles and texts, one patrol's outcomes and snapshots), then measures in the
+same process:
+  floor:  SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id
+  score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing every verdict)
+and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from registry.db import open_engine
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
+PLATFORMS = ("weibo", "wechat", "toutiao")
+# Share of accounts per behaviour; the rest of the posts go to active accounts.
+KINDS = (("active", 0.62), ("dormant", 0.12), ("zombie", 0.12), ("never", 0.02), ("shell", 0.05),
+         ("failing", 0.05), ("gone", 0.02))
+WORDS = "政务 公开 通知 公告 发布 会议 召开 工作 推进 落实 服务 群众 民生 安全 生产 检查 防汛 疫情 防控 招聘 社区 街道 " \
+        "文明 创建 环境 整治 教育 医疗 养老 就业 乡村 振兴 交通 出行 提醒 天气 预警 活动 开展 举行".split()
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).strftime(TIME_FORMAT)
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return "".join(rng.choice(WORDS) for _ in range(words))
+
+
+def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: int = 7) -> None:
+    """Fill a fresh database at `path` (schema from the migrations, rows by bulk inserts)."""
+    rng = random.Random(seed)
+    open_engine(f"sqlite:///{path}").dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    now = _ts(as_of)
+
+    # Organizations: a city, 16 districts, units under each (a third of them streets with three
+    # communities): about two accounts per unit, as in a real roster.
+    orgs: list[tuple] = [(1, "某市", None, "city", None)]
+    units_per_district = max(4, n_accounts // 16 // 3)
+    for d in range(16):
+        did = len(orgs) + 1
+        orgs.append((did, f"第{d + 1}区", 1, "district", None))
+        for u in range(units_per_district):
+            uid = len(orgs) + 1
+            level = "street" if u % 3 == 0 else "department"
+            orgs.append((uid, f"第{d + 1}区单位{u + 1}", did, level, rng.choice((None, 15, 40, 120, 400))))
+            if level == "street":
+                for c in range(3):
+                    orgs.append((len(orgs) + 1, f"第{d + 1}区单位{u + 1}社区{c + 1}", uid, "community", None))
+    con.executemany(
+        "INSERT INTO organization (id, name, parent_id, level, headcount, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", [(*o, now, now) for o in orgs])
+
+    kinds = [k for k, _ in KINDS]
+    weights = [w for _, w in KINDS]
+    accounts = []
+    for aid in range(1, n_accounts + 1):
+        org = rng.randrange(2, len(orgs) + 1)
+        platform = PLATFORMS[aid % 3]
+        kind = rng.choices(kinds, weights)[0]
+        accounts.append((aid, platform, f"{platform}-{aid}", f"账号{aid}", org, kind))
+    con.executemany(
+        "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, 'active', ?, ?)", [(*a[:5], now, now) for a in accounts])
+
+    # One patrol: outcomes and snapshots as of one day before as_of.
+    fetched = _ts(as_of - timedelta(days=1))
+    con.execute("INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
+                "summary) VALUES (1, ?, ?, 'finished', '{}', ?, ?, '{}')", (fetched, fetched, n_accounts, n_accounts))
+    outcome_of = {"failing": "timeout", "gone": "gone"}
+    con.executemany(
+        "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, source, pages, posts_seen, posts_new) "
+        "VALUES (1, ?, ?, ?, 'api', 1, 0, 0)",
+        [(a[0], fetched, outcome_of.get(a[5], "ok")) for a in accounts])
+    # 'gone' needs two consecutive patrols to count.
+    con.execute("INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
+                "summary) VALUES (2, ?, ?, 'finished', '{}', 0, 0, '{}')", (_ts(as_of - timedelta(days=2)),) * 2)
+    con.executemany(
+        "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, source, pages, posts_seen, posts_new) "
+        "VALUES (2, ?, ?, 'gone', 'api', 1, 0, 0)",
+        [(a[0], _ts(as_of - timedelta(days=2))) for a in accounts if a[5] == "gone"])
+    con.executemany(
+        "INSERT INTO account_snapshot (account_id, patrol_id, taken_at, followers) VALUES (?, 1, ?, ?)",
+        [(a[0], fetched, None if a[1] == "wechat" else int(rng.lognormvariate(7, 2))) for a in accounts])
+    con.commit()
+
+    # Posts: how many each account gets, by kind.
+    share = {"active": 1.0, "shell": 0.4, "failing": 0.8, "dormant": 0.5, "zombie": 0.3, "gone": 0.3, "never": 0.0}
+    raw = [share[a[5]] * rng.random() * 2 for a in accounts]
+    scale = n_posts / sum(raw)
+    counts = [int(r * scale) for r in raw]
+    counts[0] += n_posts - sum(counts)  # exact total
+    # Indexes are built once after the rows are in (much faster than maintained row by row).
+    indexes = [r[0] for r in con.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                         "AND tbl_name = 'post' AND sql IS NOT NULL")]
+    for name, in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post' "
+                             "AND sql IS NOT NULL").fetchall():
+        con.execute(f"DROP INDEX {name}")
+    # Post times per account, bucketed by day: rows are inserted oldest day first, as daily patrols
+    # would append them, so that one account's posts are scattered over the file as in real use.
+    days: list[list[tuple[int, int, float]]] = [[] for _ in range(366)]
+    for (aid, _platform, _pid, _name, _org, kind), count in zip(accounts, counts, strict=True):
+        newest = {"active": rng.uniform(0, 6), "shell": rng.uniform(0, 10), "failing": rng.uniform(0, 10),
+                  "dormant": rng.uniform(15, 85), "zombie": rng.uniform(95, 300), "gone": rng.uniform(0, 30),
+                  "never": 0.0}[kind]
+        for i in range(count):
+            age = newest if i == 0 else newest + rng.random() * (365 - newest)
+            days[int(age)].append((aid, i, age))
+    platform_of = {a[0]: a[1] for a in accounts}
+    shell = {a[0] for a in accounts if a[5] == "shell"}
+    sql = ("INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, title, text, "
+           "url, is_pinned, is_repost, reposts, comments, likes, reads, flags, content_hash) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)")
+    shared_hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000)]
+    for bucket in reversed(days):
+        batch = []
+        for aid, i, age in bucket:
+            platform = platform_of[aid]
+            engaged = platform != "wechat"
+            published = _ts(as_of - timedelta(days=age))
+            digest = rng.choice(shared_hashes) if rng.random() < 0.02 else \
+                hashlib.sha256(f"{aid}/{i}".encode()).hexdigest()
+            batch.append((
+                aid, f"{aid}-{i}", published, published, now, _sentence(rng, 6), _sentence(rng, 40),
+                f"https://example.org/{platform}/{aid}/{i}", 0, int(aid in shell or rng.random() < 0.2),
+                rng.randrange(50) if engaged else None, rng.randrange(30) if engaged else None,
+                rng.randrange(200) if engaged else None, None, digest))
+        con.executemany(sql, batch)
+    con.commit()
+    for sql in indexes:
+        con.execute(sql)
+    con.execute("ANALYZE")
+    con.commit()
+    con.close()
+
+
+def _floor(path: Path) -> float:
+    """The floor: one grouped aggregate over the posts table (a fresh connection, as a run has)."""
+    con = sqlite3.connect(path)
+    started = time.perf_counter()
+    rows = con.execute("SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id").fetchall()
+    elapsed = time.perf_counter() - started
+    con.close()
+    assert rows
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scoring", description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--posts", type=int, default=5_000_000)
+    parser.add_argument("--db", type=Path, default=None, help="database file (default: /tmp/govpulse-bench-...)")
+    parser.add_argument("--runs", type=int, default=3, help="scoring runs (each after the first has a history)")
+    args = parser.parse_args(argv)
+    path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
+    as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
+    if not path.exists():
+        # In a child process, so that the peak memory below is the scorer's alone.
+        started = time.perf_counter()
+        child = multiprocessing.get_context("fork").Process(
+            target=generate, args=(path, args.accounts, args.posts, as_of))
+        child.start()
+        child.join()
+        if child.exitcode:
+            return child.exitcode
+        print(f"generated {path} in {time.perf_counter() - started:.0f} s")
+
+    from registry.policy import Policy
+    from registry.scoring import run_scoring
+
+    engine = open_engine(f"sqlite:///{path}")
+    # Floors and runs interleaved; on a shared machine the best of each is the fair comparison.
+    floors = [_floor(path)]
+    runs = []
+    for run in range(args.runs):
+        started = time.perf_counter()
+        result = run_scoring(engine, policy=Policy(), as_of=as_of + timedelta(hours=run))
+        runs.append(time.perf_counter() - started)
+        floors.append(_floor(path))
+        print(f"scoring run {run + 1}: {runs[-1]:.2f} s ({result.accounts} accounts, {sum(result.plan.values())} "
+              f"plan items, {'with' if run else 'without'} a previous run; {dict(sorted(result.counts.items()))})\n"
+              f"  phases (s): {result.summary['timings']}")
+    print(f"floor (SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id): "
+          f"{', '.join(f'{f:.2f}' for f in floors)} s")
+    print(f"best run {min(runs):.2f} s / best floor {min(floors):.2f} s = {min(runs) / min(floors):.2f}x; "
+          f"median run {statistics.median(runs):.2f} s / median floor {statistics.median(floors):.2f} s = "
+          f"{statistics.median(runs) / statistics.median(floors):.2f}x")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS of this process): {peak:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
