@@ -559,15 +559,17 @@ class _Writer:
 
     def _update(self, rows: list[_Row]) -> None:
         keys_by_id = {value[0]: key for key, value in self.existing.items()}
-        status_on = VALUE_FIELDS.index("status_changed_on")
+        status_on, status_reason = VALUE_FIELDS.index("status_changed_on"), VALUE_FIELDS.index("status_reason")
         params, entries = [], []
         for row in rows:
             stored = self.existing[row.key]
             before = dict(zip(self.COLUMNS, stored[1:], strict=True))
             after = {**before, **self._values(row)}
-            if after["status"] != before["status"]:
+            if after["status"] != before["status"]:  # a new step of the lifecycle: the last one's date and reason go
                 if row.values[status_on] is None:
                     after["status_changed_on"] = self.today
+                if row.values[status_reason] is None:
+                    after["status_reason"] = None
                 if after["status"] != "merged":
                     after["merged_into_id"] = None
             if row.merged_into:

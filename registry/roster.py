@@ -133,8 +133,9 @@ def edit_account(session: Session, account: Account, *, actor: str, name: str | 
         status = values["status"] or "active"
         _check_status_for_edit(status)
         values["status"] = status
-        if status != account.status:
+        if status != account.status:  # a new step of the lifecycle: the last one's date and reason go
             values.setdefault("status_changed_on", local_today())
+            values.setdefault("status_reason", None)
             account.merged_into_id = None
     if name is not None:
         account.name = clean_name(name, what=ACCOUNT_NAME)

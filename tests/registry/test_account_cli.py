@@ -109,7 +109,9 @@ def test_close_with_date_and_reason(roster) -> None:
     assert again.exit_code == 2
     assert again.output.startswith(f"Error: account weibo:{WEIBO_UID} is already closed (2026-03-01); cannot close it")
     roster.ok("account", "edit", WEIBO_UID, "--status", "active")
-    assert accounts(roster, "--platform", "weibo")[0]["status"] == "active"
+    reopened = accounts(roster, "--platform", "weibo")[0]
+    assert (reopened["status"], reopened["status_reason"]) == ("active", None)
+    assert reopened["status_changed_on"] != "2026-03-01"
 
 
 def test_merge_points_at_the_target_and_carries_earlier_merges(roster) -> None:

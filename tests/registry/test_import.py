@@ -311,4 +311,5 @@ def test_statuses_and_merges_in_a_roster(gp, tmp_path: Path) -> None:
     summary = import_json(gp, write_csv(tmp_path / "r.csv", [header, *reopened]))
     assert summary["changed"][0]["changes"]["status"] == ["merged", "active"]
     assert summary["changed"][0]["changes"]["merged_into"] == [f"weibo:{WEIBO_UID}", None]
+    assert summary["changed"][0]["changes"]["status_reason"] == ["合并", None]
     assert accounts(gp)[0]["merged_into"] is None
