@@ -152,9 +152,10 @@ def org_subtree_ids(session: Session, org_id: int) -> list[int]:
 def find_org(session: Session, ref: str | int, *, index: OrgIndex | None = None) -> Organization:
     """A unit by number, name or path; NotFoundError suggests close names, ConflictError when ambiguous."""
     index = index or OrgIndex.load(session)
-    text = str(ref).strip().lstrip("#") if str(ref).strip().startswith("#") else str(ref).strip()
-    if text.isdigit() and int(text) in index.names and text not in index.by_name:
-        org_id = int(text)
+    text = str(ref).strip()
+    number = text[1:] if text.startswith("#") else text
+    if number.isdigit() and int(number) in index.names and text not in index.by_name:
+        org_id = int(number)
     else:
         org_id = index.locate(split_path(text))
     org = session.get(Organization, org_id)
