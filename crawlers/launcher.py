@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from crawlers.redaction import configured_secrets, redact
 from crawlers.run import EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
-from crawlers.settings import feed_platforms
+from crawlers.settings import check as check_settings
 from registry.config import Settings
 from registry.db import open_engine, session_scope
 from registry.errors import LockedError, ValidationError
@@ -159,7 +159,7 @@ def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | No
     `time_limit` (seconds; default patrol.time_limit_seconds, 0 = none) and `stop_event` stop the crawl
     gracefully, as does Ctrl-C; what was stored stays.
     """
-    feed_platforms(settings)  # a bad route fails here, before anything is written
+    check_settings(settings)  # a bad route or number fails here, before anything is written
     own_engine = engine is None
     engine = engine or open_engine(settings.database_url)
     try:

@@ -80,16 +80,26 @@ def feed_platforms(settings: Settings) -> frozenset[str]:
 def politeness(settings: Settings, source: str) -> tuple[int, float]:
     """(concurrency, delay in seconds) of a source's download slot."""
     conf = settings.get("bridge", default={}) if source == "feed" else settings.platform(source)
+    where = "bridge" if source == "feed" else f"platforms.{source}"
+    hint = "requests at once and seconds between requests, e.g. concurrency = 2, delay = 1.0"
     try:
         concurrency = int(conf.get("concurrency", 1))
         delay = float(conf.get("delay", 0.0))
     except (TypeError, ValueError) as exc:
-        where = "bridge" if source == "feed" else f"platforms.{source}"
-        raise ValidationError(f"{where}: concurrency/delay must be numbers ({exc})") from None
+        raise ValidationError(f"{where}: concurrency/delay must be numbers ({exc})", hint=hint) from None
     if concurrency < 1 or delay < 0:
-        where = "bridge" if source == "feed" else f"platforms.{source}"
-        raise ValidationError(f"{where}: concurrency must be >= 1 and delay >= 0")
+        raise ValidationError(f"{where}: concurrency must be >= 1 and delay >= 0", hint=hint)
     return concurrency, delay
+
+
+def check(settings: Settings) -> None:
+    """Every patrol setting a crawl would fail on, checked before anything is written."""
+    from crawlers.parsepool import parse_workers
+
+    feed_platforms(settings)
+    for source in SOURCES:
+        crawl_settings(settings, source)
+    parse_workers(settings)
 
 
 def slot_name(source: str) -> str:
@@ -107,6 +117,12 @@ def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
     slots = {slot_name(source): _slot(concurrency, delay)}
     if source in ("feed", "wechat"):  # WeChat article pages, read to check silent accounts
         slots["wechat"] = _slot(*politeness(settings, "wechat"))
+    try:
+        numbers = {key: float(patrol.get(key, default)) for key, default in
+                   (("timeout", 30), ("retries", 3), ("max_response_bytes", 5_000_000), ("retry_backoff", 2.0))}
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"patrol: timeout, retries, max_response_bytes and retry_backoff must be numbers "
+                              f"({exc})", hint="see docs/patrol.md for each key and its default") from None
     result = dict(BASE)
     result.update({
         "USER_AGENT": str(patrol.get("user_agent") or BOT_NAME),
@@ -120,9 +136,9 @@ def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
         "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
         "AUTOTHROTTLE_MAX_DELAY": 60.0,
-        "DOWNLOAD_TIMEOUT": float(patrol.get("timeout", 30)),
-        "RETRY_TIMES": int(patrol.get("retries", 3)),
-        "DOWNLOAD_MAXSIZE": int(patrol.get("max_response_bytes", 5_000_000)),
-        "GOVPULSE_RETRY_BACKOFF": float(patrol.get("retry_backoff", 2.0)),
+        "DOWNLOAD_TIMEOUT": numbers["timeout"],
+        "RETRY_TIMES": int(numbers["retries"]),
+        "DOWNLOAD_MAXSIZE": int(numbers["max_response_bytes"]),
+        "GOVPULSE_RETRY_BACKOFF": numbers["retry_backoff"],
     })
     return result

@@ -62,11 +62,16 @@ def test_an_unknown_unit_or_account_is_refused_before_any_patrol(gp: Gp, db_url:
     assert patrols(db_url) == 0
 
 
-def test_a_bad_route_is_refused_before_any_patrol(gp: Gp, db_url: str) -> None:
-    Path("govpulse.toml").write_text('[platforms.weibo]\nroute = "sideways"\n', encoding="utf-8")
+@pytest.mark.parametrize(("config", "message"), [
+    ('[platforms.weibo]\nroute = "sideways"\n', "platforms.weibo.route = 'sideways' is not a route"),
+    ("[bridge]\nconcurrency = 0\n", "bridge: concurrency must be >= 1 and delay >= 0"),
+    ('[patrol]\nparse_workers = "many"\n', "patrol.parse_workers = 'many' is not a number of processes"),
+])
+def test_a_bad_setting_is_refused_before_any_patrol(gp: Gp, db_url: str, config: str, message: str) -> None:
+    Path("govpulse.toml").write_text(config, encoding="utf-8")
     result = gp("patrol")
     assert result.exit_code == 2
-    assert "platforms.weibo.route = 'sideways' is not a route" in result.output and "Hint: use one of: api, feed" in result.output
+    assert result.output.startswith(f"Error: {message}") and "Hint: " in result.output
     assert patrols(db_url) == 0
 
 
