@@ -14,7 +14,7 @@ flagged_since is when the current unbroken stretch of flagged verdicts began (ca
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, exists, func, select
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from registry.models import Account, Verdict
 from registry.scoring.rules import FLAGGED
+from registry.scoring.sql import raw_rows
 
 Previous = dict[int, tuple[str, str, datetime | None]]  # account -> (status, flags as JSON text, flagged_since)
 
@@ -37,18 +38,20 @@ def previous_verdicts(conn: Connection, scope: Any, before_run: int) -> Previous
     last_run = conn.execute(select(func.max(v.c.run_id)).where(v.c.run_id < before_run)).scalar()
     if last_run is None:
         return {}
-    flags = cast(v.c.flags, Text)
-    found: Previous = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-        select(v.c.account_id, v.c.status, flags, v.c.flagged_since).join(acc, acc.c.id == v.c.account_id)
-        .where(v.c.run_id == last_run, scope))}
+    columns = (v.c.account_id, v.c.status, cast(v.c.flags, Text), v.c.flagged_since)
+    rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(v.c.run_id == last_run, scope))
     latest = (select(v.c.id).where(v.c.account_id == acc.c.id, v.c.run_id < last_run)
               .order_by(v.c.run_id.desc()).limit(1).scalar_subquery())
     missing = select(latest.label("id")).select_from(acc).where(scope, ~exists().where(
         v.c.account_id == acc.c.id, v.c.run_id == last_run)).subquery()
-    for r in conn.execute(select(v.c.account_id, v.c.status, flags, v.c.flagged_since)
-                          .join(missing, missing.c.id == v.c.id)):
-        found[r[0]] = (r[1], r[2], r[3])
-    return found
+    rows += raw_rows(conn, select(*columns).join(missing, missing.c.id == v.c.id))
+    return {account_id: (status, flags, None if since is None else _aware(since))
+            for account_id, status, flags, since in rows}
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A stored time as the driver gives it (SQLite: UTC text) as an aware datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC) if isinstance(value, str) else value
 
 
 def change(status: str, previous: tuple[str, str, datetime | None] | None,

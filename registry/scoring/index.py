@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from registry.scoring.rules import Judgement
+from registry.scoring.rules import Judgement, isin
 
 
 def _log_share(value: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -42,7 +42,7 @@ def liveness_index(j: Judgement) -> tuple[np.ndarray, np.ndarray]:
     known = ~np.isnan(f.median_engagement)
     index = 100 * np.where(known, 0.6 * activity + 0.4 * reach, activity)
     basis = np.where(known, "full", "activity_only").astype(object)
-    unmeasured = np.fromiter((s in ("unreachable", "unknown") for s in j.status), bool, len(f))
+    unmeasured = isin(j.status, ("unreachable", "unknown"))
     index[unmeasured] = np.nan
     basis[unmeasured] = None
     return np.round(index, 1), basis

@@ -10,28 +10,31 @@
    whether they have posts whose date was unreadable.
 
 Posts flagged foreign_author (someone else's post in the timeline) are never stored (see
-registry.observations), so every stored post is the account's own. Nothing
-after `as_of` counts: later posts, outcomes and snapshots are ignored. Times are epoch seconds here;
-NaN means "not known", never zero.
+registry.observations), so every stored post is the account's own. Nothing after `as_of` counts:
+later posts, outcomes and snapshots are ignored. Times are epoch seconds here; NaN means "not known",
+never zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import String, and_, case, cast, exists, func, literal, null, select
+from sqlalchemy import and_, case, exists, func, literal, null, select
 from sqlalchemy.engine import Connection
 
-from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post
+from registry.models import OUTCOMES, Account, AccountSnapshot, FetchOutcome, Organization, Post
 from registry.policy import READ_OUTCOMES, Policy
 from registry.scoring.sql import account_scope, epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
-from registry.timeutil import SHANGHAI
 from registry.types import TZDateTime
 
 DAY = 86400
+SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8, without summer time, since 1991
+# Outcomes coded in 4 bits (15: anything else, taken as an error).
+OUTCOME_CODES = {name: code for code, name in enumerate(OUTCOMES)}
+OUTCOME_NAMES = np.array([*OUTCOMES, *["error"] * (16 - len(OUTCOMES))], object)
 HASH_WIDTH = 12  # leading characters of content_hash compared (48 bits of a hex digest)
 NO_HASH = " " * HASH_WIDTH
 
@@ -55,8 +58,8 @@ class Frame:
     name: list[str]
     org_id: np.ndarray
     registry_status: np.ndarray
-    status_changed_on: list[date | None]
-    opened_on: list[date | None]
+    status_changed_on: np.ndarray  # datetime64[D], NaT when not recorded
+    opened_on: np.ndarray  # datetime64[D]
     followers: np.ndarray
     outcome: np.ndarray  # the latest fetch outcome (None: never patrolled)
     fetched_ts: np.ndarray  # when it was fetched
@@ -72,7 +75,7 @@ class Frame:
     window_open: np.ndarray = field(init=False)  # the window's start, or the day the account opened
     longest_gap: np.ndarray = field(init=False)  # days without a post in the window, edges included
     duplicates: np.ndarray = field(init=False)  # posts also published by a related account (duplicates.py)
-    duplicate_with: list[list[int]] = field(init=False)
+    duplicate_with: dict[int, list[int]] = field(init=False)  # row -> related accounts that published the same
     window_posts: WindowPosts | None = None
 
     def __post_init__(self) -> None:
@@ -86,7 +89,7 @@ class Frame:
         self.window_open = np.zeros(n)
         self.longest_gap = np.full(n, np.nan)
         self.duplicates = np.zeros(n, np.int64)
-        self.duplicate_with = [[] for _ in range(n)]
+        self.duplicate_with = {}
 
     def __len__(self) -> int:
         return len(self.account_id)
@@ -104,6 +107,8 @@ class Params:
         self.policy = policy
 
     def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):
+            raise AttributeError(name)
         values = np.array([getattr(p, name) for p in self.policies])
         array = values[self._codes] if len(values) else values
         setattr(self, name, array)
@@ -128,9 +133,9 @@ def to_datetime(ts: float | None) -> datetime | None:
     return None if ts is None or ts != ts else datetime.fromtimestamp(int(ts), UTC)
 
 
-def _newest(column: Any, *where: Any, order: Any, offset: int = 0) -> Any:
+def _newest(column: Any, *where: Any, order: Any) -> Any:
     """The newest matching value, found by an index seek for each outer account."""
-    return select(column).where(*where).order_by(order.desc()).limit(1).offset(offset).scalar_subquery()
+    return select(column).where(*where).order_by(order.desc()).limit(1).scalar_subquery()
 
 
 def _engagement() -> Any:
@@ -152,25 +157,29 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
         acc.c.status_changed_on, acc.c.opened_on,
         _newest(s.c.followers, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at),
-        # "<epoch seconds> <outcome>": one seek gives both.
-        _newest(cast(epoch_seconds(o.c.fetched_at, dialect), String) + " " + o.c.outcome,
+        # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
+        _newest(epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
                 o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
     ).where(scope).order_by(acc.c.id)
     rows = raw_rows(conn, stmt)
     cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 10
-    latest = [(None, None) if v is None else v.split(" ", 1) for v in cols[9]]
+    latest = np.array(cols[9], float)
+    known = ~np.isnan(latest)
+    codes = np.where(known, latest, 15).astype(np.int64)
     frame = Frame(
         account_id=np.array(cols[0], np.int64), platform=np.array(cols[1], object), platform_id=list(cols[2]),
         name=list(cols[3]), org_id=np.array(cols[4], np.int64), registry_status=np.array(cols[5], object),
-        status_changed_on=_dates(cols[6]), opened_on=_dates(cols[7]), followers=np.array(cols[8], float),
-        outcome=np.array([o for _, o in latest], object), fetched_ts=np.array([t for t, _ in latest], float))
+        status_changed_on=np.array(cols[6], "datetime64[D]"), opened_on=np.array(cols[7], "datetime64[D]"),
+        followers=np.array(cols[8], float), outcome=np.where(known, OUTCOME_NAMES[codes % 16], None),
+        fetched_ts=np.where(known, codes // 16, np.nan))
     _history(conn, frame, policy, as_of)
     return frame
 
 
-def _dates(values: tuple[Any, ...]) -> list[date | None]:
-    """Dates as the driver gave them (SQLite: ISO text) as date objects."""
-    return [date.fromisoformat(v) if isinstance(v, str) else v for v in values]
+def day_start(days: np.ndarray) -> np.ndarray:
+    """Epoch seconds of the start of each day in Shanghai (NaN for NaT)."""
+    seconds = days.astype("datetime64[s]").astype(np.int64).astype(float) - SHANGHAI_OFFSET
+    return np.where(np.isnat(days), np.nan, seconds)
 
 
 def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) -> None:
@@ -222,10 +231,7 @@ def _window(rows: list[Any], frame: Frame, params: Params, as_of: datetime) -> N
     """Reduce the window statement's rows: posts, originals, longest gap, median engagement, hashes."""
     as_of_ts = as_of.timestamp()
     starts = as_of_ts - params.window_days * float(DAY)
-    opened = np.full(len(frame), np.nan)
-    for i, d in enumerate(frame.opened_on):
-        if d is not None:
-            opened[i] = datetime(d.year, d.month, d.day, tzinfo=SHANGHAI).timestamp()
+    opened = day_start(frame.opened_on)
     frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
     frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
     if not rows:

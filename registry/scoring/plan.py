@@ -80,7 +80,8 @@ class Planner:
                                      self.facts(i))
             elif status[i] != "unknown":
                 groups[(self.org[i], self.platform[i])].append(i)
-        survivors = {key: self._one_per_platform(key, members) for key, members in groups.items()}
+        survivors = {key: members[0] if len(members) == 1 else self._one_per_platform(key, members)
+                     for key, members in groups.items()}
         for (org, platform), keeper in survivors.items():
             if status[keeper] in ("zombie", "shell"):
                 self._merge_up(org, platform, keeper, groups[(org, platform)], survivors)
@@ -88,8 +89,6 @@ class Planner:
         return list(self.items.values())
 
     def _one_per_platform(self, key: tuple[int, str], members: list[int]) -> int:
-        if len(members) < 2:
-            return members[0]
         keeper = max(members, key=self.strength)
         platform = key[1]
         n = len(members)

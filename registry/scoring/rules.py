@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from registry.policy import READ_OUTCOMES, Policy
-from registry.scoring.metrics import DAY, Frame, Params
-from registry.timeutil import SHANGHAI
+from registry.scoring.metrics import DAY, Frame, Params, day_start
 
 STATUS_ORDER = ("unreachable", "unknown", "zombie", "dormant", "shell", "active")
 FLAGGED = ("unreachable", "zombie", "dormant", "shell")  # statuses that call for action
@@ -61,16 +60,15 @@ class Facts:
 
     def closure_end(self) -> np.ndarray:
         """The end of the day each account was closed or merged, in epoch seconds (NaN: no date)."""
-        return np.array([np.nan if d is None else
-                         (datetime(d.year, d.month, d.day, tzinfo=SHANGHAI) + timedelta(days=1)).timestamp()
-                         for d in self.f.status_changed_on])
+        return day_start(self.f.status_changed_on) + DAY
 
 
 Result = tuple[np.ndarray, np.ndarray]  # (state per account: FIRED/PASSED/UNCHECKED, measured value)
 
 
-def _in(values: np.ndarray, options: tuple[str, ...]) -> np.ndarray:
-    return np.fromiter((v in options for v in values), bool, len(values))
+def isin(values: np.ndarray, options: tuple[str, ...]) -> np.ndarray:
+    """Which of these texts (None allowed) are among the options, vectorised."""
+    return np.isin(values.astype(str), options)
 
 
 def _state(fired: np.ndarray, checked: np.ndarray | None = None) -> np.ndarray:
@@ -107,11 +105,11 @@ def _gone(x: Facts) -> Result:
 
 
 def _no_patrol(x: Facts) -> Result:
-    return _state(np.fromiter((v is None for v in x.latest), bool, len(x.latest))), x.latest
+    return _state(x.latest == None), x.latest  # noqa: E711  (element-wise on an object array)
 
 
 def _fetch_failed(x: Facts) -> Result:
-    return _state(_in(x.latest, FAILED_OUTCOMES)), x.latest
+    return _state(isin(x.latest, FAILED_OUTCOMES)), x.latest
 
 
 def _gone_unconfirmed(x: Facts) -> Result:
@@ -119,7 +117,7 @@ def _gone_unconfirmed(x: Facts) -> Result:
 
 
 def _data_stale(x: Facts) -> Result:
-    read = _in(x.latest, READ_OUTCOMES)
+    read = isin(x.latest, READ_OUTCOMES)
     return _state(read & (x.data_age > x.p.max_data_age_days), read), np.round(x.data_age, 1)
 
 
@@ -140,7 +138,7 @@ def _silent(limit: str) -> Callable[[Facts], Result]:
 
 def _reposts_only(x: Facts) -> Result:
     fired = (x.f.posts > 0) & (x.f.originals <= x.p.shell_max_originals)
-    return _state(fired), np.array([f"{o}/{n}" for o, n in zip(x.f.originals, x.f.posts)], object)
+    return _state(fired), x.f.originals
 
 
 def _low_engagement(x: Facts) -> Result:
@@ -173,7 +171,7 @@ def _duplicates(x: Facts) -> Result:
 
 
 def _closed_but_posting(x: Facts) -> Result:
-    closed = _in(x.f.registry_status, CLOSED)
+    closed = isin(x.f.registry_status, CLOSED)
     end = x.closure_end()
     after = np.where(np.isnan(end), x.days_silent < x.p.dormant_days, x.f.last_post_ts >= end)
     return _state(closed & after), x.days_silent

@@ -20,7 +20,7 @@ from registry.scoring.history import previous_verdicts
 from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, collect, org_tree
 from registry.scoring.plan import Item, build_plan
-from registry.scoring.rules import CLOSED, Judgement, judge
+from registry.scoring.rules import CLOSED, FIRED, Judgement, isin, judge
 from registry.scoring.sql import account_scope, reading
 from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, bulk_insert, plan_rows, verdict_rows
 from registry.timeutil import as_utc
@@ -115,11 +115,12 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
         bulk_insert(conn, PlanItem.__table__, PLAN_COLUMNS, plan)
         clock("write")
         j = a.judgement
-        closed = np.fromiter((s in CLOSED for s in a.frame.registry_status), bool, len(a.frame))
+        closed = isin(a.frame.registry_status, CLOSED)
+        flags = {code: int((state == FIRED).sum()) for code, state in j.states.items()}
         summary = {
             "accounts": len(a.frame), "counts": dict(Counter(j.status[~closed].tolist())),
             "closed_counts": dict(Counter(j.status[closed].tolist())),
-            "flags": dict(Counter(flag for i in range(len(a.frame)) for flag in a.flags(i))),
+            "flags": {code: n for code, n in {**flags, "over_quota": len(a.over_quota)}.items() if n},
             "changes": dict(Counter(row[VERDICT_COLUMNS.index("change")] for row in rows)),
             "plan": dict(Counter(it.action for it in a.plan)), "timings": {**a.timings, **clock.laps}}
         summary["seconds"] = round(time.perf_counter() - started, 2)

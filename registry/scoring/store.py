@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection
 
 from registry.scoring.history import Previous, change, flag_changes
@@ -27,9 +27,15 @@ def dumps(value: Any) -> str:
 
 
 def nullable(values: np.ndarray, digits: int | None = None) -> list[Any]:
-    """Floats as Python values, NaN as None; whole numbers as int (counts read as counts)."""
-    rounded = values if digits is None else np.round(values, digits)
-    return [None if v != v else (int(v) if v.is_integer() else v) for v in rounded.tolist()]
+    """A float column as Python values with NaN as None: counts (digits None) as int, measures rounded
+    to `digits` (vectorised: no Python call per value)."""
+    missing = np.isnan(values)
+    if digits is None:
+        out = np.where(missing, 0, values).astype(np.int64).astype(object)
+    else:
+        out = np.round(values, digits).astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def iso_times(ts: np.ndarray) -> list[str | None]:
@@ -39,7 +45,8 @@ def iso_times(ts: np.ndarray) -> list[str | None]:
 
 
 def stored_times(ts: np.ndarray, dialect: str) -> list[Any]:
-    """Epoch seconds as the driver stores TZDateTime: SQLite text in UTC, PostgreSQL aware datetimes."""
+    """Epoch seconds as TZDateTime stores them (it is bypassed here): on SQLite, UTC text in SQLAlchemy's
+    format "YYYY-MM-DD HH:MM:SS.ffffff"; on PostgreSQL, aware datetimes."""
     if dialect == "sqlite":
         text = np.datetime_as_string((ts * 1_000_000).astype("datetime64[us]"), unit="us")
         return [None if t == "NaT" else t.replace("T", " ") for t in text.tolist()]
@@ -60,7 +67,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     if conn.dialect.name == "sqlite":
         marks = ["?"] * len(columns)
     else:
-        marks = ["%s::json" if table.c[c].type.__class__.__name__ == "JSON" else "%s" for c in columns]
+        marks = ["%s::json" if isinstance(table.c[c].type, JSON) else "%s" for c in columns]
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join(marks)})"
     for start in range(0, len(rows), BATCH):
         conn.exec_driver_sql(sql, list(rows[start:start + BATCH]))
@@ -78,7 +85,7 @@ def columns(a: Analysis) -> dict[str, list[Any]]:
         "originals": f.originals.tolist(), "engaged": f.engaged_posts.tolist(), "duplicates": f.duplicates.tolist(),
         "longest_gap": nullable(f.longest_gap, 1), "median": nullable(f.median_engagement, 1),
         "followers": nullable(f.followers), "gone": j.facts.consecutive_gone.tolist(),
-        "days": nullable(j.facts.days_silent), "index": nullable(a.index), "outcome": f.outcome.tolist(),
+        "days": nullable(j.facts.days_silent), "index": nullable(a.index, 1), "outcome": f.outcome.tolist(),
         "fetched_at": iso_times(f.fetched_ts), "reason": reason, "http_status": http_status,
     }
 
@@ -115,7 +122,7 @@ def evidence(a: Analysis, cols: dict[str, list[Any]], i: int) -> dict[str, Any]:
     """What one verdict rests on, in numbers a unit can check."""
     found = {key: cols[col][i] for key, col, _ in EVIDENCE[:-1]}
     found["value"] = _values(a, cols)[i]
-    if a.frame.duplicate_with[i]:
+    if i in a.frame.duplicate_with:
         found["duplicate_with"] = a.frame.duplicate_with[i]
     return found
 
@@ -130,15 +137,14 @@ def _json_column(values: list[Any], kind: type) -> list[str]:
     if kind is str:
         seen: dict[str | None, str] = {}
         return [seen[v] if v in seen else seen.setdefault(v, dumps(v)) for v in values]
-    return list(map(dumps, values))
+    return [("null" if v is None else str(v)) if type(v) in (int, float) or v is None else dumps(v) for v in values]
 
 
 def evidence_json(a: Analysis, cols: dict[str, list[Any]], extras: dict[int, dict[str, Any]]) -> list[str]:
     """Every account's evidence as JSON text, built column by column (the same content as evidence())."""
     cols = {**cols, "value": _values(a, cols)}
-    for i, others in enumerate(a.frame.duplicate_with):
-        if others:
-            extras.setdefault(i, {})["duplicate_with"] = others
+    for i, others in a.frame.duplicate_with.items():
+        extras.setdefault(i, {})["duplicate_with"] = others
     tails = [""] * len(a.frame)
     for i, more in extras.items():
         tails[i] = "," + dumps(more)[1:-1]

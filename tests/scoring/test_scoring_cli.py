@@ -78,7 +78,7 @@ def test_explain_shows_every_rule_with_its_number(gp, district) -> None:
     assert "status                      shell" in out
     rows = {r["rule"]: r for r in table(out[out.index("rule\tresult"):])}
     assert rows["reposts_only"]["result"] == "FIRED *"
-    assert rows["reposts_only"]["value"] == "0/4"
+    assert rows["reposts_only"]["value"] == "0"  # original posts (of 4)
     assert rows["negligible_reach"]["result"] == "FIRED"
     assert rows["negligible_reach"]["threshold"] == "median_engagement < 5 and followers < 100"
     assert rows["stale_14d"]["result"] == "passed"
