@@ -1,6 +1,12 @@
-"""Reading a roster file as rows of cells: CSV in whatever encoding Excel or WPS saved it (UTF-8, UTF-8 with
+"""Spreadsheets in and out.
+
+Reading a roster file as rows of cells: CSV in whatever encoding Excel or WPS saved it (UTF-8, UTF-8 with
 BOM, GBK/GB18030, UTF-16), XLSX (first sheet or a named one), or a JSON export. Rows are numbered as a
-spreadsheet shows them (the header is row 1), so that error messages point at the row the user sees."""
+spreadsheet shows them (the header is row 1), so that error messages point at the row the user sees.
+
+Writing a plain table as a sheet of an openpyxl write-only workbook (write_sheet): the layout every
+workbook of ours shares.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,20 @@ import codecs
 import csv
 import io
 import json
+import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import ValidationError
 from registry.i18n import L
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
@@ -155,3 +167,106 @@ def _open_json(path: Path, data: bytes) -> Sheet:
             yield number, [record.get(h) for h in headers]
 
     return Sheet(rows=rows(), format="json", encoding="utf-8", total=len(records) + 1)
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+PERCENT_FORMAT = "0.0%"
+WIDTH_SAMPLE = 2000  # rows looked at to fit a column's width
+WIDTH_MAX = 60
+SHEET_TITLE_MAX = 31
+# Characters XML 1.0 cannot carry (crawled text may hold them): dropped, as openpyxl refuses them.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_IN_TITLE = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+# Wide characters (CJK, Hangul, full-width forms): two columns each.
+_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+
+
+def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
+                formats: Sequence[str | None] = ()) -> int:
+    """Append `rows` as a new sheet of a write-only openpyxl workbook; returns the number of rows.
+
+    The header row is bold, frozen and filtered; column widths fit the header and the first WIDTH_SAMPLE
+    rows (`rows` may be a stream). Values: str, int, float, bool, naive date/datetime (local time: Excel
+    has no time zones) or None (an empty cell). `formats` gives a column's number format (DATETIME_FORMAT,
+    PERCENT_FORMAT...). Text is always stored as text, never as a formula; characters that XML cannot
+    carry are dropped.
+    """
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(sheet_title(title, workbook.sheetnames))
+    stream = iter(rows)
+    sample = list(islice(stream, WIDTH_SAMPLE))
+    # Widths and panes go into the sheet's head, which is written with the first row.
+    for i, width in enumerate(column_widths(header, sample, formats), 1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A2"
+
+    def text(value: str) -> Any:
+        value = _NOT_XML.sub("", value)
+        if value[:1] != "=":
+            return value
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+        return cell
+
+    def formatted(value: Any, number_format: str) -> Any:
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = number_format
+        return cell
+
+    bold = Font(bold=True)
+    head = [WriteOnlyCell(sheet, _NOT_XML.sub("", h)) for h in header]
+    for cell in head:
+        cell.font, cell.data_type = bold, "s"
+    sheet.append(head)
+    styled = [(i, f) for i, f in enumerate(formats) if f]
+    n = 0
+    for n, row in enumerate(chain(sample, stream), 1):
+        values = [text(v) if type(v) is str else v for v in row]
+        for i, number_format in styled:
+            if values[i] is not None:
+                values[i] = formatted(values[i], number_format)
+        sheet.append(values)
+    if n:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{n + 1}"
+    return n
+
+
+def column_widths(header: Sequence[str], sample: Sequence[Sequence[Any]],
+                  formats: Sequence[str | None] = ()) -> list[float]:
+    """Each column's width in characters: its widest value (a formatted one as wide as its format), plus 2."""
+    widths = []
+    for i, column in enumerate(zip(header, *sample, strict=True)):
+        number_format = formats[i] if i < len(formats) else None
+        widest = max(_display_width(column[0]), len(number_format)) if number_format else \
+            max(map(_display_width, column))
+        widths.append(min(WIDTH_MAX, widest) + 2)
+    return widths
+
+
+def _display_width(value: Any) -> int:
+    """Characters as Excel lays them out: CJK and full-width ones count twice."""
+    if value is None:
+        return 0
+    if isinstance(value, date):
+        return len(DATETIME_FORMAT) if isinstance(value, datetime) else len(DATE_FORMAT)
+    text = (value if type(value) is str else str(value))[:WIDTH_MAX]
+    return len(text) if text.isascii() else len(text) + len(_WIDE.findall(text))
+
+
+def sheet_title(title: str, taken: Iterable[str]) -> str:
+    """A sheet name Excel accepts: none of []:*?/\\ or control characters, at most 31 characters, no
+    apostrophe at either end, and unlike the names `taken` (Excel compares them ignoring case)."""
+    clean = _NOT_IN_TITLE.sub("_", title).strip("'")[:SHEET_TITLE_MAX] or "Sheet"
+    used = {name.lower() for name in taken}
+    name, n = clean, 2
+    while name.lower() in used:
+        suffix = f"({n})"
+        name = clean[:SHEET_TITLE_MAX - len(suffix)] + suffix
+        n += 1
+    return name

@@ -10,7 +10,6 @@ Each row's cells are computed once and shared by the accounts sheet, the flagged
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from typing import Any
 
 from registry.fields import neutralize_formula
 from registry.report_data import STATUS_ORDER, ReportData
+from registry.sheets import DATETIME_FORMAT, PERCENT_FORMAT, write_sheet
 from registry.timeutil import SHANGHAI
 from reports.i18n import Translator
 from reports.links import profile_url, safe_href
@@ -31,13 +31,8 @@ from reports.view import (
     summary_table,
     unit_label,
 )
-from reports.xlsx import DATE, PERCENT, PLAIN, SheetData, write_workbook
 
-# Wide characters (CJK, Hangul, full-width forms): two columns each.
-_WIDE = re.compile("[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
-WIDTH_SAMPLE = 2000  # rows looked at to fit a column's width
-WIDTH_MAX = 60
-SHEET_NAME_MAX = 31
+NUMBER_FORMATS = {"datetime": DATETIME_FORMAT, "pct": PERCENT_FORMAT}
 
 
 @dataclass(frozen=True)
@@ -61,31 +56,23 @@ def table(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
     return [[cell_value(get(row)) for get in getters] for row in rows]
 
 
-def _display_width(value: Any) -> int:
-    """Characters as Excel lays them out: CJK and full-width ones count twice."""
-    if value is None:
-        return 0
-    if isinstance(value, datetime):
-        return 16
-    text = str(value)[:WIDTH_MAX]
-    return len(text) if text.isascii() else len(text) + len(_WIDE.findall(text))
+@dataclass(frozen=True)
+class Section:
+    """One sheet of the workbook: its title, columns and cells."""
+
+    title: str
+    columns: Sequence[Column]
+    values: Sequence[Sequence[Any]]
 
 
-def sheet(title: str, columns: Sequence[Column], values: Sequence[Sequence[Any]], used: set[str]) -> SheetData:
-    widths = [min(WIDTH_MAX, max([_display_width(c.header)] + [_display_width(v[i]) for v in values[:WIDTH_SAMPLE]]) + 2)
-              for i, c in enumerate(columns)]
-    styles = [DATE if c.kind == "datetime" else PERCENT if c.kind == "pct" else PLAIN for c in columns]
-    return SheetData(_sheet_title(title, used), [neutralize_formula(c.header) for c in columns], values, widths, styles)
+def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
+    from openpyxl import Workbook
 
-
-def _sheet_title(title: str, used: set[str]) -> str:
-    clean = "".join("_" if ch in '[]:*?/\\' else ch for ch in title)[:SHEET_NAME_MAX]
-    name, n = clean, 2
-    while name in used:
-        name = f"{clean[:SHEET_NAME_MAX - 4]}({n})"
-        n += 1
-    used.add(name)
-    return name
+    workbook = Workbook(write_only=True)
+    for s in sections:
+        write_sheet(workbook, s.title, [neutralize_formula(c.header) for c in s.columns], s.values,
+                    [NUMBER_FORMATS.get(c.kind) for c in s.columns])
+    workbook.save(path)
 
 
 def write_csv(path: Path, columns: Sequence[Column], values: Sequence[Sequence[Any]]) -> None:
@@ -131,14 +118,13 @@ def account_columns(t: Translator, window_days: int) -> list[Column]:
 class Exports:
     """The cells of every section, computed once."""
 
-    sheets: list[SheetData]
+    sheets: list[Section]
     accounts_columns: list[Column]
     accounts_values: list[list[Any]]
 
 
 def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: dict[str, Any],
                   generated_at: datetime) -> Exports:
-    used: set[str] = set()
     c = data.compliance
     key_value = [Column(t("col.key"), lambda r: r[0]), Column(t("col.value"), lambda r: r[1])]
     summary = [
@@ -205,23 +191,23 @@ def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: di
     flagged_cols = acc_cols[:5] + [Column(t("col.recommendation"), lambda r: None)] + acc_cols[5:]
 
     sheets = [
-        sheet(t("section.summary"), key_value, table(key_value, summary), used),
-        sheet(t("section.scope"), key_value, table(key_value, times), used),
-        sheet(t("summary.by_platform"), by_platform, table(by_platform, summary_table(data, platforms_of(data))), used),
-        sheet(t("section.trend"), trend, table(trend, data.trend), used),
-        sheet(t("section.units"), units, table(units, league), used),
-        sheet(t("section.flagged"), flagged_cols, flagged_values, used),
-        sheet(t("section.accounts"), acc_cols, acc_values, used),
-        sheet(t("section.plan"), plan, table(plan, data.plan), used),
-        sheet(t("section.problems"), problems, table(problems, data.problems), used),
-        sheet(t("method.policy"), key_value, table(key_value, policy), used),
-        sheet(t("method.sources"), sources, table(sources, data.sources), used),
+        Section(t("section.summary"), key_value, table(key_value, summary)),
+        Section(t("section.scope"), key_value, table(key_value, times)),
+        Section(t("summary.by_platform"), by_platform, table(by_platform, summary_table(data, platforms_of(data)))),
+        Section(t("section.trend"), trend, table(trend, data.trend)),
+        Section(t("section.units"), units, table(units, league)),
+        Section(t("section.flagged"), flagged_cols, flagged_values),
+        Section(t("section.accounts"), acc_cols, acc_values),
+        Section(t("section.plan"), plan, table(plan, data.plan)),
+        Section(t("section.problems"), problems, table(problems, data.problems)),
+        Section(t("method.policy"), key_value, table(key_value, policy)),
+        Section(t("method.sources"), sources, table(sources, data.sources)),
     ]
     return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values)
 
 
 def write_exports(exports: Exports, xlsx_path: Path, csv_path: Path) -> None:
-    write_workbook(xlsx_path, exports.sheets)
+    write_xlsx(xlsx_path, exports.sheets)
     write_csv(csv_path, exports.accounts_columns, exports.accounts_values)
 
 
