@@ -18,10 +18,11 @@ from typing import Any
 
 from registry.fields import neutralize_formula
 from registry.report_data import STATUS_ORDER, ReportData
+from registry.safety import safe_http_url
 from registry.sheets import DATETIME_FORMAT, PERCENT_FORMAT, write_sheet
 from registry.timeutil import SHANGHAI
 from reports.i18n import Translator
-from reports.links import profile_url, safe_href
+from reports.links import profile_url
 from reports.view import (
     change_figures,
     flags_text,
@@ -109,7 +110,7 @@ def account_columns(t: Translator, window_days: int) -> list[Column]:
         Column(t("col.rule"), lambda r: r[rule_key] or r["rule"]),
         Column(t("col.threshold"), lambda r: r["threshold"]),
         Column(t("col.flags"), lambda r: flags_text(r["flags"], t) or None),
-        Column(t("col.last_post") + " URL", lambda r: safe_href(r["last_post_url"])),
+        Column(t("col.last_post") + " URL", lambda r: safe_http_url(r["last_post_url"])),
         Column(t("col.account") + " URL", lambda r: profile_url(r["platform"], r["platform_id"])),
     ]
 

@@ -20,8 +20,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from registry.safety import safe_http_url
 from registry.timeutil import to_local
-from reports.links import profile_url, safe_href
+from reports.links import profile_url
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -72,7 +73,7 @@ def environment() -> Environment:
     )
     # Chinese as UTF-8 rather than \\uXXXX (a third of the size); tojson still escapes < > & '.
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "separators": (",", ":")}
-    env.filters.update(dt=fmt_dt, num=fmt_num, pct=fmt_pct, dash=fmt_dash, href=safe_href)
+    env.filters.update(dt=fmt_dt, num=fmt_num, pct=fmt_pct, dash=fmt_dash, href=safe_http_url)
     env.globals.update(profile_url=profile_url, asset=asset)
     return env
 

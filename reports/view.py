@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from registry.report_data import FLAGGED, NOT_CHECKED, STATUS_ORDER, AccountRow, PlanRow, ReportData
+from registry.safety import safe_http_url
 from registry.timeutil import to_local
 from reports.charts import stacked_bars_svg, trend_svg
 from reports.i18n import Translator
-from reports.links import PROFILE_URLS, safe_href
+from reports.links import PROFILE_URLS
 
 PLATFORM_ORDER = ("wechat", "weibo", "toutiao")
 # Thresholds the labels quote, with the defaults of the policy reference when a run recorded none.
@@ -146,7 +147,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
                      s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
                      _local_text(r["last_post_at"]), r["days_silent"], r["posts_window"], r["originals_window"],
                      _round(r["median_engagement"]), r["followers"], _round(r["liveness_index"]),
-                     1 if r["index_basis"] == "activity_only" else 0, ri, safe_href(r["last_post_url"])])
+                     1 if r["index_basis"] == "activity_only" else 0, ri, safe_http_url(r["last_post_url"])])
     return {
         "rows": rows,
         "units": unit_names,

@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from html.parser import HTMLParser
-from urllib.parse import urlsplit, urlunsplit
 
 from registry.digest import content_hash  # noqa: F401  (shared with the scorer, which hashes unhashed posts)
+from registry.safety import safe_http_url as safe_url  # noqa: F401  (shared with the reports' links)
 
 TITLE_LIMIT = 500  # registry.models.Post.title
 TEXT_LIMIT = 2000  # registry.models.Post.text
-URL_LIMIT = 2000  # registry.models.Post.url
 NAME_LIMIT = 100
 # Markup beyond this is not read: the stored text is at most a few thousand characters anyway.
 MAX_INPUT_CHARS = 200_000
@@ -24,8 +23,6 @@ _BLOCK_TAGS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
 _SKIP_TAGS = {"script", "style", "template", "noscript", "head", "title"}
 # Bidirectional overrides and zero-width characters can disguise text in a report.
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-# Not in a link: spaces, controls, invisible characters.
-_URL_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 
@@ -95,24 +92,3 @@ def plain_title(value: object, *, limit: int = TITLE_LIMIT) -> str | None:
 
 def truncate(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def safe_url(url: object) -> str | None:
-    """The URL if it is an absolute http(s) URL of reasonable length; otherwise None.
-
-    A protocol-relative "//host/path" is read as https.
-    """
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if url.startswith("//"):
-        url = "https:" + url
-    if not url or len(url) > URL_LIMIT or _URL_UNSAFE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))

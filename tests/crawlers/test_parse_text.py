@@ -53,6 +53,12 @@ def test_size_limits() -> None:
         ("https://example.com/\x00", None),
         ("https://[::1", None),
         ("https://example.com/" + "a" * 2000, None),
+        ("https://gov.cn@evil.example/", None),  # user info would disguise the host
+        ("https://evil.example\\@gov.cn/", None),
+        ("https://example.com/\u202eexe.pdf", None),  # bidirectional override
+        ("https://example.com:abc/", None),
+        ("https://[::1]:8080/a", "https://[::1]:8080/a"),
+        ("https://m.weibo.cn/status/1?from=@x", "https://m.weibo.cn/status/1?from=@x"),
         (None, None),
         (123, None),
     ],
