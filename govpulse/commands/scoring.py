@@ -17,11 +17,9 @@ from registry.models import PLATFORMS, VERDICT_STATUSES
 from registry.orgs import find_org
 from registry.policy import load_policy
 from registry.roster import account_ref, resolve_account
+from registry.scoring.rules import CLOSED, STATUS_LABELS
 from registry.timeutil import parse_as_of
 
-VERDICT_LABELS = {"active": ("正常", "active"), "dormant": ("睡眠", "dormant"), "zombie": ("僵尸", "zombie"),
-                  "shell": ("空壳", "shell"), "unreachable": ("无法访问", "unreachable"),
-                  "unknown": ("数据不足", "unknown")}
 CHANGE_LABELS = {"new": ("新增", "new"), "unchanged": ("无变化", "unchanged"), "newly_flagged": ("新发现", "newly flagged"),
                  "still_flagged": ("仍未整改", "still flagged"), "changed": ("问题变化", "changed"),
                  "recovered": ("已恢复", "recovered"), "no_data": ("暂无数据", "no data")}
@@ -90,7 +88,7 @@ def score(as_of: str | None, org: str | None, as_json: bool) -> None:
     if as_json:
         emit_json({"run_id": result.run_id, "as_of": result.as_of, **result.summary})
         return
-    rows = [(_label(VERDICT_LABELS, s), result.counts.get(s, 0), result.closed_counts.get(s, 0))
+    rows = [(_label(STATUS_LABELS, s), result.counts.get(s, 0), result.closed_counts.get(s, 0))
             for s in VERDICT_STATUSES]
     rows.append((L("合计", "total"), sum(result.counts.values()), sum(result.closed_counts.values())))
     emit_table(rows, [L("研判结果", "status"), L("在用账号", "in service"), L("已关停/合并", "closed or merged")],
@@ -105,7 +103,7 @@ def score(as_of: str | None, org: str | None, as_json: bool) -> None:
 
 def _verdict_row(v: dict[str, Any]) -> list[Any]:
     return [v["account_id"], platform_label(v["platform"]), v["account_name"], v["org_name"],
-            _label(VERDICT_LABELS, v["status"]), ", ".join(v["flags"]) or "—", v["days_silent"], v["last_post_at"],
+            _label(STATUS_LABELS, v["status"]), ", ".join(v["flags"]) or "—", v["days_silent"], v["last_post_at"],
             v["liveness_index"], _label(CHANGE_LABELS, v["change"]), v["flagged_days"]]
 
 
@@ -129,8 +127,8 @@ def verdicts(status: str | None, platform: str | None, org: str | None, as_json:
     columns = ["#", L("平台", "platform"), L("账号", "account"), L("单位", "unit"), L("研判", "status"),
                L("标记", "flags"), L("未更新天数", "days silent"), L("最近更新", "last post"), L("活跃度", "index"),
                L("较上次", "change"), L("已标记天数", "flagged days")]
-    in_service = [_verdict_row(v) for v in rows if v["registry_status"] not in ("closed", "merged")]
-    closed = [_verdict_row(v) for v in rows if v["registry_status"] in ("closed", "merged")]
+    in_service = [_verdict_row(v) for v in rows if v["registry_status"] not in CLOSED]
+    closed = [_verdict_row(v) for v in rows if v["registry_status"] in CLOSED]
     if in_service:
         emit_table(in_service, columns, title=L("在用账号", "accounts in service"))
     if closed:
@@ -160,7 +158,7 @@ def explain(account: str, as_of: str | None, as_json: bool) -> None:
     emit_kv([
         (L("账号", "account"), f"{account_ref(data['platform'], data['platform_id'])} {data['name']}"),
         (L("台账状态", "registry status"), status_label(data["registry_status"])),
-        (L("研判", "status"), _label(VERDICT_LABELS, data["status"])),
+        (L("研判", "status"), _label(STATUS_LABELS, data["status"])),
         (L("依据", "rule"), f"{data['rule']}: {L(data['rule_zh'], data['rule_en'])} [{data['threshold']}]"),
         (L("标记", "flags"), ", ".join(data["flags"]) or None),
         (L("最近更新", "last post"), data["last_post_at"]),

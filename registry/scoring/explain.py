@@ -68,10 +68,10 @@ def explain(session: Session, account_id: int, *, policy: Policy, as_of: datetim
     own = policy.for_platform(account.platform)
     item = next((it for it in a.plan if it.row == i), None)
     checks = [RuleCheck(r.code, r.status, RESULTS[int(j.states[r.code][i])], plain(j.values[r.code][i]),
-                        *_text(r.code, own), decisive=r.code == j.rule[i]) for r in RULES]
+                        **_text(r.code, own), decisive=r.code == j.rule[i]) for r in RULES]
     quota = item is not None and item.action == "over_quota"
     checks.append(RuleCheck(OVER_QUOTA.code, None, "fired" if quota else "passed",
-                            item.numbers["accounts"] if quota and item else None, *_text(OVER_QUOTA.code, own)))
+                            item.numbers["accounts"] if quota and item else None, **_text(OVER_QUOTA.code, own)))
     zh, en, threshold = BY_CODE[j.rule[i]].text(own)
     return {
         "account_id": account_id, "platform": account.platform, "platform_id": account.platform_id,
@@ -86,9 +86,9 @@ def explain(session: Session, account_id: int, *, policy: Policy, as_of: datetim
     }
 
 
-def _text(code: str, policy: Policy) -> tuple[str, str, str]:
+def _text(code: str, policy: Policy) -> dict[str, str]:
     zh, en, threshold = BY_CODE[code].text(policy)
-    return threshold, zh, en
+    return {"threshold": threshold, "zh": zh, "en": en}
 
 
 def explain_account(session: Session, account_id: int, *, policy: Policy, as_of: datetime) -> list[RuleCheck]:

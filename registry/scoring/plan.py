@@ -25,13 +25,10 @@ import numpy as np
 from registry.policy import Policy
 from registry.scoring.duplicates import Tree
 from registry.scoring.metrics import Frame
-from registry.scoring.rules import Judgement
+from registry.identifiers import PLATFORM_LABELS
+from registry.scoring.rules import STATUS_LABELS, Judgement
 from registry.scoring.store import nullable
 
-PLATFORM_ZH = {"wechat": "微信", "weibo": "微博", "toutiao": "头条"}
-STATUS_ZH = {"active": "正常", "dormant": "睡眠", "zombie": "僵尸", "shell": "空壳", "unreachable": "无法访问",
-             "unknown": "数据不足"}
-ACTIONS = ("keep", "merge", "close", "revive", "over_quota")
 
 
 @dataclass
@@ -94,7 +91,7 @@ class Planner:
         n = len(members)
         self.items[keeper] = Item(
             keeper, "keep", None,
-            f"本单位在{PLATFORM_ZH.get(platform, platform)}有{n}个账号：保留综合最强的本账号",
+            f"本单位在{PLATFORM_LABELS.get(platform, (platform,))[0]}有{n}个账号：保留综合最强的本账号",
             f"the unit runs {n} accounts on {platform}: keep this one, the strongest", {"accounts": n, **self.facts(keeper)})
         for i in members:
             if i != keeper:
@@ -116,7 +113,7 @@ class Planner:
         status = self.status[keeper]
         if target is not None and self.status[target] == "active":
             for i in members:  # the unit's accounts all go to the parent's account
-                self._merge(i, target, f"{STATUS_ZH[status]}账号，上级单位在同一平台有正常账号",
+                self._merge(i, target, f"{STATUS_LABELS[status][0]}账号，上级单位在同一平台有正常账号",
                             f"{status} account whose parent unit has an active account on the platform")
             return
         if status != "zombie":

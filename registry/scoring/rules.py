@@ -29,9 +29,10 @@ from registry.policy import READ_OUTCOMES, Policy
 from registry.scoring.metrics import DAY, Frame, Params, day_start
 
 STATUS_ORDER = ("unreachable", "unknown", "zombie", "dormant", "shell", "active")
+STATUS_LABELS = {"active": ("正常", "active"), "dormant": ("睡眠", "dormant"), "zombie": ("僵尸", "zombie"),
+                 "shell": ("空壳", "shell"), "unreachable": ("无法访问", "unreachable"), "unknown": ("数据不足", "unknown")}
 FLAGGED = ("unreachable", "zombie", "dormant", "shell")  # statuses that call for action
 CLOSED = ("closed", "merged")  # registry statuses reported apart
-FAILED_OUTCOMES = ("rate_limited", "login_required", "malformed", "timeout", "error")
 FIRED, PASSED, UNCHECKED = 1, 0, -1
 
 
@@ -46,17 +47,20 @@ class Facts:
     latest: np.ndarray  # the latest outcome (object; None when never patrolled)
     data_age: np.ndarray  # days since the latest outcome; NaN when never patrolled
     consecutive_gone: np.ndarray  # latest outcomes in a row in which the platform said "gone"
+    failed: np.ndarray  # the latest fetch failed: neither read normally nor a "gone" answer
 
     @classmethod
     def of(cls, f: Frame, p: Params, as_of: datetime) -> Facts:
         as_of_ts = as_of.timestamp()
         gone = np.zeros(len(f), np.int64)
-        for i, outcomes in f.history.items():
+        for i, outcomes in f.history.items():  # the accounts whose latest fetch did not read normally
             kinds = p.each("unreachable_outcomes", i)
             while gone[i] < len(outcomes) and outcomes[gone[i]][0] in kinds:
                 gone[i] += 1
+        failed = np.zeros(len(f), bool)
+        failed[list(f.history)] = True
         return cls(f, p, as_of, np.floor((as_of_ts - f.last_post_ts) / DAY), f.outcome,
-                   (as_of_ts - f.fetched_ts) / DAY, gone)
+                   (as_of_ts - f.fetched_ts) / DAY, gone, failed & (gone == 0))
 
     def closure_end(self) -> np.ndarray:
         """The end of the day each account was closed or merged, in epoch seconds (NaN: no date)."""
@@ -92,7 +96,6 @@ class Rule:
         """(zh, en, threshold) with the thresholds of this policy (a platform's, if resolved)."""
         values = {k: _num(v) for k, v in vars(policy).items() if isinstance(v, int | float)}
         values["unreachable_outcomes"] = ", ".join(policy.unreachable_outcomes)
-        values["failed"] = ", ".join(FAILED_OUTCOMES)
         return self.zh.format(**values), self.en.format(**values), self.threshold.format(**values)
 
 
@@ -109,7 +112,7 @@ def _no_patrol(x: Facts) -> Result:
 
 
 def _fetch_failed(x: Facts) -> Result:
-    return _state(isin(x.latest, FAILED_OUTCOMES)), x.latest
+    return _state(x.failed), x.latest
 
 
 def _gone_unconfirmed(x: Facts) -> Result:
@@ -188,7 +191,7 @@ RULES: tuple[Rule, ...] = (
          "最近一次巡查未能获取（超时、限流、需登录、格式异常等），不视为未更新",
          "the latest patrol could not fetch the account (timeout, rate limit, login wall, malformed); "
          "not taken as silence",
-         "latest outcome in ({failed})", _fetch_failed, needs_data=False),
+         "latest outcome not ok/empty/({unreachable_outcomes})", _fetch_failed, needs_data=False),
     Rule("gone_unconfirmed", "unknown",
          "平台显示账号不存在，尚未连续{unreachable_after}次确认",
          "the platform said gone, but not yet in {unreachable_after} consecutive patrols",

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from registry.models import Account, Organization, PlanItem, Post, ScoreRun, Verdict
 from registry.scoring.history import flagged_days
-from registry.scoring.rules import STATUS_ORDER
+from registry.scoring.rules import CLOSED, STATUS_ORDER
 from registry.scoring.sql import account_scope
 
 
@@ -47,7 +47,7 @@ def latest_verdicts(session: Session, *, status: str | None = None, platform: st
                    flagged_days=flagged_days(row["flagged_since"], r["as_of"]))
         rows.append(row)
     rank = {s: k for k, s in enumerate(STATUS_ORDER)}
-    rows.sort(key=lambda r: (r["registry_status"] in ("closed", "merged"), rank.get(r["status"], 99),
+    rows.sort(key=lambda r: (r["registry_status"] in CLOSED, rank.get(r["status"], 99),
                              -(r["days_silent"] if r["days_silent"] is not None else -1), r["account_id"]))
     return rows
 

@@ -136,6 +136,16 @@ def test_unreachable_after_is_configurable(world, score) -> None:
     assert (v["status"], v["evidence"]["consecutive_gone"]) == ("unreachable", 3)
 
 
+@sqlite_only
+def test_an_outcome_not_counted_as_gone_is_a_failed_fetch(world, score) -> None:
+    account = world.account(world.org("区"), patrolled=False)
+    for days in (2, 1):
+        world.outcome(account, "not_found", at=ago(days))
+    world.posts(account, [200])
+    v = score.verdict(account, Policy(unreachable_outcomes=("gone",)))
+    assert (v["status"], v["rule"], v["flags"]) == ("unknown", "fetch_failed", ["fetch_failed"])
+
+
 def test_undated_posts_are_not_never_posted(world, score) -> None:
     account = world.account(world.org("区"))
     world.posts(account, [None, None])
