@@ -71,11 +71,14 @@ def emit_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, title: 
 
 
 def emit_kv(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
+    """Aligned `label  value` lines; labels padded by display width (a Chinese character is two columns)."""
+    from rich.cells import cell_len
+
     if title:
         click.echo(title)
-    width = max((len(k) for k, _ in pairs), default=0)
+    width = max((cell_len(k) for k, _ in pairs), default=0)
     for key, value in pairs:
-        click.echo(f"  {key.ljust(width)}  {fmt(value)}")
+        click.echo(f"  {key}{' ' * (width - cell_len(key))}  {fmt(value)}")
 
 
 class _NoProgress:

@@ -7,6 +7,7 @@ read-then-write transactions. Any other SQLAlchemy URL (PostgreSQL) is used as i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,13 @@ def mask_password(url: str) -> str:
         return url
 
 
+def _json(value: Any) -> str:
+    # Chinese stays readable (and half the size) in JSON columns such as the audit trail.
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_serializer", _json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
