@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,8 @@ import aiohttp
 from sqlalchemy import func, select
 
 from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.workers import parse
+from crawlers.parsing import parse_feed, parse_weibo_profile, parse_weibo_timeline
 from crawlers.settings import SOURCES, feed_platforms
 from crawlers.simulator import build_scenario
 from registry.config import PLATFORMS, load_settings
@@ -122,6 +125,46 @@ def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) 
     return urls
 
 
+PARSERS = {  # what the patrol parses each kind of answer with (default routes)
+    "weibo profile": (parse_weibo_profile, "uid"),
+    "weibo timeline page": (parse_weibo_timeline, "uid"),
+    "wechat feed (wewe-rss Atom)": (parse_feed, "wechat"),
+    "toutiao feed (RSSHub)": (parse_feed, "toutiao"),
+}
+
+
+def parse_costs(urls: list[str], sample: int = 60) -> dict[str, tuple[float, float | None]]:
+    """CPU milliseconds per answer and per post of each kind of answer, parsing and hashing as the patrol
+    does (crawlers.workers.parse), on a sample of the answers the patrol fetched."""
+    kinds: dict[str, list[str]] = {}
+    for url in urls:
+        path = urlsplit(url).path
+        query = dict(parse_qsl(urlsplit(url).query))
+        kind = ("weibo profile" if query.get("containerid", "").startswith("100505") else "weibo timeline page") \
+            if path.endswith("getIndex") else "wechat feed (wewe-rss Atom)" if path.startswith("/feeds/") \
+            else "toutiao feed (RSSHub)" if path.startswith("/toutiao/") else None
+        if kind and len(kinds.setdefault(kind, [])) < sample:
+            kinds[kind].append(url)
+    costs = {}
+    for kind, chosen in sorted(kinds.items()):
+        parser, extra = PARSERS[kind]
+        cpu = 0.0
+        posts = 0
+        for url in chosen:
+            with urllib.request.urlopen(url) as answer:
+                body, headers = answer.read(), dict(answer.headers)
+            query = dict(parse_qsl(urlsplit(url).query))
+            args: dict[str, Any] = {"uid": query.get("value", "")} if extra == "uid" else {"platform": extra}
+            if kind == "weibo timeline page":
+                args["page"] = int(query.get("page", 1))
+            started = time.process_time()
+            result = parse(parser, body, status=200, headers=headers, url=url, fetched_at=datetime.now(UTC), **args)
+            cpu += time.process_time() - started
+            posts += len(result.posts)
+        costs[kind] = (cpu / len(chosen) * 1000, cpu / posts * 1000 if posts else None)
+    return costs
+
+
 async def fetch_all(urls: list[str], concurrency: int) -> tuple[int, float]:
     """(responses, seconds) for every URL over `concurrency` keep-alive connections."""
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -170,6 +213,9 @@ def bench(size: int, concurrency: int, work: Path) -> list[Run]:
             connections = concurrency * len(sources)
             n, seconds = asyncio.run(fetch_all(urls, connections))
             ceiling = Run("ceiling (aiohttp, same URLs)", seconds, size, n, 0, float("nan"), float("nan"))
+            for kind, (per_answer, per_post) in parse_costs(urls).items():
+                posts = f", {per_post:.2f} ms per post" if per_post is not None else ""
+                print(f"parsing + hashing, {kind}: {per_answer:.1f} ms CPU per answer{posts}", flush=True)
             second, run2 = patrol(settings, engine, "second patrol, nothing new")
             assert second.status == "finished", second.message
         finally:

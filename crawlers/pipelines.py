@@ -1,4 +1,5 @@
-"""Stores account visits in batches: about 500 visits or 2 seconds per transaction, off the event loop.
+"""Stores account visits in batches: about 500 visits or 2 seconds per transaction, off the event loop
+(in the crawl's store process, see crawlers/workers.py).
 
 A crawl killed outright loses at most the visits of the batch not yet stored; their accounts have no
 outcome in the patrol, so the next patrol over the same scope visits them again.
@@ -14,6 +15,7 @@ from typing import Any
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call, run_in_thread
 
 from crawlers.items import AccountVisit
+from crawlers.workers import store
 from registry.observations import StoreStats, store_visits
 
 log = logging.getLogger(__name__)
@@ -43,9 +45,12 @@ class VisitPipeline:
     def from_crawler(cls, crawler: Any) -> VisitPipeline:
         return cls(crawler)
 
-    @property
-    def db(self) -> Any:
-        return self.crawler.spider.db
+    async def _store(self, batch: list[AccountVisit]) -> StoreStats:
+        """In the crawl's store process when it has one, else in a thread."""
+        spider = self.crawler.spider
+        if spider.store_pool is None:
+            return await run_in_thread(store_visits, spider.db, batch)
+        return await asyncio.wrap_future(spider.store_pool.submit(store, batch))
 
     def open_spider(self) -> None:
         self.timer = create_looping_call(self._tick)
@@ -77,7 +82,7 @@ class VisitPipeline:
             if not batch:
                 return
             try:
-                stats = await run_in_thread(store_visits, self.db, batch)
+                stats = await self._store(batch)
             except Exception as exc:
                 self.buffer[:0] = batch  # kept for the next attempt
                 self.failures += 1

@@ -82,7 +82,7 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
-    from crawlers.parsepool import parse_workers, start_pool
+    from crawlers.workers import parse_workers, start_pool, start_store
     from crawlers.pipelines import STORE_FAILED
     from crawlers.redaction import configured_secrets, install_redaction
     from crawlers.settings import BASE, SOURCES, crawl_settings, feed_platforms
@@ -98,6 +98,7 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     recorders: list[Any] = []
     crawlers: dict[str, Any] = {}
     pool = start_pool(parse_workers(settings)) if sources else None
+    store_pool = start_store(settings.database_url) if pool is not None else None
     if sources:
         process = AsyncCrawlerProcess(BASE)
         install_redaction(configured_secrets(settings))
@@ -107,12 +108,13 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
             recorders.append(recorder)  # signals hold receivers weakly
             crawler.signals.connect(recorder, signal=signals.spider_closed)
             process.crawl(crawler, patrol_id=patrol_id, gp=settings, db=engine, scope=patrol.scope,
-                          feed_platforms=feeds, parse_pool=pool)
+                          feed_platforms=feeds, parse_pool=pool, store_pool=store_pool)
         try:
             process.start()
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+            for executor in (pool, store_pool):
+                if executor is not None:
+                    executor.shutdown(cancel_futures=True)
     if any(reason == STORE_FAILED for reason in reasons.values()):
         status, code = FAILED, EXIT_FAILED
     elif all(reason == "finished" for reason in reasons.values()) and len(reasons) == len(sources):

@@ -94,7 +94,7 @@ def politeness(settings: Settings, source: str) -> tuple[int, float]:
 
 def check(settings: Settings) -> None:
     """Every patrol setting a crawl would fail on, checked before anything is written."""
-    from crawlers.parsepool import parse_workers
+    from crawlers.workers import parse_workers
 
     feed_platforms(settings)
     for source in SOURCES:

@@ -1,8 +1,9 @@
-"""Parsing in worker processes, off the crawl's event loop.
+"""Work done beside the crawl's event loop, in processes of its own: parsing and storing.
 
-The parsers are pure functions (bytes in, PageResult out) and parsing is most of a patrol's CPU time:
-a pool of worker processes lets the crawl use more than one core. `patrol.parse_workers` sets its size
-("auto": one per core beyond the first, at most four; 0: parse in the crawl process itself).
+The crawl process itself is busy with HTTP; parsing (pure functions, bytes in, PageResult out) and
+writing the database take as much CPU again. A pool of parse workers and one store process let a patrol
+use more than one core. `patrol.parse_workers` sets the pool's size ("auto": one per core beyond the
+first, at most four); 0 parses in the crawl process and stores from a thread of it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from crawlers.items import PageResult
+from crawlers.items import AccountVisit, PageResult
 from crawlers.parsing import content_hash
 from registry.config import Settings
+from registry.db import make_engine
+from registry.observations import StoreStats, store_visits
 from registry.errors import ValidationError
 
 MAX_AUTO_WORKERS = 4
@@ -54,6 +57,26 @@ def start_pool(workers: int) -> ProcessPoolExecutor | None:
         return None
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init)
+
+
+_STORE_ENGINE: Any = None
+
+
+def _store_init(database_url: str) -> None:
+    global _STORE_ENGINE
+    _worker_init()
+    _STORE_ENGINE = make_engine(database_url)
+
+
+def start_store(database_url: str) -> ProcessPoolExecutor:
+    """One process that writes the visits, batch after batch, in the order they are handed over."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_store_init, initargs=(database_url,))
+
+
+def store(visits: list[AccountVisit]) -> StoreStats:
+    """In the store process: one batch, one transaction."""
+    return store_visits(_STORE_ENGINE, visits)
 
 
 def parse(parser: Callable[..., PageResult], body: bytes, **args: Any) -> PageResult:

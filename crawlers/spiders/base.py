@@ -36,7 +36,7 @@ from crawlers.items import AccountVisit, PageResult, PostItem, ProfileItem
 from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN
 from crawlers.parsing.responses import is_login_url
-from crawlers.parsepool import parse, plain_headers
+from crawlers.workers import parse, plain_headers
 from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
@@ -90,9 +90,10 @@ class PatrolSpider(scrapy.Spider):
 
     def __init__(self, *, patrol_id: int, gp: Settings, db: Engine, scope: dict[str, Any],
                  feed_platforms: frozenset[str], batch_size: int = 500, parse_pool: Executor | None = None,
-                 **kwargs: Any) -> None:
+                 store_pool: Executor | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.parse_pool = parse_pool
+        self.store_pool = store_pool  # used by the pipeline
         self.patrol_id = patrol_id
         self.gp = gp
         self.db = db

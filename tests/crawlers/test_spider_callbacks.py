@@ -17,7 +17,7 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawlers.items import AccountVisit
-from crawlers.parsepool import start_pool
+from crawlers.workers import start_pool
 from crawlers.settings import crawl_settings
 from crawlers.spiders import SPIDERS
 from crawlers.spiders.base import PatrolSpider, Visit
