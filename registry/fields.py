@@ -173,6 +173,26 @@ def parse_level(value: Any) -> str | None:
     return _choice(value, _LEVEL_INDEX, {c: LEVEL_LABELS[c] for c in ORG_LEVELS}, ("单位级别", "unit level"))
 
 
+# A unit's level read off the end of its name when the roster does not give one (望月湖街道 → street).
+# Longest ending first, so 自治区 is not read as 区.
+_LEVEL_ENDINGS = sorted({
+    "省": "province", "自治区": "province", "市": "city", "自治州": "city", "地区": "city", "盟": "city",
+    "区": "district", "县": "district", "旗": "district", "街道": "street", "街道办事处": "street", "镇": "street",
+    "乡": "street", "苏木": "street", "社区": "community", "居委会": "community", "村": "community",
+    "村委会": "community", "嘎查": "community", "局": "department", "委": "department", "办": "department",
+    "部": "department", "中心": "department", "院": "department", "所": "department", "队": "department",
+    "站": "department", "馆": "department", "厅": "department", "署": "department",
+}.items(), key=lambda item: -len(item[0]))
+
+
+def guess_level(name: str) -> str:
+    """The level a unit's name implies (区委宣传部 → department, 岭南社区 → community); else "other"."""
+    for ending, level in _LEVEL_ENDINGS:
+        if name.endswith(ending):
+            return level
+    return "other"
+
+
 def parse_feed_url(value: Any) -> str | None:
     text = cell_text(value)
     if not text:

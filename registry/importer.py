@@ -30,8 +30,8 @@ from registry.columns import COLUMNS, ID_FIELDS, ORG_FIELDS, REQUIRED, match_hea
 from registry.bulk import insert_dicts, insert_many
 from registry.db import session_scope
 from registry.errors import GovpulseError, RowError, ValidationError
-from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, ORG_PARSERS, cell_text, clean_name, local_today,
-                             neutralize_formula)
+from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, ORG_PARSERS, cell_text, clean_name, guess_level,
+                             local_today, neutralize_formula)
 from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
                                   validate_id)
@@ -463,7 +463,7 @@ class _Writer:
                 parent = self.index.parents[i]
                 given = attrs.get(i, {})
                 params.append({"name": self.index.names[i], "parent_id": self.real.get(parent, parent),
-                               "level": given.get("level") or "other", "region_code": given.get("region_code"),
+                               "level": given.get("level") or guess_level(self.index.names[i]), "region_code": given.get("region_code"),
                                "headcount": given.get("headcount"), "notes": None, "created_at": self.now,
                                "updated_at": self.now})
             if self.write:

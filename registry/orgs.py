@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from registry import audit
 from registry.errors import ConflictError, NotFoundError, ValidationError
-from registry.fields import ORG_PARSERS, UNIT_NAME, clean_name, parse_options
+from registry.fields import ORG_PARSERS, UNIT_NAME, clean_name, guess_level, parse_options
 from registry.i18n import L
 from registry.models import Account, Organization
 from registry.timeutil import utcnow
@@ -188,7 +188,7 @@ def add_org(session: Session, *, actor: str, name: str, parent: str | None = Non
         raise ConflictError(L(f"单位 {unit_name!r} 已存在于 {where}", f"unit {unit_name!r} already exists under {where}"),
                             hint=L("用 org edit 修改它", "change it with org edit"))
     values = parse_options(ORG_PARSERS, {"level": level, "region_code": region_code, "headcount": headcount, "notes": notes})
-    org = Organization(name=unit_name, parent_id=parent_id, level=values.get("level") or "other",
+    org = Organization(name=unit_name, parent_id=parent_id, level=values.get("level") or guess_level(unit_name),
                        region_code=values.get("region_code"), headcount=values.get("headcount"),
                        notes=values.get("notes"))
     session.add(org)

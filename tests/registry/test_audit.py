@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from roster_helpers import WEIBO_UID, history
@@ -47,7 +48,7 @@ def test_merge_is_on_both_accounts(gp) -> None:
 
 def test_unit_history_and_ambiguous_references(gp) -> None:
     gp.ok("org", "add", "岳麓区", "--level", "district")
-    gp.ok("org", "add", "望月湖街道")
+    gp.ok("org", "add", "望月湖街道", "--level", "other")
     gp.ok("org", "edit", "望月湖街道", "--parent", "岳麓区", "--level", "street")
     assert [e["changes"] for e in history(gp, "望月湖街道")] == [
         {"name": [None, "望月湖街道"], "level": [None, "other"]},
@@ -72,4 +73,18 @@ def test_import_is_audited_per_account_and_unit(gp, tmp_path) -> None:
     assert entry["changes"] == {"platform": [None, "weibo"], "platform_id": [None, WEIBO_UID], "name": [None, "岳麓发布"],
                                 "org": [None, "长沙市/岳麓区"], "status": [None, "active"]}
     assert history(gp, "长沙市/岳麓区")[0]["changes"] == {"name": [None, "岳麓区"], "parent": [None, "长沙市"],
-                                                       "level": [None, "other"]}
+                                                       "level": [None, "district"]}
+
+
+def test_units_created_without_a_level_take_the_one_their_name_implies(gp, tmp_path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("平台,账号名称,账号ID,主办单位,上级单位\n"
+                      f"微博,岳麓发布,{WEIBO_UID},望月湖街道,岳麓区\n"
+                      "微博,社区发布,2803301709,银盆岭社区,望月湖街道\n"
+                      "微博,宣传部,2803301710,区委宣传部,岳麓区\n"
+                      "微博,政府,2803301711,岳麓区人民政府,岳麓区\n", encoding="utf-8")
+    gp.ok("import", str(roster))
+    gp.ok("org", "add", "湖南省")
+    levels = {u["name"]: u["level"] for u in json.loads(gp.ok("org", "list", "--json").output)}
+    assert levels == {"岳麓区": "district", "望月湖街道": "street", "银盆岭社区": "community",
+                      "区委宣传部": "department", "岳麓区人民政府": "other", "湖南省": "province"}

@@ -267,10 +267,10 @@ def test_a_workbook_that_is_not_one(gp_sqlite, tmp_path: Path, name: str, conten
 
 
 def test_unit_columns_and_ambiguous_units(gp, tmp_path: Path) -> None:
-    gp.ok("org", "add", "岳麓区")
+    gp.ok("org", "add", "岳麓区", "--level", "other")
     gp.ok("org", "add", "党政办", "--parent", "岳麓区")
     gp.ok("org", "add", "雨花区")
-    gp.ok("org", "add", "党政办", "--parent", "雨花区")
+    gp.ok("org", "add", "党政办", "--parent", "雨花区", "--level", "other")
     header = ["平台", "账号名称", "账号ID", "主办单位", "上级单位", "单位级别", "区划代码"]
     rows = [["微博", "甲", "2803301702", "党政办", "", "", ""],
             ["微博", "乙", "2803301703", "党政办", "雨花区", "部门", ""],
