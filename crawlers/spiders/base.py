@@ -178,6 +178,9 @@ class PatrolSpider(scrapy.Spider):
         if visit.fetched_at is None:
             visit.fetched_at = fetched_at
         visit.http_status = response.status
+        if redirected_to_login(response):
+            return PageResult(outcome="login_required", reason="redirected to a login page",
+                              http_status=response.status)
         args = {"status": response.status, "headers": plain_headers(response.headers), "url": response.url,
                 "fetched_at": fetched_at, **kwargs}
         try:
@@ -282,6 +285,13 @@ class PatrolSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         outcome, reason = classify_failure(failure, request, self.settings)
         return self.finish(request.cb_kwargs["visit"], outcome, reason)
+
+
+def redirected_to_login(response: Response) -> bool:
+    """A redirect through a passport, login or visitor page, wherever the chain ended: the platform
+    wants a login (or a visitor cookie), which says nothing about the account."""
+    chain = [*response.meta.get("redirect_urls", [])[1:], response.url]
+    return len(chain) > 1 and any(is_login_url(url.split("?", 1)[0]) for url in chain)
 
 
 def classify_failure(failure: Failure, request: scrapy.Request, settings: Any) -> tuple[str, str]:

@@ -183,6 +183,14 @@ def test_a_redirect_to_the_passport_is_a_login_wall_not_a_dead_account(settings:
     assert done.outcome == "login_required"
 
 
+def test_a_redirect_chain_through_the_passport_is_a_login_wall_wherever_it_ends(settings: Any) -> None:
+    spider = make_spider("weibo", settings)
+    first = spider.begin(visit_of(spider))
+    first.meta["redirect_urls"] = [first.url, "http://passport.weibo.test/signin/welcome?r=x"]
+    landed = respond(first, '{"ok": 1, "data": {"cards": []}}', url="http://weibo.test/")
+    assert call(first, landed).outcome == "login_required"
+
+
 def test_a_failure_after_some_pages_keeps_what_they_showed(settings: Any) -> None:
     spider = make_spider("weibo", settings)
     page1 = spider.page_request(visit_of(spider), None, 1)
