@@ -31,6 +31,7 @@ from registry.identifiers import platform_label
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, find_org, org_subtree_ids
 from registry.roster import account_filters
+from registry.sheets import write_sheet
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 Progress = Callable[[str, int, "int | None"], None]
@@ -144,18 +145,9 @@ def _write_csv(fh: BinaryIO, rows: Iterator[Row]) -> None:
 
 def _write_xlsx(fh: BinaryIO, rows: Iterator[Row]) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(L("账号台账", "roster"))
-    sheet.append([header_label(f) for f in EXPORT_FIELDS])
-    for row in _sheet_rows(rows):
-        for i, value in enumerate(row):
-            if type(value) is str and value.startswith("="):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"  # text, never a formula
-                row[i] = cell
-        sheet.append(row)
+    write_sheet(workbook, L("账号台账", "roster"), [header_label(f) for f in EXPORT_FIELDS], _sheet_rows(rows))
     workbook.save(fh)
 
 

@@ -90,6 +90,7 @@ def test_xlsx_cells_are_text_never_formulas(registry, tmp_path: Path) -> None:
     notes = sheet.cell(row=2, column=header.index("notes") + 1)
     assert (notes.value, notes.data_type) == ("=HYPERLINK(\"http://evil\")", "s")
     assert sheet.cell(row=2, column=header.index("contact_phone") + 1).value == "+86 731 8888 0000"
+    assert sheet.freeze_panes == "A2" and sheet.cell(row=1, column=1).font.b  # a header that stays in view
 
 
 def test_export_filters(registry, tmp_path: Path) -> None:
