@@ -28,12 +28,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.dialects import sqlite
 
+from benchmarks.bulk import fresh_database, stored_time as _ts
 from registry.db import open_engine
 
 PLATFORMS = ("weibo", "wechat", "toutiao")
-_STORED = sqlite.DATETIME().bind_processor(sqlite.dialect())  # how SQLAlchemy writes a time on SQLite
 STATUSES = (("active", 0.6), ("dormant", 0.12), ("zombie", 0.12), ("shell", 0.06), ("unreachable", 0.02),
             ("unknown", 0.08))
 OUTCOME = {"unknown": ("timeout", "login_required", "malformed", "rate_limited"), "unreachable": ("gone",)}
@@ -41,17 +40,10 @@ SILENT = {"active": (0, 13), "shell": (0, 13), "dormant": (14, 89), "zombie": (9
 WORDS = "政务 发布 教育 卫健 应急 交通 文明 环境 社区 街道 服务 平安 青年 妇联 医保 税务 市场 监管 文旅 体育".split()
 
 
-def _ts(value: datetime) -> str:
-    return _STORED(value.astimezone(UTC).replace(tzinfo=None))
-
-
 def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: int = 11) -> None:
     """Fill a fresh database at `path` (schema from the migrations, rows by bulk inserts)."""
     rng = random.Random(seed)
-    open_engine(f"sqlite:///{path}").dispose()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=OFF")
-    con.execute("PRAGMA synchronous=OFF")
+    con = fresh_database(path)
     now = _ts(as_of)
 
     # A city, 16 districts, units under each (streets with communities), sized to the accounts.

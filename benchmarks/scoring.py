@@ -24,19 +24,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.bulk import fresh_database, stored_time as _ts
 from registry.db import open_engine
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 PLATFORMS = ("weibo", "wechat", "toutiao")
 # Share of accounts per behaviour; the rest of the posts go to active accounts.
 KINDS = (("active", 0.62), ("dormant", 0.12), ("zombie", 0.12), ("never", 0.02), ("shell", 0.05),
          ("failing", 0.05), ("gone", 0.02))
 WORDS = "政务 公开 通知 公告 发布 会议 召开 工作 推进 落实 服务 群众 民生 安全 生产 检查 防汛 疫情 防控 招聘 社区 街道 " \
         "文明 创建 环境 整治 教育 医疗 养老 就业 乡村 振兴 交通 出行 提醒 天气 预警 活动 开展 举行".split()
-
-
-def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).strftime(TIME_FORMAT)
 
 
 def _sentence(rng: random.Random, words: int) -> str:
@@ -46,10 +42,7 @@ def _sentence(rng: random.Random, words: int) -> str:
 def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: int = 7) -> None:
     """Fill a fresh database at `path` (schema from the migrations, rows by bulk inserts)."""
     rng = random.Random(seed)
-    open_engine(f"sqlite:///{path}").dispose()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=OFF")
-    con.execute("PRAGMA synchronous=OFF")
+    con = fresh_database(path)
     now = _ts(as_of)
 
     # Organizations: a city, 16 districts, units under each (a third of them streets with three
