@@ -58,7 +58,8 @@ class Run:
     requests: int
     posts_new: int
     peak_rss_mb: float
-    cpu_seconds: float  # of the crawl process and its parse workers: the cost whatever else runs
+    cpu_seconds: float  # of the crawl process and its workers: the cost whatever else runs
+    peak_rss_all_mb: float = float("nan")  # the crawl process and its workers together
 
 
 def children_cpu() -> float:
@@ -66,31 +67,43 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def peak_rss_mb(pid: int) -> float | None:
+def status_mb(pid: int, field: str) -> float:
+    """VmHWM (peak) or VmRSS (now) of a process, in MB; 0 when it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
-        return None
-    return None
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+                for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
 
 
 def patrol(settings: Any, engine: Any, label: str) -> tuple[PatrolResult, Run]:
-    peak = 0.0
+    peak = peak_all = 0.0
 
     def watch(info: ProgressInfo) -> None:
-        nonlocal peak
+        nonlocal peak, peak_all
         row = get_patrol(engine, info.patrol_id)
-        rss = peak_rss_mb(row.pid) if row is not None and row.pid else None
-        peak = max(peak, rss or 0.0)
+        if row is None or not row.pid:
+            return
+        peak = max(peak, status_mb(row.pid, "VmHWM"))
+        # With its parse and store workers (sampled twice a second).
+        peak_all = max(peak_all, status_mb(row.pid, "VmRSS") + sum(status_mb(c, "VmRSS") for c in children(row.pid)))
 
     started, cpu = time.perf_counter(), children_cpu()
     result = run_patrol(settings, scope=PatrolScope(), on_progress=watch, resume=False, engine=engine)
     seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
     row = get_patrol(engine, result.patrol_id)
     requests = sum((row.summary or {}).get("requests", {}).values()) if row else 0
-    return result, Run(label, seconds, result.accounts_done, requests, result.posts_new, peak, cpu)
+    return result, Run(label, seconds, result.accounts_done, requests, result.posts_new, peak, cpu, peak_all)
 
 
 def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) -> list[str]:
@@ -234,8 +247,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = args.accounts or [10_000]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
-    print("| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS | CPU s | CPU ms/account |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS (crawl) | "
+          "peak RSS (with workers) | CPU s | CPU ms/account |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
             work = args.keep / str(size) if args.keep else Path(tmp)
@@ -243,13 +257,13 @@ def main() -> None:
             runs = bench(size, args.concurrency, work)
         for run in runs:
             measured = run.cpu_seconds == run.cpu_seconds  # not NaN
-            rss = f"{run.peak_rss_mb:.0f} MB" if measured else "—"
+            rss = f"{run.peak_rss_mb:.0f} MB | {run.peak_rss_all_mb:.0f} MB" if measured else "— | —"
             cpu = f"{run.cpu_seconds:.1f} | {run.cpu_seconds / run.accounts * 1000:.1f}" if measured else "— | —"
             print(f"| {size:,} | {run.label} | {run.seconds:.1f} | {run.accounts / run.seconds:.0f} | "
                   f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} |",
                   flush=True)
         first, ceiling = runs[0], runs[1]
-        print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | |",
+        print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | |",
               flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 

@@ -208,9 +208,13 @@ class PatrolSpider(scrapy.Spider):
         return self.page_request(visit, result.next_cursor, page + 1)
 
     def should_stop(self, visit: Visit, result: PageResult, new: int) -> bool:
-        """Stop at the end of the list, at the page cap, past the lookback window, or on reaching the
-        posts already stored. Pinned posts come first whatever their age: they never stop paging."""
+        """Stop at the end of the list (or once as many posts as the profile says the account has were
+        read), at the page cap, past the lookback window, or on reaching the posts already stored. Pinned
+        posts come first whatever their age: they never stop paging."""
         if result.next_cursor is None or not new or visit.pages >= visit.max_pages:
+            return True
+        total = visit.profile.posts_total if visit.profile else None
+        if total is not None and len(visit.posts) >= total:  # every post the account has: no empty last page
             return True
         own = [p for p in result.posts if FOREIGN not in p.flags]
         if not own:  # a page of another account's posts: the source is broken, not worth reading on

@@ -121,6 +121,17 @@ def test_weibo_pages_until_the_lookback_window_and_keeps_the_pinned_post(setting
     assert done.url and "containerid=107603" in done.url
 
 
+def test_paging_stops_once_every_post_the_profile_counts_was_read(settings: Any) -> None:
+    spider = make_spider("weibo", settings)
+    first = spider.begin(visit_of(spider))
+    profile = json.dumps({"ok": 1, "data": {"userInfo": {"id": int(UID), "statuses_count": 3}}})
+    page1 = call(first, respond(first, profile))
+    page2 = call(page1, respond(page1, timeline(mblog("601", 1), mblog("602", 2))))
+    assert isinstance(page2, Request)
+    done = call(page2, respond(page2, timeline(mblog("603", 3))))  # no request for an empty page 3
+    assert isinstance(done, AccountVisit) and done.pages == 2 and len(done.posts) == 3
+
+
 def test_a_page_of_only_pinned_posts_does_not_stop_paging(settings: Any) -> None:
     spider = make_spider("weibo", settings)
     page1 = spider.page_request(visit_of(spider), None, 1)
