@@ -6,6 +6,7 @@ same cleaning whatever the platform.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -71,3 +72,23 @@ def latest_publish_time(posts: Iterable[PostItem]) -> datetime | None:
         (p.published_at for p in posts if p.published_at is not None and FOREIGN not in p.flags),
         default=None,
     )
+
+
+def mark_foreign(posts: Iterable[PostItem], owner_id: str | None) -> None:
+    """Flag posts the platform attributes to another user than the account's owner.
+
+    Where the account is registered by a token (Toutiao's MS4wLjAB...), its numeric user id is not known
+    in advance: the owner is then the author of most of the posts, and nothing is flagged on a tie.
+    """
+    posts = [p for p in posts if p.author_id]
+    authors = Counter(p.author_id for p in posts)
+    if len(authors) < 2:
+        return
+    if owner_id not in authors:
+        (first, n1), (_, n2) = authors.most_common(2)
+        if n1 == n2:
+            return
+        owner_id = first
+    for post in posts:
+        if post.author_id != owner_id and FOREIGN not in post.flags:
+            post.flags.append(FOREIGN)

@@ -78,6 +78,9 @@ def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
         counts["likes"] = cell.get("like_count")
     counts["reposts"] = as_dict(cell.get("forward_info")).get("forward_count", counter.get("forwardCount"))
     content = cell.get("content") or cell.get("rich_content")
+    user = as_dict(cell.get("user"))
+    author = as_dict(cell.get("user_info")).get("user_id") or user.get("user_id") or user.get("id") \
+        or as_dict(user.get("info")).get("user_id")
     return build_post(
         post_id,
         raw_time=cell.get("publish_time"),
@@ -86,6 +89,7 @@ def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
         title=cell.get("title"),
         text=cell.get("abstract") or content,
         url=link.format(quote(post_id, safe="")) if link else cell.get("share_url") or cell.get("article_url"),
+        author_id=str(author) if author not in (None, "") else None,
         flags=flags,
     )
 

@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from crawlers.items import AccountVisit, PageResult, PostItem, ProfileItem
 from crawlers.parsing import parse_wechat_article_page
-from crawlers.parsing.posts import FOREIGN
+from crawlers.parsing.posts import FOREIGN, mark_foreign
 from crawlers.parsing.responses import is_login_url
 from crawlers.workers import parse, plain_headers
 from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
@@ -266,6 +266,7 @@ class PatrolSpider(scrapy.Spider):
         the newest posts), unless `final` (the platform says the account is gone); a timeline made only
         of another account's posts is not this account's."""
         posts = list(visit.posts.values())
+        mark_foreign(posts, visit.ref.platform_id)
         own = [p for p in posts if FOREIGN not in p.flags]
         notes = list(visit.notes)
         if outcome is not None and own and not final:

@@ -158,3 +158,20 @@ def test_anti_bot_answers_and_broken_bodies(raw: bytes, status: int, outcome: st
     result = feed(raw, status=status)
     assert (result.outcome, result.http_status, result.posts) == (outcome, status, [])
     assert result.reason
+
+
+def test_cells_by_another_user_are_flagged_foreign_by_the_majority_author() -> None:
+    from crawlers.parsing.posts import FOREIGN, mark_foreign
+
+    own = {"user_info": {"user_id": "1234567890123", "name": "某某区发布"}}
+    cells = [{"cell_type": 60, "id": str(7210987654321098765 + i), "title": f"第{i}条", "publish_time": 1678851000 - i,
+              **own} for i in range(3)]
+    cells.append({"cell_type": 32, "id": "7210987654321090000", "content": "别人的微头条", "publish_time": 1678852000,
+                  "user": {"user_id": 90000000001, "name": "星城吃货日记"}})
+    body = json.dumps({"data": cells, "has_more": False, "next": {"max_behot_time": 0}}).encode()
+    result = parse_toutiao_feed(body, status=200, headers={"content-type": "application/json"},
+                                url="http://x/api/pc/list/user/feed", fetched_at=FETCHED, page=1)
+    assert [p.author_id for p in result.posts] == ["1234567890123"] * 3 + ["90000000001"]
+    mark_foreign(result.posts, "MS4wLjABAAAAtoken")  # registered by its token: the owner is the majority author
+    assert [FOREIGN in p.flags for p in result.posts] == [False, False, False, True]
+    assert latest_publish_time(result.posts) == datetime.fromtimestamp(1678851000, UTC)
