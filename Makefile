@@ -25,8 +25,15 @@ system-deps:
 test: install system-deps
 	bash .ci/test
 
+# The figures of docs/benchmarks.md, at the sizes named there.
 bench: install
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.roster
+	$(BIN)/python -m benchmarks.patrol --accounts 2000 --accounts 10000
+	$(BIN)/python -m benchmarks.scoring --accounts 100000 --posts 5000000 --runs 3
+	$(BIN)/python -m benchmarks.report --accounts 6000
+	$(BIN)/python -m benchmarks.report --accounts 100000
+	$(BIN)/python -m benchmarks.scheduler
+	$(BIN)/python -m benchmarks.simulator --size 10000 --accounts 2000 --concurrency 32
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts govpulse-demo
