@@ -132,6 +132,14 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
 
 
 @contextmanager
+def reading(engine: Engine) -> Iterator[Any]:
+    """A connection for reads only: on SQLite a plain BEGIN (a snapshot, no write lock), so that reports,
+    the scorer and `status` never block a patrol that is writing."""
+    with engine.connect() as conn:
+        yield conn.execution_options(read_only=True)
+
+
+@contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose work is committed as one transaction, or rolled back whole on any error."""
     session = Session(engine, expire_on_commit=False)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.selectable import CTE
 from sqlmodel import Session
 
+from registry.db import reading
 from registry.errors import GovpulseError
 from registry.i18n import L
 from registry.models import (
@@ -487,7 +488,7 @@ def _no_run(conn: Connection, as_of: datetime | None) -> GovpulseError:
 def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime | None = None,
                      trend_runs: int = 12) -> ReportData:
     """All the rows of one report, read in one transaction (a consistent snapshot)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
         if not runs:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from registry.config import Settings
+from registry.db import reading
 from registry.locks import read_lock
 from registry.models import Account, FetchOutcome, JobRun, JobStep, Organization
 from registry.timeutil import utcnow
@@ -43,7 +44,7 @@ def last_runs(engine: Engine, *, limit: int = 10, schedule: str | None = None) -
     query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)  # type: ignore[union-attr]
     if schedule:
         query = query.where(JobRun.schedule_name == schedule)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         runs = [dict(r) for r in conn.execute(query.with_only_columns(*JobRun.__table__.c)).mappings()]
         steps = conn.execute(select(JobStep.run_id, JobStep.step, JobStep.status, JobStep.counts,
                                     JobStep.started_at, JobStep.finished_at)
@@ -77,7 +78,7 @@ def failing_sources(engine: Engine, *, last_n: int, examples: int = 3) -> list[d
               .join(Organization, Organization.id == Account.org_id).subquery("listed"))
     query = select(listed).where(listed.c.rk <= examples).order_by(listed.c.platform, listed.c.outcome, listed.c.rk)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for row in conn.execute(query).mappings():
             entry = groups.setdefault((row["platform"], row["outcome"]), {
                 "platform": row["platform"], "outcome": row["outcome"], "accounts": row["accounts"], "examples": []})

@@ -35,3 +35,28 @@ def test_bad_database_url_is_one_clear_error(gp_env) -> None:
 def test_unknown_command_is_a_usage_error(gp_sqlite) -> None:
     result = gp_sqlite("no-such-command")
     assert result.exit_code == 2
+
+
+def test_readers_do_not_wait_for_a_writer_on_sqlite(sqlite_url) -> None:
+    """Reports, the scorer and `status` read through registry.db.reading: a patrol holding the write
+    lock must not block them (a BEGIN IMMEDIATE reader would wait the 30 s busy timeout, then fail)."""
+    import sqlite3
+    import time
+
+    from sqlalchemy import text
+
+    from registry.db import open_engine, reading
+
+    engine = open_engine(sqlite_url)
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO organization (name, level, created_at, updated_at) VALUES ('甲', 'other', '2026-01-01', '2026-01-01')")
+    try:
+        started = time.monotonic()
+        with reading(engine) as conn:
+            assert conn.execute(text("SELECT count(*) FROM organization")).scalar() == 0  # the committed snapshot
+        assert time.monotonic() - started < 5
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        engine.dispose()

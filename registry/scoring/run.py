@@ -21,7 +21,8 @@ from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, collect, org_tree
 from registry.scoring.plan import Item, build_plan
 from registry.scoring.rules import CLOSED, FIRED, Judgement, isin, judge
-from registry.scoring.sql import account_scope, reading
+from registry.db import reading
+from registry.scoring.sql import account_scope
 from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, bulk_insert, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 

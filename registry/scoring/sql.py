@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, Select, Text, any_, bindparam, cast, func, literal, literal_column, select, true
@@ -82,9 +80,3 @@ def raw_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
         result.close()
 
 
-@contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
-    """A connection for reads only: on SQLite a plain BEGIN (a snapshot, no write lock), so that a run's
-    statements can read side by side and the patrol can keep writing meanwhile."""
-    with engine.connect() as conn:
-        yield conn.execution_options(read_only=True)
