@@ -323,7 +323,8 @@ def _district_tree(b: _Builder, streets: int = 7, departments: int = 13) -> list
 def _account_names(short: str, level: str, platform: str, count: int) -> list[str]:
     """The names a unit's accounts on one platform take: its base name, then variants."""
     if level == "district":
-        base = [f"{short}发布", f"{names.DISTRICT}人民政府", f"{short}政务", f"{short}网信"]
+        base = [f"{short}发布", f"{names.DISTRICT}人民政府", f"{short}政务", f"{short}网信", f"{short}之声",
+                f"{short}在线", f"{short}观察", f"{short}微政务"]
     elif level == "community":
         base = [short, f"{short}居委会", f"{short}党群服务中心", f"{short}e家"]
     elif short == "云麓公安":
