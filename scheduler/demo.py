@@ -15,16 +15,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
 from crawlers.simulator import build_scenario, start_simulator
 from crawlers.simulator.kinds import DEFAULT_ROUTES
+from reports import ReportPaths, build_report
 from registry.config import PLATFORMS, Settings
 from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
+from registry.policy import load_policy
+from registry.scoring import ScoreResult, run_scoring
 from registry.timeutil import utcnow
 
 DEMO_DIR = Path("govpulse-demo")
@@ -48,9 +50,8 @@ class DemoResult:
     accounts: int
     imported: ImportSummary
     patrol: PatrolResult
-    score: Any | None  # registry.scoring.ScoreResult, when the scorer is installed
-    report: Any | None  # reports.ReportPaths
-    skipped: list[str]  # steps not available in this installation
+    score: ScoreResult | None  # None when the patrol did not run to its end
+    report: ReportPaths | None
 
 
 def prepare_folder(out_dir: Path) -> Path:
@@ -124,36 +125,15 @@ def run_demo(base: Settings, *, out_dir: Path = DEMO_DIR, lang: str = "zh",
                                 resume=False, engine=engine)
         finally:
             engine.dispose()
-    skipped: list[str] = []
     score = report = None
     if patrol.ran and not patrol.interrupted:
         engine = open_engine(settings.database_url)
         as_of = utcnow()  # after the patrol: the scorer judges on what was fetched until then
         try:
-            score = _score(engine, settings, as_of, skipped)
-            if score is not None:
-                report = _report(engine, settings, out_dir, lang, as_of, skipped)
+            score = run_scoring(engine, policy=load_policy(settings), as_of=as_of)
+            report = build_report(engine, settings, out_dir=out_dir / "reports", lang=lang, as_of=as_of)
         finally:
             engine.dispose()
     return DemoResult(out_dir=out_dir, roster=roster, database_url=settings.database_url, base_url=sim.base_url,
                       accounts=len(scenario.accounts), imported=imported, patrol=patrol, score=score,
-                      report=report, skipped=skipped)
-
-
-def _score(engine: Any, settings: Settings, as_of: Any, skipped: list[str]) -> Any | None:
-    try:
-        from registry.policy import load_policy
-        from registry.scoring import run_scoring
-    except ImportError:
-        skipped.append("score")
-        return None
-    return run_scoring(engine, policy=load_policy(settings), as_of=as_of)
-
-
-def _report(engine: Any, settings: Settings, out_dir: Path, lang: str, as_of: Any, skipped: list[str]) -> Any | None:
-    try:
-        from reports import build_report
-    except ImportError:
-        skipped.append("report")
-        return None
-    return build_report(engine, settings, out_dir=out_dir / "reports", lang=lang, as_of=as_of)
+                      report=report)

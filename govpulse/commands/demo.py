@@ -51,9 +51,6 @@ def demo(out_dir: Path, lang: str | None) -> None:
         rows = _score_rows(result.score)
         if rows:
             emit_table(rows, [L("研判结果", "verdict"), L("账号", "accounts")], title=L("研判", "scoring"))
-    for step in result.skipped:
-        click.echo(L(f"(本安装尚无 {step} 步骤, 已跳过)", f"({step}: not available in this installation, skipped)"),
-                   err=True)
     click.echo(L(f"演示数据库: {result.database_url}", f"demo database: {result.database_url}"))
     if result.report is not None:
         click.echo(L(f"报告: {result.report.html}", f"report: {result.report.html}"))
