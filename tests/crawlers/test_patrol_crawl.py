@@ -26,23 +26,16 @@ ROUTES: dict[str, dict[str, str]] = {
     "feed": {"weibo": "feed"},  # everything through the bridge
 }
 READ = ("ok", "gone")  # outcomes after which the account's posts were read
-# (kind, platform, route) the crawl still gets wrong, and why: each must still fail, so that a fix is noticed.
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def truth_problems(crawl: Crawl, patrol_id: int, routes: dict[str, str]) -> list[str]:
     """Every account: outcome as expected for its route; last update (the newest publish time, pinned
-    posts included) as the platform has it; no post at all when the fetch failed. Known gaps must fail."""
+    posts included) as the platform has it; no post at all when the fetch failed."""
     accounts, outcomes, posts = crawl.accounts(), crawl.outcomes(patrol_id), crawl.posts()
     problems: list[str] = []
     for key, truth in crawl.scenario.truth().items():
         route = routes.get(key[0], DEFAULT_ROUTES[key[0]])
-        found = _account_problems(truth, key, route, accounts, outcomes, posts)
-        if (truth["kind"], key[0], route) in KNOWN_GAPS:
-            if not found:
-                problems.append(f"known gap fixed, remove it from KNOWN_GAPS: {truth['kind']}/{key[0]} via {route}")
-            continue
-        problems += found
+        problems += _account_problems(truth, key, route, accounts, outcomes, posts)
     return problems
 
 
