@@ -8,13 +8,14 @@ read-then-write transactions. Any other SQLAlchemy URL (PostgreSQL) is used as i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -137,6 +138,36 @@ def reading(engine: Engine) -> Iterator[Any]:
     the scorer and `status` never block a patrol that is writing."""
     with engine.connect() as conn:
         yield conn.execution_options(read_only=True)
+
+
+_PG_SNAPSHOT = re.compile(r"[0-9A-Fa-f-]+")
+
+
+@contextmanager
+def reading_together(engine: Engine, n: int) -> Iterator[list[Connection]]:
+    """`n` read-only connections on one and the same snapshot of the database, so that the reads of one
+    job can run on several threads at once and still agree with each other.
+
+    SQLite: each reader's snapshot is taken by its first read, done here while another connection holds
+    the write lock for a moment, so that no commit can fall between them. PostgreSQL: REPEATABLE READ
+    transactions sharing the first one's exported snapshot.
+    """
+    with ExitStack() as stack:
+        conns = [stack.enter_context(engine.connect()).execution_options(read_only=True) for _ in range(n)]
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as lock:
+                lock.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: no writer can commit until the rollback
+                for conn in conns:
+                    conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
+                lock.rollback()
+        elif engine.dialect.name == "postgresql":
+            conns = [conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) for conn in conns]
+            snapshot = conns[0].exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            if not _PG_SNAPSHOT.fullmatch(str(snapshot)):
+                raise GovpulseError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
+            for conn in conns[1:]:
+                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        yield conns
 
 
 @contextmanager

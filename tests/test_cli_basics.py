@@ -60,3 +60,42 @@ def test_readers_do_not_wait_for_a_writer_on_sqlite(sqlite_url) -> None:
         writer.execute("ROLLBACK")
         writer.close()
         engine.dispose()
+
+
+def test_readers_together_share_one_snapshot(db_url) -> None:
+    """The scorer reads on two connections at once; both must see the same database, whatever is
+    committed while they are being opened or used."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from registry.db import open_engine, reading_together
+
+    engine = open_engine(db_url)
+    add = text("INSERT INTO organization (name, level, created_at, updated_at) VALUES (:n, 'other', '2026-01-01', '2026-01-01')")
+    count = text("SELECT count(*) FROM organization")
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            with engine.begin() as conn:
+                conn.execute(add, {"n": f"单位{n}"})
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        for _ in range(20):
+            with reading_together(engine, 3) as conns:
+                first = [conn.execute(count).scalar() for conn in conns]
+                time.sleep(0.01)
+                again = [conn.execute(count).scalar() for conn in conns]
+            assert len(set(first)) == 1 and first == again
+            with engine.connect() as conn:
+                assert conn.execute(count).scalar() >= first[0]
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()

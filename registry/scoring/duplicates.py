@@ -13,18 +13,12 @@ sort); only hashes seen more than once are looked at in Python.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, select
-from sqlalchemy.engine import Connection
 
 from registry.digest import content_hash
-from registry.models import Account, Post
-from registry.policy import Policy
-from registry.scoring.metrics import DAY, HASH_WIDTH, Frame, Params, WindowPosts, window_start_expr
-from registry.scoring.sql import epoch_seconds
+from registry.scoring.metrics import DAY, HASH_WIDTH, Frame, Params, WindowPosts
 
 MAX_PARTNERS = 20  # related accounts named in a verdict's evidence
 
@@ -46,16 +40,10 @@ def family_keys(tree: Tree) -> dict[int, tuple[int, int | None]]:
     return keys
 
 
-def _unhashed(conn: Connection, policy: Policy, as_of: datetime, scope: Any, frame: Frame) -> WindowPosts:
+def _unhashed(rows: list[Any], frame: Frame) -> WindowPosts:
     """Posts of the window stored without a content hash: hash their title and text here."""
-    acc = Account.__table__
-    stmt = (select(acc.c.id, epoch_seconds(Post.published_at, conn.dialect.name), Post.title, Post.text)
-            .select_from(acc.join(Post.__table__, and_(
-                Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
-                Post.published_at <= as_of, Post.content_hash.is_(None))))
-            .where(scope))
     ids, ts, hashes = [], [], []
-    for account_id, published, title, text in conn.execute(stmt):
+    for account_id, published, title, text in rows:
         digest = content_hash(title, text)
         if digest:
             ids.append(account_id)
@@ -78,10 +66,10 @@ def _candidates(posts: WindowPosts) -> np.ndarray:
     return np.flatnonzero(counts[inverse.ravel()] > 1)
 
 
-def count_duplicates(conn: Connection, frame: Frame, params: Params, as_of: datetime, scope: Any,
-                     tree: Tree) -> None:
-    """Fill frame.duplicates and frame.duplicate_with for every account of the frame."""
-    parts = [p for p in (frame.window_posts, _unhashed(conn, params.policy, as_of, scope, frame)) if p is not None]
+def count_duplicates(frame: Frame, params: Params, unhashed: list[Any], tree: Tree) -> None:
+    """Fill frame.duplicates and frame.duplicate_with for every account of the frame (`unhashed`: the
+    window's posts stored without a content hash, as metrics.read_posts gives them)."""
+    parts = [p for p in (frame.window_posts, _unhashed(unhashed, frame)) if p is not None]
     posts = WindowPosts(row=np.concatenate([p.row for p in parts]), ts=np.concatenate([p.ts for p in parts]),
                         hashes=np.concatenate([p.hashes for p in parts]))
     groups: dict[bytes, list[int]] = defaultdict(list)

@@ -14,30 +14,37 @@ flagged_since is when the current unbroken stretch of flagged verdicts began (ca
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, exists, func, select
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, Verdict
-from registry.scoring.rules import FLAGGED
+from registry.scoring.rules import FLAGGED, flag_codes
 from registry.scoring.sql import raw_rows
 
-Previous = dict[int, tuple[str, str, datetime | None]]  # account -> (status, flags as JSON text, flagged_since)
+# account -> (status, flags as JSON text, flagged_since as the driver gives it: it is only stored again)
+Previous = dict[int, tuple[str, str, Any]]
 
 
-def previous_verdicts(conn: Connection, scope: Any, before_run: int) -> Previous:
-    """Each account's latest verdict from a run before `before_run`.
-
-    The rows of the latest earlier run are read together (they lie side by side); accounts that run
-    did not cover (it was scoped to other units) are looked up one index seek each.
-    """
-    acc = Account.__table__
+def latest_run(conn: Connection, before_run: int | None = None) -> int | None:
+    """The latest run with verdicts (before run `before_run`), or None."""
     v = Verdict.__table__
-    last_run = conn.execute(select(func.max(v.c.run_id)).where(v.c.run_id < before_run)).scalar()
+    stmt = select(func.max(v.c.run_id))
+    return conn.execute(stmt if before_run is None else stmt.where(v.c.run_id < before_run)).scalar()
+
+
+def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Previous:
+    """Each account's latest verdict up to run `last_run` (latest_run()).
+
+    The rows of run `last_run` are read together (they lie side by side); accounts that run did not
+    cover (it was scoped to other units) are looked up one index seek each.
+    """
     if last_run is None:
         return {}
+    acc = Account.__table__
+    v = Verdict.__table__
     columns = (v.c.account_id, v.c.status, cast(v.c.flags, Text), v.c.flagged_since)
     rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(v.c.run_id == last_run, scope))
     latest = (select(v.c.id).where(v.c.account_id == acc.c.id, v.c.run_id < last_run)
@@ -45,18 +52,11 @@ def previous_verdicts(conn: Connection, scope: Any, before_run: int) -> Previous
     missing = select(latest.label("id")).select_from(acc).where(scope, ~exists().where(
         v.c.account_id == acc.c.id, v.c.run_id == last_run)).subquery()
     rows += raw_rows(conn, select(*columns).join(missing, missing.c.id == v.c.id))
-    return {account_id: (status, flags, None if since is None else _aware(since))
-            for account_id, status, flags, since in rows}
+    return {account_id: (status, flags, since) for account_id, status, flags, since in rows}
 
 
-def _aware(value: datetime | str) -> datetime:
-    """A stored time as the driver gives it (SQLite: UTC text) as an aware datetime."""
-    return datetime.fromisoformat(value).replace(tzinfo=UTC) if isinstance(value, str) else value
-
-
-def change(status: str, previous: tuple[str, str, datetime | None] | None,
-           as_of: datetime) -> tuple[str, datetime | None]:
-    """(change, flagged_since) of one account."""
+def change(status: str, previous: tuple[str, str, Any] | None, as_of: Any) -> tuple[str, Any]:
+    """(change, flagged_since) of one account: flagged_since is `as_of` or the previous verdict's."""
     flagged = status in FLAGGED
     if previous is None:
         return "new", as_of if flagged else None
@@ -70,11 +70,13 @@ def change(status: str, previous: tuple[str, str, datetime | None] | None,
     return ("recovered" if since is not None else "unchanged"), None
 
 
-def flag_changes(flags: list[str], flags_json: str, previous: tuple[str, str, datetime | None] | None,
+def flag_changes(mask: int, flags_json: str, previous: tuple[str, str, Any] | None,
                  ) -> dict[str, list[str]]:
-    """Flags raised and cleared since the previous verdict (compared as JSON text first: mostly equal)."""
+    """Flags (a mask, rules.flag_codes) raised and cleared since the previous verdict (compared as JSON
+    text first: mostly equal)."""
     if previous is None or previous[1] == flags_json:
         return {}
+    flags = flag_codes(mask)
     before = set(json.loads(previous[1]) or ())
     added = [f for f in flags if f not in before]
     removed = sorted(before - set(flags))

@@ -1,13 +1,13 @@
 """What the scorer measures per account: a few set-based statements reduced to columns.
 
-1. accounts: every account in scope with its latest follower count and its latest fetch outcome, each
-   found by an index-only seek per account, so the cost grows with accounts, not with history; for the
-   few whose latest fetch failed, their latest outcomes in full;
+1. accounts: every account in scope with its latest follower count, its latest fetch outcome, its
+   newest post and whether it has posts whose date was unreadable, each found by an index seek per
+   account, so the cost grows with accounts, not with history; for the few whose latest fetch failed,
+   their latest outcomes in full;
 2. window: the posts of the window aggregated per account in one pass over ix_post_scoring, which
-   covers every column read; each account's publish times, engagement and content hashes come back as
-   one list each and are reduced here with numpy (longest gap, median engagement; duplicates.py);
-3. silent: for accounts without a post in the window, the newest post before it (an index seek) and
-   whether they have posts whose date was unreadable.
+   covers every column read; every account's publish times, engagement and content hashes come back
+   as one text each, in a single row, and are reduced here with numpy (longest gap, median engagement;
+   duplicates.py). Being the longest read, it may run on its own connection beside the first.
 
 Posts flagged foreign_author (someone else's post in the timeline) are never stored (see
 registry.observations), so every stored post is the account's own. Nothing after `as_of` counts:
@@ -148,11 +148,13 @@ def _engagement() -> Any:
 
 
 def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> Frame:
-    """Every account in scope with its latest follower count and latest outcome (index-only seeks)."""
+    """Every account in scope with its latest follower count, latest outcome, newest post, and whether it
+    has posts without a readable date (index seeks)."""
     dialect = conn.dialect.name
     acc = Account.__table__
     s = AccountSnapshot.__table__
     o = FetchOutcome.__table__
+    q = Post.__table__
     stmt = select(
         acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
         acc.c.status_changed_on, acc.c.opened_on,
@@ -160,9 +162,12 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
         _newest(epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
                 o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
+        _newest(epoch_seconds(q.c.published_at, dialect), q.c.account_id == acc.c.id, q.c.published_at <= as_of,
+                order=q.c.published_at),
+        exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of),
     ).where(scope).order_by(acc.c.id)
     rows = raw_rows(conn, stmt)
-    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 10
+    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 12
     latest = np.array(cols[9], float)
     known = ~np.isnan(latest)
     codes = np.where(known, latest, 15).astype(np.int64)
@@ -172,6 +177,9 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         status_changed_on=np.array(cols[6], "datetime64[D]"), opened_on=np.array(cols[7], "datetime64[D]"),
         followers=np.array(cols[8], float), outcome=np.where(known, OUTCOME_NAMES[codes % 16], None),
         fetched_ts=np.where(known, codes // 16, np.nan))
+    frame.last_post_ts = np.array(cols[10], float)
+    # Undated posts matter only where no post has a readable date (rules.dates_unreadable).
+    frame.undated_posts = np.array(cols[11], bool) & np.isnan(frame.last_post_ts)
     _history(conn, frame, policy, as_of)
     return frame
 
@@ -202,24 +210,36 @@ def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) ->
 
 
 def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any) -> Any:
+    """The window's posts aggregated per account, then every account's figures joined into one text per
+    column: a single row, so that the whole statement runs inside the database (where SQLite releases the
+    GIL) and comes back in one piece rather than as 100,000 rows. All columns list the accounts in the
+    same order, and each account's lists its posts in the same order."""
     acc = Account.__table__
     start = window_start_expr(policy, as_of)
     order = Post.published_at
-    return (
-        select(acc.c.id, func.count(), func.sum(case((Post.is_repost, 0), else_=1)),
-               seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order),
-               seq_agg(_engagement(), dialect, order),
-               seq_agg(fixed_width(Post.content_hash, HASH_WIDTH, dialect), dialect, order, sep=""))
+    engagement = _engagement()
+    per_account = (
+        select(acc.c.id.label("id"), func.count().label("posts"),
+               func.sum(case((Post.is_repost, 0), else_=1)).label("originals"),
+               func.count(engagement).label("engaged"),
+               seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order).label("times"),
+               seq_agg(engagement, dialect, order).label("engagement"),
+               seq_agg(fixed_width(Post.content_hash, HASH_WIDTH, dialect), dialect, order, sep="").label("hashes"))
         .select_from(acc.join(Post.__table__, and_(
             Post.account_id == acc.c.id, Post.published_at > start, Post.published_at <= as_of)))
         .where(scope)
         .group_by(acc.c.id)
         .order_by(acc.c.id)
+        .subquery()
     )
+    w = per_account.c
+    return select(*(seq_agg(c, dialect, w.id) for c in (w.id, w.posts, w.originals, w.engaged, w.times,
+                                                       w.engagement)),
+                  seq_agg(w.hashes, dialect, w.id, sep=""))
 
 
-def _ints(texts: Any) -> np.ndarray:
-    return np.fromstring(",".join(texts), dtype=np.int64, sep=",")
+def _ints(text: str | None) -> np.ndarray:
+    return np.fromstring(text or "", dtype=np.int64, sep=",")
 
 
 def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,24 +247,26 @@ def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(len(counts)), counts), np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
-def _window(rows: list[Any], frame: Frame, params: Params, as_of: datetime) -> None:
-    """Reduce the window statement's rows: posts, originals, longest gap, median engagement, hashes."""
+def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
+    """Reduce the window statement's row: posts, originals, longest gap, median engagement, hashes."""
     as_of_ts = as_of.timestamp()
     starts = as_of_ts - params.window_days * float(DAY)
     opened = day_start(frame.opened_on)
     frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
     frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
-    if not rows:
+    ids_text, posts_text, originals_text, engaged_text, times_text, engagement_text, hash_text = row
+    if not ids_text:
         return
-    ids, posts, originals, times_text, engagement_text, hash_text = zip(*rows)
-    at = frame.rows_of(np.array(ids))
-    posts_n = np.array(posts, np.int64)
-    frame.posts[at], frame.originals[at] = posts_n, np.array(originals, np.int64)
-    engaged_n = np.array([text.count(",") + 1 if text else 0 for text in engagement_text], np.int64)
+    at = frame.rows_of(_ints(ids_text))
+    posts_n = _ints(posts_text)
+    frame.posts[at], frame.originals[at] = posts_n, _ints(originals_text)
+    engaged_n = _ints(engaged_text)
     frame.engaged_posts[at] = engaged_n
+    times = _ints(times_text)
+    if len(times) != posts_n.sum() or len(hash_text) != HASH_WIDTH * len(times):
+        raise RuntimeError("the window's lists are out of step")  # a database that reorders aggregates
 
     # Longest gap: between consecutive posts, from the window's start to the first, from the last to as_of.
-    times = _ints(times_text)
     seg, first = _segments(posts_n)
     last = first + posts_n - 1
     gaps = np.diff(times, prepend=0).astype(float)
@@ -257,10 +279,9 @@ def _window(rows: list[Any], frame: Frame, params: Params, as_of: datetime) -> N
         gaps[first] = times[first] - frame.window_open[at]
     inner = np.maximum.reduceat(gaps, first)
     frame.longest_gap[at] = np.maximum(inner, as_of_ts - times[last]) / DAY
-    frame.last_post_ts[at] = times[last]
 
     # Median engagement over the posts whose source gave it: one sort of (account, value) keys.
-    values = _ints(v for v in engagement_text if v)
+    values = _ints(engagement_text)
     has = engaged_n > 0
     eseg, efirst = _segments(engaged_n[has])
     keys = np.sort((eseg << 40) | np.clip(values, 0, (1 << 40) - 1))
@@ -269,7 +290,7 @@ def _window(rows: list[Any], frame: Frame, params: Params, as_of: datetime) -> N
     frame.median_engagement[at[has]] = (values[lo] + values[hi]) / 2
 
     # Content hashes, fixed width, for duplicates.py (posts without one are hashed from their text).
-    raw = "".join(hash_text).encode("ascii", "replace")
+    raw = hash_text.encode("ascii", "replace")
     hashes = np.frombuffer(raw, dtype=f"S{HASH_WIDTH}")
     if order is not None:
         hashes = hashes[order]
@@ -277,37 +298,37 @@ def _window(rows: list[Any], frame: Frame, params: Params, as_of: datetime) -> N
     frame.window_posts = WindowPosts(row=at[seg][keep], ts=times[keep], hashes=hashes[keep])
 
 
-def _silent(conn: Connection, frame: Frame, as_of: datetime) -> None:
-    """Accounts without a post in the window: their newest post before it, and undated posts."""
-    silent = frame.account_id[frame.posts == 0]
-    if not len(silent):
-        return
+@dataclass
+class PostReads:
+    """The posts of the window as read from the database, before they are reduced."""
+
+    window: Any  # the window statement's one row
+    unhashed: list[Any]  # (account id, publish time, title, text) of window posts stored without a hash
+
+
+def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> PostReads:
+    """The two reads of the window's posts (the longest reads of a run; they may run on their own
+    connection, beside the reads of accounts and history)."""
     dialect = conn.dialect.name
     acc = Account.__table__
-    q = Post.__table__.alias("q")
-    older = _newest(epoch_seconds(q.c.published_at, dialect), q.c.account_id == acc.c.id,
-                    q.c.published_at <= as_of, order=q.c.published_at)
-    undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
-    stmt = select(acc.c.id, older, undated).where(in_ids(acc.c.id, [int(i) for i in silent], dialect))
-    rows = conn.execute(stmt).all()
-    if rows:
-        ids, newest, has_undated = zip(*rows)
-        at = frame.rows_of(np.array(ids))
-        frame.last_post_ts[at] = np.array(newest, float)
-        frame.undated_posts[at] = np.array(has_undated, bool)
+    unhashed = (select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
+                .select_from(acc.join(Post.__table__, and_(
+                    Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
+                    Post.published_at <= as_of, Post.content_hash.is_(None))))
+                .where(scope))
+    return PostReads(raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0], raw_rows(conn, unhashed))
 
 
-def collect(conn: Connection, policy: Policy, as_of: datetime, *, org_ids: list[int] | None = None,
-            account_ids: list[int] | None = None) -> tuple[Frame, Params]:
-    """Measure every account in scope: the units `org_ids` and below, or `account_ids`; None: all."""
-    dialect = conn.dialect.name
-    scope = account_scope(dialect, org_ids, account_ids)
+def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[Frame, Params]:
+    """Every account in scope with its follower count and latest outcomes, and its policy thresholds."""
     frame = _accounts(conn, policy, as_of, scope)
-    params = Params(policy, frame.platform)
+    return frame, Params(policy, frame.platform)
+
+
+def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostReads) -> None:
+    """Reduce the window's posts into the frame."""
     if len(frame):
-        _window(raw_rows(conn, _window_statement(dialect, policy, as_of, scope)), frame, params, as_of)
-        _silent(conn, frame, as_of)
-    return frame, params
+        _window(reads.window, frame, params, as_of)
 
 
 def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:

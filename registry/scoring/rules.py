@@ -67,7 +67,7 @@ class Facts:
         return day_start(self.f.status_changed_on) + DAY
 
 
-Result = tuple[np.ndarray, np.ndarray]  # (state per account: FIRED/PASSED/UNCHECKED, measured value)
+Result = tuple[np.ndarray, Any]  # (state per account: FIRED/PASSED/UNCHECKED, measured value per account)
 
 
 def isin(values: np.ndarray, options: tuple[str, ...]) -> np.ndarray:
@@ -160,9 +160,20 @@ def _negligible_reach(x: Facts) -> Result:
     fired = (engagement == FIRED) & (following == FIRED)
     # Decided when both are known, or when either is known to be above its floor.
     checked = ((engagement != UNCHECKED) & (following != UNCHECKED)) | (engagement == PASSED) | (following == PASSED)
-    values = np.empty(len(x.f), object)
-    values[:] = list(zip(x.f.median_engagement.tolist(), x.f.followers.tolist()))
-    return _state(fired, checked), values
+    return _state(fired, checked), Pairs(x.f.median_engagement, x.f.followers)
+
+
+class Pairs:
+    """Two measured values per account, read as a (first, second) tuple by account."""
+
+    def __init__(self, first: np.ndarray, second: np.ndarray) -> None:
+        self.first, self.second = first, second
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        return self.first[i], self.second[i]
+
+    def __len__(self) -> int:
+        return len(self.first)
 
 
 def _engagement_unknown(x: Facts) -> Result:
@@ -237,6 +248,8 @@ OVER_QUOTA = Rule("over_quota", None, "单位账号数超过上限（按级别�
                   "accounts of the unit > cap", lambda x: (_state(np.zeros(len(x.f), bool)), x.days_silent),
                   needs_data=False)
 BY_CODE = {r.code: r for r in (*RULES, ACTIVE, OVER_QUOTA)}
+FLAG_ORDER = (*(r.code for r in RULES), OVER_QUOTA.code)  # bit k of a flag mask is FLAG_ORDER[k]
+OVER_QUOTA_BIT = 1 << len(RULES)
 
 
 @dataclass
@@ -246,9 +259,17 @@ class Judgement:
     facts: Facts
     status: np.ndarray  # object: one of STATUS_ORDER
     rule: np.ndarray  # object: the code of the rule that set the status
-    flags: list[list[str]]
+    fired: np.ndarray  # int64: bit k set when RULES[k] fired (its code is a flag)
     states: dict[str, np.ndarray]  # rule code -> FIRED / PASSED / UNCHECKED per account
-    values: dict[str, np.ndarray]  # rule code -> the measured value per account
+    values: dict[str, Any]  # rule code -> the measured value per account (indexable by account)
+
+    def flags(self, i: int) -> list[str]:
+        return flag_codes(int(self.fired[i]))
+
+
+def flag_codes(mask: int) -> list[str]:
+    """The codes of the rules whose bits are set in `mask`, in the order of RULES (over_quota last)."""
+    return [code for k, code in enumerate(FLAG_ORDER) if mask >> k & 1]
 
 
 def judge(f: Frame, p: Params, as_of: datetime) -> Judgement:
@@ -261,8 +282,8 @@ def judge(f: Frame, p: Params, as_of: datetime) -> Judgement:
     no_data = np.zeros(n, bool)
     states: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
-    flags: list[list[str]] = [[] for _ in range(n)]
-    for r in RULES:
+    fired_mask = np.zeros(n, np.int64)
+    for k, r in enumerate(RULES):
         state, value = r.test(x)
         if r.needs_data:
             state = np.where(no_data, UNCHECKED, state).astype(np.int8)
@@ -273,7 +294,6 @@ def judge(f: Frame, p: Params, as_of: datetime) -> Judgement:
             decided |= new
             if r.status in ("unreachable", "unknown"):
                 no_data |= new
-        for i in np.flatnonzero(fired):
-            flags[i].append(r.code)
+        fired_mask |= fired.astype(np.int64) << k
         states[r.code], values[r.code] = state, value
-    return Judgement(x, status, rule, flags, states, values)
+    return Judgement(x, status, rule, fired_mask, states, values)

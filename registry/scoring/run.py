@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -15,13 +16,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from registry.models import PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
+from registry.db import reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
-from registry.scoring.history import previous_verdicts
+from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
-from registry.scoring.metrics import Frame, Params, collect, org_tree
+from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
 from registry.scoring.plan import Item, build_plan
-from registry.scoring.rules import CLOSED, FIRED, Judgement, isin, judge
-from registry.db import reading
+from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope
 from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, bulk_insert, plan_rows, verdict_rows
 from registry.timeutil import as_utc
@@ -39,32 +40,50 @@ class Analysis:
     plan: list[Item]
     tree: Tree
     scope: Any
+    last_run: int | None  # the latest run before this one, when history was read
+    previous: Previous  # its verdicts (history.previous_verdicts)
     timings: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def over_quota(self) -> set[int]:
         return {item.row for item in self.plan if item.action == "over_quota"}
 
+    @cached_property
+    def flag_masks(self) -> np.ndarray:
+        """Each account's flags as a bit mask (rules.flag_codes), the plan's over_quota included."""
+        masks = self.judgement.fired.copy()
+        masks[list(self.over_quota)] |= OVER_QUOTA_BIT
+        return masks
+
     def flags(self, i: int) -> list[str]:
-        return [*self.judgement.flags[i], "over_quota"] if i in self.over_quota else self.judgement.flags[i]
+        return flag_codes(int(self.flag_masks[i]))
 
 
 def analyse(conn: Connection, policy: Policy, as_of: datetime, *, org_ids: list[int] | None = None,
-            account_ids: list[int] | None = None) -> Analysis:
-    """Measure, judge, index and plan the accounts in scope (nothing is written)."""
+            account_ids: list[int] | None = None, side: Connection | None = None,
+            history: bool = False) -> Analysis:
+    """Measure, judge, index and plan the accounts in scope (nothing is written). With `side`, a second
+    connection on the same snapshot (db.reading_together), the window's posts are read on it in a thread
+    while `conn` reads the accounts, the unit tree and (`history`) the previous verdicts."""
     clock = Clock()
     scope = account_scope(conn.dialect.name, org_ids, account_ids)
-    frame, params = collect(conn, policy, as_of, org_ids=org_ids, account_ids=account_ids)
+    with ThreadPoolExecutor(1) as pool:
+        posts = pool.submit(read_posts, side, policy, as_of, scope) if side is not None else None
+        frame, params = measure_accounts(conn, policy, as_of, scope)
+        tree = org_tree(conn)
+        last_run = latest_run(conn) if history else None
+        previous = previous_verdicts(conn, scope, last_run)
+        reads = posts.result() if posts is not None else read_posts(conn, policy, as_of, scope)
+    measure_posts(frame, params, as_of, reads)
     clock("measure")
-    tree = org_tree(conn)
-    count_duplicates(conn, frame, params, as_of, scope, tree)
+    count_duplicates(frame, params, reads.unhashed, tree)
     clock("duplicates")
     judgement = judge(frame, params, as_of)
     index, basis = liveness_index(judgement)
     clock("judge")
     plan = build_plan(frame, judgement, index, tree, policy)
     clock("plan")
-    return Analysis(frame, params, judgement, index, basis, plan, tree, scope, clock.laps)
+    return Analysis(frame, params, judgement, index, basis, plan, tree, scope, last_run, previous, clock.laps)
 
 
 class Clock:
@@ -97,23 +116,26 @@ class ScoreResult:
 def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int | None = None) -> ScoreResult:
     """Score every account (or those of unit `org_id` and below) as of `as_of`: one ScoreRun, one
     Verdict per account and the plan, written in one transaction (all or nothing). The previous
-    verdicts are read inside that transaction, so two runs never compare against the same one."""
+    verdicts are read with the rest and checked again inside that transaction, so two runs never compare
+    against the same one."""
     started = time.perf_counter()
     as_of = as_utc(as_of)
     # Read and work out everything first, without holding the write lock; then write it in one go.
-    with reading(engine) as conn:
-        a = analyse(conn, policy, as_of, org_ids=None if org_id is None else [org_id])
+    with reading_together(engine, 2) as (conn, side):
+        a = analyse(conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True)
     with engine.begin() as conn:
         clock = Clock()
         run_id = conn.execute(insert(ScoreRun.__table__).values(
             as_of=as_of, policy={**policy.to_dict(), "scope": {"org_id": org_id}}, summary={})).inserted_primary_key[0]
-        previous = previous_verdicts(conn, a.scope, run_id)
+        previous = a.previous
+        last_run = latest_run(conn, run_id)
+        if last_run != a.last_run:  # another run was stored meanwhile: compare with it instead
+            previous = previous_verdicts(conn, a.scope, last_run)
         clock("history")
-        rows = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
-        plan = plan_rows(a, run_id)
-        clock("rows")
-        bulk_insert(conn, Verdict.__table__, VERDICT_COLUMNS, rows)
-        bulk_insert(conn, PlanItem.__table__, PLAN_COLUMNS, plan)
+        changes, batches = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
+        for rows in batches:
+            bulk_insert(conn, Verdict.__table__, VERDICT_COLUMNS, rows)
+        bulk_insert(conn, PlanItem.__table__, PLAN_COLUMNS, plan_rows(a, run_id))
         clock("write")
         j = a.judgement
         closed = isin(a.frame.registry_status, CLOSED)
@@ -122,7 +144,7 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             "accounts": len(a.frame), "counts": dict(Counter(j.status[~closed].tolist())),
             "closed_counts": dict(Counter(j.status[closed].tolist())),
             "flags": {code: n for code, n in {**flags, "over_quota": len(a.over_quota)}.items() if n},
-            "changes": dict(Counter(row[VERDICT_COLUMNS.index("change")] for row in rows)),
+            "changes": dict(changes),
             "plan": dict(Counter(it.action for it in a.plan)), "timings": {**a.timings, **clock.laps}}
         summary["seconds"] = round(time.perf_counter() - started, 2)
         conn.execute(update(ScoreRun.__table__).where(ScoreRun.__table__.c.id == run_id).values(summary=summary))

@@ -4,7 +4,8 @@ executemany in batches (100,000 verdicts per run: no ORM objects, no per-row typ
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection
 
 from registry.scoring.history import Previous, change, flag_changes
-from registry.scoring.rules import BY_CODE
+from registry.scoring.rules import BY_CODE, flag_codes
 
 if TYPE_CHECKING:
     from registry.scoring.run import Analysis
@@ -140,12 +141,10 @@ def _json_column(values: list[Any], kind: type) -> list[str]:
     return [("null" if v is None else str(v)) if type(v) in (int, float) or v is None else dumps(v) for v in values]
 
 
-def evidence_json(a: Analysis, cols: dict[str, list[Any]], extras: dict[int, dict[str, Any]]) -> list[str]:
-    """Every account's evidence as JSON text, built column by column (the same content as evidence())."""
-    cols = {**cols, "value": _values(a, cols)}
-    for i, others in a.frame.duplicate_with.items():
-        extras.setdefault(i, {})["duplicate_with"] = others
-    tails = [""] * len(a.frame)
+def evidence_json(cols: dict[str, list[Any]], extras: dict[int, dict[str, Any]]) -> list[str]:
+    """Evidence as JSON text, built column by column (the same content as evidence()): `cols` holds
+    every EVIDENCE column, `extras` further keys by position."""
+    tails = [""] * len(cols["id"])
     for i, more in extras.items():
         tails[i] = "," + dumps(more)[1:-1]
     return [_TEMPLATE % row for row in zip(*[_json_column(cols[col], kind) for _, col, kind in EVIDENCE], tails,
@@ -158,32 +157,47 @@ VERDICT_COLUMNS = ("run_id", "account_id", "status", "registry_status", "flags",
 
 
 def verdict_rows(a: Analysis, run_id: int, as_of: datetime, previous: Previous, dialect: str,
-                 ) -> list[tuple[Any, ...]]:
-    """One row per account in VERDICT_COLUMNS order."""
+                 ) -> tuple[Counter[str], Iterator[list[tuple[Any, ...]]]]:
+    """The changes since the previous verdicts, counted, and one row per account in VERDICT_COLUMNS order,
+    in batches (built as they are written: a run's rows are never all in memory at once)."""
     f, j = a.frame, a.judgement
     cols = columns(a)
     texts: dict[tuple[str, str], tuple[str, str, str]] = {}
     for key in set(zip(j.rule.tolist(), f.platform.tolist())):
         texts[key] = BY_CODE[key[0]].text(a.params.policy.for_platform(key[1]))
-    flag_json: dict[tuple[str, ...], str] = {}  # few distinct sets of flags: encode each once
-    flags = [a.flags(i) for i in range(len(f))]
-    flags_text = [flag_json.get(tuple(fl)) or flag_json.setdefault(tuple(fl), dumps(fl)) for fl in flags]
+    masks = a.flag_masks.tolist()
+    flag_json = {mask: dumps(flag_codes(mask)) for mask in set(masks)}  # few distinct sets of flags
+    flags_text = [flag_json[mask] for mask in masks]
     changes, extras = [], {}
+    now = stored_time(as_of, dialect)
     for i, (account_id, status) in enumerate(zip(cols["id"], j.status.tolist())):
         before = previous.get(account_id)
-        what, since = change(status, before, as_of)
-        changes.append((before[0] if before else None, what, stored_time(since, dialect)))
+        what, since = change(status, before, now)
+        changes.append((before[0] if before else None, what, since))
         if before is not None:
-            moved = flag_changes(flags[i], flags_text[i], before)
+            moved = flag_changes(masks[i], flags_text[i], before)
             if moved:
                 extras[i] = moved
-    found = evidence_json(a, cols, extras)
-    return [(run_id, account_id, status, registry, flag_text, code, *texts[(code, platform)], index, basis, last,
-             days, ev, *moved)
-            for account_id, status, registry, flag_text, code, platform, index, basis, last, days, ev, moved in zip(
-                cols["id"], j.status.tolist(), f.registry_status.tolist(), flags_text, j.rule.tolist(),
-                f.platform.tolist(), cols["index"], a.basis.tolist(), stored_times(f.last_post_ts, dialect),
-                cols["days"], found, changes, strict=True)]
+    cols = {**cols, "value": _values(a, cols)}
+    for i, others in a.frame.duplicate_with.items():
+        extras.setdefault(i, {})["duplicate_with"] = others
+    extras_by_batch: dict[int, dict[int, dict[str, Any]]] = {}
+    for i, more in extras.items():
+        extras_by_batch.setdefault(i // BATCH, {})[i % BATCH] = more
+    columns_out = (cols["id"], j.status.tolist(), f.registry_status.tolist(), flags_text, j.rule.tolist(),
+                   f.platform.tolist(), cols["index"], a.basis.tolist(), stored_times(f.last_post_ts, dialect),
+                   cols["days"], changes)
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        for start in range(0, len(f), BATCH):
+            part = slice(start, start + BATCH)
+            found = evidence_json({k: v[part] for k, v in cols.items()}, extras_by_batch.get(start // BATCH, {}))
+            yield [(run_id, account_id, status, registry, flag_text, code, *texts[(code, platform)], index, basis,
+                    last, days, ev, *moved)
+                   for account_id, status, registry, flag_text, code, platform, index, basis, last, days, moved, ev
+                   in zip(*(c[part] for c in columns_out), found, strict=True)]
+
+    return Counter(what for _, what, _ in changes), batches()
 
 
 PLAN_COLUMNS = ("run_id", "account_id", "org_id", "action", "target_account_id", "reason_zh", "reason_en", "numbers")
