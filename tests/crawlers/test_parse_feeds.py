@@ -311,3 +311,125 @@ def test_an_old_expat_is_refused_at_import(monkeypatch: pytest.MonkeyPatch) -> N
     finally:
         monkeypatch.undo()
         importlib.reload(feeds)
+
+
+# -- the plain-feed road: the same result as feedparser's, or feedparser itself ------------------------
+
+def both_roads(raw: bytes, headers: dict, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple:
+    """(result of the plain road or feedparser as chosen, result of feedparser alone, whether plain was taken)."""
+    plain = feeds._plain_entries(raw, feeds.header(headers, "content-type")) is not None
+    chosen = parse(raw, headers=headers, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(feeds, "_plain_entries", lambda body, content_type: None)
+        alone = parse(raw, headers=headers, **kw)
+    return chosen, alone, plain
+
+
+def simulator_feeds() -> list[tuple[str, bytes, dict]]:
+    from crawlers.simulator import build_scenario
+    from crawlers.simulator.render import feeds as rendered
+
+    styles = {"weibo": ("rsshub",), "toutiao": ("rsshub",), "wechat": ("wewe-rss", "wewe-atom", "wechat2rss")}
+    out = []
+    for name, size in (("truth", None), ("faults", None), ("bench", 60)):
+        sc = build_scenario(name, size=size, now=FETCHED)
+        for acc in sc.accounts:
+            for style in styles[acc.platform]:
+                reply = rendered.render(sc, acc, style, {}, URL, int(FETCHED.timestamp()))
+                out.append((f"{name}/{acc.platform}/{acc.kind}/{acc.quirk}/{style}", reply.body,
+                            {"Content-Type": reply.content_type}))
+    return out
+
+
+def test_every_simulator_feed_reads_the_same_on_both_roads(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: dict[str, int] = {}
+    for label, raw, headers in simulator_feeds():
+        chosen, alone, plain = both_roads(raw, headers, monkeypatch, platform=label.split("/")[1])
+        assert chosen == alone, label
+        style = label.rsplit("/", 1)[1]
+        taken[style] = taken.get(style, 0) + plain
+    # The common bridges' feeds take the plain road (quirky ones go to feedparser).
+    assert all(taken[style] > 50 for style in ("rsshub", "wewe-rss", "wewe-atom", "wechat2rss")), taken
+
+
+ATOM_TYPE = {"Content-Type": "application/atom+xml; charset=utf-8"}
+
+
+def atom(*entries: str) -> bytes:
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:f</id>'
+            f'<title>某某</title><updated>2023-03-15T04:30:00.000Z</updated>{"".join(entries)}</feed>').encode()
+
+
+PLAIN_CASES = [  # (feed, taken by the plain road)
+    (rss(item("A1", "Wed, 15 Mar 2023 04:30:00 GMT")), True),
+    (rss("<item><title>  a &amp; b &lt;i&gt;  </title><guid isPermaLink=\"false\">  12345 </guid>"
+         "<link>http:///weibo.com/x?a=1&amp;amp;b=2&amp;c;</link><description>&lt;p&gt;正文&lt;/p&gt;</description>"
+         "<pubDate>Wed, 15 Mar 2023 04:30:00 GMT</pubDate></item>"), True),
+    (rss("<item><guid>https:////weibo.com/5001234567/G1</guid><title>无链接</title></item>"), True),  # guid as link
+    (rss("<item><guid>https://weibo.com/a/G1</guid><link>https://weibo.com/a/L1</link></item>"), True),
+    (rss("<item><link>https://weibo.com/a/L1</link><guid>https://weibo.com/a/G1</guid></item>"), True),
+    (rss("<item><title></title><link></link><guid></guid><description>   </description></item>"), True),
+    (rss("<item><title>cafÃ© Ã©tÃ©</title><guid>1</guid><author>x</author><category>c</category>"
+         "<enclosure url=\"https://x/y.jpg\" type=\"image/jpeg\"/></item>"), True),  # UTF-8 read as Latin-1: repaired
+    (rss("<item><title>caf\u00e9 \u00b7 中文</title><guid>1</guid></item>"), True),
+    (atom('<entry><title type="html">&lt;b&gt;标题&lt;/b&gt;</title><id>https://mp.weixin.qq.com/s/AB</id>'
+          '<link href="https://mp.weixin.qq.com/s/CD"/><updated>2023-03-15T04:30:00.000Z</updated>'
+          '<summary type="html"><![CDATA[<p>正文</p>]]></summary></entry>'), True),
+    (atom('<entry><link href="https://a/1"/><id>https:///a/2</id><published>2023-03-15T04:30:00Z</published>'
+          '<content type="text">内容</content><summary>摘要</summary>'
+          '<author><name>某</name></author></entry>'), True),
+    (atom('<entry><id>tag:a,2023:1</id><link rel="self" href="https://a/self"/>'
+          '<link rel="alternate" type="application/atom+xml" href="https://a/x"/><title>t</title></entry>'), True),
+    (atom('<entry><id>1</id><link rel="alternate" type="text/html" href="https://a/1"/>'
+          '<link href="https://a/2" rel="ALTERNATE"/><summary>s</summary><content type="html">c</content></entry>'),
+     True),
+    # Left to feedparser: characters it remaps, other encodings, content types and markup it complains about,
+    # elements and attributes off the list, repeated fields.
+    (rss("<item><title>a\u0085b</title><guid>1</guid></item>"), False),
+    (rss("<item><title>a&#x93;b&#x94;</title><guid>1</guid></item>"), False),
+    (rss(item("G1", "2023-03-15"), encoding="gbk"), False),
+    (rss(item("N1", None)).replace(b"<title><![CDATA[", b"<title><!-- x --><![CDATA["), False),
+    (rss("<item><title>a</title><title>b</title><guid>1</guid></item>"), False),
+    (rss("<item><title>a</title><dc:date>2023-03-15</dc:date><guid>1</guid></item>"), False),
+    (rss("<item><title>a</title><guid>1</guid><source url=\"https://x\">s</source></item>"), False),
+    (rss("<item xml:base=\"https://a/\"><title>a</title><link>b</link></item>"), False),
+    (rss("<item><title>&nbsp;</title><guid>1</guid></item>"), False),
+    (rss("<item><title>a &amp; more</title><guid>1</guid></item>").replace(b"&amp;", b"&"), False),
+    (rss(item("E1", None)).replace(b'version="2.0"', b'version="0.91"'), False),
+    (atom('<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></title><id>1</id></entry>'),
+     False),
+    (atom('<entry><id>1</id><content type="application/octet-stream">eA==</content></entry>'), False),
+    (atom('<entry><id>1</id><content src="https://a/x"/></entry>'), False),
+    (atom('<entry><id>1</id><source><title>s</title></source></entry>'), False),
+    (atom('<entry><id>1</id><issued>2023-03-15</issued></entry>'), False),
+    (rss(), False),  # no entries: feedparser says whether the feed is empty or broken
+]
+
+
+@pytest.mark.parametrize(("raw", "plain"), PLAIN_CASES)
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=utf-8", "application/xml", "text/xml"])
+def test_a_plain_feed_reads_as_feedparser_reads_it(raw: bytes, plain: bool, content_type: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen, alone, taken = both_roads(raw, {"Content-Type": content_type}, monkeypatch)
+    assert chosen == alone
+    # text/xml without a charset is US-ASCII to feedparser (RFC 3023): feedparser then.
+    assert taken == (plain and content_type != "text/xml")
+
+
+@pytest.mark.parametrize("headers", [{"Content-Type": "text/html; charset=utf-8"},
+                                     {"Content-Type": "application/xml; charset=gbk"},
+                                     {"Content-Type": "application/rss+xml; charset=iso-8859-1"}])
+def test_content_types_feedparser_flags_or_recodes_go_to_feedparser(headers: dict,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen, alone, taken = both_roads(rss(item("A1", "Wed, 15 Mar 2023 04:30:00 GMT")), headers, monkeypatch)
+    assert chosen == alone and not taken
+
+
+def test_the_plain_road_never_sees_a_dtd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entity declarations are refused before either road; a DOCTYPE without them goes to feedparser."""
+    called = []
+    monkeypatch.setattr(feeds.ET, "fromstring", lambda body: called.append(body))
+    assert parse(BILLION_LAUGHS).outcome == "malformed"
+    netscape = rss(item("A1", "Wed, 15 Mar 2023 04:30:00 GMT")).replace(
+        b"<rss", b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "x.dtd">\n<rss', 1)
+    assert len(parse(netscape).posts) == 1 and called == []
