@@ -62,8 +62,11 @@ def _candidates(posts: WindowPosts) -> np.ndarray:
     padded[:, :HASH_WIDTH] = np.frombuffer(np.ascontiguousarray(posts.hashes).tobytes(), np.uint8).reshape(n, HASH_WIDTH)
     halves = padded.view(np.uint64)
     keys = halves[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ halves[:, 1]
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    return np.flatnonzero(counts[inverse.ravel()] > 1)
+    order = np.argsort(keys)
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]  # equal to the next key
+    repeated = np.r_[same, False] | np.r_[False, same]
+    return np.sort(order[repeated])
 
 
 def count_duplicates(frame: Frame, params: Params, unhashed: list[Any], tree: Tree) -> None:

@@ -205,7 +205,7 @@ def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) ->
                             o.c.fetched_at <= as_of).subquery()
     stmt = select(*list(ranked.c)[:5]).where(ranked.c.k <= policy.history_depth).order_by(ranked.c.account_id, ranked.c.k)
     rows_of = dict(zip(frame.account_id[troubled].tolist(), troubled, strict=True))
-    for account_id, *outcome in conn.execute(stmt):
+    for account_id, *outcome in raw_rows(conn, stmt):
         frame.history.setdefault(rows_of[account_id], []).append(tuple(outcome))  # type: ignore[arg-type]
 
 
@@ -335,4 +335,4 @@ def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, s
     """Every unit: id -> (parent id, level, headcount, name)."""
     stmt = select(Organization.id, Organization.parent_id, Organization.level, Organization.headcount,
                   Organization.name)
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in conn.execute(stmt)}
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in raw_rows(conn, stmt)}

@@ -51,6 +51,9 @@ class Planner:
         self.names, self.registry_status = frame.name, frame.registry_status.tolist()
         self.org, self.platform, self.status = frame.org_id.tolist(), frame.platform.tolist(), j.status.tolist()
         self.account_id = frame.account_id.tolist()
+        self.org_array = frame.org_id
+        names, codes = np.unique(frame.platform.astype(str), return_inverse=True)
+        self.platform_names, self.platform_codes = names.tolist(), codes.ravel().astype(np.int64)
         # Python values once (None for unknown), not numpy scalars per access.
         self.index = nullable(index, 1)
         self.followers = nullable(frame.followers)
@@ -69,21 +72,34 @@ class Planner:
     def build(self) -> list[Item]:
         status = self.status
         in_service = [i for i, s in enumerate(self.registry_status) if s == "active"]
-        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+        judged = []
         for i in in_service:
             if status[i] == "unreachable":
                 self.items[i] = Item(i, "close", None, "平台显示账号已不存在：在台账中登记关停并报备",
                                      "gone on the platform: record the closure in the registry and file it",
                                      self.facts(i))
             elif status[i] != "unknown":
-                groups[(self.org[i], self.platform[i])].append(i)
-        survivors = {key: members[0] if len(members) == 1 else self._one_per_platform(key, members)
-                     for key, members in groups.items()}
-        for (org, platform), keeper in survivors.items():
+                judged.append(i)
+        # Accounts grouped by (unit, platform) with one sort; most units run one account per platform.
+        rows = np.array(judged, np.int64)
+        keys = self.org_array[rows] * len(self.platform_names) + self.platform_codes[rows]
+        order = np.argsort(keys, kind="stable")
+        rows, keys = rows[order], keys[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+        ends = np.r_[starts[1:], len(keys)].astype(np.int64)
+        keeper_rows = rows[starts].tolist()
+        for g in np.flatnonzero(ends - starts > 1).tolist():
+            key = (self.org[keeper_rows[g]], self.platform[keeper_rows[g]])
+            keeper_rows[g] = self._one_per_platform(key, rows[starts[g]:ends[g]].tolist())
+        survivors = dict(zip(keys[starts].tolist(), keeper_rows))
+        for g, keeper in enumerate(keeper_rows):
             if status[keeper] in ("zombie", "shell"):
-                self._merge_up(org, platform, keeper, groups[(org, platform)], survivors)
+                self._merge_up(keeper, rows[starts[g]:ends[g]].tolist(), survivors)
         self._quotas(in_service)
         return list(self.items.values())
+
+    def _key(self, org: int, platform: str) -> int:
+        return org * len(self.platform_names) + self.platform_names.index(platform)
 
     def _one_per_platform(self, key: tuple[int, str], members: list[int]) -> int:
         keeper = max(members, key=self.strength)
@@ -106,10 +122,10 @@ class Planner:
             f"{why_en}: merge into “{name}” (liveness index {theirs} against {mine})",
             {**numbers, **self.facts(i), "target_liveness_index": self.index[target]})
 
-    def _merge_up(self, org: int, platform: str, keeper: int, members: list[int],
-                  survivors: dict[tuple[int, str], int]) -> None:
+    def _merge_up(self, keeper: int, members: list[int], survivors: dict[int, int]) -> None:
+        org, platform = self.org[keeper], self.platform[keeper]
         parent = self.tree[org][0] if org in self.tree else None
-        target = survivors.get((parent, platform)) if parent is not None else None
+        target = survivors.get(self._key(parent, platform)) if parent is not None else None
         status = self.status[keeper]
         if target is not None and self.status[target] == "active":
             for i in members:  # the unit's accounts all go to the parent's account
