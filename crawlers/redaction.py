@@ -91,9 +91,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_redaction(secrets: Collection[str]) -> RedactingFilter:
-    """Put the filter on every handler of the root logger (records from all loggers pass there)."""
+def install_redaction(secrets: Collection[str], *, level: int | str | None = None) -> RedactingFilter:
+    """Put the filter on every handler of the root logger (records from all loggers pass there). With
+    `level`, records below it are not even built (Scrapy leaves the root logger at NOTSET and drops them in
+    its handler, after a DEBUG record per response was formatted)."""
     flt = RedactingFilter(secrets)
-    for handler in logging.getLogger().handlers:
+    root = logging.getLogger()
+    for handler in root.handlers:
         handler.addFilter(flt)
+    if level is not None:
+        root.setLevel(level)
     return flt

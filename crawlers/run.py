@@ -101,7 +101,6 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     store_pool = start_store(settings.database_url) if pool is not None else None
     if sources:
         process = AsyncCrawlerProcess(BASE)
-        install_redaction(configured_secrets(settings))
         for source in sources:
             crawler = crawlers[source] = Crawler(SPIDERS[source], crawl_settings(settings, source))
             recorder = _recorder(reasons)
@@ -109,6 +108,8 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
             crawler.signals.connect(recorder, signal=signals.spider_closed)
             process.crawl(crawler, patrol_id=patrol_id, gp=settings, db=engine, scope=patrol.scope,
                           feed_platforms=feeds, parse_pool=pool, store_pool=store_pool)
+        # After the crawlers: each one replaces Scrapy's root log handler, and a filter put on an earlier one.
+        install_redaction(configured_secrets(settings), level=BASE["LOG_LEVEL"])
         try:
             process.start()
         finally:
