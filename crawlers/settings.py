@@ -48,6 +48,9 @@ BASE: dict[str, Any] = {
     "CONCURRENT_ITEMS": 1,
     "DOWNLOADER_MIDDLEWARES": {
         "crawlers.middlewares.RetryBackoffMiddleware": 560,
+        # The request counts (the patrol's summary reads them) without measuring every request in bytes.
+        "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
+        "crawlers.middlewares.RequestCounts": 850,
         # Not needed on every request of a patrol: no allowed_domains, no HTTP auth, headers set per
         # source, and an HTML page with a meta refresh is classified (a login wall), not followed.
         "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
