@@ -1,13 +1,14 @@
 """What the scorer measures per account: a few set-based statements reduced to columns.
 
-1. accounts: every account in scope with its latest follower count, its latest fetch outcome, its
-   newest post and whether it has posts whose date was unreadable, each found by an index seek per
-   account, so the cost grows with accounts, not with history; for the few whose latest fetch failed,
-   their latest outcomes in full;
+1. accounts: every account in scope with its latest follower count and its latest fetch outcome, each
+   found by an index-only seek per account, so the cost grows with accounts, not with history; for the
+   few whose latest fetch failed, their latest outcomes in full;
 2. window: the posts of the window aggregated per account in one pass over ix_post_scoring, which
    covers every column read; every account's publish times, engagement and content hashes come back
    as one text each, in a single row, and are reduced here with numpy (longest gap, median engagement;
-   duplicates.py). Being the longest read, it may run on its own connection beside the first.
+   duplicates.py). Being the longest read, it may run on its own connection beside the first;
+3. silent: for accounts without a post in the window, the newest post before it (an index seek) and
+   whether they have posts whose date was unreadable.
 
 Posts flagged foreign_author (someone else's post in the timeline) are never stored (see
 registry.observations), so every stored post is the account's own. Nothing after `as_of` counts:
@@ -148,13 +149,11 @@ def _engagement() -> Any:
 
 
 def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> Frame:
-    """Every account in scope with its latest follower count, latest outcome, newest post, and whether it
-    has posts without a readable date (index seeks)."""
+    """Every account in scope with its latest follower count and latest outcome (index-only seeks)."""
     dialect = conn.dialect.name
     acc = Account.__table__
     s = AccountSnapshot.__table__
     o = FetchOutcome.__table__
-    q = Post.__table__
     stmt = select(
         acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
         acc.c.status_changed_on, acc.c.opened_on,
@@ -162,12 +161,9 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
         _newest(epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
                 o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
-        _newest(epoch_seconds(q.c.published_at, dialect), q.c.account_id == acc.c.id, q.c.published_at <= as_of,
-                order=q.c.published_at),
-        exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of),
     ).where(scope).order_by(acc.c.id)
     rows = raw_rows(conn, stmt)
-    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 12
+    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 10
     latest = np.array(cols[9], float)
     known = ~np.isnan(latest)
     codes = np.where(known, latest, 15).astype(np.int64)
@@ -177,9 +173,6 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         status_changed_on=np.array(cols[6], "datetime64[D]"), opened_on=np.array(cols[7], "datetime64[D]"),
         followers=np.array(cols[8], float), outcome=np.where(known, OUTCOME_NAMES[codes % 16], None),
         fetched_ts=np.where(known, codes // 16, np.nan))
-    frame.last_post_ts = np.array(cols[10], float)
-    # Undated posts matter only where no post has a readable date (rules.dates_unreadable).
-    frame.undated_posts = np.array(cols[11], bool) & np.isnan(frame.last_post_ts)
     _history(conn, frame, policy, as_of)
     return frame
 
@@ -279,6 +272,7 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
         gaps[first] = times[first] - frame.window_open[at]
     inner = np.maximum.reduceat(gaps, first)
     frame.longest_gap[at] = np.maximum(inner, as_of_ts - times[last]) / DAY
+    frame.last_post_ts[at] = times[last]
 
     # Median engagement over the posts whose source gave it: one sort of (account, value) keys.
     values = _ints(engagement_text)
@@ -303,20 +297,31 @@ class PostReads:
     """The posts of the window as read from the database, before they are reduced."""
 
     window: Any  # the window statement's one row
+    silent: list[Any]  # (account id, newest post, has undated posts) of accounts without a post in the window
     unhashed: list[Any]  # (account id, publish time, title, text) of window posts stored without a hash
 
 
 def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> PostReads:
-    """The two reads of the window's posts (the longest reads of a run; they may run on their own
-    connection, beside the reads of accounts and history)."""
+    """The reads of posts, the longest of a run: they may run on their own connection, beside the reads
+    of accounts and history (db.reading_together)."""
     dialect = conn.dialect.name
     acc = Account.__table__
+    window = raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0]
+    in_scope = np.array([r[0] for r in raw_rows(conn, select(acc.c.id).where(scope))], np.int64)
+    silent = np.setdiff1d(in_scope, _ints(window[0]), assume_unique=True)
+    # For accounts without a post in the window: their newest post before it, and undated posts.
+    q = Post.__table__.alias("q")
+    older = _newest(epoch_seconds(q.c.published_at, dialect), q.c.account_id == acc.c.id,
+                    q.c.published_at <= as_of, order=q.c.published_at)
+    undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
+    silent_rows = raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect))) \
+        if len(silent) else []
     unhashed = (select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
                 .select_from(acc.join(Post.__table__, and_(
                     Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
                     Post.published_at <= as_of, Post.content_hash.is_(None))))
                 .where(scope))
-    return PostReads(raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0], raw_rows(conn, unhashed))
+    return PostReads(window, silent_rows, raw_rows(conn, unhashed))
 
 
 def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[Frame, Params]:
@@ -326,9 +331,15 @@ def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: A
 
 
 def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostReads) -> None:
-    """Reduce the window's posts into the frame."""
-    if len(frame):
-        _window(reads.window, frame, params, as_of)
+    """Reduce the window's posts into the frame, and the newest older post of silent accounts."""
+    if not len(frame):
+        return
+    _window(reads.window, frame, params, as_of)
+    if reads.silent:
+        ids, newest, has_undated = zip(*reads.silent)
+        at = frame.rows_of(np.array(ids))
+        frame.last_post_ts[at] = np.array(newest, float)
+        frame.undated_posts[at] = np.array(has_undated, bool)
 
 
 def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:
