@@ -7,6 +7,7 @@ read-then-write transactions. Any other SQLAlchemy URL (PostgreSQL) is used as i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -168,6 +169,15 @@ def reading_together(engine: Engine, n: int) -> Iterator[list[Connection]]:
             for conn in conns[1:]:
                 conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         yield conns
+
+
+def one_writer_at_a_time(conn: Connection, name: str) -> None:
+    """Within the transaction of `conn`, wait until no other transaction that called this with `name` is
+    open (SQLite's BEGIN IMMEDIATE already lets one writer in at a time; PostgreSQL takes an advisory lock
+    held until the transaction ends)."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from registry.models import PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
-from registry.db import reading_together
+from registry.db import one_writer_at_a_time, reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
 from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
@@ -124,6 +124,7 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
     with reading_together(engine, 2) as (conn, side):
         a = analyse(conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True)
     with engine.begin() as conn:
+        one_writer_at_a_time(conn, "score_run")  # so that each run sees the one stored before it
         clock = Clock()
         run_id = conn.execute(insert(ScoreRun.__table__).values(
             as_of=as_of, policy={**policy.to_dict(), "scope": {"org_id": org_id}}, summary={})).inserted_primary_key[0]

@@ -88,3 +88,33 @@ def test_verdicts_command_shows_changes_since_the_previous_run(gp, world, score)
     assert rows["乙发布"]["last post"] == "2026-06-17 12:00"
     assert (rows["乙发布"]["change"], rows["乙发布"]["flagged days"]) == ("newly flagged", "0")
     assert (rows["甲发布"]["change"], rows["甲发布"]["flagged days"]) == ("unchanged", "—")
+
+
+def test_two_runs_at_once_never_compare_with_the_same_run(world, score, engine, monkeypatch) -> None:
+    """Both runs read before either is stored; the one stored second must compare with the first."""
+    import threading
+
+    import registry.scoring.run as run_module
+    from registry.models import Verdict
+    from sqlmodel import Session, select
+
+    account = world.account(world.org("区"))
+    world.posts(account, [30])
+    both_read = threading.Barrier(2, timeout=30)
+    real_analyse = run_module.analyse
+
+    def analyse_then_wait(*args, **kwargs):
+        result = real_analyse(*args, **kwargs)
+        both_read.wait()
+        return result
+
+    monkeypatch.setattr(run_module, "analyse", analyse_then_wait)
+    runs = [threading.Thread(target=score, kwargs={"as_of": AS_OF + timedelta(hours=h)}) for h in (0, 1)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    with Session(engine) as session:
+        changes = sorted(session.exec(select(Verdict.run_id, Verdict.change, Verdict.previous_status)
+                                      .where(Verdict.account_id == account).order_by(Verdict.run_id)).all())
+    assert [(c, p) for _, c, p in changes] == [("new", None), ("still_flagged", "dormant")]
