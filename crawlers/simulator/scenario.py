@@ -115,6 +115,12 @@ class Scenario:
         """The account's posts: pinned first, then newest first."""
         return self.posts_of(account.index)
 
+    def pregenerate(self) -> None:
+        """Generate every account's posts now and keep them all, as a platform has its posts before anyone
+        asks (about 0.6 ms of CPU and 37 KB per account of the bench scenario): serving then costs only
+        the rendering. Without it, posts are generated on demand and the last 4,096 accounts' kept."""
+        self.posts_of = [self._generate(i) for i in range(len(self.accounts))].__getitem__  # type: ignore[assignment]
+
     def _generate(self, index: int) -> tuple[Post, ...]:
         acc = self.accounts[index]
         return generate(acc, self.now_ts, self.families.get(acc.family or "", ()))

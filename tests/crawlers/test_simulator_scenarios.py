@@ -54,6 +54,12 @@ def test_same_name_and_seed_give_the_same_scenario(tmp_path: Path) -> None:
     assert [t["expected_status"] for t in shifted.truth().values()] == [t["expected_status"] for t in one.truth().values()]
 
 
+def test_posts_generated_in_advance_are_the_posts_generated_on_demand() -> None:
+    on_demand, in_advance = (build_scenario("bench", size=300, now=NOW) for _ in range(2))
+    in_advance.pregenerate()
+    assert [in_advance.posts(a) for a in in_advance.accounts] == [on_demand.posts(a) for a in on_demand.accounts]
+
+
 def test_last_update_is_the_newest_own_post_pinned_included(truth_server: SimulatorHandle) -> None:
     """Checked against what the server serves: /__posts and /__truth."""
     truth = json.loads(fetch(truth_server.base_url, "/__truth").body)
