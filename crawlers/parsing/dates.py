@@ -10,6 +10,7 @@ becomes the crawl time.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -47,6 +48,7 @@ _MD = re.compile(rf"(?P<mo>\d{{1,2}})(?:-|月)(?P<d>\d{{1,2}})日?(?:\s*{_CLOCK}
 _DAY_WORD = re.compile(rf"(?P<word>今天|昨天|前天)\s*(?:{_CLOCK})?")
 _AGO = re.compile(r"(?P<n>\d+|[零〇一二两三四五六七八九十百几半]+)\s*(?:个)?\s*(?P<unit>秒钟?|分钟?|小时|钟头|天|日|周|星期)\s*(?:之)?前")
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
+_CLIENT = re.compile(r"\s*来自.*$")
 
 _UNITS = {"秒": 1, "秒钟": 1, "分": 60, "分钟": 60, "小时": 3600, "钟头": 3600, "天": 86400, "日": 86400,
           "周": 7 * 86400, "星期": 7 * 86400}
@@ -87,7 +89,8 @@ def _parse(raw: object, fetched_at: datetime) -> datetime | None:
         return None
     text = unicodedata.normalize("NFKC", raw).strip()
     # weibo.cn pages follow the time with the client: "今天 12:30 来自 iPhone"
-    text = re.sub(r"\s*来自.*$", "", text)
+    if "来自" in text:
+        text = _CLIENT.sub("", text)
     if not text or len(text) > MAX_RAW_CHARS:
         return None
     if _EPOCH.fullmatch(text):
@@ -115,6 +118,7 @@ def _from_epoch(value: float) -> datetime | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)  # a feed or timeline repeats the same few zones
 def _zone(text: str | None) -> timezone | None:
     """A fixed offset for "+0800", "+08:00", "GMT", "CST"...; None when there is no zone."""
     if text is None:
