@@ -230,8 +230,7 @@ def _plain_entries(body: bytes, content_type: str) -> list[dict[str, Any]] | Non
 def _text(element: ET.Element, allowed: tuple[str, ...] | frozenset[str] = (), *, uri: bool = False) -> str:
     """The element's text as feedparser's pop() leaves it: stripped, resolved when it is a URI, and repaired
     (UTF-8 that was read as Latin-1)."""
-    if len(element) or any(name not in allowed for name in element.attrib):
-        raise _NotPlain
+    _bare(element, allowed)
     if (element.get("type") or "text").lower() not in _TEXT_TYPES:  # xhtml, base64 and the like
         raise _NotPlain
     text = (element.text or "").strip()
@@ -246,21 +245,24 @@ def _text(element: ET.Element, allowed: tuple[str, ...] | frozenset[str] = (), *
     return repaired
 
 
+def _bare(element: ET.Element, allowed: tuple[str, ...] | frozenset[str]) -> None:
+    """No child elements, and no attribute but those allowed."""
+    if len(element) or any(name not in allowed for name in element.attrib):
+        raise _NotPlain
+
+
 def _uri(text: str) -> str:
     """A URI as feedparser resolves it against no base."""
     return _URI_FIXER.sub(r"\1\3", text)
 
 
 def _rss_entry(item: ET.Element) -> dict[str, Any]:
-    if item.attrib:
-        raise _NotPlain
     entry: dict[str, Any] = {}
     seen: set[str] = set()
-    for child in item:
+    for child in _children(item):
         tag = child.tag
         if tag in _RSS_SKIP:
-            if len(child) or any(name not in _RSS_SKIP[tag] for name in child.attrib):
-                raise _NotPlain
+            _bare(child, _RSS_SKIP[tag])
             continue
         if tag not in _RSS_READ or tag in seen:
             raise _NotPlain
@@ -277,12 +279,17 @@ def _rss_entry(item: ET.Element) -> dict[str, Any]:
     return entry
 
 
-def _atom_entry(item: ET.Element) -> dict[str, Any]:
+def _children(item: ET.Element) -> ET.Element:
+    """An entry's elements; an entry with attributes (rdf:about, xml:lang) is left to feedparser."""
     if item.attrib:
         raise _NotPlain
+    return item
+
+
+def _atom_entry(item: ET.Element) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     seen: set[str] = set()
-    for child in item:
+    for child in _children(item):
         tag = child.tag[len(_ATOM):] if child.tag.startswith(_ATOM) else None
         if tag == "link":
             _atom_link(child, entry)
@@ -291,8 +298,7 @@ def _atom_entry(item: ET.Element) -> dict[str, Any]:
                     part.tag not in _ATOM_PERSON or len(part) or part.attrib for part in child):
                 raise _NotPlain
         elif tag in _ATOM_SKIP:
-            if len(child) or any(name not in _ATOM_SKIP[tag] for name in child.attrib):
-                raise _NotPlain
+            _bare(child, _ATOM_SKIP[tag])
         elif tag not in _ATOM_READ or tag in seen:
             raise _NotPlain
         else:
@@ -309,7 +315,8 @@ def _atom_entry(item: ET.Element) -> dict[str, Any]:
 
 
 def _atom_link(link: ET.Element, entry: dict[str, Any]) -> None:
-    if len(link) or "href" not in link.attrib or any(name not in _ATOM_LINK for name in link.attrib):
+    _bare(link, _ATOM_LINK)
+    if "href" not in link.attrib:
         raise _NotPlain
     rel = link.get("rel", "alternate").lower()
     kind = link.get("type", "application/atom+xml" if rel == "self" else "text/html").lower()
