@@ -12,7 +12,8 @@ process:
            list pages, the article page of silent WeChat accounts), with as many connections as the
            crawl had;
   second   a second patrol with nothing new (it must store no new post);
-and the peak memory (RSS high-water mark) of each crawl process.
+the peak memory (RSS high-water mark) of each crawl process, and the CPU the simulator spent answering
+(on the same cores as the crawl).
 """
 
 from __future__ import annotations
@@ -69,11 +70,18 @@ class Run:
     peak_rss_mb: float
     cpu_seconds: float  # of the crawl process and its workers: the cost whatever else runs
     peak_rss_all_mb: float = float("nan")  # the crawl process and its workers together
+    simulator_cpu_seconds: float = float("nan")  # what answering cost, on the same cores
 
 
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """User+system CPU seconds of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def status_mb(pid: int, field: str) -> float:
@@ -226,19 +234,25 @@ def bench(size: int, concurrency: int, work: Path) -> list[Run]:
             started = time.perf_counter()
             import_roster(engine, roster, actor="benchmark")
             print(f"{size:,} accounts: roster imported in {time.perf_counter() - started:.1f} s", flush=True)
+            answering = process_cpu(server.pid)
             first, run1 = patrol(settings, engine, "first patrol")
+            run1.simulator_cpu_seconds, answering = process_cpu(server.pid) - answering, process_cpu(server.pid)
             assert first.status == "finished", first.message
             urls = replay_urls(engine, first.patrol_id, base_url,
                                float(settings.patrol.get("verify_silent_days", 14)))
             # As many connections as the crawl had: one slot per source with accounts.
             sources = {"feed" if p in feed_platforms(settings) else p for p in PLATFORMS} & set(SOURCES)
             connections = concurrency * len(sources)
+            answering = process_cpu(server.pid)
             n, seconds = asyncio.run(fetch_all(urls, connections))
-            ceiling = Run("ceiling (aiohttp, same URLs)", seconds, size, n, 0, float("nan"), float("nan"))
+            ceiling = Run("ceiling (aiohttp, same URLs)", seconds, size, n, 0, float("nan"), float("nan"),
+                          simulator_cpu_seconds=process_cpu(server.pid) - answering)
             for kind, (per_answer, per_post) in parse_costs(urls).items():
                 posts = f", {per_post:.2f} ms per post" if per_post is not None else ""
                 print(f"parsing + hashing, {kind}: {per_answer:.1f} ms CPU per answer{posts}", flush=True)
+            answering = process_cpu(server.pid)
             second, run2 = patrol(settings, engine, "second patrol, nothing new")
+            run2.simulator_cpu_seconds = process_cpu(server.pid) - answering
             assert second.status == "finished", second.message
         finally:
             engine.dispose()
@@ -257,8 +271,8 @@ def main() -> None:
     sizes = args.accounts or [10_000]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
     print("| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS (crawl) | "
-          "peak RSS (with workers) | CPU s | CPU ms/account |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "peak RSS (with workers) | CPU s | CPU ms/account | simulator CPU ms/account |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
             work = args.keep / str(size) if args.keep else Path(tmp)
@@ -269,10 +283,11 @@ def main() -> None:
             rss = f"{run.peak_rss_mb:.0f} MB | {run.peak_rss_all_mb:.0f} MB" if measured else "— | —"
             cpu = f"{run.cpu_seconds:.1f} | {run.cpu_seconds / run.accounts * 1000:.1f}" if measured else "— | —"
             print(f"| {size:,} | {run.label} | {run.seconds:.1f} | {run.accounts / run.seconds:.0f} | "
-                  f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} |",
+                  f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} | "
+                  f"{run.simulator_cpu_seconds / run.accounts * 1000:.1f} |",
                   flush=True)
         first, ceiling = runs[0], runs[1]
-        print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | |",
+        print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | | |",
               flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
