@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from registry.models import OUTCOMES, Account, AccountSnapshot, FetchOutcome, Organization, Post
 from registry.policy import READ_OUTCOMES, Policy
-from registry.scoring.sql import account_scope, epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
+from registry.scoring.sql import epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
 from registry.types import TZDateTime
 
 DAY = 86400

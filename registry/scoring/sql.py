@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, Select, Text, any_, bindparam, cast, func, literal, literal_column, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from registry.models import Account, Organization
 
