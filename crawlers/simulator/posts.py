@@ -255,8 +255,10 @@ def generate(acc: SimAccount, now_ts: int, news: tuple[NewsItem, ...] = ()) -> t
 def _legacy_times(now_ts: int) -> list[int]:
     """One post per legacy created_at form, as seen shortly after `now`: 刚刚, N分钟前, N小时前, 昨天 HH:MM,
     MM-DD, YYYY-MM-DD."""
-    yesterday_0830 = local_day_start(now_ts) - DAY + int(8.5 * HOUR)
-    return [now_ts - 25, now_ts - 7 * 60 - 12, now_ts - 3 * HOUR - 300, yesterday_0830,
+    # The start of yesterday: at least a day old whatever the hour, so it reads 昨天 and never N小时前
+    # (a later hour of yesterday is under 24 hours old in the small hours of today).
+    yesterday = local_day_start(now_ts) - DAY
+    return [now_ts - 25, now_ts - 7 * 60 - 12, now_ts - 3 * HOUR - 300, yesterday,
             now_ts - 12 * DAY, now_ts - 400 * DAY]
 
 

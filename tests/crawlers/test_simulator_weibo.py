@@ -167,6 +167,24 @@ def test_legacy_accounts_use_the_relative_forms(truth_server: SimulatorHandle) -
     assert styles == {"mweibo", "weibocn"}
 
 
+@pytest.mark.parametrize("hour", [0, 5, 9, 23])
+def test_legacy_forms_at_any_hour_of_the_day(hour: int) -> None:
+    """The relative forms depend on the hour in Shanghai: 昨天 must still appear just after midnight."""
+    from datetime import timedelta, timezone
+
+    from crawlers.simulator import build_scenario
+    from crawlers.simulator.render.common import legacy_weibo_time
+
+    now = datetime(2026, 3, 16, hour, 5, tzinfo=timezone(timedelta(hours=8)))
+    scenario = build_scenario("truth", now=now)
+    at = scenario.now_ts + 30
+    for acc in (a for a in scenario.accounts if a.kind == "legacy_dates"):
+        forms = [legacy_weibo_time(p.ts, at, acc.variant or "mweibo") for p in scenario.posts(acc)]
+        assert all(LEGACY.match(f) for f in forms), forms
+        assert any(f.startswith("昨天 ") for f in forms), forms
+        assert any(f.endswith("分钟前") for f in forms), forms
+
+
 def test_shapes_of_posts_across_a_district(demo_server: SimulatorHandle) -> None:
     """Over every Weibo account of the demo: the variants of real responses all occur."""
     seen: dict[str, int] = {}
