@@ -247,6 +247,9 @@ def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_set
         scenario.accounts[n] for n in ("教育局头条", "一中校园", "一中微博")}
     css = doc.xpath("//style/text()")[0]
     assert "size: A4 portrait" in css and "break-after: page" in css
+    raw = paths.notices.read_text(encoding="utf-8")  # names from the platforms are shown, never markup
+    assert XSS_SCRIPT not in raw and "<img src=x" not in raw and not doc.xpath("//img")
+    assert XSS_SCRIPT in doc.text_content() and XSS_IMG in doc.text_content()
     assert len(paths.unit_notices) == len(notices)
     single = parse(paths.unit_notices[0])
     assert len(single.xpath("//article[@class='notice']")) == 1
