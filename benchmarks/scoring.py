@@ -8,6 +8,11 @@ same process:
   floor:  SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id
   score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing every verdict)
 and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes.
+
+With --parts it times, instead, the pieces every run has to do, each on its own against the same floor:
+reading the window's posts (only counting them, and as the scorer reads them), reading the accounts,
+and writing one row per account (the run's verdict rows as stored, and the narrowest row possible),
+rolled back so that the database is left as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, MetaData, Table, and_, func, insert, select
+from sqlalchemy.engine import Engine
 
 from benchmarks.bulk import fresh_database, stored_time as _ts
 from registry.db import open_engine
@@ -157,12 +166,71 @@ def _floor(path: Path) -> tuple[float, float]:
     return elapsed
 
 
+def _best(work: Any, times: int = 3) -> float:
+    """The shortest of `times` runs of `work`, in wall seconds."""
+    seconds = []
+    for _ in range(times):
+        started = time.perf_counter()
+        work()
+        seconds.append(time.perf_counter() - started)
+    return min(seconds)
+
+
+def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
+    """Time the pieces of a run one by one (see the module's docstring), each against the floor."""
+    from registry.models import Account, Post, ScoreRun, Verdict
+    from registry.policy import Policy
+    from registry.scoring.metrics import _window_statement, measure_accounts, window_start_expr
+    from registry.scoring.run import analyse
+    from registry.scoring.sql import account_scope, raw_rows
+    from registry.scoring.store import VERDICT_COLUMNS, bulk_insert, verdict_rows
+
+    policy, scope = Policy(), account_scope("sqlite")
+    acc = Account.__table__
+    counted = (select(acc.c.id, func.count()).select_from(acc.join(Post.__table__, and_(
+        Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
+        Post.published_at <= as_of))).group_by(acc.c.id))
+    floor = min(_floor(path)[0] for _ in range(3))
+    print(f"floor (best of 3): {floor:.2f} s")
+
+    def report(what: str, seconds: float) -> None:
+        print(f"{what}: {seconds:.2f} s ({seconds / floor:.2f}x the floor)")
+
+    with engine.connect() as conn:
+        report("window's posts, only counted", _best(lambda: raw_rows(conn, counted)))
+        report("window's posts, as the scorer reads them",
+               _best(lambda: raw_rows(conn, _window_statement("sqlite", policy, as_of, scope))))
+        report("accounts with their latest followers and outcome",
+               _best(lambda: measure_accounts(conn, policy, as_of, scope)))
+        rows = [row for batch in verdict_rows(analyse(conn, policy, as_of), 0, as_of, {}, "sqlite")[1]
+                for row in batch]
+        conn.rollback()
+        # The narrowest row a store of one row per account could have, in a table with nothing else.
+        conn.exec_driver_sql("CREATE TEMP TABLE narrow (run_id INTEGER, account_id INTEGER, status TEXT, "
+                             "PRIMARY KEY (run_id, account_id)) WITHOUT ROWID")
+        conn.commit()
+        narrow = Table("narrow", MetaData(), *(Column(c) for c in VERDICT_COLUMNS[:3]))
+        for what, table, width in ((f"inserting {len(rows)} verdict rows as stored", Verdict.__table__, None),
+                                   (f"inserting {len(rows)} rows of (run, account, status)", narrow, 3)):
+            seconds = []
+            for _ in range(3):
+                run = insert(ScoreRun.__table__).values(as_of=as_of, policy={}, summary={})
+                run_id = conn.execute(run).inserted_primary_key[0]
+                data = [(run_id, *row[1:width]) for row in rows]
+                started = time.perf_counter()
+                bulk_insert(conn, table, VERDICT_COLUMNS[:width], data)
+                seconds.append(time.perf_counter() - started)
+                conn.rollback()
+            report(what, min(seconds))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scoring", description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--posts", type=int, default=5_000_000)
     parser.add_argument("--db", type=Path, default=None, help="database file (default: /tmp/govpulse-bench-...)")
     parser.add_argument("--runs", type=int, default=3, help="scoring runs (each after the first has a history)")
+    parser.add_argument("--parts", action="store_true", help="time the pieces of a run instead (nothing is kept)")
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
@@ -181,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     from registry.scoring import run_scoring
 
     engine = open_engine(f"sqlite:///{path}")
+    if args.parts:
+        _parts(engine, path, as_of)
+        return 0
     # Floors and runs interleaved; on a shared machine compare the best and the medians, in wall time and
     # in CPU time of this process (which other processes' load disturbs less).
     floors = [_floor(path)]
