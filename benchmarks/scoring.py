@@ -178,12 +178,13 @@ def _best(work: Any, times: int = 3) -> float:
 
 def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
     """Time the pieces of a run one by one (see the module's docstring), each against the floor."""
+    from registry.bulk import insert_many
     from registry.models import Account, Post, ScoreRun, Verdict
     from registry.policy import Policy
     from registry.scoring.metrics import _window_statement, measure_accounts, window_start_expr
     from registry.scoring.run import analyse
     from registry.scoring.sql import account_scope, raw_rows
-    from registry.scoring.store import VERDICT_COLUMNS, bulk_insert, verdict_rows
+    from registry.scoring.store import VERDICT_COLUMNS, verdict_rows
 
     policy, scope = Policy(), account_scope("sqlite")
     acc = Account.__table__
@@ -218,7 +219,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
                 run_id = conn.execute(run).inserted_primary_key[0]
                 data = [(run_id, *row[1:width]) for row in rows]
                 started = time.perf_counter()
-                bulk_insert(conn, table, VERDICT_COLUMNS[:width], data)
+                insert_many(conn, table, VERDICT_COLUMNS[:width], data, converted=True)
                 seconds.append(time.perf_counter() - started)
                 conn.rollback()
             report(what, min(seconds))

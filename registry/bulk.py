@@ -3,8 +3,9 @@
 SQLAlchemy's per-row parameter processing costs several times the write itself (a roster of 100,000
 accounts spends seconds there). Here the rows are tuples in a given column order; only the columns whose
 type converts values (dates, times, JSON) are converted, by the column types' own bind processors (the
-conversion SQLAlchemy applies). SQLite gets them in one executemany, PostgreSQL (psycopg) in one COPY;
-other databases go through SQLAlchemy's batched insert.
+conversion SQLAlchemy applies), unless the caller built them in their stored form already. SQLite gets
+them in one executemany, PostgreSQL (psycopg) in one COPY; other databases go through SQLAlchemy's
+batched insert.
 
 Column defaults are not applied: every row gives every column it needs. None is stored as SQL NULL (a
 JSON column's None too, not the JSON text 'null').
@@ -12,47 +13,58 @@ JSON column's None too, not the JSON text 'null').
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection
 
 
-def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
-    """Insert `rows` (each a sequence of values in `columns` order) in one executemany."""
+def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                converted: bool = False) -> None:
+    """Insert `rows` (each a sequence of values in `columns` order) in one executemany, or one COPY.
+
+    `converted`: the values are already what the database stores (JSON as text; on SQLite, times as
+    the column type writes them), so no bind processing is done (the scorer builds its rows so, column
+    by column). Only on SQLite and PostgreSQL.
+    """
     if not rows:
         return
     dialect = conn.dialect
+    values = rows if converted else _converted(conn, table, columns, rows)
+    prepare = dialect.identifier_preparer
+    target = f"{prepare.format_table(table)} ({', '.join(prepare.quote(c) for c in columns)})"
     if dialect.name == "sqlite":
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        keys = list(compiled.positiontup or [])
-        conn.exec_driver_sql(str(compiled), list(_converted(conn, table, columns, keys, rows)))
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", list(values))
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
         # COPY: one stream instead of statements, in the connection's transaction.
-        quote = dialect.identifier_preparer.quote
-        statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
-                     f"({', '.join(quote(c) for c in columns)}) FROM STDIN")
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for values in _converted(conn, table, columns, list(columns), rows):
-                copy.write_row(values)
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+    elif converted:
+        raise ValueError(f"rows of stored values are written to SQLite or PostgreSQL only, not {dialect.name}")
     else:
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
-def _converted(conn: Connection, table: Table, columns: Sequence[str], keys: list[str],
-               rows: list[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
-    """Each row's values in `keys` order, converted by the column types' bind processors."""
+def _converted(conn: Connection, table: Table, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+    """Each row's values converted by the column types' bind processors (the rows as they are when no
+    column converts)."""
     dialect = conn.dialect
-    order = [columns.index(key) for key in keys]
-    converts = [(at, _remembering(process)) for at, key in enumerate(keys)
+    converts = [(at, _remembering(process)) for at, key in enumerate(columns)
                 if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
-    for row in rows:
-        values = [row[i] for i in order]
-        for at, process in converts:
-            if values[at] is not None:
-                values[at] = process(values[at])
-        yield tuple(values)
+    if not converts:
+        return rows
+    return (_apply(row, converts) for row in rows)
+
+
+def _apply(row: Sequence[Any], converts: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    values = list(row)
+    for at, process in converts:
+        if values[at] is not None:
+            values[at] = process(values[at])
+    return tuple(values)
 
 
 def insert_dicts(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

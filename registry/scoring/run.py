@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection, Engine
 
+from registry.bulk import insert_many
 from registry.models import PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
@@ -24,7 +25,7 @@ from registry.scoring.metrics import Frame, Params, measure_accounts, measure_po
 from registry.scoring.plan import Item, build_plan
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope
-from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, bulk_insert, plan_rows, verdict_rows
+from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
 
@@ -135,8 +136,8 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
         clock("history")
         changes, batches = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
         for rows in batches:
-            bulk_insert(conn, Verdict.__table__, VERDICT_COLUMNS, rows)
-        bulk_insert(conn, PlanItem.__table__, PLAN_COLUMNS, plan_rows(a, run_id))
+            insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, rows, converted=True)
+        insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, plan_rows(a, run_id), converted=True)
         clock("write")
         j = a.judgement
         closed = isin(a.frame.registry_status, CLOSED)

@@ -1,17 +1,15 @@
-"""Writing a run: verdict and plan rows prepared column by column and written with the driver's
-executemany in batches (100,000 verdicts per run: no ORM objects, no per-row type processing)."""
+"""Writing a run: verdict and plan rows prepared column by column, in the form the database stores
+(100,000 verdicts per run: no ORM objects, no per-row type processing), for registry.bulk.insert_many."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import JSON, Table
-from sqlalchemy.engine import Connection
 
 from registry.scoring.history import Previous, change, flag_changes
 from registry.scoring.rules import BY_CODE, flag_codes
@@ -19,7 +17,7 @@ from registry.scoring.rules import BY_CODE, flag_codes
 if TYPE_CHECKING:
     from registry.scoring.run import Analysis
 
-BATCH = 5000  # rows per executemany
+BATCH = 5000  # verdict rows built and written at a time
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -58,20 +56,6 @@ def stored_time(value: datetime | None, dialect: str) -> Any:
     if value is None or dialect != "sqlite":
         return value
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """INSERT many rows in batches through the driver; JSON columns arrive as JSON text."""
-    if not rows:
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    if conn.dialect.name == "sqlite":
-        marks = ["?"] * len(columns)
-    else:
-        marks = ["%s::json" if isinstance(table.c[c].type, JSON) else "%s" for c in columns]
-    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES ({', '.join(marks)})"
-    for start in range(0, len(rows), BATCH):
-        conn.exec_driver_sql(sql, list(rows[start:start + BATCH]))
 
 
 def columns(a: Analysis) -> dict[str, list[Any]]:
