@@ -40,20 +40,20 @@ from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patro
 from crawlers.workers import parse
 from crawlers.parsing import parse_feed, parse_weibo_profile, parse_weibo_timeline
 from crawlers.settings import SOURCES, feed_platforms
-from crawlers.simulator import build_scenario
+from simulator import build_scenario
 from registry.config import PLATFORMS, load_settings
 from registry.db import open_engine, session_scope
 from registry.importer import import_roster
 from registry.models import Account, FetchOutcome, Post
 from registry.observations import get_patrol
-from scheduler.demo import loopback_settings
+from govpulse.demo import loopback_settings
 
 # The simulator (`govpulse simulate --scenario bench`) with every account's posts generated before it
 # listens: a platform has its posts already, and generating them would take CPU from the crawl measured.
 SIMULATOR = """
 import sys
 from datetime import datetime
-from crawlers.simulator import build_scenario, serve
+from simulator import build_scenario, serve
 scenario = build_scenario("bench", size=int(sys.argv[1]), now=datetime.fromisoformat(sys.argv[2]))
 scenario.pregenerate()
 serve(scenario, ready=lambda handle: print(f"simulator listening on {handle.base_url}", flush=True))

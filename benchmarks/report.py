@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     import openpyxl  # noqa: F401  (imported before the timings: its import is not the workbook's cost)
 
     from registry.config import load_settings
-    from registry.report_data import load_report_data
+    from reports.queries import load_report_data
     from reports import build_report, exports, view
     from reports.i18n import Translator
     from reports.render import render

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawlers.simulator import build_scenario
-from crawlers.simulator.scenario import Scenario
+from simulator import build_scenario
+from simulator.scenario import Scenario
 
 NOW = datetime(2026, 3, 15, 4, 30, tzinfo=UTC)  # the same scenario in both processes
 

@@ -30,7 +30,7 @@ from registry.i18n import L
 from registry.identifiers import platform_label
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, find_org, org_subtree_ids
-from registry.roster import account_filters
+from registry.accounts import account_filters
 from registry.sheets import write_sheet
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}

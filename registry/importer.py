@@ -37,7 +37,7 @@ from registry.identifiers import (looks_like_url, normalize_platform, resolve_ac
                                   validate_id)
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, split_path
-from registry.roster import ACCOUNT_FIELDS, account_ref
+from registry.accounts import ACCOUNT_FIELDS, account_ref
 from registry.sheets import open_sheet
 from registry.timeutil import utcnow
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from registry.config import Settings
 from registry.errors import GovpulseError
-from registry.report_data import STATUS_ORDER, ReportData, load_report_data
+from reports.queries import STATUS_ORDER, ReportData, load_report_data
 from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator

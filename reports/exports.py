@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.fields import neutralize_formula
-from registry.report_data import STATUS_ORDER, ReportData
+from reports.queries import STATUS_ORDER, ReportData
 from registry.safety import safe_http_url
 from registry.sheets import DATETIME_FORMAT, PERCENT_FORMAT, write_sheet
 from registry.timeutil import SHANGHAI

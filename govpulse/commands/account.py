@@ -14,7 +14,7 @@ from registry.db import session_scope
 from registry.fields import status_label
 from registry.i18n import L
 from registry.identifiers import platform_label
-from registry.roster import (account_detail, account_ref, add_account, close_account, edit_account, list_accounts,
+from registry.accounts import (account_detail, account_ref, add_account, close_account, edit_account, list_accounts,
                              merge_account, resolve_account)
 
 @click.group("account")

@@ -31,7 +31,7 @@ def demo(out_dir: Path, lang: str | None) -> None:
     演示: 用模拟平台巡查一个虚构的区 (约 300 个账号), 导入台账、巡查、研判并生成报告。The demo has its own
     database and folder (default ./govpulse-demo/); the office's registry is not touched.
     """
-    from scheduler.demo import run_demo  # the simulator is loaded only when the demo runs
+    from govpulse.demo import run_demo  # the simulator is loaded only when the demo runs
 
     if lang:
         set_lang(lang)

@@ -15,7 +15,7 @@ from registry.errors import GovpulseError
 from registry.i18n import L
 from registry.models import OUTCOMES, PLATFORMS
 from registry.orgs import find_org
-from registry.roster import resolve_account
+from registry.accounts import resolve_account
 
 OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "ok": ("正常", "ok"),

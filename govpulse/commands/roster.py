@@ -18,7 +18,7 @@ from registry.exporter import export_roster
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
 from registry.orgs import find_org
-from registry.roster import resolve_account
+from registry.accounts import resolve_account
 
 SHOW_AT_MOST = 20  # accounts listed by name in a summary; --json has them all
 

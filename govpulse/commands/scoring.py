@@ -16,7 +16,7 @@ from registry.identifiers import platform_label
 from registry.models import PLATFORMS, VERDICT_STATUSES
 from registry.orgs import find_org
 from registry.policy import load_policy
-from registry.roster import account_ref, resolve_account
+from registry.accounts import account_ref, resolve_account
 from registry.scoring.rules import CLOSED, STATUS_LABELS
 from registry.timeutil import parse_as_of
 

@@ -49,7 +49,7 @@ def simulate(port: int, host: str, name: str, now_text: str | None, seed: int, s
 
     运行平台模拟器：在本机一个端口上模拟微博、头条、微信及 RSS 桥接服务，供演示与测试巡查。
     """
-    from crawlers.simulator import build_scenario, serve
+    from simulator import build_scenario, serve
 
     scenario = build_scenario(name, now=_parse_now(now_text), seed=seed, size=size,
                               wechat_list_closed=wechat_list_closed)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from crawlers.simulator import Scenario, build_scenario, start_simulator
+from simulator import Scenario, build_scenario, start_simulator
 from registry.db import open_engine, session_scope
 from registry.importer import import_roster
 from registry.models import Account, FetchOutcome, Post

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import ValidationError
-from scheduler.demo import MARKER, prepare_folder
+from govpulse.demo import MARKER, prepare_folder
 
 GOVPULSE = str(Path(sys.executable).with_name("govpulse"))
 

@@ -326,8 +326,8 @@ def both_roads(raw: bytes, headers: dict, monkeypatch: pytest.MonkeyPatch, **kw)
 
 
 def simulator_feeds() -> list[tuple[str, bytes, dict]]:
-    from crawlers.simulator import build_scenario
-    from crawlers.simulator.render import feeds as rendered
+    from simulator import build_scenario
+    from simulator.render import feeds as rendered
 
     styles = {"weibo": ("rsshub",), "toutiao": ("rsshub",), "wechat": ("wewe-rss", "wewe-atom", "wechat2rss")}
     out = []

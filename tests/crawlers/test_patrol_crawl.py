@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crawlers.simulator.kinds import DEFAULT_ROUTES
+from simulator.kinds import DEFAULT_ROUTES
 from registry.db import session_scope
 from registry.models import Patrol
 from registry.observations import get_patrol

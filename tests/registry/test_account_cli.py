@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, assert_refused
+from tests.registry.roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, assert_refused
 from sqlmodel import Session
 
 from registry.db import open_engine

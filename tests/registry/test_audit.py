@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from roster_helpers import WEIBO_UID, history
+from tests.registry.roster_helpers import WEIBO_UID, history
 
 
 def test_account_history_records_each_change_and_who_made_it(gp) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, read_csv, registry_state
+from tests.registry.roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, read_csv, registry_state
 
-from conftest import Gp
+from tests.conftest import Gp
 
 
 @pytest.fixture

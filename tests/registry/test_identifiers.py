@@ -5,7 +5,7 @@ nothing is written."""
 from __future__ import annotations
 
 import pytest
-from roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts
+from tests.registry.roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts
 
 
 @pytest.fixture

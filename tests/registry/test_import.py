@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, audit_count, history, read_csv, units, write_csv, write_xlsx
+from tests.registry.roster_helpers import BIZ, TOKEN, WEIBO_UID, accounts, audit_count, history, read_csv, units, write_csv, write_xlsx
 
 HEADER = ["序号", "平台", "账号名称", "账号ID", "主办单位", "上级单位", "类别", "联系人", "联系电话", "开设时间", "备注"]
 ROWS = [

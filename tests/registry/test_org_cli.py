@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from roster_helpers import WEIBO_UID, assert_refused, units
+from tests.registry.roster_helpers import WEIBO_UID, assert_refused, units
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_scenario import Scenario, seed
+from tests.reports.report_scenario import Scenario, seed
 from sqlalchemy.engine import Engine
 
 from registry.config import load_settings

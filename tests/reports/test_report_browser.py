@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from report_scenario import XSS_IMG, XSS_SCRIPT, Scenario, add_bulk
+from tests.reports.report_scenario import XSS_IMG, XSS_SCRIPT, Scenario, add_bulk
 
 pytestmark = pytest.mark.browser
 

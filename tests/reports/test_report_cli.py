@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report_scenario import Scenario, parse, seed
+from tests.reports.report_scenario import Scenario, parse, seed
 
 from registry.db import open_engine
 

@@ -6,7 +6,7 @@ import csv
 from datetime import datetime
 
 from openpyxl import load_workbook
-from report_scenario import FORMULA, XSS_IMG, XSS_SCRIPT, Scenario
+from tests.reports.report_scenario import FORMULA, XSS_IMG, XSS_SCRIPT, Scenario
 from sqlalchemy import select, text
 
 from registry.models import Verdict

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
-from report_scenario import (
+from tests.reports.report_scenario import (
     ACCOUNTS,
     FORMULA,
     RETIRED,
@@ -262,7 +262,7 @@ def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario
     from sqlalchemy import insert
 
     from registry.models import ScoreRun, Verdict
-    from report_scenario import AS_OF, POLICY
+    from tests.reports.report_scenario import AS_OF, POLICY
 
     unit = scenario.orgs["区卫健委"]
     with scenario.engine.begin() as conn:  # a later run over 区卫健委 only: everything active

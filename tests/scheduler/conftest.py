@@ -27,10 +27,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from crawlers.simulator import ENV_NAMES, build_scenario, start_simulator
+from simulator import ENV_NAMES, build_scenario, start_simulator
 from registry.db import open_engine
 from registry.importer import import_roster
-from sched_helpers import DINGTALK_SECRET, SMTP_PASSWORD, wait_until
+from tests.scheduler.sched_helpers import DINGTALK_SECRET, SMTP_PASSWORD, wait_until
 
 # ----------------------------------------------------------------------------------------- receivers
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from registry.models import AlertEvent, JobRun, JobStep, Verdict
 from registry.timeutil import utcnow
-from sched_helpers import DINGTALK_SECRET, SMTP_PASSWORD, cli, rows
+from tests.scheduler.sched_helpers import DINGTALK_SECRET, SMTP_PASSWORD, cli, rows
 
 
 def channel(name: str, kind: str, **keys: object) -> str:

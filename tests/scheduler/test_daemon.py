@@ -15,7 +15,7 @@ import pytest
 from registry.locks import acquire_lock
 from registry.models import JobRun, JobStep, Lock, Patrol, Verdict
 from registry.timeutil import SHANGHAI
-from sched_helpers import cli, rows, wait_until
+from tests.scheduler.sched_helpers import cli, rows, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from registry.db import upsert
 from registry.models import Account, FetchOutcome, JobStep, Organization, Patrol, Schedule
 from registry.scheduling import claim_due_accounts, release_unvisited
 from registry.timeutil import utcnow
-from sched_helpers import cli, rows
+from tests.scheduler.sched_helpers import cli, rows
 from scheduler.cron import zone
 from scheduler.steps import run_budgets
 

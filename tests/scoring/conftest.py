@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from scoring_world import Scorer, World
+from tests.scoring.scoring_world import Scorer, World
 from sqlalchemy.engine import Engine
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from registry.policy import Policy
 from registry.scoring import explain_account
-from scoring_world import AS_OF, sqlite_only
+from tests.scoring.scoring_world import AS_OF, sqlite_only
 
 NEWS = [("我区召开安全生产工作会议", "会议要求压实责任"), ("防汛预警", "今晚有暴雨"), ("招聘公告", "报名截止7月10日")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from scoring_world import AS_OF, ago, sqlite_only, table
+from tests.scoring.scoring_world import AS_OF, ago, sqlite_only, table
 
 
 def test_transitions_across_runs(world, score) -> None:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from registry.policy import Policy
-from scoring_world import sqlite_only
+from tests.scoring.scoring_world import sqlite_only
 
 
 def expected(posts: int, days: int, gap: float, engagement: float | None, followers: float | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from registry.policy import HeadcountBand, Policy, Quotas
-from scoring_world import sqlite_only, table
+from tests.scoring.scoring_world import sqlite_only, table
 
 
 def by_account(plan: list[dict]) -> dict[int, dict]:

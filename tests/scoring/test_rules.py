@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from registry.policy import Policy
 from registry.scoring import explain_account
-from scoring_world import AS_OF, ago, sqlite_only
+from tests.scoring.scoring_world import AS_OF, ago, sqlite_only
 
 
 @pytest.mark.parametrize(("days", "status", "flags"), [

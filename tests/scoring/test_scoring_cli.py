@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scoring_world import ago, sqlite_only, table
+from tests.scoring.scoring_world import ago, sqlite_only, table
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from simulator_support import fetch, pick
+from tests.simulator.simulator_support import fetch, pick
 
-from crawlers.simulator import build_scenario, start_simulator
+from simulator import build_scenario, start_simulator
 
 GOVPULSE = str(Path(sys.executable).with_name("govpulse"))
 

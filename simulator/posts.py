@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from crawlers.simulator import ids, names
+from simulator import ids, names
 
 if TYPE_CHECKING:
-    from crawlers.simulator.scenario import SimAccount
+    from simulator.scenario import SimAccount
 
 DAY = 86_400
 HOUR = 3_600

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from simulator_support import SLOW_SECONDS, demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulator.simulator_support import SLOW_SECONDS, demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
 
-from crawlers.simulator import SimulatorHandle
+from simulator import SimulatorHandle
 
 API = "/api/container/getIndex"
 MODERN = "%a %b %d %H:%M:%S %z %Y"
@@ -172,8 +172,8 @@ def test_legacy_forms_at_any_hour_of_the_day(hour: int) -> None:
     """The relative forms depend on the hour in Shanghai: 昨天 must still appear just after midnight."""
     from datetime import timedelta, timezone
 
-    from crawlers.simulator import build_scenario
-    from crawlers.simulator.render.common import legacy_weibo_time
+    from simulator import build_scenario
+    from simulator.render.common import legacy_weibo_time
 
     now = datetime(2026, 3, 16, hour, 5, tzinfo=timezone(timedelta(hours=8)))
     scenario = build_scenario("truth", now=now)

@@ -7,13 +7,13 @@ import functools
 from typing import Any
 from urllib.parse import quote
 
-from crawlers.simulator import ids, names
-from crawlers.simulator.posts import DAY, Post
-from crawlers.simulator.render import pages
-from crawlers.simulator.render.common import (
+from simulator import ids, names
+from simulator.posts import DAY, Post
+from simulator.render import pages
+from simulator.render.common import (
     HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, truncated_json, weibo_time,
 )
-from crawlers.simulator.scenario import Scenario, SimAccount
+from simulator.scenario import Scenario, SimAccount
 
 PROFILE_PREFIX = "100505"
 TIMELINE_PREFIXES = ("107603", "230413")

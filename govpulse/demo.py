@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
-from crawlers.simulator import build_scenario, start_simulator
-from crawlers.simulator.kinds import DEFAULT_ROUTES
+from simulator import build_scenario, start_simulator
+from simulator.kinds import DEFAULT_ROUTES
 from reports import ReportPaths, build_report
 from registry.config import PLATFORMS, Settings
 from registry.db import open_engine

@@ -8,11 +8,11 @@ import json
 from itertools import groupby
 from typing import Any
 
-from crawlers.simulator import ids
-from crawlers.simulator.posts import Post
-from crawlers.simulator.render import pages
-from crawlers.simulator.render.common import Reply, dumps, html_reply, json_reply, truncated_json
-from crawlers.simulator.scenario import Scenario, SimAccount
+from simulator import ids
+from simulator.posts import Post
+from simulator.render import pages
+from simulator.render.common import Reply, dumps, html_reply, json_reply, truncated_json
+from simulator.scenario import Scenario, SimAccount
 
 MAX_COUNT = 20
 GONE_NOTICES = {"deregistered": "deregistered", "migrated": "migrated", "banned": "banned"}

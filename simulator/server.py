@@ -17,9 +17,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from crawlers.simulator.render.common import TEXT, Reply
-from crawlers.simulator.routes import Request, Router, split_target
-from crawlers.simulator.scenario import Scenario
+from simulator.render.common import TEXT, Reply
+from simulator.routes import Request, Router, split_target
+from simulator.scenario import Scenario
 
 MAX_BODY = 1_000_000  # request bodies (getappmsgext form posts) beyond this are refused
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulator.simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
 
-from crawlers.simulator import SimulatorHandle, build_scenario, start_simulator
+from simulator import SimulatorHandle, build_scenario, start_simulator
 
 PATHS = ("/api/pc/list/user/feed", "/api/pc/list/feed")
 

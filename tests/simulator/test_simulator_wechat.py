@@ -8,10 +8,10 @@ import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulator.simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
 
-from crawlers.simulator import SimulatorHandle, build_scenario, start_simulator
-from crawlers.simulator.render.pages import WECHAT_NOTICES
+from simulator import SimulatorHandle, build_scenario, start_simulator
+from simulator.render.pages import WECHAT_NOTICES
 
 PUBLISH = "/cgi-bin/appmsgpublish?sub=list&search_field=null&type=101_1&free_publish_type=1&sub_action=list_ex"
 LIST_EX = "/cgi-bin/appmsg?action=list_ex&type=9"

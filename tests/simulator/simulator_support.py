@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawlers.simulator import Scenario, SimAccount, SimulatorHandle, build_scenario, start_simulator
+from simulator import Scenario, SimAccount, SimulatorHandle, build_scenario, start_simulator
 
 SLOW_SECONDS = 1.5  # slow accounts in these tests; the client timeout is below it
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from crawlers.simulator.posts import DAY, SHANGHAI_OFFSET
+from simulator.posts import DAY, SHANGHAI_OFFSET
 
 JSON = "application/json; charset=utf-8"
 HTML = "text/html; charset=utf-8"

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from simulator_support import fetch, truth_server  # noqa: F401
+from tests.simulator.simulator_support import fetch, truth_server  # noqa: F401
 
-from crawlers.simulator import SimulatorHandle, build_scenario
-from crawlers.simulator.ids import valid_platform_id
-from crawlers.simulator.kinds import DEFAULT_ROUTES, FEED_FAULT_VARIANTS, FEED_QUIRKS, KINDS
-from crawlers.simulator.scenario import ROSTER_HEADERS, Scenario
+from simulator import SimulatorHandle, build_scenario
+from simulator.ids import valid_platform_id
+from simulator.kinds import DEFAULT_ROUTES, FEED_FAULT_VARIANTS, FEED_QUIRKS, KINDS
+from simulator.scenario import ROSTER_HEADERS, Scenario
 from registry.config import load_settings
 from registry.errors import ValidationError
 

@@ -20,11 +20,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from crawlers.simulator import ids, names
-from crawlers.simulator.kinds import (
+from simulator import ids, names
+from simulator.kinds import (
     DEFAULT_ROUTES, FEED_FAULT_VARIANTS, FEED_QUIRKS, KINDS, PLATFORMS, expectation, in_fact,
 )
-from crawlers.simulator.posts import NewsItem, Post, family_news, generate
+from simulator.posts import NewsItem, Post, family_news, generate
 from registry.errors import ValidationError
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "新浪微博", "toutiao": "今日头条"}

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from crawlers.simulator import ids
-from crawlers.simulator.posts import Post
-from crawlers.simulator.render import pages, toutiao, wechat
-from crawlers.simulator.render.common import (
+from simulator import ids
+from simulator.posts import Post
+from simulator.render import pages, toutiao, wechat
+from simulator.render.common import (
     HTML, JSON, QUIRK_DATES, Reply, dumps, html_reply, http_gmt, iso_ms_z, rfc822_local,
 )
-from crawlers.simulator.scenario import Scenario, SimAccount
+from simulator.scenario import Scenario, SimAccount
 
 # style -> (default item count, content type)
 STYLES = {

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from crawlers.simulator import ids
-from crawlers.simulator.kinds import KINDS
-from crawlers.simulator.render import feeds, pages, toutiao, wechat, weibo
-from crawlers.simulator.render.common import HTML, TEXT, Reply, dumps, html_reply, json_reply
-from crawlers.simulator.scenario import Scenario, SimAccount
+from simulator import ids
+from simulator.kinds import KINDS
+from simulator.render import feeds, pages, toutiao, wechat, weibo
+from simulator.render.common import HTML, TEXT, Reply, dumps, html_reply, json_reply
+from simulator.scenario import Scenario, SimAccount
 
 
 @dataclass

@@ -13,10 +13,10 @@ from typing import Any
 
 import feedparser
 import pytest
-from simulator_support import Fetched, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulator.simulator_support import Fetched, faults_server, fetch, pick, truth_server  # noqa: F401
 
-from crawlers.simulator import SimAccount, SimulatorHandle
-from crawlers.simulator.render.pages import WECHAT_NOTICES
+from simulator import SimAccount, SimulatorHandle
+from simulator.render.pages import WECHAT_NOTICES
 from registry.timeutil import SHANGHAI
 
 # (platform, path template, feedparser version, content type, default item count)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawlers.simulator.posts import Post
-from crawlers.simulator.render import pages
-from crawlers.simulator.render.common import TEXT, Reply, html_reply, json_reply, truncated_json
-from crawlers.simulator.scenario import Scenario, SimAccount
+from simulator.posts import Post
+from simulator.render import pages
+from simulator.render.common import TEXT, Reply, html_reply, json_reply, truncated_json
+from simulator.scenario import Scenario, SimAccount
 
 PAGE_SIZE = 10
 SIGNATURE_PARAMS = ("a_bogus", "_signature", "msToken")
