@@ -67,6 +67,7 @@ class Visit:
     notes: list[str] = field(default_factory=list)
     variant: str = ""  # which of a source's list endpoints is in use (WeChat)
     cursor: str | None = None  # of the page requested (one request per visit is in flight at a time)
+    pending: PageResult | None = None  # a page read, waiting for another request before it is used (Weibo)
 
     def add(self, posts: list[PostItem]) -> int:
         """Keep the page's posts; how many were not seen earlier in this visit."""

@@ -63,13 +63,14 @@ def _followers(acc: SimAccount) -> tuple[Any, str]:
     return (text if acc.followers_text else acc.followers), text
 
 
-def user(acc: SimAccount) -> dict[str, Any]:
-    """The account as every post carries it (shared between answers: do not modify)."""
-    return _user(acc.platform_id, acc.screen_name, acc.unit, acc.kind, acc.index, *_followers(acc))
+def user(acc: SimAccount, statuses: int) -> dict[str, Any]:
+    """The account as every post carries it, with its post count (shared between answers: do not modify)."""
+    return _user(acc.platform_id, acc.screen_name, acc.unit, acc.kind, acc.index, *_followers(acc), statuses)
 
 
 @functools.lru_cache(maxsize=4096)
-def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, followers: Any, followers_str: str) -> dict[str, Any]:
+def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, followers: Any, followers_str: str,
+          statuses: int) -> dict[str, Any]:
     real = kind != "shell_low"
     return {
         "id": int(uid), "screen_name": screen_name,
@@ -79,7 +80,7 @@ def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, follower
         "verified_reason": f"{unit}官方微博" if real else "", "close_blue_v": False,
         "description": f"{names.DISTRICT}{unit}官方账号", "gender": "m", "mbtype": 0, "svip": 0, "urank": 12,
         "mbrank": 0, "follow_me": False, "following": False, "follow_count": 20 + index % 300,
-        "followers_count": followers, "followers_count_str": followers_str,
+        "followers_count": followers, "followers_count_str": followers_str, "statuses_count": statuses,
     }
 
 
@@ -93,7 +94,7 @@ def profile(sc: Scenario, acc: SimAccount) -> Reply:
         {"id": 3, "tabKey": "album", "must_show": 0, "hidden": 0, "title": "相册", "tab_type": "album",
          "containerid": f"107803{uid}"},
     ]
-    info = {**user(acc), "statuses_count": len(sc.posts(acc)), "like": False, "like_me": False,
+    info = {**user(acc, len(sc.posts(acc))), "like": False, "like_me": False,
             "cover_image_phone": "https://tva1.sinaimg.cn/crop.0.0.640.640.640/cover.jpg",
             "avatar_hd": f"https://wx1.sinaimg.cn/orj480/{uid}.jpg", "badge": {"user_name_certificate": 1},
             "toolbar_menus": []}
@@ -139,7 +140,7 @@ def mblog(sc: Scenario, acc: SimAccount, post: Post, at: int) -> dict[str, Any]:
         "mid": post.id, "bid": "" if n % 13 == 5 else bid, "can_edit": False, "text": text,
         "textLength": len(text.encode("gbk", "replace")), "source": ("微博网页版", "iPhone客户端", "")[n % 3],
         "favorited": False, "pic_ids": [], "is_paid": False, "mblog_vip_type": 0,
-        "user": user(acc) if "foreign_author" not in post.flags else {
+        "user": user(acc, len(sc.posts(acc))) if "foreign_author" not in post.flags else {
             "id": 6_000_000_000 + n % 999_999_999, "screen_name": names.FOREIGN_NAMES[n % len(names.FOREIGN_NAMES)],
             "verified": False, "verified_type": -1, "followers_count": 52, "followers_count_str": "52"},
         "reposts_count": post.shown("reposts"), "comments_count": post.shown("comments"),
