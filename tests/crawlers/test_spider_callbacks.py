@@ -285,9 +285,8 @@ def test_wechat_falls_back_to_the_list_when_appmsgpublish_is_refused(settings: A
     listing = json.dumps({"base_resp": {"ret": 0, "err_msg": "ok"}, "app_msg_cnt": 1, "app_msg_list": [
         {"aid": "2650000001_1", "appmsgid": 2650000001, "itemidx": 1, "title": "通知", "digest": "摘要",
          "link": "https://mp.weixin.qq.com/s/abc", "create_time": created, "update_time": created}]})
-    third = call(second, respond(second, listing))
-    assert "begin=1" in third.url
-    done = call(third, respond(third, json.dumps({"base_resp": {"ret": 0}, "app_msg_cnt": 1, "app_msg_list": []})))
+    done = call(second, respond(second, listing))  # app_msg_cnt 1 read: no request for an empty next page
+    assert isinstance(done, AccountVisit) and done.pages == 1  # the refused page is not counted
     assert done.outcome == "ok" and [p.platform_post_id for p in done.posts] == ["2650000001_1"]
     assert "appmsgpublish refused" in done.reason
     assert TOKEN not in done.url and "token=" not in done.url
@@ -371,3 +370,15 @@ def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None
     assert [(p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in pooled.posts] == [
         (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts]
     assert all(p.content_hash for p in pooled.posts)
+
+
+def test_a_visit_keeps_at_most_the_configured_posts_the_pinned_and_newest(settings: Any) -> None:
+    settings.data["patrol"]["max_posts_per_visit"] = 3
+    spider = make_spider("weibo", settings)
+    page1 = spider.page_request(visit_of(spider), None, 1)
+    page2 = call(page1, respond(page1, timeline(mblog("900", 400, pinned=True), mblog("801", 1), since_id="7")))
+    assert isinstance(page2, Request)
+    done = call(page2, respond(page2, timeline(mblog("802", 2), mblog("803", 3), mblog("804", 4))))
+    assert isinstance(done, AccountVisit) and done.outcome == "ok" and done.pages == 2
+    assert {p.platform_post_id for p in done.posts} == {"900", "801", "802"}
+    assert "stopped at 3 posts (patrol.max_posts_per_visit)" in done.reason
