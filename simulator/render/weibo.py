@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from simulator import ids, names
 from simulator.posts import DAY, Post
 from simulator.render import pages
 from simulator.render.common import (
-    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, truncated_json, weibo_time,
+    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, local, truncated_json, weibo_time,
 )
 from simulator.scenario import Scenario, SimAccount
 
@@ -52,7 +53,63 @@ def malformed(variant: str, good: bytes) -> Reply:
         return html_reply(pages.WEIBO_ERROR)
     if variant == "oversized":  # beyond the patrol's size cap, and not JSON even if read whole
         return Reply(200, b'{"ok":1,"data":{"cards":[{"card_type":9,"mblog":{"text":"' + b"x" * 6_000_000)
+    # Changed layouts (shape drift): valid JSON, ok 1, no timeline in it
+    if variant == "empty_data":
+        return json_reply({"ok": 1, "data": {}})
+    if variant == "cards_garbage":
+        return json_reply({"ok": 1, "data": {"cardlistInfo": {"total": 12}, "cards": "garbage"}})
+    if variant == "cards_without_ids":
+        page = json.loads(good)
+        for card in page.get("data", {}).get("cards", []):
+            for inner in (card, *card.get("card_group", [])):
+                for key in ("id", "idstr", "mid", "bid"):
+                    inner.get("mblog", {}).pop(key, None)
+                inner.pop("scheme", None)
+        return json_reply(page)
     raise ValueError(variant)
+
+
+FLOOD_POSTS = {"endless": 500, "huge": 15_000}
+
+
+def flood_page(sc: Scenario, acc: SimAccount, params: dict[str, str], containerid: str, at: int) -> Reply:
+    """A timeline that never ends: the account's real first page, then filler posts (lean cards dated
+    "MM-DD", as m.weibo.cn shows older posts), older than its newest post and a few seconds apart, and
+    always a next page."""
+    page = max(_int(params.get("page"), 1), 1)
+    posts = sc.posts(acc)
+    newest = max((p.ts for p in posts), default=at - 3600)
+    real = [card(sc, acc, p, containerid, at) for p in posts[:DEFAULT_COUNT]] if page == 1 else []
+    for c in real:  # the real posts claim the endless count too
+        for inner in (c, *c.get("card_group", [])):
+            if "mblog" in inner:
+                inner["mblog"]["user"] = {**inner["mblog"]["user"], "statuses_count": 10**7}
+    filler, last_mid = _filler(acc.index, acc.variant or "endless", page, newest, json.dumps(_lean(acc, len(posts))))
+    info = {"containerid": containerid, "total": 10**7, "page": page + 1, "since_id": last_mid}
+    head = dumps({"ok": 1, "data": {"cardlistInfo": info, "cards": real}})[:-3]  # open the cards list again
+    return Reply(200, head + (b"," if real else b"") + filler + b"]}}")
+
+
+def _lean(acc: SimAccount, statuses: int) -> dict[str, Any]:
+    """The owner as the filler cards carry it, claiming as many posts as the endless timeline shows."""
+    full = user(acc, statuses)
+    return {**{k: full[k] for k in ("id", "screen_name", "followers_count")}, "statuses_count": 10**7}
+
+
+@functools.lru_cache(maxsize=8)  # a retried page is served again at once
+def _filler(index: int, variant: str, page: int, newest: int, owner: str) -> tuple[bytes, int]:
+    per_page = FLOOD_POSTS[variant]
+    days: dict[int, str] = {}
+    parts = []
+    mid = 0
+    for n in range((page - 1) * per_page, page * per_page):
+        ts = newest - 1 - n * 3
+        mid = int(ids.weibo_mid(ts, index))
+        day = (ts + 8 * 3600) // 86400
+        shown = days.get(day) or days.setdefault(day, local(ts).strftime("%m-%d"))
+        parts.append(f'{{"card_type":9,"mblog":{{"id":"{mid}","mid":"{mid}","created_at":"{shown}",'
+                     f'"text":"第{n}条","reposts_count":0,"comments_count":0,"attitudes_count":0,"user":{owner}}}}}')
+    return ",".join(parts).encode("utf-8"), mid
 
 
 def _followers(acc: SimAccount) -> tuple[Any, str]:
