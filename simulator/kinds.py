@@ -91,7 +91,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
               "Feed without items"),
     Kind("flood", "active", ("weibo",), "flood", {"weibo": ("endless", "huge")},
          note="endless: every timeline page has 500 more posts and a next page; huge: 15,000 posts a page. "
-              "The real posts come first; the filler is older than the newest of them"),
+              "The real posts come first; the filler is older than them"),
 )}
 
 # What the posting pattern deserves, read with the default policy at `now` (an account the platform

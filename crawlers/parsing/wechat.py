@@ -18,7 +18,6 @@ from crawlers.items import PageResult, PostItem, ProfileItem
 from crawlers.parsing.posts import build_post
 from crawlers.parsing.responses import (
     as_dict,
-    as_list,
     check_http,
     failure,
     html_failure,

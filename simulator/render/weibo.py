@@ -74,17 +74,18 @@ FLOOD_POSTS = {"endless": 500, "huge": 15_000}
 
 def flood_page(sc: Scenario, acc: SimAccount, params: dict[str, str], containerid: str, at: int) -> Reply:
     """A timeline that never ends: the account's real first page, then filler posts (lean cards dated
-    "MM-DD", as m.weibo.cn shows older posts), older than its newest post and a few seconds apart, and
-    always a next page."""
+    "MM-DD", as m.weibo.cn shows older posts), older than the real posts shown and a few seconds apart,
+    and always a next page."""
     page = max(_int(params.get("page"), 1), 1)
     posts = sc.posts(acc)
-    newest = max((p.ts for p in posts), default=at - 3600)
-    real = [card(sc, acc, p, containerid, at) for p in posts[:DEFAULT_COUNT]] if page == 1 else []
+    shown = posts[:DEFAULT_COUNT]
+    oldest = min((p.ts for p in shown), default=at - 3600)  # the filler comes after the real posts shown
+    real = [card(sc, acc, p, containerid, at) for p in shown] if page == 1 else []
     for c in real:  # the real posts claim the endless count too
         for inner in (c, *c.get("card_group", [])):
             if "mblog" in inner:
                 inner["mblog"]["user"] = {**inner["mblog"]["user"], "statuses_count": 10**7}
-    filler, last_mid = _filler(acc.index, acc.variant or "endless", page, newest, json.dumps(_lean(acc, len(posts))))
+    filler, last_mid = _filler(acc.index, acc.variant or "endless", page, oldest, json.dumps(_lean(acc, len(posts))))
     info = {"containerid": containerid, "total": 10**7, "page": page + 1, "since_id": last_mid}
     head = dumps({"ok": 1, "data": {"cardlistInfo": info, "cards": real}})[:-3]  # open the cards list again
     return Reply(200, head + (b"," if real else b"") + filler + b"]}}")
@@ -97,13 +98,13 @@ def _lean(acc: SimAccount, statuses: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=8)  # a retried page is served again at once
-def _filler(index: int, variant: str, page: int, newest: int, owner: str) -> tuple[bytes, int]:
+def _filler(index: int, variant: str, page: int, start: int, owner: str) -> tuple[bytes, int]:
     per_page = FLOOD_POSTS[variant]
     days: dict[int, str] = {}
     parts = []
     mid = 0
     for n in range((page - 1) * per_page, page * per_page):
-        ts = newest - 1 - n * 3
+        ts = start - 1 - n * 3
         mid = int(ids.weibo_mid(ts, index))
         day = (ts + 8 * 3600) // 86400
         shown = days.get(day) or days.setdefault(day, local(ts).strftime("%m-%d"))
