@@ -154,7 +154,8 @@ def _owner_profile(user: dict, total: int | None) -> ProfileItem | None:
 
 
 def _keys(data: dict) -> str:
-    return ", ".join(sorted(map(str, data))[:8]) or "none"
+    """The keys of an unexpected object, safe to put in a reason."""
+    return platform_message(", ".join(sorted(map(str, data))[:8])) or "none"
 
 
 def _read(
@@ -232,8 +233,8 @@ def _post(cards: tuple[dict, ...], mblog: dict, *, uid: str, fetched_at: datetim
 
 def _exact_time(post: PostItem, mblog: dict, fetched_at: datetime) -> None:
     """Make an imprecise date ("06-27", "15小时前", "昨天 08:30") exact with the second the mid encodes,
-    when the two agree (the mid's time falls inside what the displayed form allows, give or take a day);
-    an unreadable date takes the mid's time. A date with seconds is kept as the platform gave it."""
+    when the two agree (the mid's time falls inside what the displayed form stands for, give or take two
+    minutes); an unreadable date takes the mid's time. A date with seconds is kept as the platform gave it."""
     exact = mid_time(mblog.get("mid") or mblog.get("idstr") or mblog.get("id"))
     if exact is None or exact > fetched_at + FUTURE_SLACK:
         return
