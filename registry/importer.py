@@ -35,10 +35,11 @@ from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, ORG_PARSERS, cell_te
 from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
                                   validate_id)
+from registry.merging import check_merge
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, split_path
 from registry.accounts import ACCOUNT_FIELDS, account_ref
-from registry.sheets import open_sheet
+from registry.sheets import NoCachedValue, open_sheet
 from registry.timeutil import utcnow
 
 Progress = Callable[[str, int, "int | None"], None]
@@ -94,6 +95,11 @@ class _Row:
                  values: tuple[Any, ...], merged_into: tuple[str, str] | None) -> None:
         self.number, self.key, self.name, self.org_id = number, key, name, org_id
         self.values, self.merged_into = values, merged_into
+
+
+def NO_CACHED_VALUE() -> str:
+    return L("公式没有保存的计算结果 (在 Excel/WPS 中打开后保存, 或改填文字)",
+             "a formula without a saved result (open and save the file in Excel/WPS, or type the value)")
 
 
 def _tick(progress: Progress | None, stage: str, done: int, total: int | None, *, every: int = 1000) -> None:
@@ -175,6 +181,9 @@ class _Checker:
             value = cells[i] if i < width else None
             if type(value) is str:
                 value = cell_text(value)
+            elif isinstance(value, NoCachedValue):
+                problems.append((number, self.header(field_name), value[:200], NO_CACHED_VALUE()))
+                continue
             if value is not None and value != "":
                 vals[field_name] = value
         if not vals:
@@ -382,14 +391,30 @@ def _import(engine: Engine, path: Path, *, actor: str, dry_run: bool, skip_inval
 def _check_merge_targets(rows: list[_Row], existing: dict[tuple[str, str], tuple[Any, ...]], checker: _Checker,
                          summary: ImportSummary, rejects: list[tuple[list[Any], list[str]]],
                          merging: dict[int, list[Any]]) -> list[_Row]:
-    """A merge target must be registered already or be a valid row of the file."""
-    in_file = {r.key for r in rows if r.key}
+    """A merge target must be registered already or be a valid row of the file, and must not itself be
+    merged or closed once the file is imported (the rule of `account merge`: no chains, no cycles)."""
+    in_file = {r.key: r for r in rows if r.key}
+    keys_by_id = {value[0]: key for key, value in existing.items()}
     kept = []
     for row in rows:
-        if row.merged_into and row.merged_into not in existing and row.merged_into not in in_file:
-            ref = account_ref(*row.merged_into)
+        target = row.merged_into
+        what = None
+        if target and target not in existing and target not in in_file:
+            ref = account_ref(*target)
             what = L(f"并入账号 {ref} 未登记, 文件中也没有", f"merge target {ref} is neither registered nor in the file")
-            summary.rejected.append((row.number, checker.header("merged_into"), ref, what))
+        elif target:
+            stored = existing.get(target)
+            given = in_file.get(target)
+            status = (given.values[STATUS] if given else None) or (stored[3 + STATUS] if stored else "active")
+            final = given.merged_into if given and given.merged_into else \
+                (keys_by_id.get(stored[-1]) if stored and status == "merged" else None)
+            try:
+                check_merge(account_ref(*row.key), account_ref(*target), status,
+                            final_target=account_ref(*final) if final else None)
+            except GovpulseError as exc:
+                what = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        if what:
+            summary.rejected.append((row.number, checker.header("merged_into"), account_ref(*target), what))
             summary.rejected_rows += 1
             if row.number in merging:
                 rejects.append((merging[row.number], [what]))
@@ -442,6 +467,7 @@ class _Writer:
         accounts = [r for r in rows if r.key is not None]
         self._insert([r for r in accounts if r.key not in self.existing])
         self._update([r for r in accounts if r.key in self.existing])
+        self._carry_earlier_merges(accounts)
 
     # -- units
     def _new_units(self, rows: list[_Row], attrs: dict[int, dict[str, Any]]) -> None:
@@ -556,6 +582,22 @@ class _Writer:
         if row.merged_into:
             changes["merged_into"] = [None, account_ref(*row.merged_into)]
         return changes
+
+    def _carry_earlier_merges(self, rows: list[_Row]) -> None:
+        """Accounts merged earlier into one this file merges now point at its new target, as after
+        `account merge` (no chains)."""
+        moved = {self.ids[r.key]: r.merged_into for r in rows if r.merged_into}
+        given = {r.key for r in rows if r.merged_into}
+        earlier = [(key, value[0], value[-1]) for key, value in self.existing.items()
+                   if value[-1] in moved and key not in given and moved[value[-1]] != key]
+        if not earlier or not self.write:
+            return
+        keys_by_id = {value[0]: key for key, value in self.existing.items()}
+        self.exec(update(Account.__table__).where(Account.__table__.c.id == bindparam("b_id"))
+                  .values(merged_into_id=bindparam("b_target"), updated_at=self.now),
+                  [{"b_id": number, "b_target": self.ids[moved[old]]} for _, number, old in earlier])
+        audit.record_many(self.session, [self.entry(audit.ACCOUNT, number, {"merged_into": [
+            account_ref(*keys_by_id[old]), account_ref(*moved[old])]}) for _, number, old in earlier])
 
     def _update(self, rows: list[_Row]) -> None:
         keys_by_id = {value[0]: key for key, value in self.existing.items()}

@@ -44,15 +44,25 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+class Formula(str):
+    """A cell written as a formula (without a saved result, as openpyxl and many scripts save them)."""
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]], *, hidden: tuple[str, ...] = ()) -> Path:
+    """A workbook as an office saves it: text as text (a typed '=1+2' too), Formula cells as formulas."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, rows in sheets.items():
         sheet = workbook.create_sheet(title)
+        if title in hidden:
+            sheet.sheet_state = "hidden"
         for row in rows:
             sheet.append(row)
+            for cell, value in zip(sheet[sheet.max_row], row):
+                if type(value) is str and value.startswith("="):
+                    cell.data_type = "s"
     workbook.save(path)
     return path
 
