@@ -265,7 +265,8 @@ ORG_PARSERS: dict[str, Any] = {
 
 # Command-line spellings of the fields whose option is not simply --field-name.
 OPTION_NAMES = {"contact_name": "--contact", "contact_phone": "--phone", "feed_url": "--feed", "opened_on": "--opened",
-                "status_changed_on": "--date", "status_reason": "--reason"}
+                "status_changed_on": "--date", "status_reason": "--reason", "ends_on": "--ends", "closed_on": "--date",
+                "closure_notice": "--notice"}
 
 
 def parse_options(parsers: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
