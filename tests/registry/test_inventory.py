@@ -227,3 +227,50 @@ def test_the_sample_inventory_counts_equal_a_table_counted_by_hand(gp) -> None:
     sub = check(gp, "--as-of", "2026-07-01", "--org", "望月湖街道")
     assert [u["unit"] for u in sub["units"]] == ["岳麓区/望月湖街道", "岳麓区/望月湖街道/岭南社区",
                                                  "岳麓区/望月湖街道/桃花岭社区"]
+
+
+def test_quotas_and_rules_come_from_the_policy_file(gp, gp_env, tmp_path: Path, monkeypatch) -> None:
+    unit(gp, "岳麓区/区财政局", "--level", "department", "--headcount", "18")
+    unit(gp, "岳麓区/望月湖街道/岭南社区")
+    add_groups(gp, "区财政局", 3)
+    add_groups(gp, "岭南社区", 2)
+    assert over(check(gp)) == {"岳麓区/望月湖街道/岭南社区": 1}
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[inventory]\nforbidden_duties = [\"check_in\"]\n"
+                      "group_quotas = { by_level = { community = 2 }, by_headcount = [ { max_headcount = 20, cap = 2 }, "
+                      "{ cap = 6 } ] }\n", encoding="utf-8")
+    monkeypatch.setenv("GOVPULSE_POLICY_FILE", str(policy))
+    assert over(check(gp)) == {"岳麓区/区财政局": 1}
+    shown = json.loads(gp.ok("policy", "show", "--json").output)["inventory"]
+    assert shown["group_quotas"]["by_headcount"] == [{"max_headcount": 20, "cap": 2}, {"max_headcount": None, "cap": 6}]
+    assert shown["forbidden_duties"] == ["check_in"]
+    policy.write_text("[inventory]\ngroup_quota = 3\n", encoding="utf-8")
+    bad = gp("inventory", "check")
+    assert bad.exit_code == 2
+    assert bad.output.startswith(f"Error: {policy}: inventory.group_quota: unknown key (known: group_quotas, ")
+
+
+def test_bad_arguments_are_one_line(gp) -> None:
+    unit(gp, "岳麓区/区财政局")
+    for args, first in [
+        (("group", "dissolve", "abc"), "Error: a group number is a whole number, not 'abc'"),
+        (("group", "dissolve", "9" * 40), "Error: a group number is a whole number, not '999"),
+        (("group", "dissolve", "7"), "Error: no work group number 7"),
+        (("group", "merge", "1", "--into", "2"), "Error: no work group number 1"),
+        (("group", "list", "--org", "不存在的单位"), "Error: unknown unit '不存在的单位'"),
+        (("group", "add", "--org", "区财政局", "--platform", "飞书", "--name", "x"), "Error: --platform: unknown group platform '飞书'"),
+        (("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "\u202e群"), "Error: group name contains the bidirectional"),
+        (("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "x", "--members", "-1"), "Error: --members: '-1' is not a member count"),
+        (("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "x", "--temporary", "--ends", "明天"), "Error: --ends: '明天' is not a date"),
+        (("app", "add", "--org", "区财政局", "--kind", "网站", "--name", "x"), "Error: --kind: unknown app kind '网站'"),
+        (("app", "close", "#0"), "Error: no app number #0"),
+        (("inventory", "check", "--as-of", "0001-13-01"), "Error: '0001-13-01' is not a date"),
+        (("group", "import", "nope.xlsx"), "Error: no such file: 'nope.xlsx'"),
+    ]:
+        result = gp(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith(first), (args, result.output)
+        assert "Traceback" not in result.output
+    assert groups(gp) == []
+    zh = gp("group", "dissolve", "7", lang="zh")
+    assert zh.output.startswith("错误: 没有编号为 7 的工作群")
