@@ -71,16 +71,7 @@ class _Checker(RowChecker):
         vals = self.values(number, cells, problems)
         if not vals:
             return None, problems
-
-        def bad(field_name: str, what: str) -> None:
-            problems.append((number, self.header(field_name), cell_text(vals.get(field_name))[:200], what))
-
-        def parsed(field_name: str, parser: Callable[[Any], Any]) -> Any:
-            try:
-                return parser(vals[field_name])
-            except GovpulseError as exc:
-                bad(field_name, exc.message)
-                return None
+        bad, parsed = self.reporters(number, vals, problems)
 
         id_field = next((f for f in ID_FIELDS if f in vals), None)
         key = name = merged_into = None

@@ -158,6 +158,23 @@ class RowChecker:
                 vals[field_name] = value
         return vals
 
+    def reporters(self, number: int, vals: dict[str, Any], problems: list[Problem]) -> tuple[
+            Callable[[str, str], None], Callable[[str, Callable[[Any], Any]], Any]]:
+        """bad(field, what) records a problem of the row's cell; parsed(field, parser) is the cell parsed,
+        or None with the parser's error recorded."""
+
+        def bad(field_name: str, what: str) -> None:
+            problems.append((number, self.header(field_name), cell_text(vals.get(field_name))[:200], what))
+
+        def parsed(field_name: str, parser: Callable[[Any], Any]) -> Any:
+            try:
+                return parser(vals[field_name])
+            except GovpulseError as exc:
+                bad(field_name, exc.message)
+                return None
+
+        return bad, parsed
+
     def unit(self, number: int, vals: dict[str, Any], attrs: dict[str, Any],
              bad: Callable[[str, str], None]) -> int | None:
         """The row's unit (planned when missing), its attributes given by the row recorded."""

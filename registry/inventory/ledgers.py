@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from registry import audit
 from registry.bulk import insert_many
 from registry.columns import COLUMNS, ColumnSet
-from registry.errors import GovpulseError, ValidationError
+from registry.errors import ValidationError
 from registry.fields import clean_name, local_today
 from registry.i18n import L
 from registry.inventory.fields import APP_PARSERS, GROUP_PARSERS, TEMPORARY_WORD
@@ -131,16 +131,7 @@ class _Checker(RowChecker):
         vals = self.values(number, cells, problems)
         if not vals:
             return None, problems
-
-        def bad(field_name: str, what: str) -> None:
-            problems.append((number, self.header(field_name), str(vals.get(field_name, ""))[:200], what))
-
-        def parsed(field_name: str, parser: Callable[[Any], Any]) -> Any:
-            try:
-                return parser(vals[field_name])
-            except GovpulseError as exc:
-                bad(field_name, exc.message)
-                return None
+        bad, parsed = self.reporters(number, vals, problems)
 
         key_field = self.kind.key_field
         for required in ("org", key_field, "name"):

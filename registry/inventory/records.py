@@ -11,11 +11,11 @@ from sqlmodel import Session, col, select, update
 
 from registry import audit
 from registry.errors import ConflictError, NotFoundError, ValidationError
-from registry.fields import clean_name, local_today, parse_date, parse_options
+from registry.fields import clean_name, local_today, parse_options
 from registry.i18n import L
-from registry.inventory.fields import (APP_PARSERS, GROUP_PARSERS, GROUP_PLATFORMS, GROUP_STATUSES, TEMPORARY_WORD, label)
+from registry.inventory.fields import APP_PARSERS, GROUP_PARSERS, GROUP_PLATFORMS, GROUP_STATUSES, TEMPORARY_WORD, label
 from registry.merging import check_merge
-from registry.models import GovApp, Organization, WorkGroup
+from registry.models import GovApp, WorkGroup
 from registry.orgs import OrgIndex, find_org, org_subtree_select
 from registry.timeutil import utcnow
 
@@ -220,12 +220,3 @@ def list_apps(session: Session, *, org: str | None = None, status: str | None = 
         query = query.where(GovApp.status == parse_options(APP_PARSERS, {"status": status})["status"])
     return [{"id": a.id, "org_id": a.org_id, **app_snapshot(a, index)} for a in session.exec(query)]
 
-
-def units_of(session: Session) -> dict[int, tuple[str, int | None]]:
-    """Every unit's (level, headcount), in one query."""
-    return {i: (level, headcount) for i, level, headcount in
-            session.exec(select(Organization.id, Organization.level, Organization.headcount))}
-
-
-def parse_on(value: date | str | None) -> date | None:
-    return parse_date(value) if value is not None else None

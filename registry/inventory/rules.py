@@ -26,16 +26,13 @@ from sqlmodel import Session, col, or_, select
 
 from registry.fields import level_label, local_today
 from registry.i18n import L
-from registry.inventory.fields import APP_KINDS, GROUP_PLATFORMS, duties_label, label
+from registry.inventory.fields import APP_KINDS, duties_label, label
 from registry.models import GovApp, Organization, WorkGroup
 from registry.orgs import OrgIndex
 from registry.policy import InventoryPolicy
 
-UNIT_RULES = ("over_quota", "no_headcount")
 GROUP_RULES = ("expired", "expiring", "no_owner")
 APP_RULES = ("below_county", "no_filing", "forbidden_duty", "closed_without_notice")
-# Rules that need action now; the others are warnings (expiring) or facts to complete (no_headcount).
-WARNINGS = ("expiring", "no_headcount")
 
 
 @dataclass
@@ -213,10 +210,6 @@ def suggestion_text(merge: list[dict[str, Any]]) -> str:
         parts.append(L(f"{m['category']}: 把 {'、'.join(names)} 并入 {into}",
                        f"{m['category']}: merge {', '.join(names)} into {into}"))
     return "; ".join(parts)
-
-
-def platform_text(code: str) -> str:
-    return label(GROUP_PLATFORMS, code)
 
 
 RULE_LABELS = {
