@@ -9,6 +9,7 @@ the inventory is the registry's current state, not a patrol's measurement.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,7 +20,7 @@ from sqlmodel import Session
 from registry.db import reading
 from registry.inventory.fields import APP_DUTIES, APP_KINDS, GROUP_PLATFORMS
 from registry.inventory.rules import APP_RULES, GROUP_RULES, Finding, inventory_findings
-from registry.orgs import org_subtree_ids
+from registry.orgs import OrgIndex, org_subtree_ids
 from registry.policy import InventoryPolicy
 from reports.i18n import Translator
 
@@ -31,11 +32,21 @@ class InventorySection:
     findings: list[dict[str, Any]]  # unit, kind, name, rule label, detail text
 
 
-def load_inventory(engine: Engine, policy: InventoryPolicy, *, org_id: int | None, today: date | None = None,
-                   t: Translator) -> InventorySection:
+def load_inventory(engine: Engine, policy: InventoryPolicy, *, org_id: int | None, t: Translator,
+                   tops: Iterable[int] = (), today: date | None = None) -> InventorySection:
+    """The section over the subtree of `org_id` (None: every unit); each finding names the unit of `tops`
+    (the report's league units, one notice each) it falls under, or None."""
     with reading(engine) as conn, Session(bind=conn) as session:
         org_ids = set(org_subtree_ids(session, org_id)) if org_id is not None else None
         check = inventory_findings(session, policy, org_ids=org_ids, today=today)
+        index = OrgIndex.load(session)
+    tops = set(tops)
+
+    def top_of(org: int | None) -> int | None:
+        while org is not None and org not in tops:
+            org = index.parents.get(org)
+        return org
+
     flagged: dict[tuple[int, str], int] = {}
     for f in check.findings:
         kind = "groups" if f.rule in GROUP_RULES else "apps" if f.rule in APP_RULES else "unit"
@@ -44,7 +55,7 @@ def load_inventory(engine: Engine, policy: InventoryPolicy, *, org_id: int | Non
               "basis": _basis(u.basis, t), "over": u.over, "apps": u.apps,
               "flagged_groups": flagged.get((u.org_id, "groups"), 0),
               "flagged_apps": flagged.get((u.org_id, "apps"), 0)} for u in check.units]
-    findings = [{"unit": f.unit, "kind": t(f"inventory.entity.{f.entity}"), "name": f.name, "rule": f.rule,
+    findings = [{"unit": f.unit, "top_id": top_of(f.org_id), "kind": t(f"inventory.entity.{f.entity}"), "name": f.name, "rule": f.rule,
                  "label": t(f"inventory.rule.{f.rule}"), "detail": _detail(f, t)} for f in check.findings]
     return InventorySection(today=check.today, units=units, findings=findings)
 

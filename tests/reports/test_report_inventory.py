@@ -41,3 +41,16 @@ def test_the_section_has_a_row_per_unit_and_every_finding(sqlite_scenario: Scena
     one = parse(make_report(sqlite_scenario, org="长河街道").html)
     assert [texts(tr.xpath("td"))[0] for tr in one.xpath("//table[@id='inventory-units']/tbody/tr")] == \
         ["滨江区/长河街道/江边社区"]
+
+
+def test_each_units_notice_lists_its_inventory_findings(sqlite_scenario: Scenario, make_report, tmp_path: Path) -> None:
+    (tmp_path / "groups.csv").write_text("单位,上级单位,编制人数,群平台,群名称,类别,群主\n"
+                                         "区卫健委,滨江区,18,微信,卫健工作群,工作类,\n", encoding="utf-8")
+    import_groups(sqlite_scenario.engine, tmp_path / "groups.csv", actor="tester")
+    paths = make_report(sqlite_scenario, by_unit=True)
+    notices = {n.get("data-unit-id"): n for n in parse(paths.notices).xpath("//article")}
+    own = notices[str(sqlite_scenario.orgs["区卫健委"])]
+    assert [texts(tr.xpath("td")) for tr in own.xpath(".//table[@class='notice-inventory']/tbody/tr")] == [
+        ["滨江区/区卫健委", "工作群", "卫健工作群", "无群主", "没有群主 (管理员)。"]]
+    others = [n for key, n in notices.items() if key != str(sqlite_scenario.orgs["区卫健委"])]
+    assert others and not any(n.xpath(".//table[@class='notice-inventory']") for n in others)
