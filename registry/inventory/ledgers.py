@@ -83,8 +83,12 @@ class RecordKind:
 
 
 def _check_group(values: dict[str, Any], stored: dict[str, Any] | None) -> tuple[str, str] | None:
-    """A temporary group (临时, or a category with 临时) needs an end date, given or stored."""
+    """A temporary group (临时, or a category with 临时) needs an end date, given or stored; a group is
+    merged by `group merge`, which knows into which."""
     after = {**(stored or {}), **{k: v for k, v in values.items() if v is not None}}
+    if after.get("status") == "merged" and (stored or {}).get("status") != "merged":
+        return "status", L("合并工作群用 govpulse group merge (需指明并入哪个群)",
+                           "merge a group with govpulse group merge (it names the group it goes into)")
     temporary = bool(after.get("temporary")) or TEMPORARY_WORD in (after.get("category") or "")
     if temporary and values.get("temporary") is None:
         values["temporary"] = True

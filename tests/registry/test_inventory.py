@@ -168,14 +168,16 @@ def test_the_group_ledger_follows_the_roster_importers_rules(gp, tmp_path: Path)
             [2, "岳麓区", "区财政局", 18, "飞书", "财政飞书群", "工作类", "", "", "王敏", 5],
             [3, "岳麓区", "区财政局", 18, "钉钉", "预算专班", "临时专班", "", "", "周强", "十个"],
             [4, "岳麓区", "区财政局", 20, "企业微信", "通知群", "通知类", "", "", "", 9]]
-    ledger = write_csv(tmp_path / "工作群台账.csv", [header, *rows], encoding="gbk")
+    merged = [5, "岳麓区", "区财政局", 18, "微信", "旧群", "工作类", "", "", "", 3]
+    ledger = write_csv(tmp_path / "工作群台账.csv", [header + ["状态"], *rows, merged + ["已合并"]], encoding="gbk")
     result = gp("group", "import", str(ledger))
     assert result.exit_code == 2
     assert result.output.splitlines() == [
-        "Error: 3 invalid row(s) in 工作群台账.csv: nothing was imported",
+        "Error: 4 invalid row(s) in 工作群台账.csv: nothing was imported",
         "  row 3 [平台] '飞书': unknown group platform '飞书'",
         "  row 4 [群人数] '十个': '十个' is not a member count (a whole number)",
         "  row 5 [编制人数] '20': differs from row 2 for the same unit",
+        "  row 6 [状态] '已合并': merge a group with govpulse group merge (it names the group it goes into)",
         "Hint: fix them and import again, or use --skip-invalid to import the valid rows and write the others to a "
         "rejects file"]
     assert groups(gp) == []
