@@ -245,7 +245,7 @@ def _xlsx_rows(workbook: Any, worksheet: Any) -> Iterator[tuple[int, list[Any]]]
             return cell
 
     with workbook._archive.open(worksheet._worksheet_path) as source:
-        parser = CachedValues(source, workbook.shared_strings, data_only=True, epoch=workbook.epoch,
+        parser = CachedValues(source, worksheet._shared_strings, data_only=True, epoch=workbook.epoch,
                               date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
         for number, cells in parser.parse():
             values: list[Any] = [None] * (max((c["column"] for c in cells), default=0))

@@ -13,7 +13,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.registry.roster_helpers import WEIBO_UID, Formula, accounts, units, write_csv, write_xlsx
+from tests.registry.roster_helpers import (WEIBO_UID, Formula, accounts, as_excel_saves, units, write_csv,
+                                          write_xlsx)
 
 HEADER = ["平台", "账号ID", "账号名称", "主办单位"]
 
@@ -67,6 +68,17 @@ def test_formula_cells_read_as_their_saved_values_or_refused(gp_sqlite, tmp_path
     assert accounts(gp_sqlite) == []
     gp_sqlite.ok("import", str(book), "--skip-invalid")
     assert [a["name"] for a in accounts(gp_sqlite)] == ["岳麓发布"]
+
+
+def test_text_in_shared_strings_as_excel_saves_it(gp_sqlite, tmp_path: Path) -> None:
+    rows = [["岳麓区政务新媒体台账"], HEADER, ["微博", WEIBO_UID, "岳麓发布", "岳麓区"], ["微博", 2803301702, "岳麓<政务>&", "岳麓区"]]
+    book = as_excel_saves(write_xlsx(tmp_path / "台账.xlsx", {"账号": rows}))
+    with zipfile.ZipFile(book) as archive:
+        assert b"inlineStr" not in archive.read("xl/worksheets/sheet1.xml")
+        assert "岳麓发布" in archive.read("xl/sharedStrings.xml").decode()
+    gp_sqlite.ok("import", str(book))
+    assert sorted((a["platform_id"], a["name"]) for a in accounts(gp_sqlite)) == [
+        ("2803301701", "岳麓发布"), ("2803301702", "岳麓<政务>&")]
 
 
 def test_the_first_visible_sheet_is_read_and_sheet_lists_them(gp_sqlite, tmp_path: Path) -> None:
