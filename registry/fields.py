@@ -101,22 +101,25 @@ def clean_name(value: Any, *, what: tuple[str, str] = ("名称", "name")) -> str
     if isinstance(value, str) and value[:1] == "=" and text == value.strip():
         raise ValidationError(L(f"{label}是公式, 不是名称", f"{label} is a formula, not a name"),
                               hint=L("填写公式计算出的文字", "give the text the formula computes"))
+    invisible_only = not text.isascii() and not _INVISIBLE.sub("", text)  # ASCII text is never all invisible
     if text and len(text) <= NAME_MAX and not _NAME_CONTROL.search(text) and not _BIDI.search(text) \
-            and not (text.isascii() is False and not _INVISIBLE.sub("", text)):
+            and not invisible_only:
         return text
     if not text:
         raise ValidationError(L(f"{label}为空", f"{label} is empty"))
     if len(text) > NAME_MAX:
         raise ValidationError(L(f"{label}超过 {NAME_MAX} 个字符 ({len(text)})",
                                 f"{label} is longer than {NAME_MAX} characters ({len(text)})"))
-    found = _NAME_CONTROL.search(text) or _BIDI.search(text)
-    if found is None:
-        raise ValidationError(L(f"{label}只含不可见字符", f"{label} holds only invisible characters"))
-    code = f"U+{ord(found.group()):04X}"
-    if _BIDI.search(text):
+    bidi = _BIDI.search(text)
+    if bidi:
+        code = f"U+{ord(bidi.group()):04X}"
         raise ValidationError(L(f"{label}含双向控制字符 {code}, 显示会与实际不同", f"{label} contains the bidirectional control character {code}, "
                                 "which makes it display other than it reads"))
-    raise ValidationError(L(f"{label}含控制字符 {code}", f"{label} contains the control character {code}"))
+    control = _NAME_CONTROL.search(text)
+    if control:
+        code = f"U+{ord(control.group()):04X}"
+        raise ValidationError(L(f"{label}含控制字符 {code}", f"{label} contains the control character {code}"))
+    raise ValidationError(L(f"{label}只含不可见字符", f"{label} holds only invisible characters"))
 
 
 def clean_text(value: Any, field: str) -> str | None:
