@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "govpulse.commands.org",
     "govpulse.commands.account",
     "govpulse.commands.roster",
+    "govpulse.commands.inventory",
     "govpulse.commands.database",
     "govpulse.commands.settings",
     "govpulse.commands.patrol",

@@ -18,6 +18,7 @@ from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, clean_name, local_to
 from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
                                   validate_id)
+from registry.merging import check_merge
 from registry.models import PLATFORMS, Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
 from registry.orgs import (OrgIndex, add_org, edit_org, find_org, org_detail, org_subtree_ids,  # noqa: F401
                            org_subtree_select, org_tree, remove_org)
@@ -183,17 +184,12 @@ def merge_account(session: Session, account: Account, into: Account, *, actor: s
     into it earlier now point at `into` too. Returns how many were re-pointed."""
     ref, target_ref = account_ref(account.platform, account.platform_id), account_ref(into.platform, into.platform_id)
     if account.id == into.id:
-        raise ValidationError(L(f"不能把 {ref} 合并到它自己", f"cannot merge {ref} into itself"))
+        check_merge(ref, ref, None)
     if account.platform != into.platform:
         raise ConflictError(L(f"{ref} 与 {target_ref} 不在同一平台, 不能合并", f"{ref} and {target_ref} are on different platforms; they cannot be merged"))
     _check_open(account, "合并", "merge")
-    if into.status in ("merged", "closed"):
-        hint = None
-        if into.merged_into_id:
-            final = session.get(Account, into.merged_into_id)
-            hint = L(f"合并到 {final.platform}:{final.platform_id}", f"merge into {final.platform}:{final.platform_id}") if final else None
-        raise ConflictError(L(f"目标账号 {target_ref} 已{status_label(into.status)}", f"the target {target_ref} is {into.status}"),
-                            hint=hint)
+    final = session.get(Account, into.merged_into_id) if into.merged_into_id else None
+    check_merge(ref, target_ref, into.status, final_target=account_ref(final.platform, final.platform_id) if final else None)
     values = parse_options(ACCOUNT_PARSERS, {"status_reason": reason, "status_changed_on": on})
     earlier = session.exec(select(Account).where(Account.merged_into_id == account.id)).all()
     _set_status(session, account, actor=actor, action="merge", status="merged",

@@ -65,24 +65,37 @@ def header_keys(text: object) -> tuple[str, str]:
     return squash.sub("", _BRACKETED.sub("", base)), squash.sub("", base)
 
 
-_INDEX: dict[str, str] = {}
-for _field, (_zh, _en, _others) in COLUMNS.items():
-    for _spelling in (_zh, _en, *_others):
-        for _key in header_keys(_spelling):
-            _INDEX.setdefault(_key, _field)
-_IGNORED = {header_keys(h)[0] for h in IGNORED}
+class ColumnSet:
+    """The columns of one kind of ledger: field -> (Chinese header, English header, other spellings), and
+    the headers to drop (row numbers)."""
+
+    def __init__(self, columns: dict[str, tuple[str, str, tuple[str, ...]]], ignored: tuple[str, ...] = IGNORED) -> None:
+        self.columns = columns
+        self._index: dict[str, str] = {}
+        for field, (zh, en, others) in columns.items():
+            for spelling in (zh, en, *others):
+                for key in header_keys(spelling):
+                    self._index.setdefault(key, field)
+        self._ignored = {header_keys(h)[0] for h in ignored}
+
+    def match(self, text: object) -> str | None:
+        """The field a header means, '' for a header to drop (序号), None when it means nothing we know."""
+        for key in header_keys(text):
+            if not key:
+                continue
+            if key in self._ignored:
+                return ""
+            if key in self._index:
+                return self._index[key]
+        return None
+
+
+ROSTER = ColumnSet(COLUMNS)
 
 
 def match_header(text: object) -> str | None:
-    """The field a header means, '' for a header to drop (序号), None when it means nothing we know."""
-    for key in header_keys(text):
-        if not key:
-            continue
-        if key in _IGNORED:
-            return ""
-        if key in _INDEX:
-            return _INDEX[key]
-    return None
+    """The roster field a header means (see ColumnSet.match)."""
+    return ROSTER.match(text)
 
 
 def header_label(field: str) -> str:

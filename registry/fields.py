@@ -85,19 +85,41 @@ ACCOUNT_NAME = ("账号名称", "account name")
 UNIT_NAME = ("单位名称", "unit name")
 
 
+# In a name: C0 and C1 controls (tab and newline too), and the bidirectional overrides and isolates
+# that make a name display other than it reads (U+202E turns "发布" into "布发"). Refused, not stripped.
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters that show nothing: a name made only of them (and spaces) is empty.
+_INVISIBLE = re.compile(r"[\s\u00ad\u115f\u1160\u180e\u200b-\u200d\u2060-\u2064\u3164\ufeff\uffa0]+")
+
+
 def clean_name(value: Any, *, what: tuple[str, str] = ("名称", "name")) -> str:
-    """A display name: required, at most NAME_MAX characters, no control characters. `what` (zh, en)
-    names it in an error."""
+    """A display name: required, at most NAME_MAX characters, visible, no control or bidirectional
+    control characters, not a formula. `what` (zh, en) names it in an error."""
     text = cell_text(value)
-    if text and len(text) <= NAME_MAX and not _CONTROL.search(text):
-        return text
     label = L(*what)
+    if isinstance(value, str) and value[:1] == "=" and text == value.strip():
+        raise ValidationError(L(f"{label}是公式, 不是名称", f"{label} is a formula, not a name"),
+                              hint=L("填写公式计算出的文字", "give the text the formula computes"))
+    invisible_only = not text.isascii() and not _INVISIBLE.sub("", text)  # ASCII text is never all invisible
+    if text and len(text) <= NAME_MAX and not _NAME_CONTROL.search(text) and not _BIDI.search(text) \
+            and not invisible_only:
+        return text
     if not text:
         raise ValidationError(L(f"{label}为空", f"{label} is empty"))
     if len(text) > NAME_MAX:
         raise ValidationError(L(f"{label}超过 {NAME_MAX} 个字符 ({len(text)})",
                                 f"{label} is longer than {NAME_MAX} characters ({len(text)})"))
-    raise ValidationError(L(f"{label}含控制字符", f"{label} contains control characters"))
+    bidi = _BIDI.search(text)
+    if bidi:
+        code = f"U+{ord(bidi.group()):04X}"
+        raise ValidationError(L(f"{label}含双向控制字符 {code}, 显示会与实际不同", f"{label} contains the bidirectional control character {code}, "
+                                "which makes it display other than it reads"))
+    control = _NAME_CONTROL.search(text)
+    if control:
+        code = f"U+{ord(control.group()):04X}"
+        raise ValidationError(L(f"{label}含控制字符 {code}", f"{label} contains the control character {code}"))
+    raise ValidationError(L(f"{label}只含不可见字符", f"{label} holds only invisible characters"))
 
 
 def clean_text(value: Any, field: str) -> str | None:
@@ -246,7 +268,8 @@ ORG_PARSERS: dict[str, Any] = {
 
 # Command-line spellings of the fields whose option is not simply --field-name.
 OPTION_NAMES = {"contact_name": "--contact", "contact_phone": "--phone", "feed_url": "--feed", "opened_on": "--opened",
-                "status_changed_on": "--date", "status_reason": "--reason"}
+                "status_changed_on": "--date", "status_reason": "--reason", "ends_on": "--ends", "closed_on": "--date",
+                "closure_notice": "--notice"}
 
 
 def parse_options(parsers: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,11 @@ ORG_LEVELS = ("province", "city", "district", "department", "street", "community
 ACCOUNT_STATUSES = ("active", "closing", "merged", "closed")
 OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
 VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
+GROUP_PLATFORMS = ("wechat", "wecom", "dingtalk", "qq")
+GROUP_STATUSES = ("active", "dissolved", "merged")
+APP_KINDS = ("app", "mini_program", "quick_app")
+APP_STATUSES = ("active", "closed")
+APP_DUTIES = ("check_in", "ranking", "online_time", "forced_login", "photo_upload")
 
 
 # Named constraints, so that migrations (batch mode on SQLite) can refer to them.
@@ -96,10 +101,56 @@ class AuditEntry(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = _ts(default_factory=utcnow)
     actor: str = Field(max_length=100)
-    entity: str = Field(max_length=20)  # "organization" | "account"
+    entity: str = Field(max_length=20)  # "organization" | "account" | "work_group" | "gov_app"
     entity_id: int
     action: str = Field(max_length=20)  # create, update, delete, close, merge, import
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WorkGroup(SQLModel, table=True):
+    """工作群: a chat group a unit runs for its work (WeChat, WeCom, DingTalk, QQ), counted against the
+    unit's quota; a temporary group (临时专班) has an end date and is dissolved when its work ends."""
+
+    __tablename__ = "work_group"
+    __table_args__ = (UniqueConstraint("org_id", "platform", "name", name="uq_work_group_org_platform_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    platform: str = Field(max_length=20)  # one of GROUP_PLATFORMS
+    name: str = Field(max_length=100)
+    category: Optional[str] = Field(default=None, max_length=50)  # 工作类, 临时专班, 通知类, ...
+    temporary: bool = False
+    ends_on: Optional[date] = None  # required when temporary
+    owner: Optional[str] = Field(default=None, max_length=50)  # 群主 / 管理员
+    members: Optional[int] = None
+    status: str = Field(default="active", max_length=20)  # one of GROUP_STATUSES
+    status_changed_on: Optional[date] = None
+    status_reason: Optional[str] = Field(default=None, max_length=500)
+    merged_into_id: Optional[int] = Field(default=None, foreign_key="work_group.id")
+    notes: Optional[str] = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class GovApp(SQLModel, table=True):
+    """政务应用: an app, mini program or quick app a unit runs, with its filing number and the duties it
+    imposes on its users (check-in, ranking...), and the public notice of its closure."""
+
+    __tablename__ = "gov_app"
+    __table_args__ = (UniqueConstraint("org_id", "kind", "name", name="uq_gov_app_org_kind_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    kind: str = Field(max_length=20)  # one of APP_KINDS
+    name: str = Field(max_length=100)
+    filing_no: Optional[str] = Field(default=None, max_length=100)  # 备案编号
+    duties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # APP_DUTIES
+    status: str = Field(default="active", max_length=20)  # one of APP_STATUSES
+    closed_on: Optional[date] = None
+    closure_notice: Optional[str] = Field(default=None, max_length=500)  # where the closure was announced
+    notes: Optional[str] = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
 
 
 # ---------------------------------------------------------------------------------------------- patrol

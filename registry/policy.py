@@ -9,6 +9,9 @@ Loaded from TOML: the keys of a `[policy]` section in govpulse.toml, then the fi
     [quotas]
     by_level = { department = 3, community = 1 }
     by_headcount = [ { max_headcount = 30, cap = 1 }, { max_headcount = 200, cap = 3 } ]
+    [inventory]
+    group_quotas = { by_level = { street = 10, community = 1 },
+                     by_headcount = [ { max_headcount = 20, cap = 3 }, { max_headcount = 99, cap = 5 }, { cap = 10 } ] }
 
 Any threshold can be overridden per platform under `[platforms.<name>]`. docs/scoring.md explains each.
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ValidationError
-from registry.models import ORG_LEVELS, OUTCOMES, PLATFORMS
+from registry.models import APP_DUTIES, ORG_LEVELS, OUTCOMES, PLATFORMS
 
 # Outcomes in which the platform answered normally (the account's data can be trusted).
 READ_OUTCOMES = ("ok", "empty")
@@ -30,29 +33,65 @@ READ_OUTCOMES = ("ok", "empty")
 
 @dataclass(frozen=True)
 class HeadcountBand:
-    max_headcount: int  # units with at most this many staff ...
-    cap: int  # ... may run at most this many accounts (all platforms)
+    max_headcount: int | None  # units with at most this many staff (None: any number, the last band) ...
+    cap: int  # ... may run at most this many accounts (all platforms), or groups
 
 
 @dataclass(frozen=True)
 class Quotas:
-    """Caps on the number of accounts a unit runs (all platforms together). Empty: no caps.
+    """Caps on the number of accounts (or work groups) a unit runs. Empty: no caps.
 
     A unit whose headcount is known and falls in a band takes that band's cap; otherwise its level's.
+    With level_first, a level named in by_level sets the cap whatever the headcount (streets and
+    communities in the group quotas).
     """
 
     by_level: dict[str, int] = field(default_factory=dict)
     by_headcount: tuple[HeadcountBand, ...] = ()
+    level_first: bool = False
 
     def cap_for(self, level: str | None, headcount: int | None) -> tuple[int, str] | None:
-        """(cap, basis) for a unit, basis naming what set it ("headcount ≤ 30", "level department")."""
+        """(cap, basis) for a unit, basis naming what set it ("headcount<=30", "level=department")."""
+        if self.level_first and level in self.by_level:
+            return self.by_level[level], f"level={level}"
         if headcount is not None:
             for band in self.by_headcount:
-                if headcount <= band.max_headcount:
-                    return band.cap, f"headcount<={band.max_headcount}"
+                if band.max_headcount is None or headcount <= band.max_headcount:
+                    return band.cap, (f"headcount<={band.max_headcount}" if band.max_headcount is not None
+                                      else f"headcount>{self._top(band)}")
         if level in self.by_level:
             return self.by_level[level], f"level={level}"
         return None
+
+    def _top(self, band: HeadcountBand) -> int:
+        below = [b.max_headcount for b in self.by_headcount if b is not band and b.max_headcount is not None]
+        return max(below, default=0)
+
+
+@dataclass(frozen=True)
+class InventoryPolicy:
+    """Rules of the work group and government app inventory (docs/inventory.md cites each source).
+
+    Group quotas: the quota table of the Yuelu district (岳麓区, Changsha) as its cut in "fingertip
+    burden" was reported: a unit of 20 staff or fewer keeps at most 3 work groups, under 100 staff 5,
+    100 or more 10; a street 10, a community 1. The level caps of streets and communities come first;
+    other units go by headcount, and a unit without a headcount has no quota (it is reported as such,
+    never guessed).
+    Apps: the same cleanup, and 中央网信委《关于防治"指尖上的形式主义"的若干意见》 (2023): units below
+    county level do not build their own apps; no forced check-in (打卡签到), ranking (积分排名), online-time
+    counting (在线时长), forced login (强制登录) or photo-upload (拍照上传) duties; an app is filed (备案) and
+    its closure announced in advance.
+    """
+
+    group_quotas: Quotas = field(default_factory=lambda: Quotas(
+        by_level={"street": 10, "community": 1},
+        by_headcount=(HeadcountBand(20, 3), HeadcountBand(99, 5), HeadcountBand(None, 10)), level_first=True))
+    # A temporary group is flagged 应解散 after its end date, and warned this many days before it.
+    expiry_warning_days: int = 7
+    # Levels whose units may not run apps of their own (below county level).
+    app_forbidden_levels: tuple[str, ...] = ("street", "community")
+    # Duties an app may not impose (codes of registry.models.APP_DUTIES).
+    forbidden_duties: tuple[str, ...] = ("check_in", "ranking", "online_time", "forced_login", "photo_upload")
 
 
 @dataclass(frozen=True)
@@ -89,6 +128,7 @@ class Policy:
     platforms: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {"wechat": {"engagement_floor": 100.0, "index_engagement_ref": 100_001.0}})
     quotas: Quotas = field(default_factory=Quotas)
+    inventory: InventoryPolicy = field(default_factory=InventoryPolicy)
     source: str = "defaults"  # where the policy came from (shown by `policy show`)
 
     def for_platform(self, platform: str) -> Policy:
@@ -101,7 +141,17 @@ class Policy:
         data["unreachable_outcomes"] = list(self.unreachable_outcomes)
         data["quotas"] = {"by_level": dict(self.quotas.by_level),
                           "by_headcount": [dataclasses.asdict(b) for b in self.quotas.by_headcount]}
+        del data["inventory"]  # not the scorer's: a score run's stored policy stays what it judged by
         return data
+
+    def inventory_dict(self) -> dict[str, Any]:
+        inv = self.inventory
+        quotas = inv.group_quotas
+        return {"group_quotas": {"by_level": dict(quotas.by_level),
+                                 "by_headcount": [dataclasses.asdict(b) for b in quotas.by_headcount]},
+                "expiry_warning_days": inv.expiry_warning_days,
+                "app_forbidden_levels": list(inv.app_forbidden_levels),
+                "forbidden_duties": list(inv.forbidden_duties)}
 
     @property
     def history_depth(self) -> int:
@@ -110,7 +160,8 @@ class Policy:
 
 
 # Thresholds that [platforms.<name>] may override, with their types.
-THRESHOLDS = {f.name: f for f in dataclasses.fields(Policy) if f.name not in ("platforms", "quotas", "source")}
+THRESHOLDS = {f.name: f for f in dataclasses.fields(Policy)
+              if f.name not in ("platforms", "quotas", "inventory", "source")}
 
 
 def _bad(where: str, key: str, what: str) -> ValidationError:
@@ -144,32 +195,59 @@ def _threshold(where: str, name: str, value: Any, key: str | None = None) -> Any
     return float(value) if kind == "float" else value
 
 
-def _quotas(where: str, raw: Any) -> Quotas:
+def _quotas(where: str, raw: Any, name: str = "quotas", *, level_first: bool = False) -> Quotas:
     if not isinstance(raw, dict):
-        raise _bad(where, "quotas", "must be a table")
+        raise _bad(where, name, "must be a table")
     unknown = sorted(set(raw) - {"by_level", "by_headcount"})
     if unknown:
-        raise _bad(where, f"quotas.{unknown[0]}", "unknown key (known: by_level, by_headcount)")
+        raise _bad(where, f"{name}.{unknown[0]}", "unknown key (known: by_level, by_headcount)")
     by_level = raw.get("by_level", {})
     if not isinstance(by_level, dict):
-        raise _bad(where, "quotas.by_level", "must be a table of level = cap")
+        raise _bad(where, f"{name}.by_level", "must be a table of level = cap")
     for level, cap in by_level.items():
         if level not in ORG_LEVELS:
-            raise _bad(where, f"quotas.by_level.{level}", f"unknown level (known: {', '.join(ORG_LEVELS)})")
-        _number(where, f"quotas.by_level.{level}", cap, "int")
+            raise _bad(where, f"{name}.by_level.{level}", f"unknown level (known: {', '.join(ORG_LEVELS)})")
+        _number(where, f"{name}.by_level.{level}", cap, "int")
     bands = raw.get("by_headcount", [])
     if not isinstance(bands, list):
-        raise _bad(where, "quotas.by_headcount", "must be a list of { max_headcount, cap }")
+        raise _bad(where, f"{name}.by_headcount", "must be a list of { max_headcount, cap }")
     parsed = []
     for i, band in enumerate(bands):
-        key = f"quotas.by_headcount[{i}]"
-        if not isinstance(band, dict) or set(band) != {"max_headcount", "cap"}:
-            raise _bad(where, key, f"must be {{ max_headcount = N, cap = N }}, got {band!r}")
-        parsed.append(HeadcountBand(_number(where, f"{key}.max_headcount", band["max_headcount"], "int"),
+        key = f"{name}.by_headcount[{i}]"
+        last = i == len(bands) - 1
+        if not isinstance(band, dict) or not (set(band) == {"max_headcount", "cap"} or (last and set(band) == {"cap"})):
+            raise _bad(where, key, f"must be {{ max_headcount = N, cap = N }} (the last band may leave out "
+                                   f"max_headcount: any headcount above), got {band!r}")
+        top = band.get("max_headcount")
+        parsed.append(HeadcountBand(None if top is None else _number(where, f"{key}.max_headcount", top, "int"),
                                     _number(where, f"{key}.cap", band["cap"], "int")))
-    if [b.max_headcount for b in parsed] != sorted({b.max_headcount for b in parsed}):
-        raise _bad(where, "quotas.by_headcount", "bands must be in increasing order of max_headcount")
-    return Quotas(by_level=dict(by_level), by_headcount=tuple(parsed))
+    tops = [b.max_headcount for b in parsed if b.max_headcount is not None]
+    if tops != sorted(set(tops)):
+        raise _bad(where, f"{name}.by_headcount", "bands must be in increasing order of max_headcount")
+    return Quotas(by_level=dict(by_level), by_headcount=tuple(parsed), level_first=level_first)
+
+
+def _inventory(where: str, raw: Any, current: InventoryPolicy) -> InventoryPolicy:
+    """The [inventory] table: group_quotas (as quotas; level caps first), expiry_warning_days,
+    app_forbidden_levels, forbidden_duties."""
+    if not isinstance(raw, dict):
+        raise _bad(where, "inventory", "must be a table")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"inventory.{key}"
+        if key == "group_quotas":
+            values[key] = _quotas(where, value, name, level_first=True)
+        elif key == "expiry_warning_days":
+            values[key] = _number(where, name, value, "int")
+        elif key in ("app_forbidden_levels", "forbidden_duties"):
+            known = ORG_LEVELS if key == "app_forbidden_levels" else APP_DUTIES
+            if not isinstance(value, list) or not all(isinstance(v, str) and v in known for v in value):
+                raise _bad(where, name, f"must be a list of {', '.join(known)}, got {value!r}")
+            values[key] = tuple(value)
+        else:
+            raise _bad(where, name, "unknown key (known: group_quotas, expiry_warning_days, app_forbidden_levels, "
+                                    "forbidden_duties)")
+    return dataclasses.replace(current, **values)
 
 
 def _apply(values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
@@ -193,9 +271,11 @@ def _apply(values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
             values["platforms"] = platforms
         elif key == "quotas":
             values["quotas"] = _quotas(where, value)
+        elif key == "inventory":
+            values["inventory"] = _inventory(where, value, values["inventory"])
         else:
             raise ValidationError(f"{where}: unknown policy key {key!r}",
-                                  hint=f"known keys: {', '.join([*THRESHOLDS, 'platforms', 'quotas'])}")
+                                  hint=f"known keys: {', '.join([*THRESHOLDS, 'platforms', 'quotas', 'inventory'])}")
 
 
 def _check_order(policy: Policy, where: str) -> None:

@@ -1,7 +1,8 @@
 """Spreadsheets in and out.
 
 Reading a roster file as rows of cells: CSV in whatever encoding Excel or WPS saved it (UTF-8, UTF-8 with
-BOM, GBK/GB18030, UTF-16), XLSX (first sheet or a named one), or a JSON export. Rows are numbered as a
+BOM, GBK/GB18030, UTF-16), XLSX (the first visible sheet or a named one; formulas as their saved values;
+size and ratio limits on its parts), or a JSON export. Rows are numbered as a
 spreadsheet shows them (the header is row 1), so that error messages point at the row the user sees.
 
 Writing a plain table as a sheet of an openpyxl write-only workbook (write_sheet): the layout every
@@ -16,6 +17,8 @@ import io
 import json
 import re
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,7 +26,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import ValidationError
+from registry.errors import GovpulseError, ValidationError
 from registry.i18n import L
 
 if TYPE_CHECKING:
@@ -97,10 +100,30 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
                           hint=L(*HINT_SAVE_AS))
 
 
+DELIMITERS = (",", "\t", ";", "|")
+SNIFF_LINES = 30
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter over the first SNIFF_LINES non-blank lines: the one that splits the most lines into
+    the same number (at least two) of fields. A title line above the header, or a comma inside a
+    title, does not decide it."""
+    lines = [line for line in islice(text.splitlines(), SNIFF_LINES * 4) if line.strip()][:SNIFF_LINES]
+
+    def score(delimiter: str) -> tuple[int, int]:
+        try:
+            widths = [len(cells) for cells in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            return 0, 0
+        common = Counter(w for w in widths if w > 1).most_common(1)
+        return (common[0][1], common[0][0]) if common else (0, 0)
+
+    return max(DELIMITERS, key=score)
+
+
 def _open_csv(path: Path, data: bytes) -> Sheet:
     text, encoding = decode(data, path.name)
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", "\t", ";"), key=first.count)
+    delimiter = sniff_delimiter(text)
     del data
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
@@ -117,35 +140,118 @@ def _open_csv(path: Path, data: bytes) -> Sheet:
     return Sheet(rows=rows(), format="csv", encoding=encoding, total=text.count("\n") or None)
 
 
+# Limits on the parts of an XLSX (a ZIP of XML files), checked before anything is inflated: a crafted
+# workbook whose shared strings inflate to gigabytes is refused instead of read into memory. The shared
+# strings are held in memory whole; sheets are streamed. A 100,000-account export stays far below these.
+XLSX_SHARED_MAX = 128 * 2**20
+XLSX_PART_MAX = 512 * 2**20
+XLSX_TOTAL_MAX = 1024 * 2**20
+XLSX_RATIO_MAX = 100  # inflated size over compressed size, for parts above XLSX_RATIO_FLOOR
+XLSX_RATIO_FLOOR = 2**20
+HINT_XLSX = ("用 Excel/WPS 打开并另存为 .xlsx, 或另存为 CSV UTF-8", "open it in Excel/WPS and save it as .xlsx, or as CSV UTF-8")
+
+
+class NoCachedValue(str):
+    """A formula cell the workbook holds no computed value for (saved by a program that does not
+    calculate): its formula text, which is never data."""
+
+
+def _not_xlsx(path: Path, exc: BaseException) -> ValidationError:
+    return ValidationError(L(f"{path.name} 不是有效的 XLSX 工作簿 ({type(exc).__name__})",
+                             f"{path.name} is not an XLSX workbook ({type(exc).__name__})"), hint=L(*HINT_XLSX))
+
+
+def _check_parts(path: Path) -> None:
+    """Refuse a workbook whose parts would inflate beyond the limits (declared sizes: the ZIP reader
+    never inflates a part beyond its declared size)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _not_xlsx(path, exc) from None
+    total = 0
+    for part in parts:
+        size = part.file_size
+        total += size
+        limit = XLSX_SHARED_MAX if part.filename.lower().endswith("sharedstrings.xml") else XLSX_PART_MAX
+        ratio = size / max(part.compress_size, 1)
+        if size > limit or total > XLSX_TOTAL_MAX or (size > XLSX_RATIO_FLOOR and ratio > XLSX_RATIO_MAX):
+            mib = size / 2**20
+            raise ValidationError(
+                L(f"{path.name} 的部件 {part.filename} 解压后有 {mib:,.0f} MiB (压缩比 {ratio:,.0f}:1), 超过限制, 拒绝读取",
+                  f"{path.name}: part {part.filename} inflates to {mib:,.0f} MiB (ratio {ratio:,.0f}:1), beyond the "
+                  f"limits; not read"),
+                hint=L(f"单个部件不超过 {limit // 2**20} MiB、压缩比不超过 {XLSX_RATIO_MAX}:1; 正常台账远小于此, "
+                       "该文件可能已损坏或是恶意构造的; 可另存为 CSV UTF-8",
+                       f"a part may hold at most {limit // 2**20} MiB at a ratio of at most {XLSX_RATIO_MAX}:1; "
+                       "a real roster is far smaller, so the file is damaged or crafted; save it as CSV UTF-8"))
+
+
 def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_parts(path)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ValidationError(L(f"{path.name} 不是有效的 XLSX 工作簿 ({type(exc).__name__})",
-                                f"{path.name} is not an XLSX workbook ({type(exc).__name__})"),
-                              hint=L("用 Excel/WPS 打开并另存为 .xlsx, 或另存为 CSV UTF-8",
-                                     "open it in Excel/WPS and save it as .xlsx, or as CSV UTF-8")) from None
-    if sheet is not None and sheet not in workbook.sheetnames:
-        names = ", ".join(workbook.sheetnames)
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError, SyntaxError,
+            zlib.error) as exc:
+        raise _not_xlsx(path, exc) from None
+    sheets = [ws for ws in workbook.worksheets if hasattr(ws, "_worksheet_path")]  # not chart sheets
+    visible = [ws for ws in sheets if ws.sheet_state == "visible"]
+
+    def listing() -> str:
+        return ", ".join(ws.title + ("" if ws.sheet_state == "visible" else L(" (隐藏)", " (hidden)")) for ws in sheets)
+
+    if sheet is not None and sheet not in [ws.title for ws in sheets]:
+        names = listing()
         workbook.close()
         raise ValidationError(L(f"{path.name} 中没有工作表 {sheet!r}", f"{path.name} has no sheet {sheet!r}"),
                               hint=L(f"工作表有: {names}", f"its sheets are: {names}"))
-    if not workbook.worksheets:
+    if not visible and sheet is None:
+        names = listing()
         workbook.close()
-        raise ValidationError(L(f"{path.name} 没有工作表", f"{path.name} has no sheet"))
-    worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        raise ValidationError(L(f"{path.name} 没有可见的工作表", f"{path.name} has no visible sheet"),
+                              hint=L(f"用 --sheet 指定一个: {names}", f"name one with --sheet: {names}") if names else None)
+    worksheet = next(ws for ws in sheets if ws.title == sheet) if sheet is not None else visible[0]
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
-            for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
-                yield number, list(cells)
+            yield from _xlsx_rows(workbook, worksheet)
+        except GovpulseError:
+            raise
+        except Exception as exc:  # a truncated or damaged part: zlib, XML or ZIP errors, bad cell values
+            raise ValidationError(L(f"{path.name} 的工作表 {worksheet.title!r} 已损坏或不完整 ({type(exc).__name__}), 未导入任何数据",
+                                    f"{path.name}: sheet {worksheet.title!r} is damaged or truncated ({type(exc).__name__}); "
+                                    "nothing was imported"), hint=L(*HINT_XLSX)) from None
         finally:
             workbook.close()
 
     return Sheet(rows=rows(), format="xlsx", name=worksheet.title, total=worksheet.max_row)
+
+
+def _xlsx_rows(workbook: Any, worksheet: Any) -> Iterator[tuple[int, list[Any]]]:
+    """The sheet's rows as the workbook last computed them: a formula cell gives its saved value, or
+    NoCachedValue when it has none. Rows are numbered as the sheet numbers them (blank rows are skipped)."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class CachedValues(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = super().parse_cell(element)
+            if cell["value"] is None:
+                formula = element.find(FORMULA_TAG)
+                if formula is not None:
+                    cell["value"] = NoCachedValue("=" + (formula.text or ""))
+            return cell
+
+    with workbook._archive.open(worksheet._worksheet_path) as source:
+        parser = CachedValues(source, worksheet._shared_strings, data_only=True, epoch=workbook.epoch,
+                              date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        for number, cells in parser.parse():
+            values: list[Any] = [None] * (max((c["column"] for c in cells), default=0))
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield number, values
 
 
 def _open_json(path: Path, data: bytes) -> Sheet:

@@ -23,6 +23,8 @@ from reports.queries import STATUS_ORDER, ReportData, load_report_data
 from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator
+from reports.inventory import load_inventory
+from registry.policy import load_policy
 from reports.render import render, render_fragment
 
 LATEST = "latest.html"
@@ -97,6 +99,8 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
     paths = ReportPaths(html=folder / f"{stem}.html", latest=folder / LATEST, xlsx=folder / f"{stem}.xlsx",
                         csv=folder / f"{stem}.csv")
     ctx = view.page_context(data, t, max_rows=int(conf.get("max_html_rows", 2000)))
+    ctx["inventory"] = load_inventory(engine, load_policy(settings).inventory, org_id=data.scope["org_id"], t=t,
+                                      tops=[u["top_id"] for u in data.units])
 
     def recommendation(row: Any) -> str:
         return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,12 @@ from registry.errors import ConflictError, NotFoundError, ValidationError
 from registry.exporter import export_roster
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
+from registry.inventory.records import APP, GROUP, find_app, find_group
 from registry.orgs import find_org
 from registry.accounts import resolve_account
 
-SHOW_AT_MOST = 20  # accounts listed by name in a summary; --json has them all
+SHOW_AT_MOST = 20
+KINDS = {"accounts": ("账号", "accounts"), "groups": ("工作群", "work groups"), "apps": ("政务应用", "apps")}  # accounts listed by name in a summary; --json has them all
 
 
 @contextmanager
@@ -30,29 +32,41 @@ def _progress_callback(description: str) -> Iterator[Any]:
         yield lambda stage, done, total: bar.update(description=stage, completed=done, total=total)
 
 
+def import_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """FILE and the options of every ledger import (roster, work groups, apps)."""
+    for option in reversed((
+        click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first visible one)."),
+        click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing."),
+        click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write the others to a rejects file."),
+        click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Rejects file (default: FILE.rejects.csv beside FILE)."),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+    )):
+        func = option(func)
+    return func
+
+
+def run_import(importer: Callable[..., ImportSummary], file: Path, *, as_json: bool, **options: Any) -> None:
+    """Run one ledger import with a progress bar and print its summary."""
+    ctx = app()
+    with _progress_callback(L("导入", "importing")) as callback:
+        summary = importer(ctx.engine, file, actor=ctx.actor, progress=callback, **options)
+    if as_json:
+        emit_json(summary.to_dict())
+    else:
+        _echo_summary(summary)
+
+
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first).")
-@click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing.")
-@click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write the others to a rejects file.")
-@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Rejects file (default: FILE.rejects.csv beside FILE).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def import_command(file: Path, sheet: str | None, dry_run: bool, skip_invalid: bool, rejects_path: Path | None,
-                   as_json: bool) -> None:
+@import_options
+def import_command(file: Path, as_json: bool, **options: Any) -> None:
     """Import a roster (CSV in UTF-8 or GBK, XLSX, or a JSON export), Chinese or English headers.
 
     All or nothing: any invalid row and nothing is written (every bad row is listed), unless
     --skip-invalid. Missing units are created. Importing the same file again changes nothing.
     """
-    ctx = app()
-    with _progress_callback(L("导入", "importing")) as callback:
-        summary = import_roster(ctx.engine, file, actor=ctx.actor, dry_run=dry_run, skip_invalid=skip_invalid,
-                                sheet=sheet, rejects_path=rejects_path, progress=callback)
-    if as_json:
-        emit_json(summary.to_dict())
-    else:
-        _echo_summary(summary)
+    run_import(import_roster, file, as_json=as_json, **options)
 
 
 def _names(items: list[str]) -> str:
@@ -67,8 +81,9 @@ def _echo_summary(s: ImportSummary) -> None:
         click.echo(L(f"未识别的列 (已忽略): {'、'.join(s.ignored_columns)}",
                      f"columns not recognised (ignored): {', '.join(s.ignored_columns)}"))
     verb = L("将", "would be ") if s.dry_run else ""
-    click.echo(L(f"账号: {verb}新增 {len(s.added)}, {verb}修改 {len(s.changed)}, 未变 {s.unchanged}",
-                 f"accounts: {len(s.added)} {verb}added, {len(s.changed)} {verb}changed, {s.unchanged} unchanged"))
+    noun = L(*KINDS.get(s.kind, (s.kind, s.kind)))
+    click.echo(L(f"{noun}: {verb}新增 {len(s.added)}, {verb}修改 {len(s.changed)}, 未变 {s.unchanged}",
+                 f"{noun}: {len(s.added)} {verb}added, {len(s.changed)} {verb}changed, {s.unchanged} unchanged"))
     if s.units_created:
         click.echo(L(f"{verb}新建单位 {len(s.units_created)} 个: {_names(s.units_created)}",
                      f"units {verb}created: {len(s.units_created)}: {_names(s.units_created)}"))
@@ -116,15 +131,23 @@ def export_command(file: Path, **filters: str | None) -> None:
 @click.argument("ref")
 @click.option("--org", "is_org", is_flag=True, help="REF is a unit.")
 @click.option("--account", "is_account", is_flag=True, help="REF is an account.")
+@click.option("--group", "is_group", is_flag=True, help="REF is a work group's number.")
+@click.option("--app", "is_app", is_flag=True, help="REF is an app's number.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the newest N changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def history_command(ref: str, is_org: bool, is_account: bool, limit: int | None, as_json: bool) -> None:
-    """The audit trail of an account or a unit: when, who, which fields from what to what.
+def history_command(ref: str, is_org: bool, is_account: bool, is_group: bool, is_app: bool, limit: int | None,
+                    as_json: bool) -> None:
+    """The audit trail of an account, a unit, a work group or an app: when, who, which fields from what to what.
 
-    REF: an account (platform id, platform:id, URL, number) or a unit (name, path, number).
+    REF: an account (platform id, platform:id, URL, number) or a unit (name, path, number); with --group
+    or --app, the number of a work group or an app.
     """
     with session_scope(app().engine) as session:
-        entity, entity_id, title = _history_target(session, ref, is_org=is_org, is_account=is_account)
+        if is_group or is_app:
+            record = find_group(session, ref) if is_group else find_app(session, ref)
+            entity, entity_id, title = (GROUP if is_group else APP), record.id, record.name
+        else:
+            entity, entity_id, title = _history_target(session, ref, is_org=is_org, is_account=is_account)
         entries = audit.history(session, entity=entity, entity_id=entity_id, limit=limit)
     if as_json:
         emit_json({"entity": entity, "id": entity_id, "name": title,

@@ -51,7 +51,7 @@ def policy_show(as_json: bool) -> None:
     policy = load_policy(app().settings)
     data = policy.to_dict()
     if as_json:
-        emit_json(data)
+        emit_json({**data, "inventory": policy.inventory_dict()})
         return
     platforms = data.pop("platforms")
     quotas = data.pop("quotas")
@@ -64,6 +64,16 @@ def policy_show(as_json: bool) -> None:
         pairs = [(f"level={k}", v) for k, v in quotas["by_level"].items()]
         pairs += [(f"headcount<={b['max_headcount']}", b["cap"]) for b in quotas["by_headcount"]]
         emit_kv(pairs, title=L("账号数量上限", "account caps per unit"))
+    inventory = policy.inventory_dict()
+    groups = inventory["group_quotas"]
+    pairs = [(f"level={k}", v) for k, v in groups["by_level"].items()]
+    below = 0
+    for band in groups["by_headcount"]:
+        pairs.append((f"headcount<={band['max_headcount']}" if band["max_headcount"] is not None
+                      else f"headcount>{below}", band["cap"]))
+        below = band["max_headcount"] or below
+    pairs += [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in inventory.items() if k != "group_quotas"]
+    emit_kv(pairs, title=L("工作群与政务应用 (inventory)", "work groups and apps (inventory)"))
 
 
 @click.command("score")

@@ -44,15 +44,25 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+class Formula(str):
+    """A cell written as a formula (without a saved result, as openpyxl and many scripts save them)."""
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]], *, hidden: tuple[str, ...] = ()) -> Path:
+    """A workbook as an office saves it: text as text (a typed '=1+2' too), Formula cells as formulas."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, rows in sheets.items():
         sheet = workbook.create_sheet(title)
+        if title in hidden:
+            sheet.sheet_state = "hidden"
         for row in rows:
             sheet.append(row)
+            for cell, value in zip(sheet[sheet.max_row], row):
+                if type(value) is str and value.startswith("="):
+                    cell.data_type = "s"
     workbook.save(path)
     return path
 
@@ -74,3 +84,38 @@ def assert_refused(gp: Any, mistakes: list[tuple[tuple[str, ...], str, str | Non
         if hint:
             assert lines[1].startswith(hint), (args, lines)
         assert state(gp) == before, args
+
+
+def as_excel_saves(path: Path) -> Path:
+    """The workbook with its text in a shared strings part, as Excel and WPS save it (openpyxl writes
+    text inline)."""
+    import html
+    import re
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    strings: list[str] = []
+
+    def shared(match: re.Match[bytes]) -> bytes:
+        text = html.unescape(match[2].decode())
+        if text not in strings:
+            strings.append(text)
+        return f'<c r="{match[1].decode()}" t="s"><v>{strings.index(text)}</v></c>'.encode()
+
+    for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
+        parts[name] = re.sub(rb'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>', shared, parts[name])
+    items = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+    parts["xl/sharedStrings.xml"] = (f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                                     f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>').encode()
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"</Types>", (
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        b'spreadsheetml.sharedStrings+xml"/></Types>'))
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(b"</Relationships>", (
+        b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'sharedStrings" Target="sharedStrings.xml"/></Relationships>'))
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path

@@ -240,16 +240,18 @@ def test_xlsx_cells_typed_by_excel(gp_sqlite, tmp_path: Path) -> None:
 
     header = ["平台", "账号名称", "账号ID", "主办单位", "开设时间", "联系电话", "备注", "是否认证"]
     rows = [["今日头条", "岳麓头条", 6462456615328022798.0, "岳麓区", datetime(2020, 5, 1), 13800000000, "", True],
-            ["微博", "=HYPERLINK(\"http://evil\",\"岳麓\")", 2803301702, "岳麓区", datetime(2020, 5, 2), "+86 138", "=1+1", False]]
+            ["微博", "岳麓微博", 2803301702, "岳麓区", datetime(2020, 5, 2), "+86 138", "=1+1", False],
+            ["微博", "=HYPERLINK(\"http://evil\",\"岳麓\")", 2803301703, "岳麓区", None, None, None, None]]
     book = write_xlsx(tmp_path / "r.xlsx", {"Sheet1": [header, *rows]})
     result = gp_sqlite("import", str(book))
     assert result.exit_code == 2
     assert "row 2 [账号ID] '6462456615328022528': Excel stored this id as a number and lost its last digits" in \
         result.output
+    assert "row 4 [账号名称] '=HYPERLINK(\"http://evil\",\"岳麓\")': account name is a formula, not a name" in result.output
     gp_sqlite.ok("import", str(book), "--skip-invalid")
     [account] = accounts(gp_sqlite)
     assert (account["name"], account["opened_on"], account["contact_phone"], account["notes"], account["verified"]) == (
-        "=HYPERLINK(\"http://evil\",\"岳麓\")", "2020-05-02", "+86 138", "=1+1", False)
+        "岳麓微博", "2020-05-02", "+86 138", "=1+1", False)  # a typed "=1+1" is text, kept as text
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [

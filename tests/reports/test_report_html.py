@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from registry.errors import GovpulseError, NotFoundError
 
-SECTIONS = ("scope", "summary", "trend", "units", "flagged", "accounts", "plan", "problems", "method")
+SECTIONS = ("scope", "summary", "trend", "units", "flagged", "accounts", "plan", "problems", "inventory", "method")
 FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 
 
@@ -52,7 +52,7 @@ def test_every_section_is_present_in_chinese(scenario: Scenario, make_report) ->
     assert [s.get("id") for s in doc.xpath("//main/section")] == list(SECTIONS)
     headings = texts(doc.xpath("//main/section/h2"))
     for expected in ("范围与巡查时间", "总体情况", "趋势", "单位排名", "问题账号及证据", "全部账号", "整合方案",
-                     "巡查异常", "研判方法"):
+                     "巡查异常", "工作群与政务应用", "研判方法"):
         assert any(h.startswith(expected) for h in headings), (expected, headings)
     # Times are Beijing time: the run was judged as of 2026-11-27 10:00 +08:00.
     assert "2026-11-27 10:00" in doc.xpath("//section[@id='scope']")[0].text_content()
