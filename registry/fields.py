@@ -233,6 +233,7 @@ ACCOUNT_PARSERS: dict[str, Any] = {
     "contact_name": lambda v: clean_text(v, "contact_name"),
     "contact_phone": lambda v: clean_text(v, "contact_phone"),
     "verified": parse_bool,
+    "is_main": parse_bool,
     "opened_on": parse_date,
     "feed_url": parse_feed_url,
     "notes": lambda v: clean_text(v, "notes"),

@@ -119,7 +119,7 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
         if by_unit:
             paths = _notices(staged, paths, folder, stem, data, t, common,
                              deadline=generated_at + timedelta(days=int(conf.get("deadline_days", 15))),
-                             issuer=str(conf.get("issuer") or ""))
+                             letter=letterhead(conf))
         staged.commit()
     except BaseException:
         staged.discard()
@@ -127,15 +127,32 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
     return paths
 
 
+def letterhead(conf: dict[str, Any]) -> dict[str, str]:
+    """What the office puts on every notice (report.issuer, doc_no, contact, phone); empty when not set."""
+    return {key: str(conf.get(key) or "").strip() for key in ("issuer", "doc_no", "contact", "phone")}
+
+
+def doc_number(template: str, n: int, when: datetime) -> str:
+    """The notice's 文号 from report.doc_no: {year} and {n} (the notice's number in this set) filled in."""
+    local = to_local(when)
+    try:
+        return template.format(year=local.year if local else "", n=n)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise GovpulseError(f"report.doc_no {template!r}: {exc}",
+                            hint="use {year} and {n} only, e.g. \"某网信通〔{year}〕{n}号\"") from None
+
+
 def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator,
-             common: dict[str, Any], *, deadline: datetime, issuer: str) -> ReportPaths:
+             common: dict[str, Any], *, deadline: datetime, letter: dict[str, str]) -> ReportPaths:
     """Each unit's notice rendered once, then written in its own file and in the combined one."""
     notices = view.notices(data, t)
     notice_stem = stem.replace("govpulse-report-", "govpulse-notices-", 1)
     labels = {"status_labels": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
               "platform_labels": {p: t.maybe(f"platform.{p}") for p in view.platforms_of(data)}}
-    articles = [render_fragment("_notice.html", n=n, as_of=data.run["as_of"], deadline=deadline, issuer=issuer,
-                                **labels, **common) for n in notices]
+    articles = [render_fragment("_notice.html", n=n, as_of=data.run["as_of"], deadline=deadline,
+                                letter={**letter, "doc_no": doc_number(letter["doc_no"], i, common["generated_at"])
+                                        if letter["doc_no"] else ""}, **labels, **common)
+                for i, n in enumerate(notices, 1)]
 
     def page(parts: list[Markup]) -> str:
         return render("unit_notice.html", styles=("notices.css",), articles=parts, as_of=data.run["as_of"], **common)

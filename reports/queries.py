@@ -115,6 +115,8 @@ class AccountRow(TypedDict):
     median_engagement: float | None
     followers: int | None
     longest_gap_days: float | None
+    contact_name: str | None  # the account's own contact in the registry (联系人, 电话)
+    contact_phone: str | None
 
 
 class UnitRow(TypedDict):
@@ -419,7 +421,8 @@ def account_rows(conn: Connection, tree: CTE, run_id: int, prev_id: int | None, 
                 tree.c.path.label("unit"), tree.c.top_id, tree.c.top_name, VER.c.status,
                 pv.c.status.label("prev_status"), VER.c.registry_status, VER.c.flags, VER.c.rule, VER.c.rule_zh,
                 VER.c.rule_en, VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
-                _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns())
+                _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns(),
+                ACC.c.contact_name, ACC.c.contact_phone)
          .select_from(frm).where(where).order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id))
     result = conn.execute(q)
     keys = list(result.keys())

@@ -224,5 +224,7 @@ def notices(data: ReportData, t: Translator) -> list[dict[str, Any]]:
                                              "fetched_at": p["fetched_at"] if p else None})
     return [{"top_id": u["top_id"], "name": u["name"], "label": unit_label(u["name"], u["top_id"], data, t),
              "total": u["accounts"], "rate": u["rate"], "accounts": accounts[u["top_id"]],
-             "flagged": flagged[u["top_id"]], "plan": plan[u["top_id"]], "unchecked": unchecked[u["top_id"]]}
+             "flagged": flagged[u["top_id"]], "plan": plan[u["top_id"]], "unchecked": unchecked[u["top_id"]],
+             "near_ties": sum(1 for p in plan[u["top_id"]] if p["action"] == "keep"
+                              and (p["numbers"] or {}).get("near_tie") is not None)}
             for u in data.units]

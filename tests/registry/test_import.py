@@ -323,3 +323,10 @@ def test_under_rectification_is_still_in_service(gp_sqlite, tmp_path: Path) -> N
     gp_sqlite.ok("import", str(write_csv(tmp_path / "s.csv", [header, *rows])))
     by_id = {a["platform_id"]: a["status"] for a in accounts(gp_sqlite)}
     assert by_id == {"2803301711": "active", "2803301712": "closing"}
+
+
+def test_main_account_column(gp_sqlite, tmp_path: Path) -> None:
+    header = ["平台", "账号名称", "账号ID", "主办单位", "主账号"]
+    rows = [["微博", "区政府", "2803301721", "岳麓区", "是"], ["微博", "区发布", "2803301722", "岳麓区", ""]]
+    gp_sqlite.ok("import", str(write_csv(tmp_path / "m.csv", [header, *rows])))
+    assert {a["platform_id"]: a["is_main"] for a in accounts(gp_sqlite)} == {"2803301721": True, "2803301722": None}

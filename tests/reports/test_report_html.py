@@ -231,20 +231,43 @@ def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario,
 def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_settings) -> None:
     from datetime import timedelta
 
+    from sqlalchemy import update
+
+    from registry.models import Account
     from registry.timeutil import to_local, utcnow
 
-    report_settings.data["report"]["deadline_days"] = 10
-    report_settings.data["report"]["issuer"] = "滨江区委网信办"
+    conf = report_settings.data["report"]
+    conf.update(deadline_days=10, issuer="滨江区委网信办", doc_no="滨网信通〔{year}〕{n}号", contact="王明",
+                phone="0571-8888 0000")
+    with scenario.engine.begin() as conn:  # the account's own contact, from the registry
+        conn.execute(update(Account.__table__).where(Account.__table__.c.id == scenario.accounts["一中微博"])
+                     .values(contact_name="李老师", contact_phone="13800001111"))
     paths = make_report(scenario, by_unit=True)
     doc = parse(paths.notices)
     notices = doc.xpath("//article[@class='notice']")
     assert [texts(n.xpath("h1"))[0] for n in notices] == [
-        f"{u}政务新媒体巡查情况通知" for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))]
-    deadline = (to_local(utcnow()) + timedelta(days=10)).strftime("%Y-%m-%d")
+        f"关于{u}政务新媒体巡查问题的整改通知"
+        for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))]
+    today, deadline = to_local(utcnow()), to_local(utcnow()) + timedelta(days=10)
     edu = next(n for n in notices if n.get("data-unit-id") == str(scenario.orgs["区教育局"]))
-    assert deadline in edu.text_content() and "滨江区委网信办" in edu.text_content()
+    text = edu.text_content()
+    number = notices.index(edu) + 1
+    assert texts(edu.xpath("p[@class='doc-no']")) == [f"滨网信通〔{today.year}〕{number}号"]
+    assert texts(edu.xpath("p[@class='to']")) == ["区教育局："]
+    # The request names its policy basis and the deadline in the official form (2026年12月4日).
+    request = texts(edu.xpath("p[contains(@class, 'deadline')]"))[0]
+    assert "国办发〔2018〕123号" in request and f"{deadline.year}年{deadline.month}月{deadline.day}日前" in request
+    assert "报送滨江区委网信办" in request
+    assert "联系人：王明，联系电话：0571-8888 0000" in text
+    assert texts(edu.xpath(".//div[@class='sign']/div[@class='issuer']")) == ["滨江区委网信办"]
+    assert texts(edu.xpath(".//div[@class='sign']/div[@class='date']")) == [f"{today.year}年{today.month}月{today.day}日"]
+    assert edu.xpath(".//div[@class='sign']/div[@class='seal']"), "room for the seal above the signature"
     assert {int(r.get("data-account-id")) for r in edu.xpath(".//table[@class='notice-flagged']/tbody/tr")} == {
         scenario.accounts[n] for n in ("教育局头条", "一中校园", "一中微博")}
+    row = edu.xpath(f".//table[@class='notice-flagged']/tbody/tr[@data-account-id='{scenario.accounts['一中微博']}']")[0]
+    contact = row.xpath("td[last()]")[0]
+    assert (contact.text.strip(), contact.xpath("div")[0].text) == ("李老师", "13800001111")
+    assert row.xpath("td[last()]/@data-label") == ["联系人/电话"]  # a phone shows each cell with its column
     css = doc.xpath("//style/text()")[0]
     assert "size: A4 portrait" in css and "break-after: page" in css
     raw = paths.notices.read_text(encoding="utf-8")  # names from the platforms are shown, never markup
