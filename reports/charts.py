@@ -115,3 +115,44 @@ def stacked_bars_svg(rows: Sequence[tuple[str, dict[str, int]]], statuses: Seque
         x0 += 28 + 13 * len(label(status))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def rate_svg(trend: Sequence[dict], *, title: str, width: int = 760, height: int = 220) -> Markup:
+    """The pass rate (passing / checked) per run on a 0–100% scale: the trend's main line."""
+    left, right, top, bottom = 56, 150, 16, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(trend)
+    rates = []
+    for run in trend:
+        c = run["counts"]
+        checked = sum(c.values()) - c.get("unknown", 0)
+        rates.append((c.get("active", 0) + c.get("shell", 0)) / checked * 100 if checked else None)
+
+    def x(i: int) -> float:
+        return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / 100
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart rate-chart" role="img" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}"><title>{escape(title)}</title>']
+    for v in range(0, 101, 25):
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" class="grid"/>'
+                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}%</text>')
+    step = max(1, n // 8)
+    for i, run in enumerate(trend):
+        if i % step == 0 or i == n - 1:
+            parts.append(f'<text x="{x(i):.1f}" y="{height - 12}" text-anchor="middle">'
+                         f'{escape(_run_label(run["as_of"]))}</text>')
+    points = [(x(i), y(r), r) for i, r in enumerate(rates) if r is not None]
+    color = STATUS_COLORS["active"]
+    if len(points) > 1:
+        path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="3"/>')
+    for px, py, r in points:
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{color}"><title>{r:.1f}%</title></circle>'
+                     f'<text x="{px:.1f}" y="{py - 8:.1f}" text-anchor="middle">{r:.1f}%</text>')
+    if points:
+        parts.append(f'<text x="{width - right + 12}" y="{top + 12}">{escape(title)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -13,7 +13,7 @@ from typing import Any
 from reports.queries import FLAGGED, NOT_CHECKED, STATUS_ORDER, AccountRow, PlanRow, ReportData
 from registry.safety import safe_http_url
 from registry.timeutil import to_local
-from reports.charts import stacked_bars_svg, trend_svg
+from reports.charts import rate_svg, stacked_bars_svg, trend_svg
 from reports.i18n import Translator
 from reports.links import PROFILE_URLS
 
@@ -96,6 +96,52 @@ def change_figures(data: ReportData) -> dict[str, Any]:
         "dropped": data.dropped,
         "matrix": sorted((tr for tr in moved if tr["prev"] is not None), key=lambda tr: -tr["count"]),
     }
+
+
+def points(rate: float | None, prev: float | None) -> float | None:
+    """The change of a rate in percentage points (None when either is unknown)."""
+    return None if rate is None or prev is None else round((rate - prev) * 100, 1)
+
+
+def worst_units(data: ReportData, most: int = 5) -> list[Any]:
+    """The units to call first: those below full compliance, worst first (the league's order), 3 to 5."""
+    behind = [u for u in data.units if u["rate"] is not None and (u["rate"] < 1 or u["flagged"])]
+    return behind[:most]
+
+
+def conclusion(data: ReportData, t: Translator) -> list[str]:
+    """The first paragraph of the report, generated: pass rate and its change, counts per status, the
+    worst units."""
+    c = data.compliance
+    prev = data.prev_compliance["rate"] if data.prev_compliance else None
+    pp = points(c["rate"], prev)
+    change = "" if pp is None else t("conclusion.change_same") if pp == 0 else \
+        t("conclusion.change_up" if pp > 0 else "conclusion.change_down", pp=f"{abs(pp):.1f}")
+    sep = "、" if t.lang == "zh" else ", "
+    parts = sep.join(t("conclusion.part", status=t.maybe(f"status.{s}"), n=f"{c['by_status'].get(s, 0):,}")
+                     for s in STATUS_ORDER)
+    lines = [t("conclusion.rate", total=f"{c['total']:,}", rate=fmt_rate(c["rate"]), change=change),
+             t("conclusion.statuses", parts=parts)]
+    worst = worst_units(data)
+    if worst:
+        lines.append(t("conclusion.worst", units=sep.join(
+            t("conclusion.unit", name=unit_label(u["name"], u["top_id"], data, t), rate=fmt_rate(u["rate"]),
+              flagged=f"{u['flagged']:,}") for u in worst)))
+    elif data.units and all(u["rate"] is not None for u in data.units):
+        lines.append(t("conclusion.all_fine"))
+    return lines
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def moved_accounts(data: ReportData) -> dict[str, list[AccountRow]]:
+    """Accounts newly flagged and recovered since the previous run, by name."""
+    newly = [r for r in data.accounts if r["status"] in FLAGGED and r["prev_status"] is not None
+             and r["prev_status"] not in FLAGGED]
+    recovered = [r for r in data.accounts if r["prev_status"] in FLAGGED and r["status"] == "active"]
+    return {"newly_flagged": newly, "recovered": recovered}
 
 
 def summary_table(data: ReportData, platforms: list[str]) -> list[dict[str, Any]]:
@@ -186,11 +232,18 @@ def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str,
         "scope_label": scope["org_name"] or scope["anchor_name"] or t("report.scope_all"),
         "summary_rows": summary_table(data, platforms),
         "changes": change_figures(data) if data.prev_run else None,
-        "trend_svg": trend_svg(data.trend, STATUS_ORDER, status_label, title=t("trend.caption")),
+        "conclusion": conclusion(data, t),
+        "rate_change": points(data.compliance["rate"], data.prev_compliance["rate"] if data.prev_compliance else None),
+        "prev_by_status": data.prev_compliance["by_status"] if data.prev_compliance else None,
+        "moved": moved_accounts(data) if data.prev_run else None,
+        "rate_svg": rate_svg(data.trend, title=t("trend.rate_caption")),
+        "trend_svg": trend_svg(data.trend, [s for s in STATUS_ORDER if s != "active"], status_label,
+                               title=t("trend.caption")),
         "bars_svg": stacked_bars_svg(
             [(t.maybe(f"platform.{p}"), data.compliance["platforms"][p]["by_status"]) for p in platforms],
             STATUS_ORDER, status_label, title=t("summary.by_platform")),
-        "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t)} for u in data.units],
+        "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t),
+                   "change": points(u["rate"], u["prev_rate"])} for u in data.units],
         "flagged": flagged[:max_rows],
         "flagged_total": len(flagged),
         "plan_groups": list(by_unit.items()),

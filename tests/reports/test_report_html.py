@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from registry.errors import GovpulseError, NotFoundError
 
-SECTIONS = ("scope", "summary", "trend", "units", "flagged", "accounts", "plan", "problems", "method")
+SECTIONS = ("summary", "units", "trend", "flagged", "accounts", "plan", "problems", "scope", "method")
 FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 
 
@@ -74,6 +74,10 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
     assert figure(doc, "flagged") == str(sum(by_status[s] for s in FLAGGED))
     assert figure(doc, "unknown") == str(by_status["unknown"])
     assert figure(doc, "rate") == f"{passing / checked * 100:.1f}%"
+    # One card per verdict, adding up to the total: a shell is counted once.
+    assert sum(int(figure(doc, f"status-{s}")) for s in by_status) == total
+    conclusion = doc.xpath("//*[@id='conclusion']")[0].text_content()
+    assert f"达标率{passing / checked * 100:.1f}%" in conclusion and f"僵尸{by_status['zombie']}个" in conclusion
     assert doc.xpath("//*[@data-figure='retired']")[0].text_content().strip() == "2"
     # ... but a closed account that still posts is listed, with what the scorer noticed.
     still = doc.xpath("//table[@id='retired-posting-table']/tbody/tr")
@@ -121,8 +125,11 @@ def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
     rows = doc.xpath("//table[@id='units-table']/tbody/tr")
     got = {texts(r.xpath("td[2]"))[0].replace("（本级）", ""): int(texts(r.xpath("td[3]"))[0]) for r in rows}
     assert got == dict(expected)
-    rates = [r.xpath("td[8]")[0].get("data-v") for r in rows]
-    assert rates == sorted(rates, key=lambda v: -float(v)), "best rate first"
+    rates = [float(r.xpath("td[@data-col='rate']")[0].get("data-v")) for r in rows]
+    assert rates == sorted(rates), "worst rate first: the units to call are at the top"
+    for r in rows:  # counts per verdict add up to the unit's accounts
+        per_status = [int(td.get("data-v")) for td in r.xpath("td[@data-status]")]
+        assert len(per_status) == 6 and sum(per_status) == int(texts(r.xpath("td[3]"))[0])
 
     problems = doc.xpath("//table[@id='problems-table']/tbody/tr")
     outcome = {int(r.get("data-account-id")): r.get("data-outcome") for r in problems}
@@ -187,7 +194,7 @@ def test_english_labels_same_figures(scenario: Scenario, make_report) -> None:
     zh = parse(make_report(scenario).html)
     en = parse(make_report(scenario, lang="en").html)
     assert en.get("lang") == "en"
-    assert texts(en.xpath("//main/section/h2"))[1] == "Summary"
+    assert texts(en.xpath("//main/section/h2"))[0] == "Summary"
     assert "Flagged accounts and evidence" in texts(en.xpath("//section[@id='flagged']/h2"))[0]
     for name in ("total", "checked", "passing", "flagged", "unknown", "rate"):
         assert figure(en, name) == figure(zh, name)
