@@ -7,6 +7,7 @@ the folder as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class ReportPaths:
     csv: Path
     notices: Path | None = None  # every unit's notice in one file, for printing at once
     unit_notices: tuple[Path, ...] = field(default_factory=tuple)  # one file per unit, for sending
+    bulletin: Path | None = None  # the 通报 draft (.docx)
+    unit_docx: tuple[Path, ...] = field(default_factory=tuple)  # each unit's notice as .docx
 
 
 def report_stem(data: ReportData) -> str:
@@ -86,8 +89,10 @@ def _output_folder(out_dir: Path | str) -> Path:
 
 
 def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = None, org: str | None = None,
-                 lang: str = "zh", as_of: datetime | None = None, by_unit: bool = False) -> ReportPaths:
-    """Query the latest score run (as of `as_of`), render the report and its exports, write them."""
+                 lang: str = "zh", as_of: datetime | None = None, by_unit: bool = False,
+                 docx: bool = False) -> ReportPaths:
+    """Query the latest score run (as of `as_of`), render the report and its exports, write them; with
+    `docx` also the 通报 draft and each unit's notice as editable Word documents."""
     conf = settings.report
     t = Translator(lang)
     data = load_report_data(engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)))
@@ -116,10 +121,13 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
         cells = exports.build_exports(data, t, scope_label=ctx["scope_label"], days=ctx["days"],
                                       generated_at=generated_at)
         exports.write_exports(cells, staged.path(paths.xlsx), staged.path(paths.csv))
+        deadline = generated_at + timedelta(days=int(conf.get("deadline_days", 15)))
+        letter = letterhead(conf)
         if by_unit:
-            paths = _notices(staged, paths, folder, stem, data, t, common,
-                             deadline=generated_at + timedelta(days=int(conf.get("deadline_days", 15))),
-                             letter=letterhead(conf))
+            paths = _notices(staged, paths, folder, stem, data, t, common, deadline=deadline, letter=letter)
+        if docx:
+            paths = _word(staged, paths, folder, stem, data, t, scope_label=ctx["scope_label"], deadline=deadline,
+                          letter=letter, generated_at=generated_at)
         staged.commit()
     except BaseException:
         staged.discard()
@@ -128,8 +136,28 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
 
 
 def letterhead(conf: dict[str, Any]) -> dict[str, str]:
-    """What the office puts on every notice (report.issuer, doc_no, contact, phone); empty when not set."""
-    return {key: str(conf.get(key) or "").strip() for key in ("issuer", "doc_no", "contact", "phone")}
+    """What the office puts on every notice (report.issuer, doc_no, bulletin_no, contact, phone)."""
+    return {key: str(conf.get(key) or "").strip() for key in ("issuer", "doc_no", "bulletin_no", "contact", "phone")}
+
+
+def _word(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator, *,
+          scope_label: str, deadline: datetime, letter: dict[str, str], generated_at: datetime) -> ReportPaths:
+    """The bulletin and each unit's notice as .docx (the notices beside their HTML, when written)."""
+    from reports import word  # python-docx is loaded only when Word documents are asked for
+
+    bulletin = folder / f"{stem.replace('govpulse-report-', 'govpulse-bulletin-', 1)}.docx"
+    word.write_bulletin(staged.path(bulletin), data, t, scope_label=scope_label, generated_at=generated_at,
+                        deadline=deadline, letter={**letter, "bulletin_no": doc_number(
+                            letter["bulletin_no"], 1, generated_at) if letter["bulletin_no"] else ""})
+    notice_dir = folder / stem.replace("govpulse-report-", "govpulse-notices-", 1)
+    singles = []
+    for i, n in enumerate(view.notices(data, t), 1):
+        single = notice_dir / f"{i:03d}-{safe_file_part(n['name'])}.docx"
+        word.write_unit_notice(staged.path(single), n, data, t, generated_at=generated_at, deadline=deadline,
+                               letter={**letter, "doc_no": doc_number(letter["doc_no"], i, generated_at)
+                                       if letter["doc_no"] else ""})
+        singles.append(single)
+    return dataclasses.replace(paths, bulletin=bulletin, unit_docx=tuple(singles))
 
 
 def doc_number(template: str, n: int, when: datetime) -> str:

@@ -152,6 +152,16 @@ def summary_table(data: ReportData, platforms: list[str]) -> list[dict[str, Any]
     return rows
 
 
+def rule_text(r: AccountRow, t: Translator) -> str:
+    """The rule that fired, its threshold and the other rules noted, as one line of text."""
+    rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
+    if r["threshold"]:
+        rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
+    if r["flags"]:
+        rule = f"{rule}; {t('report.also')}: {flags_text(r['flags'], t)}"
+    return rule
+
+
 def _local_text(value: datetime | None) -> str | None:
     local = to_local(value)
     return local.strftime("%Y-%m-%d %H:%M") if local else None
@@ -183,12 +193,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             ui = units[r["org_id"]] = len(unit_names)
             unit_names.append(r["unit"])
             unit_top.append(tops.get(r["top_id"], -1))
-        rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
-        if r["threshold"]:
-            rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
-        if r["flags"]:
-            rule = f"{rule}; {t('report.also')}: {flags_text(r['flags'], t)}"
-        ri = rules.setdefault(rule, len(rules))
+        ri = rules.setdefault(rule_text(r, t), len(rules))
         rows.append([ui, p_index[r["platform"]], r["name"], r["platform_id"], s_index.get(r["status"], -1),
                      s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
                      _local_text(r["last_post_at"]), r["days_silent"], r["posts_window"], r["originals_window"],
