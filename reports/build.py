@@ -146,14 +146,15 @@ def _word(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: Re
     from reports import word  # python-docx is loaded only when Word documents are asked for
 
     bulletin = folder / f"{stem.replace('govpulse-report-', 'govpulse-bulletin-', 1)}.docx"
-    word.write_bulletin(staged.path(bulletin), data, t, scope_label=scope_label, generated_at=generated_at,
+    cells = word.flagged_rows(data, t)
+    word.write_bulletin(staged.path(bulletin), data, t, scope_label=scope_label, generated_at=generated_at, cells=cells,
                         deadline=deadline, letter={**letter, "bulletin_no": doc_number(
                             letter["bulletin_no"], 1, generated_at) if letter["bulletin_no"] else ""})
     notice_dir = folder / stem.replace("govpulse-report-", "govpulse-notices-", 1)
     singles = []
     for i, n in enumerate(view.notices(data, t), 1):
         single = notice_dir / f"{i:03d}-{safe_file_part(n['name'])}.docx"
-        word.write_unit_notice(staged.path(single), n, data, t, generated_at=generated_at, deadline=deadline,
+        word.write_unit_notice(staged.path(single), n, data, t, generated_at=generated_at, deadline=deadline, cells=cells,
                                letter={**letter, "doc_no": doc_number(letter["doc_no"], i, generated_at)
                                        if letter["doc_no"] else ""})
         singles.append(single)

@@ -104,15 +104,12 @@ def _signature(doc: DocumentObject, issuer: str, when: datetime, lang: str) -> N
 def add_table(doc: DocumentObject, headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
               size: float = 9) -> None:
     """A bordered table whose header row repeats on every page; built as one XML string (see the module)."""
-    half_points = int(size * 2)
-    run_props = (f'<w:rPr><w:rFonts w:eastAsia="{BODY_FONT}"/><w:sz w:val="{half_points}"/>'
-                 f'<w:szCs w:val="{half_points}"/></w:rPr>')
-    tight = '<w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/><w:ind w:firstLine="0"/></w:pPr>'
+    style = f'<w:pPr><w:pStyle w:val="{_cell_style(doc, size)}"/></w:pPr><w:r>'
+    plain, bold = style, f"{style}<w:rPr><w:b/></w:rPr>"
 
-    def cell(value: Any, bold: bool = False) -> str:
-        props = run_props.replace("<w:rPr>", "<w:rPr><w:b/>") if bold else run_props
-        return (f'<w:tc><w:p>{tight}<w:r>{props}<w:t xml:space="preserve">{escape(_text(value))}</w:t></w:r>'
-                f'</w:p></w:tc>')
+    def cell(value: Any, head: bool = False) -> str:  # the cell's look comes from its paragraph style
+        text = escape(_text(value))
+        return f'<w:tc><w:p>{bold if head else plain}<w:t xml:space="preserve">{text}</w:t></w:r></w:p></w:tc>'
 
     head = ('<w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>'
             + "".join(cell(h, True) for h in headers) + "</w:tr>")
@@ -127,20 +124,36 @@ def add_table(doc: DocumentObject, headers: Sequence[str], rows: Sequence[Sequen
     doc.add_paragraph()  # Word needs a paragraph after a table; it also separates two tables
 
 
+def _cell_style(doc: DocumentObject, size: float) -> str:
+    """A paragraph style for table cells of this size (made once per document): single-spaced, no indent."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    name = f"Table text {size:g}"
+    style_id = name.replace(" ", "").replace(".", "_")
+    if name not in [s.name for s in doc.styles]:
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.element.set(qn("w:styleId"), style_id)
+        style.base_style = doc.styles["Normal"]
+        _font(style, BODY_FONT, size)
+        fmt = style.paragraph_format
+        fmt.first_line_indent, fmt.space_after, fmt.line_spacing = Pt(0), Pt(0), 1.0
+    return style_id
+
+
 def _width(value: Any) -> int:
-    """Display width of a value in half-ems: a Chinese character counts two."""
-    text = _text(value)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    """Display width of a value in half-ems, about: a Chinese character (3 bytes in UTF-8) counts two."""
+    text = "—" if value is None else str(value)
+    return (len(text.encode()) + len(text)) // 2
 
 
 def _column_widths(headers: Sequence[str], rows: Sequence[Sequence[Any]], available_emu: int) -> list[int]:
     """Column widths in twips, shared out by how wide each column's content is (first rows sampled, long
     text capped so that a reason column does not starve the others)."""
-    sample = rows[:200]
+    sample = rows[:60]
     weights = []
     for i, header in enumerate(headers):
-        widest = max([min(_width(header), 8)] + [min(_width(r[i]), 40) for r in sample])
-        weights.append(max(widest, 6))
+        widest = max([min(_width(header), 10)] + [min(_width(r[i]), 40) for r in sample])
+        weights.append(max(widest, 8))
     twips = available_emu // 635  # 914400 EMU per inch, 1440 twips per inch
     total = sum(weights)
     return [int(twips * w / total) for w in weights]
@@ -164,12 +177,13 @@ def _account_ref(row: Any, t: Translator) -> str:
     return f"{row['name']}（{inner}）" if t.lang == "zh" else f"{row['name']} ({inner})"
 
 
-def flagged_rows(rows: Sequence[AccountRow], data: ReportData, t: Translator) -> list[list[Any]]:
-    return [[r["unit"], t.maybe(f"platform.{r['platform']}"), r["name"], r["platform_id"],
-             t.maybe(f"status.{r['status']}"), fmt_dt(r["last_post_at"]), r["days_silent"],
-             rule_text(r, t), recommendation(r, data.plan_by_account.get(r["account_id"]), t),
-             " ".join(v for v in (r.get("contact_name"), r.get("contact_phone")) if v) or None]
-            for r in rows]
+def flagged_rows(data: ReportData, t: Translator) -> dict[int, list[Any]]:
+    """The problem-account table's cells, by account: computed once for the bulletin and the notices."""
+    return {r["account_id"]: [
+        r["unit"], t.maybe(f"platform.{r['platform']}"), r["name"], r["platform_id"], t.maybe(f"status.{r['status']}"),
+        fmt_dt(r["last_post_at"]), r["days_silent"], rule_text(r, t),
+        recommendation(r, data.plan_by_account.get(r["account_id"]), t),
+        " ".join(v for v in (r.get("contact_name"), r.get("contact_phone")) if v) or None] for r in data.flagged}
 
 
 def flagged_headers(t: Translator) -> list[str]:
@@ -178,8 +192,9 @@ def flagged_headers(t: Translator) -> list[str]:
 
 
 def write_bulletin(path: Path, data: ReportData, t: Translator, *, scope_label: str, letter: dict[str, str],
-                   deadline: datetime, generated_at: datetime) -> None:
-    """The 通报 draft of the run, as an editable .docx."""
+                   deadline: datetime, generated_at: datetime, cells: dict[int, list[Any]] | None = None) -> None:
+    """The 通报 draft of the run, as an editable .docx (`cells`: flagged_rows, when already computed)."""
+    cells = cells if cells is not None else flagged_rows(data, t)
     doc = new_document()
     c = data.compliance
     office = letter.get("issuer") or t("notice.office")
@@ -234,7 +249,7 @@ def write_bulletin(path: Path, data: ReportData, t: Translator, *, scope_label: 
                 *(u["by_status"].get(s, 0) for s in STATUS_ORDER), fmt_rate(u["rate"]), _pp(u)]
                for i, u in enumerate(data.units, 1)])
     _para(doc, t("bulletin.annex3"), indent=False, font=HEADING_FONT)
-    add_table(doc, flagged_headers(t), flagged_rows(data.flagged, data, t), size=8)
+    add_table(doc, flagged_headers(t), [cells[r["account_id"]] for r in data.flagged], size=8)
     doc.save(str(path))
 
 
@@ -248,8 +263,9 @@ def _ordinal(k: int, t: Translator) -> str:
 
 
 def write_unit_notice(path: Path, n: dict[str, Any], data: ReportData, t: Translator, *, letter: dict[str, str],
-                      deadline: datetime, generated_at: datetime) -> None:
+                      deadline: datetime, generated_at: datetime, cells: dict[int, list[Any]] | None = None) -> None:
     """One unit's 整改通知 as an editable .docx: the same content as its HTML notice."""
+    cells = cells if cells is not None else flagged_rows(data, t)
     doc = new_document()
     office = letter.get("issuer") or t("notice.office")
     _title(doc, letter.get("doc_no", ""), t("notice.title", unit=n["label"]))
@@ -263,7 +279,7 @@ def write_unit_notice(path: Path, n: dict[str, Any], data: ReportData, t: Transl
             _para(doc, t("notice.confirm_main", count=n["near_ties"]))
         _heading(doc, t("notice.problems"))
         add_table(doc, [h for i, h in enumerate(flagged_headers(t)) if i != 0],
-                  [row[1:] for row in flagged_rows(n["flagged"], data, t)], size=8)
+                  [cells[r["account_id"]][1:] for r in n["flagged"]], size=8)
     else:
         _para(doc, t("notice.none"))
     if n["plan"]:
