@@ -6,7 +6,7 @@ render.py, so that "—" for missing and Asia/Shanghai times are decided in one 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,9 @@ from reports.i18n import Translator
 from reports.links import PROFILE_URLS
 
 PLATFORM_ORDER = ("wechat", "weibo", "toutiao")
+# Up to this many flagged accounts the page shows (and prints) every unit's list open; beyond, the lists
+# start closed and the page prints as a summary (the full lists are in the workbook).
+FLAGGED_OPEN = 60
 # Thresholds the labels quote, with the defaults of the policy reference when a run recorded none.
 THRESHOLD_DEFAULTS = {"dormant_days": 14, "zombie_days": 90, "window_days": 90}
 
@@ -144,6 +147,22 @@ def moved_accounts(data: ReportData) -> dict[str, list[AccountRow]]:
     return {"newly_flagged": newly, "recovered": recovered}
 
 
+def flagged_groups(data: ReportData, rows: list[AccountRow], t: Translator) -> list[dict[str, Any]]:
+    """Flagged accounts by league unit, in the league's order (lowest rate first), each worst first, with
+    the count per verdict."""
+    by_top: dict[int, list[AccountRow]] = defaultdict(list)
+    for row in rows:
+        by_top[row["top_id"]].append(row)
+    groups = []
+    for u in data.units:
+        members = by_top.get(u["top_id"])
+        if members:
+            counts = Counter(r["status"] for r in members)
+            groups.append({"top_id": u["top_id"], "label": unit_label(u["name"], u["top_id"], data, t),
+                           "rows": members, "counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]]})
+    return groups
+
+
 def summary_table(data: ReportData, platforms: list[str]) -> list[dict[str, Any]]:
     """Rows per platform and a total row: counts per status, total, checked, rate."""
     figures = data.compliance
@@ -250,6 +269,8 @@ def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str,
         "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t),
                    "change": points(u["rate"], u["prev_rate"])} for u in data.units],
         "flagged": flagged[:max_rows],
+        "flagged_groups": flagged_groups(data, flagged[:max_rows], t),
+        "flagged_open": len(flagged) <= FLAGGED_OPEN,
         "flagged_total": len(flagged),
         "plan_groups": list(by_unit.items()),
         "plan_total": len(data.plan),

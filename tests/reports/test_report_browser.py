@@ -264,7 +264,7 @@ def test_a_printed_notice_and_report_keep_every_column_and_value(
     report_pdf = print_pdf(browser, paths.html, tmp_path / "report.pdf")
     width, height = page_size(report_pdf)
     assert (round(width), round(height)) == (842, 595), "the report prints on A4 landscape"
-    assert_table_printed(report_pdf, paths.html, "//table[@id='flagged-table']", account)
+    assert_table_printed(report_pdf, paths.html, "//table[contains(@class, 'flagged-table')][tbody/tr[@data-account-id='%d']]" % account, account)
     assert_chinese_font(report_pdf)
     (ARTIFACTS / "report.pdf").write_bytes(report_pdf.read_bytes())
 
@@ -282,9 +282,9 @@ def test_a_printed_notice_and_report_keep_every_column_and_value(
     open_page(driver, paths.html.as_uri())
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     visible = driver.execute_script(
-        "return ['acct-controls', 'acct-table', 'flagged-table', 'units-table']"
-        ".map(id => getComputedStyle(document.getElementById(id)).display !== 'none'"
-        " && document.getElementById(id).getClientRects().length > 0)")
+        "return ['#acct-controls', '#acct-table', 'table.flagged-table', '#units-table']"
+        ".map(q => document.querySelector(q)).map(e => getComputedStyle(e).display !== 'none'"
+        " && e.getClientRects().length > 0)")
     assert visible == [False, False, True, True]
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 

@@ -94,9 +94,15 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
         flagged_ids = {r[0] for r in conn.execute(text(
             "SELECT account_id FROM verdict WHERE run_id = :r AND registry_status = 'active' AND status IN "
             "('dormant', 'zombie', 'shell', 'unreachable')"), {"r": scenario.run_id})}
-    rows = doc.xpath("//table[@id='flagged-table']/tbody/tr")
+    rows = doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")
     assert {int(r.get("data-account-id")) for r in rows} == flagged_ids
-    assert texts(rows[0].xpath("td[4]")) == ["僵尸"]
+    groups = doc.xpath("//section[@id='flagged']/details")
+    league = [r.get("data-unit-id") for r in doc.xpath("//table[@id='units-table']/tbody/tr")]
+    assert [g.get("data-unit-id") for g in groups] == [u for u in league if u in {g.get("data-unit-id") for g in groups}]
+    assert all(g.get("open") is not None for g in groups), "a small list is open, and prints whole"
+    first = [texts(r.xpath("td[4]"))[0] for r in groups[0].xpath(".//tbody/tr")]
+    order = ["僵尸", "无法访问", "睡眠（不达标）", "空壳"]
+    assert first == sorted(first, key=order.index), "worst first within a unit"
     silent = next(r for r in rows if int(r.get("data-account-id")) == scenario.accounts["一中校园"])
     cells = texts(silent.xpath("td"))
     assert cells[5] == "200" and cells[6] == "0" and cells[7] == "0" and cells[9] == "1,234"
@@ -173,7 +179,7 @@ def test_untrusted_text_is_escaped_everywhere(scenario: Scenario, make_report) -
     doc = parse(paths.html)
     assert XSS_SCRIPT not in raw and "<img src=x" not in raw and XSS_CLOSE not in raw
     assert not doc.xpath("//img") and len(doc.xpath("//script")) == 2
-    shown = doc.xpath("//table[@id='flagged-table']")[0].text_content()
+    shown = "".join(t.text_content() for t in doc.xpath("//table[contains(@class, 'flagged-table')]"))
     assert XSS_SCRIPT in shown and XSS_IMG in shown and f"rule {XSS_CLOSE}" in shown
     assert not [h for h in doc.xpath("//@href") if not h.startswith(("#", "http://", "https://", "govpulse-"))]
     assert not any("javascript:" in h.lower() for h in doc.xpath("//@href"))
@@ -198,7 +204,7 @@ def test_english_labels_same_figures(scenario: Scenario, make_report) -> None:
     assert "Flagged accounts and evidence" in texts(en.xpath("//section[@id='flagged']/h2"))[0]
     for name in ("total", "checked", "passing", "flagged", "unknown", "rate"):
         assert figure(en, name) == figure(zh, name)
-    assert "Zombie" in texts(en.xpath("//table[@id='flagged-table']/tbody/tr[1]/td[4]"))
+    assert "Zombie" in texts(en.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr/td[4]"))
 
 
 def test_org_limits_the_report_to_a_subtree(scenario: Scenario, make_report) -> None:
@@ -230,7 +236,7 @@ def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario,
                                                               report_settings) -> None:
     report_settings.data["report"]["max_html_rows"] = 2
     doc = parse(make_report(scenario).html)
-    assert len(doc.xpath("//table[@id='flagged-table']/tbody/tr")) == 2
+    assert len(doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")) == 2
     assert "此处列出前 2 条（共 7 条）" in doc.xpath("//section[@id='flagged']")[0].text_content()
     assert len(json.loads(doc.xpath("//script[@id='table-data']")[0].text)["rows"]) == 14
 
@@ -322,4 +328,18 @@ def test_method_shows_the_policy_of_the_run_and_both_languages_are_complete(scen
     rows = {texts(r.xpath("td[1]"))[0]: texts(r.xpath("td[2]"))[0] for r in doc.xpath("//table[@id='policy-table']/tbody/tr")}
     assert rows["不更新阈值（天，国家检查单项否决）"] == "14" and rows["统计窗口（天）"] == "90"
     assert rows["shell · max_originals"] == "1", "a key without a label is shown as it is"
-    assert "90天发布" in texts(doc.xpath("//table[@id='flagged-table']/thead//th"))
+    assert "90天发布" in texts(doc.xpath("(//table[contains(@class, 'flagged-table')])[1]/thead//th"))
+
+
+def test_a_long_flagged_list_starts_closed_by_unit_and_prints_as_a_summary(scenario: Scenario, make_report) -> None:
+    from tests.reports.report_scenario import add_bulk
+
+    add_bulk(scenario, 230)  # about 100 more dormant accounts under 区卫健委
+    doc = parse(make_report(scenario).html)
+    groups = doc.xpath("//section[@id='flagged']/details")
+    assert groups and all(g.get("open") is None for g in groups)
+    health = next(g for g in groups if g.get("data-unit-id") == str(scenario.orgs["区卫健委"]))
+    summary = health.xpath("summary")[0].text_content()
+    rows = health.xpath(".//tbody/tr")
+    assert f"问题账号 {len(rows)} 个" in summary and "睡眠（不达标） " in summary
+    assert "打印时只打印已展开的单位" in doc.xpath("//section[@id='flagged']/p[@class='note']")[0].text_content()
