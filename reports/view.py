@@ -21,6 +21,7 @@ PLATFORM_ORDER = ("wechat", "weibo", "toutiao")
 # Up to this many flagged accounts the page shows (and prints) every unit's list open; beyond, the lists
 # start closed and the page prints as a summary (the full lists are in the workbook).
 FLAGGED_OPEN = 60
+MOVED_SHOWN = 30  # accounts named per kind of change on the first screen; all are in the table and workbook
 # Thresholds the labels quote, with the defaults of the policy reference when a run recorded none.
 THRESHOLD_DEFAULTS = {"dormant_days": 14, "zombie_days": 90, "window_days": 90}
 
@@ -271,6 +272,8 @@ def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str,
         "flagged": flagged[:max_rows],
         "flagged_groups": flagged_groups(data, flagged[:max_rows], t),
         "flagged_open": len(flagged) <= FLAGGED_OPEN,
+        "list_open": lambda n: n <= FLAGGED_OPEN,
+        "moved_shown": MOVED_SHOWN,
         "flagged_total": len(flagged),
         "plan_groups": list(by_unit.items()),
         "plan_total": len(data.plan),

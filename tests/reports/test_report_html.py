@@ -145,8 +145,9 @@ def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
     never = next(r for r in problems if r.get("data-outcome") == "never")
     assert texts(never.xpath("td[5]")) == ["从未巡查"]
 
-    plan = doc.xpath("//section[@id='plan']//div[@class='group']")
-    assert [texts(g.xpath("h3"))[0] for g in plan] == ["区教育局 / 第一中学", "滨江区"]
+    plan = doc.xpath("//section[@id='plan']//details[@class='group']")
+    assert [g.xpath("summary/h3")[0].text.strip() for g in plan] == ["区教育局 / 第一中学", "滨江区"]
+    assert all(g.get("open") is not None for g in plan), "a short plan is open, and prints whole"
     assert [r.get("data-action") for r in plan[0].xpath(".//tbody/tr")] == ["close", "merge"]
 
 
