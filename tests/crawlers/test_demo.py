@@ -94,3 +94,23 @@ def test_a_folder_that_is_not_a_demo_folder_is_refused(tmp_path: Path, monkeypat
     with pytest.raises(ValidationError, match="not a demo folder"):
         prepare_folder(tmp_path)
     assert (tmp_path / "precious.xlsx").read_text() == "roster"
+
+
+@pytest.mark.slow
+def test_the_patrol_progress_line_at_80_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count, time elapsed and time left lead the line; failure counts never push them off an 80-column
+    terminal."""
+    from rich.cells import cell_len
+
+    from tests.scoring.test_cli_terminal import in_terminal
+
+    for key in [k for k in os.environ if k.startswith("GOVPULSE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("GOVPULSE_HOME", str(tmp_path / "home"))
+    text = in_terminal(f"sqlite:///{tmp_path / 'office.db'}", "demo", "--out", str(tmp_path / "demo"), raw=True)
+    redraws = [s.strip("\n") for s in re.split(r"[\r\n]", text) if re.match(r"\s*\d+/300 ", s)]
+    assert redraws and all(cell_len(s) <= 80 for s in redraws), max(redraws, key=cell_len)
+    assert all(re.match(r"\s*\d+/300 \d:\d\d:\d\d ", s) for s in redraws)  # count and elapsed first
+    assert any(re.match(r"\s*\d+/300 \d:\d\d:\d\d \d:\d\d:\d\d ", s) for s in redraws), "then the time left"
+    assert any(re.match(r"\s*300/300 ", s) for s in redraws)
+    assert any("·" in s for s in redraws), "the rate and the failures follow, cut to fit"
