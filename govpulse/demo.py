@@ -6,8 +6,10 @@ the same import as an office, patrols it, then scores it and writes the report.
 
 So that the report has a trend, the demo scores weekly runs in simulated time: the patrol's answers are
 recorded again as earlier weekly patrols (DEMO_WEEKS - 1 of them, a week apart, marked as replayed in
-their scope), and each earlier run judges only the posts published by then. The last run is the real
-patrol's. Everything goes to a
+their scope), and each earlier run judges only the posts published by then. A feed shows only its
+latest items, so for an account whose stored posts do not reach back to an earlier week nobody can say
+what a patrol would have seen then: that week has no answer for it, and its verdict is "unknown" rather
+than a silence the data does not show. The last run is the real patrol's. Everything goes to a
 folder of its own (default ./govpulse-demo/): its own database, logs and reports, so the office's
 registry is never touched; running it again starts over.
 """
@@ -21,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import exists, insert, literal, not_, or_, select
 from sqlalchemy.engine import Engine
 
 from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
@@ -34,7 +37,7 @@ from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
-from registry.models import AccountSnapshot, FetchOutcome, Patrol
+from registry.models import AccountSnapshot, FetchOutcome, Patrol, Post
 from registry.policy import load_policy
 from registry.scoring import ScoreResult, run_scoring
 from registry.timeutil import utcnow
@@ -120,7 +123,7 @@ def replay_weeks(engine: Engine, patrol_id: int, as_of: datetime, weeks: int) ->
     when = [as_of - timedelta(weeks=k) for k in range(weeks - 1, 0, -1)]
     outcome_cols = [c.name for c in FetchOutcome.__table__.columns if c.name not in ("id", "patrol_id", "fetched_at")]
     snap_cols = [c.name for c in AccountSnapshot.__table__.columns if c.name not in ("id", "patrol_id", "taken_at")]
-    fo, snap = FetchOutcome.__table__, AccountSnapshot.__table__
+    fo, snap, post = FetchOutcome.__table__, AccountSnapshot.__table__, Post.__table__
     with engine.begin() as conn:
         source = conn.execute(select(Patrol.__table__).where(Patrol.__table__.c.id == patrol_id)).mappings().one()
         for at in when:
@@ -128,14 +131,19 @@ def replay_weeks(engine: Engine, patrol_id: int, as_of: datetime, weeks: int) ->
                 started_at=at, finished_at=at, status="finished", scope={"demo_replay_of": patrol_id},
                 accounts_total=source["accounts_total"], accounts_done=source["accounts_done"],
                 summary={})).inserted_primary_key[0]
+            # Only accounts whose stored posts reach back to that week, or that have none (see the module).
+            def known(account_id: Any) -> Any:
+                return or_(exists().where(post.c.account_id == account_id, post.c.published_at <= at),
+                           not_(exists().where(post.c.account_id == account_id)))
+
             conn.execute(insert(fo).from_select(
                 ["patrol_id", "fetched_at", *outcome_cols],
                 select(literal(replay), literal(at, fo.c.fetched_at.type), *(fo.c[c] for c in outcome_cols))
-                .where(fo.c.patrol_id == patrol_id)))
+                .where(fo.c.patrol_id == patrol_id, known(fo.c.account_id))))
             conn.execute(insert(snap).from_select(
                 ["patrol_id", "taken_at", *snap_cols],
                 select(literal(replay), literal(at, snap.c.taken_at.type), *(snap.c[c] for c in snap_cols))
-                .where(snap.c.patrol_id == patrol_id)))
+                .where(snap.c.patrol_id == patrol_id, known(snap.c.account_id))))
     return when
 
 
