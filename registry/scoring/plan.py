@@ -116,27 +116,32 @@ class Planner:
                    f"the unit runs {n} accounts on {platform}: keep this one, its registered main account")
         else:
             keeper = ranked[0]
-            gap = self._gap(keeper, ranked[1])
             why = (f"本单位在{where}有{n}个账号：保留综合最强的本账号",
                    f"the unit runs {n} accounts on {platform}: keep this one, the strongest")
-            if gap is not None and gap < self.policy.near_tie_points:
-                why = (f"{why[0]}（与“{self.names[ranked[1]]}”活跃度仅差{gap:g}，请单位确认主账号）",
-                       f"{why[1]} (only {gap:g} index points ahead of “{self.names[ranked[1]]}”: the unit is to "
-                       f"confirm its main account)")
-            else:
-                gap = None
-        tie = {"near_tie": gap} if gap is not None else {}
+        # Near ties: active accounts whose index is within near_tie_points of the one kept; only these
+        # (and the kept one) ask the unit to confirm its main account.
+        gaps = {i: self._gap(keeper, i) for i in ranked if i != keeper and not named}
+        close = {i: g for i, g in gaps.items() if g is not None and g < self.policy.near_tie_points}
+        if close:
+            runner = min(close, key=lambda i: close[i])
+            gap = close[runner]
+            why = (f"{why[0]}（与“{self.names[runner]}”活跃度仅差{gap:g}，请单位确认主账号）",
+                   f"{why[1]} (only {gap:g} index points ahead of “{self.names[runner]}”: the unit is to "
+                   f"confirm its main account)")
+        tie = {"near_tie": min(close.values())} if close else {}
         self.items[keeper] = Item(keeper, "keep", None, *why, {"accounts": n, **tie, **self.facts(keeper)})
         for i in members:
             if i != keeper:
+                own = {"near_tie": close[i]} if i in close else {}
                 self._merge(i, keeper, "一个单位在同一平台原则上只开设一个账号（国办发〔2018〕123号）",
-                            "one account per unit per platform (国办发〔2018〕123号)", accounts=n, **tie)
+                            "one account per unit per platform (国办发〔2018〕123号)", accounts=n, **own)
         return keeper
 
-    def _gap(self, keeper: int, runner_up: int) -> float | None:
-        """Index points the keeper leads by, when both are active and measured (else the choice is clear)."""
-        a, b = self.index[keeper], self.index[runner_up]
-        if a is None or b is None or self.status[keeper] != self.status[runner_up]:
+    def _gap(self, keeper: int, other: int) -> float | None:
+        """Index points the keeper leads by, when both are active and measured (else the choice is clear:
+        between two silent accounts there is no main account to confirm)."""
+        a, b = self.index[keeper], self.index[other]
+        if a is None or b is None or self.status[keeper] != "active" or self.status[other] != "active":
             return None
         return round(a - b, 1)
 

@@ -153,3 +153,25 @@ def test_a_near_tie_is_for_the_unit_to_confirm_and_a_registered_main_account_is_
     assert (plan[own]["action"], plan[release]["action"], plan[release]["target_account_id"]) == ("keep", "merge", own)
     assert "主账号" in plan[own]["reason_zh"] and "near_tie" not in plan[own]["numbers"]
     assert "确认" not in plan[release]["reason_zh"]
+
+
+def test_only_close_active_accounts_are_near_ties(world, score) -> None:
+    unit = world.org("某街道", level="street")
+    strong = world.active(unit, name="某街道发布")
+    close = world.account(unit, name="某街道之声")
+    world.posts(close, range(0, 90, 2))  # as active as the strong one: within the near-tie points
+    weak = world.account(unit, name="某街道服务")
+    world.posts(weak, [3, 40])  # active, far behind
+    zombies = world.org("某社区", unit, level="community")
+    z1, z2 = world.account(zombies, name="社区一号"), world.account(zombies, name="社区二号")
+    world.posts(z1, [200])
+    world.posts(z2, [210])
+    score()
+    plan = by_account(score.plan())
+    kept = strong if plan[strong]["action"] == "keep" else close
+    other = close if kept == strong else strong
+    assert "near_tie" in plan[kept]["numbers"] and "near_tie" in plan[other]["numbers"]
+    assert plan[weak]["action"] == "merge" and "near_tie" not in plan[weak]["numbers"]
+    assert "确认" not in plan[weak]["reason_zh"], "a far weaker account is not the unit's to confirm"
+    # Two silent accounts: there is no main account to confirm between them.
+    assert all("near_tie" not in plan[z]["numbers"] for z in (z1, z2) if z in plan)
