@@ -9,6 +9,7 @@ plan), by bulk inserts, then measures in the same process:
   floor:   the verdicts of the run joined with their accounts, every column fetched (plain sqlite3)
   queries: load_report_data() (every query of the report)
   html:    rendering the page (report.html with its data block)
+  docx:    the 通报 draft and every unit's notice as Word documents (`report --docx`), against the html
   exports: the cells of the workbook and CSV, then the XLSX (openpyxl, write-only) and the CSV, each alone
   build:   build_report() end to end (queries, HTML, latest.html, XLSX, CSV), and the file sizes
 and the peak memory (max RSS). Re-uses the database when it exists with the same sizes.
@@ -190,6 +191,25 @@ def main(argv: list[str] | None = None) -> int:
                       **ctx)
     print(f"html render: {html}, {len(page.encode()) / 1e6:.1f} MB")
     print(f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {queries.cpu + html.cpu:.2f} s)")
+
+    from reports import word  # noqa: E402  (python-docx imported before its timing, as openpyxl is)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        letter = {"issuer": "某市委网信办", "doc_no": "", "bulletin_no": "", "contact": "", "phone": ""}
+        deadline = as_of + timedelta(days=15)
+        with Timer() as bulletin:
+            cells = word.flagged_rows(data, t)
+            word.write_bulletin(Path(tmp) / "bulletin.docx", data, t, scope_label=ctx["scope_label"], letter=letter,
+                                deadline=deadline, generated_at=as_of, cells=cells)
+        print(f"docx bulletin ({len(data.flagged):,} problem accounts in its annex): {bulletin} = "
+              f"{bulletin.wall / (queries.wall + html.wall):.2f} x the report page (CPU "
+              f"{bulletin.cpu / (queries.cpu + html.cpu):.2f} x), {(Path(tmp) / 'bulletin.docx').stat().st_size / 1e6:.1f} MB")
+        with Timer() as unit_docx:
+            units = view.notices(data, t)
+            for i, n in enumerate(units):
+                word.write_unit_notice(Path(tmp) / f"{i}.docx", n, data, t, letter=letter, deadline=deadline,
+                                       generated_at=as_of, cells=cells)
+        print(f"docx notices ({len(units)} units): {unit_docx}")
 
     settings = load_settings()
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,14 @@
 
 Builds the "demo" scenario (units and about 300 accounts on the three platforms), serves it on a free
 loopback port, writes its roster as an office keeps it (CSV, Chinese headers) and imports it through
-the same import as an office, patrols it, then scores it and writes the report. Everything goes to a
+the same import as an office, patrols it, then scores it and writes the report.
+
+So that the report has a trend, the demo scores weekly runs in simulated time: the patrol's answers are
+recorded again as earlier weekly patrols (DEMO_WEEKS - 1 of them, a week apart, marked as replayed in
+their scope), and each earlier run judges only the posts published by then. A feed shows only its
+latest items, so for an account whose stored posts do not reach back to an earlier week nobody can say
+what a patrol would have seen then: that week has no answer for it, and its verdict is "unknown" rather
+than a silence the data does not show. The last run is the real patrol's. Everything goes to a
 folder of its own (default ./govpulse-demo/): its own database, logs and reports, so the office's
 registry is never touched; running it again starts over.
 """
@@ -13,8 +20,13 @@ import copy
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exists, insert, literal, not_, or_, select
+from sqlalchemy.engine import Engine
 
 from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
 from simulator import build_scenario, start_simulator
@@ -25,6 +37,7 @@ from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
+from registry.models import AccountSnapshot, FetchOutcome, Patrol, Post
 from registry.policy import load_policy
 from registry.scoring import ScoreResult, run_scoring
 from registry.timeutil import utcnow
@@ -39,6 +52,8 @@ OWN_DIRS = ("logs", "reports")
 DEMO_CONCURRENCY = 16
 # Short timeouts: the scenario's slow accounts answer after 35 s, and should time out quickly here.
 DEMO_TIMEOUT = 3.0
+# Weekly score runs in the demo (the last on the real patrol), so that the report's trend is real.
+DEMO_WEEKS = 5
 
 
 @dataclass
@@ -52,6 +67,7 @@ class DemoResult:
     patrol: PatrolResult
     score: ScoreResult | None  # None when the patrol did not run to its end
     report: ReportPaths | None
+    runs: list[datetime] = field(default_factory=list)  # as_of of every score run, oldest first
 
 
 def prepare_folder(out_dir: Path) -> Path:
@@ -100,6 +116,37 @@ def demo_settings(base: Settings, *, out_dir: Path, base_url: str, lang: str, te
     return settings
 
 
+def replay_weeks(engine: Engine, patrol_id: int, as_of: datetime, weeks: int) -> list[datetime]:
+    """Record the patrol's answers again as weekly patrols before it (set-based copies of its outcomes and
+    snapshots, each under a patrol of its own whose scope says it is replayed). Returns their times,
+    oldest first."""
+    when = [as_of - timedelta(weeks=k) for k in range(weeks - 1, 0, -1)]
+    outcome_cols = [c.name for c in FetchOutcome.__table__.columns if c.name not in ("id", "patrol_id", "fetched_at")]
+    snap_cols = [c.name for c in AccountSnapshot.__table__.columns if c.name not in ("id", "patrol_id", "taken_at")]
+    fo, snap, post = FetchOutcome.__table__, AccountSnapshot.__table__, Post.__table__
+    with engine.begin() as conn:
+        source = conn.execute(select(Patrol.__table__).where(Patrol.__table__.c.id == patrol_id)).mappings().one()
+        for at in when:
+            replay = conn.execute(insert(Patrol.__table__).values(
+                started_at=at, finished_at=at, status="finished", scope={"demo_replay_of": patrol_id},
+                accounts_total=source["accounts_total"], accounts_done=source["accounts_done"],
+                summary={})).inserted_primary_key[0]
+            # Only accounts whose stored posts reach back to that week, or that have none (see the module).
+            def known(account_id: Any) -> Any:
+                return or_(exists().where(post.c.account_id == account_id, post.c.published_at <= at),
+                           not_(exists().where(post.c.account_id == account_id)))
+
+            conn.execute(insert(fo).from_select(
+                ["patrol_id", "fetched_at", *outcome_cols],
+                select(literal(replay), literal(at, fo.c.fetched_at.type), *(fo.c[c] for c in outcome_cols))
+                .where(fo.c.patrol_id == patrol_id, known(fo.c.account_id))))
+            conn.execute(insert(snap).from_select(
+                ["patrol_id", "taken_at", *snap_cols],
+                select(literal(replay), literal(at, snap.c.taken_at.type), *(snap.c[c] for c in snap_cols))
+                .where(snap.c.patrol_id == patrol_id, known(snap.c.account_id))))
+    return when
+
+
 def run_demo(base: Settings, *, out_dir: Path = DEMO_DIR, lang: str = "zh",
              on_stage: Callable[[str], None] | None = None,
              on_progress: Callable[[ProgressInfo], None] | None = None,
@@ -126,14 +173,21 @@ def run_demo(base: Settings, *, out_dir: Path = DEMO_DIR, lang: str = "zh",
         finally:
             engine.dispose()
     score = report = None
+    runs: list[datetime] = []
     if patrol.ran and not patrol.interrupted:
         engine = open_engine(settings.database_url)
         as_of = utcnow()  # after the patrol: the scorer judges on what was fetched until then
         try:
-            score = run_scoring(engine, policy=load_policy(settings), as_of=as_of)
+            policy = load_policy(settings)
+            runs = [*replay_weeks(engine, patrol.patrol_id, as_of, DEMO_WEEKS), as_of]
+            stage(L(f"按周研判 {len(runs)} 次（模拟时间，最后一次为本次巡查）",
+                    f"scoring {len(runs)} weekly runs (simulated time; the last is this patrol)"))
+            for week in runs[:-1]:
+                run_scoring(engine, policy=policy, as_of=week)
+            score = run_scoring(engine, policy=policy, as_of=as_of)
             report = build_report(engine, settings, out_dir=out_dir / "reports", lang=lang, as_of=as_of)
         finally:
             engine.dispose()
     return DemoResult(out_dir=out_dir, roster=roster, database_url=settings.database_url, base_url=sim.base_url,
                       accounts=len(scenario.accounts), imported=imported, patrol=patrol, score=score,
-                      report=report)
+                      report=report, runs=runs)

@@ -51,23 +51,42 @@ def fmt(value: Any) -> str:
 
 
 def emit_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, title: str | None = None) -> None:
+    """A table on a terminal when it fits its width, else one block per record; never a cut value.
+    Piped: tab-separated lines."""
     rows = [[fmt(v) for v in row] for row in rows]
     if is_tty():
+        from rich import box
+        from rich.cells import cell_len
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title, show_lines=False)
+        console = Console()
+        widths = [max([cell_len(c)] + [cell_len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+        if sum(widths) + 3 * len(columns) + 1 > console.width:  # rich would shrink the columns and cut names
+            emit_blocks(rows, columns, title=title)
+            return
+        table = Table(title=title, show_lines=False, box=box.SIMPLE_HEAD)
         for col in columns:
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for row in rows:
             table.add_row(*row)
-        Console().print(table)
+        console.print(table)
         return
     if title:
         click.echo(f"# {title}")
     click.echo("\t".join(columns))
     for row in rows:
         click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+
+
+def emit_blocks(rows: Sequence[Sequence[str]], columns: Sequence[str], *, title: str | None = None) -> None:
+    """Each record as a block of `label  value` lines (for a terminal too narrow for the table): values
+    are whole, the terminal wraps a long one."""
+    if title:
+        click.echo(title)
+    for i, row in enumerate(rows, 1):
+        click.echo(f"── {i}/{len(rows)} " + "─" * 20)
+        emit_kv(list(zip(columns, row, strict=True)))
 
 
 def emit_kv(pairs: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
@@ -88,6 +107,9 @@ class _NoProgress:
     def update(self, **_: Any) -> None:
         pass
 
+    def log(self, text: str) -> None:
+        click.echo(text, err=True)
+
 
 @contextmanager
 def progress(total: int | None, description: str) -> Iterator[Any]:
@@ -96,10 +118,18 @@ def progress(total: int | None, description: str) -> Iterator[Any]:
         yield _NoProgress()
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+    from rich.table import Column
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
+    # What matters stays on the left, where a narrow terminal never pushes it off: the count, the time
+    # elapsed and the time left; the description (with failure counts) takes what remains and is cut.
+    console = Console(stderr=True)
+    left = 15 + 1 + 7 + 1 + 7 + 1 + 12 + 1  # 123456/123456, elapsed, left, the bar, the gaps
+    with Progress(MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), BarColumn(bar_width=12),
+                  TextColumn("{task.description}", table_column=Column(
+                      no_wrap=True, overflow="ellipsis", width=max(10, console.width - left - 1))),
+                  console=console, transient=False) as bar:
         task = bar.add_task(description, total=total)
 
         class _Handle:
@@ -108,5 +138,8 @@ def progress(total: int | None, description: str) -> Iterator[Any]:
 
             def update(self, **kw: Any) -> None:
                 bar.update(task, **kw)
+
+            def log(self, text: str) -> None:  # above the live line, which stays whole below it
+                bar.console.print(text, markup=False, highlight=False)
 
         yield _Handle()

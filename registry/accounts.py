@@ -28,7 +28,7 @@ from registry.timeutil import utcnow
 # "org", the merge target as "merged_into": both as readable references).
 ACCOUNT_FIELDS = ("platform", "platform_id", "name", "org", "category", "status", "status_changed_on",
                   "status_reason", "merged_into", "filing_no", "contact_name", "contact_phone", "verified",
-                  "opened_on", "feed_url", "notes")
+                  "is_main", "opened_on", "feed_url", "notes")
 
 
 def account_ref(platform: str, platform_id: str) -> str:
@@ -252,7 +252,8 @@ def account_row(account: Account, org_name: str, target_platform: str | None, ta
             "status_changed_on": account.status_changed_on, "status_reason": account.status_reason,
             "merged_into": account_ref(target_platform, target_id) if target_platform else None,
             "filing_no": account.filing_no, "contact_name": account.contact_name,
-            "contact_phone": account.contact_phone, "verified": account.verified, "opened_on": account.opened_on,
+            "contact_phone": account.contact_phone, "verified": account.verified,
+            "is_main": account.is_main, "opened_on": account.opened_on,
             "source": "feed" if account.feed_url else "api", "feed_url": account.feed_url, "notes": account.notes,
             "created_at": account.created_at, "updated_at": account.updated_at}
 

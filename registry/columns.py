@@ -38,6 +38,7 @@ COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "contact_phone": ("联系电话", "contact_phone", ("电话", "手机", "手机号", "联系方式", "联系人电话",
                                                  "phone", "tel", "telephone")),
     "verified": ("认证", "verified", ("是否认证", "认证状态", "已认证", "加V")),
+    "is_main": ("主账号", "is_main", ("是否主账号", "主号", "main account", "main")),
     "opened_on": ("开设时间", "opened_on", ("开通时间", "开设日期", "开通日期", "注册时间", "创建时间",
                                           "上线时间", "opened", "opened date")),
     "feed_url": ("订阅源", "feed_url", ("订阅地址", "RSS", "RSS地址", "feed", "feed url")),
@@ -53,7 +54,7 @@ ORG_FIELDS = ("org_level", "region_code", "headcount")
 # Export order.
 EXPORT_FIELDS = ("platform", "platform_id", "name", "org", "parent", "org_level", "region_code", "headcount",
                  "category", "status", "status_changed_on", "status_reason", "merged_into", "filing_no",
-                 "contact_name", "contact_phone", "verified", "opened_on", "feed_url", "notes")
+                 "contact_name", "contact_phone", "verified", "is_main", "opened_on", "feed_url", "notes")
 
 _BRACKETED = re.compile(r"[(\[{【〔<《][^)\]}】〕>》]*[)\]}】〕>》]")
 

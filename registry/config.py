@@ -80,9 +80,12 @@ def _defaults() -> dict[str, Any]:
         },
         "policy": {"file": ""},
         # max_html_rows: rows per list written into the page itself (the interactive table and the
-        # exports always hold every account); issuer: who signs the notices to units.
+        # exports always hold every account); issuer: who signs the notices to units; doc_no: the
+        # notices' 文号 ({year}, {n}: the notice's number), bulletin_no the bulletin's ({year}); contact
+        # and phone: whom units call.
         "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh", "trend_runs": 12,
-                   "max_html_rows": 2000, "issuer": ""},
+                   "max_html_rows": 2000, "issuer": "", "doc_no": "", "bulletin_no": "",
+                   "contact": "", "phone": ""},
         "scheduler": {
             "timezone": "Asia/Shanghai",
             "misfire_grace_seconds": 3600,  # a run missed by less than this is caught up once at start

@@ -91,7 +91,7 @@ def _rows(session: Session, filters: list[Any], units: dict[int, Row], bare: lis
     t = account.c
     query = (select(t.platform, t.platform_id, t.name, t.org_id, t.category, t.status, t.status_changed_on,
                     t.status_reason, target.c.platform, target.c.platform_id, t.filing_no, t.contact_name,
-                    t.contact_phone, t.verified, t.opened_on, t.feed_url, t.notes)
+                    t.contact_phone, t.verified, t.is_main, t.opened_on, t.feed_url, t.notes)
              .select_from(account.outerjoin(target, target.c.id == t.merged_into_id))
              .where(*filters).order_by(t.id))
     result = session.connection().execution_options(yield_per=5000).execute(query)
@@ -117,7 +117,7 @@ def _labels() -> list[Callable[[Any], Any] | None]:
     yes, no = L("是", "yes"), L("否", "no")
     by_field: dict[str, Callable[[Any], Any]] = {
         "platform": platform_label, "status": status_label, "org_level": level_label,
-        "verified": lambda v: yes if v else no,
+        "verified": lambda v: yes if v else no, "is_main": lambda v: yes if v else no,
         "status_changed_on": date.isoformat, "opened_on": date.isoformat}
     return [by_field.get(f) for f in EXPORT_FIELDS]
 

@@ -29,8 +29,9 @@ FEED_URL_MAX = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 STATUS_ALIASES = {
-    "active": ("active", "正常", "运营", "运营中", "正常运营", "在用", "启用", "活跃", "开通", "在运营"),
-    "closing": ("closing", "拟关停", "关停中", "待关停", "拟注销", "注销中", "整改中"),
+    "active": ("active", "正常", "运营", "运营中", "正常运营", "在用", "启用", "活跃", "开通", "在运营",
+               "整改中"),  # under rectification: still run by the unit, not on its way out
+    "closing": ("closing", "拟关停", "关停中", "待关停", "拟注销", "注销中"),
     "merged": ("merged", "已整合", "已合并", "整合", "合并", "已迁移"),
     "closed": ("closed", "已关停", "关停", "已注销", "注销", "停用", "已停用", "已关闭", "关闭"),
 }
@@ -254,6 +255,7 @@ ACCOUNT_PARSERS: dict[str, Any] = {
     "contact_name": lambda v: clean_text(v, "contact_name"),
     "contact_phone": lambda v: clean_text(v, "contact_phone"),
     "verified": parse_bool,
+    "is_main": parse_bool,
     "opened_on": parse_date,
     "feed_url": parse_feed_url,
     "notes": lambda v: clean_text(v, "notes"),

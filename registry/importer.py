@@ -38,7 +38,7 @@ from registry.orgs import OrgIndex
 
 # The account columns an import may set besides name and unit, in storage order.
 VALUE_FIELDS = ("category", "status", "status_changed_on", "status_reason", "filing_no", "contact_name",
-                "contact_phone", "verified", "opened_on", "feed_url", "notes")
+                "contact_phone", "verified", "is_main", "opened_on", "feed_url", "notes")
 STATUS = VALUE_FIELDS.index("status")
 NEW_ACCOUNT_COLUMNS = ("platform", "platform_id", "name", "org_id", *VALUE_FIELDS, "merged_into_id", "created_at",
                        "updated_at")

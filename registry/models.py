@@ -83,6 +83,8 @@ class Account(SQLModel, table=True):
     contact_name: Optional[str] = Field(default=None, max_length=50)
     contact_phone: Optional[str] = Field(default=None, max_length=50)
     verified: Optional[bool] = None
+    # 主账号: the unit's main account on its platform, named by the office; the plan keeps it.
+    is_main: Optional[bool] = None
     notes: Optional[str] = None
     # Source the patrol uses: NULL = the platform route from the configuration; else an RSS/Atom URL.
     feed_url: Optional[str] = Field(default=None, max_length=2000)

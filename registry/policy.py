@@ -120,6 +120,9 @@ class Policy:
     duplicate_min_posts: int = 3
     # A zombie without an account to merge into: revive it when it keeps at least this following, else close.
     revive_min_followers: int = 1000
+    # One account per platform: when the strongest leads the next by fewer index points than this, the
+    # choice is the unit's to confirm (a 1-point lead is noise, and may be the unit's own main account).
+    near_tie_points: float = 5.0
     # Liveness index references (the value that scores full marks on a log scale).
     index_posts_ref: int = 90
     index_engagement_ref: float = 1000.0

@@ -7,6 +7,7 @@ the folder as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class ReportPaths:
     csv: Path
     notices: Path | None = None  # every unit's notice in one file, for printing at once
     unit_notices: tuple[Path, ...] = field(default_factory=tuple)  # one file per unit, for sending
+    bulletin: Path | None = None  # the 通报 draft (.docx)
+    unit_docx: tuple[Path, ...] = field(default_factory=tuple)  # each unit's notice as .docx
 
 
 def report_stem(data: ReportData) -> str:
@@ -88,8 +91,10 @@ def _output_folder(out_dir: Path | str) -> Path:
 
 
 def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = None, org: str | None = None,
-                 lang: str = "zh", as_of: datetime | None = None, by_unit: bool = False) -> ReportPaths:
-    """Query the latest score run (as of `as_of`), render the report and its exports, write them."""
+                 lang: str = "zh", as_of: datetime | None = None, by_unit: bool = False,
+                 docx: bool = False) -> ReportPaths:
+    """Query the latest score run (as of `as_of`), render the report and its exports, write them; with
+    `docx` also the 通报 draft and each unit's notice as editable Word documents."""
     conf = settings.report
     t = Translator(lang)
     data = load_report_data(engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)))
@@ -120,10 +125,13 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
         cells = exports.build_exports(data, t, scope_label=ctx["scope_label"], days=ctx["days"],
                                       generated_at=generated_at)
         exports.write_exports(cells, staged.path(paths.xlsx), staged.path(paths.csv))
+        deadline = generated_at + timedelta(days=int(conf.get("deadline_days", 15)))
+        letter = letterhead(conf)
         if by_unit:
-            paths = _notices(staged, paths, folder, stem, data, t, common,
-                             deadline=generated_at + timedelta(days=int(conf.get("deadline_days", 15))),
-                             issuer=str(conf.get("issuer") or ""))
+            paths = _notices(staged, paths, folder, stem, data, t, common, deadline=deadline, letter=letter)
+        if docx:
+            paths = _word(staged, paths, folder, stem, data, t, scope_label=ctx["scope_label"], deadline=deadline,
+                          letter=letter, generated_at=generated_at)
         staged.commit()
     except BaseException:
         staged.discard()
@@ -131,15 +139,53 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
     return paths
 
 
+def letterhead(conf: dict[str, Any]) -> dict[str, str]:
+    """What the office puts on every notice (report.issuer, doc_no, bulletin_no, contact, phone)."""
+    return {key: str(conf.get(key) or "").strip() for key in ("issuer", "doc_no", "bulletin_no", "contact", "phone")}
+
+
+def _word(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator, *,
+          scope_label: str, deadline: datetime, letter: dict[str, str], generated_at: datetime) -> ReportPaths:
+    """The bulletin and each unit's notice as .docx (the notices beside their HTML, when written)."""
+    from reports import word  # python-docx is loaded only when Word documents are asked for
+
+    bulletin = folder / f"{stem.replace('govpulse-report-', 'govpulse-bulletin-', 1)}.docx"
+    cells = word.flagged_rows(data, t)
+    word.write_bulletin(staged.path(bulletin), data, t, scope_label=scope_label, generated_at=generated_at, cells=cells,
+                        deadline=deadline, letter={**letter, "bulletin_no": doc_number(
+                            letter["bulletin_no"], 1, generated_at) if letter["bulletin_no"] else ""})
+    notice_dir = folder / stem.replace("govpulse-report-", "govpulse-notices-", 1)
+    singles = []
+    for i, n in enumerate(view.notices(data, t), 1):
+        single = notice_dir / f"{i:03d}-{safe_file_part(n['name'])}.docx"
+        word.write_unit_notice(staged.path(single), n, data, t, generated_at=generated_at, deadline=deadline, cells=cells,
+                               letter={**letter, "doc_no": doc_number(letter["doc_no"], i, generated_at)
+                                       if letter["doc_no"] else ""})
+        singles.append(single)
+    return dataclasses.replace(paths, bulletin=bulletin, unit_docx=tuple(singles))
+
+
+def doc_number(template: str, n: int, when: datetime) -> str:
+    """The notice's 文号 from report.doc_no: {year} and {n} (the notice's number in this set) filled in."""
+    local = to_local(when)
+    try:
+        return template.format(year=local.year if local else "", n=n)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise GovpulseError(f"report.doc_no {template!r}: {exc}",
+                            hint="use {year} and {n} only, e.g. \"某网信通〔{year}〕{n}号\"") from None
+
+
 def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator,
-             common: dict[str, Any], *, deadline: datetime, issuer: str) -> ReportPaths:
+             common: dict[str, Any], *, deadline: datetime, letter: dict[str, str]) -> ReportPaths:
     """Each unit's notice rendered once, then written in its own file and in the combined one."""
     notices = view.notices(data, t)
     notice_stem = stem.replace("govpulse-report-", "govpulse-notices-", 1)
     labels = {"status_labels": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
               "platform_labels": {p: t.maybe(f"platform.{p}") for p in view.platforms_of(data)}}
-    articles = [render_fragment("_notice.html", n=n, as_of=data.run["as_of"], deadline=deadline, issuer=issuer,
-                                **labels, **common) for n in notices]
+    articles = [render_fragment("_notice.html", n=n, as_of=data.run["as_of"], deadline=deadline,
+                                letter={**letter, "doc_no": doc_number(letter["doc_no"], i, common["generated_at"])
+                                        if letter["doc_no"] else ""}, **labels, **common)
+                for i, n in enumerate(notices, 1)]
 
     def page(parts: list[Markup]) -> str:
         return render("unit_notice.html", styles=("notices.css",), articles=parts, as_of=data.run["as_of"], **common)

@@ -115,6 +115,8 @@ class AccountRow(TypedDict):
     median_engagement: float | None
     followers: int | None
     longest_gap_days: float | None
+    contact_name: str | None  # the account's own contact in the registry (联系人, 电话)
+    contact_phone: str | None
 
 
 class UnitRow(TypedDict):
@@ -126,6 +128,8 @@ class UnitRow(TypedDict):
     flagged: int
     unknown: int
     rate: float | None  # passing / checked, None when nothing was checked
+    by_status: dict[str, int]
+    prev_rate: float | None  # the same unit's rate in the previous run (None: not judged then)
 
 
 class PlanRow(TypedDict):
@@ -198,6 +202,7 @@ class ReportData:
     problems: list[ProblemRow]
     sources: list[SourceRow]
     retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
+    prev_compliance: dict[str, Any] | None = None  # the previous run's figures over the same scope
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
 
     @cached_property
@@ -369,23 +374,32 @@ def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
     return [TrendRow(run_id=r["id"], as_of=r["as_of"], counts=counts.get(r["id"], {})) for r in reversed(runs)]
 
 
-def unit_league(conn: Connection, tree: CTE, run_id: int) -> list[UnitRow]:
-    """One row per league unit: accounts, checked, passing, flagged, unknown, rate; best rate first."""
+def _unit_status_counts(conn: Connection, tree: CTE, run_id: int) -> dict[tuple[int, str], Counter[str]]:
     frm, where = _in_scope(tree, run_id)
-
-    def n_in(statuses: tuple[str, ...]) -> Any:
-        return func.sum(case((VER.c.status.in_(statuses), 1), else_=0))
-
-    q = (select(tree.c.top_id, tree.c.top_name, func.count().label("accounts"), n_in(PASSING).label("passing"),
-                n_in(FLAGGED).label("flagged"), n_in(NOT_CHECKED).label("unknown"))
-         .select_from(frm).where(where).group_by(tree.c.top_id, tree.c.top_name))
-    rows = []
+    q = (select(tree.c.top_id, tree.c.top_name, VER.c.status, func.count().label("n"))
+         .select_from(frm).where(where).group_by(tree.c.top_id, tree.c.top_name, VER.c.status))
+    counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
     for r in conn.execute(q):
-        checked = int(r.accounts) - int(r.unknown)
-        rows.append(UnitRow(top_id=r.top_id, name=r.top_name, accounts=int(r.accounts), checked=checked,
-                            passing=int(r.passing), flagged=int(r.flagged), unknown=int(r.unknown),
-                            rate=int(r.passing) / checked if checked else None))
-    rows.sort(key=lambda u: (u["rate"] is None, -(u["rate"] or 0), -u["accounts"], u["name"]))
+        counts[(r.top_id, r.top_name)][r.status] += int(r.n)
+    return counts
+
+
+def _rate(c: Counter[str]) -> float | None:
+    checked = sum(c.values()) - sum(c[s] for s in NOT_CHECKED)
+    return sum(c[s] for s in PASSING) / checked if checked else None
+
+
+def unit_league(conn: Connection, tree: CTE, run_id: int, prev_id: int | None = None) -> list[UnitRow]:
+    """One row per league unit: accounts, checked, passing, flagged, unknown, rate, counts per status and
+    the previous run's rate; worst rate first (the units to call), then the most flagged."""
+    prev = {top: _rate(c) for (top, _), c in _unit_status_counts(conn, tree, prev_id).items()} if prev_id else {}
+    rows = []
+    for (top_id, name), c in _unit_status_counts(conn, tree, run_id).items():
+        accounts, unknown = sum(c.values()), sum(c[s] for s in NOT_CHECKED)
+        rows.append(UnitRow(top_id=top_id, name=name, accounts=accounts, checked=accounts - unknown,
+                            passing=sum(c[s] for s in PASSING), flagged=sum(c[s] for s in FLAGGED),
+                            unknown=unknown, rate=_rate(c), by_status=dict(c), prev_rate=prev.get(top_id)))
+    rows.sort(key=lambda u: (u["rate"] is None, u["rate"] or 0, -u["flagged"], -u["accounts"], u["name"]))
     return rows
 
 
@@ -419,7 +433,8 @@ def account_rows(conn: Connection, tree: CTE, run_id: int, prev_id: int | None, 
                 tree.c.path.label("unit"), tree.c.top_id, tree.c.top_name, VER.c.status,
                 pv.c.status.label("prev_status"), VER.c.registry_status, VER.c.flags, VER.c.rule, VER.c.rule_zh,
                 VER.c.rule_en, VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
-                _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns())
+                _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns(),
+                ACC.c.contact_name, ACC.c.contact_phone)
          .select_from(frm).where(where).order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id))
     result = conn.execute(q)
     keys = list(result.keys())
@@ -506,10 +521,11 @@ def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime 
             retired=retired_count(conn, tree, run["id"]), counts=counts, compliance=compliance(counts),
             transitions=transitions(conn, tree, run["id"], prev_id),
             dropped=dropped_since(conn, tree, run["id"], prev_id),
-            trend=trend(conn, tree, runs[:trend_runs]), units=unit_league(conn, tree, run["id"]),
+            trend=trend(conn, tree, runs[:trend_runs]), units=unit_league(conn, tree, run["id"], prev_id),
             accounts=account_rows(conn, tree, run["id"], prev_id), plan=plan,
             problems=crawl_problems(conn, tree, run), sources=sources_used(conn, tree, run),
             retired_posting=[r for r in account_rows(conn, tree, run["id"], prev_id, retired=True)
                              if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
+            prev_compliance=compliance(status_counts(conn, tree, prev_id)) if prev_id else None,
         )

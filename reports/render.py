@@ -35,6 +35,14 @@ def fmt_dt(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(pattern) if local else DASH
 
 
+def official_date(value: datetime | None, lang: str = "zh") -> str:
+    """The date as documents write it: 2026年12月4日 (no leading zeros), or 4 December 2026."""
+    local = to_local(value)
+    if local is None:
+        return DASH
+    return f"{local.year}年{local.month}月{local.day}日" if lang == "zh" else f"{local.day} {local:%B %Y}"
+
+
 def fmt_num(value: Any) -> str:
     if value is None or value == "":
         return DASH
@@ -73,7 +81,7 @@ def environment() -> Environment:
     )
     # Chinese as UTF-8 rather than \\uXXXX (a third of the size); tojson still escapes < > & '.
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "separators": (",", ":")}
-    env.filters.update(dt=fmt_dt, num=fmt_num, pct=fmt_pct, dash=fmt_dash, href=safe_http_url)
+    env.filters.update(dt=fmt_dt, cndate=official_date, num=fmt_num, pct=fmt_pct, dash=fmt_dash, href=safe_http_url)
     env.globals.update(profile_url=profile_url, asset=asset)
     return env
 

@@ -6,18 +6,22 @@ render.py, so that "—" for missing and Asia/Shanghai times are decided in one 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 from reports.queries import FLAGGED, NOT_CHECKED, STATUS_ORDER, AccountRow, PlanRow, ReportData
 from registry.safety import safe_http_url
 from registry.timeutil import to_local
-from reports.charts import stacked_bars_svg, trend_svg
+from reports.charts import rate_svg, stacked_bars_svg, trend_svg
 from reports.i18n import Translator
 from reports.links import PROFILE_URLS
 
 PLATFORM_ORDER = ("wechat", "weibo", "toutiao")
+# Up to this many flagged accounts the page shows (and prints) every unit's list open; beyond, the lists
+# start closed and the page prints as a summary (the full lists are in the workbook).
+FLAGGED_OPEN = 60
+MOVED_SHOWN = 30  # accounts named per kind of change on the first screen; all are in the table and workbook
 # Thresholds the labels quote, with the defaults of the policy reference when a run recorded none.
 THRESHOLD_DEFAULTS = {"dormant_days": 14, "zombie_days": 90, "window_days": 90}
 
@@ -98,12 +102,84 @@ def change_figures(data: ReportData) -> dict[str, Any]:
     }
 
 
+def points(rate: float | None, prev: float | None) -> float | None:
+    """The change of a rate in percentage points (None when either is unknown)."""
+    return None if rate is None or prev is None else round((rate - prev) * 100, 1)
+
+
+def worst_units(data: ReportData, most: int = 5) -> list[Any]:
+    """The units to call first: those below full compliance, worst first (the league's order), 3 to 5."""
+    behind = [u for u in data.units if u["rate"] is not None and (u["rate"] < 1 or u["flagged"])]
+    return behind[:most]
+
+
+def conclusion(data: ReportData, t: Translator) -> list[str]:
+    """The first paragraph of the report, generated: pass rate and its change, counts per status, the
+    worst units."""
+    c = data.compliance
+    prev = data.prev_compliance["rate"] if data.prev_compliance else None
+    pp = points(c["rate"], prev)
+    change = "" if pp is None else t("conclusion.change_same") if pp == 0 else \
+        t("conclusion.change_up" if pp > 0 else "conclusion.change_down", pp=f"{abs(pp):.1f}")
+    sep = "、" if t.lang == "zh" else ", "
+    parts = sep.join(t("conclusion.part", status=t.maybe(f"status.{s}"), n=f"{c['by_status'].get(s, 0):,}")
+                     for s in STATUS_ORDER)
+    lines = [t("conclusion.rate", total=f"{c['total']:,}", rate=fmt_rate(c["rate"]), change=change),
+             t("conclusion.statuses", parts=parts)]
+    worst = worst_units(data)
+    if worst:
+        lines.append(t("conclusion.worst", units=sep.join(
+            t("conclusion.unit", name=unit_label(u["name"], u["top_id"], data, t), rate=fmt_rate(u["rate"]),
+              flagged=f"{u['flagged']:,}") for u in worst)))
+    elif data.units and all(u["rate"] is not None for u in data.units):
+        lines.append(t("conclusion.all_fine"))
+    return lines
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def moved_accounts(data: ReportData) -> dict[str, list[AccountRow]]:
+    """Accounts newly flagged and recovered since the previous run, by name."""
+    newly = [r for r in data.accounts if r["status"] in FLAGGED and r["prev_status"] is not None
+             and r["prev_status"] not in FLAGGED]
+    recovered = [r for r in data.accounts if r["prev_status"] in FLAGGED and r["status"] == "active"]
+    return {"newly_flagged": newly, "recovered": recovered}
+
+
+def flagged_groups(data: ReportData, rows: list[AccountRow], t: Translator) -> list[dict[str, Any]]:
+    """Flagged accounts by league unit, in the league's order (lowest rate first), each worst first, with
+    the count per verdict."""
+    by_top: dict[int, list[AccountRow]] = defaultdict(list)
+    for row in rows:
+        by_top[row["top_id"]].append(row)
+    groups = []
+    for u in data.units:
+        members = by_top.get(u["top_id"])
+        if members:
+            counts = Counter(r["status"] for r in members)
+            groups.append({"top_id": u["top_id"], "label": unit_label(u["name"], u["top_id"], data, t),
+                           "rows": members, "counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]]})
+    return groups
+
+
 def summary_table(data: ReportData, platforms: list[str]) -> list[dict[str, Any]]:
     """Rows per platform and a total row: counts per status, total, checked, rate."""
     figures = data.compliance
     rows = [{"key": p, **figures["platforms"][p]} for p in platforms]
     rows.append({"key": None, **{k: v for k, v in figures.items() if k != "platforms"}})
     return rows
+
+
+def rule_text(r: AccountRow, t: Translator) -> str:
+    """The rule that fired, its threshold and the other rules noted, as one line of text."""
+    rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
+    if r["threshold"]:
+        rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
+    if r["flags"]:
+        rule = f"{rule}; {t('report.also')}: {flags_text(r['flags'], t)}"
+    return rule
 
 
 def _local_text(value: datetime | None) -> str | None:
@@ -137,12 +213,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             ui = units[r["org_id"]] = len(unit_names)
             unit_names.append(r["unit"])
             unit_top.append(tops.get(r["top_id"], -1))
-        rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
-        if r["threshold"]:
-            rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
-        if r["flags"]:
-            rule = f"{rule}; {t('report.also')}: {flags_text(r['flags'], t)}"
-        ri = rules.setdefault(rule, len(rules))
+        ri = rules.setdefault(rule_text(r, t), len(rules))
         rows.append([ui, p_index[r["platform"]], r["name"], r["platform_id"], s_index.get(r["status"], -1),
                      s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
                      _local_text(r["last_post_at"]), r["days_silent"], r["posts_window"], r["originals_window"],
@@ -186,12 +257,23 @@ def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str,
         "scope_label": scope["org_name"] or scope["anchor_name"] or t("report.scope_all"),
         "summary_rows": summary_table(data, platforms),
         "changes": change_figures(data) if data.prev_run else None,
-        "trend_svg": trend_svg(data.trend, STATUS_ORDER, status_label, title=t("trend.caption")),
+        "conclusion": conclusion(data, t),
+        "rate_change": points(data.compliance["rate"], data.prev_compliance["rate"] if data.prev_compliance else None),
+        "prev_by_status": data.prev_compliance["by_status"] if data.prev_compliance else None,
+        "moved": moved_accounts(data) if data.prev_run else None,
+        "rate_svg": rate_svg(data.trend, title=t("trend.rate_caption")),
+        "trend_svg": trend_svg(data.trend, [s for s in STATUS_ORDER if s != "active"], status_label,
+                               title=t("trend.caption")),
         "bars_svg": stacked_bars_svg(
             [(t.maybe(f"platform.{p}"), data.compliance["platforms"][p]["by_status"]) for p in platforms],
             STATUS_ORDER, status_label, title=t("summary.by_platform")),
-        "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t)} for u in data.units],
+        "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t),
+                   "change": points(u["rate"], u["prev_rate"])} for u in data.units],
         "flagged": flagged[:max_rows],
+        "flagged_groups": flagged_groups(data, flagged[:max_rows], t),
+        "flagged_open": len(flagged) <= FLAGGED_OPEN,
+        "list_open": lambda n: n <= FLAGGED_OPEN,
+        "moved_shown": MOVED_SHOWN,
         "flagged_total": len(flagged),
         "plan_groups": list(by_unit.items()),
         "plan_total": len(data.plan),
@@ -224,5 +306,7 @@ def notices(data: ReportData, t: Translator) -> list[dict[str, Any]]:
                                              "fetched_at": p["fetched_at"] if p else None})
     return [{"top_id": u["top_id"], "name": u["name"], "label": unit_label(u["name"], u["top_id"], data, t),
              "total": u["accounts"], "rate": u["rate"], "accounts": accounts[u["top_id"]],
-             "flagged": flagged[u["top_id"]], "plan": plan[u["top_id"]], "unchecked": unchecked[u["top_id"]]}
+             "flagged": flagged[u["top_id"]], "plan": plan[u["top_id"]], "unchecked": unchecked[u["top_id"]],
+             "near_ties": sum(1 for p in plan[u["top_id"]] if p["action"] == "keep"
+                              and (p["numbers"] or {}).get("near_tie") is not None)}
             for u in data.units]

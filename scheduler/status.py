@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from registry.config import Settings
 from registry.db import reading
 from registry.locks import read_lock
-from registry.models import Account, FetchOutcome, JobRun, JobStep, Organization
+from registry.models import Account, FetchOutcome, JobRun, JobStep, Organization, Patrol
 from registry.timeutil import utcnow
 from scheduler.cron import next_fire_times, parse_cron, zone
 from scheduler.schedules import list_schedules
@@ -56,6 +56,25 @@ def last_runs(engine: Engine, *, limit: int = 10, schedule: str | None = None) -
     for run in runs:
         run["steps"] = by_run.get(run["id"], [])
     return runs
+
+
+def recent_patrols(engine: Engine, *, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest patrols, whoever started them: a schedule's run (named) or a person (`govpulse patrol`)."""
+    p = Patrol.__table__
+    with reading(engine) as conn:
+        patrols = [dict(r) for r in conn.execute(
+            select(p.c.id, p.c.started_at, p.c.finished_at, p.c.status, p.c.accounts_done, p.c.accounts_total, p.c.pid)
+            .order_by(p.c.id.desc()).limit(limit)).mappings()]
+        if not patrols:
+            return []
+        since = min(r["started_at"] for r in patrols) - timedelta(days=1)
+        steps = conn.execute(select(JobStep.counts, JobRun.schedule_name)
+                             .join(JobRun, JobRun.id == JobStep.run_id)  # type: ignore[arg-type]
+                             .where(JobStep.step == "patrol", JobStep.started_at >= since)).all()
+    by_schedule = {c.get("patrol_id"): name for c, name in steps if isinstance(c, dict)}
+    for r in patrols:
+        r["schedule"] = by_schedule.get(r["id"])  # None: started by hand
+    return patrols
 
 
 def failing_sources(engine: Engine, *, last_n: int, examples: int = 3) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ def demo(out_dir: Path, lang: str | None) -> None:
     with progress(None, L("巡查", "patrol")) as bar:
         result = run_demo(
             ctx.settings, out_dir=out_dir, lang=lang,
-            on_stage=lambda text: click.echo(text, err=True),
+            on_stage=bar.log,
             on_progress=lambda info: bar.update(total=info.total, completed=info.done,
                                                 description=describe_progress(info)))
     print_result(result.patrol)

@@ -216,12 +216,13 @@ def _emit_steps(run: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(limit: int, as_json: bool) -> None:
     """The daemon's state, the last runs, the next runs and failing sources. 运行状态。"""
-    from scheduler.status import daemon_state, failing_sources, last_runs, next_runs
+    from scheduler.status import daemon_state, failing_sources, last_runs, next_runs, recent_patrols
 
     ctx = app()
     last_n = int(ctx.settings.get("scheduler", "failing_after"))
     data = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
-            "schedules": next_runs(ctx.engine, ctx.settings), "failing_sources": failing_sources(ctx.engine, last_n=last_n)}
+            "schedules": next_runs(ctx.engine, ctx.settings), "failing_sources": failing_sources(ctx.engine, last_n=last_n),
+            "patrols": recent_patrols(ctx.engine)}
     if as_json:
         emit_json(data)
         return
@@ -233,6 +234,11 @@ def status(limit: int, as_json: bool) -> None:
                  " → ".join(f"{s['step']}:{s['status']}" for s in r["steps"]), r["message"]] for r in data["runs"]],
                ["#", L("计划", "schedule"), L("触发", "trigger"), L("结果", "outcome"), L("开始", "started"),
                 L("结束", "finished"), L("步骤", "steps"), L("说明", "message")], title=L("最近运行", "Last runs"))
+    emit_table([[p["id"], L(f"计划 {p['schedule']}", f"schedule {p['schedule']}") if p["schedule"] else
+                 L("手动", "by hand"), p["status"], f"{p['accounts_done']}/{p['accounts_total']}", p["started_at"],
+                 p["finished_at"]] for p in data["patrols"]],
+               ["#", L("启动方式", "started"), L("状态", "status"), L("进度", "progress"), L("开始", "started at"),
+                L("结束", "finished")], title=L("最近巡查（含手动启动的）", "Last patrols (by hand too)"))
     emit_table([[s["name"], s["cron"], L("暂停", "paused") if s["paused"] else _when((s["next_runs"] or [None])[0], s["cron"])]
                 for s in data["schedules"]],
                [L("计划", "schedule"), "cron", L("下次运行", "next run")], title=L("下次运行", "Next runs"))

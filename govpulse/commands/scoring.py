@@ -23,8 +23,8 @@ from registry.timeutil import parse_as_of
 CHANGE_LABELS = {"new": ("新增", "new"), "unchanged": ("无变化", "unchanged"), "newly_flagged": ("新发现", "newly flagged"),
                  "still_flagged": ("仍未整改", "still flagged"), "changed": ("问题变化", "changed"),
                  "recovered": ("已恢复", "recovered"), "no_data": ("暂无数据", "no data")}
-ACTION_LABELS = {"keep": ("保留", "keep"), "merge": ("并入", "merge"), "close": ("关停", "close"),
-                 "revive": ("恢复更新", "revive"), "over_quota": ("超出限额", "over quota")}
+ACTION_LABELS = {"keep": ("保留", "keep"), "merge": ("整合", "merge"), "close": ("关停", "close"),
+                 "revive": ("恢复更新", "revive"), "over_quota": ("超出账号上限", "over quota")}
 RESULT_LABELS = {"fired": ("触发", "FIRED"), "passed": ("通过", "passed"), "not_checked": ("未检查", "not checked")}
 
 
@@ -213,7 +213,7 @@ def plan(org: str | None, as_json: bool) -> None:
                  f"{r['target_name']} (#{r['target_account_id']})" if r["target_account_id"] else None,
                  L(r["reason_zh"], r["reason_en"])) for r in rows],
                [L("单位", "unit"), L("平台", "platform"), L("账号", "account"), L("建议", "action"),
-                L("并入", "into"), L("理由", "reason")],
+                L("整合到", "into"), L("理由", "reason")],
                title=L(f"整合建议（研判 #{run.id}）", f"consolidation plan (score run #{run.id})"))
 
 

@@ -67,6 +67,7 @@ class Frame:
     # For accounts whose latest fetch did not read normally: their latest outcomes in full, newest first
     # (outcome, fetched_ts, reason, HTTP status), enough to count consecutive "gone" answers.
     history: dict[int, list[tuple[str, int, str | None, int | None]]] = field(default_factory=dict)
+    is_main: list[bool] = field(default_factory=list)  # 主账号 in the registry (the plan keeps it)
     last_post_ts: np.ndarray = field(init=False)
     undated_posts: np.ndarray = field(init=False)
     posts: np.ndarray = field(init=False)  # in the window
@@ -156,14 +157,15 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
     o = FetchOutcome.__table__
     stmt = select(
         acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
-        acc.c.status_changed_on, acc.c.opened_on,
+        acc.c.status_changed_on, acc.c.opened_on, acc.c.is_main,
         _newest(s.c.followers, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at),
         # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
         _newest(epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
                 o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
     ).where(scope).order_by(acc.c.id)
     rows = raw_rows(conn, stmt)
-    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 10
+    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 11
+    is_main = [bool(v) for v in cols.pop(8)]
     latest = np.array(cols[9], float)
     known = ~np.isnan(latest)
     codes = np.where(known, latest, 15).astype(np.int64)
@@ -172,7 +174,7 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         name=list(cols[3]), org_id=np.array(cols[4], np.int64), registry_status=np.array(cols[5], object),
         status_changed_on=np.array(cols[6], "datetime64[D]"), opened_on=np.array(cols[7], "datetime64[D]"),
         followers=np.array(cols[8], float), outcome=np.where(known, OUTCOME_NAMES[codes % 16], None),
-        fetched_ts=np.where(known, codes // 16, np.nan))
+        fetched_ts=np.where(known, codes // 16, np.nan), is_main=is_main)
     _history(conn, frame, policy, as_of)
     return frame
 

@@ -3,8 +3,10 @@ and its numbers. Only accounts in service (registry status active) are planned; 
 unknown are never merged, closed or cut on that data.
 
 1. One account per unit per platform (国办发〔2018〕123号): where a unit runs several accounts on one
-   platform, keep the strongest (active first, then the highest liveness index, then the most followers)
-   and merge the others into it.
+   platform, keep the one the registry names as main (主账号), else the strongest (active first, then the
+   highest liveness index, then the most followers), and merge the others into it. When the strongest
+   leads the next by fewer than near_tie_points index points, the unit is asked to confirm its main
+   account (numbers.near_tie) instead of the choice being presented as settled.
 2. A zombie or shell left as its unit's account on a platform, whose parent unit has an active account
    on that platform: merge into that account (and so do the accounts that were to be merged into it).
 3. A zombie with nothing to merge into: close it after a stop-update notice (停更公告), or revive it
@@ -51,6 +53,7 @@ class Planner:
         self.names, self.registry_status = frame.name, frame.registry_status.tolist()
         self.org, self.platform, self.status = frame.org_id.tolist(), frame.platform.tolist(), j.status.tolist()
         self.account_id = frame.account_id.tolist()
+        self.is_main = frame.is_main or [False] * len(self.account_id)
         self.org_array = frame.org_id
         names, codes = np.unique(frame.platform.astype(str), return_inverse=True)
         self.platform_names, self.platform_codes = names.tolist(), codes.ravel().astype(np.int64)
@@ -102,24 +105,54 @@ class Planner:
         return org * len(self.platform_names) + self.platform_names.index(platform)
 
     def _one_per_platform(self, key: tuple[int, str], members: list[int]) -> int:
-        keeper = max(members, key=self.strength)
         platform = key[1]
         n = len(members)
-        self.items[keeper] = Item(
-            keeper, "keep", None,
-            f"本单位在{PLATFORM_LABELS.get(platform, (platform,))[0]}有{n}个账号：保留综合最强的本账号",
-            f"the unit runs {n} accounts on {platform}: keep this one, the strongest", {"accounts": n, **self.facts(keeper)})
+        ranked = sorted(members, key=self.strength, reverse=True)
+        named = [i for i in ranked if self.is_main[i]]
+        where = PLATFORM_LABELS.get(platform, (platform,))[0]
+        if named:
+            keeper, gap = named[0], None
+            why = (f"本单位在{where}有{n}个账号：保留台账登记的主账号",
+                   f"the unit runs {n} accounts on {platform}: keep this one, its registered main account")
+        else:
+            keeper = ranked[0]
+            why = (f"本单位在{where}有{n}个账号：保留综合最强的本账号",
+                   f"the unit runs {n} accounts on {platform}: keep this one, the strongest")
+        # Near ties: active accounts whose index is within near_tie_points of the one kept; only these
+        # (and the kept one) ask the unit to confirm its main account.
+        gaps = {i: self._gap(keeper, i) for i in ranked if i != keeper and not named}
+        close = {i: g for i, g in gaps.items() if g is not None and g < self.policy.near_tie_points}
+        if close:
+            runner = min(close, key=lambda i: close[i])
+            gap = close[runner]
+            why = (f"{why[0]}（与“{self.names[runner]}”活跃度仅差{gap:g}，请单位确认主账号）",
+                   f"{why[1]} (only {gap:g} index points ahead of “{self.names[runner]}”: the unit is to "
+                   f"confirm its main account)")
+        tie = {"near_tie": min(close.values())} if close else {}
+        self.items[keeper] = Item(keeper, "keep", None, *why, {"accounts": n, **tie, **self.facts(keeper)})
         for i in members:
             if i != keeper:
+                own = {"near_tie": close[i]} if i in close else {}
                 self._merge(i, keeper, "一个单位在同一平台原则上只开设一个账号（国办发〔2018〕123号）",
-                            "one account per unit per platform (国办发〔2018〕123号)", accounts=n)
+                            "one account per unit per platform (国办发〔2018〕123号)", accounts=n, **own)
         return keeper
+
+    def _gap(self, keeper: int, other: int) -> float | None:
+        """Index points the keeper leads by, when both are active and measured (else the choice is clear:
+        between two silent accounts there is no main account to confirm)."""
+        a, b = self.index[keeper], self.index[other]
+        if a is None or b is None or self.status[keeper] != "active" or self.status[other] != "active":
+            return None
+        return round(a - b, 1)
 
     def _merge(self, i: int, target: int, why_zh: str, why_en: str, **numbers: Any) -> None:
         name, theirs, mine = self.names[target], _shown(self.index[target]), _shown(self.index[i])
+        confirm_zh = "；活跃度相近，请单位确认主账号" if numbers.get("near_tie") is not None else ""
+        confirm_en = "; the indexes are close: the unit is to confirm its main account" \
+            if numbers.get("near_tie") is not None else ""
         self.items[i] = Item(
-            i, "merge", target, f"{why_zh}：并入“{name}”（活跃度 {theirs}，本账号 {mine}）",
-            f"{why_en}: merge into “{name}” (liveness index {theirs} against {mine})",
+            i, "merge", target, f"{why_zh}：整合到“{name}”（活跃度 {theirs}，本账号 {mine}{confirm_zh}）",
+            f"{why_en}: merge into “{name}” (liveness index {theirs} against {mine}{confirm_en})",
             {**numbers, **self.facts(i), "target_liveness_index": self.index[target]})
 
     def _merge_up(self, keeper: int, members: list[int], survivors: dict[int, int]) -> None:
@@ -128,9 +161,10 @@ class Planner:
         target = survivors.get(self._key(parent, platform)) if parent is not None else None
         status = self.status[keeper]
         if target is not None and self.status[target] == "active":
-            for i in members:  # the unit's accounts all go to the parent's account
-                self._merge(i, target, f"{STATUS_LABELS[status][0]}账号，上级单位在同一平台有正常账号",
-                            f"{status} account whose parent unit has an active account on the platform")
+            for i in members:  # the unit's accounts all go to the parent's account, each for its own reason
+                own = self.status[i]
+                self._merge(i, target, f"{STATUS_LABELS[own][0]}账号，上级单位在同一平台有正常账号",
+                            f"{own} account whose parent unit has an active account on the platform")
             return
         if status != "zombie":
             return
@@ -141,7 +175,7 @@ class Planner:
         if followers is not None and followers < floor:
             self.items[keeper] = Item(
                 keeper, "close", None,
-                f"僵尸账号（{days}天未更新，粉丝{followers}，低于{floor}），无可并入账号：发布停更公告后关停",
+                f"僵尸账号（{days}天未更新，粉丝{followers}，低于{floor}），无可整合到的账号：发布停更公告后关停",
                 f"zombie ({days} days silent, {followers} followers, below {floor}) with no account to merge "
                 f"into: close it after a stop-update notice (停更公告)", numbers)
         else:
@@ -149,7 +183,7 @@ class Planner:
             kept_en = f"{followers} followers, at least {floor}" if followers is not None else "following unknown"
             self.items[keeper] = Item(
                 keeper, "revive", None,
-                f"僵尸账号（{days}天未更新，{kept_zh}），无可并入账号：恢复正常更新",
+                f"僵尸账号（{days}天未更新，{kept_zh}），无可整合到的账号：恢复正常更新",
                 f"zombie ({days} days silent, {kept_en}) with no account to merge into: revive it with "
                 f"regular updates", numbers)
 

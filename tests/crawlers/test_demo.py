@@ -41,7 +41,8 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
     assert not office_db.exists()
     connection = sqlite3.connect(tmp_path / "demo" / "demo.db")
     try:
-        outcomes = dict(connection.execute("SELECT outcome, count(*) FROM fetch_outcome GROUP BY outcome").fetchall())
+        outcomes = dict(connection.execute(  # the real patrol's; the weekly replays before it copy them
+            "SELECT outcome, count(*) FROM fetch_outcome WHERE patrol_id = 1 GROUP BY outcome").fetchall())
         posts = connection.execute("SELECT count(*) FROM post").fetchone()[0]
     finally:
         connection.close()
@@ -56,13 +57,21 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
         connection = sqlite3.connect(tmp_path / "demo" / "demo.db")
         try:
             verdicts = dict(((p, i), s) for p, i, s in connection.execute(
-                "SELECT a.platform, a.platform_id, v.status FROM verdict v JOIN account a ON a.id = v.account_id"))
+                "SELECT a.platform, a.platform_id, v.status FROM verdict v JOIN account a ON a.id = v.account_id"
+                " WHERE v.run_id = (SELECT max(id) FROM score_run)"))
+            # Weekly runs in simulated time, a week apart, so that the report's trend is real.
+            runs = [row[0] for row in connection.execute("SELECT as_of FROM score_run ORDER BY as_of")]
+            trend = connection.execute("SELECT count(DISTINCT run_id) FROM verdict").fetchone()[0]
         finally:
             connection.close()
         wrong = [(t["kind"], t["platform"], verdicts.get((t["platform"], t["platform_id"])))
                  for t in truth if t["patrols_needed"] == 1
                  and verdicts.get((t["platform"], t["platform_id"])) not in t["acceptable_statuses"]]
         assert wrong == []
+        assert len(runs) == trend == 5
+        assert "scoring 5 weekly runs" in done.stderr
+        html = Path(report.group(1)).read_text(encoding="utf-8")
+        assert "(Runs: 5)" in html and 'class="chart rate-chart"' in html
     else:
         assert report is None and "score: not available in this installation" in done.stderr
 
@@ -85,3 +94,23 @@ def test_a_folder_that_is_not_a_demo_folder_is_refused(tmp_path: Path, monkeypat
     with pytest.raises(ValidationError, match="not a demo folder"):
         prepare_folder(tmp_path)
     assert (tmp_path / "precious.xlsx").read_text() == "roster"
+
+
+@pytest.mark.slow
+def test_the_patrol_progress_line_at_80_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count, time elapsed and time left lead the line; failure counts never push them off an 80-column
+    terminal."""
+    from rich.cells import cell_len
+
+    from tests.scoring.test_cli_terminal import in_terminal
+
+    for key in [k for k in os.environ if k.startswith("GOVPULSE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("GOVPULSE_HOME", str(tmp_path / "home"))
+    text = in_terminal(f"sqlite:///{tmp_path / 'office.db'}", "demo", "--out", str(tmp_path / "demo"), raw=True)
+    redraws = [s.strip("\n") for s in re.split(r"[\r\n]", text) if re.match(r"\s*\d+/300 ", s)]
+    assert redraws and all(cell_len(s) <= 80 for s in redraws), max(redraws, key=cell_len)
+    assert all(re.match(r"\s*\d+/300 \d:\d\d:\d\d ", s) for s in redraws)  # count and elapsed first
+    assert any(re.match(r"\s*\d+/300 \d:\d\d:\d\d \d:\d\d:\d\d ", s) for s in redraws), "then the time left"
+    assert any(re.match(r"\s*300/300 ", s) for s in redraws)
+    assert any("·" in s for s in redraws), "the rate and the failures follow, cut to fit"

@@ -315,3 +315,20 @@ def test_statuses_and_merges_in_a_roster(gp, tmp_path: Path) -> None:
     assert summary["changed"][0]["changes"]["merged_into"] == [f"weibo:{WEIBO_UID}", None]
     assert summary["changed"][0]["changes"]["status_reason"] == ["合并", None]
     assert accounts(gp)[0]["merged_into"] is None
+
+
+def test_under_rectification_is_still_in_service(gp_sqlite, tmp_path: Path) -> None:
+    """整改中 is an account its unit is fixing: it stays in service (patrolled, scored, planned), while
+    拟关停 is one on its way out."""
+    header = ["平台", "账号名称", "账号ID", "主办单位", "状态"]
+    rows = [["微博", "整改号", "2803301711", "岳麓区", "整改中"], ["微博", "待关号", "2803301712", "岳麓区", "拟关停"]]
+    gp_sqlite.ok("import", str(write_csv(tmp_path / "s.csv", [header, *rows])))
+    by_id = {a["platform_id"]: a["status"] for a in accounts(gp_sqlite)}
+    assert by_id == {"2803301711": "active", "2803301712": "closing"}
+
+
+def test_main_account_column(gp_sqlite, tmp_path: Path) -> None:
+    header = ["平台", "账号名称", "账号ID", "主办单位", "主账号"]
+    rows = [["微博", "区政府", "2803301721", "岳麓区", "是"], ["微博", "区发布", "2803301722", "岳麓区", ""]]
+    gp_sqlite.ok("import", str(write_csv(tmp_path / "m.csv", [header, *rows])))
+    assert {a["platform_id"]: a["is_main"] for a in accounts(gp_sqlite)} == {"2803301721": True, "2803301722": None}

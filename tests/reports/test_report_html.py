@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from registry.errors import GovpulseError, NotFoundError
 
-SECTIONS = ("scope", "summary", "trend", "units", "flagged", "accounts", "plan", "problems", "inventory", "method")
+SECTIONS = ("summary", "units", "trend", "flagged", "accounts", "plan", "problems", "inventory", "scope", "method")
 FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 
 
@@ -74,6 +74,10 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
     assert figure(doc, "flagged") == str(sum(by_status[s] for s in FLAGGED))
     assert figure(doc, "unknown") == str(by_status["unknown"])
     assert figure(doc, "rate") == f"{passing / checked * 100:.1f}%"
+    # One card per verdict, adding up to the total: a shell is counted once.
+    assert sum(int(figure(doc, f"status-{s}")) for s in by_status) == total
+    conclusion = doc.xpath("//*[@id='conclusion']")[0].text_content()
+    assert f"达标率{passing / checked * 100:.1f}%" in conclusion and f"僵尸{by_status['zombie']}个" in conclusion
     assert doc.xpath("//*[@data-figure='retired']")[0].text_content().strip() == "2"
     # ... but a closed account that still posts is listed, with what the scorer noticed.
     still = doc.xpath("//table[@id='retired-posting-table']/tbody/tr")
@@ -90,9 +94,15 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
         flagged_ids = {r[0] for r in conn.execute(text(
             "SELECT account_id FROM verdict WHERE run_id = :r AND registry_status = 'active' AND status IN "
             "('dormant', 'zombie', 'shell', 'unreachable')"), {"r": scenario.run_id})}
-    rows = doc.xpath("//table[@id='flagged-table']/tbody/tr")
+    rows = doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")
     assert {int(r.get("data-account-id")) for r in rows} == flagged_ids
-    assert texts(rows[0].xpath("td[4]")) == ["僵尸"]
+    groups = doc.xpath("//section[@id='flagged']/details")
+    league = [r.get("data-unit-id") for r in doc.xpath("//table[@id='units-table']/tbody/tr")]
+    assert [g.get("data-unit-id") for g in groups] == [u for u in league if u in {g.get("data-unit-id") for g in groups}]
+    assert all(g.get("open") is not None for g in groups), "a small list is open, and prints whole"
+    first = [texts(r.xpath("td[4]"))[0] for r in groups[0].xpath(".//tbody/tr")]
+    order = ["僵尸", "无法访问", "睡眠（不达标）", "空壳"]
+    assert first == sorted(first, key=order.index), "worst first within a unit"
     silent = next(r for r in rows if int(r.get("data-account-id")) == scenario.accounts["一中校园"])
     cells = texts(silent.xpath("td"))
     assert cells[5] == "200" and cells[6] == "0" and cells[7] == "0" and cells[9] == "1,234"
@@ -121,8 +131,11 @@ def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
     rows = doc.xpath("//table[@id='units-table']/tbody/tr")
     got = {texts(r.xpath("td[2]"))[0].replace("（本级）", ""): int(texts(r.xpath("td[3]"))[0]) for r in rows}
     assert got == dict(expected)
-    rates = [r.xpath("td[8]")[0].get("data-v") for r in rows]
-    assert rates == sorted(rates, key=lambda v: -float(v)), "best rate first"
+    rates = [float(r.xpath("td[@data-col='rate']")[0].get("data-v")) for r in rows]
+    assert rates == sorted(rates), "worst rate first: the units to call are at the top"
+    for r in rows:  # counts per verdict add up to the unit's accounts
+        per_status = [int(td.get("data-v")) for td in r.xpath("td[@data-status]")]
+        assert len(per_status) == 6 and sum(per_status) == int(texts(r.xpath("td[3]"))[0])
 
     problems = doc.xpath("//table[@id='problems-table']/tbody/tr")
     outcome = {int(r.get("data-account-id")): r.get("data-outcome") for r in problems}
@@ -132,8 +145,9 @@ def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
     never = next(r for r in problems if r.get("data-outcome") == "never")
     assert texts(never.xpath("td[5]")) == ["从未巡查"]
 
-    plan = doc.xpath("//section[@id='plan']//div[@class='group']")
-    assert [texts(g.xpath("h3"))[0] for g in plan] == ["区教育局 / 第一中学", "滨江区"]
+    plan = doc.xpath("//section[@id='plan']//details[@class='group']")
+    assert [g.xpath("summary/h3")[0].text.strip() for g in plan] == ["区教育局 / 第一中学", "滨江区"]
+    assert all(g.get("open") is not None for g in plan), "a short plan is open, and prints whole"
     assert [r.get("data-action") for r in plan[0].xpath(".//tbody/tr")] == ["close", "merge"]
 
 
@@ -166,7 +180,7 @@ def test_untrusted_text_is_escaped_everywhere(scenario: Scenario, make_report) -
     doc = parse(paths.html)
     assert XSS_SCRIPT not in raw and "<img src=x" not in raw and XSS_CLOSE not in raw
     assert not doc.xpath("//img") and len(doc.xpath("//script")) == 2
-    shown = doc.xpath("//table[@id='flagged-table']")[0].text_content()
+    shown = "".join(t.text_content() for t in doc.xpath("//table[contains(@class, 'flagged-table')]"))
     assert XSS_SCRIPT in shown and XSS_IMG in shown and f"rule {XSS_CLOSE}" in shown
     assert not [h for h in doc.xpath("//@href") if not h.startswith(("#", "http://", "https://", "govpulse-"))]
     assert not any("javascript:" in h.lower() for h in doc.xpath("//@href"))
@@ -187,11 +201,11 @@ def test_english_labels_same_figures(scenario: Scenario, make_report) -> None:
     zh = parse(make_report(scenario).html)
     en = parse(make_report(scenario, lang="en").html)
     assert en.get("lang") == "en"
-    assert texts(en.xpath("//main/section/h2"))[1] == "Summary"
+    assert texts(en.xpath("//main/section/h2"))[0] == "Summary"
     assert "Flagged accounts and evidence" in texts(en.xpath("//section[@id='flagged']/h2"))[0]
     for name in ("total", "checked", "passing", "flagged", "unknown", "rate"):
         assert figure(en, name) == figure(zh, name)
-    assert "Zombie" in texts(en.xpath("//table[@id='flagged-table']/tbody/tr[1]/td[4]"))
+    assert "Zombie" in texts(en.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr/td[4]"))
 
 
 def test_org_limits_the_report_to_a_subtree(scenario: Scenario, make_report) -> None:
@@ -223,7 +237,7 @@ def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario,
                                                               report_settings) -> None:
     report_settings.data["report"]["max_html_rows"] = 2
     doc = parse(make_report(scenario).html)
-    assert len(doc.xpath("//table[@id='flagged-table']/tbody/tr")) == 2
+    assert len(doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")) == 2
     assert "此处列出前 2 条（共 7 条）" in doc.xpath("//section[@id='flagged']")[0].text_content()
     assert len(json.loads(doc.xpath("//script[@id='table-data']")[0].text)["rows"]) == 14
 
@@ -231,20 +245,43 @@ def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario,
 def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_settings) -> None:
     from datetime import timedelta
 
+    from sqlalchemy import update
+
+    from registry.models import Account
     from registry.timeutil import to_local, utcnow
 
-    report_settings.data["report"]["deadline_days"] = 10
-    report_settings.data["report"]["issuer"] = "滨江区委网信办"
+    conf = report_settings.data["report"]
+    conf.update(deadline_days=10, issuer="滨江区委网信办", doc_no="滨网信通〔{year}〕{n}号", contact="王明",
+                phone="0571-8888 0000")
+    with scenario.engine.begin() as conn:  # the account's own contact, from the registry
+        conn.execute(update(Account.__table__).where(Account.__table__.c.id == scenario.accounts["一中微博"])
+                     .values(contact_name="李老师", contact_phone="13800001111"))
     paths = make_report(scenario, by_unit=True)
     doc = parse(paths.notices)
     notices = doc.xpath("//article[@class='notice']")
     assert [texts(n.xpath("h1"))[0] for n in notices] == [
-        f"{u}政务新媒体巡查情况通知" for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))]
-    deadline = (to_local(utcnow()) + timedelta(days=10)).strftime("%Y-%m-%d")
+        f"关于{u}政务新媒体巡查问题的整改通知"
+        for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))]
+    today, deadline = to_local(utcnow()), to_local(utcnow()) + timedelta(days=10)
     edu = next(n for n in notices if n.get("data-unit-id") == str(scenario.orgs["区教育局"]))
-    assert deadline in edu.text_content() and "滨江区委网信办" in edu.text_content()
+    text = edu.text_content()
+    number = notices.index(edu) + 1
+    assert texts(edu.xpath("p[@class='doc-no']")) == [f"滨网信通〔{today.year}〕{number}号"]
+    assert texts(edu.xpath("p[@class='to']")) == ["区教育局："]
+    # The request names its policy basis and the deadline in the official form (2026年12月4日).
+    request = texts(edu.xpath("p[contains(@class, 'deadline')]"))[0]
+    assert "国办发〔2018〕123号" in request and f"{deadline.year}年{deadline.month}月{deadline.day}日前" in request
+    assert "报送滨江区委网信办" in request
+    assert "联系人：王明，联系电话：0571-8888 0000" in text
+    assert texts(edu.xpath(".//div[@class='sign']/div[@class='issuer']")) == ["滨江区委网信办"]
+    assert texts(edu.xpath(".//div[@class='sign']/div[@class='date']")) == [f"{today.year}年{today.month}月{today.day}日"]
+    assert edu.xpath(".//div[@class='sign']/div[@class='seal']"), "room for the seal above the signature"
     assert {int(r.get("data-account-id")) for r in edu.xpath(".//table[@class='notice-flagged']/tbody/tr")} == {
         scenario.accounts[n] for n in ("教育局头条", "一中校园", "一中微博")}
+    row = edu.xpath(f".//table[@class='notice-flagged']/tbody/tr[@data-account-id='{scenario.accounts['一中微博']}']")[0]
+    contact = row.xpath("td[last()]")[0]
+    assert (contact.text.strip(), contact.xpath("div")[0].text) == ("李老师", "13800001111")
+    assert row.xpath("td[last()]/@data-label") == ["联系人/电话"]  # a phone shows each cell with its column
     css = doc.xpath("//style/text()")[0]
     assert "size: A4 portrait" in css and "break-after: page" in css
     raw = paths.notices.read_text(encoding="utf-8")  # names from the platforms are shown, never markup
@@ -292,4 +329,18 @@ def test_method_shows_the_policy_of_the_run_and_both_languages_are_complete(scen
     rows = {texts(r.xpath("td[1]"))[0]: texts(r.xpath("td[2]"))[0] for r in doc.xpath("//table[@id='policy-table']/tbody/tr")}
     assert rows["不更新阈值（天，国家检查单项否决）"] == "14" and rows["统计窗口（天）"] == "90"
     assert rows["shell · max_originals"] == "1", "a key without a label is shown as it is"
-    assert "90天发布" in texts(doc.xpath("//table[@id='flagged-table']/thead//th"))
+    assert "90天发布" in texts(doc.xpath("(//table[contains(@class, 'flagged-table')])[1]/thead//th"))
+
+
+def test_a_long_flagged_list_starts_closed_by_unit_and_prints_as_a_summary(scenario: Scenario, make_report) -> None:
+    from tests.reports.report_scenario import add_bulk
+
+    add_bulk(scenario, 230)  # about 100 more dormant accounts under 区卫健委
+    doc = parse(make_report(scenario).html)
+    groups = doc.xpath("//section[@id='flagged']/details")
+    assert groups and all(g.get("open") is None for g in groups)
+    health = next(g for g in groups if g.get("data-unit-id") == str(scenario.orgs["区卫健委"]))
+    summary = health.xpath("summary")[0].text_content()
+    rows = health.xpath(".//tbody/tr")
+    assert f"问题账号 {len(rows)} 个" in summary and "睡眠（不达标） " in summary
+    assert "打印时只打印已展开的单位" in doc.xpath("//section[@id='flagged']/p[@class='note']")[0].text_content()

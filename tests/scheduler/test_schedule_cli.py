@@ -127,3 +127,26 @@ def test_status_without_daemon(gp) -> None:
     assert datetime.fromisoformat(data["schedules"][0]["next_runs"][0]) == next_local(2, 0)
     text = gp.ok("status").output
     assert "daemon     not running" in text
+
+
+def test_status_shows_patrols_started_by_hand(gp, engine) -> None:
+    from sqlalchemy import insert
+
+    from registry.models import JobRun, JobStep, Patrol
+    from registry.timeutil import utcnow
+
+    gp.ok("db", "upgrade")
+    now = utcnow()
+    with engine.begin() as conn:
+        scheduled, by_hand = (conn.execute(insert(Patrol.__table__).values(
+            started_at=now - timedelta(hours=h), status=s, scope={}, summary={}, accounts_total=300,
+            accounts_done=d)).inserted_primary_key[0] for h, s, d in ((3, "finished", 300), (1, "running", 120)))
+        run = conn.execute(insert(JobRun.__table__).values(schedule_name="nightly", started_at=now - timedelta(hours=3),
+                                                           status="ok")).inserted_primary_key[0]
+        conn.execute(insert(JobStep.__table__).values(run_id=run, step="patrol", started_at=now - timedelta(hours=3),
+                                                      status="ok", counts={"patrol_id": scheduled}))
+    data = json.loads(gp.ok("status", "--json").output)
+    assert [(p["id"], p["schedule"], p["status"]) for p in data["patrols"]] == [
+        (by_hand, None, "running"), (scheduled, "nightly", "finished")]
+    text = gp.ok("status").output
+    assert f"{by_hand}\tby hand\trunning\t120/300" in text and f"{scheduled}\tschedule nightly\tfinished" in text

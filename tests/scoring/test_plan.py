@@ -44,8 +44,10 @@ def test_a_shell_or_zombie_merges_into_the_parent_units_active_account(world, sc
     plan = by_account(score.plan())
     assert {plan[shell]["target_account_id"], plan[zombie]["target_account_id"]} == {target}
     assert plan[shell]["action"] == plan[zombie]["action"] == "merge"
-    reasons = {plan[shell]["reason_en"], plan[zombie]["reason_en"]}
-    assert any(r.startswith("shell account whose parent unit has an active account") for r in reasons)
+    # Each account's reason is its own status, not that of the unit's strongest account.
+    assert plan[shell]["reason_en"].startswith("shell account whose parent unit has an active account")
+    assert plan[zombie]["reason_en"].startswith("zombie account whose parent unit has an active account")
+    assert plan[zombie]["reason_zh"].startswith("僵尸账号，上级单位") and "整合到“某区发布”" in plan[zombie]["reason_zh"]
     assert target not in plan  # alone on its platform: nothing to say
 
 
@@ -128,5 +130,48 @@ def test_plan_command(gp, world, score) -> None:
     only = json.loads(gp.ok("plan", "--org", "乙局", "--json").output)
     assert [(r["account_id"], r["action"]) for r in only] == [(zombie, "close")]
     zh = gp.ok("plan", "--org", "甲局", lang="zh").output
-    assert "并入" in zh and "一个单位在同一平台原则上只开设一个账号" in zh
+    assert "整合" in zh and "并入" not in zh and "一个单位在同一平台原则上只开设一个账号" in zh
     assert gp("plan", "--org", "没有这个单位").exit_code == 2
+
+
+def test_a_near_tie_is_for_the_unit_to_confirm_and_a_registered_main_account_is_kept(gp, world, score) -> None:
+    unit = world.org("某区政府", level="district")
+    own = world.account(unit, name="某区人民政府")
+    world.posts(own, range(0, 90, 3))
+    release = world.account(unit, name="某区发布")
+    world.posts(release, range(0, 90, 3))
+    world.posts(release, [1])  # one post more: a lead of less than near_tie_points
+    gp.ok("score", "--as-of", "2026-06-30")
+    plan = {r["account_id"]: r for r in json.loads(gp.ok("plan", "--json").output)}
+    assert plan[release]["action"] == "keep" and 0 < plan[release]["numbers"]["near_tie"] < 5
+    assert "请单位确认主账号" in plan[release]["reason_zh"]
+    assert plan[own]["action"] == "merge" and "请单位确认主账号" in plan[own]["reason_zh"]
+    # The office names the district's own account as the main one: the plan keeps it, settled.
+    gp.ok("account", "edit", f"#{own}", "--main")
+    gp.ok("score", "--as-of", "2026-06-30")
+    plan = {r["account_id"]: r for r in json.loads(gp.ok("plan", "--json").output)}
+    assert (plan[own]["action"], plan[release]["action"], plan[release]["target_account_id"]) == ("keep", "merge", own)
+    assert "主账号" in plan[own]["reason_zh"] and "near_tie" not in plan[own]["numbers"]
+    assert "确认" not in plan[release]["reason_zh"]
+
+
+def test_only_close_active_accounts_are_near_ties(world, score) -> None:
+    unit = world.org("某街道", level="street")
+    strong = world.active(unit, name="某街道发布")
+    close = world.account(unit, name="某街道之声")
+    world.posts(close, range(0, 90, 2))  # as active as the strong one: within the near-tie points
+    weak = world.account(unit, name="某街道服务")
+    world.posts(weak, [3, 40])  # active, far behind
+    zombies = world.org("某社区", unit, level="community")
+    z1, z2 = world.account(zombies, name="社区一号"), world.account(zombies, name="社区二号")
+    world.posts(z1, [200])
+    world.posts(z2, [210])
+    score()
+    plan = by_account(score.plan())
+    kept = strong if plan[strong]["action"] == "keep" else close
+    other = close if kept == strong else strong
+    assert "near_tie" in plan[kept]["numbers"] and "near_tie" in plan[other]["numbers"]
+    assert plan[weak]["action"] == "merge" and "near_tie" not in plan[weak]["numbers"]
+    assert "确认" not in plan[weak]["reason_zh"], "a far weaker account is not the unit's to confirm"
+    # Two silent accounts: there is no main account to confirm between them.
+    assert all("near_tie" not in plan[z]["numbers"] for z in (z1, z2) if z in plan)
