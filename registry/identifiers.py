@@ -81,9 +81,12 @@ def _is_biz(text: str) -> bool:
         return False
 
 
-def validate_id(platform: str, value: str) -> str:
-    """The platform id in its stored form, or a ValidationError saying which forms the platform has."""
+def validate_id(platform: str, value: str, *, lookup: bool = False) -> str:
+    """The platform id in its stored form, or a ValidationError saying which forms the platform has.
+    `lookup`: finding an account already registered, where an id form no longer registered still names it."""
     text = value.strip()
+    if lookup and platform == "toutiao" and _TOUTIAO_UID.fullmatch(text):
+        return text
     if platform == "weibo" and _WEIBO_UID.fullmatch(text):
         return text
     if platform == "toutiao" and _TOUTIAO_TOKEN.fullmatch(text):
@@ -112,9 +115,9 @@ def validate_id(platform: str, value: str) -> str:
 def _toutiao_numeric(value: str) -> ValidationError:
     """A numeric Toutiao user id reaches neither route: the feed API and RSSHub both take the token."""
     return ValidationError(
-        L(f"{value!r} 是今日头条数字用户 ID, 巡查无法使用 (接口和 RSSHub 都需要 MS4wLjAB... 令牌)",
+        L(f"{value!r} 是今日头条数字用户 ID, 巡查无法使用 (接口和 RSSHub 都需要 MS4wLjAB... 令牌): 请改填主页链接或令牌",
           f"{value!r} is a numeric Toutiao user id, which no route can patrol (the API and RSSHub both take "
-          f"the MS4wLjAB... token)"),
+          f"the MS4wLjAB... token): give the profile URL or the token instead"),
         hint=L("粘贴账号主页链接 (https://www.toutiao.com/c/user/token/MS4wLjAB.../) 或其中的 MS4wLjAB... 令牌",
                "paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token"))
 

@@ -106,7 +106,7 @@ def test_a_numeric_toutiao_id_is_refused_with_what_to_paste(gp, platform: str) -
     assert result.exit_code == 2
     assert result.output == (
         "Error: '50502346173' is a numeric Toutiao user id, which no route can patrol (the API and RSSHub both "
-        "take the MS4wLjAB... token)\n"
+        "take the MS4wLjAB... token): give the profile URL or the token instead\n"
         "Hint: paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token\n")
     assert accounts(gp) == []
 
