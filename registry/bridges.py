@@ -34,7 +34,8 @@ PLACEHOLDERS = {
     "base": "the bridge's base URL (bridge.base_urls.<platform>, else bridge.base_url), without a trailing /",
     "id": "the account's platform id as registered (Weibo uid, Toutiao MS4wLjAB… token, WeChat biz)",
     "biz_num": "WeChat only: the biz decoded to its number (MzA5NDc1NzQ4MA== -> 3094757480)",
-    "key": "bridge.key (RSSHub's ACCESS_KEY); without {key} the key is added as key= to RSSHub presets only",
+    "key": "bridge.key (RSSHub's ACCESS_KEY); without {key}, a free template gets it as key= (as the RSSHub "
+           "preset does; the wewe-rss and Wechat2RSS presets never get it)",
 }
 
 

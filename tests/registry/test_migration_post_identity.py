@@ -1,0 +1,56 @@
+"""Revision 0002 merges the posts a bridge stored under its link into the platform's own id: a database
+with data, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+
+from registry.db import open_engine, session_scope, upgrade
+from registry.models import Account, Organization, Post
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+T1 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+T2 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def test_posts_stored_under_bridge_links_are_merged_into_the_platform_ids(db_url: str) -> None:
+    engine = open_engine(db_url)
+    with session_scope(engine) as s:
+        org = Organization(name="岳麓区", level="district")
+        s.add(org)
+        s.flush()
+        weibo = Account(platform="weibo", platform_id="5529945701", name="发布", org_id=org.id)
+        toutiao = Account(platform="toutiao", platform_id="MS4wLjABAAAAxyzxyzxyz", name="头条", org_id=org.id)
+        s.add_all([weibo, toutiao])
+        s.flush()
+        s.add_all([
+            # The API's row (with engagement) and RSSHub's row of the same post: the bid is the mid in base62.
+            Post(account_id=weibo.id, platform_post_id="4387933362623405", likes=7, first_seen_at=T1, last_seen_at=T1),
+            Post(account_id=weibo.id, platform_post_id="https://weibo.com/5529945701/HATy0b0sZ", first_seen_at=T0,
+                 last_seen_at=T2),
+            # Seen through RSSHub only: renamed.
+            Post(account_id=weibo.id, platform_post_id="https://weibo.com/5529945701/HATy0b0s0", first_seen_at=T0,
+                 last_seen_at=T0),
+            Post(account_id=toutiao.id, platform_post_id="7210987654321098765", first_seen_at=T1, last_seen_at=T1),
+            Post(account_id=toutiao.id, platform_post_id="https://www.toutiao.com/article/7210987654321098765/",
+                 first_seen_at=T0, last_seen_at=T1),
+            Post(account_id=toutiao.id, platform_post_id="https://www.toutiao.com/w/7210000000000000032/",
+                 first_seen_at=T0, last_seen_at=T0),
+            Post(account_id=toutiao.id, platform_post_id="sha1:abc", first_seen_at=T0, last_seen_at=T0),  # untouched
+        ])
+        ids = (weibo.id, toutiao.id)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    upgrade(engine)
+    with session_scope(engine) as s:
+        posts = {(p.account_id, p.platform_post_id): p for p in s.execute(select(Post)).scalars()}
+    engine.dispose()
+    weibo_id, toutiao_id = ids
+    assert sorted(posts) == sorted([
+        (weibo_id, "4387933362623405"), (weibo_id, "4387933362623344"),
+        (toutiao_id, "7210987654321098765"), (toutiao_id, "7210000000000000032"), (toutiao_id, "sha1:abc")])
+    merged = posts[(weibo_id, "4387933362623405")]
+    assert (merged.likes, merged.first_seen_at, merged.last_seen_at) == (7, T0, T2)
+    assert posts[(toutiao_id, "7210987654321098765")].first_seen_at == T0
