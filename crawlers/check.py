@@ -84,14 +84,17 @@ class CheckReport:
 def check_sources(settings: Settings, engine: Engine, *, platforms: Sequence[str] = PLATFORMS,
                   account_ids: Sequence[int] = ()) -> CheckReport:
     """Check each configured source of `platforms` (or the sources of the named accounts)."""
-    refs = _accounts(engine, platforms, account_ids)
-    names = list(refs) if account_ids else list(platforms)
-    checks = [check_one(settings, platform, *refs.get(platform, (None, ""))) for platform in names]
+    found = _accounts(engine, platforms, account_ids)
+    if account_ids:
+        checks = [check_one(settings, ref.platform, ref, name) for ref, name in found]
+    else:
+        first = {ref.platform: (ref, name) for ref, name in found}
+        checks = [check_one(settings, p, *first.get(p, (None, ""))) for p in platforms]
     return CheckReport(checks=checks, unusable=_unusable(settings, engine, platforms))
 
 
 def _accounts(engine: Engine, platforms: Sequence[str],
-              account_ids: Sequence[int]) -> dict[str, tuple[AccountRef, str]]:
+              account_ids: Sequence[int]) -> list[tuple[AccountRef, str]]:
     """The account to try per platform: those named, else each platform's first active account."""
     columns = (Account.id, Account.platform, Account.platform_id, Account.feed_url, Account.name)
     with engine.connect() as conn:
@@ -101,8 +104,9 @@ def _accounts(engine: Engine, platforms: Sequence[str],
             first = (select(func.min(Account.id)).where(Account.status == "active")
                      .where(Account.platform.in_(list(platforms))).group_by(Account.platform))
             rows = conn.execute(select(*columns).where(Account.id.in_(first))).all()
-    return {row[1]: (AccountRef(id=row[0], platform=row[1], platform_id=row[2], feed_url=row[3]), row[4])
-            for row in rows}
+    order = {a: n for n, a in enumerate(account_ids)}
+    return sorted(((AccountRef(id=row[0], platform=row[1], platform_id=row[2], feed_url=row[3]), row[4])
+                   for row in rows), key=lambda item: order.get(item[0].id, item[0].id))
 
 
 def _unusable(settings: Settings, engine: Engine, platforms: Sequence[str]) -> list[SourceCheck]:

@@ -4,6 +4,8 @@ Bridges answer errors their own way, and the same status means different things 
 RSSHub's 404 "暂未发表作品" is an account without posts, wewe-rss's 400 "不存在该feed！" is an account the
 bridge does not follow (the operator's to fix, never the account's fault), Wechat2RSS's 404 the same.
 `read_bridge_answer` returns the outcome of such an answer, or None when the body should be read as a feed.
+Behind a free template the answers that name their bridge (RSSHub's error page, wewe-rss's refusal) are
+still read by that bridge's table.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def read_bridge_answer(bridge: str, body: bytes, *, status: int, headers: Mappin
         return _wewe(body, status)
     if bridge == "wechat2rss":
         return _wechat2rss(body, status)
-    return None
+    # A free template: RSSHub's error page and wewe-rss's refusal say who sent them; Wechat2RSS's 404 does not.
+    return _rsshub(body, status, headers) or _wewe(body, status)
 
 
 def _text(body: bytes) -> str:
@@ -61,6 +64,8 @@ def _rsshub_message(body: bytes, headers: Mapping[str, object]) -> str | None:
     """RSSHub's error message, from its error page or its JSON; None when the body is neither."""
     text = _text(body)
     if "json" in header(headers, "content-type").lower() or text.lstrip().startswith("{"):
+        if status < 400:
+            return None  # a JSON Feed, or JSON that is no feed (malformed): RSSHub's errors have an error status
         try:
             error = json.loads(text).get("error")
         except (ValueError, AttributeError, RecursionError):
