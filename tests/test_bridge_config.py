@@ -112,3 +112,18 @@ wechat = "{base}/feeds/MP_WXS_{biz_num}.atom?k=PASSWORD99&limit=20"
     assert bridge["templates"]["wechat"] == "{base}/feeds/MP_WXS_{biz_num}.atom?k=***&limit=20"
     assert bridge["base_url"] == "http://admin:***@rsshub.local:1200"
     assert bridge["key"] == bridge["wechat2rss_secret"] == "***"
+
+
+def test_credentials_in_a_template_never_reach_the_stored_url(gp_env: dict[str, str], tmp_path: Path) -> None:
+    from crawlers.redaction import configured_secrets, strip_credentials
+
+    settings = load_settings(write(tmp_path, """
+[bridge]
+base_url = "http://admin:hunter22@bridge.local"
+[bridge.templates]
+wechat = "{base}/feeds/MP_WXS_{biz_num}.atom?auth=PASSWORD99"
+"""))
+    url = settings.bridge_route("wechat").url(BIZ)
+    secrets = configured_secrets(settings)
+    assert {"PASSWORD99", "hunter22"} <= set(secrets)
+    assert strip_credentials(url, secrets=secrets) == "http://bridge.local/feeds/MP_WXS_3094757480.atom"
