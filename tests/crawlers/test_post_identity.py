@@ -60,3 +60,23 @@ def test_switching_routes_back_and_forth_stores_no_post_twice(crawl: Crawl) -> N
     assert all(p.isdigit() and len(p) == 16 for p in weibo)
     assert all(p.isdigit() for p in toutiao)
     assert all(p.split("_")[0].isdigit() and p.split("_")[1].isdigit() for p in wechat)
+
+
+@pytest.mark.slow
+def test_wechat_through_wewe_rss_short_links_and_the_mp_api_is_one_post_each(crawl: Crawl) -> None:
+    """wewe-rss links articles by short links that only WeChat can map: the same article is recognised by
+    its account, publish time and title, and keeps the MP list's appmsgid_idx."""
+    acc = pick(crawl.scenario, "active", "wechat")
+    account_id = crawl.accounts()[("wechat", acc.platform_id)]
+    ref = ("--account", f"wechat:{acc.platform_id}")
+    crawl.configure(wechat="feed")  # wewe-rss first: short-link ids
+    crawl.patrol(*ref)
+    via_bridge = stored(crawl, [account_id])[account_id]
+    assert via_bridge and not any("_" in p and p.split("_")[0].isdigit() for p in via_bridge)
+    crawl.configure(wechat="api")
+    crawl.patrol(*ref)
+    after_api = stored(crawl, [account_id])[account_id]
+    assert all(p.split("_")[0].isdigit() for p in after_api)  # the short-link rows took the platform's ids
+    crawl.configure(wechat="feed")
+    crawl.patrol(*ref)
+    assert sorted(stored(crawl, [account_id])[account_id]) == sorted(after_api)
