@@ -23,7 +23,8 @@ def test_posts_stored_under_bridge_links_are_merged_into_the_platform_ids(db_url
         s.flush()
         weibo = Account(platform="weibo", platform_id="5529945701", name="发布", org_id=org.id)
         toutiao = Account(platform="toutiao", platform_id="MS4wLjABAAAAxyzxyzxyz", name="头条", org_id=org.id)
-        s.add_all([weibo, toutiao])
+        wechat = Account(platform="wechat", platform_id="MzA5NDc1NzQ4MA==", name="公众号", org_id=org.id)
+        s.add_all([weibo, toutiao, wechat])
         s.flush()
         s.add_all([
             # The API's row (with engagement) and RSSHub's row of the same post: the bid is the mid in base62.
@@ -39,18 +40,28 @@ def test_posts_stored_under_bridge_links_are_merged_into_the_platform_ids(db_url
             Post(account_id=toutiao.id, platform_post_id="https://www.toutiao.com/w/7210000000000000032/",
                  first_seen_at=T0, last_seen_at=T0),
             Post(account_id=toutiao.id, platform_post_id="sha1:abc", first_seen_at=T0, last_seen_at=T0),  # untouched
+            # wewe-rss's short-link id and the MP list's id of one article: same account, time and title.
+            Post(account_id=wechat.id, platform_post_id="2650000001_1", title="通知", published_at=T0,
+                 first_seen_at=T1, last_seen_at=T1),
+            Post(account_id=wechat.id, platform_post_id="MIuSs8kyV5PyyxV1ewh5CQ", title="通知", published_at=T0,
+                 first_seen_at=T0, last_seen_at=T2),
+            Post(account_id=wechat.id, platform_post_id="ltgeo2BIyqPQ9CCrO5oOVg", title="另一篇", published_at=T0,
+                 first_seen_at=T0, last_seen_at=T0),  # another article: kept
         ])
-        ids = (weibo.id, toutiao.id)
+        ids = (weibo.id, toutiao.id, wechat.id)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     upgrade(engine)
     with session_scope(engine) as s:
         posts = {(p.account_id, p.platform_post_id): p for p in s.execute(select(Post)).scalars()}
     engine.dispose()
-    weibo_id, toutiao_id = ids
+    weibo_id, toutiao_id, wechat_id = ids
     assert sorted(posts) == sorted([
         (weibo_id, "4387933362623405"), (weibo_id, "4387933362623344"),
-        (toutiao_id, "7210987654321098765"), (toutiao_id, "7210000000000000032"), (toutiao_id, "sha1:abc")])
+        (toutiao_id, "7210987654321098765"), (toutiao_id, "7210000000000000032"), (toutiao_id, "sha1:abc"),
+        (wechat_id, "2650000001_1"), (wechat_id, "ltgeo2BIyqPQ9CCrO5oOVg")])
+    article = posts[(wechat_id, "2650000001_1")]
+    assert (article.first_seen_at, article.last_seen_at) == (T0, T2)
     merged = posts[(weibo_id, "4387933362623405")]
     assert (merged.likes, merged.first_seen_at, merged.last_seen_at) == (7, T0, T2)
     assert posts[(toutiao_id, "7210987654321098765")].first_seen_at == T0

@@ -64,6 +64,51 @@ def canonical(platform: str, post_id: str) -> str | None:
 
 def upgrade() -> None:
     conn = op.get_bind()
+    _merge_links(conn)
+    _merge_wechat_short_links(conn)
+
+
+def _merge(conn: sa.engine.Connection, pairs: list[tuple[tuple, tuple]]) -> None:
+    """Delete each duplicate (id, first_seen_at, last_seen_at) and widen its target's sighting window."""
+    merged = [{"b_id": target[0], "b_first": min(target[1], dup[1]), "b_last": max(target[2], dup[2])}
+              for target, dup in pairs]
+    deleted = [dup[0] for _, dup in pairs]
+    for start in range(0, len(deleted), BATCH):
+        conn.execute(post.delete().where(post.c.id.in_(deleted[start:start + BATCH])))
+    if merged:
+        conn.execute(post.update().where(post.c.id == sa.bindparam("b_id"))
+                     .values(first_seen_at=sa.bindparam("b_first"), last_seen_at=sa.bindparam("b_last")), merged)
+
+
+_CANONICAL = re.compile(r"\d+_\d+")
+_OPAQUE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _merge_wechat_short_links(conn: sa.engine.Connection) -> None:
+    """wewe-rss stored WeChat articles under their short-link ids, the MP lists under appmsgid_idx: the
+    same account, publish time and title are the same article."""
+    full = sa.table("post", sa.column("id", sa.Integer), sa.column("account_id", sa.Integer),
+                    sa.column("platform_post_id", sa.String), sa.column("first_seen_at", TZDateTime),
+                    sa.column("last_seen_at", TZDateTime), sa.column("published_at", TZDateTime),
+                    sa.column("title", sa.String))
+    a, b = full.alias("a"), full.alias("b")
+    rows = conn.execute(
+        sa.select(a.c.id, a.c.platform_post_id, a.c.first_seen_at, a.c.last_seen_at,
+                  b.c.id, b.c.platform_post_id, b.c.first_seen_at, b.c.last_seen_at)
+        .select_from(a.join(b, sa.and_(a.c.account_id == b.c.account_id, a.c.published_at == b.c.published_at,
+                                       a.c.title == b.c.title, a.c.id != b.c.id))
+                     .join(account, account.c.id == a.c.account_id))
+        .where(account.c.platform == "wechat", a.c.title.is_not(None), a.c.published_at.is_not(None))).all()
+    pairs, taken = [], set()
+    for row in rows:
+        if _CANONICAL.fullmatch(row[1]) and _OPAQUE.fullmatch(row[5]) and not _CANONICAL.fullmatch(row[5]) \
+                and row[4] not in taken:
+            taken.add(row[4])
+            pairs.append(((row[0], row[2], row[3]), (row[4], row[6], row[7])))
+    _merge(conn, pairs)
+
+
+def _merge_links(conn: sa.engine.Connection) -> None:
     rows = conn.execute(
         sa.select(post.c.id, post.c.account_id, account.c.platform, post.c.platform_post_id,
                   post.c.first_seen_at, post.c.last_seen_at)
