@@ -353,3 +353,10 @@ def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None
     assert [(p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in pooled.posts] == [
         (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts]
     assert all(p.content_hash for p in pooled.posts)
+
+
+@pytest.mark.parametrize("source", ["toutiao", "feed"])
+def test_a_numeric_toutiao_id_is_a_setup_problem_on_either_route(settings: Any, source: str) -> None:
+    spider = make_spider(source, settings)
+    done = spider.begin(visit_of(spider, "toutiao", "50502346173"))
+    assert done.outcome == "setup_required" and "MS4wLjAB" in done.reason and done.pages == 0
