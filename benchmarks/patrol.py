@@ -263,7 +263,8 @@ def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None
             templates={p: scenario.feed_url_template(p) for p in PLATFORMS}, concurrency=concurrency, timeout=30.0)
         for platform, route in (routes or {}).items():
             settings.data["platforms"][platform]["route"] = route
-            if platform == "wechat" and route == "api":  # an MP session (the simulator takes any)
+            if platform == "wechat" and route == "api":  # an MP session (the simulator takes any); secrets
+                os.environ.update(GOVPULSE_WECHAT_TOKEN="benchtoken", GOVPULSE_WECHAT_COOKIE="slave_sid=bench")
                 settings.data["platforms"]["wechat"].update(token="benchtoken", cookie="slave_sid=bench")
         wechat_route = str(settings.platform("wechat")["route"])
         engine = open_engine(settings.database_url)

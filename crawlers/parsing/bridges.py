@@ -60,7 +60,7 @@ def _text(body: bytes) -> str:
     return body[:SNIFF].decode("utf-8", errors="replace")
 
 
-def _rsshub_message(body: bytes, headers: Mapping[str, object]) -> str | None:
+def _rsshub_message(body: bytes, status: int, headers: Mapping[str, object]) -> str | None:
     """RSSHub's error message, from its error page or its JSON; None when the body is neither."""
     text = _text(body)
     if "json" in header(headers, "content-type").lower() or text.lstrip().startswith("{"):
@@ -78,7 +78,7 @@ def _rsshub_message(body: bytes, headers: Mapping[str, object]) -> str | None:
 
 
 def _rsshub(body: bytes, status: int, headers: Mapping[str, object]) -> PageResult | None:
-    message = _rsshub_message(body, headers)
+    message = _rsshub_message(body, status, headers)
     if message is None:
         return None  # a feed (200), or an answer that is not RSSHub's own: the generic reading applies
     said = platform_message(message)
