@@ -28,7 +28,7 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.engine import Engine
 
 from crawlers.items import AccountVisit
-from crawlers.middlewares import REFUSED_ADDRESS, _resolves_forbidden
+from crawlers.middlewares import REFUSED_ADDRESS, resolves_forbidden
 from crawlers.parsing.bridges import SETUP
 from crawlers.parsing.posts import FOREIGN, latest_publish_time
 from crawlers.redaction import configured_secrets
@@ -193,7 +193,7 @@ def fetch(request: Request, *, timeout: float, max_bytes: int) -> TextResponse:
     while True:
         host = forbidden_host(url)
         name = url.split("/")[2].split(":")[0] if url.count("/") >= 2 else ""
-        if host is not None or (name and _resolves_forbidden(name)):
+        if host is not None or (name and resolves_forbidden(name)):
             raise FetchFailed(SETUP, f"{REFUSED_ADDRESS}: {host or name}")
         try:
             raw = _OPENER.open(urllib.request.Request(url, headers=headers), timeout=timeout)

@@ -79,7 +79,7 @@ class AddressGuard:
         host = (urlsplit(request.url).hostname or "").lower().rstrip(".")
         refused = self.verdicts.get(host)
         if refused is None:
-            refused = forbidden_host(request.url) is not None or await asyncio.to_thread(_resolves_forbidden, host)
+            refused = forbidden_host(request.url) is not None or await asyncio.to_thread(resolves_forbidden, host)
             self.verdicts[host] = refused
         if refused:
             raise IgnoreRequest(f"{REFUSED_ADDRESS}: {host}")
@@ -88,7 +88,7 @@ class AddressGuard:
 REFUSED_ADDRESS = "refused: a link-local or cloud-metadata address"
 
 
-def _resolves_forbidden(host: str) -> bool:
+def resolves_forbidden(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
         return False  # a literal address was judged already

@@ -5,7 +5,6 @@ link; the API gives the mid, the item id and appmsgid_idx."""
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (
 from tests.simulator.simulator_support import pick
 
 from registry.db import session_scope
-from registry.models import FetchOutcome, Post
+from registry.models import Post
 
 W2R = '[bridge.templates]\nwechat = "wechat2rss"\n'
 
