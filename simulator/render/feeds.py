@@ -1,5 +1,5 @@
 """Bridge feeds: RSSHub (`/weibo/user/{uid}`, `/toutiao/user/token/{token}`, RSS 2.0), wewe-rss
-(`/feeds/{id}.rss|.atom|.json`; its Atom has only <updated>) and Wechat2RSS (`/feed/{id}.xml|.json`), with
+(`/feeds/MP_WXS_{number}.rss|.atom|.json`; its Atom has only <updated>) and Wechat2RSS (`/feed/{number}.xml|.json`), with
 the quirks (dates feedparser misreads, GBK, wrong content types, unescaped XML) and the faults of a broken
 bridge."""
 
