@@ -6,12 +6,14 @@ in the check and in a patrol alike."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
 from tests.crawlers.hostile_bridge import HUGE, hostile_bridge
+from tests.simulator.simulator_support import pick
 
 KEY = "ACCESSKEY4242"
 
@@ -111,3 +113,21 @@ def test_feed_urls_to_link_local_or_metadata_addresses_are_refused(crawl: Crawl)
         assert done.returncode == 2 and "link-local or cloud-metadata address" in done.stderr, done.stderr
     done = crawl.run("account", "edit", "#1", "--feed", "http://127.0.0.1:1200/weibo/user/1")  # a same-host bridge
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_a_credential_in_a_bridge_template_reaches_no_log_no_row_no_output(crawl: Crawl) -> None:
+    secret = "TEMPLATESECRET77"
+    crawl.configure(extra=f'[bridge.templates]\ntoutiao = "{{base}}/toutiao/user/token/{{id}}?auth={secret}"\n')
+    acc = pick(crawl.scenario, "active", "toutiao")
+    code, out = check(crawl, "--account", f"toutiao:{acc.platform_id}")
+    assert code == 0 and "auth=***" in out["sources"][0]["url"] and secret not in json.dumps(out)
+    patrol = crawl.patrol("--account", f"toutiao:{acc.platform_id}")
+    [outcome] = crawl.outcomes(patrol["patrol_id"]).values()
+    assert outcome.outcome == "ok" and secret not in (outcome.url or "")
+    logs = list((crawl.root / "home" / "logs").glob("*.log"))
+    assert logs and not any(secret in p.read_text(encoding="utf-8", errors="replace") for p in logs)
+    db = Path(crawl.db_url.removeprefix("sqlite:///")).read_bytes()
+    assert secret.encode() not in db
+    shown = crawl.run("config", "show").stdout
+    assert secret not in shown and "auth=***" in shown
