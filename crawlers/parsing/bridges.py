@@ -34,7 +34,7 @@ _RSSHUB_MESSAGE = re.compile(r'<code[^>]*details[^>]*>(.*?)</code>', re.DOTALL)
 _WEWE_UNKNOWN = "不存在该feed"
 
 HINTS = {
-    "wewe-rss": "add the account in wewe-rss (公众号源 → 添加, from one of its article links); its feed is "
+    "wewe-rss": "add the account in wewe-rss (添加 → 添加公众号源, with one of its article share links); its feed is "
                 "/feeds/MP_WXS_<biz as a number>",
     "wechat2rss": "subscribe the account in Wechat2RSS (/add/<biz as a number>); with RSS_ENC_FEED_ID on, set "
                   "bridge.wechat2rss_secret to its RSS_SECRET",
