@@ -2,6 +2,7 @@
 which a bare asynchronous HTTP client fetches the same URLs.
 
     .venv/bin/python -m benchmarks.patrol --accounts 10000 [--accounts 2000] [--concurrency 16]
+                                          [--route weibo=feed ...]
 
 For each size: the bench scenario (about 60 posts per account over 180 days; 40 % WeChat and 40 %
 Weibo and 20 % Toutiao, on the default routes) is served by the simulator in its own process, every
@@ -13,7 +14,8 @@ process:
            crawl had;
   second   a second patrol with nothing new (it must store no new post);
 the requests per account of each source (each platform's API, and "feed" for the bridges), the peak memory (RSS high-water mark) of each crawl process, and the CPU the simulator spent answering
-(on the same cores as the crawl).
+(on the same cores as the crawl). For both patrols, the requests per account of each platform and route,
+counted by the simulator itself (its /__stats, reset before each patrol).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import json
 import urllib.request
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,6 +76,8 @@ class Run:
     peak_rss_all_mb: float = float("nan")  # the crawl process and its workers together
     simulator_cpu_seconds: float = float("nan")  # what answering cost, on the same cores
     requests_per_account: dict[str, float] | None = None  # by source: each platform's API, and "feed"
+    by_route: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, route) -> requests
+    accounts_by_platform: dict[str, int] = field(default_factory=dict)
 
 
 def children_cpu() -> float:
@@ -138,6 +144,32 @@ def per_account(engine: Any, patrol_id: int, requests: dict[str, int]) -> dict[s
         key = platform if source == "api" else "feed"
         visited[key] = visited.get(key, 0) + n
     return {source: requests.get(source, 0) / n for source, n in sorted(visited.items()) if n}
+
+
+# The simulator's path kinds (simulator/routes.py) -> (platform, route); the WeChat article check belongs
+# to whichever route WeChat takes.
+PATH_KINDS = {
+    "weibo.profile": ("weibo", "api"), "weibo.timeline": ("weibo", "api"), "toutiao.feed": ("toutiao", "api"),
+    "wechat.appmsgpublish": ("wechat", "api"), "wechat.appmsg": ("wechat", "api"),
+    "feed.rsshub_weibo": ("weibo", "feed"), "feed.rsshub_toutiao": ("toutiao", "feed"),
+    "feed.wewe": ("wechat", "feed"), "feed.wechat2rss": ("wechat", "feed"),
+}
+
+
+def simulator_requests(base_url: str, wechat_route: str) -> dict[tuple[str, str], int]:
+    """Requests the simulator answered since its last reset, by (platform, route)."""
+    with urllib.request.urlopen(f"{base_url}/__stats") as answer:
+        by_path = json.loads(answer.read())["by_path"]
+    counts: Counter[tuple[str, str]] = Counter()
+    for kind, n in by_path.items():
+        key = ("wechat", wechat_route) if kind == "wechat.article" else PATH_KINDS.get(kind)
+        if key is not None:
+            counts[key] += n
+    return dict(counts)
+
+
+def reset_simulator(base_url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{base_url}/__reset", method="POST")).close()
 
 
 def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) -> list[str]:
@@ -232,7 +264,7 @@ async def fetch_all(urls: list[str], concurrency: int) -> tuple[int, float]:
     return done, time.perf_counter() - started
 
 
-def bench(size: int, concurrency: int, work: Path) -> list[Run]:
+def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None = None) -> list[Run]:
     now = datetime.now(UTC).replace(microsecond=0)
     scenario = build_scenario("bench", size=size, now=now)
     server = subprocess.Popen([sys.executable, "-c", SIMULATOR, str(size), now.isoformat()], stdout=subprocess.PIPE,
@@ -245,14 +277,22 @@ def bench(size: int, concurrency: int, work: Path) -> list[Run]:
         settings = loopback_settings(
             load_settings(), database_url=f"sqlite:///{work / 'bench.db'}", work_dir=work, base_url=base_url,
             templates={p: scenario.feed_url_template(p) for p in PLATFORMS}, concurrency=concurrency, timeout=30.0)
+        for platform, route in (routes or {}).items():
+            settings.data["platforms"][platform]["route"] = route
+            if platform == "wechat" and route == "api":  # an MP session (the simulator takes any); secrets
+                os.environ.update(GOVPULSE_WECHAT_TOKEN="benchtoken", GOVPULSE_WECHAT_COOKIE="slave_sid=bench")
+                settings.data["platforms"]["wechat"].update(token="benchtoken", cookie="slave_sid=bench")
+        wechat_route = str(settings.platform("wechat")["route"])
         engine = open_engine(settings.database_url)
         try:
             started = time.perf_counter()
             import_roster(engine, roster, actor="benchmark")
             print(f"{size:,} accounts: roster imported in {time.perf_counter() - started:.1f} s", flush=True)
             answering = process_cpu(server.pid)
+            reset_simulator(base_url)
             first, run1 = patrol(settings, engine, "first patrol")
             run1.simulator_cpu_seconds, answering = process_cpu(server.pid) - answering, process_cpu(server.pid)
+            run1.by_route = simulator_requests(base_url, wechat_route)
             assert first.status == "finished", first.message
             urls = replay_urls(engine, first.patrol_id, base_url,
                                float(settings.patrol.get("verify_silent_days", 14)))
@@ -267,15 +307,30 @@ def bench(size: int, concurrency: int, work: Path) -> list[Run]:
                 posts = f", {per_post:.2f} ms per post" if per_post is not None else ""
                 print(f"parsing + hashing, {kind}: {per_answer:.1f} ms CPU per answer{posts}", flush=True)
             answering = process_cpu(server.pid)
+            reset_simulator(base_url)
             second, run2 = patrol(settings, engine, "second patrol, nothing new")
             run2.simulator_cpu_seconds = process_cpu(server.pid) - answering
+            run2.by_route = simulator_requests(base_url, wechat_route)
             assert second.status == "finished", second.message
         finally:
             engine.dispose()
     finally:
         server.terminate()
         server.wait(timeout=10)
+    run1.accounts_by_platform = run2.accounts_by_platform = dict(Counter(a.platform for a in scenario.accounts))
     return [run1, ceiling, run2]
+
+
+def print_requests_per_account(size: int, runs: list[Run]) -> None:
+    """Requests per account of each platform and route, as the simulator counted them."""
+    print(f"\nrequests per account, {size:,} accounts (counted by the simulator):")
+    print("| run | platform | route | accounts | requests | requests per account |")
+    print("|---|---|---|---|---|---|")
+    for run in runs:
+        accounts = run.accounts_by_platform
+        for (platform, route), n in sorted(run.by_route.items()):
+            print(f"| {run.label} | {platform} | {route} | {accounts.get(platform, 0):,} | {n:,} | "
+                  f"{n / max(accounts.get(platform, 0), 1):.2f} |", flush=True)
 
 
 def main() -> None:
@@ -283,7 +338,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, action="append", help="bench scenario size (repeatable)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests at once per source")
     parser.add_argument("--keep", type=Path, help="keep the databases and logs in this folder")
+    parser.add_argument("--route", action="append", default=[], metavar="PLATFORM=ROUTE",
+                        help="another route than the default for a platform (e.g. weibo=feed); repeatable")
     args = parser.parse_args()
+    routes = dict(r.split("=", 1) for r in args.route)
     sizes = args.accounts or [10_000]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
     print("| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS (crawl) | "
@@ -293,7 +351,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
             work = args.keep / str(size) if args.keep else Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            runs = bench(size, args.concurrency, work)
+            runs = bench(size, args.concurrency, work, routes)
         for run in runs:
             measured = run.cpu_seconds == run.cpu_seconds  # not NaN
             rss = f"{run.peak_rss_mb:.0f} MB | {run.peak_rss_all_mb:.0f} MB" if measured else "— | —"
@@ -309,6 +367,7 @@ def main() -> None:
         first, ceiling = runs[0], runs[1]
         print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | | |",
               flush=True)
+        print_requests_per_account(size, [runs[0], runs[2]])
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -56,7 +56,8 @@ POLL_SECONDS = 0.5
 # After SIGTERM the crawl stores its buffer and closes; past this it is killed.
 STOP_GRACE_SECONDS = 30.0
 LOG_TAIL_LINES = 5
-FAILURE_OUTCOMES = ("not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
+FAILURE_OUTCOMES = ("not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error",
+                    "setup_required")
 
 
 @dataclass

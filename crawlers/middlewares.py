@@ -9,12 +9,19 @@ to do so: a few per cent of the crawl's CPU for figures nobody reads. RequestCou
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.python import global_object_name
+
+from registry.safety import forbidden_address, forbidden_host
 
 MAX_PAUSE = 60.0
 
@@ -58,3 +65,37 @@ class RequestCounts:
     def process_exception(self, request: Request, exception: Exception) -> None:
         self.stats.inc_value("downloader/exception_count")
         self.stats.inc_value(f"downloader/exception_type_count/{global_object_name(type(exception))}")
+
+
+class AddressGuard:
+    """Refuses requests to link-local and cloud-metadata addresses (registry.safety), whether the URL names
+    the address or a host name that resolves to one, redirects included: a feed URL or a bridge must not
+    become a way to read the server's instance credentials. Each host is resolved once per crawl."""
+
+    def __init__(self) -> None:
+        self.verdicts: dict[str, bool] = {}
+
+    async def process_request(self, request: Request) -> None:
+        host = (urlsplit(request.url).hostname or "").lower().rstrip(".")
+        refused = self.verdicts.get(host)
+        if refused is None:
+            refused = forbidden_host(request.url) is not None or await asyncio.to_thread(resolves_forbidden, host)
+            self.verdicts[host] = refused
+        if refused:
+            raise IgnoreRequest(f"{REFUSED_ADDRESS}: {host}")
+
+
+REFUSED_ADDRESS = "refused: a link-local or cloud-metadata address"
+
+
+def resolves_forbidden(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return False  # a literal address was judged already
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False  # the download reports the DNS failure
+    return any(forbidden_address(str(info[4][0])) for info in infos)

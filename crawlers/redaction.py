@@ -11,7 +11,8 @@ import logging
 from collections.abc import Collection, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from registry.config import PLATFORMS, Settings
+from registry.bridges import literal_credentials
+from registry.config import PLATFORMS, Settings, read_secret
 
 MASK = "***"
 # Query parameters that carry credentials on the sources we use (the WeChat MP token, a bridge's
@@ -29,7 +30,10 @@ def configured_secrets(settings: Settings) -> list[str]:
         for name in ("cookie", "token"):
             if name in conf or f"{name}_file" in conf:
                 values.append(settings.secret(platform, name))
-    values.append(str(settings.get("bridge", "key", default="") or ""))
+    bridge = settings.get("bridge", default={}) or {}
+    values.append(str(bridge.get("key") or ""))
+    values.append(read_secret(bridge, "wechat2rss_secret", where="bridge"))
+    values += literal_credentials(bridge)  # a password or key= written into a bridge URL or template
     return secret_pieces(values)
 
 
@@ -66,7 +70,8 @@ def strip_credentials(url: str | None, params: Collection[str] = CREDENTIAL_PARA
         return None
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k.lower() not in params and v not in secrets]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+    netloc = parts.netloc.rpartition("@")[2]  # user:password@ of a bridge URL
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query), fragment=""))
 
 
 class RedactingFilter(logging.Filter):

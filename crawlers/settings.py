@@ -48,6 +48,8 @@ BASE: dict[str, Any] = {
     "CONCURRENT_ITEMS": 1,
     "DOWNLOADER_MIDDLEWARES": {
         "crawlers.middlewares.RetryBackoffMiddleware": 560,
+        # After the redirect middleware (600 is nearer the engine): every hop of a redirect is checked.
+        "crawlers.middlewares.AddressGuard": 590,
         # The request counts (the patrol's summary reads them) without measuring every request in bytes.
         "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
         "crawlers.middlewares.RequestCounts": 850,

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "govpulse.commands.database",
     "govpulse.commands.settings",
     "govpulse.commands.patrol",
+    "govpulse.commands.sources",
     "govpulse.commands.simulate",
     "govpulse.commands.demo",
     "govpulse.commands.scoring",

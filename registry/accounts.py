@@ -56,7 +56,7 @@ def resolve_account(session: Session, ref: str | int) -> Account:
     if platform is None and looks_like_url(rest):
         platform, rest = resolve_url(rest)
     if platform is not None:
-        account = _find_by_key(session, platform, validate_id(platform, rest))
+        account = _find_by_key(session, platform, validate_id(platform, rest, lookup=True))
         if account is None:
             raise NotFoundError(L(f"登记簿中没有账号 {text!r}", f"no account {text!r} in the registry"),
                                 hint=L("用 govpulse account list 查看, 或 account add 登记", "see govpulse account list, or register it with account add"))

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry.bridges import BridgeRoute, bridge_route, check_bridge_config, mask_credentials
 from registry.errors import ValidationError
 
 PLATFORMS = ("weibo", "toutiao", "wechat")
 
 # Keys whose values are secrets wherever they appear (masked by `config show`).
-SECRET_KEYS = frozenset({"cookie", "token", "password", "secret", "key", "access_key", "webhook_url"})
+SECRET_KEYS = frozenset({"cookie", "token", "password", "secret", "key", "access_key", "webhook_url",
+                         "wechat2rss_secret"})
+# Keys whose values are URLs or URL templates that may carry a credential in their query or user info.
+URL_KEYS = frozenset({"url", "base_url", "weibo", "toutiao", "wechat"})
 
 
 def default_home() -> Path:
@@ -46,12 +50,18 @@ def _defaults() -> dict[str, Any]:
         },
         "bridge": {
             "base_url": "",
+            # Per platform, when the bridges differ (RSSHub for Weibo and Toutiao, wewe-rss for WeChat).
+            "base_urls": {},
+            # A bridge name (registry/bridges.py PRESETS) or a free template with {base}, {id}, {biz_num}.
             "templates": {
-                "weibo": "{base}/weibo/user/{id}",
-                "toutiao": "{base}/toutiao/user/token/{id}",
-                "wechat": "{base}/feeds/{id}.atom",
+                "weibo": "rsshub",
+                "toutiao": "rsshub",
+                "wechat": "wewe-rss",
             },
-            "key": "",
+            "key": "",  # RSSHub's ACCESS_KEY, sent as key= to RSSHub only
+            # Wechat2RSS with RSS_ENC_FEED_ID=1: its RSS_SECRET, to compute the encrypted feed ids.
+            "wechat2rss_secret": "",
+            "wechat2rss_secret_file": "",
             # Politeness towards the bridge (all bridge feeds share one download slot).
             "concurrency": 4,
             "delay": 0.5,
@@ -126,6 +136,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "GOVPULSE_WECHAT_TOKEN": ("platforms", "wechat", "token"),
     "GOVPULSE_BRIDGE_BASE_URL": ("bridge", "base_url"),
     "GOVPULSE_BRIDGE_KEY": ("bridge", "key"),
+    "GOVPULSE_WECHAT2RSS_SECRET": ("bridge", "wechat2rss_secret"),
     "GOVPULSE_POLICY_FILE": ("policy", "file"),
     "GOVPULSE_REPORT_DIR": ("report", "out_dir"),
 }
@@ -158,6 +169,12 @@ class Settings:
         """A credential: the value (from env or file key) or the contents of `<name>_file`."""
         return read_secret(self.platform(platform), name, where=platform)
 
+    def bridge_route(self, platform: str) -> BridgeRoute | None:
+        """The feed bridge configured for a platform (its preset or template, base URL and keys)."""
+        bridge = self.data["bridge"]
+        secret = read_secret(bridge, "wechat2rss_secret", where="bridge") if platform == "wechat" else ""
+        return bridge_route(bridge, platform, wechat2rss_secret=secret)
+
     @property
     def patrol(self) -> dict[str, Any]:
         return self.data["patrol"]
@@ -184,8 +201,8 @@ class Settings:
                 return [walk(v, key) for v in node]
             if key in SECRET_KEYS and node:
                 return "***"
-            if key == "url" and isinstance(node, str):
-                return mask_url(node)
+            if key in URL_KEYS and isinstance(node, str):
+                return mask_credentials(mask_url(node))
             return node
 
         return walk(copy.deepcopy(self.data))
@@ -259,4 +276,5 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, database_url: s
     if database_url:
         data["database"]["url"] = database_url
         sources["database.url"] = "cli"
+    check_bridge_config(data["bridge"], where=str(cfg) if cfg is not None else "")
     return Settings(data=data, path=cfg, sources=sources)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.models import ACCOUNT_STATUSES, ORG_LEVELS
+from registry.safety import forbidden_host
 from registry.timeutil import SHANGHAI, utcnow
 
 NAME_MAX = 100
@@ -226,6 +227,12 @@ def parse_feed_url(value: Any) -> str | None:
                               hint=L("如 http://rsshub.local/weibo/user/2803301701", "e.g. http://rsshub.local/weibo/user/2803301701"))
     if len(text) > FEED_URL_MAX or _CONTROL.search(text) or " " in text:
         raise ValidationError(L(f"订阅源 {text[:80]!r} 无效", f"feed {text[:80]!r} is not a valid URL"))
+    host = forbidden_host(text)
+    if host is not None:
+        raise ValidationError(L(f"订阅源 {text[:80]!r} 指向链路本地或云元数据地址 {host}, 不予使用",
+                                f"feed {text[:80]!r} points at {host}, a link-local or cloud-metadata address"),
+                              hint=L("填写桥接服务或网站的地址 (内网或本机地址可以)",
+                                     "give the bridge's or the website's address (an intranet or same-host one is fine)"))
     return text
 
 

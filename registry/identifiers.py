@@ -81,13 +81,18 @@ def _is_biz(text: str) -> bool:
         return False
 
 
-def validate_id(platform: str, value: str) -> str:
-    """The platform id in its stored form, or a ValidationError saying which forms the platform has."""
+def validate_id(platform: str, value: str, *, lookup: bool = False) -> str:
+    """The platform id in its stored form, or a ValidationError saying which forms the platform has.
+    `lookup`: finding an account already registered, where an id form no longer registered still names it."""
     text = value.strip()
+    if lookup and platform == "toutiao" and _TOUTIAO_UID.fullmatch(text):
+        return text
     if platform == "weibo" and _WEIBO_UID.fullmatch(text):
         return text
-    if platform == "toutiao" and (_TOUTIAO_UID.fullmatch(text) or _TOUTIAO_TOKEN.fullmatch(text)):
+    if platform == "toutiao" and _TOUTIAO_TOKEN.fullmatch(text):
         return text
+    if platform == "toutiao" and _TOUTIAO_UID.fullmatch(text):
+        raise _toutiao_numeric(value)
     if platform == "wechat":
         if _WECHAT_GH.fullmatch(text):
             return text.lower()
@@ -97,8 +102,7 @@ def validate_id(platform: str, value: str) -> str:
             return text
     forms = {
         "weibo": L("数字 UID (如 2803301701) 或主页链接", "the numeric uid (e.g. 2803301701) or the profile URL"),
-        "toutiao": L("数字用户 ID 或 MS4wLjAB... 令牌, 或主页链接",
-                     "the numeric user id, the MS4wLjAB... token, or the profile URL"),
+        "toutiao": L("MS4wLjAB... 令牌或主页链接", "the MS4wLjAB... token or the profile URL"),
         "wechat": L("biz (如 MzA5NDc1NzQ4MA==)、原始ID (gh_ 加 12 位十六进制) 或微信号 (6-20 位字母、数字、_ 或 -, 以字母开头)",
                     "the biz (e.g. MzA5NDc1NzQ4MA==), the original id (gh_ and 12 hex digits) or the WeChat "
                     "alias (6-20 letters, digits, _ or -, starting with a letter)"),
@@ -106,6 +110,16 @@ def validate_id(platform: str, value: str) -> str:
     raise ValidationError(
         L(f"{value!r} 不是有效的{platform_label(platform)}账号 ID", f"{value!r} is not a valid {platform} account id"),
         hint=L(f"应为 {forms[platform]}", f"expected {forms[platform]}"))
+
+
+def _toutiao_numeric(value: str) -> ValidationError:
+    """A numeric Toutiao user id reaches neither route: the feed API and RSSHub both take the token."""
+    return ValidationError(
+        L(f"{value!r} 是今日头条数字用户 ID, 巡查无法使用 (接口和 RSSHub 都需要 MS4wLjAB... 令牌): 请改填主页链接或令牌",
+          f"{value!r} is a numeric Toutiao user id, which no route can patrol (the API and RSSHub both take "
+          f"the MS4wLjAB... token): give the profile URL or the token instead"),
+        hint=L("粘贴账号主页链接 (https://www.toutiao.com/c/user/token/MS4wLjAB.../) 或其中的 MS4wLjAB... 令牌",
+               "paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token"))
 
 
 def looks_like_url(text: str) -> bool:
@@ -197,8 +211,11 @@ def _toutiao_from_url(url: str, segments: list[str], query: dict[str, str]) -> s
         candidates.append(segments[1])
     candidates += [query[k] for k in ("token", "visit_user_token", "user_id") if query.get(k)]
     for candidate in candidates:
-        if _TOUTIAO_UID.fullmatch(candidate) or _TOUTIAO_TOKEN.fullmatch(candidate):
+        if _TOUTIAO_TOKEN.fullmatch(candidate):
             return candidate
+    for candidate in candidates:
+        if _TOUTIAO_UID.fullmatch(candidate):
+            raise _toutiao_numeric(url)
     if segments[:1] == ["is"]:
         raise _not_an_account(url, "今日头条短链接", "a Toutiao short link", hint_zh, hint_en)
     if segments[:1] in (["article"], ["group"], ["a"], ["i"], ["w"], ["video"]):
@@ -236,3 +253,25 @@ def split_ref(ref: str) -> tuple[str | None, str]:
         if code:
             return code, tail.strip()
     return None, text
+
+
+_BASE62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_WEIBO_BID = re.compile(r"[0-9A-Za-z]{5,12}")
+
+
+def weibo_mid_from_bid(bid: str) -> str | None:
+    """A Weibo post's numeric mid from its base62 bid (HATy0b0sZ -> 4387933362623405): from the right,
+    each group of 4 base62 digits is a group of 7 decimal digits. None when `bid` is not base62."""
+    if not _WEIBO_BID.fullmatch(bid):
+        return None
+    groups: list[str] = []
+    end = len(bid)
+    while end > 0:
+        start = max(0, end - 4)
+        number = 0
+        for char in bid[start:end]:
+            number = number * 62 + _BASE62.index(char)
+        groups.append(str(number).rjust(7, "0") if start > 0 else str(number))
+        end = start
+    mid = "".join(reversed(groups)).lstrip("0")
+    return mid or None

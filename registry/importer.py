@@ -146,7 +146,7 @@ class _Checker(RowChecker):
         if platform is None and looks_like_url(rest):
             platform, rest = resolve_url(rest)
         platform = platform or key[0]
-        target = (platform, validate_id(platform, rest))
+        target = (platform, validate_id(platform, rest, lookup=True))
         if target == key:
             raise ValidationError(L("账号不能并入它自己", "an account cannot be merged into itself"))
         if platform != key[0]:

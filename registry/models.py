@@ -19,7 +19,10 @@ from registry.types import TZDateTime
 PLATFORMS = ("wechat", "weibo", "toutiao")
 ORG_LEVELS = ("province", "city", "district", "department", "street", "community", "other")
 ACCOUNT_STATUSES = ("active", "closing", "merged", "closed")
-OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
+# setup_required: a configuration matter (a bridge that does not follow the account, an id form the route
+# cannot use), never the account's fault and never counted toward unreachable.
+OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error",
+            "setup_required")
 VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
 GROUP_PLATFORMS = ("wechat", "wecom", "dingtalk", "qq")
 GROUP_STATUSES = ("active", "dissolved", "merged")

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from registry.db import session_scope, upsert
 from registry.models import Account, AccountSnapshot, FetchOutcome, Patrol, Post
+from registry.post_identity import align_wechat_ids
 from registry.timeutil import utcnow
 
 # Lifecycle statuses patrolled unless accounts are named one by one (closing ones are watched until closed).
@@ -401,6 +402,8 @@ def store_visits(engine: Engine, visits: Sequence[VisitLike], *, hasher: Hasher 
     stats.foreign_skipped = sum(foreign.values())
 
     with session_scope(engine) as session:
+        align_wechat_ids(session, posts)  # a wewe-rss short-link id and the MP list's id: one post
+        stats.posts_seen = len(posts)
         before = _post_counts(session, account_ids)
         upsert(session, Post, list(posts.values()), keys=["account_id", "platform_post_id"],
                update=_POST_UPDATE, keep_if_null=_KEEP_IF_NULL)

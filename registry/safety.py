@@ -5,7 +5,9 @@ One check, applied where crawled data comes in and again where a report turns a 
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
 URL_MAX = 2000  # the size of the url columns (registry.models)
 # Not in a link: spaces, control characters, zero-width and bidirectional-override characters (browsers
@@ -33,3 +35,34 @@ def safe_http_url(url: object, *, limit: int = URL_MAX) -> str | None:
         return None
     scheme = match[1]
     return url if scheme.islower() else scheme.lower() + url[len(scheme):]
+
+
+# Addresses a feed URL may never reach: link-local (169.254.0.0/16, fe80::/10, where the clouds' instance
+# metadata services answer with credentials) and AWS's IPv6 metadata address. An intranet or same-host
+# bridge (10.x, 192.168.x, 127.0.0.1) is the common setup and stays allowed.
+_FORBIDDEN_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"))
+_METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data",
+                             "instance-data.ec2.internal"})
+
+
+def forbidden_address(address: str) -> bool:
+    """Whether an IP address (text) is link-local or a cloud metadata address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in _FORBIDDEN_NETWORKS)
+
+
+def forbidden_host(url: str) -> str | None:
+    """The host of `url` when it is a literal link-local or metadata address (or a metadata service's
+    name), else None. Names are resolved at fetch time (crawlers.middlewares.AddressGuard)."""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None
+    if host in _METADATA_NAMES or forbidden_address(host):
+        return host
+    return None

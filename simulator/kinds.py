@@ -129,6 +129,9 @@ def _exp(outcome: str, status: str, outcomes: tuple[str, ...] = (), statuses: tu
 def expectation(kind: Kind, platform: str, route: str, variant: str | None, pattern: str) -> Expectation:
     """The outcome of one patrol of an account over `route` and the verdict that follows."""
     fault = kind.fault
+    if fault in ("not_found", "gone") and route == "feed" and platform == "weibo":
+        # RSSHub reads m.weibo.cn's profile, finds no userInfo, and answers its 503 page: an error.
+        return _exp("error", "unknown")
     if fault in ("not_found", "gone"):
         # Weibo gives the not-found body for every gone kind (the banned shape is unconfirmed).
         outcome = "gone" if fault == "gone" and platform == "wechat" else "not_found"
@@ -139,7 +142,8 @@ def expectation(kind: Kind, platform: str, route: str, variant: str | None, patt
         # An HTML login page where a feed was expected may fairly be called malformed.
         return _exp("login_required", "unknown", ("malformed",) if route == "feed" else ())
     if fault == "malformed":
-        return _exp("malformed", "unknown", ("error",) if variant == "oversized" else ())
+        # RSSHub's error page (html_error) is its 503: an error, as RSSHub means it.
+        return _exp("malformed", "unknown", ("error",) if variant in ("oversized", "html_error") else ())
     if fault == "slow":
         return _exp("timeout", "unknown")
     if fault == "drift":  # a changed layout is never an empty account

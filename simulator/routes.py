@@ -4,6 +4,9 @@ inspected directly."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import threading
 import time
 from collections import Counter
@@ -48,8 +51,11 @@ _FEEDS = (
 class Router:
     """Answers requests for one scenario. Thread-safe: the only state is counters."""
 
-    def __init__(self, scenario: Scenario, *, slow_seconds: float = 35.0, toutiao_require_signature: bool = False):
+    def __init__(self, scenario: Scenario, *, slow_seconds: float = 35.0, toutiao_require_signature: bool = False,
+                 wechat2rss_secret: str = ""):
         self.scenario = scenario
+        self.wechat2rss_secret = wechat2rss_secret  # Wechat2RSS with RSS_ENC_FEED_ID on: feed ids are HMACs
+        self._w2r_ids: dict[str, str] | None = None
         self.slow_seconds = slow_seconds
         self.toutiao_require_signature = toutiao_require_signature
         self.started = time.time()
@@ -109,7 +115,7 @@ class Router:
         for prefix, platform, styles in _FEEDS:
             if path.startswith(prefix):
                 return self._feed(req, prefix, platform, styles)
-        return Answer("unknown", Reply(404, b"not found", TEXT))
+        return Answer("unknown", feeds.rsshub_no_route(path))
 
     def _guard(self, acc: SimAccount, route: str, kind: str, serve: Callable[[], Reply],
                refuse: Callable[[str], Reply]) -> Answer:
@@ -230,6 +236,27 @@ class Router:
                            lambda v: wechat.getappmsgext(self.scenario, acc, post, token))
 
     # ---------------------------------------------------------------------------------- feeds
+    def _feed_account(self, prefix: str, platform: str, ident: str) -> SimAccount | None:
+        """The account a bridge path names, under that bridge's own id scheme: RSSHub the uid or token,
+        wewe-rss MP_WXS_<biz as a number>, Wechat2RSS the number (or its HMAC with the configured secret)."""
+        if prefix == "/feeds/":
+            number = ident.removeprefix("MP_WXS_") if ident.startswith("MP_WXS_") else ""
+        elif prefix == "/feed/":
+            number = self._wechat2rss_ids().get(ident, "") if self.wechat2rss_secret else ident
+        else:
+            return self.scenario.account(platform, ident)
+        if not number.isdigit():
+            return None
+        return self.scenario.account("wechat", base64.b64encode(number.encode()).decode())
+
+    def _wechat2rss_ids(self) -> dict[str, str]:
+        if self._w2r_ids is None:
+            numbers = [base64.b64decode(a.platform_id).decode() for a in self.scenario.accounts
+                       if a.platform == "wechat"]
+            key = self.wechat2rss_secret.encode()
+            self._w2r_ids = {hmac.new(key, n.encode(), hashlib.sha1).hexdigest(): n for n in numbers}
+        return self._w2r_ids
+
     def _feed(self, req: Request, prefix: str, platform: str, styles: dict[str, str]) -> Answer:
         rest = req.path[len(prefix):].strip("/").split("/")[0]
         ident, _, ext = rest.rpartition(".") if platform == "wechat" else (rest, "", "")
@@ -238,13 +265,18 @@ class Router:
         style = styles.get(ext, styles[""])
         kind = "feed." + {"/weibo/user/": "rsshub_weibo", "/toutiao/user/token/": "rsshub_toutiao",
                           "/feeds/": "wewe", "/feed/": "wechat2rss"}[prefix]
-        acc = self.scenario.account(platform, ident)
+        acc = self._feed_account(prefix, platform, ident)
         if acc is None:
-            return Answer(kind, feeds.not_found(f"no such account: {ident[:60]}"))
+            unknown = {"/weibo/user/": lambda: feeds.rsshub_weibo_unknown(req.path),
+                       "/toutiao/user/token/": lambda: feeds.rsshub_no_posts(req.path),
+                       "/feeds/": feeds.wewe_unknown, "/feed/": feeds.wechat2rss_unknown}[prefix]
+            return Answer(kind, unknown())
 
         def serve() -> Reply:
-            if KINDS[acc.kind].fault in ("not_found", "gone") and platform != "wechat":
-                return feeds.not_found("这里还没有内容")
+            if KINDS[acc.kind].fault in ("not_found", "gone") and platform == "weibo":
+                return feeds.rsshub_weibo_unknown(req.path)  # m.weibo.cn has no userInfo for it either
+            if prefix == "/toutiao/user/token/" and not feeds.entries(self.scenario, acc, style, req.params):
+                return feeds.rsshub_no_posts(req.path)
             good = feeds.render(self.scenario, acc, style, req.params, req.url, req.at)
             broken = self._broken(acc, "feed")
             if broken == "truncated":

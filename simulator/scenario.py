@@ -8,6 +8,8 @@ scenario costs little until it is crawled.
 
 from __future__ import annotations
 
+import base64
+
 import csv
 import functools
 import io
@@ -35,13 +37,16 @@ LEGACY_VARIANTS = ("mweibo", "weibocn")  # pre-2021 m.weibo.cn JSON forms; weibo
 
 # Bridge feed URL templates, by platform and style; "{base}" is the simulator's base URL, "{id}" the
 # account's platform id. The first style of each platform is the configuration's default template.
+# Bridge feed URLs under each bridge's own id scheme (registry/bridges.py builds the same from a preset).
 FEED_STYLES: dict[str, dict[str, str]] = {
     "weibo": {"rsshub": "{base}/weibo/user/{id}"},
     "toutiao": {"rsshub": "{base}/toutiao/user/token/{id}"},
-    "wechat": {"wewe-atom": "{base}/feeds/{id}.atom", "wewe-rss": "{base}/feeds/{id}.rss",
-               "wewe-json": "{base}/feeds/{id}.json", "wechat2rss": "{base}/feed/{id}.xml",
-               "wechat2rss-json": "{base}/feed/{id}.json"},
+    "wechat": {"wewe-atom": "{base}/feeds/MP_WXS_{biz_num}.atom", "wewe-rss": "{base}/feeds/MP_WXS_{biz_num}.rss",
+               "wewe-json": "{base}/feeds/MP_WXS_{biz_num}.json", "wechat2rss": "{base}/feed/{biz_num}.xml",
+               "wechat2rss-json": "{base}/feed/{biz_num}.json"},
 }
+# The bridge each platform's feeds come from by default, as `bridge.templates` names it.
+FEED_PRESETS = {"weibo": "rsshub", "toutiao": "rsshub", "wechat": "wewe-rss"}
 BENCH_SIZE = 10_000
 
 
@@ -196,17 +201,19 @@ class Scenario:
 
     # ------------------------------------------------------------------------------------- feeds
     def feed_url_template(self, platform: str, style: str | None = None) -> str:
-        """A bridge URL template ("{base}/feeds/{id}.atom"), as the `bridge.templates` setting takes it."""
+        """The `bridge.templates` value for a platform's feeds: the default bridge's name, or the URL
+        template of one feed style ("{base}/feeds/MP_WXS_{biz_num}.rss")."""
         styles = FEED_STYLES[platform]
         if style is None:
-            return next(iter(styles.values()))
+            return FEED_PRESETS[platform]
         if style not in styles:
             raise ValidationError(f"unknown feed style {style!r} for {platform}", hint=", ".join(styles))
         return styles[style]
 
     def feed_url(self, account: SimAccount, base_url: str, style: str | None = None) -> str:
-        return self.feed_url_template(account.platform, style).format(base=base_url.rstrip("/"),
-                                                                      id=account.platform_id)
+        template = FEED_STYLES[account.platform][style or next(iter(FEED_STYLES[account.platform]))]
+        biz_num = base64.b64decode(account.platform_id).decode() if account.platform == "wechat" else ""
+        return template.format(base=base_url.rstrip("/"), id=account.platform_id, biz_num=biz_num)
 
 
 def _iso(value: datetime | None) -> str | None:

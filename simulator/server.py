@@ -174,9 +174,11 @@ ENV_NAMES = ("GOVPULSE_WEIBO_BASE_URL", "GOVPULSE_TOUTIAO_BASE_URL", "GOVPULSE_W
 
 
 def start_simulator(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0, slow_seconds: float = 35.0,
-                    toutiao_require_signature: bool = False, log_requests: bool = False) -> SimulatorHandle:
+                    toutiao_require_signature: bool = False, log_requests: bool = False,
+                    wechat2rss_secret: str = "") -> SimulatorHandle:
     """Serve `scenario` from a background thread; port 0 takes a free port (see .port)."""
-    router = Router(scenario, slow_seconds=slow_seconds, toutiao_require_signature=toutiao_require_signature)
+    router = Router(scenario, slow_seconds=slow_seconds, toutiao_require_signature=toutiao_require_signature,
+                    wechat2rss_secret=wechat2rss_secret)
     server = _Server((host, port), router, log_requests)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name=f"simulator:{server.server_address[1]}", daemon=True)

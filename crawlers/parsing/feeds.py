@@ -30,7 +30,8 @@ import feedparser
 from crawlers.items import PageResult, PostItem
 from crawlers.parsing.posts import build_post
 from crawlers.parsing.responses import as_dict, as_list, check_http, failure, header, html_failure, looks_like_html
-from crawlers.parsing.wechat import article_id
+from crawlers.parsing.bridges import read_bridge_answer
+from crawlers.parsing.identity import feed_post_id
 
 if pyexpat.version_info < (2, 4, 0):
     raise ImportError(
@@ -49,13 +50,18 @@ _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
 def parse_feed(
-    body: bytes, *, status: int, headers: Mapping[str, str], url: str, fetched_at: datetime, platform: str
+    body: bytes, *, status: int, headers: Mapping[str, str], url: str, fetched_at: datetime, platform: str,
+    bridge: str = "custom",
 ) -> PageResult:
     """A whole feed as one page (feeds do not page): its entries as posts, without engagement.
 
-    For WeChat (`platform` "wechat") the post id comes from the article link, as the MP lists give it,
-    because bridges may hand out temporary links (with a timestamp and signature) as guids.
+    Post ids are those the platform's own API gives (crawlers/parsing/identity.py), so that a post read
+    through a bridge and through the API is one post. `bridge` names whose table reads a non-feed answer
+    (crawlers/parsing/bridges.py).
     """
+    failed = read_bridge_answer(bridge, body, status=status, headers=headers)
+    if failed:
+        return failed
     failed = check_http(status=status, headers=headers, url=url, not_found=(404, 410))
     if failed:
         return failed
@@ -150,9 +156,7 @@ def _post(
 
 
 def _entry_id(entry_id: object, link: object, platform: str) -> object:
-    if platform == "wechat" and isinstance(link, str):
-        return article_id(link) or entry_id or link
-    return entry_id or link
+    return feed_post_id(platform, entry_id, link)
 
 
 def _post_id(entry_id: object, title: object, raw_time: object) -> str:

@@ -27,6 +27,7 @@ from crawlers.parsing.responses import (
     platform_message,
 )
 from crawlers.parsing.text import NAME_LIMIT, plain_title
+from registry.identifiers import weibo_mid_from_bid
 
 STATUS_URL = "https://m.weibo.cn/status/{}"
 NO_CONTENT = "这里还没有内容"
@@ -202,7 +203,7 @@ def _mblogs(cards: object) -> Iterator[tuple[tuple[dict, ...], dict]]:
 def _post(cards: tuple[dict, ...], mblog: dict, *, uid: str, fetched_at: datetime) -> PostItem | None:
     post_id, flags = id_text(mblog.get("idstr") or mblog.get("id") or mblog.get("mid"))
     bid = str(mblog.get("bid") or "").strip()[:100] or _bid_from_scheme(cards)
-    post_id = post_id or bid
+    post_id = post_id or (bid and weibo_mid_from_bid(bid)) or bid  # the mid, as a bridge's link gives it too
     if not post_id:
         return None
     author_id, _ = id_text(as_dict(mblog.get("user")).get("id"))

@@ -33,6 +33,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.items import AccountVisit, PageResult, PostItem, ProfileItem
+from crawlers.middlewares import REFUSED_ADDRESS
 from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN, mark_foreign
 from crawlers.parsing.responses import is_login_url
@@ -323,6 +324,10 @@ def classify_failure(failure: Failure, request: scrapy.Request, settings: Any) -
         return "malformed", "truncated response"
     if isinstance(exc, DownloadCancelledError | IgnoreRequest) and "max size" in str(exc):
         return "malformed", f"response larger than {settings.getint('DOWNLOAD_MAXSIZE')} bytes"
+    if isinstance(exc, IgnoreRequest) and str(exc).startswith(REFUSED_ADDRESS):
+        return "setup_required", f"{exc}; a feed or bridge URL may not point there"
+    if isinstance(exc, IgnoreRequest) and "max redirections" in str(exc):
+        return "error", f"endless redirect (more than {settings.getint('REDIRECT_MAX_TIMES')} redirects)"
     if is_login_url(request.url.split("?", 1)[0]):
         return "login_required", "redirected to a login page"
     host = request.url.split("/")[2] if request.url.count("/") >= 2 else ""

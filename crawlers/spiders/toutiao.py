@@ -11,6 +11,7 @@ from scrapy.http import Response
 
 from crawlers.items import AccountVisit
 from crawlers.parsing import parse_toutiao_feed
+from crawlers.parsing.bridges import SETUP
 from crawlers.redaction import CREDENTIAL_PARAMS
 from crawlers.spiders.base import PatrolSpider, Visit
 
@@ -32,6 +33,13 @@ class ToutiaoSpider(PatrolSpider):
         if self.cookie:
             headers["Cookie"] = self.cookie
         return headers
+
+    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit:
+        if not visit.ref.platform_id.startswith("MS4wLjAB"):  # registered before numeric ids were refused
+            return self.finish(visit, SETUP, f"the Toutiao feed API needs the MS4wLjAB… token; "
+                                             f"{visit.ref.platform_id!r} is a numeric user id: register the account "
+                                             f"again with its profile URL")
+        return super().begin(visit)
 
     def page_url(self, visit: Visit, cursor: str | None, page: int) -> str:
         return self.query(self.api, {"category": "profile_all", "token": visit.ref.platform_id,

@@ -27,6 +27,7 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "malformed": ("格式异常", "malformed"),
     "timeout": ("超时", "timeout"),
     "error": ("错误", "error"),
+    "setup_required": ("需配置", "setup required"),
 }
 STATUS_LABELS = {"finished": ("完成", "finished"), "aborted": ("中止", "aborted"), "failed": ("失败", "failed")}
 

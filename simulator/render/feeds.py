@@ -1,5 +1,5 @@
 """Bridge feeds: RSSHub (`/weibo/user/{uid}`, `/toutiao/user/token/{token}`, RSS 2.0), wewe-rss
-(`/feeds/{id}.rss|.atom|.json`; its Atom has only <updated>) and Wechat2RSS (`/feed/{id}.xml|.json`), with
+(`/feeds/MP_WXS_{number}.rss|.atom|.json`; its Atom has only <updated>) and Wechat2RSS (`/feed/{number}.xml|.json`), with
 the quirks (dates feedparser misreads, GBK, wrong content types, unescaped XML) and the faults of a broken
 bridge."""
 
@@ -49,8 +49,8 @@ def fault(variant: str) -> Reply:
         return Reply(403, b"<html><body><h1>403 Forbidden</h1></body></html>", HTML)
     if variant == "html_login":
         return html_reply(pages.BRIDGE_LOGIN)
-    if variant == "html_error":
-        return html_reply(pages.bridge_error("upstream returned an unexpected response"))
+    if variant == "html_error":  # RSSHub's error page: any route error but NotFound and Reject is a 503
+        return html_reply(pages.bridge_error("Error: upstream returned an unexpected response"), 503)
     if variant == "json_body":
         return Reply(200, dumps({"error": {"message": "Error: 请求失败", "code": 503}}), JSON)
     if variant == "entity_bomb":
@@ -63,6 +63,41 @@ def fault(variant: str) -> Reply:
 
 def not_found(message: str) -> Reply:
     return html_reply(pages.bridge_error(message), 404)
+
+
+# What each bridge answers for an id it does not serve, an account without posts, and a path it has no
+# route for (docs/simulator.md cites the sources).
+RSSHUB_NO_ROUTE = "NotFoundError: The route does not exist or has been deleted."
+RSSHUB_ROUTES = {"weibo": "/weibo/user/:uid/:routeParams?", "toutiao": "/toutiao/user/token/:token"}
+
+
+def rsshub_no_route(path: str) -> Reply:
+    """lib/errors/index.tsx notFoundHandler: no route matched (the error route is the path itself)."""
+    return html_reply(pages.bridge_error(RSSHUB_NO_ROUTE, path, path), 404)
+
+
+def rsshub_no_posts(path: str) -> Reply:
+    """lib/routes/toutiao/user.tsx: `throw new NotFoundError('暂未发表作品')` when the feed has no cells; the
+    handler appends its route sentence to a NotFoundError's message."""
+    message = "NotFoundError: 暂未发表作品The route does not exist or has been deleted."
+    return html_reply(pages.bridge_error(message, RSSHUB_ROUTES["toutiao"], path), 404)
+
+
+def rsshub_weibo_unknown(path: str) -> Reply:
+    """lib/routes/weibo/user.ts reads containerData.data.userInfo.screen_name; m.weibo.cn has no userInfo
+    for an unknown uid, so the TypeError becomes RSSHub's 503 page."""
+    message = "TypeError: Cannot read properties of undefined (reading 'screen_name')"
+    return html_reply(pages.bridge_error(message, RSSHUB_ROUTES["weibo"], path), 503)
+
+
+def wewe_unknown() -> Reply:
+    """apps/server/src/feeds/feeds.service.ts: HttpException('不存在该feed！', 400), as NestJS sends it."""
+    return Reply(400, dumps({"statusCode": 400, "message": "不存在该feed！"}), "application/json; charset=utf-8")
+
+
+def wechat2rss_unknown() -> Reply:
+    """Wechat2RSS (closed source, Go) serves /feed/<id> for subscribed accounts only: Go's plain 404."""
+    return Reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
 
 def truncated(good: Reply) -> Reply:

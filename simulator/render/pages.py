@@ -36,9 +36,16 @@ BRIDGE_LOGIN = """<!DOCTYPE html>
 <body><form action="/login" method="post"><h1>请先登录</h1><input name="password" type="password">
 <button>登录</button></form></body></html>"""
 
-BRIDGE_ERROR = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Error</title></head>
-<body><h1>Looks like something went wrong</h1><p>{message}</p></body></html>"""
+# RSSHub's error page (lib/views/error.tsx inside lib/views/layout.tsx), with the message as
+# lib/errors/index.tsx writes it in production ("<Error name>: <message>").
+BRIDGE_ERROR = """<html><head><title>Welcome to RSSHub!</title><script src="https://cdn.tailwindcss.com"></script></head>
+<body class="antialiased min-h-screen text-zinc-700 flex flex-col"><div class="w-full h-screen flex items-center justify-center flex-col space-y-4">
+<img class="grayscale" src="/logo.png" alt="RSSHub" width="100" loading="lazy"/><h1 class="text-4xl font-bold">Looks like something went wrong</h1>
+<div class="text-left w-[800px] space-y-6 !mt-10"><div class="space-y-2"><p class="mb-2 font-bold">Helpful Information</p>
+<p class="message">Error Message:<br/><code class="mt-2 block max-h-28 overflow-auto bg-zinc-100 align-bottom w-fit details">{message}</code></p>
+<p class="message">Route: <code class="ml-2 bg-zinc-100">{route}</code></p>
+<p class="message">Full Route: <code class="ml-2 bg-zinc-100">{path}</code></p>
+</div></div></div></body></html>"""
 
 # WeChat account states on article pages (wnma3mz ArticlesInfo.py; RSSHub wechat-mp.ts).
 WECHAT_NOTICES = {
@@ -55,8 +62,9 @@ def weibo_visitor(url: str) -> str:
     return SINA_VISITOR.replace("{url}", escape(url))
 
 
-def bridge_error(message: str) -> str:
-    return BRIDGE_ERROR.replace("{message}", escape(message))
+def bridge_error(message: str, route: str = "", path: str = "") -> str:
+    return (BRIDGE_ERROR.replace("{message}", escape(message)).replace("{route}", escape(route or path))
+            .replace("{path}", escape(path)))
 
 
 def wechat_notice(kind: str) -> str:

@@ -302,8 +302,10 @@ def test_toutiao_keeps_the_account_token_in_the_stored_url(settings: Any) -> Non
 
 def test_feed_from_the_bridge_template_and_the_key_never_stored(settings: Any) -> None:
     spider = make_spider("feed", settings)
-    first = spider.begin(visit_of(spider, "wechat", "MP_WXS_123"))
-    assert first.url == "http://bridge.test/feeds/MP_WXS_123.atom?key=BRIDGEKEY42"
+    rsshub = spider.begin(visit_of(spider, "weibo", UID))
+    assert rsshub.url == f"http://bridge.test/weibo/user/{UID}?key=BRIDGEKEY42"  # RSSHub's ACCESS_KEY
+    first = spider.begin(visit_of(spider, "wechat", "MTIz"))  # the biz of 123: wewe-rss's MP_WXS_123
+    assert first.url == "http://bridge.test/feeds/MP_WXS_123.atom"  # RSSHub's key is not wewe-rss's business
     assert first.meta["download_slot"] == "bridge"
     updated = (utcnow() - timedelta(days=2)).replace(microsecond=0)
     done = call(first, TextResponse(first.url, body=atom_feed(updated), request=first,
@@ -326,7 +328,7 @@ def atom_feed(updated: datetime) -> bytes:
 ])
 def test_a_silent_wechat_account_has_its_newest_article_page_read(settings: Any, page: str, outcome: str) -> None:
     spider = make_spider("feed", settings)
-    first = spider.begin(visit_of(spider, "wechat", "MP_WXS_123"))
+    first = spider.begin(visit_of(spider, "wechat", "MTIz"))
     silent = call(first, TextResponse(first.url, body=atom_feed(datetime(2023, 3, 15, 4, 30, tzinfo=UTC)),
                                       request=first, headers={"Content-Type": "application/atom+xml"}))
     # The article's link is read on the configured WeChat host (a proxy, or the simulator).
@@ -347,7 +349,7 @@ def test_no_bridge_configured_is_an_error_outcome_naming_the_setting(settings: A
     settings.data["bridge"]["base_url"] = ""
     spider = make_spider("feed", settings)
     done = spider.begin(visit_of(spider, "toutiao", "MS4wLjABAAAAxyz"))
-    assert done.outcome == "error" and "bridge.base_url" in done.reason
+    assert done.outcome == "setup_required" and "bridge.base_url" in done.reason
 
 
 def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None:
@@ -370,6 +372,13 @@ def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None
     assert [(p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in pooled.posts] == [
         (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts]
     assert all(p.content_hash for p in pooled.posts)
+
+
+@pytest.mark.parametrize("source", ["toutiao", "feed"])
+def test_a_numeric_toutiao_id_is_a_setup_problem_on_either_route(settings: Any, source: str) -> None:
+    spider = make_spider(source, settings)
+    done = spider.begin(visit_of(spider, "toutiao", "50502346173"))
+    assert done.outcome == "setup_required" and "MS4wLjAB" in done.reason and done.pages == 0
 
 
 def test_a_visit_keeps_at_most_the_configured_posts_the_pinned_and_newest(settings: Any) -> None:

@@ -28,8 +28,6 @@ def gp(gp_sqlite):
     (f"https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz={BIZ}&scene=124#wechat_redirect", "wechat", BIZ),
     (f"https://www.toutiao.com/c/user/token/{TOKEN}/", "toutiao", TOKEN),
     (f"https://www.toutiao.com/c/user/token/{TOKEN}/?source=profile&tab=article", "toutiao", TOKEN),
-    ("https://www.toutiao.com/c/user/50502346173/", "toutiao", "50502346173"),
-    ("https://m.toutiao.com/profile/50502346173/", "toutiao", "50502346173"),
 ])
 def test_account_add_resolves_every_url_form(gp, url: str, platform: str, platform_id: str) -> None:
     out = gp.ok("account", "add", url, "--name", "岳麓发布", "--org", "岳麓区").output
@@ -48,6 +46,9 @@ def test_account_add_resolves_every_url_form(gp, url: str, platform: str, platfo
     ("https://m.weibo.cn/status/4881234567890123", "is a link to one post", "numeric uid"),
     ("https://m.toutiao.com/is/iRxYz123/", "is a Toutiao short link", "/c/user/token/MS4wLjAB"),
     ("https://www.toutiao.com/article/7210987654321098765/", "is a link to one post", "/c/user/token/"),
+    ("https://www.toutiao.com/c/user/50502346173/", "is a numeric Toutiao user id, which no route can patrol",
+     "paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token"),
+    ("https://m.toutiao.com/profile/50502346173/", "is a numeric Toutiao user id", "MS4wLjAB... token"),
     (f"ftp://weibo.com/u/{WEIBO_UID}", "is not an http(s) URL", "https://"),
     (f"https://example.com/u/{WEIBO_UID}", "is not a URL of a known platform (WeChat, Weibo, Toutiao)",
      "--platform and --id"),
@@ -71,9 +72,7 @@ def test_account_add_refuses_urls_without_an_id(gp, url: str, message: str, hint
     ("公众号", "yuelu_fabu-2020", "yuelu_fabu-2020"),
     ("微信", "abcdef", "abcdef"),
     ("WeChat", "a" * 20, "a" * 20),
-    ("toutiao", "50502346173", "50502346173"),
     ("头条号", TOKEN, TOKEN),
-    ("今日头条", "50502346173", "50502346173"),
     ("ＷＥＩＢＯ", WEIBO_UID, WEIBO_UID),  # full-width, as typed with a Chinese input method
 ])
 def test_platform_names_and_id_forms(gp, platform: str, given: str, stored: str) -> None:
@@ -98,6 +97,17 @@ def test_malformed_ids_are_refused(gp, platform: str, given: str, message: str) 
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {message}") or message in result.output.splitlines()[0]
     assert "Hint: expected" in result.output
+    assert accounts(gp) == []
+
+
+@pytest.mark.parametrize("platform", ["toutiao", "今日头条"])
+def test_a_numeric_toutiao_id_is_refused_with_what_to_paste(gp, platform: str) -> None:
+    result = gp("account", "add", "--platform", platform, "--id", "50502346173", "--name", "x", "--org", "岳麓区")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: '50502346173' is a numeric Toutiao user id, which no route can patrol (the API and RSSHub both "
+        "take the MS4wLjAB... token): give the profile URL or the token instead\n"
+        "Hint: paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token\n")
     assert accounts(gp) == []
 
 

@@ -332,3 +332,18 @@ def test_main_account_column(gp_sqlite, tmp_path: Path) -> None:
     rows = [["微博", "区政府", "2803301721", "岳麓区", "是"], ["微博", "区发布", "2803301722", "岳麓区", ""]]
     gp_sqlite.ok("import", str(write_csv(tmp_path / "m.csv", [header, *rows])))
     assert {a["platform_id"]: a["is_main"] for a in accounts(gp_sqlite)} == {"2803301721": True, "2803301722": None}
+
+
+def test_numeric_toutiao_ids_and_metadata_feeds_are_refused_by_import(gp, tmp_path: Path) -> None:
+    header = [*HEADER, "订阅地址"]
+    rows = [["1", "头条号", "岳麓公安", "50502346173", "岳麓区", "", "", "", "", "", "", ""],
+            ["2", "头条号", "岳麓城管", "https://www.toutiao.com/c/user/50502346174/", "岳麓区", "", "", "", "", "", "", ""],
+            ["3", "微博", "岳麓发布", WEIBO_UID, "岳麓区", "", "", "", "", "", "", "http://169.254.169.254/latest/"]]
+    result = gp("import", str(write_csv(tmp_path / "bad.csv", [header, *rows])))
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[1].startswith("  row 2 [账号ID] '50502346173': '50502346173' is a numeric Toutiao user id") \
+        and lines[1].endswith("give the profile URL or the token instead")
+    assert "row 3 [账号ID]" in lines[2] and "numeric Toutiao user id" in lines[2]
+    assert "row 4 [订阅地址]" in lines[3] and "link-local or cloud-metadata address" in lines[3]
+    assert accounts(gp) == []

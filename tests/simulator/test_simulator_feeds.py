@@ -3,6 +3,9 @@ wewe-rss and Wechat2RSS shapes, the quirks that fool feedparser, and broken brid
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import json
 import re
@@ -15,7 +18,7 @@ import feedparser
 import pytest
 from tests.simulator.simulator_support import Fetched, faults_server, fetch, pick, truth_server  # noqa: F401
 
-from simulator import SimAccount, SimulatorHandle
+from simulator import SimAccount, SimulatorHandle, build_scenario, start_simulator
 from simulator.render.pages import WECHAT_NOTICES
 from registry.timeutil import SHANGHAI
 
@@ -23,15 +26,16 @@ from registry.timeutil import SHANGHAI
 STYLES = [
     ("weibo", "/weibo/user/{id}", "rss20", "application/xml", 20),
     ("toutiao", "/toutiao/user/token/{id}", "rss20", "application/xml", 20),
-    ("wechat", "/feeds/{id}.rss", "rss20", "application/rss+xml", 10),
-    ("wechat", "/feeds/{id}.atom", "atom10", "application/atom+xml", 10),
-    ("wechat", "/feed/{id}.xml", "rss20", "application/rss+xml", 20),
+    ("wechat", "/feeds/MP_WXS_{biz_num}.rss", "rss20", "application/rss+xml", 10),
+    ("wechat", "/feeds/MP_WXS_{biz_num}.atom", "atom10", "application/atom+xml", 10),
+    ("wechat", "/feed/{biz_num}.xml", "rss20", "application/rss+xml", 20),
 ]
-DEFAULT_PATH = {"weibo": "/weibo/user/{id}", "toutiao": "/toutiao/user/token/{id}", "wechat": "/feeds/{id}.atom"}
+DEFAULT_PATH = {"weibo": "/weibo/user/{id}", "toutiao": "/toutiao/user/token/{id}", "wechat": "/feeds/MP_WXS_{biz_num}.atom"}
 
 
 def get_feed(sim: SimulatorHandle, acc: SimAccount, path: str | None = None) -> Fetched:
-    return fetch(sim.base_url, (path or DEFAULT_PATH[acc.platform]).format(id=acc.platform_id))
+    biz_num = base64.b64decode(acc.platform_id).decode() if acc.platform == "wechat" else ""
+    return fetch(sim.base_url, (path or DEFAULT_PATH[acc.platform]).format(id=acc.platform_id, biz_num=biz_num))
 
 
 def parse(got: Fetched) -> Any:
@@ -65,7 +69,7 @@ def test_bridge_feeds_parse_with_the_posts_times(truth_server: SimulatorHandle, 
         assert feed.entries[0].published.endswith(" GMT")
 
 
-@pytest.mark.parametrize(("path", "key"), [("/feeds/{id}.json", "date_modified"), ("/feed/{id}.json", "date_published")])
+@pytest.mark.parametrize(("path", "key"), [("/feeds/MP_WXS_{biz_num}.json", "date_modified"), ("/feed/{biz_num}.json", "date_published")])
 def test_json_feeds(truth_server: SimulatorHandle, path: str, key: str) -> None:
     acc = pick(truth_server.scenario, "active", "wechat")
     got = get_feed(truth_server, acc, path)
@@ -80,7 +84,7 @@ def test_json_feeds(truth_server: SimulatorHandle, path: str, key: str) -> None:
 def test_wewe_rss_limit_and_page(truth_server: SimulatorHandle) -> None:
     acc = pick(truth_server.scenario, "active", "wechat")
     posts = truth_server.scenario.posts(acc)
-    feed = parse(get_feed(truth_server, acc, "/feeds/{id}.rss?limit=3&page=2"))
+    feed = parse(get_feed(truth_server, acc, "/feeds/MP_WXS_{biz_num}.rss?limit=3&page=2"))
     assert [e.title for e in feed.entries] == [p.title for p in posts[3:6]]
 
 
@@ -121,7 +125,7 @@ def test_encoding_and_content_type_quirks(faults_server: SimulatorHandle) -> Non
     sc = faults_server.scenario
     for quirk in ("gbk", "gbk_mislabeled", "wrong_ctype"):
         acc = pick(sc, "feed_quirks", "wechat", quirk=quirk)
-        got = get_feed(faults_server, acc, "/feed/{id}.xml")
+        got = get_feed(faults_server, acc, "/feed/{biz_num}.xml")
         feed = parse(got)
         titles = [p.title for p in sc.posts(acc) if not p.pinned][:3]
         assert [e.title for e in feed.entries[:3]] == titles
@@ -149,7 +153,7 @@ def test_unescaped_xml_still_yields_every_entry(faults_server: SimulatorHandle) 
 def test_broken_feeds_have_no_entries(faults_server: SimulatorHandle, variant: str) -> None:
     for platform in ("weibo", "toutiao", "wechat"):
         got = get_feed(faults_server, pick(faults_server.scenario, "malformed", platform, feed_variant=variant))
-        assert got.status == 200
+        assert got.status == (503 if variant == "html_error" else 200)  # RSSHub's error page is its 503
         if variant != "entity_bomb" or platform == "wechat":  # expat takes seconds to stop a bomb: once is enough
             feed = parse(got)
             assert feed.bozo and not feed.entries, (platform, variant)
@@ -170,13 +174,52 @@ def test_flaky_bridge_recovers(faults_server: SimulatorHandle) -> None:
 
 def test_gone_accounts_on_the_bridges(truth_server: SimulatorHandle) -> None:
     sc = truth_server.scenario
-    assert get_feed(truth_server, pick(sc, "deleted", "weibo")).status == 404
-    assert fetch(truth_server.base_url, "/feeds/MzAwMDAwMDAwMA==.atom").status == 404
+    # RSSHub's Weibo route finds no userInfo for a deleted account: a TypeError, answered with its 503 page.
+    got = get_feed(truth_server, pick(sc, "deleted", "weibo"))
+    assert got.status == 503 and b"reading &#x27;screen_name&#x27;" in got.body or b"screen_name" in got.body
+    assert b"Looks like something went wrong" in got.body
     acc = pick(sc, "deregistered", "wechat")
     feed = parse(get_feed(truth_server, acc))
     assert feed.entries  # the bridge still lists the old articles; their pages tell the truth
     page = fetch(truth_server.base_url, feed.entries[0].link.removeprefix("https://mp.weixin.qq.com"))
     assert WECHAT_NOTICES["deregistered"].encode() in page.body
+
+
+def test_each_bridge_answers_unknown_ids_its_own_way(truth_server: SimulatorHandle) -> None:
+    """Only the ids each bridge knows, under its own scheme; the others get the bridge's real answer."""
+    base = truth_server.base_url
+    acc = pick(truth_server.scenario, "active", "wechat")
+    number = base64.b64decode(acc.platform_id).decode()
+    assert fetch(base, f"/feeds/MP_WXS_{number}.atom").status == 200
+    for path in (f"/feeds/{acc.platform_id}.atom", "/feeds/MP_WXS_3000000000.atom"):  # the biz itself, an unknown one
+        got = fetch(base, path)
+        assert (got.status, got.json()) == (400, {"statusCode": 400, "message": "不存在该feed！"})
+    assert fetch(base, f"/feed/{number}.xml").status == 200
+    got = fetch(base, f"/feed/{acc.platform_id}.xml")
+    assert (got.status, got.body) == (404, b"404 page not found\n")
+    got = fetch(base, "/toutiao/user/token/MS4wLjABAAAAnotanaccountatall")
+    assert got.status == 404 and "NotFoundError: 暂未发表作品".encode() in got.body
+    got = fetch(base, "/weibo/user/1000000001")
+    assert got.status == 503 and b"Looks like something went wrong" in got.body
+    got = fetch(base, "/weibo/nosuchroute/1")
+    assert got.status == 404 and b"NotFoundError: The route does not exist or has been deleted." in got.body
+
+
+def test_rsshub_toutiao_without_posts_is_its_404(truth_server: SimulatorHandle) -> None:
+    got = get_feed(truth_server, pick(truth_server.scenario, "never_posted", "toutiao"))
+    assert got.status == 404 and "暂未发表作品".encode() in got.body
+    got = get_feed(truth_server, pick(truth_server.scenario, "never_posted", "weibo"))
+    assert got.status == 200 and not parse(got).entries  # the Weibo route allows an empty feed
+
+
+def test_wechat2rss_encrypted_feed_ids() -> None:
+    scenario = build_scenario("truth")
+    acc = pick(scenario, "active", "wechat")
+    number = base64.b64decode(acc.platform_id).decode()
+    feed_id = hmac.new(b"abcdef123", number.encode(), hashlib.sha1).hexdigest()
+    with start_simulator(scenario, wechat2rss_secret="abcdef123") as sim:
+        assert fetch(sim.base_url, f"/feed/{feed_id}.xml").status == 200
+        assert fetch(sim.base_url, f"/feed/{number}.xml").status == 404  # the plain number no longer
 
 
 def test_hostile_feed_is_well_formed_with_script_text(truth_server: SimulatorHandle) -> None:

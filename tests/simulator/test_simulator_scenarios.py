@@ -232,7 +232,7 @@ def test_feed_templates_and_routes_are_the_configuration_defaults(tmp_path: Path
         assert DEFAULT_ROUTES[platform] == settings.platform(platform)["route"]
     acc = scenario.accounts[0]
     assert scenario.feed_url(acc, "http://127.0.0.1:9/") == f"http://127.0.0.1:9/weibo/user/{acc.platform_id}"
-    assert scenario.feed_url_template("wechat", "wechat2rss") == "{base}/feed/{id}.xml"
+    assert scenario.feed_url_template("wechat", "wechat2rss") == "{base}/feed/{biz_num}.xml"
     with pytest.raises(ValidationError):
         scenario.feed_url_template("wechat", "nope")
 

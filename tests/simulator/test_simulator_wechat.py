@@ -3,6 +3,8 @@ article pages and the account-state notices, read counts, and the session and ra
 
 from __future__ import annotations
 
+import base64
+
 import json
 import re
 from urllib.parse import parse_qs, quote, urlsplit
@@ -96,7 +98,7 @@ def test_gone_accounts_list_old_articles_whose_pages_say_so(truth_server: Simula
 
 def test_short_links_and_unknown_articles(truth_server: SimulatorHandle) -> None:
     acc = pick(truth_server.scenario, "active", "wechat")
-    atom = fetch(truth_server.base_url, f"/feeds/{acc.platform_id}.atom").body.decode()
+    atom = fetch(truth_server.base_url, f"/feeds/MP_WXS_{base64.b64decode(acc.platform_id).decode()}.atom").body.decode()
     short = re.search(r"<id>https://mp\.weixin\.qq\.com(/s/[\w-]+)</id>", atom).group(1)
     page = fetch(truth_server.base_url, short)
     assert CT.search(page.body)
@@ -149,6 +151,6 @@ def test_list_closed_everywhere_when_the_platform_closed_it() -> None:
     with start_simulator(scenario) as sim:
         js = fetch(sim.base_url, f"{PUBLISH}&begin=0&count=5&fakeid={acc.platform_id}").json()
         assert js["base_resp"] == {"ret": 200013, "err_msg": "freq control"}
-        assert fetch(sim.base_url, f"/feeds/{acc.platform_id}.atom").status == 200  # the bridge still works
+        assert fetch(sim.base_url, f"/feeds/MP_WXS_{base64.b64decode(acc.platform_id).decode()}.atom").status == 200  # the bridge still works
     truth = scenario.truth()[acc.key]
     assert truth["routes"]["api"]["status"] == "unknown" and truth["routes"]["feed"]["status"] == "active"
