@@ -41,7 +41,8 @@ from crawlers.workers import parse
 from crawlers.parsing import parse_feed, parse_weibo_profile, parse_weibo_timeline
 from crawlers.settings import SOURCES, feed_platforms
 from simulator import build_scenario
-from registry.config import PLATFORMS, load_settings
+from registry.config import load_settings
+from registry.vocabulary import PLATFORMS
 from registry.db import open_engine, session_scope
 from registry.importer import import_roster
 from registry.models import Account, FetchOutcome, Post

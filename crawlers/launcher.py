@@ -30,7 +30,7 @@ from registry.db import open_engine, session_scope
 from registry.errors import LockedError, ValidationError
 from registry.i18n import L
 from registry.locks import acquire_lock, pid_alive
-from registry.models import PLATFORMS
+from registry.vocabulary import FAILURE_OUTCOMES, PLATFORMS
 from registry.observations import (
     ABORTED,
     FAILED,
@@ -56,7 +56,6 @@ POLL_SECONDS = 0.5
 # After SIGTERM the crawl stores its buffer and closes; past this it is killed.
 STOP_GRACE_SECONDS = 30.0
 LOG_TAIL_LINES = 5
-FAILURE_OUTCOMES = ("not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
 
 
 @dataclass

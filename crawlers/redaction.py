@@ -11,7 +11,8 @@ import logging
 from collections.abc import Collection, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from registry.config import PLATFORMS, Settings
+from registry.config import Settings
+from registry.vocabulary import PLATFORMS
 
 MASK = "***"
 # Query parameters that carry credentials on the sources we use (the WeChat MP token, a bridge's

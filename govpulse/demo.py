@@ -20,7 +20,8 @@ from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patro
 from simulator import build_scenario, start_simulator
 from simulator.kinds import DEFAULT_ROUTES
 from reports import ReportPaths, build_report
-from registry.config import PLATFORMS, Settings
+from registry.config import Settings
+from registry.vocabulary import PLATFORMS
 from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L

@@ -18,10 +18,11 @@ from registry.fields import (ACCOUNT_NAME, ACCOUNT_PARSERS, clean_name, local_to
 from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
                                   validate_id)
-from registry.models import PLATFORMS, Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
+from registry.models import Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
 from registry.orgs import (OrgIndex, add_org, edit_org, find_org, org_detail, org_subtree_ids,  # noqa: F401
                            org_subtree_select, org_tree, remove_org)
 from registry.timeutil import utcnow
+from registry.vocabulary import PLATFORMS
 
 # The fields of an account that the audit trail, the exports and the imports speak of (the unit as
 # "org", the merge target as "merged_into": both as readable references).

@@ -15,12 +15,14 @@ from registry.timeutil import utcnow
 from registry.types import TZDateTime
 
 # Enumerations are kept as plain strings in the database (portable, readable in SQL); the allowed
-# values live here.
-PLATFORMS = ("wechat", "weibo", "toutiao")
-ORG_LEVELS = ("province", "city", "district", "department", "street", "community", "other")
-ACCOUNT_STATUSES = ("active", "closing", "merged", "closed")
-OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error")
-VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
+# values live in registry.vocabulary (re-exported here for the modules that name them with the tables).
+from registry.vocabulary import (  # noqa: F401
+    ACCOUNT_STATUSES,
+    ORG_LEVELS,
+    OUTCOMES,
+    PLATFORMS,
+    VERDICT_STATUSES,
+)
 
 
 # Named constraints, so that migrations (batch mode on SQLite) can refer to them.

@@ -22,10 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ValidationError
-from registry.models import ORG_LEVELS, OUTCOMES, PLATFORMS
-
-# Outcomes in which the platform answered normally (the account's data can be trusted).
-READ_OUTCOMES = ("ok", "empty")
+from registry.vocabulary import ORG_LEVELS, OUTCOMES, PLATFORMS, READ_OUTCOMES
 
 
 @dataclass(frozen=True)

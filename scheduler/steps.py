@@ -12,12 +12,13 @@ from registry.config import Settings
 from registry.db import session_scope
 from registry.i18n import L
 from registry.locks import acquire_lock
-from registry.models import PLATFORMS, Schedule
+from registry.models import Schedule
 from registry.orgs import find_org, org_subtree_ids
 from registry.policy import load_policy
 from registry.scheduling import claim_due_accounts, release_unvisited
 from registry.scoring import run_scoring
 from registry.timeutil import utcnow
+from registry.vocabulary import PLATFORMS
 from reports import build_report
 from scheduler.alerts import notify_run
 from scheduler.chain import FAILED, INTERRUPTED, RunContext, StepResult

@@ -13,27 +13,13 @@ from govpulse.output import emit_json, emit_table, progress
 from registry.db import session_scope
 from registry.errors import GovpulseError
 from registry.i18n import L
-from registry.models import OUTCOMES, PLATFORMS
+from registry.labels import label
+from registry.vocabulary import OUTCOMES, PLATFORMS
 from registry.orgs import find_org
 from registry.accounts import resolve_account
 
-OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "ok": ("正常", "ok"),
-    "empty": ("无内容", "empty"),
-    "not_found": ("不存在", "not found"),
-    "gone": ("已注销/封禁", "gone"),
-    "login_required": ("需登录", "login required"),
-    "rate_limited": ("被限流", "rate limited"),
-    "malformed": ("格式异常", "malformed"),
-    "timeout": ("超时", "timeout"),
-    "error": ("错误", "error"),
-}
-STATUS_LABELS = {"finished": ("完成", "finished"), "aborted": ("中止", "aborted"), "failed": ("失败", "failed")}
-
-
 def outcome_label(outcome: str) -> str:
-    zh, en = OUTCOME_LABELS.get(outcome, (outcome, outcome))
-    return L(zh, en)
+    return label("outcome", outcome)
 
 
 def describe_progress(info: ProgressInfo) -> str:
@@ -62,9 +48,9 @@ def result_json(result: PatrolResult) -> dict[str, Any]:
 
 def print_result(result: PatrolResult) -> None:
     columns, rows = summary_rows(result)
-    zh, en = STATUS_LABELS.get(result.status, (result.status, result.status))
+    status = label("patrol_status", result.status)
     resumed = L(" (续巡)", " (resumed)") if result.resumed else ""
-    emit_table(rows, columns, title=L(f"巡查 {result.patrol_id}{resumed}: {zh}", f"patrol {result.patrol_id}{resumed}: {en}"))
+    emit_table(rows, columns, title=L(f"巡查 {result.patrol_id}{resumed}: {status}", f"patrol {result.patrol_id}{resumed}: {status}"))
     click.echo(L(
         f"已访问 {result.accounts_done}/{result.accounts_total} 个账号, 读到 {result.posts_seen} 条更新, "
         f"新增 {result.posts_new} 条, 用时 {result.elapsed:.0f} 秒。日志: {result.log_path}",

@@ -26,10 +26,11 @@ import numpy as np
 from sqlalchemy import and_, case, exists, func, literal, null, select
 from sqlalchemy.engine import Connection
 
-from registry.models import OUTCOMES, Account, AccountSnapshot, FetchOutcome, Organization, Post
-from registry.policy import READ_OUTCOMES, Policy
+from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post
+from registry.policy import Policy
 from registry.scoring.sql import epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
 from registry.types import TZDateTime
+from registry.vocabulary import OUTCOMES, READ_OUTCOMES
 
 DAY = 86400
 SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8, without summer time, since 1991
@@ -175,6 +176,18 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         fetched_ts=np.where(known, codes // 16, np.nan))
     _history(conn, frame, policy, as_of)
     return frame
+
+
+def nullable(values: np.ndarray, digits: int | None = None) -> list[Any]:
+    """A float column as Python values with NaN as None: counts (digits None) as int, measures rounded
+    to `digits` (vectorised: no Python call per value)."""
+    missing = np.isnan(values)
+    if digits is None:
+        out = np.where(missing, 0, values).astype(np.int64).astype(object)
+    else:
+        out = np.round(values, digits).astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def day_start(days: np.ndarray) -> np.ndarray:

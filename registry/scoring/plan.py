@@ -22,14 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from registry.labels import label
 from registry.policy import Policy
 from registry.scoring.duplicates import Tree
-from registry.scoring.metrics import Frame
-from registry.identifiers import PLATFORM_LABELS
-from registry.scoring.rules import STATUS_LABELS, Judgement
-from registry.scoring.store import nullable
-
-
+from registry.scoring.metrics import Frame, nullable
+from registry.scoring.rules import Judgement
 
 @dataclass
 class Item:
@@ -107,8 +104,8 @@ class Planner:
         n = len(members)
         self.items[keeper] = Item(
             keeper, "keep", None,
-            f"本单位在{PLATFORM_LABELS.get(platform, (platform,))[0]}有{n}个账号：保留综合最强的本账号",
-            f"the unit runs {n} accounts on {platform}: keep this one, the strongest", {"accounts": n, **self.facts(keeper)})
+            f"本单位在{label('platform', platform, 'zh')}有{n}个账号：保留综合最强的本账号",
+            f"the unit runs {n} accounts on {label('platform', platform, 'en')}: keep this one, the strongest", {"accounts": n, **self.facts(keeper)})
         for i in members:
             if i != keeper:
                 self._merge(i, keeper, "一个单位在同一平台原则上只开设一个账号（国办发〔2018〕123号）",
@@ -129,8 +126,8 @@ class Planner:
         status = self.status[keeper]
         if target is not None and self.status[target] == "active":
             for i in members:  # the unit's accounts all go to the parent's account
-                self._merge(i, target, f"{STATUS_LABELS[status][0]}账号，上级单位在同一平台有正常账号",
-                            f"{status} account whose parent unit has an active account on the platform")
+                self._merge(i, target, f"{label('status', status, 'zh')}账号，上级单位在同一平台有正常账号",
+                            f"{label('status', status, 'en')} account whose parent unit has an active account on the platform")
             return
         if status != "zombie":
             return

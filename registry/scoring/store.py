@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from registry.scoring.history import Previous, change, flag_changes
+from registry.scoring.metrics import nullable
 from registry.scoring.rules import BY_CODE, flag_codes
 
 if TYPE_CHECKING:
@@ -23,18 +24,6 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def dumps(value: Any) -> str:
     return _json(value)
-
-
-def nullable(values: np.ndarray, digits: int | None = None) -> list[Any]:
-    """A float column as Python values with NaN as None: counts (digits None) as int, measures rounded
-    to `digits` (vectorised: no Python call per value)."""
-    missing = np.isnan(values)
-    if digits is None:
-        out = np.where(missing, 0, values).astype(np.int64).astype(object)
-    else:
-        out = np.round(values, digits).astype(object)
-    out[missing] = None
-    return out.tolist()
 
 
 def iso_times(ts: np.ndarray) -> list[str | None]:
