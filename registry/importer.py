@@ -37,7 +37,7 @@ from registry.identifiers import (looks_like_url, normalize_platform, resolve_ac
                                   validate_id)
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, split_path
-from registry.accounts import ACCOUNT_FIELDS, account_ref
+from registry.accounts import ACCOUNT_FIELDS, account_ref, lifecycle_step
 from registry.sheets import open_sheet
 from registry.timeutil import utcnow
 
@@ -559,19 +559,15 @@ class _Writer:
 
     def _update(self, rows: list[_Row]) -> None:
         keys_by_id = {value[0]: key for key, value in self.existing.items()}
-        status_on, status_reason = VALUE_FIELDS.index("status_changed_on"), VALUE_FIELDS.index("status_reason")
+        def given(row: _Row) -> set[str]:
+            return {f for f, v in zip(VALUE_FIELDS, row.values, strict=True) if v is not None}
+
         params, entries = [], []
         for row in rows:
             stored = self.existing[row.key]
             before = dict(zip(self.COLUMNS, stored[1:], strict=True))
             after = {**before, **self._values(row)}
-            if after["status"] != before["status"]:  # a new step of the lifecycle: the last one's date and reason go
-                if row.values[status_on] is None:
-                    after["status_changed_on"] = self.today
-                if row.values[status_reason] is None:
-                    after["status_reason"] = None
-                if after["status"] != "merged":
-                    after["merged_into_id"] = None
+            lifecycle_step(before["status"], after, given=given(row), today=self.today)
             if row.merged_into:
                 after["merged_into_id"] = self.ids[row.merged_into]
             if after == before:
