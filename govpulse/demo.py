@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
 from simulator import build_scenario, start_simulator
 from simulator.kinds import DEFAULT_ROUTES
 from reports import ReportPaths, build_report
@@ -26,6 +26,7 @@ from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
+from registry.patrol_scope import PatrolScope
 from registry.policy import load_policy
 from registry.scoring import ScoreResult, run_scoring
 from registry.timeutil import utcnow

@@ -7,13 +7,14 @@ import math
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from crawlers.launcher import PatrolScope, run_patrol
+from crawlers.launcher import run_patrol
 from registry.config import Settings
 from registry.db import session_scope
 from registry.i18n import L
 from registry.locks import acquire_lock
 from registry.models import Schedule
 from registry.orgs import find_org, org_subtree_ids
+from registry.patrol_scope import PatrolScope
 from registry.policy import load_policy
 from registry.scheduling import claim_due_accounts, release_unvisited
 from registry.scoring import run_scoring
@@ -21,7 +22,7 @@ from registry.timeutil import utcnow
 from registry.vocabulary import PLATFORMS
 from reports import build_report
 from scheduler.alerts import notify_run
-from scheduler.chain import FAILED, INTERRUPTED, RunContext, StepResult
+from scheduler.chain import FAILED, INTERRUPTED, RunContext, Step, StepResult
 from scheduler.cron import parse_cron, period_seconds
 
 
@@ -114,3 +115,7 @@ def report(ctx: RunContext) -> StepResult:
 
 def notify(ctx: RunContext) -> StepResult:
     return notify_run(ctx)
+
+
+# What a schedule's chain can name, given to scheduler.chain.run_chain.
+STEPS: dict[str, Step] = {"patrol": patrol, "score": score, "report": report, "notify": notify}

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
 from govpulse.context import app
 from govpulse.output import emit_json, emit_table, progress
 from registry.db import session_scope
@@ -17,6 +17,7 @@ from registry.labels import label
 from registry.vocabulary import OUTCOMES, PLATFORMS
 from registry.orgs import find_org
 from registry.accounts import resolve_account
+from registry.patrol_scope import PatrolScope
 
 def outcome_label(outcome: str) -> str:
     return label("outcome", outcome)

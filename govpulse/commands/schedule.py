@@ -188,11 +188,12 @@ def schedule_run(name: str, verbose: bool) -> None:
     from scheduler.chain import OK, run_chain
     from scheduler.runtime import Runtime
     from scheduler.status import last_runs
+    from scheduler.steps import STEPS
 
     _setup_logging(logging.INFO if verbose else logging.WARNING)
     ctx = app()
     get_schedule(ctx.engine, name)
-    run_id = run_chain(Runtime(settings=ctx.settings, engine=ctx.engine), name, trigger="manual")
+    run_id = run_chain(Runtime(settings=ctx.settings, engine=ctx.engine), name, trigger="manual", steps=STEPS)
     run = next(r for r in last_runs(ctx.engine, schedule=name) if r["id"] == run_id)
     _emit_steps(run)
     if run["status"] != OK:
