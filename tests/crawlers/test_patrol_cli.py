@@ -12,7 +12,7 @@ from sqlalchemy import select
 from registry.db import session_scope
 from registry.models import Account, Organization, Patrol
 from tests.conftest import Gp
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
+from tests.simulation import Crawl
 
 
 def account_ids(crawl: Crawl, **where: Any) -> set[int]:

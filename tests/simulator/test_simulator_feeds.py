@@ -13,7 +13,7 @@ from typing import Any
 
 import feedparser
 import pytest
-from tests.simulator.simulator_support import Fetched, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulation import Fetched, fetch, pick
 
 from simulator import SimAccount, SimulatorHandle
 from simulator.render.pages import WECHAT_NOTICES

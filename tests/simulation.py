@@ -1,9 +1,14 @@
-"""Whole crawls: the platform simulator over loopback, a roster imported from its CSV, and `govpulse`
-run in a subprocess the way an administrator runs it. Test modules import the fixtures they use (a
-conftest.py here would shadow the one of tests/ for modules that import it by name)."""
+"""The platform simulator for tests, in one place: simulators of the named scenarios served over loopback
+(once per test session), a plain HTTP client (no redirects followed), picking accounts by kind, and an office
+(Crawl) patrolling the simulator with `govpulse` run in a subprocess the way an administrator runs it.
+
+Its fixtures are registered for every test by tests/conftest.py (pytest_plugins): test modules import only
+the helpers.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -12,19 +17,86 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
-from simulator import Scenario, build_scenario, start_simulator
 from registry.db import open_engine, session_scope
 from registry.importer import import_roster
 from registry.models import Account, FetchOutcome, Post
+from simulator import Scenario, SimAccount, SimulatorHandle, build_scenario, start_simulator
+
+# The simulator's slow accounts answer after this: a crawl (timeout 1 s) and a short client timeout give up
+# before.
+SLOW_SECONDS = 2.5
+
+# ------------------------------------------------------------------------------------------ simulators
+
+
+def running(name: str) -> Iterator[SimulatorHandle]:
+    with start_simulator(build_scenario(name), slow_seconds=SLOW_SECONDS) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def truth_server() -> Iterator[SimulatorHandle]:
+    """The "truth" scenario: every kind of account, on every platform it applies to."""
+    yield from running("truth")
+
+
+@pytest.fixture(scope="session")
+def faults_server() -> Iterator[SimulatorHandle]:
+    yield from running("faults")
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[SimulatorHandle]:
+    yield from running("demo")
+
+
+# -------------------------------------------------------------------------------------- HTTP, accounts
+
+@dataclass
+class Fetched:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+
+def fetch(base_url: str, target: str, *, method: str = "GET", body: bytes | None = None,
+          timeout: float = 10.0, headers: dict[str, str] | None = None) -> Fetched:
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return Fetched(response.status, response.headers, response.read())
+    finally:
+        conn.close()
+
+
+def pick(scenario: Scenario, kind: str, platform: str, *, variant: str | None = None,
+         feed_variant: str | None = None, quirk: str | None = None) -> SimAccount:
+    for acc in scenario.accounts:
+        if acc.kind == kind and acc.platform == platform and variant in (None, acc.variant) \
+                and feed_variant in (None, acc.feed_variant) and quirk in (None, acc.quirk):
+            return acc
+    raise LookupError(f"no {kind} account on {platform} ({variant or feed_variant or quirk})")
+
+
+# ------------------------------------------------------------------------------------------- an office
 
 GOVPULSE = str(Path(sys.executable).with_name("govpulse"))
 COOKIE = "SUB=SECRETCOOKIE123"
 TOKEN = "WXTOKENSECRET456"
-SLOW_SECONDS = 2.5  # the simulator's slow accounts answer after this; the crawl gives up after 1 s
 # Short timeouts and one retry: the simulator's flaky accounts need exactly one.
 CONFIG = """
 [patrol]
@@ -49,13 +121,6 @@ delay = {delay}
 concurrency = {concurrency}
 delay = {delay}
 """
-
-
-@pytest.fixture(scope="session")
-def truth_sim() -> Iterator[Any]:
-    """The "truth" scenario (every kind of account, on every platform it applies to), served once."""
-    with start_simulator(build_scenario("truth"), slow_seconds=SLOW_SECONDS) as sim:
-        yield sim
 
 
 @dataclass
@@ -143,12 +208,12 @@ def make_crawl(sim: Any, root: Path, db_url: str) -> Crawl:
 
 
 @pytest.fixture
-def crawl(truth_sim: Any, tmp_path: Path) -> Crawl:
+def crawl(truth_server: SimulatorHandle, tmp_path: Path) -> Crawl:
     """An office on an SQLite file."""
-    return make_crawl(truth_sim, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
+    return make_crawl(truth_server, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
 
 
 @pytest.fixture
-def office(truth_sim: Any, db_url: str, tmp_path: Path) -> Crawl:
+def office(truth_server: SimulatorHandle, db_url: str, tmp_path: Path) -> Crawl:
     """The same on a fresh SQLite file and on a fresh PostgreSQL database."""
-    return make_crawl(truth_sim, tmp_path, db_url)
+    return make_crawl(truth_server, tmp_path, db_url)
