@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -119,7 +118,8 @@ def resolve_scope(engine: Engine, scope: PatrolScope) -> ResolvedScope:
         with session_scope(engine) as session:
             tree = sorted({i for org_id in scope.org_ids for i in org_subtree_ids(session, org_id)})
     resolved = ResolvedScope(
-        key=scope, platforms=sorted(set(scope.platforms)), account_ids=sorted(set(scope.account_ids)), org_tree_ids=tree,
+        key=scope, platforms=tuple(sorted(set(scope.platforms))), account_ids=tuple(sorted(set(scope.account_ids))),
+        org_tree_ids=None if tree is None else tuple(tree),
         # named accounts (claimed as due by the scheduler) are due
         due_before=utcnow() if scope.due_only and not scope.account_ids else None)
     if scope.limit is not None:

@@ -191,14 +191,18 @@ class _Checker:
                 return None
 
         id_field = next((f for f in ID_FIELDS if f in vals), None)
-        key = name = merged_into = None
+        key: tuple[str, str] | None = None
+        name: str | None = None
+        merged_into: tuple[str, str] | None = None
         if id_field or "platform" in vals or "name" in vals:  # else a row that only names a unit
             key = self._account_key(vals, bad, id_field)
-            name = parsed("name", lambda v: clean_name(v, what=ACCOUNT_NAME)) if "name" in vals else \
+            if "name" in vals:
+                name = parsed("name", lambda v: clean_name(v, what=ACCOUNT_NAME))
+            else:
                 bad("name", L("账号名称为空", "the account name is empty"))
         if "org" not in vals:
             bad("org", L("主办单位为空", "the unit is empty"))
-        values = [None] * len(VALUE_FIELDS)
+        values: list[Any] = [None] * len(VALUE_FIELDS)
         for i, field_name, parser in self.value_fields:
             if field_name in vals:
                 values[i] = parsed(field_name, parser)

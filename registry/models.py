@@ -6,8 +6,9 @@ Sections: roster, patrol, scoring, scheduler.
 """
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -35,6 +36,12 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+class Table(SQLModel):
+    """The base of every table. SQLAlchemy gives each its __table__; declared here for the type checker."""
+
+    __table__: ClassVar[sa.Table]
+
+
 def _ts(**kw: Any) -> Any:
     return Field(sa_type=TZDateTime, **kw)
 
@@ -42,7 +49,7 @@ def _ts(**kw: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- roster
 
 
-class Organization(SQLModel, table=True):
+class Organization(Table, table=True):
     """主办单位: a unit; units form a tree (district > department or street > community)."""
 
     __tablename__ = "organization"
@@ -59,7 +66,7 @@ class Organization(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class Account(SQLModel, table=True):
+class Account(Table, table=True):
     """账号: one account on one platform, identified by the platform's id."""
 
     __tablename__ = "account"
@@ -89,7 +96,7 @@ class Account(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(Table, table=True):
     """Every change to a unit or an account: when, who, which fields from what to what."""
 
     __tablename__ = "audit_entry"
@@ -107,7 +114,7 @@ class AuditEntry(SQLModel, table=True):
 # ---------------------------------------------------------------------------------------------- patrol
 
 
-class Patrol(SQLModel, table=True):
+class Patrol(Table, table=True):
     """巡查: one run over a set of accounts (one Scrapy crawl)."""
 
     __tablename__ = "patrol"
@@ -124,7 +131,7 @@ class Patrol(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class FetchOutcome(SQLModel, table=True):
+class FetchOutcome(Table, table=True):
     """The outcome of one account's visit in one patrol, with the HTTP status and a short reason."""
 
     __tablename__ = "fetch_outcome"
@@ -147,7 +154,7 @@ class FetchOutcome(SQLModel, table=True):
     posts_new: int = 0
 
 
-class Post(SQLModel, table=True):
+class Post(Table, table=True):
     """更新: one post as the platform reported it. (account_id, platform_post_id) is unique."""
 
     __tablename__ = "post"
@@ -178,7 +185,7 @@ class Post(SQLModel, table=True):
     content_hash: Optional[str] = Field(default=None, max_length=64, index=True)  # normalised title/text
 
 
-class AccountSnapshot(SQLModel, table=True):
+class AccountSnapshot(Table, table=True):
     """The account as one patrol saw it: followers, totals, name."""
 
     __tablename__ = "account_snapshot"
@@ -199,7 +206,7 @@ class AccountSnapshot(SQLModel, table=True):
 # --------------------------------------------------------------------------------------------- scoring
 
 
-class ScoreRun(SQLModel, table=True):
+class ScoreRun(Table, table=True):
     """One scoring run: the policy in force and the time it judged as of."""
 
     __tablename__ = "score_run"
@@ -219,7 +226,7 @@ Index("ix_outcome_scoring", FetchOutcome.account_id, FetchOutcome.fetched_at, Fe
 Index("ix_snapshot_scoring", AccountSnapshot.account_id, AccountSnapshot.taken_at, AccountSnapshot.followers)
 
 
-class Verdict(SQLModel, table=True):
+class Verdict(Table, table=True):
     """One account's verdict in one run, with its evidence and the rule that fired."""
 
     __tablename__ = "verdict"
@@ -249,7 +256,7 @@ class Verdict(SQLModel, table=True):
     flagged_since: Optional[datetime] = _ts(default=None)
 
 
-class PlanItem(SQLModel, table=True):
+class PlanItem(Table, table=True):
     """A consolidation recommendation (keep, merge, close, revive, over_quota) from one run."""
 
     __tablename__ = "plan_item"
@@ -268,7 +275,7 @@ class PlanItem(SQLModel, table=True):
 # ------------------------------------------------------------------------------------------- scheduler
 
 
-class Schedule(SQLModel, table=True):
+class Schedule(Table, table=True):
     """A timetable entry: cron, scope and the chain of steps. Rows from the config are synced in."""
 
     __tablename__ = "schedule"
@@ -284,7 +291,7 @@ class Schedule(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class JobRun(SQLModel, table=True):
+class JobRun(Table, table=True):
     """One run of a schedule's chain."""
 
     __tablename__ = "job_run"
@@ -301,7 +308,7 @@ class JobRun(SQLModel, table=True):
     message: Optional[str] = Field(default=None, max_length=2000)  # why it failed or was skipped
 
 
-class JobStep(SQLModel, table=True):
+class JobStep(Table, table=True):
     """One step of a run: patrol, score, report or notify."""
 
     __tablename__ = "job_step"
@@ -316,7 +323,7 @@ class JobStep(SQLModel, table=True):
     log_excerpt: Optional[str] = None
 
 
-class Lock(SQLModel, table=True):
+class Lock(Table, table=True):
     """A named lock shared by the daemon and the CLI (works on SQLite and PostgreSQL)."""
 
     __tablename__ = "lock"
@@ -330,7 +337,7 @@ class Lock(SQLModel, table=True):
     heartbeat_at: datetime = _ts(default_factory=utcnow)
 
 
-class AlertEvent(SQLModel, table=True):
+class AlertEvent(Table, table=True):
     """An alert for one change of state, per channel; sent once, retried while it fails."""
 
     __tablename__ = "alert_event"

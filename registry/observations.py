@@ -54,7 +54,7 @@ class PostState(NamedTuple):
     number of posts, and the newest publish time among posts that are not pinned (where paging stops)."""
 
     newest_published_at: datetime | None
-    count: int
+    posts: int
     newest_unpinned_at: datetime | None
 
 

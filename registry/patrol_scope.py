@@ -35,8 +35,13 @@ class PatrolScope:
 
     def key(self) -> dict[str, Any]:
         """What identifies the scope: an interrupted patrol with the same key is resumed."""
-        return {"platforms": sorted(set(self.platforms)), "org_ids": sorted(set(self.org_ids)),
-                "account_ids": sorted(set(self.account_ids)), "limit": self.limit, "due_only": self.due_only}
+        return {
+            "platforms": sorted(set(self.platforms)),
+            "org_ids": sorted(set(self.org_ids)),
+            "account_ids": sorted(set(self.account_ids)),
+            "limit": self.limit,
+            "due_only": self.due_only,
+        }
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,11 @@ class ResolvedScope:
             object.__setattr__(self, "org_tree_ids", _tuple(self.org_tree_ids))
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"key": self.key.key(), "platforms": list(self.platforms),
-                                "account_ids": list(self.account_ids)}
+        data: dict[str, Any] = {
+            "key": self.key.key(),
+            "platforms": list(self.platforms),
+            "account_ids": list(self.account_ids),
+        }
         if self.org_tree_ids is not None:
             data["org_tree_ids"] = list(self.org_tree_ids)
         if self.due_before is not None:
@@ -72,8 +80,13 @@ class ResolvedScope:
         data = data or {}
         key = data.get("key") or {}
         due = data.get("due_before")
-        return cls(key=PatrolScope(**{k: key[k] for k in ("platforms", "org_ids", "account_ids", "limit", "due_only")
-                                      if k in key}),
-                   platforms=data.get("platforms") or (), account_ids=data.get("account_ids") or (),
-                   org_tree_ids=data.get("org_tree_ids"), due_before=datetime.fromisoformat(due) if due else None,
-                   max_account_id=data.get("max_account_id"))
+        return cls(
+            key=PatrolScope(
+                **{k: key[k] for k in ("platforms", "org_ids", "account_ids", "limit", "due_only") if k in key}
+            ),
+            platforms=data.get("platforms") or (),
+            account_ids=data.get("account_ids") or (),
+            org_tree_ids=data.get("org_tree_ids"),
+            due_before=datetime.fromisoformat(due) if due else None,
+            max_account_id=data.get("max_account_id"),
+        )

@@ -31,9 +31,25 @@ STOP_REASONS = ("interrupt", "time_limit", "stop_event")
 # The scorer's verdict on an account.
 VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
 # The codes of the scorer's rules: each is also the flag it raises (registry/scoring/rules.py).
-FLAGS = ("gone", "no_patrol", "fetch_failed", "gone_unconfirmed", "data_stale", "dates_unreadable",
-         "never_posted", "stale_90d", "stale_14d", "reposts_only", "negligible_reach", "low_engagement",
-         "low_following", "engagement_unknown", "duplicate_content", "closed_but_posting", "over_quota")
+FLAGS = (
+    "gone",
+    "no_patrol",
+    "fetch_failed",
+    "gone_unconfirmed",
+    "data_stale",
+    "dates_unreadable",
+    "never_posted",
+    "stale_90d",
+    "stale_14d",
+    "reposts_only",
+    "negligible_reach",
+    "low_engagement",
+    "low_following",
+    "engagement_unknown",
+    "duplicate_content",
+    "closed_but_posting",
+    "over_quota",
+)
 RULE_CODES = (*FLAGS, "active")  # "active" is the rule of an account no other rule judged
 # How a rule came out for one account (govpulse explain).
 CHECK_RESULTS = ("fired", "passed", "not_checked")

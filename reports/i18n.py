@@ -33,4 +33,4 @@ class Translator:
 
     def section(self, prefix: str) -> dict[str, str]:
         """All labels under `prefix.` (for the script of the interactive table)."""
-        return {k[len(prefix) + 1:]: v for k, v in self.messages.items() if k.startswith(prefix + ".")}
+        return {k[len(prefix) + 1 :]: v for k, v in self.messages.items() if k.startswith(prefix + ".")}

@@ -261,7 +261,7 @@ def org_tree(scope: ScopeRow) -> CTE:
     level 1 and carry their own id down the tree. Without an anchor the roots are level 1.
     """
     o = ORG
-    one = literal_column("1")
+    one: Any = literal_column("1")
     if scope["anchor_id"] is None:
         seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("top_name"),
                       cast(o.c.name, Text).label("path"), one.label("lvl")).where(o.c.parent_id.is_(None))
@@ -311,7 +311,7 @@ def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
 
 def compliance(counts: list[CountRow]) -> dict[str, Any]:
     """Totals and the compliance rate from status counts (see the module docstring)."""
-    by_status = Counter()
+    by_status: Counter[str] = Counter()
     by_platform: dict[str, Counter[str]] = defaultdict(Counter)
     for r in counts:
         by_status[r["status"]] += r["count"]

@@ -10,7 +10,8 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from reports.queries import FLAGGED, NOT_CHECKED, STATUS_ORDER, AccountRow, PlanRow, ReportData
+from registry.scoring.rules import FLAGGED, NOT_CHECKED
+from reports.queries import STATUS_ORDER, AccountRow, PlanRow, ReportData
 from registry.safety import safe_http_url
 from registry.timeutil import to_local
 from reports.charts import stacked_bars_svg, trend_svg

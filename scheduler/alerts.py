@@ -34,7 +34,7 @@ from registry.scoring.rules import CLOSED, FLAGGED
 from registry.timeutil import to_local, utcnow
 from reports.i18n import Translator
 from scheduler import channels
-from scheduler.chain import FAILED, OK, RunContext, StepResult
+from scheduler.chain import FAILED, RunContext, StepResult
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ class Runtime:
 
     @property
     def tz(self) -> ZoneInfo:
-        return zone(self.conf("timezone"))
+        return zone(str(self.conf("timezone")))
 
     def conf(self, key: str) -> object:
         return self.settings.get("scheduler", key)

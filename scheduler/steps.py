@@ -31,7 +31,7 @@ def _org_ids(ctx: RunContext, *, subtree: bool = False) -> list[int] | None:
     if not refs:
         return None
     with session_scope(ctx.runtime.engine) as session:
-        roots = [find_org(session, ref).id for ref in refs]
+        roots = [i for i in (find_org(session, ref).id for ref in refs) if i is not None]
         if not subtree:
             return roots
         return sorted({i for root in roots for i in org_subtree_ids(session, root)})
@@ -68,8 +68,8 @@ def patrol(ctx: RunContext) -> StepResult:
         try:
             result = run_patrol(
                 rt.settings, engine=rt.engine, stop_event=rt.stop,
-                scope=PatrolScope(platforms=scope.get("platforms") or [], org_ids=_org_ids(ctx) or [],
-                                  account_ids=account_ids or [], limit=scope.get("limit"),
+                scope=PatrolScope(platforms=tuple(scope.get("platforms") or ()), org_ids=tuple(_org_ids(ctx) or ()),
+                                  account_ids=tuple(account_ids or ()), limit=scope.get("limit"),
                                   due_only=bool(scope.get("due_only"))),
                 time_limit=ctx.schedule.options.get("time_limit"))
         except BaseException:

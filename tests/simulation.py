@@ -57,6 +57,7 @@ def demo_server() -> Iterator[SimulatorHandle]:
 
 # -------------------------------------------------------------------------------------- HTTP, accounts
 
+
 @dataclass
 class Fetched:
     status: int
@@ -71,8 +72,15 @@ class Fetched:
         return self.headers.get("Content-Type", "")
 
 
-def fetch(base_url: str, target: str, *, method: str = "GET", body: bytes | None = None,
-          timeout: float = 10.0, headers: dict[str, str] | None = None) -> Fetched:
+def fetch(
+    base_url: str,
+    target: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
@@ -83,11 +91,23 @@ def fetch(base_url: str, target: str, *, method: str = "GET", body: bytes | None
         conn.close()
 
 
-def pick(scenario: Scenario, kind: str, platform: str, *, variant: str | None = None,
-         feed_variant: str | None = None, quirk: str | None = None) -> SimAccount:
+def pick(
+    scenario: Scenario,
+    kind: str,
+    platform: str,
+    *,
+    variant: str | None = None,
+    feed_variant: str | None = None,
+    quirk: str | None = None,
+) -> SimAccount:
     for acc in scenario.accounts:
-        if acc.kind == kind and acc.platform == platform and variant in (None, acc.variant) \
-                and feed_variant in (None, acc.feed_variant) and quirk in (None, acc.quirk):
+        if (
+            acc.kind == kind
+            and acc.platform == platform
+            and variant in (None, acc.variant)
+            and feed_variant in (None, acc.feed_variant)
+            and quirk in (None, acc.quirk)
+        ):
             return acc
     raise LookupError(f"no {kind} account on {platform} ({variant or feed_variant or quirk})")
 
@@ -150,12 +170,24 @@ class Crawl:
             engine.dispose()
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([GOVPULSE, "--db", self.db_url, *args], env=self.env, cwd=self.root, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [GOVPULSE, "--db", self.db_url, *args],
+            env=self.env,
+            cwd=self.root,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([GOVPULSE, "--db", self.db_url, *args], env=self.env, cwd=self.root, text=True,
-                              capture_output=True, timeout=timeout)
+        return subprocess.run(
+            [GOVPULSE, "--db", self.db_url, *args],
+            env=self.env,
+            cwd=self.root,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
 
     def patrol(self, *args: str) -> dict[str, Any]:
         """`govpulse patrol --json ...`, which must succeed; its result."""
@@ -188,9 +220,14 @@ class Crawl:
 
     def duplicate_posts(self) -> int:
         with session_scope(engine := self.engine()) as s:
-            n = s.execute(select(func.count()).select_from(
-                select(Post.account_id, Post.platform_post_id).group_by(Post.account_id, Post.platform_post_id)
-                .having(func.count() > 1).subquery())).scalar_one()
+            n = s.execute(
+                select(func.count()).select_from(
+                    select(Post.account_id, Post.platform_post_id)
+                    .group_by(Post.account_id, Post.platform_post_id)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            ).scalar_one()
         engine.dispose()
         return int(n)
 
@@ -198,9 +235,17 @@ class Crawl:
 def make_crawl(sim: Any, root: Path, db_url: str) -> Crawl:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_")}
     env.update(sim.env())
-    env.update({"GOVPULSE_HOME": str(root / "home"), "GOVPULSE_LANG": "en", "GOVPULSE_ACTOR": "tester",
-                "GOVPULSE_CONFIG": str(root / "govpulse.toml"), "GOVPULSE_WEIBO_COOKIE": COOKIE,
-                "GOVPULSE_WECHAT_COOKIE": COOKIE, "GOVPULSE_WECHAT_TOKEN": TOKEN})
+    env.update(
+        {
+            "GOVPULSE_HOME": str(root / "home"),
+            "GOVPULSE_LANG": "en",
+            "GOVPULSE_ACTOR": "tester",
+            "GOVPULSE_CONFIG": str(root / "govpulse.toml"),
+            "GOVPULSE_WEIBO_COOKIE": COOKIE,
+            "GOVPULSE_WECHAT_COOKIE": COOKIE,
+            "GOVPULSE_WECHAT_TOKEN": TOKEN,
+        }
+    )
     c = Crawl(root=root, scenario=sim.scenario, env=env, db_url=db_url)
     c.configure()
     c.import_roster()

@@ -46,8 +46,9 @@ def test_the_scorers_codes_are_the_enumerated_ones() -> None:
 def test_every_change_the_history_can_store_is_enumerated() -> None:
     now = datetime(2026, 6, 30, tzinfo=UTC)
     seen = {history.change(s, None, now)[0] for s in vocabulary.VERDICT_STATUSES}
-    for status, before, since in itertools.product(vocabulary.VERDICT_STATUSES, vocabulary.VERDICT_STATUSES,
-                                                   (None, now)):
+    for status, before, since in itertools.product(
+        vocabulary.VERDICT_STATUSES, vocabulary.VERDICT_STATUSES, (None, now)
+    ):
         seen.add(history.change(status, (before, "[]", since), now)[0])
     assert seen == set(vocabulary.CHANGES)
 
@@ -59,8 +60,13 @@ def test_every_action_the_plan_writes_is_enumerated() -> None:
     from registry.scoring import plan
 
     tree = ast.parse(inspect.getsource(plan))
-    written = {call.args[1].value for call in ast.walk(tree) if isinstance(call, ast.Call)
-               and getattr(call.func, "id", None) == "Item" and isinstance(call.args[1], ast.Constant)}
+    written = {
+        call.args[1].value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and getattr(call.func, "id", None) == "Item"
+        and isinstance(call.args[1], ast.Constant)
+    }
     assert written and written | {"merge"} == set(vocabulary.ACTIONS)  # merge is written by Planner._merge
 
 
@@ -71,7 +77,12 @@ def test_every_way_a_patrol_stops_is_enumerated() -> None:
     from crawlers import launcher
 
     tree = ast.parse(inspect.getsource(launcher))
-    assigned = {c.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                and any(isinstance(n, ast.Name) and n.id == "stopped_by" for t in node.targets for n in ast.walk(t))
-                for c in ast.walk(node.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    assigned = {
+        c.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(n, ast.Name) and n.id == "stopped_by" for t in node.targets for n in ast.walk(t))
+        for c in ast.walk(node.value)
+        if isinstance(c, ast.Constant) and isinstance(c.value, str)
+    }
     assert assigned == set(vocabulary.STOP_REASONS)

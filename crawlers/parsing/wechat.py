@@ -73,8 +73,7 @@ def parse_wechat_appmsgpublish(
             continue
         sent_time = as_dict(info.get("sent_info")).get("time")
         posts.extend(_post(item, fetched_at, sent_time) for item in map(as_dict, as_list(info.get("appmsgex"))))
-    posts = [post for post in posts if post is not None]
-    return _page(posts, status=status, begin=begin, advance=len(entries))
+    return _page([post for post in posts if post is not None], status=status, begin=begin, advance=len(entries))
 
 
 def parse_wechat_appmsg_list(

@@ -134,7 +134,7 @@ class PatrolSpider(scrapy.Spider):
             after = refs[-1].id
 
     def new_visit(self, ref: AccountRef, known: PostState | None, *, now: datetime | None = None) -> Visit:
-        first = known is None or known.count == 0
+        first = known is None or known.posts == 0
         return Visit(ref=ref, known=known, cutoff=(now or utcnow()) - self.lookback,
                      max_pages=self.first_visit_max_pages if first else self.later_max_pages)
 

@@ -68,7 +68,7 @@ def patrol_scope(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tu
     with session_scope(app().engine) as session:
         org_ids = [int(find_org(session, ref).id) for ref in orgs]  # type: ignore[arg-type]
         account_ids = [int(resolve_account(session, ref).id) for ref in accounts]  # type: ignore[arg-type]
-    return PatrolScope(platforms=list(platforms), org_ids=org_ids, account_ids=account_ids, limit=limit,
+    return PatrolScope(platforms=platforms, org_ids=tuple(org_ids), account_ids=tuple(account_ids), limit=limit,
                        due_only=due)
 
 

@@ -221,7 +221,7 @@ def status(limit: int, as_json: bool) -> None:
 
     ctx = app()
     last_n = int(ctx.settings.get("scheduler", "failing_after"))
-    data = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
+    data: dict[str, Any] = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
             "schedules": next_runs(ctx.engine, ctx.settings), "failing_sources": failing_sources(ctx.engine, last_n=last_n)}
     if as_json:
         emit_json(data)

@@ -21,8 +21,9 @@ from registry.labels import label
 from registry.scoring.rules import CLOSED
 from registry.timeutil import parse_as_of
 
+
 def _org_ids(session: Any, org: str | None) -> list[int] | None:
-    return None if org is None else [find_org(session, org).id]
+    return None if org is None else [int(find_org(session, org).id)]
 
 
 @click.group("policy")

@@ -143,7 +143,7 @@ def _newest(column: Any, *where: Any, order: Any) -> Any:
 def _engagement() -> Any:
     """reposts + comments + likes (+ reads), NULL when the source gave none of them."""
     parts = (Post.reposts, Post.comments, Post.likes, Post.reads)
-    total = func.coalesce(parts[0], 0)
+    total: Any = func.coalesce(parts[0], 0)
     for part in parts[1:]:
         total = total + func.coalesce(part, 0)
     return case((func.coalesce(*parts).is_(None), null()), else_=total)
@@ -164,7 +164,7 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
                 o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
     ).where(scope).order_by(acc.c.id)
     rows = raw_rows(conn, stmt)
-    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 10
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 10
     latest = np.array(cols[9], float)
     known = ~np.isnan(latest)
     codes = np.where(known, latest, 15).astype(np.int64)
@@ -349,7 +349,7 @@ def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostRead
         return
     _window(reads.window, frame, params, as_of)
     if reads.silent:
-        ids, newest, has_undated = zip(*reads.silent)
+        ids, newest, has_undated = zip(*reads.silent, strict=True)
         at = frame.rows_of(np.array(ids))
         frame.last_post_ts[at] = np.array(newest, float)
         frame.undated_posts[at] = np.array(has_undated, bool)

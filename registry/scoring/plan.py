@@ -88,7 +88,7 @@ class Planner:
         for g in np.flatnonzero(ends - starts > 1).tolist():
             key = (self.org[keeper_rows[g]], self.platform[keeper_rows[g]])
             keeper_rows[g] = self._one_per_platform(key, rows[starts[g]:ends[g]].tolist())
-        survivors = dict(zip(keys[starts].tolist(), keeper_rows))
+        survivors = dict(zip(keys[starts].tolist(), keeper_rows, strict=True))
         for g, keeper in enumerate(keeper_rows):
             if status[keeper] in ("zombie", "shell"):
                 self._merge_up(keeper, rows[starts[g]:ends[g]].tolist(), survivors)

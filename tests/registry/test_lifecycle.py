@@ -14,19 +14,31 @@ KEEPER, OLD_A, OLD_B = "2803301701", "2803301702", "2803301703"
 
 
 def _merged_pair(gp, tmp_path: Path) -> None:
-    rows = [["微博", "主号", KEEPER, "岳麓区", "正常", "", "", ""],
-            ["微博", "旧号甲", OLD_A, "岳麓区", "已整合", "2026-01-05", "合并", f"weibo:{KEEPER}"],
-            ["微博", "旧号乙", OLD_B, "岳麓区", "已整合", "2026-01-05", "合并", f"weibo:{KEEPER}"]]
+    rows = [
+        ["微博", "主号", KEEPER, "岳麓区", "正常", "", "", ""],
+        ["微博", "旧号甲", OLD_A, "岳麓区", "已整合", "2026-01-05", "合并", f"weibo:{KEEPER}"],
+        ["微博", "旧号乙", OLD_B, "岳麓区", "已整合", "2026-01-05", "合并", f"weibo:{KEEPER}"],
+    ]
     gp.ok("import", str(write_csv(tmp_path / "first.csv", [HEADER, *rows])))
 
 
 def test_edit_and_import_take_the_same_step(gp, tmp_path: Path) -> None:
     _merged_pair(gp, tmp_path)
     gp.ok("account", "edit", f"weibo:{OLD_A}", "--status", "closing")
-    gp.ok("import", str(write_csv(tmp_path / "second.csv", [
-        HEADER, ["微博", "旧号乙", OLD_B, "岳麓区", "拟关停", "", "", ""]])))
+    gp.ok(
+        "import",
+        str(write_csv(tmp_path / "second.csv", [HEADER, ["微博", "旧号乙", OLD_B, "岳麓区", "拟关停", "", "", ""]])),
+    )
     by_id = {a["platform_id"]: a for a in accounts(gp)}
     fields = ("status", "status_changed_on", "status_reason", "merged_into")
     edited, imported = ({k: by_id[i][k] for k in fields} for i in (OLD_A, OLD_B))
-    assert edited == imported == {"status": "closing", "status_changed_on": local_today().isoformat(),
-                                  "status_reason": None, "merged_into": None}
+    assert (
+        edited
+        == imported
+        == {
+            "status": "closing",
+            "status_changed_on": local_today().isoformat(),
+            "status_reason": None,
+            "merged_into": None,
+        }
+    )

@@ -215,7 +215,7 @@ def test_as_of_reports_an_earlier_run(scenario: Scenario, make_report) -> None:
     doc = parse(paths.html)
     assert figure(doc, "total") == str(sum(db_counts(scenario, scenario.prev_run_id).values()))
     assert "没有可比较的上次结果" in doc.xpath("//section[@id='summary']")[0].text_content()
-    with pytest.raises(GovpulseError, match="no score run as of 2020-01-01 .* covers this scope"):
+    with pytest.raises(GovpulseError, match=r"no score run as of 2020-01-01 .* covers this scope"):
         make_report(scenario, as_of=datetime(2020, 1, 1).astimezone())
 
 
