@@ -20,7 +20,7 @@ LEVEL_HELP = f"Level: {', '.join(ORG_LEVELS)} (or 区县, 街道, 社区, ...)."
 
 @click.group("org")
 def org_group() -> None:
-    """Units (主办单位) and their tree. 主办单位管理。"""
+    """Units (主办单位) and their tree."""
 
 
 def _unit_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -105,8 +105,7 @@ def patrol(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tuple[st
            due: bool, time_limit: float | None, fresh: bool, as_json: bool) -> None:
     """Patrol the accounts: fetch each one's recent posts and profile, and record the outcome.
 
-    巡查账号: 抓取每个账号的近期更新与主页信息, 记录访问结果。Per-account failures (blocked, login
-    wall, timeout...) are recorded, not errors: the command fails only when the crawl cannot run.
+    Per-account failures (blocked, login wall, timeout...) are recorded, not errors: the command fails only when the crawl cannot run.
     Interrupted, the next patrol over the same scope completes the rest.
     """
     ctx = app()
