@@ -54,7 +54,8 @@ class Quotas:
 
 @dataclass(frozen=True)
 class Policy:
-    """Thresholds of the scorer. Defaults follow reference/policy.md (cited per field)."""
+    """Thresholds of the scorer. Defaults follow the rules in force, each cited at its field (docs/scoring.md
+    explains them)."""
 
     # 国办秘函〔2019〕19号, single veto 内容不更新: "监测时间点前2周内无更新".
     dormant_days: int = 14
