@@ -11,6 +11,7 @@ from crawlers.launcher import run_patrol
 from registry.config import Settings
 from registry.db import session_scope
 from registry.i18n import L
+from registry.labels import label
 from registry.locks import acquire_lock
 from registry.models import Schedule
 from registry.orgs import find_org, org_subtree_ids
@@ -86,9 +87,9 @@ def patrol(ctx: RunContext) -> StepResult:
     if result.status == "finished" and not result.stopped_by:
         return StepResult(counts=counts, data=data)
     if result.stopped_by == "stop_event":
-        status, why = INTERRUPTED, L("守护进程正在关闭", "the daemon is shutting down")
+        status, why = INTERRUPTED, label("stop_reason", "stop_event")
     elif result.stopped_by == "time_limit":
-        status, why = FAILED, L("达到时间上限, 下次运行将接着完成", "stopped at its time limit; the next run completes it")
+        status, why = FAILED, label("stop_reason", "time_limit") + L(", 下次运行将接着完成", "; the next run completes it")
     else:
         status, why = FAILED, result.message or result.status
     message = L(f"巡查 #{result.patrol_id} 完成 {result.accounts_done}/{result.accounts_total} 个账号: {why}",
