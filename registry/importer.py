@@ -528,6 +528,9 @@ class _Writer:
                 merged_into = self.ids.get(row.merged_into) if row.merged_into else None
                 if row.merged_into and merged_into is None:
                     late.append(row)
+                given = dict(zip(VALUE_FIELDS, row.values, strict=True))
+                lifecycle_step(None, given, given={f for f, v in given.items() if v is not None}, today=self.today)
+                row.values = tuple(given[f] for f in VALUE_FIELDS)  # the audit entry shows the date it got
                 values = list(row.values)
                 values[STATUS] = values[STATUS] or "active"
                 params.append((row.key[0], row.key[1], row.name, self.real.get(row.org_id, row.org_id), *values,

@@ -42,3 +42,27 @@ def test_edit_and_import_take_the_same_step(gp, tmp_path: Path) -> None:
             "merged_into": None,
         }
     )
+
+
+def test_add_and_import_date_a_new_account_that_starts_closing(gp, tmp_path: Path) -> None:
+    gp.ok("org", "add", "岳麓区")
+    gp.ok(
+        "account",
+        "add",
+        "--platform",
+        "weibo",
+        "--id",
+        OLD_A,
+        "--name",
+        "旧号甲",
+        "--org",
+        "岳麓区",
+        "--status",
+        "closing",
+    )
+    gp.ok(
+        "import",
+        str(write_csv(tmp_path / "new.csv", [HEADER, ["微博", "旧号乙", OLD_B, "岳麓区", "拟关停", "", "", ""]])),
+    )
+    by_id = {a["platform_id"]: a for a in accounts(gp)}
+    assert by_id[OLD_A]["status_changed_on"] == by_id[OLD_B]["status_changed_on"] == local_today().isoformat()
