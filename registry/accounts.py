@@ -1,6 +1,6 @@
-"""Roster services: accounts (add, look up, edit, close, merge, list, detail) and, re-exported from
-registry.orgs, the units they belong to. Keyword-only functions taking a session; every change is
-written to the audit trail in the same transaction."""
+"""Account services: add, look up, edit, close, merge, list, detail (the units they belong to are
+registry.orgs'). Keyword-only functions taking a session; every change is written to the audit trail in
+the same transaction."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
                                   validate_id)
 from registry.models import Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
-from registry.orgs import (OrgIndex, add_org, edit_org, find_org, org_detail, org_subtree_ids,  # noqa: F401
-                           org_subtree_select, org_tree, remove_org)
+from registry.orgs import OrgIndex, find_org, org_subtree_select
 from registry.timeutil import utcnow
 from registry.vocabulary import PLATFORMS
 
