@@ -48,7 +48,12 @@ def chinese_help(path: str) -> tuple[str | None, dict[str, str]]:
 
 def localize(root: click.Command, lang: str) -> None:
     """Set every command's and option's help text to `lang`; English where Chinese is missing."""
+    names = (root.context_settings or {}).get("help_option_names", ["--help"])
     for path, command in walk(root):
+        help_option = command.get_help_option(click.Context(command, help_option_names=names))
+        if help_option is not None:  # click's own --help (created once per command, then reused)
+            help_option.__dict__.setdefault("_help_en", help_option.help)
+            help_option.help = chinese()["option"]["--help"] if lang == "zh" else help_option.__dict__["_help_en"]
         english: dict[str, Any] = command.__dict__.setdefault(
             "_help_en",
             {

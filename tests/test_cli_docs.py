@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from govpulse.cli import cli
-from govpulse.help import chinese_help, localize, option_name, walk
+from govpulse.help import chinese, chinese_help, localize, option_name, walk
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 COMMANDS = [path for path, _ in walk(cli)]
@@ -59,6 +59,7 @@ def test_every_command_has_help_in_both_languages(path: str) -> None:
     assert _help(args, {"GOVPULSE_LANG": "en"}) == english_page
     assert _flat(_first_line(zh)) in chinese_page and _flat(_first_line(command.help)) not in chinese_page
     assert _flat(_first_line(command.help)) in english_page
+    assert _flat(chinese()["option"]["--help"]) in chinese_page and "Showthismessageandexit." in english_page
     for name, text in english.items():
         assert _flat(zh_options[name]) in chinese_page, (path, name)
         assert _flat(text) in english_page, (path, name)
