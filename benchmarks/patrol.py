@@ -12,7 +12,7 @@ process:
            list pages, the article page of silent WeChat accounts), with as many connections as the
            crawl had;
   second   a second patrol with nothing new (it must store no new post);
-the peak memory (RSS high-water mark) of each crawl process, and the CPU the simulator spent answering
+the requests per account of each source (each platform's API, and "feed" for the bridges), the peak memory (RSS high-water mark) of each crawl process, and the CPU the simulator spent answering
 (on the same cores as the crawl).
 """
 
@@ -73,6 +73,7 @@ class Run:
     cpu_seconds: float  # of the crawl process and its workers: the cost whatever else runs
     peak_rss_all_mb: float = float("nan")  # the crawl process and its workers together
     simulator_cpu_seconds: float = float("nan")  # what answering cost, on the same cores
+    requests_per_account: dict[str, float] | None = None  # by source: each platform's API, and "feed"
 
 
 def children_cpu() -> float:
@@ -121,8 +122,24 @@ def patrol(settings: Any, engine: Any, label: str) -> tuple[PatrolResult, Run]:
     result = run_patrol(settings, scope=PatrolScope(), on_progress=watch, resume=False, engine=engine)
     seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
     row = get_patrol(engine, result.patrol_id)
-    requests = sum((row.summary or {}).get("requests", {}).values()) if row else 0
-    return result, Run(label, seconds, result.accounts_done, requests, result.posts_new, peak, cpu, peak_all)
+    by_source = (row.summary or {}).get("requests", {}) if row else {}
+    run = Run(label, seconds, result.accounts_done, sum(by_source.values()), result.posts_new, peak, cpu, peak_all)
+    run.requests_per_account = per_account(engine, result.patrol_id, by_source)
+    return result, run
+
+
+def per_account(engine: Any, patrol_id: int, requests: dict[str, int]) -> dict[str, float]:
+    """Requests per account visited, for each source (a platform's API, or "feed" for every bridge)."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Account.platform, FetchOutcome.source, func.count())
+            .join(Account, Account.id == FetchOutcome.account_id)
+            .where(FetchOutcome.patrol_id == patrol_id).group_by(Account.platform, FetchOutcome.source)).all()
+    visited: dict[str, int] = {}
+    for platform, source, n in rows:
+        key = platform if source == "api" else "feed"
+        visited[key] = visited.get(key, 0) + n
+    return {source: requests.get(source, 0) / n for source, n in sorted(visited.items()) if n}
 
 
 def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) -> list[str]:
@@ -145,11 +162,10 @@ def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) 
         if not url:
             continue
         urls.append(url)
-        if platform == "weibo" and source == "api":  # the first URL is the profile; then the timeline
+        if platform == "weibo" and source == "api":  # the first URL is the timeline's first page
             parts = urlsplit(url)
             query = dict(parse_qsl(parts.query))
-            query["containerid"] = "107603" + query["containerid"][6:]
-            for page in range(1, pages + 1):
+            for page in range(2, pages + 1):
                 urls.append(urlunsplit(parts._replace(query=urlencode({**query, "count": 20, "page": page}))))
         if platform == "wechat" and last is not None and last < silent_before and article:
             parts = urlsplit(article)
@@ -288,6 +304,10 @@ def main() -> None:
                   f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} | "
                   f"{run.simulator_cpu_seconds / run.accounts * 1000:.1f} |",
                   flush=True)
+        for run in runs:
+            if run.requests_per_account:
+                rates = ", ".join(f"{source} {rate:.2f}" for source, rate in run.requests_per_account.items())
+                print(f"| {size:,} | {run.label}: requests per account by source | {rates} |", flush=True)
         first, ceiling = runs[0], runs[1]
         print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | | |",
               flush=True)

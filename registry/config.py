@@ -66,6 +66,7 @@ def _defaults() -> dict[str, Any]:
             "user_agent": "govpulse/0.1 (+government new-media patrol)",
             "time_limit_seconds": 6 * 3600,
             "max_pages": 50,  # page cap on later visits (they stop at the posts already stored)
+            "max_posts_per_visit": 1000,  # posts kept from one account in one patrol (the newest)
             "retry_backoff": 2.0,  # seconds before the first retry, doubled for each further retry
             "resume_hours": 24,  # an interrupted patrol over the same scope is completed if this recent
             "log_dir": str(home / "logs"),  # one log file per patrol

@@ -22,9 +22,10 @@ WECHAT_BIZ_RE = re.compile(r"^M[DTjz][A-Za-z0-9+/]{12}==$")  # base64 of ten ASC
 _URLSAFE = string.ascii_letters + string.digits + "-_"
 _BASE62 = string.digits + string.ascii_lowercase + string.ascii_uppercase
 
-# Weibo mids grow with time; 1e9 s is subtracted so that the mids of today have 16 digits.
-_MID_EPOCH = 1_000_000_000
-_MID_SPREAD = 10_000_000  # accounts per second slot: post ids stay unique for up to 10 million accounts
+# A Weibo mid holds its publish second in the bits above the 22 lowest: (mid >> 22) + 515483463 is the
+# epoch second (as on real timelines); the low bits here hold the account, so ids stay apart between accounts.
+_MID_EPOCH = 515_483_463
+_MID_SHIFT = 22
 
 
 def weibo_uid(rng: random.Random) -> str:
@@ -52,7 +53,7 @@ def valid_platform_id(platform: str, value: str) -> bool:
 
 
 def weibo_mid(ts: int, account_index: int) -> str:
-    return str((ts - _MID_EPOCH) * _MID_SPREAD + account_index % _MID_SPREAD)
+    return str(((ts - _MID_EPOCH) << _MID_SHIFT) + account_index % (1 << _MID_SHIFT))
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -27,6 +27,7 @@ FEED_FAULT_VARIANTS = {
     "malformed": ("truncated", "html_error", "json_body", "entity_bomb"),
     "flaky": ("fail_first", "alternate", "drop_first"),
     "slow": ("delay",),
+    "drift": ("jsonfeed_no_items",),
 }
 
 FEED_QUIRKS = ("cn_datetime", "cn_date", "slash", "cst", "nozone_rfc", "nozone_iso", "gbk", "gbk_mislabeled",
@@ -80,6 +81,17 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("feed_quirks", "active", ALL, note="feeds with dates, encodings and headers that fool feedparser"),
     Kind("hostile", "hostile", ALL,
          note="script tags, control characters, absurd counts, a post by another user, a future date"),
+    Kind("drift", "active", ALL, "drift",
+         {"weibo": ("empty_data", "cards_garbage", "cards_without_ids"),
+          "toutiao": ("empty_cell", "error_message"),
+          "wechat": ("publish_page_empty", "no_appmsgex")},
+         note="the list answers in a changed layout (the profile answers): Weibo {ok:1,data:{}}, cards "
+              "\"garbage\", cards without ids; Toutiao {data:[{}]}, {data:[],message:error}; WeChat "
+              "publish_page \"\" or publish_info without appmsgex (and list_ex without its list); a JSON "
+              "Feed without items"),
+    Kind("flood", "active", ("weibo",), "flood", {"weibo": ("endless", "huge")},
+         note="endless: every timeline page has 500 more posts and a next page; huge: 15,000 posts a page. "
+              "The real posts come first; the filler is older than them"),
 )}
 
 # What the posting pattern deserves, read with the default policy at `now` (an account the platform
@@ -130,6 +142,8 @@ def expectation(kind: Kind, platform: str, route: str, variant: str | None, patt
         return _exp("malformed", "unknown", ("error",) if variant == "oversized" else ())
     if fault == "slow":
         return _exp("timeout", "unknown")
+    if fault == "drift":  # a changed layout is never an empty account
+        return _exp("malformed", "unknown", ("error",))
     status = PATTERN_STATUS[pattern]
     outcome = "empty" if pattern == "never" else "ok"
     if route == "feed" and pattern == "shell_low":

@@ -132,7 +132,7 @@ class Router:
     @staticmethod
     def _broken(acc: SimAccount, route: str) -> str | None:
         """The malformed variant to apply to content (timeline, list, feed) answers, if any."""
-        if KINDS[acc.kind].fault != "malformed":
+        if KINDS[acc.kind].fault not in ("malformed", "drift"):
             return None
         return acc.feed_variant if route == "feed" else acc.variant
 
@@ -155,6 +155,8 @@ class Router:
                 return weibo.not_found()
             if kind == "weibo.profile":
                 return weibo.profile(self.scenario, acc)
+            if KINDS[acc.kind].fault == "flood":
+                return weibo.flood_page(self.scenario, acc, p, cid, req.at)
             good = weibo.timeline_page(self.scenario, acc, p, cid, req.at)
             broken = self._broken(acc, "api")
             return weibo.malformed(broken, good.body) if broken else good

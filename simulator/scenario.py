@@ -413,10 +413,10 @@ def _truth(b: _Builder) -> Scenario:
     return b.build()
 
 
-_FAULTS = ("blocked", "login_wall", "malformed", "slow", "flaky")
+_FAULTS = ("blocked", "login_wall", "malformed", "slow", "flaky", "drift")
 
 
-def _faults(b: _Builder) -> Scenario:
+def _faults(b: _Builder, extra: tuple[tuple[str, str], ...] = ()) -> Scenario:
     """Active accounts behind every fault form on every platform, and every feed quirk; three plain
     active accounts as controls."""
     tree = _small_tree(b)
@@ -427,11 +427,23 @@ def _faults(b: _Builder) -> Scenario:
             plan += [(kind, platform)] * max(len(spec.api_variants[platform]), len(FEED_FAULT_VARIANTS.get(spec.fault or "", ())))
     plan += [("feed_quirks", p) for p in PLATFORMS for _ in FEED_QUIRKS]
     plan += [("legacy_dates", "weibo")] * 2 + [("hostile", p) for p in PLATFORMS]
+    plan += list(extra)
     for n, (kind, platform) in enumerate(plan):
         unit, short, category = tree[n % len(tree)]
         b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind,
                   category=category, followers=_followers(b.rng, unit.level))
     return b.build()
+
+
+# Accounts that really are silent, beside the hostile ones: the scorer must still flag them.
+_SILENT_CONTROLS = ("dormant", "zombie", "never_posted")
+
+
+def _hostile(b: _Builder) -> Scenario:
+    """The faults scenario, three accounts that flood their timelines (endless and huge pages), and
+    accounts that really are dormant, zombie or never posted on every platform."""
+    extra = [("flood", "weibo")] * 3 + [(kind, p) for kind in _SILENT_CONTROLS for p in PLATFORMS]
+    return _faults(b, tuple(extra))
 
 
 def _bench(b: _Builder, size: int) -> Scenario:
@@ -462,6 +474,7 @@ SCENARIOS: dict[str, str] = {
     "demo": "a fictional district: 38 units, 300 accounts, mostly active, a few of every kind",
     "truth": "the test scenario: 2-3 accounts of every kind (one per platform where it applies)",
     "faults": "active accounts behind every fault form and feed quirk, with three controls",
+    "hostile": "the faults scenario, three accounts flooding their timelines, and silent accounts as controls",
     "bench": f"--size accounts (default {BENCH_SIZE:,}), about 60 posts each over 180 days, all reachable",
 }
 
@@ -478,6 +491,6 @@ def build_scenario(name: str, *, now: datetime | None = None, seed: int = 0, siz
     anchor = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     b = _Builder(name, seed, anchor)
     scenario = _bench(b, size or BENCH_SIZE) if name == "bench" else {"demo": _demo, "truth": _truth,
-                                                                      "faults": _faults}[name](b)
+                                                                      "faults": _faults, "hostile": _hostile}[name](b)
     scenario.wechat_list_closed = wechat_list_closed
     return scenario

@@ -32,11 +32,15 @@ _DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*"
 _MON = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 # "CST" in Chinese sources is China Standard Time, not US Central.
 _ZONE_NAMES = {"gmt": 0, "ut": 0, "utc": 0, "z": 0, "cst": 8 * 60, "bjt": 8 * 60, "hkt": 8 * 60}
-_ZONE = r"(?P<zone>[+-]\d{2}:?\d{2}|[a-z]{1,4})"
+# "+0800", "+08:00", "GMT+8", "GMT+0800", "UTC+08:00", "Etc/GMT-8" (POSIX: the sign is inverted), "CST"
+_ZONE = r"(?P<zone>(?:gmt|utc|ut)?[+-]\d{1,2}(?::?\d{2})?|etc/(?:gmt|utc)(?:[+-]\d{1,2})?|[a-z]{1,4})"
 _CLOCK = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d+))?)?"
 
 _WEIBO = re.compile(rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+{_CLOCK}\s+{_ZONE}\s+(?P<y>\d{{4}})")
-_RFC822 = re.compile(rf"(?:{_DAY},?\s*)?(?P<d>\d{{1,2}})\s+{_MON}\.?\s+(?P<y>\d{{2,4}})\s+{_CLOCK}(?:\s*{_ZONE})?")
+# RFC 822, the time optional ("Thu, 01 Jan 2004")
+_RFC822 = re.compile(rf"(?:{_DAY},?\s*)?(?P<d>\d{{1,2}})\s+{_MON}\.?\s+(?P<y>\d{{2,4}})(?:\s+{_CLOCK})?(?:\s*{_ZONE})?")
+# JavaScript's Date.toString(): "Thu Aug 30 2012 17:26:16 GMT+0800 (China Standard Time)"
+_JS_DATE = re.compile(rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+(?P<y>\d{{4}})\s+{_CLOCK}(?:\s*{_ZONE})?(?:\s*\([^()]*\))?")
 _ASCTIME = re.compile(rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+{_CLOCK}\s+(?P<y>\d{{4}})")
 # 2023-03-15, 2023/03/15 12:30, 2023年03月15日 12:30, 2023-03-15T12:30:00.000Z, 2023-03-15 12:30:00 +0800
 _YMD = re.compile(
@@ -45,8 +49,20 @@ _YMD = re.compile(
 )
 # Without a year: 03-15, 03-15 12:30, 03月15日 12:30
 _MD = re.compile(rf"(?P<mo>\d{{1,2}})(?:-|月)(?P<d>\d{{1,2}})日?(?:\s*{_CLOCK})?")
-_DAY_WORD = re.compile(rf"(?P<word>今天|昨天|前天)\s*(?:{_CLOCK})?")
-_AGO = re.compile(r"(?P<n>\d+|[零〇一二两三四五六七八九十百几半]+)\s*(?:个)?\s*(?P<unit>秒钟?|分钟?|小时|钟头|天|日|周|星期)\s*(?:之)?前")
+_DAY_WORD = re.compile(rf"(?P<word>今天|今日|昨天|昨日|昨晚|前天|前日)\s*(?:{_CLOCK})?")
+_CLOCK_ONLY = re.compile(_CLOCK)
+# "5分钟前", "兩小時前", "数秒前", and compound forms: "1天1小时前", "1小时30分钟前"
+_AGO_PART = r"(?P<n>\d+|[零〇一二两兩三四五六七八九十百几幾数數半]+)\s*(?:个|個)?\s*(?P<unit>秒钟?|分钟?|小时|钟头|天|日|周|星期)\s*"
+_AGO = re.compile(rf"(?:{_AGO_PART})+(?:之)?前")
+_AGO_PARTS = re.compile(_AGO_PART)
+# Chinese clock words, rewritten to H:MM before matching: "8点0分", "20时", "8点半", "下午3点", "晚上8点"
+_CN_CLOCK = re.compile(
+    r"(?:(?<![昨今])(?P<period>凌晨|早上|上午|中午|下午|晚上|晚))?\s*(?P<h>\d{1,2})\s*[点时](?:\s*(?:(?P<mi>\d{1,2})\s*分|(?P<half>半)))?"
+    r"(?:\s*(?P<s>\d{1,2})\s*秒)?")
+_AFTERNOON = frozenset({"下午", "晚上", "晚"})
+# Traditional characters of the relative forms, to their simplified form
+_TRADITIONAL = str.maketrans({"鐘": "钟", "時": "时", "頭": "头", "週": "周", "個": "个", "兩": "两", "幾": "几",
+                              "數": "数", "點": "点", "剛": "刚", "纔": "才"})
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
 _CLIENT = re.compile(r"\s*来自.*$")
 
@@ -54,6 +70,8 @@ _UNITS = {"秒": 1, "秒钟": 1, "分": 60, "分钟": 60, "小时": 3600, "钟�
           "周": 7 * 86400, "星期": 7 * 86400}
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
            "九": 9}
+# Words for "a few": read as 3
+_FEW = frozenset({"几", "数"})
 
 
 def parse_platform_time(raw: object, *, fetched_at: datetime) -> tuple[datetime | None, list[str]]:
@@ -97,6 +115,10 @@ def _parse(raw: object, fetched_at: datetime) -> datetime | None:
         return _from_epoch(float(text))
     now = fetched_at.astimezone(SHANGHAI)
     lower = text.lower()
+    if not lower.isascii():
+        lower = lower.translate(_TRADITIONAL)
+        if "点" in lower or "时" in lower:
+            lower = _CN_CLOCK.sub(_clock_words, lower).strip()
     for pattern, build in _FORMS:
         m = pattern.fullmatch(lower)
         if m:
@@ -118,20 +140,40 @@ def _from_epoch(value: float) -> datetime | None:
         return None
 
 
+def _clock_words(m: re.Match[str]) -> str:
+    """ "8点0分" -> "8:00", "下午3点半" -> "15:30", "20时" -> "20:00"; left as it was when not a clock."""
+    hour = int(m.group("h"))
+    if m.group("period") in _AFTERNOON and hour < 12:
+        hour += 12
+    minute = 30 if m.group("half") else int(m.group("mi") or 0)
+    if hour > 23 or minute > 59:
+        return m.group(0)
+    seconds = f":{int(m.group('s')):02d}" if m.group("s") else ""
+    return f" {hour}:{minute:02d}{seconds}"
+
+
 @functools.lru_cache(maxsize=256)  # a feed or timeline repeats the same few zones
 def _zone(text: str | None) -> timezone | None:
-    """A fixed offset for "+0800", "+08:00", "GMT", "CST"...; None when there is no zone."""
+    """A fixed offset for "+0800", "+08:00", "GMT+8", "Etc/GMT-8", "GMT", "CST"...; None when there is no zone."""
     if text is None:
         return None
-    if text[0] in "+-":
-        digits = text[1:].replace(":", "")
-        minutes = int(digits[:2]) * 60 + int(digits[2:])
-        if minutes >= 24 * 60:
-            raise ValueError(f"offset out of range: {text}")
-        return timezone(timedelta(minutes=minutes if text[0] == "+" else -minutes))
-    if text not in _ZONE_NAMES:
+    sign = 1
+    if text.startswith("etc/"):  # POSIX zone names count west of Greenwich as positive
+        text, sign = text[4:], -1
+    name = text.rstrip("+-0123456789:")
+    offset = text[len(name):]
+    if name and name not in _ZONE_NAMES:
         raise ValueError(f"unknown zone {text!r}")
-    return timezone(timedelta(minutes=_ZONE_NAMES[text]))
+    if not offset:
+        return timezone(timedelta(minutes=_ZONE_NAMES[name]))
+    if offset[0] in "+-":
+        digits = offset[1:].replace(":", "")
+        hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
+        total = int(hours) * 60 + int(minutes)
+        if total >= 24 * 60:
+            raise ValueError(f"offset out of range: {text}")
+        return timezone(timedelta(minutes=total if (offset[0] == "+") == (sign == 1) else -total))
+    raise ValueError(f"unknown zone {text!r}")
 
 
 def _clock(m: re.Match[str]) -> time:
@@ -175,13 +217,30 @@ def _month_day(m: re.Match[str], now: datetime) -> datetime:
     raise ValueError("no such date")
 
 
+_DAYS_BACK = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "昨晚": 1, "前天": 2, "前日": 2}
+EVENING = time(18, 0)  # "昨晚" without a clock: the earliest the evening can be
+
+
 def _day_word(m: re.Match[str], now: datetime) -> datetime:
-    back = {"今天": 0, "昨天": 1, "前天": 2}[m.group("word")]
-    return _at(now.date() - timedelta(days=back), _clock(m), None)
+    word = m.group("word")
+    clock = _clock(m)
+    if word == "昨晚":
+        if m.group("h") is None:
+            clock = EVENING
+        elif clock.hour < 12:  # "昨晚 8:00" is 20:00
+            clock = clock.replace(hour=clock.hour + 12)
+    return _at(now.date() - timedelta(days=_DAYS_BACK[word]), clock, None)
+
+
+def _clock_only(m: re.Match[str], now: datetime) -> datetime:
+    """A time of day alone ("20:00", "8点0分"): the most recent such time not after the fetch."""
+    today = _at(now.date(), _clock(m), None)
+    return today if today <= now + FUTURE_TOLERANCE else today - timedelta(days=1)
 
 
 def _ago(m: re.Match[str], now: datetime) -> datetime:
-    return now - timedelta(seconds=_chinese_number(m.group("n")) * _UNITS[m.group("unit")])
+    seconds = sum(_chinese_number(p.group("n")) * _UNITS[p.group("unit")] for p in _AGO_PARTS.finditer(m.group(0)))
+    return now - timedelta(seconds=seconds)
 
 
 def _just_now(m: re.Match[str], now: datetime) -> datetime:
@@ -189,10 +248,10 @@ def _just_now(m: re.Match[str], now: datetime) -> datetime:
 
 
 def _chinese_number(text: str) -> float:
-    """'5', '十五', '两', '二十三', '几' (a few: 3), '半' (a half)."""
+    """'5', '十五', '两', '二十三', '几' or '数' (a few: 3), '半' (a half)."""
     if text.isdigit():
         return int(text)
-    if text == "几":
+    if text in _FEW:
         return 3
     if text == "半":
         return 0.5
@@ -221,4 +280,6 @@ _FORMS = (
     (_DAY_WORD, _day_word),
     (_MD, _month_day),
     (_ASCTIME, _named_month),
+    (_JS_DATE, _named_month),
+    (_CLOCK_ONLY, _clock_only),
 )

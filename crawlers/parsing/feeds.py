@@ -115,7 +115,9 @@ def _json_feed(body: bytes, *, status: int, fetched_at: datetime, platform: str)
     version = as_dict(feed).get("version")
     if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/"):
         return failure("malformed", "JSON that is not a JSON Feed", status)
-    items = [as_dict(item) for item in as_list(feed.get("items"))]
+    if not isinstance(feed.get("items"), list):  # required by the spec: a feed without it is not one
+        return failure("malformed", "a JSON Feed without an items list", status)
+    items = [as_dict(item) for item in feed["items"]]
     if not items:
         return failure("empty", "the feed has no entries", status)
     posts = [

@@ -13,7 +13,15 @@ from urllib.parse import quote
 from crawlers.items import PageResult, PostItem, ProfileItem
 from crawlers.parsing.counts import parse_count
 from crawlers.parsing.posts import build_post
-from crawlers.parsing.responses import as_dict, as_list, check_http, failure, id_text, load_json
+from crawlers.parsing.responses import (
+    as_dict,
+    as_list,
+    check_http,
+    failure,
+    id_text,
+    load_json,
+    platform_message,
+)
 from crawlers.parsing.text import NAME_LIMIT, plain_title
 
 _LINKS = {
@@ -22,6 +30,7 @@ _LINKS = {
     32: "https://www.toutiao.com/w/{}/",
     60: "https://www.toutiao.com/article/{}/",
 }
+PINNED = "置顶"
 _COUNTERS = {  # our field: (feed field, itemCell.itemCounter field)
     "reads": ("read_count", "readCount"),
     "comments": ("comment_count", "commentCount"),
@@ -46,11 +55,20 @@ def parse_toutiao_feed(
         return failure("rate_limited", "no data in the feed: request rejected", status)
     if not isinstance(js["data"], list):
         return failure("malformed", f"data is a {type(js['data']).__name__}, not a list", status)
-    posts = [post for cell in js["data"] if (post := _post(as_dict(cell), fetched_at)) is not None]
+    message = js.get("message")
+    if message not in (None, "success"):
+        return failure("error", f'message "{platform_message(message)}"', status)
+    cells = [as_dict(cell) for cell in js["data"]]
+    posts = [post for cell in cells if (post := _post(cell, fetched_at)) is not None]
+    if cells and not posts:
+        return failure("malformed", f"{len(cells)} cells, none with an id", status)
     if not posts:
-        if page <= 1:
+        if page > 1:
+            return PageResult(http_status=status)
+        if message == "success" and not js.get("has_more"):  # the platform's own "nothing here"
             return failure("empty", "the feed has no posts", status)
-        return PageResult(http_status=status)
+        return failure("malformed", 'no posts, and no message "success" with has_more false: not an empty account',
+                       status)
     return PageResult(
         http_status=status, posts=posts, profile=_profile(js["data"]), next_cursor=_next_cursor(js)
     )
@@ -83,6 +101,7 @@ def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
         or as_dict(user.get("info")).get("user_id")
     return build_post(
         post_id,
+        is_pinned=_is_pinned(cell),
         raw_time=cell.get("publish_time"),
         fetched_at=fetched_at,
         counts=counts,
@@ -94,14 +113,20 @@ def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
     )
 
 
+def _is_pinned(cell: dict) -> bool:
+    """Pinned items come first whatever their age: `is_stick`, or the label "置顶"."""
+    return cell.get("is_stick") in (True, 1, "1", "true") or PINNED in (cell.get("label"), cell.get("stick_label"))
+
+
 def _profile(cells: list) -> ProfileItem | None:
     """Name, verification and, in video cells only, followers."""
     profile = ProfileItem()
     for cell in map(as_dict, cells):
         user = as_dict(cell.get("user"))
         info = as_dict(cell.get("user_info")) or as_dict(user.get("info")) or user
-        if profile.name_seen is None:
-            profile.name_seen = plain_title(info.get("name") or info.get("screen_name"), limit=NAME_LIMIT)
+        if profile.name_seen is None:  # older cells name the account only in media_name or source
+            name = info.get("name") or info.get("screen_name") or cell.get("media_name") or cell.get("source")
+            profile.name_seen = plain_title(name, limit=NAME_LIMIT)
         verified = info.get("user_verified")
         if profile.verified_seen is None and isinstance(verified, bool | int):
             profile.verified_seen = bool(verified)
@@ -119,5 +144,6 @@ def _next_cursor(js: dict) -> str | None:
     if cursor:
         return cursor
     # has_more without `next`: the platform pages by the oldest behot_time seen.
-    times = [t for cell in as_list(js["data"]) if isinstance(t := as_dict(cell).get("behot_time"), int)]
+    times = [t for cell in map(as_dict, as_list(js["data"]))
+             if isinstance(t := cell.get("behot_time"), int) and not _is_pinned(cell)]
     return str(min(times)) if times else None

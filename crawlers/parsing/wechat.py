@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from crawlers.items import PageResult, PostItem
+from crawlers.items import PageResult, PostItem, ProfileItem
 from crawlers.parsing.posts import build_post
 from crawlers.parsing.responses import (
     as_dict,
-    as_list,
     check_http,
     failure,
     html_failure,
@@ -52,34 +51,57 @@ _CT = re.compile(rb"""\bct\s*=\s*["']?(\d{9,13})["']?""")
 _META_TITLE = re.compile(rb"""<meta\s+property=["']og:title["']\s+content=["']([^"']*)["']""", re.I)
 _META_DESCRIPTION = re.compile(rb"""<meta\s+name=["']description["']\s+content=["']([^"']*)["']""", re.I)
 _SNIFF_BYTES = 2_000_000
+_UNSENT = frozenset({1, 6, 12, 13, 101, 102, 103, 104})
 
 
 def parse_wechat_appmsgpublish(
     body: bytes, *, status: int, headers: Mapping[str, str], url: str, fetched_at: datetime, begin: int
 ) -> PageResult:
     """`/cgi-bin/appmsgpublish`: publish_page and each publish_info are JSON inside strings.
-    next_cursor is the next `begin` offset; an empty publish_list is the end."""
+    next_cursor is the next `begin` offset until `total_count` pushes are read; an empty publish_list is
+    the end. Every publish_info holds `appmsgex` (its articles); a push whose mass send failed or was
+    never sent (`sent_result.msg_status`, `sent_status`) is not an update."""
     js, failed = _read(body, status=status, headers=headers, url=url)
     if failed:
         return failed
     page = _decoded(js.get("publish_page"))
-    if page is None:
-        return failure("malformed", "publish_page is not JSON", status)
-    entries = as_list(page.get("publish_list"))
-    posts: list[PostItem | None] = []
+    if not page:
+        what = "empty" if page == {} else "not a JSON object"
+        return failure("malformed", f"publish_page is {what}", status)
+    if not isinstance(page.get("publish_list"), list):
+        return failure("malformed", "no publish_list in publish_page", status)
+    entries = page["publish_list"]
+    total = _count(page.get("total_count"))
+    posts: list[PostItem] = []
+    unsent = articles = 0
     for entry in entries:
-        info = _decoded(as_dict(entry).get("publish_info"))
-        if not info:  # empty publish_info: nothing was published in this slot
+        raw_info = as_dict(entry).get("publish_info")
+        if raw_info in ("", None):  # an empty slot: nothing was published in it
+            continue
+        info = _decoded(raw_info)
+        if not info or not isinstance(info.get("appmsgex"), list):
+            return failure("malformed", "a publish_info without appmsgex", status)
+        if not _was_sent(info):
+            unsent += 1
             continue
         sent_time = as_dict(info.get("sent_info")).get("time")
-        posts.extend(_post(item, fetched_at, sent_time) for item in map(as_dict, as_list(info.get("appmsgex"))))
-    return _page([post for post in posts if post is not None], status=status, begin=begin, advance=len(entries))
+        for item in map(as_dict, info["appmsgex"]):
+            articles += 1
+            if (post := _post(item, fetched_at, sent_time)) is not None:
+                posts.append(post)
+    if articles and not posts:
+        return failure("malformed", f"{articles} articles, none with an id", status)
+    result = _page(posts, status=status, begin=begin, advance=len(entries), total=total, what="total_count")
+    if unsent and result.outcome is None:
+        result.reason = f"{unsent} mass sends failed or not sent: not counted as updates"
+    return result
 
 
 def parse_wechat_appmsg_list(
     body: bytes, *, status: int, headers: Mapping[str, str], url: str, fetched_at: datetime, begin: int
 ) -> PageResult:
-    """`/cgi-bin/appmsg?action=list_ex`: app_msg_list, app_msg_cnt."""
+    """`/cgi-bin/appmsg?action=list_ex`: app_msg_list, and app_msg_cnt (the account's article count,
+    read as its post count and as the end of the list)."""
     js, failed = _read(body, status=status, headers=headers, url=url)
     if failed:
         return failed
@@ -87,7 +109,13 @@ def parse_wechat_appmsg_list(
         return failure("malformed", "no app_msg_list in the response", status)
     items = [as_dict(item) for item in js["app_msg_list"]]
     posts = [post for item in items if (post := _post(item, fetched_at)) is not None]
-    return _page(posts, status=status, begin=begin, advance=len(items))
+    if items and not posts:
+        return failure("malformed", f"{len(items)} articles, none with an id", status)
+    total = _count(js.get("app_msg_cnt"))
+    result = _page(posts, status=status, begin=begin, advance=len(items), total=total, what="app_msg_cnt")
+    if total is not None and result.outcome is None:
+        result.profile = ProfileItem(posts_total=total)
+    return result
 
 
 def parse_wechat_article_page(
@@ -217,12 +245,41 @@ def _post(item: dict, fetched_at: datetime, sent_time: object = None) -> PostIte
     return post
 
 
-def _page(posts: list[PostItem], *, status: int, begin: int, advance: int) -> PageResult:
+def _page(posts: list[PostItem], *, status: int, begin: int, advance: int, total: int | None,
+          what: str) -> PageResult:
+    """The page's result. Only a total of 0 says the account has published nothing: an empty first page
+    without it is a changed layout, not an empty account."""
     if advance == 0:
-        if begin == 0:
-            return failure("empty", "the account has published nothing", status)
-        return PageResult(http_status=status)
-    return PageResult(http_status=status, posts=posts, next_cursor=str(begin + advance))
+        if begin > 0:
+            return PageResult(http_status=status)
+        if total == 0:
+            return failure("empty", f"the account has published nothing ({what} 0)", status)
+        said = f"{what} {total}" if total is not None else f"no {what}"
+        return failure("malformed", f"an empty first page and {said}: not an empty account", status)
+    end = begin + advance
+    next_cursor = None if total is not None and end >= total else str(end)
+    return PageResult(http_status=status, posts=posts, next_cursor=next_cursor)
+
+
+def _count(value: object) -> int | None:
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    return number if number is not None and number >= 0 else None
+
+
+def _was_sent(info: dict) -> bool:
+    """False for a mass send that failed, was refused or is still waiting, by the MP backend's own
+    reading of `sent_result.msg_status` (its mass-send list: 2 sent, 5 sent only with some progress,
+    6 refused by review, 12 and 13 cancelled, 1 and 101-104 waiting) and `sent_status` (no success,
+    some failures)."""
+    result = info.get("sent_result")
+    code = _count(as_dict(result).get("msg_status")) if isinstance(result, dict) else None
+    sent = as_dict(info.get("sent_status"))
+    if code in _UNSENT or (code == 5 and not _count(sent.get("progress"))):
+        return False
+    succ, fail = _count(sent.get("succ")), _count(sent.get("fail"))
+    return not (succ == 0 and fail)
 
 
 def _unescaped(value: bytes) -> str | None:

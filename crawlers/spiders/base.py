@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -68,6 +68,7 @@ class Visit:
     notes: list[str] = field(default_factory=list)
     variant: str = ""  # which of a source's list endpoints is in use (WeChat)
     cursor: str | None = None  # of the page requested (one request per visit is in flight at a time)
+    pending: PageResult | None = None  # a page read, waiting for another request before it is used (Weibo)
 
     def add(self, posts: list[PostItem]) -> int:
         """Keep the page's posts; how many were not seen earlier in this visit."""
@@ -80,6 +81,15 @@ class Visit:
                 post.is_pinned = post.is_pinned or known.is_pinned
             self.posts[post.platform_post_id] = post
         return new
+
+    def keep_newest(self, limit: int) -> None:
+        """At most `limit` posts: pinned ones, then the newest (an undated post counts as oldest), so
+        that the last update is still the newest of all that were read."""
+        if len(self.posts) <= limit:
+            return
+        oldest = datetime.min.replace(tzinfo=UTC)
+        ranked = sorted(self.posts.values(), key=lambda p: (p.is_pinned, p.published_at or oldest), reverse=True)
+        self.posts = {p.platform_post_id: p for p in ranked[:limit]}
 
 
 class PatrolSpider(scrapy.Spider):
@@ -106,6 +116,7 @@ class PatrolSpider(scrapy.Spider):
         self.first_visit_max_pages = int(patrol.get("first_visit_max_pages", 10))
         self.later_max_pages = int(patrol.get("max_pages", 50))
         self.page_size = int(patrol.get("page_size", 20))
+        self.max_posts = max(int(patrol.get("max_posts_per_visit", 1000) or 0), 1)
         self.secrets = configured_secrets(gp)
         self.slot = slot_name(self.source)
         silent_days = float(patrol.get("verify_silent_days", 14) or 0)
@@ -204,6 +215,10 @@ class PatrolSpider(scrapy.Spider):
         if result.profile is not None and visit.profile is None:
             visit.profile = result.profile
         new = visit.add(result.posts)
+        if len(visit.posts) >= self.max_posts:
+            visit.keep_newest(self.max_posts)
+            visit.notes.append(f"stopped at {self.max_posts} posts (patrol.max_posts_per_visit)")
+            return self.conclude(visit)
         if self.should_stop(visit, result, new):
             return self.conclude(visit)
         return self.page_request(visit, result.next_cursor, page + 1)

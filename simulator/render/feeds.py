@@ -55,6 +55,9 @@ def fault(variant: str) -> Reply:
         return Reply(200, dumps({"error": {"message": "Error: 请求失败", "code": 503}}), JSON)
     if variant == "entity_bomb":
         return Reply(200, ENTITY_BOMB.encode(), STYLES["rsshub"][1])
+    if variant == "jsonfeed_no_items":  # a changed layout: a JSON Feed without its items
+        return Reply(200, dumps({"version": "https://jsonfeed.org/version/1.1", "title": "公众号"}),
+                     "application/feed+json; charset=utf-8")
     raise ValueError(variant)
 
 

@@ -29,6 +29,10 @@ def malformed(variant: str, good: bytes) -> Reply:
         return truncated_json(good)
     if variant == "html_error":
         return html_reply(pages.TOUTIAO_SHELL)
+    if variant == "empty_cell":  # changed layouts (shape drift)
+        return json_reply({"data": [{}]})
+    if variant == "error_message":
+        return json_reply({"data": [], "message": "error"})
     raise ValueError(variant)
 
 

@@ -42,6 +42,18 @@ def malformed(variant: str, good: bytes, path_kind: str) -> Reply:
             return json_reply({"base_resp": {"ret": 0, "err_msg": "ok"},
                                "publish_page": '{"total_count":12,"publish_list":[{"publish_type":101,"publish_info":"{\\"appmsgex\\":[{'})
         return truncated_json(good)
+    # Changed layouts (shape drift): ret 0, and the list missing from the answer
+    ok = {"ret": 0, "err_msg": "ok"}
+    if variant == "publish_page_empty":
+        if path_kind == "wechat.appmsgpublish":
+            return json_reply({"base_resp": ok, "publish_page": ""})
+        return json_reply({"base_resp": ok})
+    if variant == "no_appmsgex":
+        if path_kind == "wechat.appmsgpublish":
+            info = json.dumps({"type": 9, "msgid": 1, "sent_info": {"time": 1700000000}, "appmsg_info": []})
+            page = {"total_count": 3, "publish_count": 3, "publish_list": [{"publish_type": 101, "publish_info": info}]}
+            return json_reply({"base_resp": ok, "publish_page": json.dumps(page)})
+        return json_reply({"base_resp": ok, "app_msg_cnt": 3, "app_msg_list": [{"title": "无 id"}]})
     raise ValueError(variant)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from simulator import ids, names
 from simulator.posts import DAY, Post
 from simulator.render import pages
 from simulator.render.common import (
-    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, truncated_json, weibo_time,
+    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, local, truncated_json, weibo_time,
 )
 from simulator.scenario import Scenario, SimAccount
 
@@ -52,7 +53,64 @@ def malformed(variant: str, good: bytes) -> Reply:
         return html_reply(pages.WEIBO_ERROR)
     if variant == "oversized":  # beyond the patrol's size cap, and not JSON even if read whole
         return Reply(200, b'{"ok":1,"data":{"cards":[{"card_type":9,"mblog":{"text":"' + b"x" * 6_000_000)
+    # Changed layouts (shape drift): valid JSON, ok 1, no timeline in it
+    if variant == "empty_data":
+        return json_reply({"ok": 1, "data": {}})
+    if variant == "cards_garbage":
+        return json_reply({"ok": 1, "data": {"cardlistInfo": {"total": 12}, "cards": "garbage"}})
+    if variant == "cards_without_ids":
+        page = json.loads(good)
+        for card in page.get("data", {}).get("cards", []):
+            for inner in (card, *card.get("card_group", [])):
+                for key in ("id", "idstr", "mid", "bid"):
+                    inner.get("mblog", {}).pop(key, None)
+                inner.pop("scheme", None)
+        return json_reply(page)
     raise ValueError(variant)
+
+
+FLOOD_POSTS = {"endless": 500, "huge": 15_000}
+
+
+def flood_page(sc: Scenario, acc: SimAccount, params: dict[str, str], containerid: str, at: int) -> Reply:
+    """A timeline that never ends: the account's real first page, then filler posts (lean cards dated
+    "MM-DD", as m.weibo.cn shows older posts), older than the real posts shown and a few seconds apart,
+    and always a next page."""
+    page = max(_int(params.get("page"), 1), 1)
+    posts = sc.posts(acc)
+    shown = posts[:DEFAULT_COUNT]
+    oldest = min((p.ts for p in shown), default=at - 3600)  # the filler comes after the real posts shown
+    real = [card(sc, acc, p, containerid, at) for p in shown] if page == 1 else []
+    for c in real:  # the real posts claim the endless count too
+        for inner in (c, *c.get("card_group", [])):
+            if "mblog" in inner:
+                inner["mblog"]["user"] = {**inner["mblog"]["user"], "statuses_count": 10**7}
+    filler, last_mid = _filler(acc.index, acc.variant or "endless", page, oldest, json.dumps(_lean(acc, len(posts))))
+    info = {"containerid": containerid, "total": 10**7, "page": page + 1, "since_id": last_mid}
+    head = dumps({"ok": 1, "data": {"cardlistInfo": info, "cards": real}})[:-3]  # open the cards list again
+    return Reply(200, head + (b"," if real else b"") + filler + b"]}}")
+
+
+def _lean(acc: SimAccount, statuses: int) -> dict[str, Any]:
+    """The owner as the filler cards carry it, claiming as many posts as the endless timeline shows."""
+    full = user(acc, statuses)
+    return {**{k: full[k] for k in ("id", "screen_name", "followers_count")}, "statuses_count": 10**7}
+
+
+@functools.lru_cache(maxsize=8)  # a retried page is served again at once
+def _filler(index: int, variant: str, page: int, start: int, owner: str) -> tuple[bytes, int]:
+    per_page = FLOOD_POSTS[variant]
+    days: dict[int, str] = {}
+    parts = []
+    mid = 0
+    for n in range((page - 1) * per_page, page * per_page):
+        ts = start - 1 - n * 3
+        mid = int(ids.weibo_mid(ts, index))
+        day = (ts + 8 * 3600) // 86400
+        shown = days.get(day) or days.setdefault(day, local(ts).strftime("%m-%d"))
+        parts.append(f'{{"card_type":9,"mblog":{{"id":"{mid}","mid":"{mid}","created_at":"{shown}",'
+                     f'"text":"第{n}条","reposts_count":0,"comments_count":0,"attitudes_count":0,"user":{owner}}}}}')
+    return ",".join(parts).encode("utf-8"), mid
 
 
 def _followers(acc: SimAccount) -> tuple[Any, str]:
@@ -63,13 +121,14 @@ def _followers(acc: SimAccount) -> tuple[Any, str]:
     return (text if acc.followers_text else acc.followers), text
 
 
-def user(acc: SimAccount) -> dict[str, Any]:
-    """The account as every post carries it (shared between answers: do not modify)."""
-    return _user(acc.platform_id, acc.screen_name, acc.unit, acc.kind, acc.index, *_followers(acc))
+def user(acc: SimAccount, statuses: int) -> dict[str, Any]:
+    """The account as every post carries it, with its post count (shared between answers: do not modify)."""
+    return _user(acc.platform_id, acc.screen_name, acc.unit, acc.kind, acc.index, *_followers(acc), statuses)
 
 
 @functools.lru_cache(maxsize=4096)
-def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, followers: Any, followers_str: str) -> dict[str, Any]:
+def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, followers: Any, followers_str: str,
+          statuses: int) -> dict[str, Any]:
     real = kind != "shell_low"
     return {
         "id": int(uid), "screen_name": screen_name,
@@ -79,7 +138,7 @@ def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, follower
         "verified_reason": f"{unit}官方微博" if real else "", "close_blue_v": False,
         "description": f"{names.DISTRICT}{unit}官方账号", "gender": "m", "mbtype": 0, "svip": 0, "urank": 12,
         "mbrank": 0, "follow_me": False, "following": False, "follow_count": 20 + index % 300,
-        "followers_count": followers, "followers_count_str": followers_str,
+        "followers_count": followers, "followers_count_str": followers_str, "statuses_count": statuses,
     }
 
 
@@ -93,7 +152,7 @@ def profile(sc: Scenario, acc: SimAccount) -> Reply:
         {"id": 3, "tabKey": "album", "must_show": 0, "hidden": 0, "title": "相册", "tab_type": "album",
          "containerid": f"107803{uid}"},
     ]
-    info = {**user(acc), "statuses_count": len(sc.posts(acc)), "like": False, "like_me": False,
+    info = {**user(acc, len(sc.posts(acc))), "like": False, "like_me": False,
             "cover_image_phone": "https://tva1.sinaimg.cn/crop.0.0.640.640.640/cover.jpg",
             "avatar_hd": f"https://wx1.sinaimg.cn/orj480/{uid}.jpg", "badge": {"user_name_certificate": 1},
             "toolbar_menus": []}
@@ -139,7 +198,7 @@ def mblog(sc: Scenario, acc: SimAccount, post: Post, at: int) -> dict[str, Any]:
         "mid": post.id, "bid": "" if n % 13 == 5 else bid, "can_edit": False, "text": text,
         "textLength": len(text.encode("gbk", "replace")), "source": ("微博网页版", "iPhone客户端", "")[n % 3],
         "favorited": False, "pic_ids": [], "is_paid": False, "mblog_vip_type": 0,
-        "user": user(acc) if "foreign_author" not in post.flags else {
+        "user": user(acc, len(sc.posts(acc))) if "foreign_author" not in post.flags else {
             "id": 6_000_000_000 + n % 999_999_999, "screen_name": names.FOREIGN_NAMES[n % len(names.FOREIGN_NAMES)],
             "verified": False, "verified_type": -1, "followers_count": 52, "followers_count_str": "52"},
         "reposts_count": post.shown("reposts"), "comments_count": post.shown("comments"),

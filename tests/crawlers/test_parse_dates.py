@@ -174,3 +174,63 @@ def test_month_names_do_not_depend_on_the_locale() -> None:
             assert parsed("Tue Mar 15 12:30:00 +0800 2023") == sh(2023, 3, 15, 12, 30)
     finally:
         locale.setlocale(locale.LC_TIME, previous)
+
+
+# Forms seen in real feeds and pages (zones spelled as GMT offsets, JavaScript's Date.toString(),
+# traditional characters, compound and vague relative forms, Chinese clock words, RFC 822 without a time).
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Tue, 15 Mar 2023 04:30:00 GMT+8", sh(2023, 3, 15, 4, 30)),
+        ("Tue, 15 Mar 2023 12:30:00 GMT+0800", sh(2023, 3, 15, 12, 30)),
+        ("Tue, 15 Mar 2023 12:30:00 GMT+08:00", sh(2023, 3, 15, 12, 30)),
+        ("2023-03-15 12:30:00 UTC+8", sh(2023, 3, 15, 12, 30)),
+        ("Tue, 15 Mar 2023 04:30:00 Etc/GMT", sh(2023, 3, 15, 12, 30)),
+        ("2023-03-15 12:30:00 Etc/GMT-8", sh(2023, 3, 15, 12, 30)),  # POSIX: GMT-8 is eight hours east
+        ("Thu Aug 30 2012 17:26:16 GMT+0800 (China Standard Time)", sh(2012, 8, 30, 17, 26, 16)),
+        ("Thu Aug 30 2012 17:26:16 GMT+0800 (中国标准时间)", sh(2012, 8, 30, 17, 26, 16)),
+        ("Thu Aug 30 2012 09:26:16 GMT+0000", sh(2012, 8, 30, 17, 26, 16)),
+        ("Thu, 01 Jan 2004", sh(2004, 1, 1)),
+        ("01 Jan 2004", sh(2004, 1, 1)),
+        ("2023年03月15日 8点0分", sh(2023, 3, 15, 8, 0)),
+        ("2023年03月15日 20时", sh(2023, 3, 15, 20, 0)),
+    ],
+)
+def test_zones_javascript_dates_and_dates_without_a_time(raw: str, expected: datetime) -> None:
+    assert parsed(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("5分鐘前", sh(2023, 3, 16, 9, 55)),
+        ("2小時前", sh(2023, 3, 16, 8, 0)),
+        ("兩小時前", sh(2023, 3, 16, 8, 0)),
+        ("3個鐘頭前", sh(2023, 3, 16, 7, 0)),
+        ("1天1小时前", sh(2023, 3, 15, 9, 0)),
+        ("1小时30分钟前", sh(2023, 3, 16, 8, 30)),
+        ("2天3小時前", sh(2023, 3, 14, 7, 0)),
+        ("数秒前", sh(2023, 3, 16, 9, 59, 57)),
+        ("數分鐘前", sh(2023, 3, 16, 9, 57)),
+        ("昨日", sh(2023, 3, 15)),
+        ("昨日 08:30", sh(2023, 3, 15, 8, 30)),
+        ("前日 08:30", sh(2023, 3, 14, 8, 30)),
+        ("昨晚", sh(2023, 3, 15, 18, 0)),  # no clock: the earliest the evening can be
+        ("昨晚 8:30", sh(2023, 3, 15, 20, 30)),
+        ("昨晚8点", sh(2023, 3, 15, 20, 0)),
+        ("昨天 8点0分", sh(2023, 3, 15, 8, 0)),
+        ("8点0分", sh(2023, 3, 16, 8, 0)),  # a time of day alone: the most recent not after the fetch
+        ("20时", sh(2023, 3, 15, 20, 0)),
+        ("20时30分", sh(2023, 3, 15, 20, 30)),
+        ("下午3点半", sh(2023, 3, 15, 15, 30)),
+        ("09:30", sh(2023, 3, 16, 9, 30)),
+    ],
+)
+def test_vague_relative_forms_resolve_against_the_fetch_time(raw: str, expected: datetime) -> None:
+    assert parsed(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["25点", "8点70分", "Thu Aug 30 2012 17:26:16 GMT+2500", "Etc/GMT+99", "1天前前"])
+def test_impossible_clock_words_and_zones_stay_unreadable(raw: str) -> None:
+    value, flags = parse_platform_time(raw, fetched_at=FETCHED)
+    assert value is None and flags == ["bad_date"]

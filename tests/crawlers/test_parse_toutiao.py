@@ -175,3 +175,21 @@ def test_cells_by_another_user_are_flagged_foreign_by_the_majority_author() -> N
     mark_foreign(result.posts, "MS4wLjABAAAAtoken")  # registered by its token: the owner is the majority author
     assert [FOREIGN in p.flags for p in result.posts] == [False, False, False, True]
     assert latest_publish_time(result.posts) == datetime.fromtimestamp(1678851000, UTC)
+
+
+@pytest.mark.parametrize("marker", [{"is_stick": True}, {"label": "置顶"}, {"stick_label": "置顶"}])
+def test_pinned_items_are_marked_and_do_not_set_the_cursor(marker: dict) -> None:
+    old_pinned = {**ARTICLE, "id": "7000000000000000001", "item_id": "7000000000000000001",
+                  "group_id": "7000000000000000001", "publish_time": 1500000000, "behot_time": 1500000000, **marker}
+    result = feed(envelope(old_pinned, MICRO, max_behot_time=None))
+    pinned, micro = result.posts
+    assert pinned.is_pinned and not micro.is_pinned
+    assert result.next_cursor == str(MICRO["behot_time"])  # not the pinned item's old time
+
+
+def test_older_cells_name_the_account_in_media_name_or_source() -> None:
+    old = {"id": "6399059923199590914", "group_id": "6399054668421185793", "cell_type": 0, "title": "标题",
+           "publish_time": 1489896066, "behot_time": 1490075287, "media_name": "央视新闻", "source": "央视新闻"}
+    assert feed(envelope(old)).profile.name_seen == "央视新闻"
+    del old["media_name"]
+    assert feed(envelope(old)).profile.name_seen == "央视新闻"

@@ -35,13 +35,13 @@ def appmsgex(appmsgid: int, itemidx: int, create_time: int, **extra: object) -> 
     }
 
 
-def publish_page(*infos: dict | str, base_resp: dict | None = None) -> bytes:
+def publish_page(*infos: dict | str, base_resp: dict | None = None, total: int = 120) -> bytes:
     """The real shape: publish_page and each publish_info are JSON strings inside the JSON."""
     publish_list = [
         {"publish_type": 101, "publish_info": info if isinstance(info, str) else json.dumps(info, ensure_ascii=False)}
         for info in infos
     ]
-    page = {"total_count": 120, "publish_count": 120, "masssend_count": 0, "featured_count": 0,
+    page = {"total_count": total, "publish_count": total, "masssend_count": 0, "featured_count": 0,
             "publish_list": publish_list}
     return encode({"base_resp": base_resp or OK, "publish_page": json.dumps(page, ensure_ascii=False)})
 
@@ -99,7 +99,7 @@ def test_deleted_and_banned_articles_are_kept_and_flagged() -> None:
 
 
 def test_empty_publish_list_is_the_end_or_an_empty_account() -> None:
-    assert publish(publish_page(), begin=0).outcome == "empty"
+    assert publish(publish_page(total=0), begin=0).outcome == "empty"
     end = publish(publish_page(), begin=25)
     assert (end.outcome, end.posts, end.next_cursor) == (None, [], None)
 
@@ -264,3 +264,39 @@ def test_verification_walls_are_rate_limits(html: str, url: str, status: int) ->
 def test_a_page_without_a_publish_time_or_notice_is_malformed() -> None:
     assert article("<html><body>something else</body></html>").outcome == "malformed"
     assert article(b"\xff\xfe garbage").outcome == "malformed"
+
+
+def sent(info: dict, msg_status: int, **status: int) -> dict:
+    return {**info, "sent_result": {"msg_status": msg_status, "refuse_reason": "", "update_time": 1678851000},
+            "sent_status": {"total": 1, "succ": 1, "fail": 0, "progress": 100, "userprotect": 0, **status}}
+
+
+@pytest.mark.parametrize(("msg_status", "status"), [
+    (6, {}),  # refused by review
+    (12, {}), (13, {}),  # cancelled
+    (101, {}),  # waiting
+    (5, {"progress": 0}),  # "发送失败" in the MP backend's own list
+    (2, {"succ": 0, "fail": 3000}),  # every delivery failed
+])
+def test_a_failed_or_unsent_mass_send_is_not_an_update(msg_status: int, status: dict) -> None:
+    good = sent(push(1, 1678700000, appmsgex(2659017000, 1, 1678700000)), 2)
+    failed = sent(push(2, 1678851000, appmsgex(2659017567, 1, 1678851000)), msg_status, **status)
+    result = publish(publish_page(failed, good))
+    assert [p.platform_post_id for p in result.posts] == ["2659017000_1"]
+    assert "not counted" in result.reason and result.next_cursor == "2"
+
+
+@pytest.mark.parametrize("msg_status", [2, 5, 7, 11, 105])
+def test_sent_sending_and_later_deleted_pushes_count(msg_status: int) -> None:
+    result = publish(publish_page(sent(push(1, 1678851000, appmsgex(2659017567, 1, 1678851000)), msg_status)))
+    assert [p.platform_post_id for p in result.posts] == ["2659017567_1"]
+
+
+def test_totals_end_the_paging_and_count_the_posts() -> None:
+    last = publish(publish_page(push(1, 1678851000, appmsgex(2659017567, 1, 1678851000)), total=11), begin=10)
+    assert last.outcome is None and last.next_cursor is None  # 11 pushes of 11 read: no empty last page
+    raw = encode({"base_resp": OK, "app_msg_cnt": 6, "app_msg_list": [
+        appmsgex(2659017567, 1, 1678851000), appmsgex(2659017567, 2, 1678851000)]})
+    result = list_ex(raw, begin=4)
+    assert result.next_cursor is None and result.profile.posts_total == 6
+    assert list_ex(raw, begin=0).next_cursor == "2"

@@ -43,8 +43,8 @@ def mblog(mid: str, created_at: object, **extra: object) -> dict:
     }
 
 
-def page_of(*cards: dict, since_id: object = None) -> bytes:
-    info = {"containerid": f"107603{UID}", "v_p": 42, "show_style": 1, "total": 18342, "autoLoadMoreIndex": 10}
+def page_of(*cards: dict, since_id: object = None, total: int = 18342) -> bytes:
+    info = {"containerid": f"107603{UID}", "v_p": 42, "show_style": 1, "total": total, "autoLoadMoreIndex": 10}
     if since_id is not None:
         info["since_id"] = since_id
     return body({"ok": 1, "data": {"cardlistInfo": info, "cards": list(cards)}})
@@ -256,8 +256,8 @@ def test_without_since_id_the_cursor_is_the_next_page() -> None:
     assert result.next_cursor == "4"
 
 
-def test_empty_cards_on_the_first_page_is_an_empty_account() -> None:
-    result = timeline(page_of())
+def test_empty_cards_on_the_first_page_with_total_0_is_an_empty_account() -> None:
+    result = timeline(page_of(total=0))
     assert result.outcome == "empty" and result.next_cursor is None
 
 
@@ -325,3 +325,50 @@ def test_errors_and_blocks_become_outcomes(parse, raw: bytes, status: int, heade
 def test_passport_in_a_query_parameter_is_not_a_login_wall() -> None:
     url = TIMELINE_URL + "&luicode=10000011&from=https%3A%2F%2Fpassport.weibo.cn"
     assert timeline(page_of(card(mblog("4883000000000090", "刚刚"))), url=url).outcome is None
+
+
+# A mid holds its publish second: (mid >> 22) + 515483463. The values below are the mids and full dates
+# of posts in a captured timeline (tests/fixtures/real/weibo/), where both were given.
+@pytest.mark.parametrize(("mid", "expected"), [
+    ("4383183741060648", sh(2019, 6, 14, 20, 38, 22)),
+    ("4383183715830524", sh(2019, 6, 14, 20, 38, 16)),
+])
+def test_the_mid_encodes_the_publish_second(mid: str, expected: datetime) -> None:
+    from crawlers.parsing.weibo import mid_time
+
+    assert mid_time(mid) == expected
+    assert mid_time("12345") is None and mid_time("abc") is None and mid_time(None) is None
+
+
+def test_imprecise_dates_take_the_second_from_the_mid() -> None:
+    fetched = datetime(2019, 6, 16, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+    mids = {"4383183741060648": "06-14", "4383183715830524": "昨天 20:38"}
+    raw = page_of(*(card(mblog(mid, created)) for mid, created in mids.items()))
+    result = parse_weibo_timeline(raw, status=200, headers={}, url=TIMELINE_URL, fetched_at=fetched, uid=UID, page=1)
+    by_id = {p.platform_post_id: p for p in result.posts}
+    assert by_id["4383183741060648"].published_at == sh(2019, 6, 14, 20, 38, 22)
+    assert by_id["4383183741060648"].published_raw == "06-14" and "time_from_mid" in by_id["4383183741060648"].flags
+    # "昨天" read on the 16th is the 15th: the mid says the 14th, a day and more away, so the displayed date stays
+    assert by_id["4383183715830524"].published_at == sh(2019, 6, 15, 20, 38)
+
+
+def test_a_date_with_seconds_is_kept_and_an_unreadable_one_takes_the_mids() -> None:
+    fetched = datetime(2019, 6, 16, 4, 0, tzinfo=UTC)
+    raw = page_of(card(mblog("4383183741060648", "Fri Jun 14 20:38:00 +0800 2019")),
+                  card(mblog("4383183715830524", "某个时候")))
+    result = parse_weibo_timeline(raw, status=200, headers={}, url=TIMELINE_URL, fetched_at=fetched, uid=UID, page=1)
+    kept, unreadable = result.posts
+    assert kept.published_at == sh(2019, 6, 14, 20, 38) and "time_from_mid" not in kept.flags
+    assert unreadable.published_at == sh(2019, 6, 14, 20, 38, 16)
+    assert unreadable.flags == ["time_from_mid"]
+
+
+def test_the_timeline_carries_the_owners_followers_and_post_count() -> None:
+    owner = {"id": int(UID), "screen_name": "某某市发布", "followers_count": "58.6万", "follow_count": 30,
+             "statuses_count": 259, "verified": True}
+    result = timeline(page_of(card(mblog("4883000000000001", "刚刚", user=owner)), total=300))
+    p = result.profile
+    assert (p.followers, p.followers_raw, p.following, p.posts_total) == (586000, "58.6万", 30, 259)
+    assert (p.name_seen, p.verified_seen) == ("某某市发布", True)
+    without_count = {k: v for k, v in owner.items() if k != "statuses_count"}
+    assert timeline(page_of(card(mblog("4883000000000001", "刚刚", user=without_count)), total=300)).profile.posts_total == 300

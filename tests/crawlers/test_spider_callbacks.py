@@ -74,10 +74,10 @@ def weibo_time(days_ago: float) -> str:
     return (utcnow() - timedelta(days=days_ago)).astimezone(UTC).strftime("%a %b %d %H:%M:%S +0000 %Y")
 
 
-def mblog(mid: str, days_ago: float, *, pinned: bool = False, author: str = UID) -> dict:
+def mblog(mid: str, days_ago: float, *, pinned: bool = False, author: str = UID, user: dict | None = None) -> dict:
     blog = {"id": mid, "mid": mid, "bid": f"B{mid}", "created_at": weibo_time(days_ago), "text": f"微博 {mid}",
             "mblogtype": 2 if pinned else 0, "reposts_count": 1, "comments_count": 2, "attitudes_count": 3,
-            "user": {"id": int(author), "screen_name": "某某市发布"}}
+            "user": user or {"id": int(author), "screen_name": "某某市发布", "followers_count": 100}}
     if pinned:
         blog["isTop"] = 1
     return {"card_type": 9, "mblog": blog, **({"profile_type_id": "proweibotop_1"} if pinned else {})}
@@ -92,17 +92,38 @@ PROFILE = json.dumps({"ok": 1, "data": {"userInfo": {"id": int(UID), "screen_nam
                                                      "followers_count": "1.2万", "follow_count": 10}}})
 
 
-def test_weibo_profile_then_timeline_with_cookie_and_own_slot(settings: Any) -> None:
+def test_weibo_timeline_first_with_cookie_and_own_slot_and_the_profile_from_its_posts(settings: Any) -> None:
     spider = make_spider("weibo", settings)
     first = spider.begin(visit_of(spider))
     assert first.url.startswith("http://weibo.test/api/container/getIndex?")
-    assert f"containerid=100505{UID}" in first.url
+    assert f"containerid=107603{UID}" in first.url and "page=1" in first.url
     assert first.meta["download_slot"] == "weibo"
     assert first.headers.get("Cookie").decode() == COOKIE
-    second = call(first, respond(first, PROFILE))
-    assert isinstance(second, Request)
-    assert f"containerid=107603{UID}" in second.url and "page=1" in second.url
-    assert second.cb_kwargs["visit"].profile.followers == 12000
+    owner = {"id": int(UID), "screen_name": "某某市发布", "followers_count": "1.2万", "statuses_count": 2}
+    done = call(first, respond(first, timeline(mblog("701", 1, user=owner), mblog("702", 2, user=owner),
+                                               since_id=None)))
+    assert isinstance(done, AccountVisit) and done.pages == 1  # one request: no profile call
+    assert (done.profile.followers, done.profile.posts_total, done.profile.name_seen) == (12000, 2, "某某市发布")
+
+
+def test_weibo_reads_the_profile_only_when_the_timeline_has_no_post_of_the_owner(settings: Any) -> None:
+    spider = make_spider("weibo", settings)
+    first = spider.begin(visit_of(spider))
+    empty = json.dumps({"ok": 1, "data": {"cardlistInfo": {"containerid": f"107603{UID}", "total": 0}, "cards": []}})
+    second = call(first, respond(first, empty))
+    assert isinstance(second, Request) and f"containerid=100505{UID}" in second.url
+    done = call(second, respond(second, PROFILE))
+    assert isinstance(done, AccountVisit) and done.outcome == "empty"
+    assert (done.profile.followers, done.profile.following) == (12000, 10)
+
+
+def test_weibo_profile_that_says_gone_after_an_empty_timeline_is_not_found(settings: Any) -> None:
+    spider = make_spider("weibo", settings)
+    first = spider.begin(visit_of(spider))
+    empty = json.dumps({"ok": 1, "data": {"cardlistInfo": {"total": 0}, "cards": []}})
+    second = call(first, respond(first, empty))
+    done = call(second, respond(second, '{"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}'))
+    assert done.outcome == "not_found"
 
 
 def test_weibo_pages_until_the_lookback_window_and_keeps_the_pinned_post(settings: Any) -> None:
@@ -122,12 +143,11 @@ def test_weibo_pages_until_the_lookback_window_and_keeps_the_pinned_post(setting
     assert done.url and "containerid=107603" in done.url
 
 
-def test_paging_stops_once_every_post_the_profile_counts_was_read(settings: Any) -> None:
+def test_paging_stops_once_every_post_the_account_counts_was_read(settings: Any) -> None:
     spider = make_spider("weibo", settings)
-    first = spider.begin(visit_of(spider))
-    profile = json.dumps({"ok": 1, "data": {"userInfo": {"id": int(UID), "statuses_count": 3}}})
-    page1 = call(first, respond(first, profile))
-    page2 = call(page1, respond(page1, timeline(mblog("601", 1), mblog("602", 2))))
+    page1 = spider.begin(visit_of(spider))
+    owner = {"id": int(UID), "followers_count": 5, "statuses_count": 3}
+    page2 = call(page1, respond(page1, timeline(mblog("601", 1, user=owner), mblog("602", 2, user=owner))))
     assert isinstance(page2, Request)
     done = call(page2, respond(page2, timeline(mblog("603", 3))))  # no request for an empty page 3
     assert isinstance(done, AccountVisit) and done.pages == 2 and len(done.posts) == 3
@@ -266,9 +286,8 @@ def test_wechat_falls_back_to_the_list_when_appmsgpublish_is_refused(settings: A
     listing = json.dumps({"base_resp": {"ret": 0, "err_msg": "ok"}, "app_msg_cnt": 1, "app_msg_list": [
         {"aid": "2650000001_1", "appmsgid": 2650000001, "itemidx": 1, "title": "通知", "digest": "摘要",
          "link": "https://mp.weixin.qq.com/s/abc", "create_time": created, "update_time": created}]})
-    third = call(second, respond(second, listing))
-    assert "begin=1" in third.url
-    done = call(third, respond(third, json.dumps({"base_resp": {"ret": 0}, "app_msg_cnt": 1, "app_msg_list": []})))
+    done = call(second, respond(second, listing))  # app_msg_cnt 1 read: no request for an empty next page
+    assert isinstance(done, AccountVisit) and done.pages == 1  # the refused page is not counted
     assert done.outcome == "ok" and [p.platform_post_id for p in done.posts] == ["2650000001_1"]
     assert "appmsgpublish refused" in done.reason
     assert TOKEN not in done.url and "token=" not in done.url
@@ -352,3 +371,15 @@ def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None
     assert [(p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in pooled.posts] == [
         (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts]
     assert all(p.content_hash for p in pooled.posts)
+
+
+def test_a_visit_keeps_at_most_the_configured_posts_the_pinned_and_newest(settings: Any) -> None:
+    settings.data["patrol"]["max_posts_per_visit"] = 3
+    spider = make_spider("weibo", settings)
+    page1 = spider.page_request(visit_of(spider), None, 1)
+    page2 = call(page1, respond(page1, timeline(mblog("900", 400, pinned=True), mblog("801", 1), since_id="7")))
+    assert isinstance(page2, Request)
+    done = call(page2, respond(page2, timeline(mblog("802", 2), mblog("803", 3), mblog("804", 4))))
+    assert isinstance(done, AccountVisit) and done.outcome == "ok" and done.pages == 2
+    assert {p.platform_post_id for p in done.posts} == {"900", "801", "802"}
+    assert "stopped at 3 posts (patrol.max_posts_per_visit)" in done.reason

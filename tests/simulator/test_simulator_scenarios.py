@@ -27,7 +27,7 @@ EXPECTED = {
     "pinned_new": ("ok", "active"), "deleted": ("not_found", "unreachable"), "blocked": ("rate_limited", "unknown"),
     "login_wall": ("login_required", "unknown"), "flaky": ("ok", "active"), "malformed": ("malformed", "unknown"),
     "slow": ("timeout", "unknown"), "legacy_dates": ("ok", "active"), "feed_quirks": ("ok", "active"),
-    "hostile": ("ok", "active"),
+    "hostile": ("ok", "active"), "drift": ("malformed", "unknown"), "flood": ("ok", "active"),
 }
 GONE = ("deregistered", "migrated", "banned")
 
@@ -75,7 +75,7 @@ def test_last_update_is_the_newest_own_post_pinned_included(truth_server: Simula
 
 
 def test_kinds_map_to_the_documented_statuses() -> None:
-    for name in ("truth", "faults"):
+    for name in ("truth", "faults", "hostile"):
         for truth in build_scenario(name, now=NOW).truth().values():
             kind, platform = truth["kind"], truth["platform"]
             got = (truth["expected_outcome"], truth["expected_status"])
@@ -156,7 +156,7 @@ def test_demo_is_a_district(demo: Scenario) -> None:
     assert all(units[u.parent].level == "street" for u in units.values() if u.level == "community")
     assert {u.name for u in units.values()} == {a.unit for a in demo.accounts}  # every unit has an account
     kinds = {a.kind for a in demo.accounts}
-    assert kinds == set(KINDS)
+    assert kinds == set(KINDS) - {"drift", "flood"}  # the hostile layouts are for the faults and hostile scenarios
     share = sum(a.kind == "active" for a in demo.accounts) / len(demo.accounts)
     assert 0.5 < share < 0.75
     per_platform = defaultdict(int)
