@@ -51,18 +51,18 @@ def _claim(ctx: RunContext) -> list[int]:
     rt, now = ctx.runtime, utcnow()
     return claim_due_accounts(
         rt.engine, platform_budgets=run_budgets(rt.settings, ctx.schedule, rt.tz, now), now=now,
-        interval=timedelta(hours=float(rt.conf("due_interval_hours"))),  # type: ignore[arg-type]
-        jitter=float(rt.conf("due_jitter")),  # type: ignore[arg-type]
+        interval=timedelta(hours=float(rt.conf("due_interval_hours"))),
+        jitter=float(rt.conf("due_jitter")),
         org_ids=_org_ids(ctx, subtree=True))
 
 
 def patrol(ctx: RunContext) -> StepResult:
     """One patrol over the schedule's scope, in a subprocess, under the patrol lock shared with the CLI."""
     rt, scope = ctx.runtime, ctx.schedule.scope
-    wait = float(rt.conf("lock_wait_seconds")) if rt.conf("on_lock") == "wait" else 0.0  # type: ignore[arg-type]
+    wait = float(rt.conf("lock_wait_seconds")) if rt.conf("on_lock") == "wait" else 0.0
     holder = f"schedule {ctx.schedule.name} (run {ctx.run_id})"
     with acquire_lock(rt.engine, "patrol", holder=holder, wait_seconds=wait, stop_event=rt.stop,
-                      stale_after=float(rt.conf("lock_stale_seconds"))):  # type: ignore[arg-type]
+                      stale_after=float(rt.conf("lock_stale_seconds"))):
         account_ids = _claim(ctx) if scope.get("due_only") else None
         if account_ids == []:
             return StepResult(counts={"due": 0}, message=L("没有到期的账号", "no account is due"))
