@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo   install into .venv and run the demo (a simulated district, patrolled, scored, reported)
 #   make test   install into .venv (and the system packages the tests need) and run the whole test suite
+#   make lint   ruff (lint, format check) and mypy
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -35,6 +36,12 @@ bench: install
 	$(BIN)/python -m benchmarks.report --accounts 100000
 	$(BIN)/python -m benchmarks.scheduler
 	$(BIN)/python -m benchmarks.simulator --size 10000 --accounts 2000 --concurrency 32
+
+# Style and types: ruff (lint and formatting) and mypy, configured in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts govpulse-demo

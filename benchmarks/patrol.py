@@ -40,16 +40,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 from sqlalchemy import func, select
 
-from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
 from crawlers.workers import parse
 from crawlers.parsing import parse_feed, parse_weibo_profile, parse_weibo_timeline
 from crawlers.settings import SOURCES, feed_platforms
 from simulator import build_scenario
-from registry.config import PLATFORMS, load_settings
+from registry.config import load_settings
+from registry.vocabulary import PLATFORMS
 from registry.db import open_engine, session_scope
 from registry.importer import import_roster
 from registry.models import Account, FetchOutcome, Post
 from registry.observations import get_patrol
+from registry.patrol_scope import PatrolScope
 from govpulse.demo import loopback_settings
 
 # The simulator (`govpulse simulate --scenario bench`) with every account's posts generated before it

@@ -86,7 +86,7 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
                     (run_id, _ts(run_as_of), _ts(run_as_of + timedelta(minutes=10)),
                      json.dumps({"dormant_days": 14, "zombie_days": 90, "window_days": 90})))
         rows = []
-        for aid, platform, pid, _name, _org in accounts:
+        for aid, platform, _pid, _name, _org in accounts:
             status = latest[aid] if aid in latest and rng.random() < 0.85 else rng.choices(kinds, weights)[0]
             latest[aid] = status
             silent = rng.randint(*SILENT[status]) if status in SILENT else None

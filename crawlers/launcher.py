@@ -15,10 +15,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -30,7 +29,7 @@ from registry.db import open_engine, session_scope
 from registry.errors import LockedError, ValidationError
 from registry.i18n import L
 from registry.locks import acquire_lock, pid_alive
-from registry.models import PLATFORMS
+from registry.vocabulary import FAILURE_OUTCOMES, PLATFORMS
 from registry.observations import (
     ABORTED,
     FAILED,
@@ -49,6 +48,7 @@ from registry.observations import (
     start_patrol,
 )
 from registry.orgs import org_subtree_ids
+from registry.patrol_scope import PatrolScope, ResolvedScope
 from registry.timeutil import utcnow
 
 LOCK_NAME = "patrol"
@@ -56,30 +56,6 @@ POLL_SECONDS = 0.5
 # After SIGTERM the crawl stores its buffer and closes; past this it is killed.
 STOP_GRACE_SECONDS = 30.0
 LOG_TAIL_LINES = 5
-FAILURE_OUTCOMES = ("not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error",
-                    "setup_required")
-
-
-@dataclass
-class PatrolScope:
-    """Which accounts a patrol visits. Empty lists mean no restriction. Accounts named in account_ids
-    are visited whatever their lifecycle status; otherwise active and closing accounts only."""
-
-    platforms: list[str] = field(default_factory=list)
-    org_ids: list[int] = field(default_factory=list)  # each unit with all units below it
-    account_ids: list[int] = field(default_factory=list)
-    limit: int | None = None  # the first N accounts of the scope (by id)
-    due_only: bool = False  # only accounts whose next_due_at has come (or was never set)
-
-    def __post_init__(self) -> None:
-        self.platforms = list(self.platforms or [])
-        self.org_ids = list(self.org_ids or [])
-        self.account_ids = list(self.account_ids or [])
-
-    def key(self) -> dict[str, Any]:
-        """What identifies the scope: an interrupted patrol with the same key is resumed."""
-        return {"platforms": sorted(set(self.platforms)), "org_ids": sorted(set(self.org_ids)),
-                "account_ids": sorted(set(self.account_ids)), "limit": self.limit, "due_only": self.due_only}
 
 
 @dataclass
@@ -128,7 +104,7 @@ class PatrolResult:
         return self.status != FAILED
 
 
-def resolve_scope(engine: Engine, scope: PatrolScope) -> dict[str, Any]:
+def resolve_scope(engine: Engine, scope: PatrolScope) -> ResolvedScope:
     """The scope as stored on the patrol: units expanded to their subtrees, the due time and the
     --limit cut fixed once, so that a resumed patrol completes the very same set of accounts."""
     unknown = sorted(set(scope.platforms) - set(PLATFORMS))
@@ -137,15 +113,17 @@ def resolve_scope(engine: Engine, scope: PatrolScope) -> dict[str, Any]:
                               hint=L("可用: ", "use: ") + ", ".join(PLATFORMS))
     if scope.limit is not None and scope.limit < 1:
         raise ValidationError(L("--limit 必须为正整数", "--limit must be a positive number"))
-    resolved: dict[str, Any] = {"key": scope.key(), "platforms": sorted(set(scope.platforms)),
-                                "account_ids": sorted(set(scope.account_ids))}
+    tree = None
     if scope.org_ids:
         with session_scope(engine) as session:
-            resolved["org_tree_ids"] = sorted({i for org_id in scope.org_ids for i in org_subtree_ids(session, org_id)})
-    if scope.due_only and not scope.account_ids:  # named accounts (claimed as due by the scheduler) are due
-        resolved["due_before"] = utcnow().isoformat()
+            tree = sorted({i for org_id in scope.org_ids for i in org_subtree_ids(session, org_id)})
+    resolved = ResolvedScope(
+        key=scope, platforms=tuple(sorted(set(scope.platforms))), account_ids=tuple(sorted(set(scope.account_ids))),
+        org_tree_ids=None if tree is None else tuple(tree),
+        # named accounts (claimed as due by the scheduler) are due
+        due_before=utcnow() if scope.due_only and not scope.account_ids else None)
     if scope.limit is not None:
-        resolved["max_account_id"] = nth_account_id(engine, resolved, scope.limit)
+        resolved = replace(resolved, max_account_id=nth_account_id(engine, resolved, scope.limit))
     return resolved
 
 
@@ -192,7 +170,7 @@ def _check_no_crawl_running(engine: Engine) -> None:
 def _open_patrol(engine: Engine, settings: Settings, scope: PatrolScope, resume: bool) -> tuple[int, bool]:
     if resume:
         hours = float(settings.patrol.get("resume_hours", 24) or 0)
-        previous = interrupted_patrol(engine, scope.key(), within=timedelta(hours=hours), is_alive=pid_alive)
+        previous = interrupted_patrol(engine, scope, within=timedelta(hours=hours), is_alive=pid_alive)
         if previous is not None:
             reopen_patrol(engine, int(previous.id))  # type: ignore[arg-type]
             return int(previous.id), True  # type: ignore[arg-type]

@@ -12,7 +12,8 @@ from collections.abc import Collection, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from registry.bridges import literal_credentials
-from registry.config import PLATFORMS, Settings, read_secret
+from registry.config import Settings, read_secret
+from registry.vocabulary import PLATFORMS
 
 MASK = "***"
 # Query parameters that carry credentials on the sources we use (the WeChat MP token, a bridge's

@@ -28,6 +28,7 @@ from registry.observations import (
     patrol_summary,
     pending_by_source,
 )
+from registry.patrol_scope import ResolvedScope
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 3
 # The parent's effective settings without their secrets (JSON); the secrets the child reads itself
@@ -92,7 +93,8 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     if patrol is None:
         raise GovpulseError(f"no patrol {patrol_id} in the database")
     feeds = feed_platforms(settings)
-    pending = pending_by_source(engine, patrol_id, scope=patrol.scope, sources=SOURCES, feed_platforms=feeds)
+    scope = ResolvedScope.from_json(patrol.scope)
+    pending = pending_by_source(engine, patrol_id, scope=scope, sources=SOURCES, feed_platforms=feeds)
     sources = [source for source in SOURCES if pending[source]]
     reasons: dict[str, str] = {}
     recorders: list[Any] = []
@@ -106,7 +108,7 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
             recorder = _recorder(reasons)
             recorders.append(recorder)  # signals hold receivers weakly
             crawler.signals.connect(recorder, signal=signals.spider_closed)
-            process.crawl(crawler, patrol_id=patrol_id, gp=settings, db=engine, scope=patrol.scope,
+            process.crawl(crawler, patrol_id=patrol_id, gp=settings, db=engine, scope=scope,
                           feed_platforms=feeds, parse_pool=pool, store_pool=store_pool)
         # After the crawlers: each one replaces Scrapy's root log handler, and a filter put on an earlier one.
         install_redaction(configured_secrets(settings), level=BASE["LOG_LEVEL"])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.config import PLATFORMS, Settings
+from registry.config import Settings
+from registry.vocabulary import PLATFORMS
 from registry.errors import ValidationError
 
 BOT_NAME = "govpulse"

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from govpulse import __version__
 from govpulse.context import AppContext
+from govpulse.help import language_of, localize
 from registry.errors import ExitCode, GovpulseError, RowError
 from registry.i18n import L, set_lang
 
@@ -43,7 +44,14 @@ def report_error(exc: GovpulseError) -> None:
 
 
 class GovpulseGroup(click.Group):
-    """Turns library errors into one clear message and an exit code, for every subcommand."""
+    """Turns library errors into one clear message and an exit code, for every subcommand; gives the help
+    in the language asked for."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        if parent is None:
+            localize(self, language_of(args))
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,10 +78,7 @@ class GovpulseGroup(click.Group):
 @click.version_option(__version__, prog_name="govpulse")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, config_path: str | None, lang: str | None, actor: str | None) -> None:
-    """govpulse: registry, patrol and liveness scoring of government new-media accounts.
-
-    政务新媒体账号台账、巡查与僵尸/空壳账号研判。
-    """
+    """govpulse: registry, patrol and liveness scoring of government new-media accounts."""
     set_lang(lang)
     ctx.obj = AppContext(config_path=config_path, db_url=db_url, actor_override=actor)
 

@@ -28,16 +28,18 @@ from typing import Any
 from sqlalchemy import exists, insert, literal, not_, or_, select
 from sqlalchemy.engine import Engine
 
-from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
 from simulator import build_scenario, start_simulator
 from simulator.kinds import DEFAULT_ROUTES
 from reports import ReportPaths, build_report
-from registry.config import PLATFORMS, Settings
+from registry.config import Settings
+from registry.vocabulary import PLATFORMS
 from registry.db import open_engine
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.importer import ImportSummary, import_roster
 from registry.models import AccountSnapshot, FetchOutcome, Patrol, Post
+from registry.patrol_scope import PatrolScope
 from registry.policy import load_policy
 from registry.scoring import ScoreResult, run_scoring
 from registry.timeutil import utcnow

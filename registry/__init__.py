@@ -1,4 +1,5 @@
-"""The core of govpulse: tables, the database, roster services, the scorer and the cases.
+"""The core of govpulse: the vocabulary and its labels, the tables and the database (engine,
+migrations), units and accounts, roster files, the patrol's records and the scorer (registry/scoring/).
 
-This package imports no other package of the project.
+This package imports no other package of the project (ARCHITECTURE.md).
 """

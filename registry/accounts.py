@@ -1,9 +1,10 @@
-"""Roster services: accounts (add, look up, edit, close, merge, list, detail) and, re-exported from
-registry.orgs, the units they belong to. Keyword-only functions taking a session; every change is
-written to the audit trail in the same transaction."""
+"""Account services: add, look up, edit, close, merge, list, detail (the units they belong to are
+registry.orgs'). Keyword-only functions taking a session; every change is written to the audit trail in
+the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -19,10 +20,10 @@ from registry.i18n import L
 from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
                                   validate_id)
 from registry.merging import check_merge
-from registry.models import PLATFORMS, Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
-from registry.orgs import (OrgIndex, add_org, edit_org, find_org, org_detail, org_subtree_ids,  # noqa: F401
-                           org_subtree_select, org_tree, remove_org)
+from registry.models import Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
+from registry.orgs import OrgIndex, find_org, org_subtree_select
 from registry.timeutil import utcnow
+from registry.vocabulary import PLATFORMS
 
 # The fields of an account that the audit trail, the exports and the imports speak of (the unit as
 # "org", the merge target as "merged_into": both as readable references).
@@ -33,6 +34,22 @@ ACCOUNT_FIELDS = ("platform", "platform_id", "name", "org", "category", "status"
 
 def account_ref(platform: str, platform_id: str) -> str:
     return f"{platform}:{platform_id}"
+
+
+def lifecycle_step(before: str | None, after: dict[str, Any], *, given: Collection[str], today: date) -> None:
+    """The rule of a step in an account's lifecycle, for `account add` and `edit` and the roster import
+    alike: when the status changes (a new account starts from active), the step is dated today unless a
+    date is given, the last step's reason goes unless a reason is given, and only a merged account keeps
+    its merge target. Changes `after` (column values) in place."""
+    status = after.get("status") or "active"
+    if status == (before or "active"):
+        return
+    if "status_changed_on" not in given:
+        after["status_changed_on"] = today
+    if "status_reason" not in given:
+        after["status_reason"] = None
+    if status != "merged":
+        after["merged_into_id"] = None
 
 
 def account_snapshot(session: Session, account: Account, index: OrgIndex | None = None) -> dict[str, Any]:
@@ -113,8 +130,7 @@ def add_account(session: Session, *, actor: str, name: str, org: str, ref: str |
                               hint=L("先登记, 再用 account merge", "register it, then use account merge"))
     index = OrgIndex.load(session)
     unit = find_org(session, org, index=index)
-    if values.get("status") not in (None, "active") and values.get("status_changed_on") is None:
-        values["status_changed_on"] = local_today()
+    lifecycle_step(None, values, given={k for k, v in values.items() if v is not None}, today=local_today())
     account = Account(platform=platform, platform_id=platform_id, name=clean_name(name, what=ACCOUNT_NAME),
                       org_id=unit.id, **{k: v for k, v in values.items() if v is not None})
     session.add(account)
@@ -131,13 +147,9 @@ def edit_account(session: Session, account: Account, *, actor: str, name: str | 
     before = account_snapshot(session, account, index)
     values = parse_options(ACCOUNT_PARSERS, options)
     if "status" in values:
-        status = values["status"] or "active"
-        _check_status_for_edit(status)
-        values["status"] = status
-        if status != account.status:  # a new step of the lifecycle: the last one's date and reason go
-            values.setdefault("status_changed_on", local_today())
-            values.setdefault("status_reason", None)
-            account.merged_into_id = None
+        values["status"] = values["status"] or "active"
+        _check_status_for_edit(values["status"])
+        lifecycle_step(account.status, values, given=set(values), today=local_today())
     if name is not None:
         account.name = clean_name(name, what=ACCOUNT_NAME)
     if org is not None:

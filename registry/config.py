@@ -16,8 +16,7 @@ from typing import Any
 
 from registry.bridges import BridgeRoute, bridge_route, check_bridge_config, mask_credentials
 from registry.errors import ValidationError
-
-PLATFORMS = ("weibo", "toutiao", "wechat")
+from registry.vocabulary import PLATFORMS  # noqa: F401  (re-exported: the settings name the platforms)
 
 # Keys whose values are secrets wherever they appear (masked by `config show`).
 SECRET_KEYS = frozenset({"cookie", "token", "password", "secret", "key", "access_key", "webhook_url",

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from registry.errors import ValidationError
 from registry.i18n import L
-from registry.models import ACCOUNT_STATUSES, ORG_LEVELS
+from registry.labels import label, labels
 from registry.safety import forbidden_host
+from registry.vocabulary import ACCOUNT_STATUSES, ORG_LEVELS
 from registry.timeutil import SHANGHAI, utcnow
 
 NAME_MAX = 100
@@ -36,8 +37,6 @@ STATUS_ALIASES = {
     "merged": ("merged", "已整合", "已合并", "整合", "合并", "已迁移"),
     "closed": ("closed", "已关停", "关停", "已注销", "注销", "停用", "已停用", "已关闭", "关闭"),
 }
-STATUS_LABELS = {"active": ("正常", "active"), "closing": ("拟关停", "closing"), "merged": ("已整合", "merged"),
-                 "closed": ("已关停", "closed")}
 LEVEL_ALIASES = {
     "province": ("province", "省", "省级", "省直"),
     "city": ("city", "市", "市级", "市直", "地市"),
@@ -47,8 +46,6 @@ LEVEL_ALIASES = {
     "community": ("community", "village", "社区", "村", "社区村", "村社区", "居委会", "村委会"),
     "other": ("other", "其他", "其它"),
 }
-LEVEL_LABELS = {"province": "省级", "city": "市级", "district": "区县", "department": "部门", "street": "街道乡镇",
-                "community": "社区村", "other": "其他"}
 TRUE_WORDS = {"是", "已认证", "认证", "有", "y", "yes", "true", "1", "✓", "√", "verified", "蓝v", "黄v", "v"}
 FALSE_WORDS = {"否", "未认证", "无", "没有", "n", "no", "false", "0", "✗", "×", "unverified"}
 
@@ -190,11 +187,11 @@ def _choice(value: Any, index: dict[str, str], labels: dict[str, str], what: tup
 
 
 def parse_status(value: Any) -> str | None:
-    return _choice(value, _STATUS_INDEX, {c: STATUS_LABELS[c][0] for c in ACCOUNT_STATUSES}, ("状态", "status"))
+    return _choice(value, _STATUS_INDEX, labels("account_status", ACCOUNT_STATUSES, "zh"), ("状态", "status"))
 
 
 def parse_level(value: Any) -> str | None:
-    return _choice(value, _LEVEL_INDEX, {c: LEVEL_LABELS[c] for c in ORG_LEVELS}, ("单位级别", "unit level"))
+    return _choice(value, _LEVEL_INDEX, labels("org_level", ORG_LEVELS, "zh"), ("单位级别", "unit level"))
 
 
 # A unit's level read off the end of its name when the roster does not give one (望月湖街道 → street).
@@ -301,9 +298,8 @@ def local_today() -> date:
 
 
 def status_label(status: str) -> str:
-    zh, en = STATUS_LABELS.get(status, (status, status))
-    return L(zh, en)
+    return label("account_status", status)
 
 
 def level_label(level: str) -> str:
-    return L(LEVEL_LABELS.get(level, level), level)
+    return label("org_level", level)

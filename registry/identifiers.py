@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from registry.errors import ValidationError
 from registry.i18n import L
-from registry.models import PLATFORMS
+from registry.labels import label
+from registry.vocabulary import PLATFORMS
 
 # Every spelling an office uses for a platform (compared after normalize_key()).
 PLATFORM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -26,7 +27,6 @@ PLATFORM_ALIASES: dict[str, tuple[str, ...]] = {
     "weibo": ("weibo", "sinaweibo", "wb", "微博", "新浪微博", "政务微博", "微博号", "新浪"),
     "toutiao": ("toutiao", "今日头条", "头条", "头条号", "今日头条号", "政务头条号"),
 }
-PLATFORM_LABELS = {"wechat": ("微信公众号", "WeChat"), "weibo": ("微博", "Weibo"), "toutiao": ("今日头条", "Toutiao")}
 
 _WEIBO_UID = re.compile(r"[1-9]\d{4,15}")
 _TOUTIAO_UID = re.compile(r"[1-9]\d{4,19}")
@@ -53,12 +53,11 @@ _ALIAS_INDEX = {normalize_key(alias): code for code, aliases in PLATFORM_ALIASES
 
 
 def platform_label(platform: str) -> str:
-    zh, en = PLATFORM_LABELS.get(platform, (platform, platform))
-    return L(zh, en)
+    return label("platform", platform)
 
 
 def platform_choices() -> str:
-    return ", ".join(f"{code} ({PLATFORM_LABELS[code][0]})" for code in PLATFORMS)
+    return ", ".join(f"{code} ({label('platform', code, 'zh')})" for code in PLATFORMS)
 
 
 @functools.lru_cache(maxsize=256)

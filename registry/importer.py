@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from registry import audit
-from registry.accounts import ACCOUNT_FIELDS, account_ref
+from registry.accounts import ACCOUNT_FIELDS, account_ref, lifecycle_step
 from registry.bulk import insert_many
 from registry.columns import COLUMNS, ID_FIELDS, REQUIRED, ROSTER
 from registry.errors import GovpulseError, ValidationError
@@ -74,14 +74,18 @@ class _Checker(RowChecker):
         bad, parsed = self.reporters(number, vals, problems)
 
         id_field = next((f for f in ID_FIELDS if f in vals), None)
-        key = name = merged_into = None
+        key: tuple[str, str] | None = None
+        name: str | None = None
+        merged_into: tuple[str, str] | None = None
         if id_field or "platform" in vals or "name" in vals:  # else a row that only names a unit
             key = self._account_key(vals, bad, id_field)
-            name = parsed("name", lambda v: clean_name(v, what=ACCOUNT_NAME)) if "name" in vals else \
+            if "name" in vals:
+                name = parsed("name", lambda v: clean_name(v, what=ACCOUNT_NAME))
+            else:
                 bad("name", L("账号名称为空", "the account name is empty"))
         if "org" not in vals:
             bad("org", L("主办单位为空", "the unit is empty"))
-        values = [None] * len(VALUE_FIELDS)
+        values: list[Any] = [None] * len(VALUE_FIELDS)
         for i, field_name, parser in self.value_fields:
             if field_name in vals:
                 values[i] = parsed(field_name, parser)
@@ -259,6 +263,9 @@ class _Writer(RowWriter):
                 merged_into = self.ids.get(row.merged_into) if row.merged_into else None
                 if row.merged_into and merged_into is None:
                     late.append(row)
+                given = dict(zip(VALUE_FIELDS, row.values, strict=True))
+                lifecycle_step(None, given, given={f for f, v in given.items() if v is not None}, today=self.today)
+                row.values = tuple(given[f] for f in VALUE_FIELDS)  # the audit entry shows the date it got
                 values = list(row.values)
                 values[STATUS] = values[STATUS] or "active"
                 params.append((row.key[0], row.key[1], row.name, self.real.get(row.org_id, row.org_id), *values,
@@ -310,19 +317,15 @@ class _Writer(RowWriter):
 
     def _update(self, rows: list[_Row]) -> None:
         keys_by_id = {value[0]: key for key, value in self.existing.items()}
-        status_on, status_reason = VALUE_FIELDS.index("status_changed_on"), VALUE_FIELDS.index("status_reason")
+        def given(row: _Row) -> set[str]:
+            return {f for f, v in zip(VALUE_FIELDS, row.values, strict=True) if v is not None}
+
         params, entries = [], []
         for row in rows:
             stored = self.existing[row.key]
             before = dict(zip(self.COLUMNS, stored[1:], strict=True))
             after = {**before, **self._values(row)}
-            if after["status"] != before["status"]:  # a new step of the lifecycle: the last one's date and reason go
-                if row.values[status_on] is None:
-                    after["status_changed_on"] = self.today
-                if row.values[status_reason] is None:
-                    after["status_reason"] = None
-                if after["status"] != "merged":
-                    after["merged_into_id"] = None
+            lifecycle_step(before["status"], after, given=given(row), today=self.today)
             if row.merged_into:
                 after["merged_into_id"] = self.ids[row.merged_into]
             if after == before:

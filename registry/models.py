@@ -6,8 +6,9 @@ Sections: roster, patrol, scoring, scheduler.
 """
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -15,20 +16,19 @@ from registry.timeutil import utcnow
 from registry.types import TZDateTime
 
 # Enumerations are kept as plain strings in the database (portable, readable in SQL); the allowed
-# values live here.
-PLATFORMS = ("wechat", "weibo", "toutiao")
-ORG_LEVELS = ("province", "city", "district", "department", "street", "community", "other")
-ACCOUNT_STATUSES = ("active", "closing", "merged", "closed")
-# setup_required: a configuration matter (a bridge that does not follow the account, an id form the route
-# cannot use), never the account's fault and never counted toward unreachable.
-OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error",
-            "setup_required")
-VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
-GROUP_PLATFORMS = ("wechat", "wecom", "dingtalk", "qq")
-GROUP_STATUSES = ("active", "dissolved", "merged")
-APP_KINDS = ("app", "mini_program", "quick_app")
-APP_STATUSES = ("active", "closed")
-APP_DUTIES = ("check_in", "ranking", "online_time", "forced_login", "photo_upload")
+# values live in registry.vocabulary (re-exported here for the modules that name them with the tables).
+from registry.vocabulary import (  # noqa: F401
+    ACCOUNT_STATUSES,
+    ORG_LEVELS,
+    OUTCOMES,
+    PLATFORMS,
+    VERDICT_STATUSES,
+    GROUP_PLATFORMS,
+    GROUP_STATUSES,
+    APP_KINDS,
+    APP_STATUSES,
+    APP_DUTIES,
+)
 
 
 # Named constraints, so that migrations (batch mode on SQLite) can refer to them.
@@ -41,6 +41,12 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+class Table(SQLModel):
+    """The base of every table. SQLAlchemy gives each its __table__; declared here for the type checker."""
+
+    __table__: ClassVar[sa.Table]
+
+
 def _ts(**kw: Any) -> Any:
     return Field(sa_type=TZDateTime, **kw)
 
@@ -48,7 +54,7 @@ def _ts(**kw: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- roster
 
 
-class Organization(SQLModel, table=True):
+class Organization(Table, table=True):
     """主办单位: a unit; units form a tree (district > department or street > community)."""
 
     __tablename__ = "organization"
@@ -65,7 +71,7 @@ class Organization(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class Account(SQLModel, table=True):
+class Account(Table, table=True):
     """账号: one account on one platform, identified by the platform's id."""
 
     __tablename__ = "account"
@@ -97,7 +103,7 @@ class Account(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class AuditEntry(SQLModel, table=True):
+class AuditEntry(Table, table=True):
     """Every change to a unit or an account: when, who, which fields from what to what."""
 
     __tablename__ = "audit_entry"
@@ -161,7 +167,7 @@ class GovApp(SQLModel, table=True):
 # ---------------------------------------------------------------------------------------------- patrol
 
 
-class Patrol(SQLModel, table=True):
+class Patrol(Table, table=True):
     """巡查: one run over a set of accounts (one Scrapy crawl)."""
 
     __tablename__ = "patrol"
@@ -178,7 +184,7 @@ class Patrol(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class FetchOutcome(SQLModel, table=True):
+class FetchOutcome(Table, table=True):
     """The outcome of one account's visit in one patrol, with the HTTP status and a short reason."""
 
     __tablename__ = "fetch_outcome"
@@ -201,7 +207,7 @@ class FetchOutcome(SQLModel, table=True):
     posts_new: int = 0
 
 
-class Post(SQLModel, table=True):
+class Post(Table, table=True):
     """更新: one post as the platform reported it. (account_id, platform_post_id) is unique."""
 
     __tablename__ = "post"
@@ -232,7 +238,7 @@ class Post(SQLModel, table=True):
     content_hash: Optional[str] = Field(default=None, max_length=64, index=True)  # normalised title/text
 
 
-class AccountSnapshot(SQLModel, table=True):
+class AccountSnapshot(Table, table=True):
     """The account as one patrol saw it: followers, totals, name."""
 
     __tablename__ = "account_snapshot"
@@ -253,7 +259,7 @@ class AccountSnapshot(SQLModel, table=True):
 # --------------------------------------------------------------------------------------------- scoring
 
 
-class ScoreRun(SQLModel, table=True):
+class ScoreRun(Table, table=True):
     """One scoring run: the policy in force and the time it judged as of."""
 
     __tablename__ = "score_run"
@@ -273,7 +279,7 @@ Index("ix_outcome_scoring", FetchOutcome.account_id, FetchOutcome.fetched_at, Fe
 Index("ix_snapshot_scoring", AccountSnapshot.account_id, AccountSnapshot.taken_at, AccountSnapshot.followers)
 
 
-class Verdict(SQLModel, table=True):
+class Verdict(Table, table=True):
     """One account's verdict in one run, with its evidence and the rule that fired."""
 
     __tablename__ = "verdict"
@@ -303,7 +309,7 @@ class Verdict(SQLModel, table=True):
     flagged_since: Optional[datetime] = _ts(default=None)
 
 
-class PlanItem(SQLModel, table=True):
+class PlanItem(Table, table=True):
     """A consolidation recommendation (keep, merge, close, revive, over_quota) from one run."""
 
     __tablename__ = "plan_item"
@@ -322,7 +328,7 @@ class PlanItem(SQLModel, table=True):
 # ------------------------------------------------------------------------------------------- scheduler
 
 
-class Schedule(SQLModel, table=True):
+class Schedule(Table, table=True):
     """A timetable entry: cron, scope and the chain of steps. Rows from the config are synced in."""
 
     __tablename__ = "schedule"
@@ -338,7 +344,7 @@ class Schedule(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class JobRun(SQLModel, table=True):
+class JobRun(Table, table=True):
     """One run of a schedule's chain."""
 
     __tablename__ = "job_run"
@@ -355,7 +361,7 @@ class JobRun(SQLModel, table=True):
     message: Optional[str] = Field(default=None, max_length=2000)  # why it failed or was skipped
 
 
-class JobStep(SQLModel, table=True):
+class JobStep(Table, table=True):
     """One step of a run: patrol, score, report or notify."""
 
     __tablename__ = "job_step"
@@ -370,7 +376,7 @@ class JobStep(SQLModel, table=True):
     log_excerpt: Optional[str] = None
 
 
-class Lock(SQLModel, table=True):
+class Lock(Table, table=True):
     """A named lock shared by the daemon and the CLI (works on SQLite and PostgreSQL)."""
 
     __tablename__ = "lock"
@@ -384,7 +390,7 @@ class Lock(SQLModel, table=True):
     heartbeat_at: datetime = _ts(default_factory=utcnow)
 
 
-class AlertEvent(SQLModel, table=True):
+class AlertEvent(Table, table=True):
     """An alert for one change of state, per channel; sent once, retried while it fails."""
 
     __tablename__ = "alert_event"

@@ -4,8 +4,8 @@ Set-based throughout: storing a batch of visits, reading what is already known o
 or listing the accounts a patrol still has to visit is a fixed number of statements per batch, never a
 query per post or per account. Times are aware UTC.
 
-The crawl hands over objects shaped like crawlers.items.AccountVisit / PostItem / ProfileItem; this
-module only reads their attributes (registry/ imports no other package of the project).
+The crawl hands over the visit records of registry/visits.py (AccountVisit with its PostItems and
+ProfileItem).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, update
 from sqlalchemy.engine import Engine
@@ -22,7 +22,9 @@ from sqlalchemy.engine import Engine
 from registry.db import session_scope, upsert
 from registry.models import Account, AccountSnapshot, FetchOutcome, Patrol, Post
 from registry.post_identity import align_wechat_ids
+from registry.patrol_scope import PatrolScope, ResolvedScope
 from registry.timeutil import utcnow
+from registry.visits import AccountVisit, PostItem
 
 # Lifecycle statuses patrolled unless accounts are named one by one (closing ones are watched until closed).
 PATROLLED_STATUSES = ("active", "closing")
@@ -40,37 +42,6 @@ _LIMITS = {"platform_post_id": 100, "published_raw": 100, "title": 500, "text": 
 Hasher = Callable[[str | None, str | None], str | None]
 
 
-class PostLike(Protocol):
-    platform_post_id: str
-    published_at: datetime | None
-    published_raw: str | None
-    title: str | None
-    text: str | None
-    url: str | None
-    is_pinned: bool
-    is_repost: bool
-    reposts: int | None
-    comments: int | None
-    likes: int | None
-    reads: int | None
-    counts_raw: dict[str, str] | None
-    flags: list[str]
-
-
-class VisitLike(Protocol):
-    patrol_id: int
-    account_id: int
-    outcome: str
-    fetched_at: datetime
-    source: str
-    http_status: int | None
-    reason: str | None
-    url: str | None
-    pages: int
-    posts: Sequence[PostLike]
-    profile: Any
-
-
 @dataclass
 class StoreStats:
     visits: int = 0
@@ -84,7 +55,7 @@ class PostState(NamedTuple):
     number of posts, and the newest publish time among posts that are not pinned (where paging stops)."""
 
     newest_published_at: datetime | None
-    count: int
+    posts: int
     newest_unpinned_at: datetime | None
 
 
@@ -111,9 +82,9 @@ class PatrolProgress:
 # ------------------------------------------------------------------------------------------- patrols
 
 
-def start_patrol(engine: Engine, *, scope: dict[str, Any], accounts_total: int, pid: int | None = None) -> int:
+def start_patrol(engine: Engine, *, scope: ResolvedScope, accounts_total: int, pid: int | None = None) -> int:
     with session_scope(engine) as session:
-        patrol = Patrol(scope=scope, accounts_total=accounts_total, pid=pid, status=RUNNING)
+        patrol = Patrol(scope=scope.to_json(), accounts_total=accounts_total, pid=pid, status=RUNNING)
         session.add(patrol)
         session.flush()
         return int(patrol.id)  # type: ignore[arg-type]
@@ -204,7 +175,7 @@ def mark_failed(engine: Engine, patrol_ids: Collection[int], *, reason: str) -> 
                 summary={"error": reason}))
 
 
-def interrupted_patrol(engine: Engine, scope_key: dict[str, Any], *, within: timedelta,
+def interrupted_patrol(engine: Engine, scope: PatrolScope, *, within: timedelta,
                        is_alive: Callable[[int], bool]) -> Patrol | None:
     """The latest patrol over the same scope that stopped before visiting every account (killed,
     timed out, interrupted, or still marked running by a process that is gone), started within
@@ -214,7 +185,7 @@ def interrupted_patrol(engine: Engine, scope_key: dict[str, Any], *, within: tim
         latest = session.execute(
             select(Patrol).where(Patrol.started_at >= since).order_by(Patrol.id.desc()).limit(20)).scalars()
         for patrol in latest:
-            if (patrol.scope or {}).get("key") != scope_key:
+            if (patrol.scope or {}).get("key") != scope.key():
                 continue
             if patrol.status == FINISHED:
                 return None  # the latest patrol over this scope completed
@@ -233,32 +204,31 @@ def _ids_in(column: Any, ids: Sequence[int]) -> Any:
     return column.in_(bindparam(f"ids_{column.key}", [int(i) for i in ids], expanding=True, literal_execute=True))
 
 
-def scope_conditions(scope: dict[str, Any]) -> list[Any]:
-    """WHERE conditions on Account for a resolved patrol scope (see crawlers.launcher.PatrolScope)."""
+def scope_conditions(scope: ResolvedScope) -> list[Any]:
+    """WHERE conditions on Account for a resolved patrol scope."""
     conds: list[Any] = []
-    if scope.get("account_ids"):
-        conds.append(_ids_in(Account.id, scope["account_ids"]))
+    if scope.account_ids:
+        conds.append(_ids_in(Account.id, scope.account_ids))
     else:
         conds.append(Account.status.in_(PATROLLED_STATUSES))
-    if scope.get("platforms"):
-        conds.append(Account.platform.in_(scope["platforms"]))
-    if scope.get("org_tree_ids") is not None:
-        conds.append(_ids_in(Account.org_id, scope["org_tree_ids"]))
-    if scope.get("due_before"):
-        due = datetime.fromisoformat(scope["due_before"])
-        conds.append(or_(Account.next_due_at.is_(None), Account.next_due_at <= due))
-    if scope.get("max_account_id") is not None:
-        conds.append(Account.id <= scope["max_account_id"])
+    if scope.platforms:
+        conds.append(Account.platform.in_(scope.platforms))
+    if scope.org_tree_ids is not None:
+        conds.append(_ids_in(Account.org_id, scope.org_tree_ids))
+    if scope.due_before is not None:
+        conds.append(or_(Account.next_due_at.is_(None), Account.next_due_at <= scope.due_before))
+    if scope.max_account_id is not None:
+        conds.append(Account.id <= scope.max_account_id)
     return conds
 
 
-def count_in_scope(engine: Engine, scope: dict[str, Any]) -> int:
+def count_in_scope(engine: Engine, scope: ResolvedScope) -> int:
     with session_scope(engine) as session:
         return int(session.execute(select(func.count()).select_from(Account).where(*scope_conditions(scope)))
                    .scalar_one())
 
 
-def nth_account_id(engine: Engine, scope: dict[str, Any], n: int) -> int | None:
+def nth_account_id(engine: Engine, scope: ResolvedScope, n: int) -> int | None:
     """The id of the n-th account of the scope by id: `--limit n` keeps accounts up to it."""
     with session_scope(engine) as session:
         return session.execute(select(Account.id).where(*scope_conditions(scope)).order_by(Account.id)
@@ -280,7 +250,7 @@ def _not_visited(patrol_id: int) -> Any:
                                               FetchOutcome.account_id == Account.id).exists())
 
 
-def pending_by_source(engine: Engine, patrol_id: int, *, scope: dict[str, Any], sources: Iterable[str],
+def pending_by_source(engine: Engine, patrol_id: int, *, scope: ResolvedScope, sources: Iterable[str],
                       feed_platforms: Collection[str]) -> dict[str, int]:
     """How many accounts each source still has to visit in this patrol (one query per source)."""
     counts: dict[str, int] = {}
@@ -293,7 +263,7 @@ def pending_by_source(engine: Engine, patrol_id: int, *, scope: dict[str, Any], 
     return counts
 
 
-def pending_accounts(engine: Engine, patrol_id: int, *, scope: dict[str, Any], source: str,
+def pending_accounts(engine: Engine, patrol_id: int, *, scope: ResolvedScope, source: str,
                      feed_platforms: Collection[str], after_id: int = 0, limit: int = 500) -> list[AccountRef]:
     """The next `limit` accounts (by id, after `after_id`) of the scope that this source serves and that
     have no outcome yet in this patrol: a resumed patrol visits only what it did not complete."""
@@ -336,7 +306,7 @@ def _count(value: int | None) -> int | None:
     return min(max(value, 0), INT_MAX)
 
 
-def _post_row(account_id: int, post: PostLike, fetched_at: datetime, hasher: Hasher | None) -> dict[str, Any]:
+def _post_row(account_id: int, post: PostItem, fetched_at: datetime, hasher: Hasher | None) -> dict[str, Any]:
     title = _clip(post.title, _LIMITS["title"])
     text = _clip(post.text, _LIMITS["text"])
     return {
@@ -368,7 +338,7 @@ _OUTCOME_UPDATE = ["fetched_at", "outcome", "http_status", "reason", "source", "
                    "posts_new"]
 
 
-def store_visits(engine: Engine, visits: Sequence[VisitLike], *, hasher: Hasher | None = None) -> StoreStats:
+def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hasher | None = None) -> StoreStats:
     """Store a batch of account visits in ONE transaction.
 
     Posts are upserted on (account_id, platform_post_id): new ones inserted, known ones get their

@@ -25,10 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ValidationError
-from registry.models import APP_DUTIES, ORG_LEVELS, OUTCOMES, PLATFORMS
-
-# Outcomes in which the platform answered normally (the account's data can be trusted).
-READ_OUTCOMES = ("ok", "empty")
+from registry.vocabulary import APP_DUTIES, ORG_LEVELS, OUTCOMES, PLATFORMS, READ_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -96,7 +93,8 @@ class InventoryPolicy:
 
 @dataclass(frozen=True)
 class Policy:
-    """Thresholds of the scorer. Defaults follow reference/policy.md (cited per field)."""
+    """Thresholds of the scorer. Defaults follow the rules in force, each cited at its field (docs/scoring.md
+    explains them)."""
 
     # 国办秘函〔2019〕19号, single veto 内容不更新: "监测时间点前2周内无更新".
     dormant_days: int = 14

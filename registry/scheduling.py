@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.engine import Engine
 
-from registry.models import PLATFORMS, Account, FetchOutcome
+from registry.models import Account, FetchOutcome
+from registry.vocabulary import PLATFORMS
 from registry.types import TZDateTime
 
 # Accounts a patrol visits: still open on the platform (closing ones are watched until they are closed).

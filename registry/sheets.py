@@ -332,7 +332,7 @@ def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Ite
     sheet.append(head)
     styled = [(i, f) for i, f in enumerate(formats) if f]
     n = 0
-    for n, row in enumerate(chain(sample, stream), 1):
+    for n, row in enumerate(chain(sample, stream), 1):  # noqa: B007 (n: the rows written, read after the loop)
         values = [text(v) if type(v) is str else v for v in row]
         for i, number_format in styled:
             if values[i] is not None:
@@ -346,7 +346,7 @@ def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Ite
 def column_widths(header: Sequence[str], sample: Sequence[Sequence[Any]],
                   formats: Sequence[str | None] = ()) -> list[float]:
     """Each column's width in characters: its widest value (a formatted one as wide as its format), plus 2."""
-    widths = []
+    widths: list[float] = []
     for i, column in enumerate(zip(header, *sample, strict=True)):
         number_format = formats[i] if i < len(formats) else None
         widest = max(_display_width(column[0]), len(number_format)) if number_format else \

@@ -112,12 +112,12 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
 
     common: dict[str, Any] = {"t": t, "generated_at": generated_at, "recommendation": recommendation,
                               "flags_text": view.flags_text, **ctx}
-    fetched = [s for s in data.sources if s["first_fetch"] is not None]
+    firsts = [s["first_fetch"] for s in data.sources if s["first_fetch"] is not None]
+    lasts = [s["last_fetch"] for s in data.sources if s["last_fetch"] is not None]
     page = render("report.html", styles=("report.css",), script="report.js",
                   exports=[(t("report.xlsx"), paths.xlsx.name), (t("report.csv"), paths.csv.name)],
                   table=view.table_payload(data, t, ctx["days"]["window_days"]),
-                  fetch_span=(min(s["first_fetch"] for s in fetched), max(s["last_fetch"] for s in fetched))
-                  if fetched else None, **common)
+                  fetch_span=(min(firsts), max(lasts)) if firsts and lasts else None, **common)
     staged = _Staged()
     try:
         staged.text(paths.html, page)

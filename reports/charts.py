@@ -5,7 +5,8 @@ Every piece of text that reaches the SVG goes through markupsafe.escape; numbers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from datetime import datetime
 
 from markupsafe import Markup, escape
@@ -38,7 +39,7 @@ def _run_label(as_of: datetime) -> str:
     return local.strftime("%m-%d") if local else ""
 
 
-def _axes(trend: Sequence[dict], title: str, cls: str, width: int, height: int, left: int, plot_w: int,
+def _axes(trend: Sequence[Mapping[str, Any]], title: str, cls: str, width: int, height: int, left: int, plot_w: int,
           ticks: Sequence[tuple[float, str]], x: Callable[[int], float], y: Callable[[float], float]) -> list[str]:
     """The opening of a run chart: the SVG element, the grid with its value labels, the run dates below."""
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" role="img" viewBox="0 0 {width} {height}" '
@@ -55,7 +56,7 @@ def _axes(trend: Sequence[dict], title: str, cls: str, width: int, height: int, 
     return parts
 
 
-def trend_svg(trend: Sequence[dict], statuses: Sequence[str], label: Callable[[str], str],
+def trend_svg(trend: Sequence[Mapping[str, Any]], statuses: Sequence[str], label: Callable[[str], str],
               *, title: str, width: int = 760, height: int = 280) -> Markup:
     """Lines of status counts per run, oldest run on the left; one point per run."""
     left, right, top, bottom = 56, 150, 16, 36
@@ -80,7 +81,7 @@ def trend_svg(trend: Sequence[dict], statuses: Sequence[str], label: Callable[[s
         if n > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for (px, py, v), run in zip(points, trend):
+        for (px, py, v), run in zip(points, trend, strict=True):
             parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"><title>'
                          f'{escape(label(status))} {escape(_run_label(run["as_of"]))}: {v:,}</title></circle>')
         ly = top + 10 + j * 20

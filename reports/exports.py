@@ -39,7 +39,7 @@ NUMBER_FORMATS = {"datetime": DATETIME_FORMAT, "pct": PERCENT_FORMAT}
 @dataclass(frozen=True)
 class Column:
     header: str
-    get: Callable[[Any], Any]
+    get: Callable[..., Any]  # (row) -> value; lambdas may bind a loop variable as a default argument
     kind: str = "text"  # text (numbers stay numbers), datetime, pct
 
 

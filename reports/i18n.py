@@ -1,39 +1,16 @@
-"""Report labels in Chinese and English: one TOML catalog per language (reports/locale/<lang>.toml).
+"""Report labels: the catalog of registry.labels (registry/locale/<lang>.toml), looked up by key.
 
-Two languages and a few hundred short labels do not need gettext's plural machinery; a TOML table per
-language is readable by translators, diffable, and loaded with the standard library. Both catalogs must
-hold the same keys (a test checks it), and a missing key is an error at render time, never a blank.
+A missing key is an error at render time, never a blank.
 """
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from registry.errors import ValidationError
+from registry.i18n import LANGS
+from registry.labels import catalog
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-LANGS = ("zh", "en")
-
-
-def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = str(value)
-    return out
-
-
-@cache
-def catalog(lang: str) -> dict[str, str]:
-    if lang not in LANGS:
-        raise ValidationError(f"unknown report language {lang!r}", hint=f"use one of: {', '.join(LANGS)}")
-    with open(LOCALE_DIR / f"{lang}.toml", "rb") as fh:
-        return _flatten(tomllib.load(fh))
+__all__ = ["LANGS", "Translator", "catalog"]
 
 
 class Translator:
@@ -56,4 +33,4 @@ class Translator:
 
     def section(self, prefix: str) -> dict[str, str]:
         """All labels under `prefix.` (for the script of the interactive table)."""
-        return {k[len(prefix) + 1:]: v for k, v in self.messages.items() if k.startswith(prefix + ".")}
+        return {k[len(prefix) + 1 :]: v for k, v in self.messages.items() if k.startswith(prefix + ".")}

@@ -41,7 +41,9 @@ from registry.models import (
     Verdict,
 )
 from registry.orgs import find_org
+from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
 from registry.timeutil import to_local
+from registry.vocabulary import READ_OUTCOMES
 
 ORG = Organization.__table__
 ACC = Account.__table__
@@ -52,16 +54,9 @@ PAT = Patrol.__table__
 PLAN = PlanItem.__table__
 POST = Post.__table__
 
-STATUS_ORDER = ("active", "shell", "dormant", "zombie", "unreachable", "unknown")
-PASSING = ("active", "shell")
-FLAGGED = ("dormant", "zombie", "shell", "unreachable")
-NOT_CHECKED = ("unknown",)
-RETIRED = ("merged", "closed")
-# Outcomes that are a fact about the account rather than a failure to look at it.
-FETCH_FINE = ("ok", "empty")
+STATUS_ORDER = DISPLAY_ORDER
+RETIRED = CLOSED
 CLOSED_BUT_POSTING = "closed_but_posting"  # the scorer's flag on a merged or closed account that still posts
-# Worst first, for lists people act on.
-SEVERITY = {"zombie": 0, "unreachable": 1, "dormant": 2, "shell": 3, "unknown": 4, "active": 5}
 
 
 # ------------------------------------------------------------------------------------------ row shapes
@@ -98,7 +93,7 @@ class AccountRow(TypedDict):
     top_id: int
     top_name: str
     status: str
-    prev_status: str | None  # None: not judged in the previous run
+    prev_status: str | None  # the status of the account's previous verdict; None: its first verdict
     registry_status: str  # the account's lifecycle status when judged (active, closing, merged, closed)
     flags: list[str]  # codes of the rules that fired beside the verdict (low_engagement, over_quota, ...)
     rule: str | None
@@ -173,8 +168,9 @@ class SourceRow(TypedDict):
 
 
 class TransitionRow(TypedDict):
-    prev: str | None  # None: not in the previous run
+    prev: str | None  # the account's previous verdict as the scorer stored it; None: its first verdict
     cur: str
+    change: str | None  # as the scorer stored it (registry/scoring/history.py); None only in old rows
     count: int
 
 
@@ -270,7 +266,7 @@ def org_tree(scope: ScopeRow) -> CTE:
     level 1 and carry their own id down the tree. Without an anchor the roots are level 1.
     """
     o = ORG
-    one = literal_column("1")
+    one: Any = literal_column("1")
     if scope["anchor_id"] is None:
         seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("top_name"),
                       cast(o.c.name, Text).label("path"), one.label("lvl")).where(o.c.parent_id.is_(None))
@@ -320,7 +316,7 @@ def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
 
 def compliance(counts: list[CountRow]) -> dict[str, Any]:
     """Totals and the compliance rate from status counts (see the module docstring)."""
-    by_status = Counter()
+    by_status: Counter[str] = Counter()
     by_platform: dict[str, Counter[str]] = defaultdict(Counter)
     for r in counts:
         by_status[r["status"]] += r["count"]
@@ -337,14 +333,14 @@ def compliance(counts: list[CountRow]) -> dict[str, Any]:
     return {**figures(by_status), "platforms": {p: figures(c) for p, c in sorted(by_platform.items())}}
 
 
-def transitions(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> list[TransitionRow]:
-    """How statuses moved since the previous run (prev None: the account was not in it)."""
-    pv = VER.alias("pv")
+def transitions(conn: Connection, tree: CTE, run_id: int) -> list[TransitionRow]:
+    """How statuses moved, as the scorer recorded with each verdict: the previous status and the change
+    (the same the alerts read), counted."""
     frm, where = _in_scope(tree, run_id)
-    frm = frm.outerjoin(pv, and_(pv.c.account_id == VER.c.account_id, pv.c.run_id == (prev_id or -1)))
-    q = (select(pv.c.status.label("prev"), VER.c.status.label("cur"), func.count().label("n"))
-         .select_from(frm).where(where).group_by(pv.c.status, VER.c.status))
-    return [TransitionRow(prev=r.prev, cur=r.cur, count=int(r.n)) for r in conn.execute(q)]
+    q = (select(VER.c.previous_status.label("prev"), VER.c.status.label("cur"), VER.c.change,
+                func.count().label("n"))
+         .select_from(frm).where(where).group_by(VER.c.previous_status, VER.c.status, VER.c.change))
+    return [TransitionRow(prev=r.prev, cur=r.cur, change=r.change, count=int(r.n)) for r in conn.execute(q)]
 
 
 def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> int:
@@ -420,18 +416,15 @@ def _last_post_url() -> Any:
             .order_by(POST.c.id.desc()).limit(1).scalar_subquery())
 
 
-def account_rows(conn: Connection, tree: CTE, run_id: int, prev_id: int | None, *,
-                 retired: bool = False) -> list[AccountRow]:
+def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = False) -> list[AccountRow]:
     """Every account in scope with its verdict, evidence and previous status (for the interactive table);
     with `retired`, the merged and closed ones instead."""
-    pv = VER.alias("pv")
     frm, where = _in_scope(tree, run_id)
     if retired:
         where = and_(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED))
-    frm = frm.outerjoin(pv, and_(pv.c.account_id == VER.c.account_id, pv.c.run_id == (prev_id or -1)))
     q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, ACC.c.org_id,
                 tree.c.path.label("unit"), tree.c.top_id, tree.c.top_name, VER.c.status,
-                pv.c.status.label("prev_status"), VER.c.registry_status, VER.c.flags, VER.c.rule, VER.c.rule_zh,
+                VER.c.previous_status.label("prev_status"), VER.c.registry_status, VER.c.flags, VER.c.rule, VER.c.rule_zh,
                 VER.c.rule_en, VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
                 _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns(),
                 ACC.c.contact_name, ACC.c.contact_phone)
@@ -470,7 +463,7 @@ def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]
     frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
     q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, tree.c.path.label("unit"),
                 tree.c.top_id, VER.c.status, OUT.c.outcome, OUT.c.http_status, OUT.c.reason, OUT.c.source, OUT.c.fetched_at)
-         .select_from(frm).where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(FETCH_FINE)))
+         .select_from(frm).where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(READ_OUTCOMES)))
          .order_by(OUT.c.outcome, tree.c.path, ACC.c.platform, ACC.c.name))
     return [ProblemRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
 
@@ -519,12 +512,12 @@ def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime 
         return ReportData(
             run=run, prev_run=prev, scope=scope, patrol=patrol_info(conn, run),
             retired=retired_count(conn, tree, run["id"]), counts=counts, compliance=compliance(counts),
-            transitions=transitions(conn, tree, run["id"], prev_id),
+            transitions=transitions(conn, tree, run["id"]),
             dropped=dropped_since(conn, tree, run["id"], prev_id),
             trend=trend(conn, tree, runs[:trend_runs]), units=unit_league(conn, tree, run["id"], prev_id),
-            accounts=account_rows(conn, tree, run["id"], prev_id), plan=plan,
+            accounts=account_rows(conn, tree, run["id"]), plan=plan,
             problems=crawl_problems(conn, tree, run), sources=sources_used(conn, tree, run),
-            retired_posting=[r for r in account_rows(conn, tree, run["id"], prev_id, retired=True)
+            retired_posting=[r for r in account_rows(conn, tree, run["id"], retired=True)
                              if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
             prev_compliance=compliance(status_counts(conn, tree, prev_id)) if prev_id else None,

@@ -10,7 +10,8 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from reports.queries import FLAGGED, NOT_CHECKED, STATUS_ORDER, AccountRow, PlanRow, ReportData
+from registry.scoring.rules import FLAGGED, NOT_CHECKED
+from reports.queries import STATUS_ORDER, AccountRow, PlanRow, ReportData
 from registry.safety import safe_http_url
 from registry.timeutil import to_local
 from reports.charts import rate_svg, stacked_bars_svg, trend_svg
@@ -91,14 +92,20 @@ def recommendation(row: AccountRow, plan: PlanRow | None, t: Translator) -> str:
 
 
 def change_figures(data: ReportData) -> dict[str, Any]:
-    moved = [tr for tr in data.transitions if tr["prev"] != tr["cur"]]
+    """The changes the scorer stored with each verdict (the alerts read the same), counted."""
+    by_change: dict[str | None, int] = defaultdict(int)
+    for tr in data.transitions:
+        by_change[tr["change"]] += tr["count"]
+    moved = [tr for tr in data.transitions if tr["prev"] is not None and tr["prev"] != tr["cur"]]
+    matrix: dict[tuple[str | None, str], int] = defaultdict(int)
+    for tr in moved:
+        matrix[(tr["prev"], tr["cur"])] += tr["count"]
     return {
-        "newly_flagged": sum(tr["count"] for tr in moved if tr["cur"] in FLAGGED and tr["prev"] is not None
-                             and tr["prev"] not in FLAGGED),
-        "recovered": sum(tr["count"] for tr in moved if tr["prev"] in FLAGGED and tr["cur"] == "active"),
-        "new_accounts": sum(tr["count"] for tr in moved if tr["prev"] is None),
+        "newly_flagged": by_change["newly_flagged"],
+        "recovered": by_change["recovered"],
+        "new_accounts": by_change["new"],
         "dropped": data.dropped,
-        "matrix": sorted((tr for tr in moved if tr["prev"] is not None), key=lambda tr: -tr["count"]),
+        "matrix": sorted(({"prev": p, "cur": c, "count": n} for (p, c), n in matrix.items()), key=lambda tr: -tr["count"]),
     }
 
 

@@ -27,13 +27,14 @@ from sqlalchemy.engine import Connection
 from registry.db import upsert
 from registry.errors import LockedError
 from registry.i18n import L
+from registry.labels import label
 from registry.locks import acquire_lock
 from registry.models import Account, AlertEvent, FetchOutcome, JobStep, Organization, Patrol, ScoreRun, Verdict
 from registry.scoring.rules import CLOSED, FLAGGED
 from registry.timeutil import to_local, utcnow
 from reports.i18n import Translator
 from scheduler import channels
-from scheduler.chain import FAILED, OK, RunContext, StepResult
+from scheduler.chain import FAILED, RunContext, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,7 @@ def compose(rows: list[AlertEvent], *, lang: str, max_items: int) -> channels.Me
     lines: list[str] = []
     title = tr("govpulse 告警", "govpulse alert")
     for s in groups.get("summary", []):
-        status = {OK: tr("成功", "succeeded"), FAILED: tr("失败", "failed"), "skipped": tr("跳过", "skipped")}.get(
-            s["status"], s["status"])
+        status = label("run_status", s["status"], lang)
         title = tr(f"govpulse 计划 {s['schedule']}: {status}", f"govpulse schedule {s['schedule']}: {status}")
         lines.append(f"**{tr('计划', 'Schedule')} {clean(s['schedule'])} #{s['run_id']}: {status}**")
         for step in s["steps"]:

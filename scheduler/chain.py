@@ -1,6 +1,7 @@
 """One run of a schedule: its steps in order, each recorded as it starts and ends.
 
-A step runs only if the one before it succeeded. `notify` is the exception: it runs at the end of every
+The steps are given to run_chain by its caller (scheduler.steps.STEPS): this module knows how to run and
+record a step, not what the steps are. A step runs only if the one before it succeeded. `notify` is the exception: it runs at the end of every
 run that was not interrupted by a shutdown, so that a failure is reported. A step that raises is recorded
 as failed with its error and the daemon carries on.
 """
@@ -13,7 +14,7 @@ import socket
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,12 +41,16 @@ class StepResult:
     data: dict[str, Any] = field(default_factory=dict)  # for later steps: patrol_id, score_run_id, report
 
 
+Step = Callable[["RunContext"], StepResult]
+
+
 @dataclass
 class RunContext:
     runtime: Runtime
     schedule: Schedule
     run_id: int
     trigger: str
+    steps: Mapping[str, Step]
     status: str = OK
     message: str | None = None
     results: dict[str, StepResult] = field(default_factory=dict)
@@ -94,12 +99,6 @@ def _captured(limit: int) -> Iterator[_Excerpt]:
         root.removeHandler(handler)
 
 
-def _steps() -> dict[str, Callable[[RunContext], StepResult]]:
-    from scheduler import steps
-
-    return {"patrol": steps.patrol, "score": steps.score, "report": steps.report, "notify": steps.notify}
-
-
 def _record_step(ctx: RunContext, step: str, result: StepResult, *, step_id: int | None = None,
                  excerpt: str | None = None) -> None:
     values = {"finished_at": utcnow(), "status": result.status, "counts": result.counts,
@@ -120,7 +119,7 @@ def run_step(ctx: RunContext, step: str) -> StepResult:
     log.info("schedule %s run %s: %s started", ctx.schedule.name, ctx.run_id, step)
     with _captured(int(ctx.runtime.conf("log_excerpt_chars") or 4000)) as excerpt:
         try:
-            result = _steps()[step](ctx)
+            result = ctx.steps[step](ctx)
         except LockedError as exc:
             result = StepResult(status=INTERRUPTED if ctx.runtime.stop.is_set() else SKIPPED, message=exc.message)
         except GovpulseError as exc:
@@ -158,8 +157,9 @@ def record_skipped_run(runtime: Runtime, name: str, trigger: str, message: str) 
     return _start_run(runtime, name, trigger, status=SKIPPED, message=message)
 
 
-def run_chain(runtime: Runtime, name: str, *, trigger: str) -> int | None:
-    """Run a schedule's chain once; returns the JobRun id (None if the schedule is gone or paused)."""
+def run_chain(runtime: Runtime, name: str, *, trigger: str, steps: Mapping[str, Step]) -> int | None:
+    """Run a schedule's chain once with these steps (by name); returns the JobRun id (None if the
+    schedule is gone or paused)."""
     try:
         schedule = get_schedule(runtime.engine, name)
     except GovpulseError:
@@ -172,7 +172,7 @@ def run_chain(runtime: Runtime, name: str, *, trigger: str) -> int | None:
         return record_skipped_run(runtime, name, trigger,
                                   L("上一次运行尚未结束", "the previous run of this schedule is still running"))
     try:
-        ctx = RunContext(runtime=runtime, schedule=schedule, trigger=trigger,
+        ctx = RunContext(runtime=runtime, schedule=schedule, trigger=trigger, steps=steps,
                          run_id=_start_run(runtime, name, trigger))
         log.info("schedule %s run %s (%s): %s", name, ctx.run_id, trigger, " → ".join(schedule.chain))
         try:

@@ -102,7 +102,7 @@ def _robot_reply(body: bytes, url: str) -> None:
 def dingtalk_signed_url(url: str, signing_secret: str, now_ms: int | None = None) -> str:
     """DingTalk's signature: HMAC-SHA256 over "<timestamp ms>\\n<secret>", base64, URL-encoded."""
     timestamp = str(now_ms if now_ms is not None else round(time.time() * 1000))
-    digest = hmac.new(signing_secret.encode("utf-8"), f"{timestamp}\n{signing_secret}".encode("utf-8"),
+    digest = hmac.new(signing_secret.encode(), f"{timestamp}\n{signing_secret}".encode(),
                       hashlib.sha256).digest()
     sign = urllib.parse.quote_plus(base64.b64encode(digest))
     return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign}"

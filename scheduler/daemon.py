@@ -88,7 +88,7 @@ def catch_up_due(engine: Engine, schedules: list[Schedule], rt: Runtime) -> list
     grace = timedelta(seconds=float(rt.conf("misfire_grace_seconds")))  # type: ignore[arg-type]
     now = utcnow()
     with engine.connect() as conn:
-        last = dict(conn.execute(select(JobRun.schedule_name, func.max(JobRun.started_at))
+        last: dict[str, Any] = dict(conn.execute(select(JobRun.schedule_name, func.max(JobRun.started_at))
                                  .where(JobRun.status.in_(DONE)).group_by(JobRun.schedule_name)).all())  # type: ignore[attr-defined]
     due = []
     for s in schedules:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -27,9 +28,10 @@ class Runtime:
 
     @property
     def tz(self) -> ZoneInfo:
-        return zone(self.conf("timezone"))
+        return zone(str(self.conf("timezone")))
 
-    def conf(self, key: str) -> object:
+    def conf(self, key: str) -> Any:
+        """A [scheduler] setting, as the configuration file gave it (checked when the settings load)."""
         return self.settings.get("scheduler", key)
 
     def mark_catchup(self, name: str) -> None:

@@ -14,10 +14,10 @@ from registry.db import reading
 from registry.locks import read_lock
 from registry.models import Account, FetchOutcome, JobRun, JobStep, Organization, Patrol
 from registry.timeutil import utcnow
+from registry.vocabulary import READ_OUTCOMES
 from scheduler.cron import next_fire_times, parse_cron, zone
 from scheduler.schedules import list_schedules
 
-GOOD_OUTCOMES = ("ok", "empty")
 FAILING_WINDOW_DAYS = 30
 
 
@@ -84,7 +84,7 @@ def failing_sources(engine: Engine, *, last_n: int, examples: int = 3) -> list[d
                                   order_by=(FetchOutcome.fetched_at.desc(), FetchOutcome.id.desc()))  # type: ignore[union-attr]
     ranked = (select(FetchOutcome.account_id, FetchOutcome.outcome, rank.label("rn"))
               .where(FetchOutcome.fetched_at >= since).subquery("ranked"))
-    bad = func.count().filter(ranked.c.outcome.not_in(GOOD_OUTCOMES))
+    bad = func.count().filter(ranked.c.outcome.not_in(READ_OUTCOMES))
     latest = func.max(ranked.c.outcome).filter(ranked.c.rn == 1)
     failing = (select(ranked.c.account_id, latest.label("outcome"))
                .where(ranked.c.rn <= last_n).group_by(ranked.c.account_id)

@@ -7,20 +7,23 @@ import math
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from crawlers.launcher import PatrolScope, run_patrol
+from crawlers.launcher import run_patrol
 from registry.config import Settings
 from registry.db import session_scope
 from registry.i18n import L
+from registry.labels import label
 from registry.locks import acquire_lock
-from registry.models import PLATFORMS, Schedule
+from registry.models import Schedule
 from registry.orgs import find_org, org_subtree_ids
+from registry.patrol_scope import PatrolScope
 from registry.policy import load_policy
 from registry.scheduling import claim_due_accounts, release_unvisited
 from registry.scoring import run_scoring
 from registry.timeutil import utcnow
+from registry.vocabulary import PLATFORMS
 from reports import build_report
 from scheduler.alerts import notify_run
-from scheduler.chain import FAILED, INTERRUPTED, RunContext, StepResult
+from scheduler.chain import FAILED, INTERRUPTED, RunContext, Step, StepResult
 from scheduler.cron import parse_cron, period_seconds
 
 
@@ -29,7 +32,7 @@ def _org_ids(ctx: RunContext, *, subtree: bool = False) -> list[int] | None:
     if not refs:
         return None
     with session_scope(ctx.runtime.engine) as session:
-        roots = [find_org(session, ref).id for ref in refs]
+        roots = [i for i in (find_org(session, ref).id for ref in refs) if i is not None]
         if not subtree:
             return roots
         return sorted({i for root in roots for i in org_subtree_ids(session, root)})
@@ -48,26 +51,26 @@ def _claim(ctx: RunContext) -> list[int]:
     rt, now = ctx.runtime, utcnow()
     return claim_due_accounts(
         rt.engine, platform_budgets=run_budgets(rt.settings, ctx.schedule, rt.tz, now), now=now,
-        interval=timedelta(hours=float(rt.conf("due_interval_hours"))),  # type: ignore[arg-type]
-        jitter=float(rt.conf("due_jitter")),  # type: ignore[arg-type]
+        interval=timedelta(hours=float(rt.conf("due_interval_hours"))),
+        jitter=float(rt.conf("due_jitter")),
         org_ids=_org_ids(ctx, subtree=True))
 
 
 def patrol(ctx: RunContext) -> StepResult:
     """One patrol over the schedule's scope, in a subprocess, under the patrol lock shared with the CLI."""
     rt, scope = ctx.runtime, ctx.schedule.scope
-    wait = float(rt.conf("lock_wait_seconds")) if rt.conf("on_lock") == "wait" else 0.0  # type: ignore[arg-type]
+    wait = float(rt.conf("lock_wait_seconds")) if rt.conf("on_lock") == "wait" else 0.0
     holder = f"schedule {ctx.schedule.name} (run {ctx.run_id})"
     with acquire_lock(rt.engine, "patrol", holder=holder, wait_seconds=wait, stop_event=rt.stop,
-                      stale_after=float(rt.conf("lock_stale_seconds"))):  # type: ignore[arg-type]
+                      stale_after=float(rt.conf("lock_stale_seconds"))):
         account_ids = _claim(ctx) if scope.get("due_only") else None
         if account_ids == []:
             return StepResult(counts={"due": 0}, message=L("没有到期的账号", "no account is due"))
         try:
             result = run_patrol(
                 rt.settings, engine=rt.engine, stop_event=rt.stop,
-                scope=PatrolScope(platforms=scope.get("platforms") or [], org_ids=_org_ids(ctx) or [],
-                                  account_ids=account_ids or [], limit=scope.get("limit"),
+                scope=PatrolScope(platforms=tuple(scope.get("platforms") or ()), org_ids=tuple(_org_ids(ctx) or ()),
+                                  account_ids=tuple(account_ids or ()), limit=scope.get("limit"),
                                   due_only=bool(scope.get("due_only"))),
                 time_limit=ctx.schedule.options.get("time_limit"))
         except BaseException:
@@ -84,9 +87,9 @@ def patrol(ctx: RunContext) -> StepResult:
     if result.status == "finished" and not result.stopped_by:
         return StepResult(counts=counts, data=data)
     if result.stopped_by == "stop_event":
-        status, why = INTERRUPTED, L("守护进程正在关闭", "the daemon is shutting down")
+        status, why = INTERRUPTED, label("stop_reason", "stop_event")
     elif result.stopped_by == "time_limit":
-        status, why = FAILED, L("达到时间上限, 下次运行将接着完成", "stopped at its time limit; the next run completes it")
+        status, why = FAILED, label("stop_reason", "time_limit") + L(", 下次运行将接着完成", "; the next run completes it")
     else:
         status, why = FAILED, result.message or result.status
     message = L(f"巡查 #{result.patrol_id} 完成 {result.accounts_done}/{result.accounts_total} 个账号: {why}",
@@ -113,3 +116,7 @@ def report(ctx: RunContext) -> StepResult:
 
 def notify(ctx: RunContext) -> StepResult:
     return notify_run(ctx)
+
+
+# What a schedule's chain can name, given to scheduler.chain.run_chain.
+STEPS: dict[str, Step] = {"patrol": patrol, "score": score, "report": report, "notify": notify}

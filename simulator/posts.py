@@ -152,6 +152,7 @@ def _times(rng: random.Random, now_ts: int, n: int, newest: float, oldest: float
 
 
 def _counts(rng: random.Random, platform: str, followers: int, low: bool, viral: bool = False) -> dict[str, Any]:
+    c: dict[str, Any]
     if viral:
         c = {"likes": 1_234_567, "comments": 12_345, "reposts": 56_789, "reads": 2_345_678}
     elif low:

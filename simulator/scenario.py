@@ -395,7 +395,7 @@ def _demo(b: _Builder, total: int = 300) -> Scenario:
         order = [p for p in PLATFORMS if p in by_platform]
         for n in range(count):
             kinds[by_platform[order[n % len(order)]].pop(0)] = kind
-    for i, (unit, short, category, platform, nm) in enumerate(slots):
+    for i, (unit, _short, category, platform, nm) in enumerate(slots):
         kind = kinds.get(i, "active")
         b.account(unit, platform, nm, kind, category=category, followers=_followers(rng, unit.level),
                   family=DEMO_FAMILY if i in family else None)
@@ -431,7 +431,7 @@ def _faults(b: _Builder, extra: tuple[tuple[str, str], ...] = ()) -> Scenario:
     for kind in _FAULTS:
         spec = KINDS[kind]
         for platform in spec.platforms:
-            plan += [(kind, platform)] * max(len(spec.api_variants[platform]), len(FEED_FAULT_VARIANTS[spec.fault]))
+            plan += [(kind, platform)] * max(len(spec.api_variants[platform]), len(FEED_FAULT_VARIANTS.get(spec.fault or "", ())))
     plan += [("feed_quirks", p) for p in PLATFORMS for _ in FEED_QUIRKS]
     plan += [("legacy_dates", "weibo")] * 2 + [("hostile", p) for p in PLATFORMS]
     plan += list(extra)

@@ -25,6 +25,7 @@ MAX_BODY = 1_000_000  # request bodies (getappmsgext form posts) beyond this are
 
 
 class _Handler(BaseHTTPRequestHandler):
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, written to below in one piece
     protocol_version = "HTTP/1.1"  # keep-alive
     server_version = "nginx"
     sys_version = ""
@@ -61,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = split_target(self.path)
         params = dict(parse_qsl(query, keep_blank_values=True))
         params.update(form)
-        base = f"http://{self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]}"
+        host, port = self.server.server_address[:2]
+        base = f"http://{self.headers.get('Host') or f'{host!s}:{port}'}"
         req = Request(self.command, path, params, base, base + self.path)
         try:
             answer = router.handle(req)
@@ -138,7 +140,8 @@ class SimulatorHandle:
         self._thread = thread
         self.scenario = scenario
         self.router = server.router
-        self.host, self.port = server.server_address[:2]
+        host, self.port = server.server_address[:2]
+        self.host = str(host)
 
     @property
     def base_url(self) -> str:

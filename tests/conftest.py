@@ -16,6 +16,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from registry.db import open_engine
 
+# The simulator over loopback and an office patrolling it, for the tests of every package.
+pytest_plugins = ["tests.simulation"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("GOVPULSE_TEST_POSTGRES_URL", "")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from registry.db import current_revision, head_revision, make_engine
+from registry.db import current_revision, head_revision
 
 
 def test_help_and_version(gp_sqlite) -> None:

@@ -169,11 +169,10 @@ def _zone(text: str | None) -> timezone | None:
     if offset[0] in "+-":
         digits = offset[1:].replace(":", "")
         hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
-        minutes = int(hours) * 60 + int(minutes)
-        if minutes >= 24 * 60:
+        total = int(hours) * 60 + int(minutes)
+        if total >= 24 * 60:
             raise ValueError(f"offset out of range: {text}")
-        minutes = minutes if (offset[0] == "+") == (sign == 1) else -minutes
-        return timezone(timedelta(minutes=minutes))
+        return timezone(timedelta(minutes=total if (offset[0] == "+") == (sign == 1) else -total))
     raise ValueError(f"unknown zone {text!r}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from crawlers.items import PageResult
 from crawlers.parsing.text import plain_title
@@ -34,7 +35,7 @@ def platform_message(value: object) -> str:
     return plain_title(value if isinstance(value, str) else str(value), limit=100) or ""
 
 
-def header(headers: Mapping[str, object], name: str) -> str:
+def header(headers: Mapping[Any, object], name: str) -> str:
     """Case-insensitive header value as text (Scrapy hands bytes, tests hand str)."""
     for key, value in headers.items():
         key = key.decode("latin-1") if isinstance(key, bytes) else str(key)
@@ -96,18 +97,18 @@ def html_failure(body: bytes, status: int, *, expected: str) -> PageResult:
     return failure("malformed", f"HTML page instead of {expected}", status)
 
 
-def load_json(body: bytes, status: int) -> tuple[dict | None, PageResult | None]:
-    """The JSON object of a body, or the failure that says why there is none."""
+def load_json(body: bytes, status: int) -> tuple[dict, PageResult | None]:
+    """The JSON object of a body, or ({} and) the failure that says why there is none."""
     if not body.strip():
-        return None, failure("malformed", "empty body instead of JSON", status)
+        return {}, failure("malformed", "empty body instead of JSON", status)
     if looks_like_html(body):
-        return None, html_failure(body, status, expected="JSON")
+        return {}, html_failure(body, status, expected="JSON")
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        return None, failure("malformed", f"invalid JSON ({type(exc).__name__}: {exc})", status)
+        return {}, failure("malformed", f"invalid JSON ({type(exc).__name__}: {exc})", status)
     if not isinstance(data, dict):
-        return None, failure("malformed", f"JSON {type(data).__name__} instead of an object", status)
+        return {}, failure("malformed", f"JSON {type(data).__name__} instead of an object", status)
     return data, None
 
 

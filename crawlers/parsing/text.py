@@ -10,8 +10,10 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
-from registry.digest import content_hash  # noqa: F401  (shared with the scorer, which hashes unhashed posts)
-from registry.safety import safe_http_url as safe_url  # noqa: F401  (shared with the reports' links)
+from registry.digest import content_hash as content_hash  # shared with the scorer, which hashes unhashed posts
+from registry.safety import safe_http_url
+
+safe_url = safe_http_url  # shared with the reports' links
 
 TITLE_LIMIT = 500  # registry.models.Post.title
 TEXT_LIMIT = 2000  # registry.models.Post.text

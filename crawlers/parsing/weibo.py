@@ -50,7 +50,7 @@ def parse_weibo_profile(
     data, failed = _read(body, status=status, headers=headers, url=url, first_page=True)
     if failed:
         return failed
-    user = as_dict(data.get("userInfo"))
+    user = as_dict((data or {}).get("userInfo"))
     if not user:
         return failure("rate_limited", "no userInfo in the profile (temporary limit or banned account)", status)
     seen_id, _ = id_text(user.get("id"))

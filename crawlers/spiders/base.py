@@ -42,6 +42,7 @@ from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, st
 from crawlers.settings import slot_name
 from registry.config import Settings
 from registry.observations import AccountRef, PostState, known_post_state, pending_accounts
+from registry.patrol_scope import ResolvedScope
 from registry.timeutil import utcnow
 
 BACKOUT_PAUSE = 0.05  # seconds between checks while the downloader is full
@@ -99,7 +100,7 @@ class PatrolSpider(scrapy.Spider):
     source: ClassVar[str]
     credential_params: ClassVar[frozenset[str]] = CREDENTIAL_PARAMS
 
-    def __init__(self, *, patrol_id: int, gp: Settings, db: Engine, scope: dict[str, Any],
+    def __init__(self, *, patrol_id: int, gp: Settings, db: Engine, scope: ResolvedScope,
                  feed_platforms: frozenset[str], batch_size: int = 500, parse_pool: Executor | None = None,
                  store_pool: Executor | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -145,7 +146,7 @@ class PatrolSpider(scrapy.Spider):
             after = refs[-1].id
 
     def new_visit(self, ref: AccountRef, known: PostState | None, *, now: datetime | None = None) -> Visit:
-        first = known is None or known.count == 0
+        first = known is None or known.posts == 0
         return Visit(ref=ref, known=known, cutoff=(now or utcnow()) - self.lookback,
                      max_pages=self.first_visit_max_pages if first else self.later_max_pages)
 

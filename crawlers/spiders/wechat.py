@@ -55,7 +55,8 @@ class WechatSpider(PatrolSpider):
         return self.query(f"{self.base}/cgi-bin/appmsg", {"action": "list_ex", "type": "9", **common})
 
     async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
-        begin = int(visit.cursor) if (visit.cursor or "").isdigit() else 0
+        cursor = visit.cursor or ""
+        begin = int(cursor) if cursor.isdigit() else 0
         parser = parse_wechat_appmsgpublish if visit.variant == PUBLISH else parse_wechat_appmsg_list
         result = await self.read(parser, response, visit, begin=begin)
         if visit.variant == PUBLISH and page == 1:

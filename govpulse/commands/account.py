@@ -19,7 +19,7 @@ from registry.accounts import (account_detail, account_ref, add_account, close_a
 
 @click.group("account")
 def account_group() -> None:
-    """Accounts (账号): register, list, show, edit, close, merge. 账号管理。"""
+    """Accounts (账号): register, list, show, edit, close, merge."""
 
 
 def _field_options(func: Callable[..., Any]) -> Callable[..., Any]:

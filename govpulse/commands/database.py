@@ -11,7 +11,7 @@ from registry.i18n import L
 
 @click.group("db")
 def db_group() -> None:
-    """Database schema: upgrade, current revision. 数据库迁移。"""
+    """Database schema: upgrade, current revision."""
 
 
 @db_group.command("upgrade")

@@ -28,8 +28,7 @@ def demo(out_dir: Path, lang: str | None) -> None:
     """Run the whole pipeline on a fictional district, offline: simulator, roster import, patrol,
     scoring and report.
 
-    演示: 用模拟平台巡查一个虚构的区 (约 300 个账号), 导入台账、巡查、研判并生成报告。The demo has its own
-    database and folder (default ./govpulse-demo/); the office's registry is not touched.
+    The district has about 300 accounts. The demo has its own database and folder (default ./govpulse-demo/); the office's registry is not touched.
     """
     from govpulse.demo import run_demo  # the simulator is loaded only when the demo runs
 

@@ -12,7 +12,7 @@ from govpulse.output import emit_json, emit_kv, emit_table
 from registry.db import session_scope
 from registry.fields import level_label
 from registry.i18n import L
-from registry.models import ORG_LEVELS
+from registry.vocabulary import ORG_LEVELS
 from registry.orgs import OrgIndex, add_org, edit_org, find_org, org_detail, org_tree, remove_org
 
 LEVEL_HELP = f"Level: {', '.join(ORG_LEVELS)} (or 区县, 街道, 社区, ...)."
@@ -20,7 +20,7 @@ LEVEL_HELP = f"Level: {', '.join(ORG_LEVELS)} (or 区县, 街道, 社区, ...)."
 
 @click.group("org")
 def org_group() -> None:
-    """Units (主办单位) and their tree. 主办单位管理。"""
+    """Units (主办单位) and their tree."""
 
 
 def _unit_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,34 +7,20 @@ from typing import Any
 
 import click
 
-from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
 from govpulse.context import app
 from govpulse.output import emit_json, emit_table, progress
 from registry.db import session_scope
 from registry.errors import GovpulseError
 from registry.i18n import L
-from registry.models import OUTCOMES, PLATFORMS
+from registry.labels import label
+from registry.vocabulary import OUTCOMES, PLATFORMS
 from registry.orgs import find_org
 from registry.accounts import resolve_account
-
-OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "ok": ("正常", "ok"),
-    "empty": ("无内容", "empty"),
-    "not_found": ("不存在", "not found"),
-    "gone": ("已注销/封禁", "gone"),
-    "login_required": ("需登录", "login required"),
-    "rate_limited": ("被限流", "rate limited"),
-    "malformed": ("格式异常", "malformed"),
-    "timeout": ("超时", "timeout"),
-    "error": ("错误", "error"),
-    "setup_required": ("需配置", "setup required"),
-}
-STATUS_LABELS = {"finished": ("完成", "finished"), "aborted": ("中止", "aborted"), "failed": ("失败", "failed")}
-
+from registry.patrol_scope import PatrolScope
 
 def outcome_label(outcome: str) -> str:
-    zh, en = OUTCOME_LABELS.get(outcome, (outcome, outcome))
-    return L(zh, en)
+    return label("outcome", outcome)
 
 
 def describe_progress(info: ProgressInfo) -> str:
@@ -63,9 +49,9 @@ def result_json(result: PatrolResult) -> dict[str, Any]:
 
 def print_result(result: PatrolResult) -> None:
     columns, rows = summary_rows(result)
-    zh, en = STATUS_LABELS.get(result.status, (result.status, result.status))
+    status = label("patrol_status", result.status)
     resumed = L(" (续巡)", " (resumed)") if result.resumed else ""
-    emit_table(rows, columns, title=L(f"巡查 {result.patrol_id}{resumed}: {zh}", f"patrol {result.patrol_id}{resumed}: {en}"))
+    emit_table(rows, columns, title=L(f"巡查 {result.patrol_id}{resumed}: {status}", f"patrol {result.patrol_id}{resumed}: {status}"))
     click.echo(L(
         f"已访问 {result.accounts_done}/{result.accounts_total} 个账号, 读到 {result.posts_seen} 条更新, "
         f"新增 {result.posts_new} 条, 用时 {result.elapsed:.0f} 秒。日志: {result.log_path}",
@@ -82,7 +68,7 @@ def patrol_scope(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tu
     with session_scope(app().engine) as session:
         org_ids = [int(find_org(session, ref).id) for ref in orgs]  # type: ignore[arg-type]
         account_ids = [int(resolve_account(session, ref).id) for ref in accounts]  # type: ignore[arg-type]
-    return PatrolScope(platforms=list(platforms), org_ids=org_ids, account_ids=account_ids, limit=limit,
+    return PatrolScope(platforms=platforms, org_ids=tuple(org_ids), account_ids=tuple(account_ids), limit=limit,
                        due_only=due)
 
 
@@ -119,8 +105,7 @@ def patrol(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tuple[st
            due: bool, time_limit: float | None, fresh: bool, as_json: bool) -> None:
     """Patrol the accounts: fetch each one's recent posts and profile, and record the outcome.
 
-    巡查账号: 抓取每个账号的近期更新与主页信息, 记录访问结果。Per-account failures (blocked, login
-    wall, timeout...) are recorded, not errors: the command fails only when the crawl cannot run.
+    Per-account failures (blocked, login wall, timeout...) are recorded, not errors: the command fails only when the crawl cannot run.
     Interrupted, the next patrol over the same scope completes the rest.
     """
     ctx = app()

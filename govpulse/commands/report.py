@@ -24,9 +24,7 @@ from registry.timeutil import parse_as_of
 def report_cmd(out_dir: Path | None, org: str | None, report_lang: str | None, as_of: str | None,
                by_unit: bool, docx: bool) -> None:
     """Write the patrol report of the latest score run: a self-contained HTML page named by its date,
-    latest.html, and the XLSX and CSV exports beside it.
-
-    生成最近一次研判的巡查报告（单文件 HTML、Excel、CSV），--by-unit 另生成各单位整改通知。
+    latest.html, and the XLSX and CSV exports beside it; with --by-unit, a notice per unit.
     """
     from reports import build_report
 

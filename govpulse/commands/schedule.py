@@ -41,10 +41,8 @@ def _setup_logging(stderr_level: int) -> None:
 @click.command("run")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run_daemon(verbose: bool) -> None:
-    """Run the scheduler daemon in the foreground (logs to stderr; stop with SIGTERM or Ctrl-C).
-
-    运行调度守护进程: 按计划巡查、研判、生成报告并发送告警。
-    """
+    """Run the scheduler daemon in the foreground: patrols, scores, reports and alerts on the timetable
+    (logs to stderr; stop with SIGTERM or Ctrl-C)."""
     from scheduler.daemon import Daemon
 
     _setup_logging(logging.DEBUG if verbose else logging.INFO)
@@ -54,7 +52,7 @@ def run_daemon(verbose: bool) -> None:
 
 @click.group("schedule")
 def schedule_group() -> None:
-    """Timetable of unattended runs (cron, scope, chain of steps). 巡查计划。
+    """Timetable of unattended runs (cron, scope, chain of steps).
 
     Changes reach a running `govpulse run` within scheduler.poll_seconds.
     """
@@ -188,11 +186,12 @@ def schedule_run(name: str, verbose: bool) -> None:
     from scheduler.chain import OK, run_chain
     from scheduler.runtime import Runtime
     from scheduler.status import last_runs
+    from scheduler.steps import STEPS
 
     _setup_logging(logging.INFO if verbose else logging.WARNING)
     ctx = app()
     get_schedule(ctx.engine, name)
-    run_id = run_chain(Runtime(settings=ctx.settings, engine=ctx.engine), name, trigger="manual")
+    run_id = run_chain(Runtime(settings=ctx.settings, engine=ctx.engine), name, trigger="manual", steps=STEPS)
     run = next(r for r in last_runs(ctx.engine, schedule=name) if r["id"] == run_id)
     _emit_steps(run)
     if run["status"] != OK:
@@ -215,12 +214,12 @@ def _emit_steps(run: dict[str, Any]) -> None:
 @click.option("--runs", "limit", type=click.IntRange(1, 200), default=10, show_default=True, help="Runs to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(limit: int, as_json: bool) -> None:
-    """The daemon's state, the last runs, the next runs and failing sources. 运行状态。"""
+    """The daemon's state, the last runs, the next runs and failing sources."""
     from scheduler.status import daemon_state, failing_sources, last_runs, next_runs, recent_patrols
 
     ctx = app()
     last_n = int(ctx.settings.get("scheduler", "failing_after"))
-    data = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
+    data: dict[str, Any] = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
             "schedules": next_runs(ctx.engine, ctx.settings), "failing_sources": failing_sources(ctx.engine, last_n=last_n),
             "patrols": recent_patrols(ctx.engine)}
     if as_json:

@@ -13,30 +13,17 @@ from registry.errors import NotFoundError
 from registry.fields import status_label
 from registry.i18n import L
 from registry.identifiers import platform_label
-from registry.models import PLATFORMS, VERDICT_STATUSES
+from registry.vocabulary import PLATFORMS, VERDICT_STATUSES
 from registry.orgs import find_org
 from registry.policy import load_policy
 from registry.accounts import account_ref, resolve_account
-from registry.scoring.rules import CLOSED, STATUS_LABELS
+from registry.labels import label
+from registry.scoring.rules import CLOSED
 from registry.timeutil import parse_as_of
-
-CHANGE_LABELS = {"new": ("新增", "new"), "unchanged": ("无变化", "unchanged"), "newly_flagged": ("新发现", "newly flagged"),
-                 "still_flagged": ("仍未整改", "still flagged"), "changed": ("问题变化", "changed"),
-                 "recovered": ("已恢复", "recovered"), "no_data": ("暂无数据", "no data")}
-ACTION_LABELS = {"keep": ("保留", "keep"), "merge": ("整合", "merge"), "close": ("关停", "close"),
-                 "revive": ("恢复更新", "revive"), "over_quota": ("超出账号上限", "over quota")}
-RESULT_LABELS = {"fired": ("触发", "FIRED"), "passed": ("通过", "passed"), "not_checked": ("未检查", "not checked")}
-
-
-def _label(table: dict[str, tuple[str, str]], code: str | None) -> str:
-    if code is None:
-        return "—"
-    zh, en = table.get(code, (code, code))
-    return L(zh, en)
 
 
 def _org_ids(session: Any, org: str | None) -> list[int] | None:
-    return None if org is None else [find_org(session, org).id]
+    return None if org is None else [int(find_org(session, org).id)]
 
 
 @click.group("policy")
@@ -98,23 +85,23 @@ def score(as_of: str | None, org: str | None, as_json: bool) -> None:
     if as_json:
         emit_json({"run_id": result.run_id, "as_of": result.as_of, **result.summary})
         return
-    rows = [(_label(STATUS_LABELS, s), result.counts.get(s, 0), result.closed_counts.get(s, 0))
+    rows = [(label("status", s), result.counts.get(s, 0), result.closed_counts.get(s, 0))
             for s in VERDICT_STATUSES]
     rows.append((L("合计", "total"), sum(result.counts.values()), sum(result.closed_counts.values())))
     emit_table(rows, [L("研判结果", "status"), L("在用账号", "in service"), L("已关停/合并", "closed or merged")],
                title=L(f"研判 #{result.run_id}（截至 {fmt(result.as_of)}）", f"score run #{result.run_id} as of {fmt(result.as_of)}"))
-    for title, counts, labels in ((L("标记", "flags"), result.flags, None),
-                                  (L("较上次", "since the previous run"), result.changes, CHANGE_LABELS),
-                                  (L("整合建议", "plan"), result.plan, ACTION_LABELS)):
+    for title, counts, section in ((L("标记", "flags"), result.flags, "flag"),
+                                   (L("较上次", "since the previous run"), result.changes, "change"),
+                                   (L("整合建议", "plan"), result.plan, "action")):
         if counts:
-            text = ", ".join(f"{_label(labels, k) if labels else k} {v}" for k, v in sorted(counts.items()))
+            text = ", ".join(f"{label(section, k)} {v}" for k, v in sorted(counts.items()))
             click.echo(f"{title}: {text}")
 
 
 def _verdict_row(v: dict[str, Any]) -> list[Any]:
     return [v["account_id"], platform_label(v["platform"]), v["account_name"], v["org_name"],
-            _label(STATUS_LABELS, v["status"]), ", ".join(v["flags"]) or "—", v["days_silent"], v["last_post_at"],
-            v["liveness_index"], _label(CHANGE_LABELS, v["change"]), v["flagged_days"]]
+            label("status", v["status"]), ", ".join(label("flag", f) for f in v["flags"]) or "—", v["days_silent"], v["last_post_at"],
+            v["liveness_index"], label("change", v["change"]), v["flagged_days"]]
 
 
 @click.command("verdicts")
@@ -168,9 +155,9 @@ def explain(account: str, as_of: str | None, as_json: bool) -> None:
     emit_kv([
         (L("账号", "account"), f"{account_ref(data['platform'], data['platform_id'])} {data['name']}"),
         (L("台账状态", "registry status"), status_label(data["registry_status"])),
-        (L("研判", "status"), _label(STATUS_LABELS, data["status"])),
+        (L("研判", "status"), label("status", data["status"])),
         (L("依据", "rule"), f"{data['rule']}: {L(data['rule_zh'], data['rule_en'])} [{data['threshold']}]"),
-        (L("标记", "flags"), ", ".join(data["flags"]) or None),
+        (L("标记", "flags"), ", ".join(label("flag", f) for f in data["flags"]) or None),
         (L("最近更新", "last post"), data["last_post_at"]),
         (L("未更新天数", "days silent"), data["days_silent"]),
         (L(f"近{ev['window_days']}天更新/原创", f"posts/originals in {ev['window_days']} days"),
@@ -182,11 +169,11 @@ def explain(account: str, as_of: str | None, as_json: bool) -> None:
         (L("活跃度指数", "liveness index"), None if data["liveness_index"] is None
          else f"{fmt(data['liveness_index'])} ({data['index_basis']})"),
     ], title=L(f"研判说明（截至 {fmt(data['as_of'])}）", f"explanation as of {fmt(data['as_of'])}"))
-    emit_table([(c.code, _label(RESULT_LABELS, c.result) + (" *" if c.decisive else ""), c.value, c.threshold,
+    emit_table([(c.code, label("check", c.result) + (" *" if c.decisive else ""), c.value, c.threshold,
                  L(c.zh, c.en)) for c in data["checks"]],
                [L("规则", "rule"), L("结果", "result"), L("数值", "value"), L("阈值", "threshold"), L("说明", "meaning")])
     if data["plan"]:
-        click.echo(f"{L('整合建议', 'plan')}: {_label(ACTION_LABELS, data['plan']['action'])}: "
+        click.echo(f"{L('整合建议', 'plan')}: {label('action', data['plan']['action'])}: "
                    f"{L(data['plan']['reason_zh'], data['plan']['reason_en'])}")
 
 
@@ -209,7 +196,7 @@ def plan(org: str | None, as_json: bool) -> None:
         click.echo(L("无整合建议", "nothing to consolidate"))
         return
     emit_table([(r["org_name"], platform_label(r["platform"]), f"{r['account_name']} (#{r['account_id']})",
-                 _label(ACTION_LABELS, r["action"]),
+                 label("action", r["action"]),
                  f"{r['target_name']} (#{r['target_account_id']})" if r["target_account_id"] else None,
                  L(r["reason_zh"], r["reason_en"])) for r in rows],
                [L("单位", "unit"), L("平台", "platform"), L("账号", "account"), L("建议", "action"),

@@ -10,7 +10,7 @@ from govpulse.output import emit_json
 
 @click.group("config")
 def config_group() -> None:
-    """Configuration. 配置。"""
+    """Configuration."""
 
 
 @config_group.command("show")

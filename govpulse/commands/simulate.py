@@ -45,10 +45,8 @@ def _parse_now(text: str | None) -> datetime | None:
 def simulate(port: int, host: str, name: str, now_text: str | None, seed: int, size: int | None,
              slow_seconds: float, wechat_list_closed: bool, require_toutiao_signature: bool,
              roster_out: Path | None, truth_out: Path | None, log_requests: bool) -> None:
-    """Run the platform simulator: Weibo, Toutiao, WeChat and feed bridges on one local port.
-
-    运行平台模拟器：在本机一个端口上模拟微博、头条、微信及 RSS 桥接服务，供演示与测试巡查。
-    """
+    """Run the platform simulator: Weibo, Toutiao, WeChat and feed bridges on one local port, for the
+    demo and for trying a patrol."""
     from simulator import build_scenario, serve
 
     scenario = build_scenario(name, now=_parse_now(now_text), seed=seed, size=size,

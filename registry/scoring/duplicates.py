@@ -88,7 +88,7 @@ def count_duplicates(frame: Frame, params: Params, unhashed: list[Any], tree: Tr
             continue
         for relation in (0, 1):  # same top-level unit; same parent
             buckets: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)
-            for post, row in zip(members, rows.tolist()):
+            for post, row in zip(members, rows.tolist(), strict=True):
                 key = keys[int(frame.org_id[row])][relation]
                 if key is not None:
                     buckets[(frame.platform[row], key)].append((int(posts.ts[post]), row, post))

@@ -26,10 +26,11 @@ import numpy as np
 from sqlalchemy import and_, case, exists, func, literal, null, select
 from sqlalchemy.engine import Connection
 
-from registry.models import OUTCOMES, Account, AccountSnapshot, FetchOutcome, Organization, Post
-from registry.policy import READ_OUTCOMES, Policy
+from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post
+from registry.policy import Policy
 from registry.scoring.sql import epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
 from registry.types import TZDateTime
+from registry.vocabulary import OUTCOMES, READ_OUTCOMES
 
 DAY = 86400
 SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8, without summer time, since 1991
@@ -143,7 +144,7 @@ def _newest(column: Any, *where: Any, order: Any) -> Any:
 def _engagement() -> Any:
     """reposts + comments + likes (+ reads), NULL when the source gave none of them."""
     parts = (Post.reposts, Post.comments, Post.likes, Post.reads)
-    total = func.coalesce(parts[0], 0)
+    total: Any = func.coalesce(parts[0], 0)
     for part in parts[1:]:
         total = total + func.coalesce(part, 0)
     return case((func.coalesce(*parts).is_(None), null()), else_=total)
@@ -164,7 +165,7 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
                 o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
     ).where(scope).order_by(acc.c.id)
     rows = raw_rows(conn, stmt)
-    cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 11
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 11
     is_main = [bool(v) for v in cols.pop(8)]
     latest = np.array(cols[9], float)
     known = ~np.isnan(latest)
@@ -177,6 +178,18 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
         fetched_ts=np.where(known, codes // 16, np.nan), is_main=is_main)
     _history(conn, frame, policy, as_of)
     return frame
+
+
+def nullable(values: np.ndarray, digits: int | None = None) -> list[Any]:
+    """A float column as Python values with NaN as None: counts (digits None) as int, measures rounded
+    to `digits` (vectorised: no Python call per value)."""
+    missing = np.isnan(values)
+    if digits is None:
+        out = np.where(missing, 0, values).astype(np.int64).astype(object)
+    else:
+        out = np.round(values, digits).astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def day_start(days: np.ndarray) -> np.ndarray:
@@ -338,7 +351,7 @@ def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostRead
         return
     _window(reads.window, frame, params, as_of)
     if reads.silent:
-        ids, newest, has_undated = zip(*reads.silent)
+        ids, newest, has_undated = zip(*reads.silent, strict=True)
         at = frame.rows_of(np.array(ids))
         frame.last_post_ts[at] = np.array(newest, float)
         frame.undated_posts[at] = np.array(has_undated, bool)

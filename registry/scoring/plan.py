@@ -24,14 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from registry.labels import label
 from registry.policy import Policy
 from registry.scoring.duplicates import Tree
-from registry.scoring.metrics import Frame
-from registry.identifiers import PLATFORM_LABELS
-from registry.scoring.rules import STATUS_LABELS, Judgement
-from registry.scoring.store import nullable
-
-
+from registry.scoring.metrics import Frame, nullable
+from registry.scoring.rules import Judgement
 
 @dataclass
 class Item:
@@ -94,7 +91,7 @@ class Planner:
         for g in np.flatnonzero(ends - starts > 1).tolist():
             key = (self.org[keeper_rows[g]], self.platform[keeper_rows[g]])
             keeper_rows[g] = self._one_per_platform(key, rows[starts[g]:ends[g]].tolist())
-        survivors = dict(zip(keys[starts].tolist(), keeper_rows))
+        survivors = dict(zip(keys[starts].tolist(), keeper_rows, strict=True))
         for g, keeper in enumerate(keeper_rows):
             if status[keeper] in ("zombie", "shell"):
                 self._merge_up(keeper, rows[starts[g]:ends[g]].tolist(), survivors)
@@ -109,15 +106,15 @@ class Planner:
         n = len(members)
         ranked = sorted(members, key=self.strength, reverse=True)
         named = [i for i in ranked if self.is_main[i]]
-        where = PLATFORM_LABELS.get(platform, (platform,))[0]
+        where, where_en = label('platform', platform, 'zh'), label('platform', platform, 'en')
         if named:
             keeper, gap = named[0], None
             why = (f"本单位在{where}有{n}个账号：保留台账登记的主账号",
-                   f"the unit runs {n} accounts on {platform}: keep this one, its registered main account")
+                   f"the unit runs {n} accounts on {where_en}: keep this one, its registered main account")
         else:
             keeper = ranked[0]
             why = (f"本单位在{where}有{n}个账号：保留综合最强的本账号",
-                   f"the unit runs {n} accounts on {platform}: keep this one, the strongest")
+                   f"the unit runs {n} accounts on {where_en}: keep this one, the strongest")
         # Near ties: active accounts whose index is within near_tie_points of the one kept; only these
         # (and the kept one) ask the unit to confirm its main account.
         gaps = {i: self._gap(keeper, i) for i in ranked if i != keeper and not named}
@@ -163,8 +160,8 @@ class Planner:
         if target is not None and self.status[target] == "active":
             for i in members:  # the unit's accounts all go to the parent's account, each for its own reason
                 own = self.status[i]
-                self._merge(i, target, f"{STATUS_LABELS[own][0]}账号，上级单位在同一平台有正常账号",
-                            f"{own} account whose parent unit has an active account on the platform")
+                self._merge(i, target, f"{label('status', own, 'zh')}账号，上级单位在同一平台有正常账号",
+                            f"{label('status', own, 'en')} account whose parent unit has an active account on the platform")
             return
         if status != "zombie":
             return

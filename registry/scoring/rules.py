@@ -25,14 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from registry.policy import READ_OUTCOMES, Policy
+from registry.policy import Policy
 from registry.scoring.metrics import DAY, Frame, Params, day_start
+from registry.vocabulary import READ_OUTCOMES
 
-STATUS_ORDER = ("unreachable", "unknown", "zombie", "dormant", "shell", "active")
-STATUS_LABELS = {"active": ("正常", "active"), "dormant": ("睡眠", "dormant"), "zombie": ("僵尸", "zombie"),
-                 "shell": ("空壳", "shell"), "unreachable": ("无法访问", "unreachable"), "unknown": ("数据不足", "unknown")}
+# The status groups, here once for the scorer, its history, the report and the alerts.
+STATUS_ORDER = ("unreachable", "unknown", "zombie", "dormant", "shell", "active")  # precedence, as above
 FLAGGED = ("unreachable", "zombie", "dormant", "shell")  # statuses that call for action
+PASSING = ("active", "shell")  # updated within the dormant threshold: they pass the national veto
+NOT_CHECKED = ("unknown",)  # no fresh data: neither passing nor failing
 CLOSED = ("closed", "merged")  # registry statuses reported apart
+DISPLAY_ORDER = ("active", "shell", "dormant", "zombie", "unreachable", "unknown")  # report columns: best first
+SEVERITY = {s: k for k, s in enumerate(("zombie", "unreachable", "dormant", "shell", "unknown", "active"))}  # worst first
 FIRED, PASSED, UNCHECKED = 1, 0, -1
 
 

@@ -47,7 +47,7 @@ def fixed_width(expr: Any, width: int, dialect: str) -> Any:
 def in_ids(column: Any, ids: list[int], dialect: str) -> Any:
     """`column IN ids` as one bound parameter, whatever the number of ids."""
     if dialect == "sqlite":
-        values = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json.dumps(ids), unique=True)))
+        values: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json.dumps(ids), unique=True)))
         return column.in_(values)
     return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger), unique=True))
 
@@ -75,7 +75,7 @@ def raw_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     gives them)."""
     result = conn.execute(stmt)
     try:
-        return result.cursor.fetchall()  # type: ignore[attr-defined]
+        return list(result.cursor.fetchall())  # type: ignore[attr-defined]
     finally:
         result.close()
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from registry.scoring.history import Previous, change, flag_changes
+from registry.scoring.metrics import nullable
 from registry.scoring.rules import BY_CODE, flag_codes
 
 if TYPE_CHECKING:
@@ -23,18 +24,6 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def dumps(value: Any) -> str:
     return _json(value)
-
-
-def nullable(values: np.ndarray, digits: int | None = None) -> list[Any]:
-    """A float column as Python values with NaN as None: counts (digits None) as int, measures rounded
-    to `digits` (vectorised: no Python call per value)."""
-    missing = np.isnan(values)
-    if digits is None:
-        out = np.where(missing, 0, values).astype(np.int64).astype(object)
-    else:
-        out = np.round(values, digits).astype(object)
-    out[missing] = None
-    return out.tolist()
 
 
 def iso_times(ts: np.ndarray) -> list[str | None]:
@@ -147,14 +136,15 @@ def verdict_rows(a: Analysis, run_id: int, as_of: datetime, previous: Previous, 
     f, j = a.frame, a.judgement
     cols = columns(a)
     texts: dict[tuple[str, str], tuple[str, str, str]] = {}
-    for key in set(zip(j.rule.tolist(), f.platform.tolist())):
+    for key in set(zip(j.rule.tolist(), f.platform.tolist(), strict=True)):
         texts[key] = BY_CODE[key[0]].text(a.params.policy.for_platform(key[1]))
     masks = a.flag_masks.tolist()
     flag_json = {mask: dumps(flag_codes(mask)) for mask in set(masks)}  # few distinct sets of flags
     flags_text = [flag_json[mask] for mask in masks]
-    changes, extras = [], {}
+    changes: list[tuple[Any, ...]] = []  # (previous status, change, flagged since) per account
+    extras: dict[int, dict[str, Any]] = {}
     now = stored_time(as_of, dialect)
-    for i, (account_id, status) in enumerate(zip(cols["id"], j.status.tolist())):
+    for i, (account_id, status) in enumerate(zip(cols["id"], j.status.tolist(), strict=True)):
         before = previous.get(account_id)
         what, since = change(status, before, now)
         changes.append((before[0] if before else None, what, since))

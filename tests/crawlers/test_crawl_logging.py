@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 SECRET = "MPTOKEN-SECRET-789"
-# crawlers.run.crawl with the database and Scrapy's crawling left out: start() only logs.
+# crawlers.run.crawl with its real crawlers (each replaces the root log handler as it is set up) but
+# without the database or the reactor: start() only logs, from where Scrapy logs.
 SCRIPT = """
 import logging, sys
 from types import SimpleNamespace
@@ -22,7 +23,6 @@ def start(self, *args, **kwargs):
     print("root level", logging.getLevelName(logging.getLogger().level), file=sys.stderr)
 
 scrapy.crawler.AsyncCrawlerProcess.start = start
-scrapy.crawler.AsyncCrawlerProcess.crawl = lambda self, *args, **kwargs: None
 run.get_patrol = lambda engine, patrol_id: SimpleNamespace(scope={})
 run.pending_by_source = lambda *args, **kwargs: {"weibo": 1, "toutiao": 0, "wechat": 1, "feed": 1}
 run.patrol_summary = lambda *args: {}

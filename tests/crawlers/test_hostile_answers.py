@@ -26,7 +26,7 @@ from registry.db import session_scope
 from registry.models import Account, FetchOutcome, Post, ScoreRun, Verdict
 from simulator import build_scenario, start_simulator
 from simulator.kinds import DEFAULT_ROUTES
-from tests.crawlers.crawl_support import GOVPULSE, SLOW_SECONDS, Crawl, make_crawl
+from tests.simulation import GOVPULSE, SLOW_SECONDS, Crawl, make_crawl
 
 FLAGS = ("dormant", "zombie", "shell")
 API = {"toutiao": "api", "wechat": "api"}

@@ -6,6 +6,7 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.conf import build_component_list
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawlers.middlewares import RequestCounts
@@ -36,7 +37,14 @@ def test_requests_responses_and_exceptions_are_counted_as_scrapy_counts_them() -
     }
 
 
-def test_the_counts_replace_scrapys_byte_measuring_stats() -> None:
-    middlewares = BASE["DOWNLOADER_MIDDLEWARES"]
-    assert middlewares["scrapy.downloadermiddlewares.stats.DownloaderStats"] is None
-    assert middlewares["crawlers.middlewares.RequestCounts"] == 850  # where Scrapy puts its own
+def test_the_counts_replace_scrapys_byte_measuring_stats_in_its_place() -> None:
+    """In the chain Scrapy builds for the patrol, RequestCounts sits where DownloaderStats would: after the
+    middlewares that retry, redirect and decompress, before the cache; DownloaderStats is gone."""
+    stats, counts = "scrapy.downloadermiddlewares.stats.DownloaderStats", "crawlers.middlewares.RequestCounts"
+    ours = build_component_list(Settings(BASE).getwithbase("DOWNLOADER_MIDDLEWARES"))
+    scrapys = build_component_list(Settings().getwithbase("DOWNLOADER_MIDDLEWARES"))
+    assert stats not in ours and counts in ours
+    at = scrapys.index(stats)
+    before, after = set(scrapys[:at]) & set(ours), set(scrapys[at + 1:]) & set(ours)
+    assert before and after
+    assert before <= set(ours[:ours.index(counts)]) and after <= set(ours[ours.index(counts) + 1:])

@@ -14,6 +14,7 @@ from crawlers.items import AccountVisit, PostItem, ProfileItem
 from crawlers.parsing import content_hash
 from registry.db import session_scope
 from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Patrol, Post
+from registry.patrol_scope import PatrolScope, ResolvedScope
 from registry.observations import (
     FAILED,
     count_in_scope,
@@ -77,14 +78,14 @@ def rows(engine: Engine, model: Any, *where: Any) -> list[Any]:
 def test_storing_twice_never_duplicates_and_updates_engagement(engine: Engine) -> None:
     ids = make_roster(engine)["ids"]
     aid = ids["1001"]
-    p1 = start_patrol(engine, scope={}, accounts_total=1)
+    p1 = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
     first = [post("a", 1, likes=5, comments=1, counts_raw={"likes": "5"}), post("b", 300, is_pinned=True),
              post("c", 2, reads=None)]
     stats = store_visits(engine, [visit(p1, aid, first, profile=ProfileItem(followers=12000, followers_raw="1.2万"))],
                          hasher=content_hash)
     assert (stats.posts_seen, stats.posts_new) == (3, 3)
 
-    p2 = start_patrol(engine, scope={}, accounts_total=1)
+    p2 = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
     later = NOW + timedelta(days=1)
     again = [post("a", 1, likes=9, comments=None), post("b", 300, is_pinned=False), post("d", 0)]
     stats = store_visits(engine, [AccountVisit(patrol_id=p2, account_id=aid, outcome="ok", fetched_at=later,
@@ -105,7 +106,7 @@ def test_storing_twice_never_duplicates_and_updates_engagement(engine: Engine) -
 
 def test_a_visit_stored_again_in_the_same_patrol_replaces_its_outcome(engine: Engine) -> None:
     ids = make_roster(engine)["ids"]
-    pid = start_patrol(engine, scope={}, accounts_total=2)
+    pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=2)
     v = visit(pid, ids["1001"], [post("a", 1)], profile=ProfileItem(followers=3))
     store_visits(engine, [v])
     store_visits(engine, [visit(pid, ids["1001"], [post("a", 1)], outcome="ok", profile=ProfileItem(followers=4)),
@@ -119,7 +120,7 @@ def test_a_visit_stored_again_in_the_same_patrol_replaces_its_outcome(engine: En
 
 def test_posts_of_another_account_are_not_stored_and_the_reason_says_so(engine: Engine) -> None:
     ids = make_roster(engine)["ids"]
-    pid = start_patrol(engine, scope={}, accounts_total=1)
+    pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
     stats = store_visits(engine, [visit(pid, ids["1001"], [post("own", 1), post("x", 0, flags=["foreign_author"])])])
     assert stats.foreign_skipped == 1
     assert [p.platform_post_id for p in rows(engine, Post)] == ["own"]
@@ -129,7 +130,7 @@ def test_posts_of_another_account_are_not_stored_and_the_reason_says_so(engine: 
 
 def test_hostile_values_are_clipped_instead_of_failing_the_batch(engine: Engine) -> None:
     ids = make_roster(engine)["ids"]
-    pid = start_patrol(engine, scope={}, accounts_total=1)
+    pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
     bad = post("z" * 150, 1, likes=10**12, reposts=-5)
     bad.text = "正文\x00" * 2000
     store_visits(engine, [visit(pid, ids["1001"], [bad], reason="r" * 900)])
@@ -148,7 +149,7 @@ def test_statements_per_batch_do_not_grow_with_the_batch(engine: Engine) -> None
         s.add_all(accounts)
         s.flush()
         account_ids = [a.id for a in accounts]
-    pid = start_patrol(engine, scope={}, accounts_total=120)
+    pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=120)
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -171,7 +172,7 @@ def test_statements_per_batch_do_not_grow_with_the_batch(engine: Engine) -> None
 
 def test_known_post_state_separates_pinned_posts(engine: Engine) -> None:
     ids = make_roster(engine)["ids"]
-    pid = start_patrol(engine, scope={}, accounts_total=1)
+    pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
     store_visits(engine, [visit(pid, ids["1001"], [post("pin", 0.5, is_pinned=True), post("a", 3), post("b", 5)])])
     state = known_post_state(engine, [ids["1001"], ids["1002"]])
     assert list(state) == [ids["1001"]]
@@ -181,12 +182,12 @@ def test_known_post_state_separates_pinned_posts(engine: Engine) -> None:
 def test_pending_accounts_follow_scope_source_and_what_is_done(engine: Engine) -> None:
     roster = make_roster(engine)
     ids = roster["ids"]
-    everything: dict[str, Any] = {}
+    everything = ResolvedScope()
     assert count_in_scope(engine, everything) == 5  # the closed account is not patrolled
     pid = start_patrol(engine, scope=everything, accounts_total=5)
     feeds = frozenset({"wechat"})
 
-    def pending(source: str, scope: dict[str, Any] = everything) -> list[str]:
+    def pending(source: str, scope: ResolvedScope = everything) -> list[str]:
         refs = pending_accounts(engine, pid, scope=scope, source=source, feed_platforms=feeds)
         return [r.platform_id for r in refs]
 
@@ -197,12 +198,12 @@ def test_pending_accounts_follow_scope_source_and_what_is_done(engine: Engine) -
                              feed_platforms=feeds) == {"weibo": 2, "feed": 2, "wechat": 0}
     store_visits(engine, [visit(pid, ids["1001"], [])])
     assert pending("weibo") == ["1002"]
-    street_tree = {"org_tree_ids": [roster["street"], *_children(engine, roster["street"])]}
+    street_tree = ResolvedScope(org_tree_ids=[roster["street"], *_children(engine, roster["street"])])
     assert pending("weibo", street_tree) == ["1002"] and pending("toutiao", street_tree) == ["MS4wLjAB1"]
-    assert pending("weibo", {"platforms": ["toutiao"]}) == []
-    named = {"account_ids": [ids["MzA2"]]}
+    assert pending("weibo", ResolvedScope(platforms=["toutiao"])) == []
+    named = ResolvedScope(account_ids=[ids["MzA2"]])
     assert pending("feed", named) == ["MzA2"]  # named accounts are visited whatever their status
-    assert pending("weibo", {"max_account_id": ids["1001"]}) == []
+    assert pending("weibo", ResolvedScope(max_account_id=ids["1001"])) == []
     first = pending_accounts(engine, pid, scope=everything, source="feed", feed_platforms=feeds, limit=1)
     after = pending_accounts(engine, pid, scope=everything, source="feed", feed_platforms=feeds, after_id=first[0].id)
     assert [r.platform_id for r in first + after] == ["MzA1", "1003"]
@@ -213,8 +214,8 @@ def test_a_due_only_scope_takes_accounts_never_visited_or_overdue(engine: Engine
     with session_scope(engine) as s:
         s.execute(update(Account).where(Account.id == ids["1001"]).values(next_due_at=NOW + timedelta(hours=1)))
         s.execute(update(Account).where(Account.id == ids["1002"]).values(next_due_at=NOW - timedelta(hours=1)))
-    pid = start_patrol(engine, scope={}, accounts_total=0)
-    due = {"due_before": NOW.isoformat(), "platforms": ["weibo"]}
+    pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=0)
+    due = ResolvedScope(due_before=NOW, platforms=["weibo"])
     refs = pending_accounts(engine, pid, scope=due, source="weibo", feed_platforms=frozenset())
     assert [r.platform_id for r in refs] == ["1002"]  # 1001 is not due yet; 1003 has its own feed
     assert count_in_scope(engine, due) == 2  # 1002, and 1003 (never scheduled)
@@ -226,16 +227,16 @@ def _children(engine: Engine, org_id: int) -> list[int]:
 
 
 def test_interrupted_patrol_is_found_only_for_the_same_scope(engine: Engine) -> None:
-    key = {"platforms": ["weibo"], "org_ids": [], "account_ids": [], "limit": None, "due_only": False}
-    old = start_patrol(engine, scope={"key": key}, accounts_total=5, pid=999_999_999)
+    key = PatrolScope(platforms=["weibo"])
+    old = start_patrol(engine, scope=ResolvedScope(key=key), accounts_total=5, pid=999_999_999)
     within = timedelta(hours=24)
     # Still marked running, but its process is gone: interrupted.
     assert interrupted_patrol(engine, key, within=within, is_alive=lambda pid: False).id == old
     assert interrupted_patrol(engine, key, within=within, is_alive=lambda pid: True) is None
-    assert interrupted_patrol(engine, {**key, "platforms": []}, within=within, is_alive=lambda pid: False) is None
+    assert interrupted_patrol(engine, PatrolScope(), within=within, is_alive=lambda pid: False) is None
     finish_patrol(engine, old, status=FAILED, exit_code=-9, summary={})
     assert interrupted_patrol(engine, key, within=within, is_alive=lambda pid: False).id == old
-    done = start_patrol(engine, scope={"key": key}, accounts_total=5)
+    done = start_patrol(engine, scope=ResolvedScope(key=key), accounts_total=5)
     finish_patrol(engine, done, status="finished", exit_code=0, summary={})
     assert interrupted_patrol(engine, key, within=within, is_alive=lambda pid: False) is None
     assert rows(engine, Patrol, Patrol.id == done)[0].finished_at is not None

@@ -1,4 +1,4 @@
-"""Counts as numbers or text (platforms.md §1.6): the lower bound, the raw text when approximate."""
+"""Counts as numbers or text (docs/parsing.md, Counts): the lower bound, the raw text when approximate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Platform dates: every form of platforms.md §1.5 and §5.2, relative forms against the fetch time in
+"""Platform dates: every form of docs/parsing.md (Dates), relative forms against the fetch time in
 Asia/Shanghai, and the feedparser traps (Chinese dates, CST, no zone)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Bridge feeds (RSSHub, wewe-rss, Wechat2RSS): RSS, Atom and JSON Feed, the feedparser traps of
-platforms.md §5 (Chinese dates, CST, no zone, Atom with only <updated>), broken and hostile XML."""
+docs/parsing.md, Feeds (Chinese dates, CST, no zone, Atom with only <updated>), broken and hostile XML."""
 
 from __future__ import annotations
 

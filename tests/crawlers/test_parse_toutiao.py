@@ -1,5 +1,5 @@
 """Toutiao profile feed: envelope, cell types, epoch-second dates, exact string ids, counts, followers in
-video cells, and the anti-bot answers (platforms.md §2.2–§2.5)."""
+video cells, and the anti-bot answers (docs/parsing.md)."""
 
 from __future__ import annotations
 

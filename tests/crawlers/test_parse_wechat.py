@@ -1,5 +1,5 @@
 """WeChat: the MP backend lists (double-encoded appmsgpublish, appmsg list_ex), base_resp codes, and the
-article page's publish time and account/article notices (platforms.md §3.1–§3.4)."""
+article page's publish time and account/article notices (docs/parsing.md)."""
 
 from __future__ import annotations
 

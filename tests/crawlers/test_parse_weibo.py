@@ -1,5 +1,5 @@
 """m.weibo.cn getIndex: profile and timeline pages, pinned posts, reposts, counts, errors and blocks
-(platforms.md §1.2–§1.7). Bodies are built here in the real shapes, with invented values."""
+(docs/parsing.md). Bodies are built here in the real shapes, with invented values."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_profile_of_another_user_is_malformed() -> None:
 
 
 def test_pinned_old_post_first_is_marked_and_the_latest_is_the_newest_not_the_first() -> None:
-    # platforms.md §1.3: the pinned card is from February, the real latest post from 14 March
+    # docs/parsing.md, Posts: the pinned card is from February, the real latest post from 14 March
     pinned = card(
         mblog("4700000000000001", "Sat Feb 11 21:05:18 +0800 2023", isTop=1, mblogtype=2, text="置顶：政务服务热线…"),
         profile_type_id="proweibotop_1",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from registry.db import session_scope
 from registry.models import Account, Organization, Patrol
 from tests.conftest import Gp
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
+from tests.simulation import Crawl
 
 
 def account_ids(crawl: Crawl, **where: Any) -> set[int]:
@@ -49,7 +49,7 @@ def test_scopes_platform_limit_unit_and_account(crawl: Crawl) -> None:
                        "--account", active[1].platform_id)
     assert named.returncode == 0, named.stderr
     assert "patrol 3: finished" in named.stdout and "visited 2/2 accounts" in named.stdout
-    assert named.stdout.splitlines()[1].split("\t")[:3] == ["platform", "accounts", "ok"]
+    assert named.stdout.splitlines()[1].split("\t")[:3] == ["platform", "accounts", "OK"]
 
 
 def test_an_unknown_unit_or_account_is_refused_before_any_patrol(gp: Gp, db_url: str) -> None:
@@ -78,10 +78,11 @@ def test_a_bad_setting_is_refused_before_any_patrol(gp: Gp, db_url: str, config:
 def test_no_second_crawl_beside_one_still_running(gp: Gp, db_url: str) -> None:
     from registry.db import open_engine
     from registry.observations import start_patrol
+    from registry.patrol_scope import ResolvedScope
 
     engine = open_engine(db_url)
     try:
-        running = start_patrol(engine, scope={}, accounts_total=0, pid=os.getpid())  # a live process
+        running = start_patrol(engine, scope=ResolvedScope(), accounts_total=0, pid=os.getpid())  # a live process
     finally:
         engine.dispose()
     result = gp("patrol")

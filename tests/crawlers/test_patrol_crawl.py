@@ -17,7 +17,7 @@ from simulator.kinds import DEFAULT_ROUTES
 from registry.db import session_scope
 from registry.models import Patrol
 from registry.observations import get_patrol
-from tests.crawlers.crawl_support import COOKIE, TOKEN, Crawl, crawl, office, truth_sim  # noqa: F401 (fixtures)
+from tests.simulation import COOKIE, TOKEN, Crawl
 
 # Which route each platform takes in each run (the rest keep their default).
 ROUTES: dict[str, dict[str, str]] = {

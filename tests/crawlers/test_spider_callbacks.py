@@ -23,6 +23,7 @@ from crawlers.spiders import SPIDERS
 from crawlers.spiders.base import PatrolSpider, Visit
 from registry.config import load_settings
 from registry.observations import AccountRef, PostState
+from registry.patrol_scope import ResolvedScope
 from registry.timeutil import utcnow
 
 UID = "5001234567"
@@ -47,7 +48,7 @@ def settings(gp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
 def make_spider(source: str, settings: Any) -> PatrolSpider:
     cls = SPIDERS[source]
     crawler = get_crawler(cls, crawl_settings(settings, source))
-    return cls.from_crawler(crawler, patrol_id=7, gp=settings, db=None, scope={}, feed_platforms=frozenset())
+    return cls.from_crawler(crawler, patrol_id=7, gp=settings, db=None, scope=ResolvedScope(), feed_platforms=frozenset())
 
 
 def visit_of(spider: PatrolSpider, platform: str = "weibo", platform_id: str = UID, *, known: PostState | None = None,

@@ -1,4 +1,5 @@
-"""A small district with two score runs, written straight into the tables the scorer fills.
+"""A small district with two score runs, written straight into the tables the scorer fills (the change
+of each verdict as the scorer's history works it out).
 
 Names, titles, links and reasons include hostile values (markup, script-closing sequences, javascript:
 links, spreadsheet formulas) so that every test of the report also checks they stay inert.
@@ -16,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from registry.models import Account, FetchOutcome, Organization, Patrol, PlanItem, Post, ScoreRun, Verdict
+from registry.scoring.history import change
 from registry.timeutil import SHANGHAI
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -110,6 +112,7 @@ def seed(engine: Engine) -> Scenario:
                         "请先登录" if outcome == "login_required" else outcome),
              "source": "feed" if platform == "wechat" else "api", "pages": 1, "posts_seen": 0, "posts_new": 0}
             for i, (name, _, platform, _, _, _, outcome) in enumerate(ACCOUNTS) if outcome])
+        since: dict[str, Any] = {}  # account -> flagged_since of its latest verdict
         for run_as_of, current in ((PREV_AS_OF, False), (AS_OF, True)):
             run_id = conn.execute(insert(ScoreRun.__table__).values(
                 as_of=run_as_of, created_at=run_as_of + timedelta(minutes=5), policy=POLICY,
@@ -119,6 +122,8 @@ def seed(engine: Engine) -> Scenario:
                 status = now if current else before
                 if status is None:
                     continue
+                earlier = since.get(name) if current and before is not None else None
+                moved, since[name] = change(status, (before, "[]", earlier) if current and before else None, run_as_of)
                 rule, zh, en, threshold = RULES[status]
                 if name == XSS_IMG:
                     zh = en = f"rule {XSS_CLOSE}"
@@ -132,7 +137,8 @@ def seed(engine: Engine) -> Scenario:
                     "liveness_index": None if status in ("unknown", "unreachable") else 42.5,
                     "index_basis": "activity_only" if name == "滨江教育" else "full",
                     "last_post_at": None if silent is None else run_as_of - timedelta(days=silent),
-                    "days_silent": silent, "evidence": _evidence(platform, status)})
+                    "days_silent": silent, "evidence": _evidence(platform, status),
+                    "previous_status": before if current else None, "change": moved, "flagged_since": since[name]})
             conn.execute(insert(Verdict.__table__), rows)
             if current:  # the posts the verdicts' last updates come from
                 names = {v: k for k, v in sc.accounts.items()}

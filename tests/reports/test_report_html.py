@@ -111,15 +111,15 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
     feed_only = next(r for r in rows if int(r.get("data-account-id")) == scenario.accounts["江边社区"])
     assert texts(feed_only.xpath("td"))[8] == "—"
 
-    # Changes since the previous run, from the two runs' verdicts.
+    # Changes since the previous run: the changes stored with the run's verdicts, counted.
     with scenario.engine.connect() as conn:
-        pairs = conn.execute(text(
-            "SELECT p.status, c.status FROM verdict c LEFT JOIN verdict p ON p.account_id = c.account_id "
-            "AND p.run_id = :p WHERE c.run_id = :c AND c.registry_status = 'active'"),
-            {"p": scenario.prev_run_id, "c": scenario.run_id}).all()
-    assert figure(doc, "newly_flagged") == str(sum(1 for p, c in pairs if p in ("active", "unknown") and c in FLAGGED))
-    assert figure(doc, "recovered") == str(sum(1 for p, c in pairs if p in FLAGGED and c == "active"))
-    assert figure(doc, "new_accounts") == str(sum(1 for p, _ in pairs if p is None))
+        stored = dict(conn.execute(text(
+            "SELECT change, count(*) FROM verdict WHERE run_id = :c AND registry_status = 'active' GROUP BY change"),
+            {"c": scenario.run_id}).all())
+    assert stored["newly_flagged"] and stored["recovered"] and stored["new"], "the scenario has each kind"
+    assert figure(doc, "newly_flagged") == str(stored["newly_flagged"])
+    assert figure(doc, "recovered") == str(stored["recovered"])
+    assert figure(doc, "new_accounts") == str(stored["new"])
 
 
 def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
@@ -229,7 +229,7 @@ def test_as_of_reports_an_earlier_run(scenario: Scenario, make_report) -> None:
     doc = parse(paths.html)
     assert figure(doc, "total") == str(sum(db_counts(scenario, scenario.prev_run_id).values()))
     assert "没有可比较的上次结果" in doc.xpath("//section[@id='summary']")[0].text_content()
-    with pytest.raises(GovpulseError, match="no score run as of 2020-01-01 .* covers this scope"):
+    with pytest.raises(GovpulseError, match=r"no score run as of 2020-01-01 .* covers this scope"):
         make_report(scenario, as_of=datetime(2020, 1, 1).astimezone())
 
 
@@ -296,9 +296,10 @@ def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_set
 def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario, make_report) -> None:
     from datetime import timedelta
 
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
 
     from registry.models import ScoreRun, Verdict
+    from registry.scoring.history import change
     from tests.reports.report_scenario import AS_OF, POLICY
 
     unit = scenario.orgs["区卫健委"]
@@ -307,9 +308,12 @@ def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario
             as_of=AS_OF + timedelta(days=1), policy={**POLICY, "scope": {"org_id": unit}}, summary={})
         ).inserted_primary_key[0]
         ids = [scenario.accounts[n] for n, org, *_ in ACCOUNTS if org == "区卫健委" and n not in RETIRED]
-        conn.execute(insert(Verdict.__table__), [
+        before = {r.account_id: (r.status, "[]", r.flagged_since) for r in conn.execute(
+            select(Verdict.__table__).where(Verdict.run_id == scenario.run_id))}
+        conn.execute(insert(Verdict.__table__), [  # with the change the scorer's history would store
             {"run_id": run, "account_id": a, "status": "active", "registry_status": "active", "flags": [],
-             "evidence": {}} for a in ids])
+             "evidence": {}, "previous_status": before[a][0],
+             "change": change("active", before[a], AS_OF + timedelta(days=1))[0]} for a in ids])
     whole = parse(make_report(scenario).html)
     assert whole.xpath("//title")[0].text_content().endswith("2026-11-27"), "the unit's run is not the district's"
     assert figure(whole, "total") == "14"

@@ -83,7 +83,7 @@ def test_verdicts_command_shows_changes_since_the_previous_run(gp, world, score)
     rows = {r["account_name"]: r for r in json.loads(gp.ok("verdicts", "--json").output)}
     assert (rows["甲发布"]["change"], rows["乙发布"]["change"]) == ("unchanged", "newly_flagged")
     rows = {r["account"]: r for r in table(gp.ok("verdicts").output)}
-    assert rows["乙发布"]["status"] == "dormant"
+    assert rows["乙发布"]["status"] == "Dormant (fails)"
     assert rows["乙发布"]["days silent"] == "18"
     assert rows["乙发布"]["last post"] == "2026-06-17 12:00"
     assert (rows["乙发布"]["change"], rows["乙发布"]["flagged days"]) == ("newly flagged", "0")

@@ -45,8 +45,8 @@ def test_a_shell_or_zombie_merges_into_the_parent_units_active_account(world, sc
     assert {plan[shell]["target_account_id"], plan[zombie]["target_account_id"]} == {target}
     assert plan[shell]["action"] == plan[zombie]["action"] == "merge"
     # Each account's reason is its own status, not that of the unit's strongest account.
-    assert plan[shell]["reason_en"].startswith("shell account whose parent unit has an active account")
-    assert plan[zombie]["reason_en"].startswith("zombie account whose parent unit has an active account")
+    assert plan[shell]["reason_en"].startswith("Shell account whose parent unit has an active account")
+    assert plan[zombie]["reason_en"].startswith("Zombie account whose parent unit has an active account")
     assert plan[zombie]["reason_zh"].startswith("僵尸账号，上级单位") and "整合到“某区发布”" in plan[zombie]["reason_zh"]
     assert target not in plan  # alone on its platform: nothing to say
 
@@ -125,8 +125,8 @@ def test_plan_command(gp, world, score) -> None:
     gp.ok("score", "--as-of", "2026-06-30")
     rows = table(gp.ok("plan").output)
     assert [(r["account"], r["action"], r["into"]) for r in rows] == [
-        (f"甲发布 (#{dup - 1})", "keep", "—"), (f"甲副号 (#{dup})", "merge", f"甲发布 (#{dup - 1})"),
-        (f"乙公众号 (#{zombie})", "close", "—")]
+        (f"甲发布 (#{dup - 1})", "Keep", "—"), (f"甲副号 (#{dup})", "Merge", f"甲发布 (#{dup - 1})"),
+        (f"乙公众号 (#{zombie})", "Close", "—")]
     only = json.loads(gp.ok("plan", "--org", "乙局", "--json").output)
     assert [(r["account_id"], r["action"]) for r in only] == [(zombie, "close")]
     zh = gp.ok("plan", "--org", "甲局", lang="zh").output

@@ -9,17 +9,28 @@ import pytest
 
 from registry.config import load_settings
 from registry.errors import ValidationError
-from registry.policy import Policy, load_policy
+from registry.policy import load_policy
+from tests.scoring.scoring_world import ago, sqlite_only
 
 
-def test_defaults_follow_the_rules_in_force() -> None:
-    p = Policy()
-    assert (p.dormant_days, p.zombie_days, p.window_days) == (14, 90, 90)
-    assert (p.unreachable_after, p.unreachable_outcomes) == (2, ("gone", "not_found"))
-    assert p.shell_max_originals == 0
-    assert p.for_platform("wechat").engagement_floor == 100  # reads included: 江苏 2019
-    assert p.for_platform("weibo").engagement_floor == 5
-    assert not p.quotas.by_level and not p.quotas.by_headcount
+@sqlite_only
+def test_the_defaults_judge_by_the_rules_in_force(world, score) -> None:
+    """No update in the 14 days before the check fails it (国办秘函〔2019〕19号); 90 days make a zombie
+    (Guizhou 2025); the platform saying "gone" twice in a row makes an account unreachable."""
+    unit = world.org("区")
+    silent = {days: world.account(unit, name=f"{days}天未更新") for days in (13, 14, 89, 90)}
+    for days, account in silent.items():
+        world.posts(account, [days, days + 2, days + 4])
+    gone_once, gone_twice = world.account(unit, patrolled=False), world.account(unit, patrolled=False)
+    world.posts(gone_once, [1])
+    world.posts(gone_twice, [1])
+    world.outcome(gone_once, "gone")
+    for hours in (2, 1):
+        world.outcome(gone_twice, "not_found", at=ago(hours / 24))
+    score()
+    status = {a: v["status"] for a, v in score.verdicts().items()}
+    assert [status[silent[d]] for d in (13, 14, 89, 90)] == ["active", "dormant", "dormant", "zombie"]
+    assert (status[gone_once], status[gone_twice]) == ("unknown", "unreachable")
 
 
 def test_policy_show_prints_the_defaults(gp_sqlite) -> None:

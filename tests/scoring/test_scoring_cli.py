@@ -37,12 +37,13 @@ def district(world) -> dict[str, int]:
 
 def test_score_prints_a_summary_with_closed_accounts_apart(gp, district) -> None:
     result = gp.ok("score", "--as-of", "2026-06-30")
-    rows = {r["status"]: r for r in table(result.output)}
+    rows = {r["status"]: r for r in table(result.output)}  # statuses in the words of the label catalog
     assert {s: rows[s]["in service"] for s in rows} == {
-        "active": "1", "dormant": "1", "zombie": "1", "shell": "1", "unreachable": "1", "unknown": "1", "total": "6"}
-    assert rows["zombie"]["closed or merged"] == "1" and rows["total"]["closed or merged"] == "1"
-    assert "plan: close 2" in result.output  # the zombie (30 followers) and the gone account
-    assert "since the previous run: new 7" in result.output
+        "Active": "1", "Dormant (fails)": "1", "Zombie": "1", "Shell": "1", "Unreachable": "1", "Not enough data": "1",
+        "total": "6"}
+    assert rows["Zombie"]["closed or merged"] == "1" and rows["total"]["closed or merged"] == "1"
+    assert "plan: Close 2" in result.output  # the zombie (30 followers) and the gone account
+    assert "since the previous run: first verdict 7" in result.output
     data = json.loads(gp.ok("score", "--as-of", "2026-06-30", "--json").output)
     assert data["counts"] == {"active": 1, "dormant": 1, "zombie": 1, "shell": 1, "unreachable": 1, "unknown": 1}
     assert data["closed_counts"] == {"zombie": 1}
@@ -75,7 +76,7 @@ def test_score_scoped_to_a_unit(gp, district) -> None:
 
 def test_explain_shows_every_rule_with_its_number(gp, district) -> None:
     out = gp.ok("explain", "#%d" % district["shell"], "--as-of", "2026-06-30").output
-    assert "status                      shell" in out
+    assert "status                      Shell" in out
     rows = {r["rule"]: r for r in table(out[out.index("rule\tresult"):])}
     assert rows["reposts_only"]["result"] == "FIRED *"
     assert rows["reposts_only"]["value"] == "0"  # original posts (of 4)

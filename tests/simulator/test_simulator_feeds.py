@@ -16,7 +16,7 @@ from typing import Any
 
 import feedparser
 import pytest
-from tests.simulator.simulator_support import Fetched, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulation import Fetched, fetch, pick
 
 from simulator import SimAccount, SimulatorHandle, build_scenario, start_simulator
 from simulator.render.pages import WECHAT_NOTICES

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.simulator.simulator_support import fetch, truth_server  # noqa: F401
+from tests.simulation import fetch
 
 from simulator import SimulatorHandle, build_scenario
 from simulator.ids import valid_platform_id

@@ -13,9 +13,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.simulator.simulator_support import fetch, pick
+from tests.simulation import fetch, pick
 
 from simulator import build_scenario, start_simulator
 
@@ -79,6 +80,15 @@ def test_stop_is_prompt_even_with_a_slow_request_in_flight() -> None:
     acc = pick(scenario, "slow", "weibo")
     sim = start_simulator(scenario, slow_seconds=60)
     errors: list[BaseException] = []
+    routed = threading.Event()  # the slow request has its answer and waits out its delay: it is in flight
+    handle = sim.router.handle
+
+    def handle_and_tell(req: Any) -> Any:
+        answer = handle(req)
+        routed.set()
+        return answer
+
+    sim.router.handle = handle_and_tell  # type: ignore[method-assign]
 
     def slow_call() -> None:
         try:
@@ -88,7 +98,7 @@ def test_stop_is_prompt_even_with_a_slow_request_in_flight() -> None:
 
     caller = threading.Thread(target=slow_call)
     caller.start()
-    time.sleep(0.3)
+    assert routed.wait(10), "the slow request never reached the simulator"
     started = time.monotonic()
     sim.stop()
     sim.stop()  # idempotent

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.simulator.simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulation import fetch, pick
 
 from simulator import SimulatorHandle, build_scenario, start_simulator
 

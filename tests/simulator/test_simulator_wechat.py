@@ -10,7 +10,7 @@ import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from tests.simulator.simulator_support import demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulation import fetch, pick
 
 from simulator import SimulatorHandle, build_scenario, start_simulator
 from simulator.render.pages import WECHAT_NOTICES

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from tests.simulator.simulator_support import SLOW_SECONDS, demo_server, faults_server, fetch, pick, truth_server  # noqa: F401
+from tests.simulation import SLOW_SECONDS, fetch, pick
 
 from simulator import SimulatorHandle
 

@@ -1,0 +1,88 @@
+"""The codes govpulse stores and shows, each enumeration once.
+
+Codes are plain strings in the database (portable, readable in SQL). Every code has a label in both
+languages in the catalog (registry/locale/<lang>.toml, read through registry.labels), under the
+section named in LABELLED; tests/test_vocabulary.py walks LABELLED and checks both catalogs. The status
+groups (which verdicts are flagged, passing, not checked; their order) belong to the scorer's rules
+(registry/scoring/rules.py).
+"""
+
+from __future__ import annotations
+
+# Platforms, in the order reports list them.
+PLATFORMS = ("wechat", "weibo", "toutiao")
+# How an account is fetched: the platform's own API, or a feed (RSS/Atom) from a bridge.
+SOURCES = ("api", "feed")
+ORG_LEVELS = ("province", "city", "district", "department", "street", "community", "other")
+# An account's lifecycle in the registry.
+ACCOUNT_STATUSES = ("active", "closing", "merged", "closed")
+# The inventory of work groups and government apps.
+GROUP_PLATFORMS = ("wechat", "wecom", "dingtalk", "qq")
+GROUP_STATUSES = ("active", "dissolved", "merged")
+APP_KINDS = ("app", "mini_program", "quick_app")
+APP_STATUSES = ("active", "closed")
+APP_DUTIES = ("check_in", "ranking", "online_time", "forced_login", "photo_upload")
+
+# The outcome of one account's visit in one patrol. setup_required: a configuration matter (a bridge
+# that does not follow the account, an id form the route cannot use), never the account's fault and never
+# counted toward unreachable.
+OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error",
+            "setup_required")
+# Outcomes in which the platform answered normally: evidence (posts, or none), not a failure to look.
+READ_OUTCOMES = ("ok", "empty")
+FAILURE_OUTCOMES = tuple(o for o in OUTCOMES if o not in READ_OUTCOMES)
+NEVER_FETCHED = "never"  # shown where an account has no outcome yet (not stored)
+
+# A patrol run (Patrol.status) and why a crawl stopped before its end (PatrolResult.stopped_by).
+PATROL_STATUSES = ("running", "finished", "failed", "aborted")
+STOP_REASONS = ("interrupt", "time_limit", "stop_event")
+
+# The scorer's verdict on an account.
+VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")
+# The codes of the scorer's rules: each is also the flag it raises (registry/scoring/rules.py).
+FLAGS = (
+    "gone",
+    "no_patrol",
+    "fetch_failed",
+    "gone_unconfirmed",
+    "data_stale",
+    "dates_unreadable",
+    "never_posted",
+    "stale_90d",
+    "stale_14d",
+    "reposts_only",
+    "negligible_reach",
+    "low_engagement",
+    "low_following",
+    "engagement_unknown",
+    "duplicate_content",
+    "closed_but_posting",
+    "over_quota",
+)
+RULE_CODES = (*FLAGS, "active")  # "active" is the rule of an account no other rule judged
+# How a rule came out for one account (govpulse explain).
+CHECK_RESULTS = ("fired", "passed", "not_checked")
+# A verdict compared with the account's previous one (registry/scoring/history.py).
+CHANGES = ("new", "unchanged", "newly_flagged", "still_flagged", "changed", "recovered", "no_data")
+# The consolidation plan's recommendations (registry/scoring/plan.py).
+ACTIONS = ("keep", "merge", "close", "revive", "over_quota")
+
+# A scheduled run and its steps (JobRun.status, JobStep.status).
+RUN_STATUSES = ("running", "succeeded", "failed", "skipped", "interrupted", "aborted")
+
+# Catalog section -> the codes that must have a label there, in both languages.
+LABELLED: dict[str, tuple[str, ...]] = {
+    "platform": PLATFORMS,
+    "source": SOURCES,
+    "org_level": ORG_LEVELS,
+    "account_status": ACCOUNT_STATUSES,
+    "outcome": (*OUTCOMES, NEVER_FETCHED),
+    "patrol_status": PATROL_STATUSES,
+    "stop_reason": STOP_REASONS,
+    "status": VERDICT_STATUSES,
+    "flag": RULE_CODES,
+    "check": CHECK_RESULTS,
+    "change": CHANGES,
+    "action": ACTIONS,
+    "run_status": RUN_STATUSES,
+}
