@@ -8,7 +8,7 @@ Sections: roster, patrol, scoring, scheduler.
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from registry.timeutil import utcnow
@@ -120,6 +120,45 @@ class Patrol(SQLModel, table=True):
     pid: Optional[int] = None
     exit_code: Optional[int] = None
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PatrolShard(SQLModel, table=True):
+    """A slice of a patrol's accounts of one platform (ids first..last of its scope), crawled as one job
+    of a distributed patrol. Its state is that of its job in procrastinate's queue (job_id)."""
+
+    __tablename__ = "patrol_shard"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patrol_id: int = Field(foreign_key="patrol.id", index=True)
+    platform: str = Field(max_length=20)
+    number: int  # 1, 2, ... within the patrol
+    first_account_id: int
+    last_account_id: int
+    accounts_total: int
+    job_id: Optional[int] = Field(default=None, sa_type=BigInteger, index=True)
+    host: Optional[str] = Field(default=None, max_length=200)  # the worker running it, or that last ran it
+    worker_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    attempts: int = 0  # times a worker started it
+    # Hosts whose worker died holding it (found stalled and re-queued), oldest first.
+    dropped_by: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: Optional[datetime] = _ts(default=None)
+    finished_at: Optional[datetime] = _ts(default=None)
+    message: Optional[str] = Field(default=None, max_length=2000)
+
+
+class PatrolHost(SQLModel, table=True):
+    """A worker of distributed patrols, one row per platform it serves (each is a procrastinate worker of
+    its own, whose heartbeat procrastinate keeps)."""
+
+    __tablename__ = "patrol_host"
+
+    worker_id: int = Field(primary_key=True, sa_type=BigInteger)
+    name: str = Field(max_length=200)  # --egress, or the host name
+    hostname: str = Field(max_length=200)
+    pid: int
+    platform: str = Field(max_length=20)
+    bind_address: Optional[str] = Field(default=None, max_length=100)
+    started_at: datetime = _ts(default_factory=utcnow)
 
 
 class FetchOutcome(SQLModel, table=True):
