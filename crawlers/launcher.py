@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from crawlers import queue
 from crawlers.redaction import configured_secrets, redact
 from crawlers.run import EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
 from crawlers.settings import check as check_settings
@@ -89,6 +90,7 @@ class ProgressInfo:
     outcomes: dict[str, int]
     elapsed: float
     rate: float  # accounts per second in this run
+    shards: dict[str, Any] | None = None  # a distributed patrol's shards (crawlers.shards.shard_progress)
 
     @property
     def failures(self) -> dict[str, int]:
@@ -160,13 +162,23 @@ def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | No
     gracefully, as does Ctrl-C; what was stored stays.
     """
     check_settings(settings)  # a bad route or number fails here, before anything is written
+    distributed = queue.enabled(settings)
+    if distributed:
+        queue.check_backend(settings, what=L("分布式巡查", "a distributed patrol"))
+        queue.queue_settings(settings)
     own_engine = engine is None
     engine = engine or open_engine(settings.database_url)
     try:
         with acquire_lock(engine, LOCK_NAME, holder=f"patrol pid {os.getpid()}", wait_seconds=lock_wait):
             _check_no_crawl_running(engine)
-            patrol_id, resumed = _open_patrol(engine, settings, scope, resume)
             limit = float(settings.patrol.get("time_limit_seconds") or 0) if time_limit is None else time_limit
+            if distributed:  # shards queued for the workers of every host
+                from crawlers import shards
+
+                patrol_id, resumed = shards.open_patrol(engine, settings, scope, resume)
+                return shards.watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
+                                    on_progress=on_progress, stop_event=stop_event)
+            patrol_id, resumed = _open_patrol(engine, settings, scope, resume)
             return _watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
                           on_progress=on_progress, stop_event=stop_event)
     finally:
@@ -283,11 +295,11 @@ def _death_message(rc: int | None, log: Path, settings: Settings) -> str:
         what = L(f"抓取进程被信号 {-rc} 终止", f"the crawl process was killed by signal {-rc}")
     else:
         what = L(f"抓取进程退出码 {rc}", f"the crawl process exited with code {rc}")
-    tail = _log_tail(log, settings)
+    tail = log_tail(log, settings)
     return f"{what}: {tail}" if tail else what
 
 
-def _log_tail(log: Path, settings: Settings) -> str:
+def log_tail(log: Path, settings: Settings) -> str:
     """The last error lines of the crawl's log (secrets already masked there; masked again)."""
     try:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "govpulse.commands.database",
     "govpulse.commands.settings",
     "govpulse.commands.patrol",
+    "govpulse.commands.worker",
     "govpulse.commands.simulate",
     "govpulse.commands.demo",
     "govpulse.commands.scoring",
