@@ -301,3 +301,32 @@ def _finish(engine: Engine, patrol_id: int, rows: list[dict[str, Any]], *, resum
         accounts_done=summary["accounts_done"], outcomes=summary["outcomes"], by_platform=summary["by_platform"],
         posts_seen=summary["posts_seen"], posts_new=summary["posts_new"], elapsed=elapsed, resumed=resumed,
         stopped_by=stopped_by, log_path=log, message=message)
+
+
+# ------------------------------------------------------------------------------------------- status
+
+_HOSTS_SQL = text("""
+    SELECT h.name, h.platform, h.hostname, h.pid, h.bind_address, h.started_at, w.last_heartbeat,
+           (SELECT s.id FROM patrol_shard s JOIN procrastinate_jobs j ON j.id = s.job_id
+             WHERE j.worker_id = h.worker_id AND j.status IN ('doing', 'aborting')
+             ORDER BY s.id LIMIT 1) AS shard
+      FROM patrol_host h LEFT JOIN procrastinate_workers w ON w.id = h.worker_id
+     ORDER BY h.name, h.platform
+""")
+
+
+def distributed_state(engine: Engine) -> dict[str, Any] | None:
+    """The latest distributed patrol's shards (by platform and state, re-queued ones with the host that
+    dropped them) and every worker with its current shard and last heartbeat; None without the queue."""
+    if engine.dialect.name != "postgresql":
+        return None
+    patrol_id = latest_distributed_patrol(engine)
+    with engine.connect() as conn:
+        hosts = [dict(r) for r in conn.execute(_HOSTS_SQL).mappings()]
+        rows = shard_rows(conn, patrol_id) if patrol_id is not None else []
+    patrol = get_patrol(engine, patrol_id) if patrol_id is not None else None
+    for host in hosts:
+        host["alive"] = host["last_heartbeat"] is not None
+    return {"patrol_id": patrol_id, "status": patrol.status if patrol else None,
+            "accounts_total": patrol.accounts_total if patrol else 0, "shards": shard_progress(rows),
+            "hosts": hosts}

@@ -32,9 +32,11 @@ class Fetched:
 
 
 def fetch(base_url: str, target: str, *, method: str = "GET", body: bytes | None = None,
-          timeout: float = 10.0, headers: dict[str, str] | None = None) -> Fetched:
+          timeout: float = 10.0, headers: dict[str, str] | None = None, source: str | None = None) -> Fetched:
+    """One request; `source` is the local address to connect from."""
     parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request(method, target, body=body, headers=headers or {})
         response = conn.getresponse()
