@@ -9,16 +9,12 @@ import os
 import signal
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from tests.conftest import PG_URL
-from tests.crawlers.crawl_support import GOVPULSE, Crawl, make_crawl
+from sqlalchemy import func, select, text
+from tests.crawlers.crawl_support import GOVPULSE, Crawl, make_crawl, pg_database  # noqa: F401 (a fixture)
 
 from registry.models import AccountSnapshot, FetchOutcome
 from registry.timeutil import utcnow
@@ -41,22 +37,6 @@ poll_seconds = 0.5
 max_attempts = 3
 retry_wait_seconds = 1
 """
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("GOVPULSE_TEST_POSTGRES_URL not set (PostgreSQL tests run in CI)")
-    name = f"gp_dist_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _crawls_of(parent_pid: int) -> list[int]:
