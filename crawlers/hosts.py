@@ -96,6 +96,8 @@ async def _serve(settings: Settings, *, platforms: list[str], name: str, bind_ad
             started = loop.time()
             try:
                 await _run_workers(host)
+                if not host.stopping.is_set():
+                    log.warning("worker %s: its workers stopped; starting again in %.0f s", name, backoff)
             except Exception as exc:  # the database went away, or never answered
                 log.error("worker %s: %s; retrying in %.0f s", name, exc, backoff)
             if host.stopping.is_set():

@@ -171,6 +171,10 @@ def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | No
     else:
         status, code = ABORTED, EXIT_INTERRUPTED
     if shard_id is not None:  # the patrol's watcher records its end
+        left = sum(pending_by_source(engine, patrol_id, scope=scope, sources=SOURCES, feed_platforms=feeds).values())
+        if code == EXIT_OK and left:  # a crawler ended early (its database read failed): run the shard again
+            print(f"error: {left} account(s) of shard {shard_id} left without an outcome", file=sys.stderr)
+            return EXIT_FAILED
         return code
     requests = {source: int(c.stats.get_value("downloader/request_count", 0)) for source, c in crawlers.items()}
     finish_patrol(engine, patrol_id, status=status, exit_code=code,

@@ -67,6 +67,7 @@ _STATE_OF_JOB = {"todo": "queued", "doing": "running", "succeeded": "finished", 
 _SHARDS_SQL = text("""
     SELECT s.id, s.platform, s.number, s.accounts_total, s.host, s.attempts, s.dropped_by, s.message,
            s.job_id, j.status AS job_status, j.attempts AS job_attempts, j.worker_id AS job_worker,
+           j.abort_requested,
            (SELECT count(*) FROM fetch_outcome o JOIN account a ON a.id = o.account_id
              WHERE o.patrol_id = s.patrol_id AND a.platform = s.platform
                AND a.id BETWEEN s.first_account_id AND s.last_account_id) AS done
@@ -231,14 +232,9 @@ def watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, 
     try:
         while True:
             try:
-                now = time.monotonic()
-                if now >= next_stalled_check:
-                    requeue_stalled(engine, settings)
-                    next_stalled_check = now + max(qs.stalled_seconds / 4, 0.5)
-                with engine.connect() as conn:
-                    rows = shard_rows(conn, patrol_id)
-                progress = patrol_progress(engine, patrol_id)
+                rows = _poll(engine, settings, patrol_id, stop, rows, next_stalled_check)
                 if on_progress is not None:
+                    progress = patrol_progress(engine, patrol_id)
                     elapsed = time.monotonic() - started
                     on_progress(ProgressInfo(patrol_id, progress.accounts_done, progress.accounts_total,
                                              progress.outcomes, elapsed,
@@ -246,14 +242,15 @@ def watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, 
                                              shards=shard_progress(rows)))
                 if _ended(rows):
                     break
-                if stop.check() and stop_sent is None:
-                    stop_sent = time.monotonic()
-                    cancel_jobs(engine, [r["job_id"] for r in rows if r["job_id"] and r["job_status"] not in ENDED])
-                elif stop_sent is not None and time.monotonic() - stop_sent > STOP_GRACE_SECONDS:
-                    break
+                if stop.check():
+                    stop_sent = stop_sent or time.monotonic()
+                    if time.monotonic() - stop_sent > STOP_GRACE_SECONDS:
+                        break
+                elif time.monotonic() >= next_stalled_check:
+                    next_stalled_check = time.monotonic() + max(qs.stalled_seconds / 4, 0.5)
+                time.sleep(POLL_SECONDS)
             except DBAPIError as exc:  # the database is briefly away: the workers carry on
                 log.warning("patrol %s: cannot read its shards: %s", patrol_id, exc)
-            try:
                 time.sleep(POLL_SECONDS)
             except KeyboardInterrupt:
                 stop.signalled.set()
@@ -261,6 +258,21 @@ def watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, 
         _restore(previous)
     return _finish(engine, patrol_id, rows, resumed=resumed, stopped_by=stop.reason,
                    elapsed=time.monotonic() - started, log=log_path(settings, patrol_id))
+
+
+def _poll(engine: Engine, settings: Settings, patrol_id: int, stop: _Stop, rows: list[dict[str, Any]],
+          next_stalled_check: float) -> list[dict[str, Any]]:
+    """One look at the shards. Stopping: cancel what is queued (also what was re-queued meanwhile) and
+    abort what runs; otherwise, when it is time, re-queue the shards of dead workers."""
+    if stop.check():
+        with engine.connect() as conn:
+            rows = shard_rows(conn, patrol_id)
+        cancel_jobs(engine, [r["job_id"] for r in rows if r["job_id"] and r["job_status"] in ("todo", "doing")
+                             and not r["abort_requested"]])
+    elif time.monotonic() >= next_stalled_check:
+        requeue_stalled(engine, settings)
+    with engine.connect() as conn:
+        return shard_rows(conn, patrol_id)
 
 
 def _on_sigterm(flag: threading.Event) -> Any:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 from tests.crawlers.crawl_support import GOVPULSE, Crawl, make_crawl, pg_database  # noqa: F401 (a fixture)
 
 from registry.models import AccountSnapshot, FetchOutcome
@@ -148,3 +151,118 @@ def test_a_patrol_across_three_hosts_survives_a_killed_worker(pg_database: str, 
             assert counts["limited"] == 0 and counts["peak"] <= RATE, (address, site, counts)
     assert elapsed < 90, f"the patrol took {elapsed:.0f} s"
     assert time.monotonic() - killed_at < 90
+
+
+class CuttableProxy:
+    """A TCP forwarder to PostgreSQL that can be cut (every connection dropped, new ones refused) and
+    restored: a host losing its database and getting it back."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut_off = threading.Event()
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.cut_off.set()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def restore(self) -> None:
+        self.cut_off.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_worker_that_loses_the_database_comes_back_and_marks_no_account(pg_database: str, tmp_path: Path) -> None:
+    scenario = build_scenario("bench", size=60)
+    parsed = make_url(pg_database)
+    proxy = CuttableProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
+    via_proxy = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    with start_simulator(scenario) as sim:
+        office = make_crawl(sim, tmp_path, pg_database)
+        office.configure(extra=DISTRIBUTED + "[worker]\ndb_retry_max_seconds = 2\n", concurrency=1, delay=0.1,
+                         weibo="api", toutiao="api", wechat="api")
+        engine = office.engine()
+        log_path = tmp_path / "worker.log"
+        worker = subprocess.Popen([GOVPULSE, "--db", via_proxy, "worker", "--egress", "cut"], env=office.env,
+                                  cwd=tmp_path, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True)
+        try:
+            patrol = office.start("patrol", "--json")
+
+            def running() -> bool:
+                with engine.connect() as conn:
+                    return bool(conn.execute(text(
+                        "SELECT count(*) FROM patrol_shard WHERE finished_at IS NULL AND started_at IS NOT NULL "
+                        "AND EXISTS (SELECT 1 FROM fetch_outcome)")).scalar())
+
+            _wait_for("a running shard", running, 60)
+            proxy.cut()
+            time.sleep(5)
+            proxy.restore()
+            restored = utcnow()
+            out, err = patrol.communicate(timeout=120)
+            alive = worker.poll() is None
+        finally:
+            worker.terminate()
+            worker.wait(30)
+            proxy.close()
+    assert patrol.returncode == 0, out + err
+    result = json.loads(out)
+    total = len(scenario.accounts)
+    # Every account visited and ok: nothing the lost database kept from being stored counts as silence.
+    assert result["status"] == "finished" and result["outcomes"] == {"ok": total}
+    assert len(office.outcomes(result["patrol_id"])) == total and office.duplicate_posts() == 0
+    # The worker rode it out (its connections re-established with backoff) and crawled on afterwards.
+    assert alive
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT count(*) FROM patrol_shard WHERE host = 'cut' AND started_at > :t"),
+                             {"t": restored}).scalar()
+    assert after >= 1, log_path.read_text()[-3000:]
+    engine.dispose()
