@@ -266,3 +266,44 @@ def test_a_worker_that_loses_the_database_comes_back_and_marks_no_account(pg_dat
                              {"t": restored}).scalar()
     assert after >= 1, log_path.read_text()[-3000:]
     engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_sigterm_on_the_patrol_cancels_queued_shards_and_aborts_running_ones(pg_database: str, tmp_path: Path) -> None:
+    scenario = build_scenario("bench", size=90)
+    with start_simulator(scenario) as sim:
+        office = make_crawl(sim, tmp_path, pg_database)
+        office.configure(extra=DISTRIBUTED.replace("shard_size = 20", "shard_size = 10"), concurrency=1, delay=0.3,
+                         weibo="api", toutiao="api", wechat="api")
+        engine = office.engine()
+        worker = subprocess.Popen([GOVPULSE, "--db", pg_database, "worker", "--platform", "weibo", "--egress", "one"],
+                                  env=office.env, cwd=tmp_path, stdout=(tmp_path / "worker.log").open("w"),
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            patrol = office.start("patrol", "--json")
+
+            def running() -> bool:
+                with engine.connect() as conn:
+                    return bool(conn.execute(text(
+                        "SELECT count(*) FROM patrol_shard s JOIN procrastinate_jobs j ON j.id = s.job_id "
+                        "WHERE j.status = 'doing'")).scalar())
+
+            _wait_for("a running shard", running, 60)
+            patrol.send_signal(signal.SIGTERM)
+            out, err = patrol.communicate(timeout=90)
+            alive = worker.poll() is None
+            with engine.connect() as conn:
+                jobs = dict(conn.execute(text("SELECT status, count(*) FROM procrastinate_jobs GROUP BY status")).all())
+                status = conn.execute(text("SELECT status FROM patrol")).scalar()
+        finally:
+            worker.terminate()
+            worker.wait(30)
+            engine.dispose()
+    result = json.loads(out)
+    assert patrol.returncode == 130 and result["stopped_by"] == "interrupt", err
+    assert status == result["status"] == "aborted"
+    # Nothing left to run: the running shard aborted by its worker (which carries on), the rest cancelled.
+    assert set(jobs) <= {"aborted", "cancelled", "succeeded"} and jobs.get("aborted") == 1, jobs
+    assert jobs["cancelled"] >= 5 and alive
+    assert result["accounts_done"] < len(scenario.accounts)
