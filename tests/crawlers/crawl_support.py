@@ -8,16 +8,14 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from tests.conftest import PG_URL
+from sqlalchemy import func, select
+from tests.conftest import fresh_postgres
 
 from simulator import Scenario, build_scenario, start_simulator
 from registry.db import open_engine, session_scope
@@ -160,15 +158,5 @@ def office(truth_sim: Any, db_url: str, tmp_path: Path) -> Crawl:
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database (distributed patrols need one)."""
-    if not PG_URL:
-        pytest.skip("GOVPULSE_TEST_POSTGRES_URL not set (PostgreSQL tests run in CI)")
-    name = f"gp_dist_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres() as url:
+        yield url
