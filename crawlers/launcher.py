@@ -113,6 +113,7 @@ class PatrolResult:
     stopped_by: str | None  # "interrupt" (Ctrl-C), "time_limit", "stop_event", or None: ran to its end
     log_path: Path
     message: str | None = None  # why the crawl could not run
+    shards: dict[str, Any] | None = None  # a distributed patrol's shards (crawlers.shards.shard_progress)
 
     @property
     def interrupted(self) -> bool:

@@ -98,13 +98,18 @@ def _ended(rows: list[dict[str, Any]]) -> bool:
 def shard_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Shards by state, and by platform and host: what the progress line and `status` show."""
     by_platform: dict[str, Counter[str]] = defaultdict(Counter)
+    by_host: dict[str, Counter[str]] = defaultdict(Counter)
     running: dict[str, int] = {}
     for r in rows:
         by_platform[r["platform"]][r["state"]] += 1
+        if r["host"]:  # the host running it, or the last one that did
+            by_host[r["host"]][r["state"]] += 1
+            by_host[r["host"]]["accounts_done"] += int(r["done"] or 0)
         if r["state"] == "running" and r["host"]:
             running[r["host"]] = int(r["id"])
     return {"total": len(rows), "states": dict(Counter(r["state"] for r in rows)),
-            "by_platform": {p: dict(c) for p, c in sorted(by_platform.items())}, "running_on": running,
+            "by_platform": {p: dict(c) for p, c in sorted(by_platform.items())},
+            "by_host": {h: dict(c) for h, c in sorted(by_host.items())}, "running_on": running,
             "requeued": [{"shard": r["id"], "platform": r["platform"], "dropped_by": r["dropped_by"],
                           "state": r["state"], "host": r["host"]} for r in rows if r["dropped_by"]]}
 
@@ -312,7 +317,7 @@ def _finish(engine: Engine, patrol_id: int, rows: list[dict[str, Any]], *, resum
         patrol_id=patrol_id, status=status, exit_code=None, accounts_total=patrol.accounts_total,
         accounts_done=summary["accounts_done"], outcomes=summary["outcomes"], by_platform=summary["by_platform"],
         posts_seen=summary["posts_seen"], posts_new=summary["posts_new"], elapsed=elapsed, resumed=resumed,
-        stopped_by=stopped_by, log_path=log, message=message)
+        stopped_by=stopped_by, log_path=log, message=message, shards=summary["shards"])
 
 
 # ------------------------------------------------------------------------------------------- status

@@ -85,7 +85,8 @@ def result_json(result: PatrolResult) -> dict[str, Any]:
             "resumed": result.resumed, "stopped_by": result.stopped_by, "accounts_total": result.accounts_total,
             "accounts_done": result.accounts_done, "outcomes": result.outcomes, "by_platform": result.by_platform,
             "posts_seen": result.posts_seen, "posts_new": result.posts_new, "seconds": round(result.elapsed, 1),
-            "log": str(result.log_path), "message": result.message}
+            "log": str(result.log_path), "message": result.message,
+            **({"shards": result.shards} if result.shards is not None else {})}
 
 
 def print_result(result: PatrolResult) -> None:
@@ -98,10 +99,31 @@ def print_result(result: PatrolResult) -> None:
         f"新增 {result.posts_new} 条, 用时 {result.elapsed:.0f} 秒。日志: {result.log_path}",
         f"visited {result.accounts_done}/{result.accounts_total} accounts, read {result.posts_seen} posts, "
         f"{result.posts_new} new, in {result.elapsed:.0f} s. Log: {result.log_path}"))
+    if result.shards:
+        print_shards(result.shards)
     if result.interrupted and result.accounts_done < result.accounts_total:
         click.echo(L("巡查被中止; 已存储的数据保留, 下次对同一范围巡查时会补完其余账号。",
                      "The patrol was stopped; what was stored is kept, and the next patrol over the same "
                      "scope completes the rest."), err=True)
+
+
+def emit_shard_states(shards: dict[str, Any], title: str) -> None:
+    """A distributed patrol's shards: a row per platform, a column per state that occurs."""
+    states = [s for s in SHARD_STATES if any(c.get(s) for c in shards["by_platform"].values())]
+    emit_table([[p, sum(c.values()), *(c.get(s, 0) for s in states)] for p, c in shards["by_platform"].items()],
+               [L("平台", "platform"), L("分片", "shards"), *(shard_state_label(s) for s in states)], title=title)
+
+
+def print_shards(shards: dict[str, Any]) -> None:
+    """A distributed patrol's shards by platform and state, and what each host did."""
+    emit_shard_states(shards, L("分片", "Shards"))
+    emit_table([[h, c.get("finished", 0), c.get("accounts_done", 0)] for h, c in shards["by_host"].items()],
+               [L("节点", "host"), L("完成分片", "shards finished"), L("账号", "accounts")], title=L("节点", "Hosts"))
+    for r in shards["requeued"]:
+        click.echo(L(f"分片 #{r['shard']} ({r['platform']}) 因 {', '.join(r['dropped_by'])} 中断而重新排队, 现由 {r['host']} 处理: "
+                     f"{shard_state_label(r['state'])}",
+                     f"shard #{r['shard']} ({r['platform']}) re-queued after {', '.join(r['dropped_by'])} dropped it; "
+                     f"now on {r['host']}: {shard_state_label(r['state'])}"))
 
 
 def patrol_scope(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tuple[str, ...],

@@ -249,14 +249,12 @@ def status(limit: int, as_json: bool) -> None:
 
 def _emit_distributed(d: dict[str, Any]) -> None:
     """Shards by platform and state, the hosts, and the shards re-queued after their host dropped them."""
-    from govpulse.commands.patrol import SHARD_STATES, shard_state_label
+    from govpulse.commands.patrol import emit_shard_states, shard_state_label
 
     shards = d["shards"]
-    states = [s for s in SHARD_STATES if any(c.get(s) for c in shards["by_platform"].values())]
     if d["patrol_id"] is not None:
-        emit_table([[p, sum(c.values()), *(c.get(s, 0) for s in states)] for p, c in shards["by_platform"].items()],
-                   [L("平台", "platform"), L("分片", "shards"), *(shard_state_label(s) for s in states)],
-                   title=L(f"分布式巡查 #{d['patrol_id']}: {d['status']}", f"Distributed patrol #{d['patrol_id']}: {d['status']}"))
+        emit_shard_states(shards, L(f"分布式巡查 #{d['patrol_id']}: {d['status']}",
+                                    f"Distributed patrol #{d['patrol_id']}: {d['status']}"))
     emit_table([[h["name"], h["platform"], h["bind_address"] or "", h["pid"], h["shard"] or "",
                  h["last_heartbeat"] or "", L("在线", "alive") if h["alive"] else L("已离线", "gone")] for h in d["hosts"]],
                [L("节点", "host"), L("平台", "platform"), L("出口地址", "address"), "pid", L("当前分片", "shard"),

@@ -106,6 +106,7 @@ def test_a_patrol_across_three_hosts_survives_a_killed_worker(pg_database: str, 
             assert patrol.returncode == 0, out + err
             result = json.loads(out)
             status = json.loads(office.run("status", "--json").stdout)
+            shown = office.run("status").stdout
         finally:
             for proc in workers.values():
                 if proc.poll() is None:
@@ -142,6 +143,8 @@ def test_a_patrol_across_three_hosts_survives_a_killed_worker(pg_database: str, 
     requeued = {r["shard"]: r for r in status["distributed"]["shards"]["requeued"]}
     assert requeued[victim_shard]["dropped_by"] == ["host3"] and requeued[victim_shard]["state"] == "finished"
     assert status["distributed"]["shards"]["states"] == {"finished": status["distributed"]["shards"]["total"]}
+    assert "Re-queued shards" in shown and "host3" in shown and "Workers" in shown
+    assert set(result["shards"]["by_host"]) == set(ADDRESSES) and result["shards"]["requeued"]
 
     # Each host crawled from its own address, none over its rate on any platform; none from the default.
     assert set(clients) == set(ADDRESSES.values())

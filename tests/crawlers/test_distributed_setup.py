@@ -15,6 +15,7 @@ from registry.db import alembic_config, current_revision, head_revision, open_en
 from registry.importer import import_roster
 from registry.models import Account, Patrol, PatrolShard
 from simulator import build_scenario
+from tests.conftest import Gp
 from tests.crawlers.crawl_support import pg_database  # noqa: F401 (a fixture)
 
 CONFIG = """
@@ -86,7 +87,8 @@ def test_the_queue_schema_comes_with_the_migrations_on_postgresql_only(db_url, t
 
 
 @pytest.mark.postgres
-def test_shards_and_jobs_commit_with_the_patrol_and_a_stop_cancels_them(pg_database: str, tmp_path: Path) -> None:
+def test_shards_and_jobs_commit_with_the_patrol_and_a_stop_cancels_them(pg_database: str, tmp_path: Path,
+                                                                        gp_env: dict[str, str]) -> None:
     db_url = pg_database
     from crawlers.launcher import PatrolScope
     from crawlers.shards import open_patrol, retry_patrol, shard_rows
@@ -109,6 +111,10 @@ def test_shards_and_jobs_commit_with_the_patrol_and_a_stop_cancels_them(pg_datab
     assert [j.queue_name for j in jobs] == [f"patrol.{r['platform']}" for r in rows]
     assert {j.status for j in jobs} == {"todo"} and {r["state"] for r in rows} == {"queued"}
     assert [j.args["shard_id"] for j in jobs] == [r["id"] for r in rows]
+
+    shown = Gp(db_url).ok("status")
+    assert f"Distributed patrol #{patrol_id}: running" in shown.output and "queued" in shown.output
+    assert "Workers" in shown.output and "Re-queued" not in shown.output
 
     assert cancel_jobs(engine, [r["job_id"] for r in rows]) == len(rows)
     with engine.connect() as conn:
