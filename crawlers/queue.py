@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from registry.config import Settings
-from registry.db import session_scope
 from registry.errors import ValidationError
 from registry.i18n import L
 from registry.models import PatrolShard
@@ -184,7 +182,3 @@ def requeue_stalled(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
         log.warning("shard %s: its worker on %s stopped; %s", item["shard_id"], item["host"],
                     "failed (attempts used)" if item["failed"] else "queued again")
     return moved
-
-
-def stale_after(settings: Settings) -> timedelta:
-    return timedelta(seconds=queue_settings(settings).stalled_seconds)

@@ -5,7 +5,6 @@ with SIGKILL in the middle of a shard; its shard is found stalled and finished b
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
