@@ -142,7 +142,7 @@ def test_a_patrol_across_three_hosts_survives_a_killed_worker(pg_database: str, 
     assert requeued[victim_shard]["dropped_by"] == ["host3"] and requeued[victim_shard]["state"] == "finished"
     assert status["distributed"]["shards"]["states"] == {"finished": status["distributed"]["shards"]["total"]}
     assert "Re-queued shards" in shown and "host3" in shown and "Workers" in shown
-    assert set(result["shards"]["by_host"]) == set(ADDRESSES) and result["shards"]["requeued"]
+    assert {"host2", "host4"} <= set(result["shards"]["by_host"]) <= set(ADDRESSES) and result["shards"]["requeued"]
 
     # Each host crawled from its own address, none over its rate on any platform; none from the default.
     assert set(clients) == set(ADDRESSES.values())
