@@ -306,3 +306,44 @@ def test_sigterm_on_the_patrol_cancels_queued_shards_and_aborts_running_ones(pg_
     assert set(jobs) <= {"aborted", "cancelled", "succeeded"} and jobs.get("aborted") == 1, jobs
     assert jobs["cancelled"] >= 5 and alive
     assert result["accounts_done"] < len(scenario.accounts)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_shard_out_of_attempts_fails_the_patrol_and_patrol_retry_completes_it(pg_database: str,
+                                                                               tmp_path: Path) -> None:
+    scenario = build_scenario("bench", size=30)
+    with start_simulator(scenario) as sim:
+        office = make_crawl(sim, tmp_path, pg_database)
+        office.configure(extra=DISTRIBUTED.replace("max_attempts = 3", "max_attempts = 1"), concurrency=4, delay=0,
+                         weibo="api", toutiao="api", wechat="api")
+        # A worker whose crawls cannot run (a bad setting in its own configuration file).
+        broken = tmp_path / "broken.toml"
+        broken.write_text((tmp_path / "govpulse.toml").read_text().replace("parse_workers = 0", 'parse_workers = "many"'))
+        engine = office.engine()
+
+        def start_worker(config: Path) -> subprocess.Popen[str]:
+            return subprocess.Popen([GOVPULSE, "--db", pg_database, "--config", str(config), "worker", "--platform",
+                                     "weibo", "--egress", "w"], env=office.env, cwd=tmp_path,
+                                    stdout=(tmp_path / "worker.log").open("a"), stderr=subprocess.STDOUT, text=True)
+
+        worker = start_worker(broken)
+        try:
+            failed = office.run("patrol", "--json", "--platform", "weibo")
+            worker.terminate()
+            worker.wait(30)
+            with engine.connect() as conn:
+                outcomes = conn.execute(select(func.count()).select_from(FetchOutcome)).scalar_one()
+                patrol_status = conn.execute(text("SELECT status FROM patrol")).scalar()
+            worker = start_worker(tmp_path / "govpulse.toml")
+            retried = office.run("patrol", "retry", "--json")
+        finally:
+            worker.terminate()
+            worker.wait(30)
+            engine.dispose()
+    weibo = sum(1 for acc in scenario.accounts if acc.platform == "weibo")
+    assert failed.returncode != 0 and "did not finish" in failed.stderr and "parse_workers" in failed.stderr
+    assert "Traceback" not in failed.stderr and patrol_status == "failed" and outcomes == 0
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    result = json.loads(retried.stdout)
+    assert result["status"] == "finished" and result["outcomes"] == {"ok": weibo}
