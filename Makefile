@@ -30,6 +30,7 @@ test: install system-deps
 bench: install
 	$(BIN)/python -m benchmarks.roster
 	$(BIN)/python -m benchmarks.patrol --accounts 2000 --accounts 10000
+	$(BIN)/python -m benchmarks.distributed --accounts 10000
 	$(BIN)/python -m benchmarks.scoring --accounts 100000 --posts 5000000 --runs 3
 	$(BIN)/python -m benchmarks.scoring --accounts 100000 --posts 5000000 --parts
 	$(BIN)/python -m benchmarks.report --accounts 6000

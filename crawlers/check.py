@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -199,7 +198,7 @@ def fetch(request: Request, *, timeout: float, max_bytes: int) -> TextResponse:
             raw = _OPENER.open(urllib.request.Request(url, headers=headers), timeout=timeout)
         except urllib.error.HTTPError as exc:
             raw = exc  # an error status is an answer: the parsers read it
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise FetchFailed("timeout", f"no response within {timeout:g} s") from None
         except (urllib.error.URLError, OSError, HTTPException, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -215,7 +214,7 @@ def fetch(request: Request, *, timeout: float, max_bytes: int) -> TextResponse:
             continue
         try:
             body = raw.read(max_bytes + 1)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise FetchFailed("timeout", f"no response within {timeout:g} s") from None
         except (OSError, HTTPException) as exc:
             raise FetchFailed("malformed", f"truncated response ({type(exc).__name__})") from None

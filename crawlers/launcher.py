@@ -15,21 +15,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from crawlers.redaction import configured_secrets, redact
+from crawlers import queue
+from crawlers.patrols import PatrolResult, ProgressInfo, log_path, log_tail, resolve_scope
 from crawlers.run import EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
 from crawlers.settings import check as check_settings
 from registry.config import Settings
-from registry.db import open_engine, session_scope
-from registry.errors import LockedError, ValidationError
+from registry.db import open_engine
+from registry.errors import LockedError
 from registry.i18n import L
 from registry.locks import acquire_lock, pid_alive
-from registry.vocabulary import FAILURE_OUTCOMES, PLATFORMS
 from registry.observations import (
     ABORTED,
     FAILED,
@@ -39,7 +38,6 @@ from registry.observations import (
     get_patrol,
     interrupted_patrol,
     mark_failed,
-    nth_account_id,
     patrol_progress,
     patrol_summary,
     reopen_patrol,
@@ -47,84 +45,12 @@ from registry.observations import (
     set_patrol_pid,
     start_patrol,
 )
-from registry.orgs import org_subtree_ids
-from registry.patrol_scope import PatrolScope, ResolvedScope
-from registry.timeutil import utcnow
+from registry.patrol_scope import PatrolScope
 
 LOCK_NAME = "patrol"
 POLL_SECONDS = 0.5
 # After SIGTERM the crawl stores its buffer and closes; past this it is killed.
 STOP_GRACE_SECONDS = 30.0
-LOG_TAIL_LINES = 5
-
-
-@dataclass
-class ProgressInfo:
-    patrol_id: int
-    done: int
-    total: int
-    outcomes: dict[str, int]
-    elapsed: float
-    rate: float  # accounts per second in this run
-
-    @property
-    def failures(self) -> dict[str, int]:
-        return {k: v for k, v in self.outcomes.items() if k in FAILURE_OUTCOMES and v}
-
-
-@dataclass
-class PatrolResult:
-    patrol_id: int
-    status: str  # finished, failed, aborted
-    exit_code: int | None
-    accounts_total: int
-    accounts_done: int
-    outcomes: dict[str, int]
-    by_platform: dict[str, dict[str, int]]
-    posts_seen: int
-    posts_new: int
-    elapsed: float
-    resumed: bool
-    stopped_by: str | None  # "interrupt" (Ctrl-C), "time_limit", "stop_event", or None: ran to its end
-    log_path: Path
-    message: str | None = None  # why the crawl could not run
-
-    @property
-    def interrupted(self) -> bool:
-        return self.stopped_by is not None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Accounts by outcome, and posts read and new: for a job's record."""
-        return {**self.outcomes, "posts_seen": self.posts_seen, "posts_new": self.posts_new}
-
-    @property
-    def ran(self) -> bool:
-        """The crawl ran (to its end, or until it was deliberately stopped)."""
-        return self.status != FAILED
-
-
-def resolve_scope(engine: Engine, scope: PatrolScope) -> ResolvedScope:
-    """The scope as stored on the patrol: units expanded to their subtrees, the due time and the
-    --limit cut fixed once, so that a resumed patrol completes the very same set of accounts."""
-    unknown = sorted(set(scope.platforms) - set(PLATFORMS))
-    if unknown:
-        raise ValidationError(L(f"未知平台: {', '.join(unknown)}", f"unknown platform(s): {', '.join(unknown)}"),
-                              hint=L("可用: ", "use: ") + ", ".join(PLATFORMS))
-    if scope.limit is not None and scope.limit < 1:
-        raise ValidationError(L("--limit 必须为正整数", "--limit must be a positive number"))
-    tree = None
-    if scope.org_ids:
-        with session_scope(engine) as session:
-            tree = sorted({i for org_id in scope.org_ids for i in org_subtree_ids(session, org_id)})
-    resolved = ResolvedScope(
-        key=scope, platforms=tuple(sorted(set(scope.platforms))), account_ids=tuple(sorted(set(scope.account_ids))),
-        org_tree_ids=None if tree is None else tuple(tree),
-        # named accounts (claimed as due by the scheduler) are due
-        due_before=utcnow() if scope.due_only and not scope.account_ids else None)
-    if scope.limit is not None:
-        resolved = replace(resolved, max_account_id=nth_account_id(engine, resolved, scope.limit))
-    return resolved
 
 
 def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | None = None,
@@ -139,13 +65,23 @@ def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | No
     gracefully, as does Ctrl-C; what was stored stays.
     """
     check_settings(settings)  # a bad route or number fails here, before anything is written
+    distributed = queue.enabled(settings)
+    if distributed:
+        queue.check_backend(settings, what=L("分布式巡查", "a distributed patrol"))
+        queue.queue_settings(settings)
     own_engine = engine is None
     engine = engine or open_engine(settings.database_url)
     try:
         with acquire_lock(engine, LOCK_NAME, holder=f"patrol pid {os.getpid()}", wait_seconds=lock_wait):
             _check_no_crawl_running(engine)
-            patrol_id, resumed = _open_patrol(engine, settings, scope, resume)
             limit = float(settings.patrol.get("time_limit_seconds") or 0) if time_limit is None else time_limit
+            if distributed:  # shards queued for the workers of every host
+                from crawlers import shards
+
+                patrol_id, resumed = shards.open_patrol(engine, settings, scope, resume)
+                return shards.watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
+                                    on_progress=on_progress, stop_event=stop_event)
+            patrol_id, resumed = _open_patrol(engine, settings, scope, resume)
             return _watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
                           on_progress=on_progress, stop_event=stop_event)
     finally:
@@ -176,12 +112,6 @@ def _open_patrol(engine: Engine, settings: Settings, scope: PatrolScope, resume:
             return int(previous.id), True  # type: ignore[arg-type]
     resolved = resolve_scope(engine, scope)
     return start_patrol(engine, scope=resolved, accounts_total=count_in_scope(engine, resolved)), False
-
-
-def log_path(settings: Settings, patrol_id: int) -> Path:
-    folder = Path(str(settings.patrol.get("log_dir") or ".")).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"patrol-{patrol_id}.log"
 
 
 def _spawn(settings: Settings, patrol_id: int, log: Path) -> subprocess.Popen[bytes]:
@@ -262,15 +192,5 @@ def _death_message(rc: int | None, log: Path, settings: Settings) -> str:
         what = L(f"抓取进程被信号 {-rc} 终止", f"the crawl process was killed by signal {-rc}")
     else:
         what = L(f"抓取进程退出码 {rc}", f"the crawl process exited with code {rc}")
-    tail = _log_tail(log, settings)
+    tail = log_tail(log, settings)
     return f"{what}: {tail}" if tail else what
-
-
-def _log_tail(log: Path, settings: Settings) -> str:
-    """The last error lines of the crawl's log (secrets already masked there; masked again)."""
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    errors = [line for line in lines if "ERROR" in line or line.startswith("error:")] or lines
-    return redact(" | ".join(errors[-LOG_TAIL_LINES:]), configured_secrets(settings))[:1000]

@@ -1,4 +1,5 @@
-"""The crawl process of one patrol: `python -m crawlers.run --patrol-id N [--config FILE] [--db URL]`.
+"""The crawl process of one patrol: `python -m crawlers.run --patrol-id N [--config FILE] [--db URL]`, or of
+one shard of a distributed patrol (`--shard-id S --parent-pid PID`, started by `govpulse worker`).
 
 Started by crawlers.launcher (a Twisted reactor cannot be restarted, so every crawl gets a fresh
 process). Runs one Scrapy process with a crawler per source that has accounts left to visit in the
@@ -6,14 +7,22 @@ patrol, then records how the patrol ended.
 
 Exit codes: 0 the crawl ran (per-account failures are data); 1 it could not run or could not store;
 3 it was interrupted (SIGTERM/SIGINT) after storing what it had.
+
+A shard's crawl records nothing on the patrol (its watcher does, once every shard has ended) and stops
+when its parent worker is gone: a crawl left running by a killed worker would go on beside the shard's
+next run (harmless to the data, every write being idempotent, but not to the platforms' limits).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import signal
 import sys
+import threading
+from dataclasses import replace
 from typing import Any
 
 from registry.config import SECRET_KEYS, Settings, load_settings
@@ -68,17 +77,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patrol-id", type=int, required=True)
     parser.add_argument("--config", help="configuration file")
     parser.add_argument("--db", help="database URL (default: GOVPULSE_DATABASE_URL or the configuration)")
+    parser.add_argument("--shard-id", type=int, help="crawl only this shard of a distributed patrol")
+    parser.add_argument("--parent-pid", type=int, help="stop when this process (the worker) is gone")
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        follow_parent(args.parent_pid)
     try:
         settings = load(args)
-        engine = open_engine(settings.database_url)
-        return crawl(settings, engine, args.patrol_id)
+        engine = open_engine(settings.database_url, migrate=args.shard_id is None)
+        return crawl(settings, engine, args.patrol_id, shard_id=args.shard_id)
     except GovpulseError as exc:
         print(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return EXIT_FAILED
 
 
-def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_SECONDS = 1.0
+
+
+def follow_parent(parent_pid: int) -> None:
+    """SIGTERM (a graceful stop, storing what was read) once the parent is gone: at once on Linux, by
+    polling elsewhere."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # it died before we could ask to be told
+        sys.exit(EXIT_INTERRUPTED)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            threading.Event().wait(PARENT_POLL_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def shard_scope(engine: Any, patrol_scope: ResolvedScope, shard_id: int) -> ResolvedScope:
+    """The patrol's scope narrowed to one shard: its platform and its range of account ids."""
+    from registry.db import session_scope
+    from registry.models import PatrolShard
+
+    with session_scope(engine) as session:
+        shard = session.get(PatrolShard, shard_id)
+        if shard is None:
+            raise GovpulseError(f"no shard {shard_id} in the database")
+        return replace(patrol_scope, platforms=(shard.platform,), min_account_id=shard.first_account_id,
+                       max_account_id=shard.last_account_id)
+
+
+def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | None = None) -> int:
     # Scrapy is imported here: the launcher imports this module for the settings hand-over only.
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
@@ -92,8 +140,10 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     patrol = get_patrol(engine, patrol_id)
     if patrol is None:
         raise GovpulseError(f"no patrol {patrol_id} in the database")
-    feeds = feed_platforms(settings)
     scope = ResolvedScope.from_json(patrol.scope)
+    if shard_id is not None:
+        scope = shard_scope(engine, scope, shard_id)
+    feeds = feed_platforms(settings)
     pending = pending_by_source(engine, patrol_id, scope=scope, sources=SOURCES, feed_platforms=feeds)
     sources = [source for source in SOURCES if pending[source]]
     reasons: dict[str, str] = {}
@@ -124,6 +174,12 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
         status, code = FINISHED, EXIT_OK
     else:
         status, code = ABORTED, EXIT_INTERRUPTED
+    if shard_id is not None:  # the patrol's watcher records its end
+        left = sum(pending_by_source(engine, patrol_id, scope=scope, sources=SOURCES, feed_platforms=feeds).values())
+        if code == EXIT_OK and left:  # a crawler ended early (its database read failed): run the shard again
+            print(f"error: {left} account(s) of shard {shard_id} left without an outcome", file=sys.stderr)
+            return EXIT_FAILED
+        return code
     requests = {source: int(c.stats.get_value("downloader/request_count", 0)) for source, c in crawlers.items()}
     finish_patrol(engine, patrol_id, status=status, exit_code=code,
                   summary={**patrol_summary(engine, patrol_id), "sources": reasons, "requests": requests})

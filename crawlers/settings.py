@@ -147,4 +147,7 @@ def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": int(numbers["max_response_bytes"]),
         "GOVPULSE_RETRY_BACKOFF": numbers["retry_backoff"],
     })
+    bind = str(settings.get("worker", "bind_address", default="") or "")
+    if bind:  # a worker of distributed patrols connects from its own egress address
+        result["DOWNLOAD_BIND_ADDRESS"] = bind
     return result

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "govpulse.commands.settings",
     "govpulse.commands.patrol",
     "govpulse.commands.sources",
+    "govpulse.commands.worker",
     "govpulse.commands.simulate",
     "govpulse.commands.demo",
     "govpulse.commands.scoring",

@@ -87,6 +87,26 @@ def _defaults() -> dict[str, Any]:
             # at most four) or a number; 0 parses in the crawl process itself.
             "parse_workers": "auto",
         },
+        # Patrols across several hosts (PostgreSQL only): the patrol is cut into shards of one platform's
+        # accounts, queued in procrastinate; `govpulse worker` on each host crawls them (docs/scaling.md).
+        "distributed": {
+            "enabled": False,
+            "shard_size": 300,  # accounts per shard
+            "stalled_seconds": 60,  # a shard whose worker sent no heartbeat for this long is queued again
+            "heartbeat_seconds": 10,  # how often each worker says it is alive
+            "max_attempts": 3,  # starts of a shard before it fails (its unvisited accounts stay due)
+            "retry_wait_seconds": 30,  # before a failed shard is tried again
+            "poll_seconds": 5,  # how often an idle worker looks for shards (besides LISTEN/NOTIFY)
+            "listen_notify": True,
+        },
+        # This host as a worker of distributed patrols (`govpulse worker`; options override these).
+        "worker": {
+            "platforms": [],  # the platforms it crawls; empty = all
+            "egress": "",  # a name for its egress address, shown by `status`; default the host name
+            "bind_address": "",  # the local address its crawls connect from; default the system's choice
+            "shutdown_grace_seconds": 30,  # SIGTERM: a running crawl stores what it has for this long
+            "db_retry_max_seconds": 60,  # the database lost: retries wait 1, 2, 4... up to this long
+        },
         "policy": {"file": ""},
         # max_html_rows: rows per list written into the page itself (the interactive table and the
         # exports always hold every account); issuer: who signs the notices to units; doc_no: the

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Optional
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from registry.timeutil import utcnow
@@ -118,7 +118,7 @@ class AuditEntry(Table, table=True):
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class WorkGroup(SQLModel, table=True):
+class WorkGroup(Table, table=True):
     """工作群: a chat group a unit runs for its work (WeChat, WeCom, DingTalk, QQ), counted against the
     unit's quota; a temporary group (临时专班) has an end date and is dissolved when its work ends."""
 
@@ -143,7 +143,7 @@ class WorkGroup(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class GovApp(SQLModel, table=True):
+class GovApp(Table, table=True):
     """政务应用: an app, mini program or quick app a unit runs, with its filing number and the duties it
     imposes on its users (check-in, ranking...), and the public notice of its closure."""
 
@@ -182,6 +182,45 @@ class Patrol(Table, table=True):
     pid: Optional[int] = None
     exit_code: Optional[int] = None
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PatrolShard(Table, table=True):
+    """A slice of a patrol's accounts of one platform (ids first..last of its scope), crawled as one job
+    of a distributed patrol. Its state is that of its job in procrastinate's queue (job_id)."""
+
+    __tablename__ = "patrol_shard"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patrol_id: int = Field(foreign_key="patrol.id", index=True)
+    platform: str = Field(max_length=20)
+    number: int  # 1, 2, ... within the patrol
+    first_account_id: int
+    last_account_id: int
+    accounts_total: int
+    job_id: Optional[int] = Field(default=None, sa_type=BigInteger, index=True)
+    host: Optional[str] = Field(default=None, max_length=200)  # the worker running it, or that last ran it
+    worker_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    attempts: int = 0  # times a worker started it
+    # Hosts whose worker died holding it (found stalled and re-queued), oldest first.
+    dropped_by: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: Optional[datetime] = _ts(default=None)
+    finished_at: Optional[datetime] = _ts(default=None)
+    message: Optional[str] = Field(default=None, max_length=2000)
+
+
+class PatrolHost(Table, table=True):
+    """A worker of distributed patrols, one row per platform it serves (each is a procrastinate worker of
+    its own, whose heartbeat procrastinate keeps)."""
+
+    __tablename__ = "patrol_host"
+
+    worker_id: int = Field(primary_key=True, sa_type=BigInteger)
+    name: str = Field(max_length=200)  # --egress, or the host name
+    hostname: str = Field(max_length=200)
+    pid: int
+    platform: str = Field(max_length=20)
+    bind_address: Optional[str] = Field(default=None, max_length=100)
+    started_at: datetime = _ts(default_factory=utcnow)
 
 
 class FetchOutcome(Table, table=True):

@@ -219,6 +219,8 @@ def scope_conditions(scope: ResolvedScope) -> list[Any]:
         conds.append(or_(Account.next_due_at.is_(None), Account.next_due_at <= scope.due_before))
     if scope.max_account_id is not None:
         conds.append(Account.id <= scope.max_account_id)
+    if scope.min_account_id is not None:  # a shard of a distributed patrol
+        conds.append(Account.id >= scope.min_account_id)
     return conds
 
 
@@ -274,6 +276,17 @@ def pending_accounts(engine: Engine, patrol_id: int, *, scope: ResolvedScope, so
                    Account.id > after_id)
             .order_by(Account.id).limit(limit))
         return [AccountRef(id=r[0], platform=r[1], platform_id=r[2], feed_url=r[3]) for r in rows]
+
+
+def pending_ranges(conn: Any, patrol_id: int, scope: ResolvedScope, size: int) -> list[tuple[str, int, int, int]]:
+    """The accounts of the scope without an outcome in this patrol, cut into runs of `size` accounts of one
+    platform by id: (platform, first id, last id, accounts), in one grouped query."""
+    rank = func.row_number().over(partition_by=Account.platform, order_by=Account.id)
+    ranked = (select(Account.id, Account.platform, ((rank - 1) // size).label("chunk"))
+              .where(*scope_conditions(scope), _not_visited(patrol_id)).subquery("ranked"))
+    rows = conn.execute(select(ranked.c.platform, func.min(ranked.c.id), func.max(ranked.c.id), func.count())
+                        .group_by(ranked.c.platform, ranked.c.chunk).order_by(ranked.c.platform, ranked.c.chunk))
+    return [(str(p), int(lo), int(hi), int(n)) for p, lo, hi, n in rows]
 
 
 # ------------------------------------------------------------------------------------------- posts
@@ -372,6 +385,11 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
     stats.foreign_skipped = sum(foreign.values())
 
     with session_scope(engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Two stores of the same accounts at once (a shard run again beside the orphaned crawl of a
+            # dead worker) take turns: the snapshots' delete-then-insert and the new-post counts hold.
+            session.execute(select(Account.id).where(_ids_in(Account.id, account_ids)).order_by(Account.id)
+                            .with_for_update())
         align_wechat_ids(session, posts)  # a wewe-rss short-link id and the MP list's id: one post
         stats.posts_seen = len(posts)
         before = _post_counts(session, account_ids)

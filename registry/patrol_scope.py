@@ -54,6 +54,7 @@ class ResolvedScope:
     org_tree_ids: tuple[int, ...] | None = None  # the units asked for and every unit below them
     due_before: datetime | None = None  # accounts due by then (next_due_at unset or not after it)
     max_account_id: int | None = None  # --limit: accounts up to this id
+    min_account_id: int | None = None  # a shard of a distributed patrol: accounts from this id
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "platforms", _tuple(self.platforms))
@@ -73,6 +74,8 @@ class ResolvedScope:
             data["due_before"] = self.due_before.isoformat()
         if self.max_account_id is not None:
             data["max_account_id"] = self.max_account_id
+        if self.min_account_id is not None:
+            data["min_account_id"] = self.min_account_id
         return data
 
     @classmethod
@@ -89,4 +92,5 @@ class ResolvedScope:
             org_tree_ids=data.get("org_tree_ids"),
             due_before=datetime.fromisoformat(due) if due else None,
             max_account_id=data.get("max_account_id"),
+            min_account_id=data.get("min_account_id"),
         )

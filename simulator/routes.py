@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,7 @@ class Request:
     base_url: str  # scheme://host[:port] the client used
     url: str  # the full URL the client asked for
     at: int = field(default_factory=lambda: int(time.time()))  # request time, for relative dates
+    client: str = ""  # the client's address: rate limits are per address, as the platforms' are
 
 
 @dataclass
@@ -48,14 +49,81 @@ _FEEDS = (
 )
 
 
+def site_of(path: str) -> str | None:
+    """Which platform (or the bridge) a path belongs to: each limits a client address on its own."""
+    if path.startswith(("/api/container/", "/api/config", "/visitor/")):
+        return "weibo"
+    if path.startswith("/api/pc/"):
+        return "toutiao"
+    if path.startswith(("/cgi-bin/", "/s", "/mp/")):
+        return "wechat"
+    if any(path.startswith(prefix) for prefix, _, _ in _FEEDS):
+        return "bridge"
+    return None
+
+
+class RateLimiter:
+    """At most `rate` answers per second (a sliding window of one second) to each client address on each
+    site; beyond it the site answers as it does to a blocked client. Counts what each address asked."""
+
+    WINDOW = 1.0
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str], deque[float]] = {}
+        self._counts: dict[tuple[str, str], Counter[str]] = {}
+
+    def admit(self, client: str, site: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        key = (client, site)
+        with self._lock:
+            recent = self._recent.setdefault(key, deque())
+            counts = self._counts.setdefault(key, Counter())
+            while recent and recent[0] <= now - self.WINDOW:
+                recent.popleft()
+            if len(recent) >= self.rate:
+                counts["limited"] += 1
+                return False
+            recent.append(now)
+            counts["requests"] += 1
+            counts["peak"] = max(counts["peak"], len(recent))
+            return True
+
+    def stats(self) -> dict[str, dict[str, dict[str, int]]]:
+        """{address: {site: {"requests", "limited", "peak" (answers in the busiest second)}}}"""
+        with self._lock:
+            out: dict[str, dict[str, dict[str, int]]] = {}
+            for (client, site), counts in sorted(self._counts.items()):
+                out.setdefault(client, {})[site] = {k: counts[k] for k in ("requests", "limited", "peak")}
+            return out
+
+    def reset(self) -> None:
+        with self._lock:
+            self._recent.clear()
+            self._counts.clear()
+
+
+def _rate_limited(site: str, req: Request) -> Reply:
+    """The site's own answer to a client over its limit."""
+    if site == "weibo":
+        return weibo.fault("418", req.url)
+    if site == "toutiao":
+        return toutiao.fault("blocked_text")
+    if site == "wechat":
+        return html_reply(pages.wechat_notice("env_abnormal")) if req.path.startswith("/s") else wechat.fault("freq_control")
+    return feeds.fault("403")
+
+
 class Router:
     """Answers requests for one scenario. Thread-safe: the only state is counters."""
 
     def __init__(self, scenario: Scenario, *, slow_seconds: float = 35.0, toutiao_require_signature: bool = False,
-                 wechat2rss_secret: str = ""):
+                 wechat2rss_secret: str = "", rate_limit: float | None = None):
         self.scenario = scenario
         self.wechat2rss_secret = wechat2rss_secret  # Wechat2RSS with RSS_ENC_FEED_ID on: feed ids are HMACs
         self._w2r_ids: dict[str, str] | None = None
+        self.limiter = RateLimiter(rate_limit) if rate_limit else None
         self.slow_seconds = slow_seconds
         self.toutiao_require_signature = toutiao_require_signature
         self.started = time.time()
@@ -77,13 +145,16 @@ class Router:
             return {"total": total, "by_path": dict(sorted(self._stats.items())),
                     "by_status": {str(k): v for k, v in sorted(self._status.items())},
                     "uptime_s": round(time.time() - self.started, 3), "scenario": self.scenario.name,
-                    "accounts": len(self.scenario.accounts)}
+                    "accounts": len(self.scenario.accounts),
+                    **({"rate_limit": self.limiter.rate, "clients": self.limiter.stats()} if self.limiter else {})}
 
     def reset(self) -> None:
         with self._lock:
             self._stats.clear()
             self._status.clear()
             self._hits.clear()
+        if self.limiter is not None:
+            self.limiter.reset()
 
     def _hit(self, acc: SimAccount, kind: str) -> int:
         with self._lock:
@@ -96,6 +167,10 @@ class Router:
         path = req.path
         if path.startswith("/__"):
             return self._internal(req)
+        if self.limiter is not None:
+            site = site_of(path)
+            if site is not None and not self.limiter.admit(req.client, site):
+                return Answer(f"{site}.rate_limited", _rate_limited(site, req))
         if path == "/api/container/getIndex":
             return self._weibo(req)
         if path == "/api/config":

@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         params.update(form)
         host, port = self.server.server_address[:2]
         base = f"http://{self.headers.get('Host') or f'{host!s}:{port}'}"
-        req = Request(self.command, path, params, base, base + self.path)
+        req = Request(self.command, path, params, base, base + self.path, client=self.client_address[0])
         try:
             answer = router.handle(req)
         except Exception:  # a bug in the simulator must not look like a platform answer
@@ -178,10 +178,11 @@ ENV_NAMES = ("GOVPULSE_WEIBO_BASE_URL", "GOVPULSE_TOUTIAO_BASE_URL", "GOVPULSE_W
 
 def start_simulator(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0, slow_seconds: float = 35.0,
                     toutiao_require_signature: bool = False, log_requests: bool = False,
-                    wechat2rss_secret: str = "") -> SimulatorHandle:
-    """Serve `scenario` from a background thread; port 0 takes a free port (see .port)."""
+                    wechat2rss_secret: str = "", rate_limit: float | None = None) -> SimulatorHandle:
+    """Serve `scenario` from a background thread; port 0 takes a free port (see .port). `rate_limit`:
+    answers per second to each client address on each site, beyond which the site blocks it."""
     router = Router(scenario, slow_seconds=slow_seconds, toutiao_require_signature=toutiao_require_signature,
-                    wechat2rss_secret=wechat2rss_secret)
+                    wechat2rss_secret=wechat2rss_secret, rate_limit=rate_limit)
     server = _Server((host, port), router, log_requests)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name=f"simulator:{server.server_address[1]}", daemon=True)
@@ -190,7 +191,7 @@ def start_simulator(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 
 
 
 def serve(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0, slow_seconds: float = 35.0,
-          toutiao_require_signature: bool = False, log_requests: bool = False,
+          toutiao_require_signature: bool = False, log_requests: bool = False, rate_limit: float | None = None,
           ready: Callable[[SimulatorHandle], None] | None = None) -> None:
     """Serve in the foreground until SIGINT or SIGTERM, then stop cleanly. `ready` is called once listening."""
     stop = threading.Event()
@@ -198,7 +199,7 @@ def serve(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0, slow_se
     try:
         with start_simulator(scenario, host=host, port=port, slow_seconds=slow_seconds,
                              toutiao_require_signature=toutiao_require_signature,
-                             log_requests=log_requests) as handle:
+                             log_requests=log_requests, rate_limit=rate_limit) as handle:
             if ready is not None:
                 ready(handle)
             while not stop.wait(0.5):

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'govpulse.db'}"
         return
+    with fresh_postgres() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards (a skip without a server)."""
     if not PG_URL:
         pytest.skip("GOVPULSE_TEST_POSTGRES_URL not set (PostgreSQL tests run in CI)")
     name = f"gp_test_{uuid.uuid4().hex[:12]}"

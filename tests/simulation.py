@@ -80,9 +80,13 @@ def fetch(
     body: bytes | None = None,
     timeout: float = 10.0,
     headers: dict[str, str] | None = None,
+    source: str | None = None,
 ) -> Fetched:
+    """One request; `source` is the local address to connect from."""
     parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
         conn.request(method, target, body=body, headers=headers or {})
         response = conn.getresponse()
@@ -262,3 +266,12 @@ def crawl(truth_server: SimulatorHandle, tmp_path: Path) -> Crawl:
 def office(truth_server: SimulatorHandle, db_url: str, tmp_path: Path) -> Crawl:
     """The same on a fresh SQLite file and on a fresh PostgreSQL database."""
     return make_crawl(truth_server, tmp_path, db_url)
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (distributed patrols need one)."""
+    from tests.conftest import fresh_postgres
+
+    with fresh_postgres() as url:
+        yield url

@@ -215,6 +215,7 @@ def _emit_steps(run: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(limit: int, as_json: bool) -> None:
     """The daemon's state, the last runs, the next runs and failing sources."""
+    from crawlers.shards import distributed_state
     from scheduler.status import daemon_state, failing_sources, last_runs, next_runs, recent_patrols
 
     ctx = app()
@@ -222,6 +223,9 @@ def status(limit: int, as_json: bool) -> None:
     data: dict[str, Any] = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
             "schedules": next_runs(ctx.engine, ctx.settings), "failing_sources": failing_sources(ctx.engine, last_n=last_n),
             "patrols": recent_patrols(ctx.engine)}
+    distributed = distributed_state(ctx.engine)
+    if distributed is not None:
+        data["distributed"] = distributed
     if as_json:
         emit_json(data)
         return
@@ -244,6 +248,27 @@ def status(limit: int, as_json: bool) -> None:
     emit_table([[f["platform"], f["outcome"], f["accounts"], "; ".join(f["examples"])] for f in data["failing_sources"]],
                [L("平台", "platform"), L("结果", "outcome"), L("账号数", "accounts"), L("例如", "e.g.")],
                title=L(f"连续 {last_n} 次抓取失败的来源", f"Sources failing their last {last_n} visits"))
+    if distributed is not None:
+        _emit_distributed(distributed)
+
+
+def _emit_distributed(d: dict[str, Any]) -> None:
+    """Shards by platform and state, the hosts, and the shards re-queued after their host dropped them."""
+    from govpulse.commands.patrol import emit_shard_states, shard_state_label
+
+    shards = d["shards"]
+    if d["patrol_id"] is not None:
+        emit_shard_states(shards, L(f"分布式巡查 #{d['patrol_id']}: {d['status']}",
+                                    f"Distributed patrol #{d['patrol_id']}: {d['status']}"))
+    emit_table([[h["name"], h["platform"], h["bind_address"] or "", h["pid"], h["shard"] or "",
+                 h["last_heartbeat"] or "", L("在线", "alive") if h["alive"] else L("已离线", "gone")] for h in d["hosts"]],
+               [L("节点", "host"), L("平台", "platform"), L("出口地址", "address"), "pid", L("当前分片", "shard"),
+                L("最近心跳", "last heartbeat"), L("状态", "state")], title=L("抓取节点", "Workers"))
+    if shards["requeued"]:
+        emit_table([[r["shard"], r["platform"], ", ".join(r["dropped_by"]), shard_state_label(r["state"]), r["host"] or ""]
+                    for r in shards["requeued"]],
+                   [L("分片", "shard"), L("平台", "platform"), L("中断于", "dropped by"), L("状态", "state"),
+                    L("现由", "now on")], title=L("重新排队的分片", "Re-queued shards"))
 
 
 COMMANDS: list[click.Command] = [run_daemon, schedule_group, status]

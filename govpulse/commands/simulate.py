@@ -42,9 +42,12 @@ def _parse_now(text: str | None) -> datetime | None:
 @click.option("--truth-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the scenario's ground truth (JSON) to this file.")
 @click.option("--log-requests", is_flag=True, help="Log every request to stderr.")
+@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), metavar="N",
+              help="At most N answers per second to each client address on each platform (and the bridge); "
+                   "beyond it the platform answers as it does to a blocked client.")
 def simulate(port: int, host: str, name: str, now_text: str | None, seed: int, size: int | None,
              slow_seconds: float, wechat_list_closed: bool, require_toutiao_signature: bool,
-             roster_out: Path | None, truth_out: Path | None, log_requests: bool) -> None:
+             roster_out: Path | None, truth_out: Path | None, log_requests: bool, rate_limit: float | None) -> None:
     """Run the platform simulator: Weibo, Toutiao, WeChat and feed bridges on one local port, for the
     demo and for trying a patrol."""
     from simulator import build_scenario, serve
@@ -74,7 +77,8 @@ def simulate(port: int, host: str, name: str, now_text: str | None, seed: int, s
 
     try:
         serve(scenario, host=host, port=port, slow_seconds=slow_seconds,
-              toutiao_require_signature=require_toutiao_signature, log_requests=log_requests, ready=ready)
+              toutiao_require_signature=require_toutiao_signature, log_requests=log_requests,
+              rate_limit=rate_limit, ready=ready)
     except OSError as exc:
         raise ValidationError(f"cannot listen on {host}:{port}: {exc.strerror}",
                               hint=L("换一个端口，或用 --port 0", "choose another port, or --port 0")) from None

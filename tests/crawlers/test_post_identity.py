@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
-from tests.simulator.simulator_support import pick
+from tests.simulation import Crawl, pick
 
 from registry.db import session_scope
 from registry.models import Post

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
 from tests.crawlers.hostile_bridge import HUGE, hostile_bridge
-from tests.simulator.simulator_support import pick
+from tests.simulation import Crawl, pick
 
 KEY = "ACCESSKEY4242"
 

@@ -156,3 +156,25 @@ def test_the_command_refuses_a_busy_port() -> None:
 def test_the_command_rejects_bad_options(args: list[str], message: str) -> None:
     done = subprocess.run([GOVPULSE, "--lang", "en", "simulate", *args], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and done.stderr.startswith(message)
+
+
+def test_rate_limit_blocks_each_address_on_each_site_beyond_its_rate() -> None:
+    scenario = build_scenario("truth")
+    weibo = pick(scenario, "active", "weibo")
+    toutiao = pick(scenario, "active", "toutiao")
+    timeline = f"/api/container/getIndex?containerid=107603{weibo.platform_id}&page=1"
+    with start_simulator(scenario, rate_limit=3) as sim:
+        first = [fetch(sim.base_url, timeline, source="127.0.0.2").status for _ in range(5)]
+        other_address = fetch(sim.base_url, timeline, source="127.0.0.3")
+        other_site = fetch(sim.base_url, f"/api/pc/list/user/feed?category=profile_all&token={toutiao.platform_id}",
+                           source="127.0.0.2")
+        time.sleep(1.05)  # the window has passed: answered again
+        later = fetch(sim.base_url, timeline, source="127.0.0.2")
+        stats = sim.stats()
+    assert first == [200, 200, 200, 418, 418]  # Weibo's answer to a blocked client
+    assert other_address.status == 200 and other_site.status == 200 and later.status == 200
+    assert stats["rate_limit"] == 3
+    assert stats["clients"]["127.0.0.2"]["weibo"] == {"requests": 4, "limited": 2, "peak": 3}
+    assert stats["clients"]["127.0.0.3"]["weibo"] == {"requests": 1, "limited": 0, "peak": 1}
+    assert stats["clients"]["127.0.0.2"]["toutiao"]["limited"] == 0
+    assert stats["by_path"]["weibo.rate_limited"] == 2
