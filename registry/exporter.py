@@ -31,7 +31,7 @@ from registry.identifiers import platform_label
 from registry.models import Account, Organization
 from registry.orgs import OrgIndex, find_org, org_subtree_ids
 from registry.accounts import account_filters
-from registry.sheets import write_sheet
+from registry.sheets import new_workbook, write_sheet
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 Progress = Callable[[str, int, "int | None"], None]
@@ -144,11 +144,9 @@ def _write_csv(fh: BinaryIO, rows: Iterator[Row]) -> None:
 
 
 def _write_xlsx(fh: BinaryIO, rows: Iterator[Row]) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
+    workbook = new_workbook(fh)
     write_sheet(workbook, L("账号台账", "roster"), [header_label(f) for f in EXPORT_FIELDS], _sheet_rows(rows))
-    workbook.save(fh)
+    workbook.close()
 
 
 def _write_json(fh: BinaryIO, rows: Iterator[Row]) -> None:

@@ -5,8 +5,8 @@ BOM, GBK/GB18030, UTF-16), XLSX (the first visible sheet or a named one; formula
 size and ratio limits on its parts), or a JSON export. Rows are numbered as a
 spreadsheet shows them (the header is row 1), so that error messages point at the row the user sees.
 
-Writing a plain table as a sheet of an openpyxl write-only workbook (write_sheet): the layout every
-workbook of ours shares.
+Writing a plain table as a sheet of an xlsxwriter workbook in constant-memory mode (new_workbook,
+write_sheet): the layout every workbook of ours shares, with memory flat in the number of rows.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from registry.errors import GovpulseError, ValidationError
 from registry.i18n import L
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook
+    from xlsxwriter import Workbook
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
@@ -290,9 +290,18 @@ _NOT_IN_TITLE = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
 
 
+def new_workbook(target: Any) -> Workbook:
+    """An xlsxwriter workbook writing to `target` (a path or a binary file) in constant-memory mode: each
+    row goes to disk as the next begins. Text stays text: never a formula, a link or a number."""
+    from xlsxwriter import Workbook
+
+    return Workbook(target, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                             "strings_to_numbers": False, "default_date_format": DATETIME_FORMAT})
+
+
 def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
                 formats: Sequence[str | None] = ()) -> int:
-    """Append `rows` as a new sheet of a write-only openpyxl workbook; returns the number of rows.
+    """Append `rows` as a new sheet of a workbook from new_workbook(); returns the number of rows.
 
     The header row is bold, frozen and filtered; column widths fit the header and the first WIDTH_SAMPLE
     rows (`rows` may be a stream). Values: str, int, float, bool, naive date/datetime (local time: Excel
@@ -300,46 +309,40 @@ def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Ite
     PERCENT_FORMAT...). Text is always stored as text, never as a formula; characters that XML cannot
     carry are dropped.
     """
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    sheet = workbook.create_sheet(sheet_title(title, workbook.sheetnames))
+    sheet = workbook.add_worksheet(sheet_title(title, [w.name for w in workbook.worksheets()]))
     stream = iter(rows)
     sample = list(islice(stream, WIDTH_SAMPLE))
-    # Widths and panes go into the sheet's head, which is written with the first row.
-    for i, width in enumerate(column_widths(header, sample, formats), 1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = "A2"
-
-    def text(value: str) -> Any:
-        value = _NOT_XML.sub("", value)
-        if value[:1] != "=":
-            return value
-        cell = WriteOnlyCell(sheet, value)
-        cell.data_type = "s"  # openpyxl would store "=..." as a formula
-        return cell
-
-    def formatted(value: Any, number_format: str) -> Any:
-        cell = WriteOnlyCell(sheet, value)
-        cell.number_format = number_format
-        return cell
-
-    bold = Font(bold=True)
-    head = [WriteOnlyCell(sheet, _NOT_XML.sub("", h)) for h in header]
-    for cell in head:
-        cell.font, cell.data_type = bold, "s"
-    sheet.append(head)
-    styled = [(i, f) for i, f in enumerate(formats) if f]
+    for i, width in enumerate(column_widths(header, sample, formats)):
+        sheet.set_column(i, i, width)
+    sheet.freeze_panes(1, 0)
+    bold = workbook.add_format({"bold": True})
+    for i, h in enumerate(header):
+        sheet.write_string(0, i, _NOT_XML.sub("", h), bold)
+    by_column = {i: workbook.add_format({"num_format": f}) for i, f in enumerate(formats) if f}
+    dated = workbook.add_format({"num_format": DATETIME_FORMAT})
+    undated = workbook.add_format({"num_format": DATE_FORMAT})
+    write_string, write_number = sheet.write_string, sheet.write_number
     n = 0
     for n, row in enumerate(chain(sample, stream), 1):  # noqa: B007 (n: the rows written, read after the loop)
-        values = [text(v) if type(v) is str else v for v in row]
-        for i, number_format in styled:
-            if values[i] is not None:
-                values[i] = formatted(values[i], number_format)
-        sheet.append(values)
+        for i, v in enumerate(row):
+            kind = type(v)
+            if v is None:
+                continue
+            if kind is str:
+                if v:
+                    write_string(n, i, _NOT_XML.sub("", v) if _NOT_XML.search(v) else v, by_column.get(i))
+            elif kind is int or kind is float:
+                write_number(n, i, v, by_column.get(i))
+            elif kind is bool:
+                sheet.write_boolean(n, i, v, by_column.get(i))
+            elif isinstance(v, datetime):
+                sheet.write_datetime(n, i, v, by_column.get(i, dated))
+            elif isinstance(v, date):
+                sheet.write_datetime(n, i, v, by_column.get(i, undated))
+            else:
+                write_number(n, i, v, by_column.get(i))  # numpy and decimal numbers
     if n:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{n + 1}"
+        sheet.autofilter(0, 0, n, len(header) - 1)
     return n
 
 

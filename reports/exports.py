@@ -19,7 +19,7 @@ from typing import Any
 from registry.fields import neutralize_formula
 from reports.queries import STATUS_ORDER, ReportData
 from registry.safety import safe_http_url
-from registry.sheets import DATETIME_FORMAT, PERCENT_FORMAT, write_sheet
+from registry.sheets import DATETIME_FORMAT, PERCENT_FORMAT, new_workbook, write_sheet
 from registry.timeutil import SHANGHAI
 from reports.i18n import Translator
 from reports.links import profile_url
@@ -67,13 +67,11 @@ class Section:
 
 
 def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
+    workbook = new_workbook(str(path))
     for s in sections:
         write_sheet(workbook, s.title, [neutralize_formula(c.header) for c in s.columns], s.values,
                     [NUMBER_FORMATS.get(c.kind) for c in s.columns])
-    workbook.save(path)
+    workbook.close()
 
 
 def write_csv(path: Path, columns: Sequence[Column], values: Sequence[Sequence[Any]]) -> None:
