@@ -323,7 +323,7 @@ def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Ite
     undated = workbook.add_format({"num_format": DATE_FORMAT})
     write_string, write_number = sheet.write_string, sheet.write_number
     n = 0
-    for n, row in enumerate(chain(sample, stream), 1):  # noqa: B007 (n: the rows written, read after the loop)
+    for n, row in enumerate(chain(sample, stream), 1):
         for i, v in enumerate(row):
             kind = type(v)
             if v is None:
