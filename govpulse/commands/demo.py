@@ -12,12 +12,14 @@ from govpulse.context import app
 from govpulse.output import emit_table, progress
 from registry.errors import GovpulseError
 from registry.i18n import L, current_lang, set_lang
+from registry.labels import label
+from registry.vocabulary import VERDICT_STATUSES
 
 
-def _score_rows(score: Any) -> list[tuple[str, Any]]:
-    """Accounts by verdict, from whatever counts the score result carries."""
-    counts = getattr(score, "counts", None) or getattr(score, "by_status", None) or {}
-    return sorted(dict(counts).items(), key=lambda kv: -int(kv[1]) if isinstance(kv[1], int) else 0)
+def _score_rows(score: Any) -> list[tuple[str, int]]:
+    """Accounts by verdict, in the verdicts' order, named in the user's language."""
+    counts = dict(score.counts)
+    return [(label("status", s), int(counts[s])) for s in VERDICT_STATUSES if counts.get(s)]
 
 
 @click.command("demo")
