@@ -21,7 +21,7 @@ from registry.identifiers import (looks_like_url, normalize_platform, resolve_ac
 from registry.models import PLATFORMS, Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
 from registry.orgs import (OrgIndex, add_org, edit_org, find_org, org_detail, org_subtree_ids,  # noqa: F401
                            org_subtree_select, org_tree, remove_org)
-from registry.timeutil import utcnow
+from registry.timeutil import not_after_now, utcnow
 
 # The fields of an account that the audit trail, the exports and the imports speak of (the unit as
 # "org", the merge target as "merged_into": both as readable references).
@@ -285,7 +285,7 @@ def account_detail(session: Session, account: Account) -> dict[str, Any]:
     wanted = (Verdict.status, Verdict.flags, Verdict.rule, Verdict.threshold, Verdict.liveness_index,
               Verdict.days_silent, Verdict.last_post_at, Verdict.run_id, ScoreRun.as_of)
     verdict = session.exec(select(*wanted).join(ScoreRun, col(ScoreRun.id) == Verdict.run_id)
-                           .where(Verdict.account_id == account.id)
+                           .where(Verdict.account_id == account.id, col(ScoreRun.as_of) <= not_after_now())
                            .order_by(col(ScoreRun.id).desc()).limit(1)).first()
     row["verdict"] = dict(zip(("status", "flags", "rule", "threshold", "liveness_index", "days_silent",
                                "last_post_at", "run_id", "as_of"), verdict, strict=True)) if verdict else None
