@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from crawlers.redaction import configured_secrets, redact
-from crawlers.run import EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
+from crawlers.run import EXIT_INCOMPLETE, EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
 from crawlers.settings import check as check_settings
 from registry.config import Settings
 from registry.db import open_engine, session_scope
@@ -110,7 +110,8 @@ class PatrolResult:
     resumed: bool
     stopped_by: str | None  # "interrupt" (Ctrl-C), "time_limit", "stop_event", or None: ran to its end
     log_path: Path
-    message: str | None = None  # why the crawl could not run
+    message: str | None = None  # why the crawl could not run, or left accounts unvisited
+    workers: dict[str, int] = field(default_factory=dict)  # worker processes replaced, visits given up
 
     @property
     def interrupted(self) -> bool:
@@ -259,15 +260,29 @@ def _watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool,
         finish_patrol(engine, patrol_id, status=ABORTED if stopped_by else FAILED, exit_code=rc,
                       summary={**patrol_summary(engine, patrol_id), "error": message})
         patrol = get_patrol(engine, patrol_id)
-    elif rc not in (0, EXIT_INTERRUPTED):
+    elif rc not in (0, EXIT_INTERRUPTED, EXIT_INCOMPLETE):
         message = _death_message(rc, log, settings)
     assert patrol is not None
+    workers = dict((patrol.summary or {}).get("workers") or {})
+    if rc == EXIT_INCOMPLETE:
+        message = workers_message(workers)
     summary = patrol_summary(engine, patrol_id)
     return PatrolResult(
         patrol_id=patrol_id, status=patrol.status, exit_code=rc, accounts_total=patrol.accounts_total,
         accounts_done=summary["accounts_done"], outcomes=summary["outcomes"], by_platform=summary["by_platform"],
         posts_seen=summary["posts_seen"], posts_new=summary["posts_new"], elapsed=time.monotonic() - started,
-        resumed=resumed, stopped_by=stopped_by, log_path=log, message=message)
+        resumed=resumed, stopped_by=stopped_by, log_path=log, message=message, workers=workers)
+
+
+def workers_message(workers: dict[str, int]) -> str:
+    """What dying worker processes did to a patrol, in one line."""
+    restarts = int(workers.get("parse_restarts", 0)) + int(workers.get("store_restarts", 0))
+    left = int(workers.get("abandoned", 0))
+    text = L(f"工作进程意外终止 {restarts} 次, 已重新启动", f"worker processes died {restarts} time(s) and were replaced")
+    if left:
+        text += L(f"; {left} 个账号未完成访问, 下次巡查同一范围时补完",
+                  f"; {left} account(s) were left unvisited for the next patrol over the same scope")
+    return text
 
 
 def _wait(child: subprocess.Popen[bytes], seconds: float) -> bool:

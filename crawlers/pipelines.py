@@ -15,7 +15,7 @@ from typing import Any
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call, run_in_thread
 
 from crawlers.items import AccountVisit
-from crawlers.workers import store
+from crawlers.workers import WORKERS_LOST, WorkersExhausted, store
 from registry.observations import StoreStats, store_visits
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class VisitPipeline:
         spider = self.crawler.spider
         if spider.store_pool is None:
             return await run_in_thread(store_visits, spider.db, batch)
-        return await asyncio.wrap_future(spider.store_pool.submit(store, batch))
+        return await spider.store_pool.run(store, batch)
 
     def open_spider(self) -> None:
         self.timer = create_looping_call(self._tick)
@@ -83,6 +83,11 @@ class VisitPipeline:
                 return
             try:
                 stats = await self._store(batch)
+            except WorkersExhausted as exc:
+                self.buffer[:0] = batch
+                log.error("could not store %d visits: %s; stopping the crawl", len(batch), exc)
+                self._background(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+                return
             except Exception as exc:
                 self.buffer[:0] = batch  # kept for the next attempt
                 self.failures += 1

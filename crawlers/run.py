@@ -5,7 +5,9 @@ process). Runs one Scrapy process with a crawler per source that has accounts le
 patrol, then records how the patrol ended.
 
 Exit codes: 0 the crawl ran (per-account failures are data); 1 it could not run or could not store;
-3 it was interrupted (SIGTERM/SIGINT) after storing what it had.
+3 it was interrupted (SIGTERM/SIGINT) after storing what it had; 4 it ran to its end but left accounts
+unvisited because their parse was lost with a dying worker (or it stopped because the workers kept
+dying): the next patrol over the same scope visits them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from registry.observations import (
     pending_by_source,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 3
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INCOMPLETE = 0, 1, 3, 4
 # The parent's effective settings without their secrets (JSON); the secrets the child reads itself
 # from the same environment and files.
 SETTINGS_ENV = "GOVPULSE_PATROL_SETTINGS"
@@ -82,7 +84,7 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
-    from crawlers.workers import parse_workers, start_pool, start_store
+    from crawlers.workers import WORKERS_LOST, parse_workers, start_pool, start_store
     from crawlers.pipelines import STORE_FAILED
     from crawlers.redaction import configured_secrets, install_redaction
     from crawlers.settings import BASE, SOURCES, crawl_settings, feed_platforms
@@ -115,16 +117,24 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
         finally:
             for executor in (pool, store_pool):
                 if executor is not None:
-                    executor.shutdown(cancel_futures=True)
+                    executor.shutdown()
+    abandoned = sum(int(c.stats.get_value("govpulse/abandoned", 0)) for c in crawlers.values())
+    workers = {"parse_restarts": pool.restarts if pool else 0, "store_restarts": store_pool.restarts if store_pool else 0,
+               "abandoned": abandoned}
     if any(reason == STORE_FAILED for reason in reasons.values()):
         status, code = FAILED, EXIT_FAILED
+    elif any(reason == WORKERS_LOST for reason in reasons.values()) or (
+            abandoned and all(reason == "finished" for reason in reasons.values())):
+        status, code = ABORTED, EXIT_INCOMPLETE  # resumable: the next patrol visits what is left
     elif all(reason == "finished" for reason in reasons.values()) and len(reasons) == len(sources):
         status, code = FINISHED, EXIT_OK
     else:
         status, code = ABORTED, EXIT_INTERRUPTED
     requests = {source: int(c.stats.get_value("downloader/request_count", 0)) for source, c in crawlers.items()}
-    finish_patrol(engine, patrol_id, status=status, exit_code=code,
-                  summary={**patrol_summary(engine, patrol_id), "sources": reasons, "requests": requests})
+    summary = {**patrol_summary(engine, patrol_id), "sources": reasons, "requests": requests}
+    if any(workers.values()):
+        summary["workers"] = workers
+    finish_patrol(engine, patrol_id, status=status, exit_code=code, summary=summary)
     return code
 
 

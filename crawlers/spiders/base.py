@@ -36,7 +36,7 @@ from crawlers.items import AccountVisit, PageResult, PostItem, ProfileItem
 from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN, mark_foreign
 from crawlers.parsing.responses import is_login_url
-from crawlers.workers import parse, plain_headers
+from crawlers.workers import WORKERS_LOST, WorkerLost, WorkersExhausted, parse, plain_headers
 from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
@@ -45,6 +45,9 @@ from registry.timeutil import utcnow
 
 BACKOUT_PAUSE = 0.05  # seconds between checks while the downloader is full
 REASON_LIMIT = 300
+# A page whose parse was lost with its worker: the visit ends without an outcome (not "malformed": the
+# page may be fine), so that the next patrol over the scope visits the account again.
+ABANDONED = "abandoned"
 WECHAT_ARTICLE_HOST = "mp.weixin.qq.com"
 
 Parser = Callable[..., PageResult]
@@ -186,7 +189,12 @@ class PatrolSpider(scrapy.Spider):
         try:
             if self.parse_pool is None:
                 return parse(parser, response.body, **args)
-            return await asyncio.wrap_future(self.parse_pool.submit(parse, parser, response.body, **args))
+            return await self.parse_pool.run(parse, parser, response.body, **args)
+        except WorkerLost as exc:
+            self.logger.error("account %s left for the next patrol: %s", visit.ref.id, exc)
+            if isinstance(exc, WorkersExhausted) and self.crawler.engine.running:
+                asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+            return PageResult(outcome=ABANDONED, reason=str(exc), http_status=response.status)
         except Exception as exc:
             self.logger.exception("parser %s failed on account %s", getattr(parser, "__name__", parser),
                                   visit.ref.id)
@@ -254,6 +262,8 @@ class PatrolSpider(scrapy.Spider):
 
     async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit:
         result = await self.read(parse_wechat_article_page, response, visit)
+        if result.outcome == ABANDONED:
+            return self.finish(visit, ABANDONED)
         if result.outcome == "gone":
             return self.finish(visit, "gone", result.reason, result.http_status, final=True)
         if result.outcome is not None:
@@ -261,10 +271,13 @@ class PatrolSpider(scrapy.Spider):
         return self.finish(visit)
 
     def finish(self, visit: Visit, outcome: str | None = None, reason: str | None = None,
-               status: int | None = None, *, final: bool = False) -> AccountVisit:
+               status: int | None = None, *, final: bool = False) -> AccountVisit | None:
         """The visit as stored. A failure after some pages keeps what those pages showed (they hold
         the newest posts), unless `final` (the platform says the account is gone); a timeline made only
-        of another account's posts is not this account's."""
+        of another account's posts is not this account's. An abandoned visit stores nothing."""
+        if outcome == ABANDONED:
+            self.crawler.stats.inc_value("govpulse/abandoned")
+            return None
         posts = list(visit.posts.values())
         mark_foreign(posts, visit.ref.platform_id)
         own = [p for p in posts if FOREIGN not in p.flags]

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol, workers_message
 from govpulse.context import app
 from govpulse.output import emit_json, emit_table, progress
 from registry.db import session_scope
-from registry.errors import GovpulseError
+from registry.errors import ExitCode, GovpulseError
 from registry.i18n import L
 from registry.models import OUTCOMES, PLATFORMS
 from registry.orgs import find_org
@@ -57,7 +57,7 @@ def result_json(result: PatrolResult) -> dict[str, Any]:
             "resumed": result.resumed, "stopped_by": result.stopped_by, "accounts_total": result.accounts_total,
             "accounts_done": result.accounts_done, "outcomes": result.outcomes, "by_platform": result.by_platform,
             "posts_seen": result.posts_seen, "posts_new": result.posts_new, "seconds": round(result.elapsed, 1),
-            "log": str(result.log_path), "message": result.message}
+            "log": str(result.log_path), "message": result.message, "workers": result.workers}
 
 
 def print_result(result: PatrolResult) -> None:
@@ -70,6 +70,10 @@ def print_result(result: PatrolResult) -> None:
         f"新增 {result.posts_new} 条, 用时 {result.elapsed:.0f} 秒。日志: {result.log_path}",
         f"visited {result.accounts_done}/{result.accounts_total} accounts, read {result.posts_seen} posts, "
         f"{result.posts_new} new, in {result.elapsed:.0f} s. Log: {result.log_path}"))
+    if result.workers and not result.message:
+        click.echo(workers_message(result.workers), err=True)
+    if result.message:
+        click.echo(result.message, err=True)
     if result.interrupted and result.accounts_done < result.accounts_total:
         click.echo(L("巡查被中止; 已存储的数据保留, 下次对同一范围巡查时会补完其余账号。",
                      "The patrol was stopped; what was stored is kept, and the next patrol over the same "
@@ -119,8 +123,9 @@ def patrol(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tuple[st
     """Patrol the accounts: fetch each one's recent posts and profile, and record the outcome.
 
     巡查账号: 抓取每个账号的近期更新与主页信息, 记录访问结果。Per-account failures (blocked, login
-    wall, timeout...) are recorded, not errors: the command fails only when the crawl cannot run.
-    Interrupted, the next patrol over the same scope completes the rest.
+    wall, timeout...) are recorded, not errors: the command fails (exit 1) when the crawl cannot run or
+    leaves accounts unvisited (worker processes that kept dying). Interrupted, the next patrol over the
+    same scope completes the rest.
     """
     ctx = app()
     scope = patrol_scope(platforms, orgs, accounts, limit, due)
@@ -131,6 +136,8 @@ def patrol(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tuple[st
         print_result(result)
     if result.stopped_by == "interrupt":
         sys.exit(130)
+    if result.status == "aborted" and not result.stopped_by:  # accounts left for the next patrol
+        sys.exit(int(ExitCode.FAILURE))
 
 
 COMMANDS: list[click.Command] = [patrol]
