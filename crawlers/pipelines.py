@@ -26,6 +26,7 @@ FLUSH_SECONDS = 2.0
 # more accounts would only add to what cannot be stored.
 MAX_STORE_FAILURES = 3
 STORE_FAILED = "store_failed"
+UNSTORED = "govpulse/unstored"  # visits the crawl could not store before it closed
 
 
 class VisitPipeline:
@@ -102,8 +103,15 @@ class VisitPipeline:
                 self.crawler.stats.inc_value(f"govpulse/{name}", getattr(stats, name))
 
     async def close_spider(self) -> None:
+        """Store what is left, trying again while the database refuses (locked, briefly gone) up to
+        MAX_STORE_FAILURES attempts in a row; what still could not be stored is counted, and the patrol is
+        then recorded as failed (its accounts are visited again by the next patrol)."""
         if self.timer is not None and self.timer.running:
             self.timer.stop()
         await self.flush()
+        while self.buffer and 0 < self.failures < MAX_STORE_FAILURES:
+            await self.flush()
+        if self.buffer:
+            self.crawler.stats.set_value(UNSTORED, len(self.buffer))
         log.info("stored %d visits, %d posts seen, %d new", self.totals.visits, self.totals.posts_seen,
                  self.totals.posts_new)

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from registry.config import SECRET_KEYS, Settings, load_settings
-from registry.db import open_engine
+from registry.db import open_engine, retrying
 from registry.errors import GovpulseError
 from registry.observations import (
     ABORTED,
@@ -85,7 +85,7 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
     from crawlers.workers import WORKERS_LOST, parse_workers, start_pool, start_store
-    from crawlers.pipelines import STORE_FAILED
+    from crawlers.pipelines import STORE_FAILED, UNSTORED
     from crawlers.redaction import configured_secrets, install_redaction
     from crawlers.settings import BASE, SOURCES, crawl_settings, feed_platforms
     from crawlers.spiders import SPIDERS
@@ -121,7 +121,8 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     abandoned = sum(int(c.stats.get_value("govpulse/abandoned", 0)) for c in crawlers.values())
     workers = {"parse_restarts": pool.restarts if pool else 0, "store_restarts": store_pool.restarts if store_pool else 0,
                "abandoned": abandoned}
-    if any(reason == STORE_FAILED for reason in reasons.values()):
+    unstored = sum(int(c.stats.get_value(UNSTORED, 0)) for c in crawlers.values())
+    if unstored or any(reason == STORE_FAILED for reason in reasons.values()):
         status, code = FAILED, EXIT_FAILED
     elif any(reason == WORKERS_LOST for reason in reasons.values()) or (
             abandoned and all(reason == "finished" for reason in reasons.values())):
@@ -131,10 +132,12 @@ def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
     else:
         status, code = ABORTED, EXIT_INTERRUPTED
     requests = {source: int(c.stats.get_value("downloader/request_count", 0)) for source, c in crawlers.items()}
-    summary = {**patrol_summary(engine, patrol_id), "sources": reasons, "requests": requests}
+    summary = {**retrying(lambda: patrol_summary(engine, patrol_id)), "sources": reasons, "requests": requests}
     if any(workers.values()):
         summary["workers"] = workers
-    finish_patrol(engine, patrol_id, status=status, exit_code=code, summary=summary)
+    # The crawl is over: recording it waits out a locked database rather than lose its end.
+    retrying(lambda: finish_patrol(engine, patrol_id, status=status, exit_code=code, summary=summary),
+             what="recording the end of the patrol")
     return code
 
 

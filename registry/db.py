@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -22,6 +24,8 @@ from sqlmodel import Session, create_engine
 
 from registry.errors import GovpulseError, ValidationError
 
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000
 
@@ -131,6 +135,22 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         ensure_schema(engine)
     return engine
+
+
+def retrying(work: Callable[[], T], *, seconds: float = 600.0, pause: float = 1.0, what: str = "") -> T:
+    """Run `work`, again while the database is locked or unreachable (a busy SQLite file beyond its busy
+    timeout, a PostgreSQL restart), for up to `seconds`: for the bookkeeping of a long job, which must
+    not die of a passing lock while the work it records goes on."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return work()
+        except OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise
+            _log.warning("database not available%s, retrying: %s", f" ({what})" if what else "",
+                         str(exc.orig or exc).splitlines()[0])
+            time.sleep(pause)
 
 
 @contextmanager

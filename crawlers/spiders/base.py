@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -40,6 +41,7 @@ from crawlers.workers import WORKERS_LOST, WorkerLost, WorkersExhausted, parse, 
 from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
+from registry.db import retrying
 from registry.observations import AccountRef, PostState, known_post_state, pending_accounts
 from registry.timeutil import utcnow
 
@@ -121,12 +123,13 @@ class PatrolSpider(scrapy.Spider):
         as the downloader frees up (100,000 accounts never sit in memory at once)."""
         after = 0
         while True:
-            refs = await run_in_thread(
+            # A locked database only delays the next accounts (never ends the patrol early).
+            refs = await run_in_thread(retrying, partial(
                 pending_accounts, self.db, self.patrol_id, scope=self.scope, source=self.source,
-                feed_platforms=self.feed_platforms, after_id=after, limit=self.batch_size)
+                feed_platforms=self.feed_platforms, after_id=after, limit=self.batch_size))
             if not refs:
                 return
-            known = await run_in_thread(known_post_state, self.db, [r.id for r in refs])
+            known = await run_in_thread(retrying, partial(known_post_state, self.db, [r.id for r in refs]))
             for ref in refs:
                 while self.crawler.engine.needs_backout():
                     if not self.crawler.engine.running:

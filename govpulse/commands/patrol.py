@@ -136,7 +136,7 @@ def patrol(platforms: tuple[str, ...], orgs: tuple[str, ...], accounts: tuple[st
         print_result(result)
     if result.stopped_by == "interrupt":
         sys.exit(130)
-    if result.status == "aborted" and not result.stopped_by:  # accounts left for the next patrol
+    if result.status == "aborted" and result.stopped_by in (None, "lock_lost"):  # left for the next patrol
         sys.exit(int(ExitCode.FAILURE))
 
 
