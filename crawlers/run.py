@@ -80,13 +80,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def crawl(settings: Settings, engine: Any, patrol_id: int) -> int:
+    from crawlers.redaction import configured_secrets, install_redaction, redact_streams
+
+    # Before Scrapy makes any log handler on them: every line the crawl writes is redacted.
+    redact_streams(configured_secrets(settings))
     # Scrapy is imported here: the launcher imports this module for the settings hand-over only.
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
     from crawlers.workers import WORKERS_LOST, parse_workers, start_pool, start_store
     from crawlers.pipelines import STORE_FAILED, UNSTORED
-    from crawlers.redaction import configured_secrets, install_redaction
     from crawlers.settings import BASE, SOURCES, crawl_settings, feed_platforms
     from crawlers.spiders import SPIDERS
 

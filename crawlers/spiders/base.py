@@ -38,7 +38,7 @@ from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN, mark_foreign
 from crawlers.parsing.responses import is_login_url
 from crawlers.workers import WORKERS_LOST, WorkerLost, WorkersExhausted, parse, plain_headers
-from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
+from crawlers.redaction import CREDENTIAL_PARAMS, clean_link, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
 from registry.db import retrying
@@ -282,6 +282,8 @@ class PatrolSpider(scrapy.Spider):
             self.crawler.stats.inc_value("govpulse/abandoned")
             return None
         posts = list(visit.posts.values())
+        for post in posts:  # a link opened in a reader's client carries its session
+            post.url = clean_link(post.url, self.credential_params, self.secrets)
         mark_foreign(posts, visit.ref.platform_id)
         own = [p for p in posts if FOREIGN not in p.flags]
         notes = list(visit.notes)
