@@ -47,6 +47,9 @@ def _find_by_key(session: Session, platform: str, platform_id: str) -> Account |
                                               Account.platform_id == platform_id)).first()
 
 
+MAX_ROW_ID = 2**63 - 1  # a number beyond the database's integers names no row
+
+
 def resolve_account(session: Session, ref: str | int) -> Account:
     """An account by platform id, `platform:id` (when two platforms share an id), profile URL, or internal
     number (`12` or `#12`)."""
@@ -61,7 +64,7 @@ def resolve_account(session: Session, ref: str | int) -> Account:
                                 hint=L("用 govpulse account list 查看, 或 account add 登记", "see govpulse account list, or register it with account add"))
         return account
     if text.startswith("#") and text[1:].isdigit():
-        account = session.get(Account, int(text[1:]))
+        account = session.get(Account, int(text[1:])) if int(text[1:]) <= MAX_ROW_ID else None
         if account is None:
             raise NotFoundError(L(f"没有编号为 {text} 的账号", f"no account number {text}"))
         return account
@@ -75,7 +78,7 @@ def resolve_account(session: Session, ref: str | int) -> Account:
                             hint=L("写成 平台:ID, 如 weibo:" + text, "write platform:id, e.g. weibo:" + text))
     if matches:
         return matches[0]
-    if text.isdigit():
+    if text.isdigit() and int(text) <= MAX_ROW_ID:
         account = session.get(Account, int(text))
         if account is not None:
             return account

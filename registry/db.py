@@ -58,7 +58,14 @@ def _make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (OSError, ValueError) as exc:
+                raise ValidationError(
+                    f"database URL {mask_password(url)[:200]!r} is not usable: cannot create its folder: "
+                    f"{getattr(exc, 'strerror', None) or exc}",
+                    hint="e.g. sqlite:////var/lib/govpulse/govpulse.db, in a folder govpulse may write") from None
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}, **kwargs
         )
@@ -125,7 +132,8 @@ def ensure_schema(engine: Engine) -> None:
             upgrade(engine)
     except OperationalError as exc:
         raise GovpulseError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)[:200]}: "
+            f"{(str(exc.orig).splitlines() or [''])[0]}",
             hint="check the --db URL / GOVPULSE_DATABASE_URL and that the server is running",
         ) from None
 

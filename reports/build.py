@@ -121,6 +121,10 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
                              deadline=generated_at + timedelta(days=int(conf.get("deadline_days", 15))),
                              issuer=str(conf.get("issuer") or ""))
         staged.commit()
+    except OSError as exc:  # a full disk, a folder that went read-only: nothing half-written stays
+        staged.discard()
+        raise GovpulseError(f"cannot write the report in {folder}: {exc.strerror or exc}",
+                            hint="free some space or choose another folder with --out (report.out_dir)") from None
     except BaseException:
         staged.discard()
         raise

@@ -9,7 +9,7 @@ import click
 
 from crawlers.launcher import PatrolResult, PatrolScope, ProgressInfo, run_patrol, workers_message
 from govpulse.context import app
-from govpulse.output import emit_json, emit_table, progress
+from govpulse.output import MAX_LIMIT, emit_json, emit_table, progress
 from registry.db import session_scope
 from registry.errors import ExitCode, GovpulseError
 from registry.i18n import L
@@ -112,7 +112,7 @@ def execute(scope: PatrolScope, *, settings: Any, time_limit: float | None = Non
 @click.option("--org", "orgs", multiple=True, metavar="ORG", help="Only this unit and the units below it (repeatable).")
 @click.option("--account", "accounts", multiple=True, metavar="ID",
               help="Only this account: platform id, platform:id, profile URL or #number (repeatable).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most the first N accounts of the scope.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help="At most the first N accounts of the scope.")
 @click.option("--due", is_flag=True, help="Only accounts that are due (next_due_at has come).")
 @click.option("--time-limit", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Stop after this long (default patrol.time_limit_seconds; 0 = no limit).")
