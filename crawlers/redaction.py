@@ -74,19 +74,12 @@ def redact_log(text: str, secrets: Collection[str]) -> str:
 def strip_credentials(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS,
                       secrets: Collection[str] = ()) -> str | None:
     """The URL without credential query parameters (and without any parameter whose value is a
-    configured secret), for storing and showing."""
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in params and v not in secrets]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+    configured secret) nor fragment, for storing and showing."""
+    return clean_link(url, params, secrets, drop_fragment=True)
 
 
-def clean_link(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS, secrets: Collection[str] = ()) -> str | None:
+def clean_link(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS, secrets: Collection[str] = (), *,
+               drop_fragment: bool = False) -> str | None:
     """A post's link as stored: unchanged unless it carries a credential parameter or a configured
     secret, which are dropped (the link still opens the post)."""
     if not url:
@@ -96,10 +89,12 @@ def clean_link(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS, sec
     except ValueError:
         return None
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k.lower() in params or v in secrets for k, v in pairs) and not any(s in url for s in secrets):
+    if not drop_fragment and not any(k.lower() in params or v in secrets for k, v in pairs) \
+            and not any(s in url for s in secrets):
         return url
     query = [(k, v) for k, v in pairs if k.lower() not in params and v not in secrets]
-    return redact(urlunsplit(parts._replace(query=urlencode(query))), secrets)
+    cleaned = parts._replace(query=urlencode(query), fragment="" if drop_fragment else parts.fragment)
+    return redact(urlunsplit(cleaned), secrets)
 
 
 class RedactingFilter(logging.Filter):
