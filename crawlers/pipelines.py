@@ -86,8 +86,10 @@ class VisitPipeline:
                 stats = await self._store(batch)
             except WorkersExhausted as exc:
                 self.buffer[:0] = batch
-                log.error("could not store %d visits: %s; stopping the crawl", len(batch), exc)
-                self._background(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+                if self.failures < MAX_STORE_FAILURES:  # once: no store can succeed any more
+                    self.failures = MAX_STORE_FAILURES
+                    log.error("could not store %d visits: %s; stopping the crawl", len(batch), exc)
+                    self._background(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
                 return
             except Exception as exc:
                 self.buffer[:0] = batch  # kept for the next attempt

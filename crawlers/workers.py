@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_AUTO_WORKERS = 4
 PR_SET_PDEATHSIG = 1
 MAX_RESTARTS = 5  # replacements of one pool in one crawl, beyond which the crawl stops
+TASK_SECONDS = 300.0  # beyond any parse or batch of visits stored (a locked database waits 30 s per try)
 WORKERS_LOST = "workers_lost"  # the reason a spider closes with when the pool is exhausted
 
 
@@ -50,10 +51,12 @@ class WorkersExhausted(WorkerLost):
 class Respawning:
     """A process pool that is replaced when one of its processes dies. Shared by the crawl's spiders."""
 
-    def __init__(self, start: Callable[[], ProcessPoolExecutor], what: str, *, limit: int = MAX_RESTARTS) -> None:
+    def __init__(self, start: Callable[[], ProcessPoolExecutor], what: str, *, limit: int = MAX_RESTARTS,
+                 task_seconds: float = TASK_SECONDS) -> None:
         self.start = start
         self.what = what
         self.limit = limit
+        self.task_seconds = task_seconds
         self.executor = start()
         self.restarts = 0
         self.lost = 0  # tasks given up
@@ -62,8 +65,11 @@ class Respawning:
         for attempt in (1, 2):
             executor = self.executor
             try:
-                return await asyncio.wrap_future(executor.submit(fn, *args, **kwargs))
-            except BrokenProcessPool:
+                future = executor.submit(fn, *args, **kwargs)
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.task_seconds)
+            except (BrokenProcessPool, asyncio.TimeoutError):
+                # A pool whose process died while it was being started may never fail its tasks: one
+                # that outlasts any real task counts as dead too.
                 self._replace(executor)
         self.lost += 1
         raise WorkerLost(f"the {self.what} worker died twice while running this task")
@@ -80,7 +86,8 @@ class Respawning:
         self.executor = self.start()
 
     def shutdown(self) -> None:
-        self.executor.shutdown(cancel_futures=True)
+        # Not waiting: every task was awaited by now, and the processes die with the crawl.
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def parse_workers(settings: Settings) -> int:

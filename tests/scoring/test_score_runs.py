@@ -30,10 +30,10 @@ def unit(world) -> dict[str, int]:
     ("9999-12-31", "is later than now"), ((utcnow() + timedelta(days=2)).date().isoformat(), "is later than now"),
     ("2008-12-31", "is before 2009-01-01"), ("0001-01-01", "is before 2009-01-01"),
     ("0001-01-01T00:00+08:00", "is not a date"), ("", "is not a date"), ("2026-02-30", "is not a date")])
-def test_as_of_outside_the_platforms_lifetime_is_refused(gp_sqlite, world, command, value, says) -> None:
+def test_as_of_outside_the_platforms_lifetime_is_refused(gp, world, command, value, says) -> None:
     world.active(world.org("某区"), name="正常号")
     world.active(world.org("某局"), name="正常号2")
-    result = gp_sqlite(*command, "--as-of", value)
+    result = gp(*command, "--as-of", value)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"Error: --as-of {value!r} {says}"), result.output
     assert "Traceback" not in result.output
@@ -41,13 +41,13 @@ def test_as_of_outside_the_platforms_lifetime_is_refused(gp_sqlite, world, comma
         assert s.execute(select(func.count()).select_from(Verdict)).scalar_one() == 0
 
 
-def test_today_and_a_minute_of_skew_are_accepted(gp_sqlite, unit) -> None:
+def test_today_and_a_minute_of_skew_are_accepted(gp, unit) -> None:
     from registry.timeutil import SHANGHAI
 
     today = utcnow().astimezone(SHANGHAI).date().isoformat()
-    assert json.loads(gp_sqlite.ok("score", "--as-of", today, "--json").output)["accounts"] == 2
+    assert json.loads(gp.ok("score", "--as-of", today, "--json").output)["accounts"] == 2
     soon = (utcnow() + timedelta(seconds=30)).isoformat()
-    gp_sqlite.ok("score", "--as-of", soon, "--json")
+    gp.ok("score", "--as-of", soon, "--json")
 
 
 def test_a_future_run_is_listed_ignored_and_removed(gp, unit, engine) -> None:
