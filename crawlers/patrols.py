@@ -3,7 +3,7 @@ resolved once, the progress and result records, and the crawl's log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,12 @@ class PatrolResult:
     posts_new: int
     elapsed: float
     resumed: bool
-    stopped_by: str | None  # "interrupt" (Ctrl-C), "time_limit", "stop_event", or None: ran to its end
+    # "interrupt" (Ctrl-C), "time_limit", "stop_event", "lock_lost" (another process took the patrol lock
+    # over), or None: ran to its end
+    stopped_by: str | None
     log_path: Path
-    message: str | None = None  # why the crawl could not run
+    message: str | None = None  # why the crawl could not run, or left accounts unvisited
+    workers: dict[str, int] = field(default_factory=dict)  # worker processes replaced, visits given up
     shards: dict[str, Any] | None = None  # a distributed patrol's shards (crawlers.shards.shard_progress)
 
     @property

@@ -15,7 +15,7 @@ from typing import Any
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call, run_in_thread
 
 from crawlers.items import AccountVisit
-from crawlers.workers import store
+from crawlers.workers import WORKERS_LOST, WorkersExhausted, store
 from registry.observations import StoreStats, store_visits
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ FLUSH_SECONDS = 2.0
 # more accounts would only add to what cannot be stored.
 MAX_STORE_FAILURES = 3
 STORE_FAILED = "store_failed"
+UNSTORED = "govpulse/unstored"  # visits the crawl could not store before it closed
 
 
 class VisitPipeline:
@@ -50,7 +51,7 @@ class VisitPipeline:
         spider = self.crawler.spider
         if spider.store_pool is None:
             return await run_in_thread(store_visits, spider.db, batch)
-        return await asyncio.wrap_future(spider.store_pool.submit(store, batch))
+        return await spider.store_pool.run(store, batch)
 
     def open_spider(self) -> None:
         self.timer = create_looping_call(self._tick)
@@ -83,6 +84,13 @@ class VisitPipeline:
                 return
             try:
                 stats = await self._store(batch)
+            except WorkersExhausted as exc:
+                self.buffer[:0] = batch
+                if self.failures < MAX_STORE_FAILURES:  # once: no store can succeed any more
+                    self.failures = MAX_STORE_FAILURES
+                    log.error("could not store %d visits: %s; stopping the crawl", len(batch), exc)
+                    self._background(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+                return
             except Exception as exc:
                 self.buffer[:0] = batch  # kept for the next attempt
                 self.failures += 1
@@ -97,8 +105,15 @@ class VisitPipeline:
                 self.crawler.stats.inc_value(f"govpulse/{name}", getattr(stats, name))
 
     async def close_spider(self) -> None:
+        """Store what is left, trying again while the database refuses (locked, briefly gone) up to
+        MAX_STORE_FAILURES attempts in a row; what still could not be stored is counted, and the patrol is
+        then recorded as failed (its accounts are visited again by the next patrol)."""
         if self.timer is not None and self.timer.running:
             self.timer.stop()
         await self.flush()
+        while self.buffer and 0 < self.failures < MAX_STORE_FAILURES:
+            await self.flush()
+        if self.buffer:
+            self.crawler.stats.set_value(UNSTORED, len(self.buffer))
         log.info("stored %d visits, %d posts seen, %d new", self.totals.visits, self.totals.posts_seen,
                  self.totals.posts_new)

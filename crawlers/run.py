@@ -6,7 +6,9 @@ process). Runs one Scrapy process with a crawler per source that has accounts le
 patrol, then records how the patrol ended.
 
 Exit codes: 0 the crawl ran (per-account failures are data); 1 it could not run or could not store;
-3 it was interrupted (SIGTERM/SIGINT) after storing what it had.
+3 it was interrupted (SIGTERM/SIGINT) after storing what it had; 4 it ran to its end but left accounts
+unvisited because their parse was lost with a dying worker (or it stopped because the workers kept
+dying): the next patrol over the same scope visits them.
 
 A shard's crawl records nothing on the patrol (its watcher does, once every shard has ended) and stops
 when its parent worker is gone: a crawl left running by a killed worker would go on beside the shard's
@@ -26,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from registry.config import SECRET_KEYS, Settings, load_settings
-from registry.db import open_engine
+from registry.db import open_engine, retrying
 from registry.errors import GovpulseError
 from registry.observations import (
     ABORTED,
@@ -39,7 +41,7 @@ from registry.observations import (
 )
 from registry.patrol_scope import ResolvedScope
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 3
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INCOMPLETE = 0, 1, 3, 4
 # The parent's effective settings without their secrets (JSON); the secrets the child reads itself
 # from the same environment and files.
 SETTINGS_ENV = "GOVPULSE_PATROL_SETTINGS"
@@ -127,13 +129,16 @@ def shard_scope(engine: Any, patrol_scope: ResolvedScope, shard_id: int) -> Reso
 
 
 def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | None = None) -> int:
+    from crawlers.redaction import configured_secrets, install_redaction, redact_streams
+
+    # Before Scrapy makes any log handler on them: every line the crawl writes is redacted.
+    redact_streams(configured_secrets(settings))
     # Scrapy is imported here: the launcher imports this module for the settings hand-over only.
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
-    from crawlers.workers import parse_workers, start_pool, start_store
-    from crawlers.pipelines import STORE_FAILED
-    from crawlers.redaction import configured_secrets, install_redaction
+    from crawlers.workers import WORKERS_LOST, parse_workers, start_pool, start_store
+    from crawlers.pipelines import STORE_FAILED, UNSTORED
     from crawlers.settings import BASE, SOURCES, crawl_settings, feed_platforms
     from crawlers.spiders import SPIDERS
 
@@ -167,9 +172,16 @@ def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | No
         finally:
             for executor in (pool, store_pool):
                 if executor is not None:
-                    executor.shutdown(cancel_futures=True)
-    if any(reason == STORE_FAILED for reason in reasons.values()):
+                    executor.shutdown()
+    abandoned = sum(int(c.stats.get_value("govpulse/abandoned", 0)) for c in crawlers.values())
+    workers = {"parse_restarts": pool.restarts if pool else 0, "store_restarts": store_pool.restarts if store_pool else 0,
+               "abandoned": abandoned}
+    unstored = sum(int(c.stats.get_value(UNSTORED, 0)) for c in crawlers.values())
+    if unstored or any(reason == STORE_FAILED for reason in reasons.values()):
         status, code = FAILED, EXIT_FAILED
+    elif any(reason == WORKERS_LOST for reason in reasons.values()) or (
+            abandoned and all(reason == "finished" for reason in reasons.values())):
+        status, code = ABORTED, EXIT_INCOMPLETE  # resumable: the next patrol visits what is left
     elif all(reason == "finished" for reason in reasons.values()) and len(reasons) == len(sources):
         status, code = FINISHED, EXIT_OK
     else:
@@ -181,8 +193,12 @@ def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | No
             return EXIT_FAILED
         return code
     requests = {source: int(c.stats.get_value("downloader/request_count", 0)) for source, c in crawlers.items()}
-    finish_patrol(engine, patrol_id, status=status, exit_code=code,
-                  summary={**patrol_summary(engine, patrol_id), "sources": reasons, "requests": requests})
+    summary = {**retrying(lambda: patrol_summary(engine, patrol_id)), "sources": reasons, "requests": requests}
+    if any(workers.values()):
+        summary["workers"] = workers
+    # The crawl is over: recording it waits out a locked database rather than lose its end.
+    retrying(lambda: finish_patrol(engine, patrol_id, status=status, exit_code=code, summary=summary),
+             what="recording the end of the patrol")
     return code
 
 

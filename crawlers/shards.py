@@ -38,7 +38,7 @@ from crawlers.queue import (
 from registry.config import Settings
 from registry.errors import ValidationError
 from registry.i18n import L
-from registry.locks import pid_alive
+from registry.locks import process_alive, process_start
 from registry.models import Patrol, PatrolShard
 from registry.patrol_scope import PatrolScope, ResolvedScope
 from registry.observations import (
@@ -119,6 +119,11 @@ def shard_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ starting
 
 
+def _watcher_alive(patrol: Patrol) -> bool:
+    """A distributed patrol's row names the process that watches its shards (not a crawl)."""
+    return bool(patrol.pid) and process_alive(int(patrol.pid), patrol.pid_start)
+
+
 def open_patrol(engine: Engine, settings: Settings, scope: PatrolScope, resume: bool) -> tuple[int, bool]:
     """The patrol, its shards and their jobs, in one transaction. A resumed patrol queues again the
     shards that did not finish (each resumes from its accounts without an outcome)."""
@@ -127,18 +132,19 @@ def open_patrol(engine: Engine, settings: Settings, scope: PatrolScope, resume: 
     previous = None
     if resume:
         hours = float(settings.patrol.get("resume_hours", 24) or 0)
-        previous = interrupted_patrol(engine, scope, within=timedelta(hours=hours), is_alive=pid_alive)
+        previous = interrupted_patrol(engine, scope, within=timedelta(hours=hours), is_alive=_watcher_alive)
     resolved = None if previous is not None else resolve_scope(engine, scope)
     with engine.begin() as conn:
         if previous is not None:
             patrol_id = int(previous.id)  # type: ignore[arg-type]
             conn.execute(update(Patrol).where(Patrol.id == patrol_id).values(
-                status=RUNNING, finished_at=None, exit_code=None, pid=os.getpid()))
+                status=RUNNING, finished_at=None, exit_code=None, pid=os.getpid(),
+                pid_start=process_start(os.getpid())))
             _queue_again(conn, settings, patrol_id, ResolvedScope.from_json(previous.scope), qs.shard_size)
             return patrol_id, True
         assert resolved is not None
         patrol_id = int(conn.execute(insert(Patrol).values(
-            scope=resolved.to_json(), accounts_total=0, pid=os.getpid(), status=RUNNING, started_at=utcnow(),
+            scope=resolved.to_json(), accounts_total=0, pid=os.getpid(), pid_start=process_start(os.getpid()), status=RUNNING, started_at=utcnow(),
             summary={}).returning(Patrol.id)).scalar_one())
         total = _new_shards(conn, settings, patrol_id, resolved, qs.shard_size)
         conn.execute(update(Patrol).where(Patrol.id == patrol_id).values(accounts_total=total))
@@ -191,7 +197,8 @@ def retry_patrol(engine: Engine, settings: Settings, patrol_id: int) -> int:
         queued = _queue_again(conn, settings, patrol_id, ResolvedScope.from_json(patrol.scope), queue_settings(settings).shard_size)
         if queued:
             conn.execute(update(Patrol).where(Patrol.id == patrol_id).values(
-                status=RUNNING, finished_at=None, exit_code=None, pid=os.getpid()))
+                status=RUNNING, finished_at=None, exit_code=None, pid=os.getpid(),
+                pid_start=process_start(os.getpid())))
     return queued
 
 

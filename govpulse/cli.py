@@ -4,6 +4,7 @@ over library functions; library errors become one `错误: ...` / `Error: ...` l
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -35,6 +36,15 @@ COMMAND_MODULES = (
 )
 
 
+def os_error_text(exc: OSError) -> str:
+    """An OSError as one line: what failed on which file (never a traceback)."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = exc.filename if exc.filename is not None else None
+    if where is not None and len(str(where)) > 200:
+        where = str(where)[:200] + "…"
+    return f"{what}: {where}" if where is not None else what
+
+
 def report_error(exc: GovpulseError) -> None:
     click.echo(f"{L('错误', 'Error')}: {exc.message}", err=True)
     if isinstance(exc, RowError):
@@ -61,9 +71,24 @@ class GovpulseGroup(click.Group):
             report_error(exc)
             ctx.exit(int(exc.exit_code))
         except SQLAlchemyError as exc:
-            msg = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            orig = getattr(exc, "orig", None) or exc
+            if isinstance(orig, OverflowError):  # a number beyond the database's integers
+                click.echo(f"{L('错误', 'Error')}: {L('数值过大', 'a number is too large')}: {orig}", err=True)
+                ctx.exit(int(ExitCode.USAGE))
+            msg = (str(orig).splitlines() or [type(orig).__name__])[0]
             click.echo(f"{L('错误', 'Error')}: {L('数据库错误', 'database error')}: {msg}", err=True)
             ctx.exit(int(ExitCode.FAILURE))
+        except OSError as exc:  # a file or folder that cannot be read or written (full disk, no access)
+            click.echo(f"{L('错误', 'Error')}: {os_error_text(exc)}", err=True)
+            ctx.exit(int(ExitCode.FAILURE))
+        except (ValueError, OverflowError, RecursionError, UnicodeError) as exc:
+            # Input no check foresaw (a NUL byte in a path, a number or a nesting too deep): one line,
+            # not a traceback; GOVPULSE_DEBUG=1 shows the traceback.
+            if os.environ.get("GOVPULSE_DEBUG"):
+                raise
+            text = (str(exc).splitlines() or [""])[0][:300] or type(exc).__name__
+            click.echo(f"{L('错误', 'Error')}: {L('无法处理的输入', 'input that cannot be handled')}: {text}", err=True)
+            ctx.exit(int(ExitCode.USAGE))
         finally:
             obj = ctx.find_object(AppContext)
             if obj is not None and ctx.parent is None:

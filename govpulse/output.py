@@ -14,6 +14,8 @@ import click
 
 from registry.timeutil import to_local
 
+MAX_LIMIT = 1_000_000_000  # --limit values: far beyond any registry, within the database's integers
+
 
 def is_tty() -> bool:
     try:

@@ -22,7 +22,7 @@ from registry.identifiers import (looks_like_url, normalize_platform, resolve_ac
 from registry.merging import check_merge
 from registry.models import Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
 from registry.orgs import OrgIndex, find_org, org_subtree_select
-from registry.timeutil import utcnow
+from registry.timeutil import not_after_now, utcnow
 from registry.vocabulary import PLATFORMS
 
 # The fields of an account that the audit trail, the exports and the imports speak of (the unit as
@@ -65,6 +65,9 @@ def _find_by_key(session: Session, platform: str, platform_id: str) -> Account |
                                               Account.platform_id == platform_id)).first()
 
 
+MAX_ROW_ID = 2**63 - 1  # a number beyond the database's integers names no row
+
+
 def resolve_account(session: Session, ref: str | int) -> Account:
     """An account by platform id, `platform:id` (when two platforms share an id), profile URL, or internal
     number (`12` or `#12`)."""
@@ -79,7 +82,7 @@ def resolve_account(session: Session, ref: str | int) -> Account:
                                 hint=L("用 govpulse account list 查看, 或 account add 登记", "see govpulse account list, or register it with account add"))
         return account
     if text.startswith("#") and text[1:].isdigit():
-        account = session.get(Account, int(text[1:]))
+        account = session.get(Account, int(text[1:])) if int(text[1:]) <= MAX_ROW_ID else None
         if account is None:
             raise NotFoundError(L(f"没有编号为 {text} 的账号", f"no account number {text}"))
         return account
@@ -93,7 +96,7 @@ def resolve_account(session: Session, ref: str | int) -> Account:
                             hint=L("写成 平台:ID, 如 weibo:" + text, "write platform:id, e.g. weibo:" + text))
     if matches:
         return matches[0]
-    if text.isdigit():
+    if text.isdigit() and int(text) <= MAX_ROW_ID:
         account = session.get(Account, int(text))
         if account is not None:
             return account
@@ -294,7 +297,7 @@ def account_detail(session: Session, account: Account) -> dict[str, Any]:
     wanted = (Verdict.status, Verdict.flags, Verdict.rule, Verdict.threshold, Verdict.liveness_index,
               Verdict.days_silent, Verdict.last_post_at, Verdict.run_id, ScoreRun.as_of)
     verdict = session.exec(select(*wanted).join(ScoreRun, col(ScoreRun.id) == Verdict.run_id)
-                           .where(Verdict.account_id == account.id)
+                           .where(Verdict.account_id == account.id, col(ScoreRun.as_of) <= not_after_now())
                            .order_by(col(ScoreRun.id).desc()).limit(1)).first()
     row["verdict"] = dict(zip(("status", "flags", "rule", "threshold", "liveness_index", "days_silent",
                                "last_post_at", "run_id", "as_of"), verdict, strict=True)) if verdict else None

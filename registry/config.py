@@ -277,6 +277,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, database_url: s
             loaded = tomllib.loads(raw.decode("utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(f"{cfg}: not valid TOML: {exc}") from None
+        except RecursionError:  # nesting no configuration has
+            raise ValidationError(f"{cfg}: not valid TOML: nested too deeply") from None
         unknown = sorted(set(loaded) - set(data))
         if unknown:
             raise ValidationError(

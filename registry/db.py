@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -22,6 +24,8 @@ from sqlmodel import Session, create_engine
 
 from registry.errors import GovpulseError, ValidationError
 
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000
 
@@ -54,7 +58,14 @@ def _make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (OSError, ValueError) as exc:
+                raise ValidationError(
+                    f"database URL {mask_password(url)[:200]!r} is not usable: cannot create its folder: "
+                    f"{getattr(exc, 'strerror', None) or exc}",
+                    hint="e.g. sqlite:////var/lib/govpulse/govpulse.db, in a folder govpulse may write") from None
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}, **kwargs
         )
@@ -121,7 +132,8 @@ def ensure_schema(engine: Engine) -> None:
             upgrade(engine)
     except OperationalError as exc:
         raise GovpulseError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
+            f"cannot open the database {engine.url.render_as_string(hide_password=True)[:200]}: "
+            f"{(str(exc.orig).splitlines() or [''])[0]}",
             hint="check the --db URL / GOVPULSE_DATABASE_URL and that the server is running",
         ) from None
 
@@ -131,6 +143,22 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     if migrate:
         ensure_schema(engine)
     return engine
+
+
+def retrying(work: Callable[[], T], *, seconds: float = 600.0, pause: float = 1.0, what: str = "") -> T:
+    """Run `work`, again while the database is locked or unreachable (a busy SQLite file beyond its busy
+    timeout, a PostgreSQL restart), for up to `seconds`: for the bookkeeping of a long job, which must
+    not die of a passing lock while the work it records goes on."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return work()
+        except OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise
+            _log.warning("database not available%s, retrying: %s", f" ({what})" if what else "",
+                         str(exc.orig or exc).splitlines()[0])
+            time.sleep(pause)
 
 
 @contextmanager

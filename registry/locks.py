@@ -2,8 +2,9 @@
 
 A lock is a row in the `lock` table, taken with one INSERT ... ON CONFLICT DO NOTHING (atomic on both
 backends; on SQLite inside BEGIN IMMEDIATE). While it is held a thread refreshes `heartbeat_at`. A row
-whose holder is gone is taken over: the holder's pid is dead on this host, or its heartbeat is older
-than `stale_after` (a holder on another host, or a frozen one). Takeover deletes the row by its token
+whose holder is gone is taken over: the holder's process is gone on this host (its pid is dead, or now
+belongs to another process: the row keeps the holder's start time, `pid_start`), or its heartbeat is
+older than `stale_after` (a holder on another host, or a frozen one). Takeover deletes the row by its token
 (compare-and-delete), so two processes recovering the same stale lock cannot both win.
 
 Re-entrant within one thread: a caller that already holds a lock (the scheduler around a patrol) can
@@ -57,6 +58,7 @@ class LockInfo:
     host: str
     acquired_at: datetime
     heartbeat_at: datetime
+    pid_start: str | None = None
 
     def is_stale(self, *, stale_after: float, now: datetime | None = None) -> bool:
         """The holder is gone: its pid is dead on this host, or its heartbeat stopped."""
@@ -69,7 +71,7 @@ class LockInfo:
             # Our pid but not one of our acquisitions: left by an earlier process that had our pid
             # (pid 1 in a restarted container).
             return self.token not in _held_tokens()
-        return not pid_alive(self.pid)
+        return not process_alive(self.pid, self.pid_start)
 
     def describe(self) -> str:
         since = to_local(self.acquired_at)
@@ -119,6 +121,28 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def process_start(pid: int) -> str | None:
+    """What tells this process from a later one with the same pid: the boot and the start time in
+    clock ticks since boot (/proc/PID/stat, field 22). None where /proc is not readable."""
+    try:
+        ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except (OSError, IndexError):
+        return None
+    return f"{boot}:{ticks}"
+
+
+def process_alive(pid: int, start: str | None) -> bool:
+    """Whether the process recorded as (pid, start) still runs on this host: the pid is alive and, when
+    the start was recorded, it is still the same process (a pid is reused after its process ended)."""
+    if not pid_alive(pid):
+        return False
+    if start is None:
+        return True
+    now = process_start(pid)
+    return now is None or now == start
+
+
 def read_lock(engine: Engine, name: str) -> LockInfo | None:
     with engine.connect() as conn:
         return _read(conn, name)
@@ -143,7 +167,8 @@ def _try_acquire(engine: Engine, handle: LockHandle, stale_after: float) -> Lock
     """One attempt in one transaction. None = acquired; else who holds it."""
     now = utcnow()
     values = {"name": handle.name, "token": handle.token, "holder": handle.holder[:200], "pid": os.getpid(),
-              "host": socket.gethostname()[:200], "acquired_at": now, "heartbeat_at": now}
+              "pid_start": process_start(os.getpid()), "host": socket.gethostname()[:200], "acquired_at": now,
+              "heartbeat_at": now}
     with engine.begin() as conn:
         if _insert(conn, values):
             return None

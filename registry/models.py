@@ -180,6 +180,7 @@ class Patrol(Table, table=True):
     accounts_total: int = 0
     accounts_done: int = 0
     pid: Optional[int] = None
+    pid_start: Optional[str] = Field(default=None, max_length=80)  # tells the crawl from a later pid owner
     exit_code: Optional[int] = None
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -396,6 +397,7 @@ class JobRun(Table, table=True):
     # running, succeeded, failed, skipped (lock held / still running), interrupted (shutdown), aborted (died)
     status: str = Field(default="running", max_length=20)
     pid: Optional[int] = None
+    pid_start: Optional[str] = Field(default=None, max_length=80)
     host: Optional[str] = Field(default=None, max_length=200)
     message: Optional[str] = Field(default=None, max_length=2000)  # why it failed or was skipped
 
@@ -424,6 +426,7 @@ class Lock(Table, table=True):
     token: str = Field(max_length=64)  # unique per acquisition: heartbeat, release and takeover match on it
     holder: str = Field(max_length=200)
     pid: int
+    pid_start: Optional[str] = Field(default=None, max_length=80)  # the holder's start (registry.locks)
     host: str = Field(max_length=200)
     acquired_at: datetime = _ts(default_factory=utcnow)
     heartbeat_at: datetime = _ts(default_factory=utcnow)

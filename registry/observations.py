@@ -94,12 +94,12 @@ def reopen_patrol(engine: Engine, patrol_id: int, *, pid: int | None = None) -> 
     """Continue an interrupted patrol: running again, its stored outcomes kept."""
     with session_scope(engine) as session:
         session.execute(update(Patrol).where(Patrol.id == patrol_id)
-                        .values(status=RUNNING, finished_at=None, exit_code=None, pid=pid))
+                        .values(status=RUNNING, finished_at=None, exit_code=None, pid=pid, pid_start=None))
 
 
-def set_patrol_pid(engine: Engine, patrol_id: int, pid: int) -> None:
+def set_patrol_pid(engine: Engine, patrol_id: int, pid: int, pid_start: str | None = None) -> None:
     with session_scope(engine) as session:
-        session.execute(update(Patrol).where(Patrol.id == patrol_id).values(pid=pid))
+        session.execute(update(Patrol).where(Patrol.id == patrol_id).values(pid=pid, pid_start=pid_start))
 
 
 def finish_patrol(engine: Engine, patrol_id: int, *, status: str, exit_code: int | None,
@@ -176,7 +176,7 @@ def mark_failed(engine: Engine, patrol_ids: Collection[int], *, reason: str) -> 
 
 
 def interrupted_patrol(engine: Engine, scope: PatrolScope, *, within: timedelta,
-                       is_alive: Callable[[int], bool]) -> Patrol | None:
+                       is_alive: Callable[[Patrol], bool]) -> Patrol | None:
     """The latest patrol over the same scope that stopped before visiting every account (killed,
     timed out, interrupted, or still marked running by a process that is gone), started within
     `within`: the next patrol over that scope completes it instead of starting over."""
@@ -189,7 +189,7 @@ def interrupted_patrol(engine: Engine, scope: PatrolScope, *, within: timedelta,
                 continue
             if patrol.status == FINISHED:
                 return None  # the latest patrol over this scope completed
-            if patrol.status == RUNNING and patrol.pid and is_alive(patrol.pid):
+            if patrol.status == RUNNING and patrol.pid and is_alive(patrol):
                 return None  # still running (the caller's lock normally prevents this)
             return patrol
     return None

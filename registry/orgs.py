@@ -26,9 +26,19 @@ PATH_SEP = "/"
 _PATH_SPLIT = re.compile(r"\s*[/／]\s*")
 
 
+# Province > city > district > street > community and the departments between: real trees are far
+# shallower. A deeper path is a mistake (or hostile), refused before any unit is looked up or planned.
+MAX_DEPTH = 16
+
+
 def split_path(text: str) -> list[str]:
     """'岳麓区 / 望月湖街道' -> ['岳麓区', '望月湖街道'], each segment checked as a unit name."""
-    return [clean_name(segment, what=UNIT_NAME) for segment in _PATH_SPLIT.split(str(text).strip())]
+    segments = _PATH_SPLIT.split(str(text).strip())
+    if len(segments) > MAX_DEPTH:
+        raise ValidationError(L(f"单位路径有 {len(segments)} 级, 最多 {MAX_DEPTH} 级: {str(text)[:60]}…",
+                                f"a unit path of {len(segments)} levels (at most {MAX_DEPTH}): {str(text)[:60]}…"),
+                              hint=L("用 '/' 分隔各级单位, 如 岳麓区/望月湖街道", "levels are separated by '/', e.g. 岳麓区/望月湖街道"))
+    return [clean_name(segment, what=UNIT_NAME) for segment in segments]
 
 
 @dataclass
@@ -78,11 +88,17 @@ class OrgIndex:
 
     def path(self, org_id: int) -> str:
         cached = self._paths.get(org_id)
-        if cached is None:
-            parent = self.parents[org_id]
-            name = self.names[org_id]
-            cached = name if parent is None else f"{self.path(parent)}{PATH_SEP}{name}"
-            self._paths[org_id] = cached
+        if cached is None:  # walked up without recursion: a tree of any depth in the database is read
+            chain: list[int] = []
+            current: int | None = org_id
+            while current is not None and current not in self._paths and len(chain) <= len(self.names):
+                chain.append(current)
+                current = self.parents[current]
+            above = self._paths.get(current) if current is not None else None
+            for unit in reversed(chain):
+                above = self.names[unit] if above is None else f"{above}{PATH_SEP}{self.names[unit]}"
+                self._paths[unit] = above
+            cached = self._paths[org_id]
         return cached
 
     def depth(self, org_id: int) -> int:
@@ -183,6 +199,10 @@ def add_org(session: Session, *, actor: str, name: str, parent: str | None = Non
     unit_name = segments[0]
     parent_org = find_org(session, parent, index=index) if parent else None
     parent_id = parent_org.id if parent_org else None
+    if parent_id is not None and index.depth(parent_id) + 2 > MAX_DEPTH:
+        raise ValidationError(L(f"单位树最多 {MAX_DEPTH} 级: {index.path(parent_id)[:60]}… 下不能再加单位",
+                                f"a unit tree has at most {MAX_DEPTH} levels: no unit can be added under "
+                                f"{index.path(parent_id)[:60]}…"))
     if (parent_id, unit_name) in index.children:
         where = index.path(parent_id) if parent_id else L("顶层", "the top level")
         raise ConflictError(L(f"单位 {unit_name!r} 已存在于 {where}", f"unit {unit_name!r} already exists under {where}"),

@@ -306,6 +306,8 @@ def load_policy(settings: Any) -> Policy:
                                   hint="set policy.file in govpulse.toml or GOVPULSE_POLICY_FILE") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(f"{file}: not valid TOML: {exc}") from None
+        except RecursionError:  # nesting no configuration has
+            raise ValidationError(f"{file}: not valid TOML: nested too deeply") from None
         _apply(values, raw, str(file))
         sources.append(str(file))
     values["source"] = " + ".join(sources) if sources else "defaults"

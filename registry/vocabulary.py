@@ -35,7 +35,7 @@ NEVER_FETCHED = "never"  # shown where an account has no outcome yet (not stored
 
 # A patrol run (Patrol.status) and why a crawl stopped before its end (PatrolResult.stopped_by).
 PATROL_STATUSES = ("running", "finished", "failed", "aborted")
-STOP_REASONS = ("interrupt", "time_limit", "stop_event")
+STOP_REASONS = ("interrupt", "time_limit", "stop_event", "lock_lost")
 
 # The scorer's verdict on an account.
 VERDICT_STATUSES = ("active", "dormant", "zombie", "shell", "unreachable", "unknown")

@@ -133,9 +133,15 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
             paths = _word(staged, paths, folder, stem, data, t, scope_label=ctx["scope_label"], deadline=deadline,
                           letter=letter, generated_at=generated_at)
         staged.commit()
+    except OSError as exc:  # a full disk, a folder that went read-only: nothing half-written stays
+        staged.discard()
+        raise GovpulseError(f"cannot write the report in {folder}: {exc.strerror or exc}",
+                            hint="free some space or choose another folder with --out (report.out_dir)") from None
     except BaseException:
         staged.discard()
         raise
+    if paths.unit_notices:
+        _remove_stale_notices(paths.unit_notices[0].parent, keep=set(paths.unit_notices))
     return paths
 
 
@@ -173,6 +179,26 @@ def doc_number(template: str, n: int, when: datetime) -> str:
     except (KeyError, IndexError, ValueError) as exc:
         raise GovpulseError(f"report.doc_no {template!r}: {exc}",
                             hint="use {year} and {n} only, e.g. \"某网信通〔{year}〕{n}号\"") from None
+
+
+NOTICE_FILE = re.compile(r"\d{3}-[\w-]+\.html")
+GENERATOR = b'<meta name="generator" content="govpulse">'
+
+
+def _remove_stale_notices(folder: Path, *, keep: set[Path]) -> None:
+    """Notices of an earlier writing of the same report that this one did not write again (a unit
+    renamed, merged or gone): removed, so that the folder holds the notices of this report only. Only
+    files govpulse wrote itself (named and marked as its notices) are touched."""
+    for path in folder.iterdir():
+        if path in keep or not NOTICE_FILE.fullmatch(path.name) or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as f:
+                ours = GENERATOR in f.read(4096)
+            if ours:
+                path.unlink()
+        except OSError:  # left in place: the report itself is written
+            continue
 
 
 def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator,

@@ -42,7 +42,7 @@ from registry.models import (
 )
 from registry.orgs import find_org
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
-from registry.timeutil import to_local
+from registry.timeutil import not_after_now, to_local
 from registry.vocabulary import READ_OUTCOMES
 
 ORG = Organization.__table__
@@ -235,11 +235,9 @@ def _ancestors_or_self(conn: Connection, org_id: int) -> set[int]:
 
 
 def covering_runs(conn: Connection, scope: ScopeRow, as_of: datetime | None = None) -> list[RunRow]:
-    """Runs judged as of `as_of` or earlier (newest first) that judged every account of the scope: runs
+    """Runs judged as of `as_of` (default now) or earlier (newest first) that judged every account of the scope: runs
     over everything, or limited to the scope's unit or a unit above it."""
-    q = select(RUN)
-    if as_of is not None:
-        q = q.where(RUN.c.as_of <= as_of)
+    q = select(RUN).where(RUN.c.as_of <= (as_of if as_of is not None else not_after_now()))
     runs = [_run(r) for r in conn.execute(q.order_by(RUN.c.as_of.desc(), RUN.c.id.desc()).limit(RUN_HISTORY))]
     unit = scope["org_id"] if scope["org_id"] is not None else scope["anchor_id"]
     above = _ancestors_or_self(conn, unit) if unit is not None else set()

@@ -31,7 +31,7 @@ from registry.labels import label
 from registry.locks import acquire_lock
 from registry.models import Account, AlertEvent, FetchOutcome, JobStep, Organization, Patrol, ScoreRun, Verdict
 from registry.scoring.rules import CLOSED, FLAGGED
-from registry.timeutil import to_local, utcnow
+from registry.timeutil import not_after_now, to_local, utcnow
 from reports.i18n import Translator
 from scheduler import channels
 from scheduler.chain import FAILED, RunContext, StepResult
@@ -126,7 +126,8 @@ def collect_events(ctx: RunContext) -> list[Event]:
     conf = rt.settings.get("alerts", default={})
     events: list[Event] = []
     with rt.engine.connect() as conn:
-        score_run_id = ctx.data("score_run_id") or conn.execute(select(func.max(ScoreRun.id))).scalar()
+        score_run_id = ctx.data("score_run_id") or conn.execute(
+            select(func.max(ScoreRun.id)).where(ScoreRun.as_of <= not_after_now())).scalar()
         if score_run_id:
             events += verdict_changes(conn, score_run_id)
         patrol_id = ctx.data("patrol_id")

@@ -23,6 +23,7 @@ from sqlalchemy import insert, update
 
 from registry.errors import GovpulseError, LockedError
 from registry.i18n import L
+from registry.locks import process_start
 from registry.models import JobRun, JobStep, Schedule
 from registry.timeutil import utcnow
 from scheduler.runtime import Runtime
@@ -142,6 +143,7 @@ def _start_run(runtime: Runtime, name: str, trigger: str, status: str = "running
     with runtime.engine.begin() as conn:
         return conn.execute(insert(JobRun).values(
             schedule_name=name, trigger=trigger, started_at=now, status=status, pid=os.getpid(),
+            pid_start=process_start(os.getpid()),
             host=socket.gethostname()[:200], message=message,
             finished_at=None if status == "running" else now)).inserted_primary_key[0]
 

@@ -25,10 +25,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from crawlers.launcher import crawl_alive
 from registry.config import Settings
 from registry.errors import LockedError
 from registry.i18n import L
-from registry.locks import acquire_lock, pid_alive
+from registry.locks import acquire_lock, process_alive
 from registry.models import JobRun, JobStep, Patrol, Schedule
 from registry.timeutil import utcnow
 from scheduler import channels
@@ -56,10 +57,10 @@ def recover_abandoned(engine: Engine, *, stale_after: float) -> dict[str, int]:
     message = L("运行中的进程已终止 (守护进程重启时发现)", "the process running it died (found at daemon start)")
     counts = {}
     with engine.begin() as conn:
-        running = conn.execute(select(JobRun.id, JobRun.trigger, JobRun.pid, JobRun.host)
+        running = conn.execute(select(JobRun.id, JobRun.trigger, JobRun.pid, JobRun.pid_start, JobRun.host)
                                .where(JobRun.status == "running")).all()
-        dead = [r.id for r in running
-                if r.trigger != "manual" or (r.host == host and (r.pid is None or not pid_alive(r.pid)))]
+        dead = [r.id for r in running if r.trigger != "manual" or (
+            r.host == host and (r.pid is None or not process_alive(r.pid, r.pid_start)))]
         if dead:
             conn.execute(update(JobRun).where(JobRun.id.in_(dead))  # type: ignore[union-attr]
                          .values(status=ABORTED, finished_at=now, message=message))
@@ -69,8 +70,9 @@ def recover_abandoned(engine: Engine, *, stale_after: float) -> dict[str, int]:
     try:
         with acquire_lock(engine, "patrol", holder="govpulse run (recovery)", stale_after=stale_after):
             with engine.begin() as conn:
-                running = conn.execute(select(Patrol.id, Patrol.pid).where(Patrol.status == "running")).all()
-                dead = [r.id for r in running if r.pid is None or not pid_alive(r.pid)]
+                running = conn.execute(select(Patrol.id, Patrol.pid, Patrol.pid_start)
+                                       .where(Patrol.status == "running")).all()
+                dead = [r.id for r in running if not crawl_alive(r)]
                 if dead:
                     conn.execute(update(Patrol).where(Patrol.id.in_(dead))  # type: ignore[union-attr]
                                  .values(status=ABORTED, finished_at=now))

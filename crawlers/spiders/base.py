@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -37,16 +38,20 @@ from crawlers.middlewares import REFUSED_ADDRESS
 from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN, mark_foreign
 from crawlers.parsing.responses import is_login_url
-from crawlers.workers import parse, plain_headers
-from crawlers.redaction import CREDENTIAL_PARAMS, configured_secrets, redact, strip_credentials
+from crawlers.workers import WORKERS_LOST, WorkerLost, WorkersExhausted, parse, plain_headers
+from crawlers.redaction import CREDENTIAL_PARAMS, clean_link, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
+from registry.db import retrying
 from registry.observations import AccountRef, PostState, known_post_state, pending_accounts
 from registry.patrol_scope import ResolvedScope
 from registry.timeutil import utcnow
 
 BACKOUT_PAUSE = 0.05  # seconds between checks while the downloader is full
 REASON_LIMIT = 300
+# A page whose parse was lost with its worker: the visit ends without an outcome (not "malformed": the
+# page may be fine), so that the next patrol over the scope visits the account again.
+ABANDONED = "abandoned"
 WECHAT_ARTICLE_HOST = "mp.weixin.qq.com"
 
 Parser = Callable[..., PageResult]
@@ -131,12 +136,13 @@ class PatrolSpider(scrapy.Spider):
         as the downloader frees up (100,000 accounts never sit in memory at once)."""
         after = 0
         while True:
-            refs = await run_in_thread(
+            # A locked database only delays the next accounts (never ends the patrol early).
+            refs = await run_in_thread(retrying, partial(
                 pending_accounts, self.db, self.patrol_id, scope=self.scope, source=self.source,
-                feed_platforms=self.feed_platforms, after_id=after, limit=self.batch_size)
+                feed_platforms=self.feed_platforms, after_id=after, limit=self.batch_size))
             if not refs:
                 return
-            known = await run_in_thread(known_post_state, self.db, [r.id for r in refs])
+            known = await run_in_thread(retrying, partial(known_post_state, self.db, [r.id for r in refs]))
             for ref in refs:
                 while self.crawler.engine.needs_backout():
                     if not self.crawler.engine.running:
@@ -199,7 +205,12 @@ class PatrolSpider(scrapy.Spider):
         try:
             if self.parse_pool is None:
                 return parse(parser, response.body, **args)
-            return await asyncio.wrap_future(self.parse_pool.submit(parse, parser, response.body, **args))
+            return await self.parse_pool.run(parse, parser, response.body, **args)
+        except WorkerLost as exc:
+            self.logger.error("account %s left for the next patrol: %s", visit.ref.id, exc)
+            if isinstance(exc, WorkersExhausted) and self.crawler.engine.running:
+                asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+            return PageResult(outcome=ABANDONED, reason=str(exc), http_status=response.status)
         except Exception as exc:
             self.logger.exception("parser %s failed on account %s", getattr(parser, "__name__", parser),
                                   visit.ref.id)
@@ -271,6 +282,8 @@ class PatrolSpider(scrapy.Spider):
 
     async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit:
         result = await self.read(parse_wechat_article_page, response, visit)
+        if result.outcome == ABANDONED:
+            return self.finish(visit, ABANDONED)
         if result.outcome == "gone":
             return self.finish(visit, "gone", result.reason, result.http_status, final=True)
         if result.outcome is not None:
@@ -278,11 +291,16 @@ class PatrolSpider(scrapy.Spider):
         return self.finish(visit)
 
     def finish(self, visit: Visit, outcome: str | None = None, reason: str | None = None,
-               status: int | None = None, *, final: bool = False) -> AccountVisit:
+               status: int | None = None, *, final: bool = False) -> AccountVisit | None:
         """The visit as stored. A failure after some pages keeps what those pages showed (they hold
         the newest posts), unless `final` (the platform says the account is gone); a timeline made only
-        of another account's posts is not this account's."""
+        of another account's posts is not this account's. An abandoned visit stores nothing."""
+        if outcome == ABANDONED:
+            self.crawler.stats.inc_value("govpulse/abandoned")
+            return None
         posts = list(visit.posts.values())
+        for post in posts:  # a link opened in a reader's client carries its session
+            post.url = clean_link(post.url, self.credential_params, self.secrets)
         mark_foreign(posts, visit.ref.platform_id)
         own = [p for p in posts if FOREIGN not in p.flags]
         notes = list(visit.notes)

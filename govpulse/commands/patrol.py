@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
+from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol, workers_message
 from govpulse.context import app
-from govpulse.output import emit_json, emit_table, progress
+from govpulse.output import MAX_LIMIT, emit_json, emit_table, progress
 from registry.db import session_scope
-from registry.errors import GovpulseError
+from registry.errors import ExitCode, GovpulseError
 from registry.i18n import L
 from registry.labels import label
 from registry.vocabulary import OUTCOMES, PLATFORMS
@@ -72,7 +72,7 @@ def result_json(result: PatrolResult) -> dict[str, Any]:
             "resumed": result.resumed, "stopped_by": result.stopped_by, "accounts_total": result.accounts_total,
             "accounts_done": result.accounts_done, "outcomes": result.outcomes, "by_platform": result.by_platform,
             "posts_seen": result.posts_seen, "posts_new": result.posts_new, "seconds": round(result.elapsed, 1),
-            "log": str(result.log_path), "message": result.message,
+            "log": str(result.log_path), "message": result.message, "workers": result.workers,
             **({"shards": result.shards} if result.shards is not None else {})}
 
 
@@ -88,6 +88,10 @@ def print_result(result: PatrolResult) -> None:
         f"{result.posts_new} new, in {result.elapsed:.0f} s. Log: {result.log_path}"))
     if result.shards:
         print_shards(result.shards)
+    if result.workers and not result.message:
+        click.echo(workers_message(result.workers), err=True)
+    if result.message:
+        click.echo(result.message, err=True)
     if result.interrupted and result.accounts_done < result.accounts_total:
         click.echo(L("巡查被中止; 已存储的数据保留, 下次对同一范围巡查时会补完其余账号。",
                      "The patrol was stopped; what was stored is kept, and the next patrol over the same "
@@ -145,7 +149,7 @@ def execute(scope: PatrolScope, *, settings: Any, time_limit: float | None = Non
 @click.option("--org", "orgs", multiple=True, metavar="ORG", help="Only this unit and the units below it (repeatable).")
 @click.option("--account", "accounts", multiple=True, metavar="ID",
               help="Only this account: platform id, platform:id, profile URL or #number (repeatable).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most the first N accounts of the scope.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help="At most the first N accounts of the scope.")
 @click.option("--due", is_flag=True, help="Only accounts that are due (next_due_at has come).")
 @click.option("--time-limit", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Stop after this long (default patrol.time_limit_seconds; 0 = no limit).")
@@ -156,7 +160,8 @@ def patrol(click_ctx: click.Context, platforms: tuple[str, ...], orgs: tuple[str
            limit: int | None, due: bool, time_limit: float | None, fresh: bool, as_json: bool) -> None:
     """Patrol the accounts: fetch each one's recent posts and profile, and record the outcome.
 
-    Per-account failures (blocked, login wall, timeout...) are recorded, not errors: the command fails only when the crawl cannot run.
+    Per-account failures (blocked, login wall, timeout...) are recorded, not errors: the command fails
+    (exit 1) when the crawl cannot run or leaves accounts unvisited (worker processes that kept dying).
     Interrupted, the next patrol over the same scope completes the rest. With [distributed] enabled, the
     patrol is cut into shards crawled by `govpulse worker` on every host, and watched here.
     """
@@ -171,6 +176,8 @@ def patrol(click_ctx: click.Context, platforms: tuple[str, ...], orgs: tuple[str
         print_result(result)
     if result.stopped_by == "interrupt":
         sys.exit(130)
+    if result.status == "aborted" and result.stopped_by in (None, "lock_lost"):  # left for the next patrol
+        sys.exit(int(ExitCode.FAILURE))
 
 
 @patrol.command("retry")

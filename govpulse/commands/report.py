@@ -17,7 +17,7 @@ from registry.timeutil import parse_as_of
 @click.option("--org", metavar="UNIT", help="Only this unit and the units below it (id or exact name).")
 @click.option("--lang", "report_lang", type=click.Choice(["zh", "en"]),
               help="Language of the report (default: report.lang of the configuration, zh).")
-@click.option("--as-of", "as_of", metavar="DATE", help="Report the latest score run judged on or before DATE.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Report the latest score run judged on or before DATE (default now).")
 @click.option("--by-unit", is_flag=True, help="Also write a notice per top-level unit, laid out for A4.")
 @click.option("--docx", is_flag=True,
               help="Also write the 通报 draft and each unit's notice as editable Word documents (.docx).")
@@ -32,7 +32,7 @@ def report_cmd(out_dir: Path | None, org: str | None, report_lang: str | None, a
     settings = ctx.settings
     paths = build_report(ctx.engine, settings, out_dir=out_dir, org=org,
                          lang=report_lang or str(settings.report.get("lang") or "zh"),
-                         as_of=parse_as_of(as_of) if as_of else None, by_unit=by_unit, docx=docx)
+                         as_of=parse_as_of(as_of) if as_of is not None else None, by_unit=by_unit, docx=docx)
     click.echo(f"{L('报告', 'report')}: {paths.html}")
     click.echo(f"{L('最新报告', 'latest')}: {paths.latest}")
     click.echo(f"Excel: {paths.xlsx}")

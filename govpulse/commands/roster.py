@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from govpulse.context import app
-from govpulse.output import emit_json, emit_table, progress
+from govpulse.output import MAX_LIMIT, emit_json, emit_table, progress
 from registry import audit
 from registry.db import session_scope
 from registry.errors import ConflictError, NotFoundError, ValidationError
@@ -133,7 +133,7 @@ def export_command(file: Path, **filters: str | None) -> None:
 @click.option("--account", "is_account", is_flag=True, help="REF is an account.")
 @click.option("--group", "is_group", is_flag=True, help="REF is a work group's number.")
 @click.option("--app", "is_app", is_flag=True, help="REF is an app's number.")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N changes.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help="Only the newest N changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def history_command(ref: str, is_org: bool, is_account: bool, is_group: bool, is_app: bool, limit: int | None,
                     as_json: bool) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from govpulse.context import app
-from govpulse.output import emit_json, emit_kv, emit_table, fmt
+from govpulse.output import MAX_LIMIT, emit_json, emit_kv, emit_table, fmt
 from registry.i18n import L
 from registry.timeutil import to_local
 from scheduler.schedules import (
@@ -120,7 +120,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--chain", default=",".join(STEPS), show_default=True, metavar="STEPS",
               help=f"Steps in order, from: {', '.join(STEPS)}.")
 @click.option("--due-only", is_flag=True, help="Patrol only accounts that are due (see scheduler.daily_budget).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many accounts per run.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help="At most this many accounts per run.")
 @click.option("--time-limit", type=click.FloatRange(min=1), metavar="SECONDS", help="Stop the patrol after this long.")
 @click.option("--notify", "notify", multiple=True, metavar="CHANNEL", help="Alert channel (default: all configured).")
 @click.option("--by-unit", is_flag=True, help="Also write one report per unit.")

@@ -63,17 +63,24 @@ def policy_show(as_json: bool) -> None:
     emit_kv(pairs, title=L("工作群与政务应用 (inventory)", "work groups and apps (inventory)"))
 
 
-@click.command("score")
-@click.option("--as-of", "as_of", metavar="DATE", help="Judge as of DATE (YYYY-MM-DD, end of that day in Shanghai; default now).")
+@click.group("score", invoke_without_command=True)
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Judge as of DATE (YYYY-MM-DD, end of that day in Shanghai; default now; not in the future, "
+                   "not before 2009).")
 @click.option("--org", metavar="UNIT", help="Only this unit and the units below it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def score(as_of: str | None, org: str | None, as_json: bool) -> None:
+@click.pass_context
+def score(click_ctx: click.Context, as_of: str | None, org: str | None, as_json: bool) -> None:
     """Score every account: one verdict each, the liveness index and the consolidation plan.
 
     \b
     govpulse score
     govpulse score --as-of 2025-06-30 --org 岳麓区
+    govpulse score runs            the stored runs
+    govpulse score remove RUN      delete a run with its verdicts and plan
     """
+    if click_ctx.invoked_subcommand is not None:
+        return
     from registry.scoring import run_scoring
 
     ctx = app()
@@ -96,6 +103,43 @@ def score(as_of: str | None, org: str | None, as_json: bool) -> None:
         if counts:
             text = ", ".join(f"{label(section, k)} {v}" for k, v in sorted(counts.items()))
             click.echo(f"{title}: {text}")
+
+
+@score.command("runs")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def score_runs(limit: int, as_json: bool) -> None:
+    """The stored score runs, newest first: which one reports use now, which are dated in the future."""
+    from registry.scoring.runs import list_runs
+
+    rows = list_runs(app().engine, limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(L("尚无研判结果: 先运行 govpulse score", "no score run yet: run govpulse score first"), err=True)
+        return
+    def state(r: dict[str, Any]) -> str:
+        return L("未来日期, 不使用", "dated in the future, not used") if r["future"] else (
+            L("当前", "current") if r["current"] else "")
+    emit_table([(r["run_id"], r["as_of"], r["created_at"], r["verdicts"], r["org_id"], state(r)) for r in rows],
+               ["#", L("截至", "as of"), L("研判时间", "made"), L("研判结果数", "verdicts"), L("单位", "unit"),
+                L("状态", "state")], title=L("研判记录", "score runs"))
+
+
+@score.command("remove")
+@click.argument("run_id", metavar="RUN", type=click.IntRange(1, 2**63 - 1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def score_remove(run_id: int, as_json: bool) -> None:
+    """Delete score run RUN with its verdicts and its consolidation plan (a run made by mistake)."""
+    from registry.scoring.runs import remove_run
+
+    done = remove_run(app().engine, run_id)
+    if as_json:
+        emit_json(done)
+        return
+    click.echo(L(f"已删除研判 #{run_id}: {done['verdicts']} 条研判结果, {done['plan_items']} 条整合建议",
+                 f"removed score run #{run_id}: {done['verdicts']} verdicts, {done['plan_items']} plan items"))
 
 
 def _verdict_row(v: dict[str, Any]) -> list[Any]:

@@ -24,14 +24,16 @@ def _parse_now(text: str | None) -> datetime | None:
 
 
 @click.command("simulate")
-@click.option("--port", default=0, show_default=True, help="Port to listen on (0 = any free port).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on (0 = any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--scenario", "name", default="demo", show_default=True, metavar="NAME",
               help="Scenario: demo, truth, faults or bench.")
 @click.option("--now", "now_text", metavar="ISO", help="The scenario's 'now' (default: when the server starts).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the scenario's random choices.")
-@click.option("--size", type=int, help="Number of accounts (bench scenario only; default 10,000).")
-@click.option("--slow-seconds", default=35.0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed of the scenario's random choices.")
+@click.option("--size", type=click.IntRange(1, 10_000_000), help="Number of accounts (bench scenario only; default 10,000).")
+@click.option("--slow-seconds", type=click.FloatRange(0, 3600), default=35.0, show_default=True,
               help="How long slow accounts take to answer (beyond the patrol's timeout).")
 @click.option("--wechat-list-closed", is_flag=True,
               help="Every WeChat MP-backend list answers ret 200013, as reported since 2026-07.")

@@ -12,10 +12,13 @@ from registry.models import Account, Organization, PlanItem, Post, ScoreRun, Ver
 from registry.scoring.history import flagged_days
 from registry.scoring.rules import CLOSED, STATUS_ORDER
 from registry.scoring.sql import account_scope
+from registry.timeutil import not_after_now
 
 
 def latest_run(session: Session) -> ScoreRun | None:
-    return session.execute(select(ScoreRun).order_by(ScoreRun.id.desc()).limit(1)).scalars().first()
+    """The newest run judged as of now or earlier (a run dated in the future is not the current one)."""
+    return session.execute(select(ScoreRun).where(ScoreRun.as_of <= not_after_now())
+                           .order_by(ScoreRun.as_of.desc(), ScoreRun.id.desc()).limit(1)).scalars().first()
 
 
 def latest_verdicts(session: Session, *, status: str | None = None, platform: str | None = None,
@@ -24,8 +27,9 @@ def latest_verdicts(session: Session, *, status: str | None = None, platform: st
     changed since its previous verdict and the link of its last post. Ordered by status, then silence."""
     dialect = session.get_bind().dialect.name
     v = Verdict.__table__
-    latest = (select(v.c.id).where(v.c.account_id == Account.id).order_by(v.c.run_id.desc()).limit(1)
-              .scalar_subquery())
+    current = select(ScoreRun.id).where(ScoreRun.as_of <= not_after_now())
+    latest = (select(v.c.id).where(v.c.account_id == Account.id, v.c.run_id.in_(current))
+              .order_by(v.c.run_id.desc()).limit(1).scalar_subquery())
     ids = select(latest.label("id")).select_from(Account).where(account_scope(dialect, org_ids)).subquery()
     link = (select(Post.url).where(Post.account_id == v.c.account_id, Post.published_at == v.c.last_post_at)
             .limit(1).scalar_subquery())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +79,46 @@ def test_a_bad_setting_is_refused_before_any_patrol(gp: Gp, db_url: str, config:
 
 def test_no_second_crawl_beside_one_still_running(gp: Gp, db_url: str) -> None:
     from registry.db import open_engine
-    from registry.observations import start_patrol
+    from registry.locks import process_start
+    from registry.observations import set_patrol_pid, start_patrol
     from registry.patrol_scope import ResolvedScope
 
+    crawl = subprocess.Popen(["sleep", "60"])  # stands for a crawl left running by a launcher that died
     engine = open_engine(db_url)
     try:
-        running = start_patrol(engine, scope=ResolvedScope(), accounts_total=0, pid=os.getpid())  # a live process
+        running = start_patrol(engine, scope=ResolvedScope(), accounts_total=0)
+        set_patrol_pid(engine, running, crawl.pid, process_start(crawl.pid))
+        result = gp("patrol")
+        assert result.exit_code == 1
+        assert f"the crawl of patrol {running} is still running (pid {crawl.pid})" in result.output
+        assert patrols(db_url) == 1
     finally:
+        crawl.kill()
+        crawl.wait()
         engine.dispose()
-    result = gp("patrol")
-    assert result.exit_code == 1
-    assert f"the crawl of patrol {running} is still running (pid {os.getpid()})" in result.output
-    assert patrols(db_url) == 1
+
+
+def test_a_patrol_row_whose_pid_now_belongs_to_another_process_does_not_block(gp: Gp, db_url: str) -> None:
+    """The crawl died and its pid was given to another process: recorded with its start time, or (rows of
+    an older version) without, the row is recognised as left behind and marked failed."""
+    from registry.db import open_engine
+    from registry.observations import get_patrol, set_patrol_pid, start_patrol
+
+    other = subprocess.Popen(["sleep", "60"])
+    engine = open_engine(db_url)
+    try:
+        reused = start_patrol(engine, scope={}, accounts_total=0)
+        set_patrol_pid(engine, reused, other.pid, "another-boot:12345")
+        older = start_patrol(engine, scope={}, accounts_total=0, pid=other.pid)  # no start recorded
+        result = gp("patrol", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["status"] == "finished"
+        assert get_patrol(engine, reused).status == "failed" and get_patrol(engine, older).status == "failed"
+        assert other.poll() is None  # the other process is left alone
+    finally:
+        other.kill()
+        other.wait()
+        engine.dispose()
 
 
 def patrols(db_url: str) -> int:

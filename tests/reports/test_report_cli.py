@@ -77,3 +77,20 @@ def test_ambiguous_unit_name(sqlite_url: str, gp_sqlite, tmp_path: Path) -> None
     assert result.exit_code == 2 and "2 units are named '第一中学'" in result.output
     assert gp_sqlite.ok("report", "--out", str(tmp_path / "x"), "--org", "区教育局/第一中学")
     assert gp_sqlite.ok("report", "--out", str(tmp_path / "x"), "--org", str(sc.orgs["第一中学"]))
+
+
+def test_a_rewritten_notice_folder_loses_the_notices_of_renamed_units(scenario: Scenario, gp, tmp_path: Path) -> None:
+    out = tmp_path / "n"
+    gp.ok("report", "--out", str(out), "--by-unit")
+    folder = next(p for p in out.iterdir() if p.is_dir() and p.name.startswith("govpulse-notices-"))
+    before = {p.name for p in folder.iterdir()}
+    renamed = next(name for name in before if "滨江区" in name)
+    (folder / "001-mine.html").write_text("<p>the office's own file</p>", encoding="utf-8")
+    (folder / "notes.txt").write_text("kept", encoding="utf-8")
+    gp.ok("org", "edit", "滨江区", "--name", "滨江新区")
+    gp.ok("report", "--out", str(out), "--by-unit")
+    after = {p.name for p in folder.iterdir()}
+    assert renamed not in after  # the old name's notice went with the rename
+    assert any("滨江新区" in name for name in after)
+    assert {"001-mine.html", "notes.txt"} <= after  # files govpulse did not write stay
+    assert len(after) == len(before) + 2

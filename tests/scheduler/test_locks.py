@@ -155,3 +155,28 @@ def test_released_even_when_the_block_fails(engine) -> None:
             raise RuntimeError("crawl crashed")
     with engine.connect() as conn:
         assert conn.execute(select(Lock.__table__)).all() == []
+
+
+def test_a_lock_whose_pid_now_belongs_to_another_process_is_taken_over(engine) -> None:
+    """The holder died and its pid went to another process: the row's start time tells them apart."""
+    from registry.locks import process_start
+
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        now = utcnow()
+        row = {"name": "patrol", "token": "dead", "holder": "govpulse patrol", "pid": other.pid,
+               "host": socket.gethostname(), "acquired_at": now, "heartbeat_at": now}
+        with engine.begin() as conn:
+            conn.execute(insert(Lock.__table__).values(**row, pid_start="another-boot:1"))
+        with acquire_lock(engine, "patrol", holder="me") as handle:
+            assert read_lock(engine, "patrol").token == handle.token
+            assert read_lock(engine, "patrol").pid_start == process_start(os.getpid())
+        # The same pid with its own start time is the holder itself: refused.
+        with engine.begin() as conn:
+            conn.execute(insert(Lock.__table__).values(**row, pid_start=process_start(other.pid)))
+        with pytest.raises(LockedError, match=f"held by govpulse patrol pid {other.pid}"):
+            with acquire_lock(engine, "patrol", holder="me"):
+                pass
+    finally:
+        other.kill()
+        other.wait()
