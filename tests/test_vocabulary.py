@@ -85,4 +85,13 @@ def test_every_way_a_patrol_stops_is_enumerated() -> None:
         for c in ast.walk(node.value)
         if isinstance(c, ast.Constant) and isinstance(c.value, str)
     }
-    assert assigned == set(vocabulary.STOP_REASONS)
+    returned = {
+        c.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "_stop_reason"
+        for r in ast.walk(node)
+        if isinstance(r, ast.Return) and r.value is not None
+        for c in ast.walk(r.value)
+        if isinstance(c, ast.Constant) and isinstance(c.value, str)
+    }
+    assert assigned | returned == set(vocabulary.STOP_REASONS)
