@@ -103,14 +103,15 @@ def test_a_patrol_row_whose_pid_now_belongs_to_another_process_does_not_block(gp
     an older version) without, the row is recognised as left behind and marked failed."""
     from registry.db import open_engine
     from registry.observations import get_patrol, set_patrol_pid, start_patrol
-    from registry.patrol_scope import ResolvedScope
+    from registry.patrol_scope import PatrolScope, ResolvedScope
 
     other = subprocess.Popen(["sleep", "60"])
     engine = open_engine(db_url)
     try:
-        reused = start_patrol(engine, scope=ResolvedScope(), accounts_total=0)
+        elsewhere = ResolvedScope(key=PatrolScope(platforms=["weibo"]))  # not resumed by the patrol below
+        reused = start_patrol(engine, scope=elsewhere, accounts_total=0)
         set_patrol_pid(engine, reused, other.pid, "another-boot:12345")
-        older = start_patrol(engine, scope=ResolvedScope(), accounts_total=0, pid=other.pid)  # no start recorded
+        older = start_patrol(engine, scope=elsewhere, accounts_total=0, pid=other.pid)  # no start recorded
         result = gp("patrol", "--json")
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["status"] == "finished"
