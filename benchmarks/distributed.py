@@ -83,11 +83,18 @@ class Office:
         self.url = make_url(admin_url).set(database=self.name).render_as_string(hide_password=False)
         (work / "govpulse.toml").write_text(config, encoding="utf-8")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_")}
-        self.env.update({"GOVPULSE_HOME": str(work / "home"), "GOVPULSE_CONFIG": str(work / "govpulse.toml"),
-                         "GOVPULSE_DATABASE_URL": self.url, "GOVPULSE_LANG": "en",
-                         "GOVPULSE_WEIBO_COOKIE": "SUB=bench", "GOVPULSE_WECHAT_COOKIE": "bench",
-                         "GOVPULSE_WECHAT_TOKEN": "bench",
-                         **{f"GOVPULSE_{p}_BASE_URL": base_url for p in ("WEIBO", "TOUTIAO", "WECHAT", "BRIDGE")}})
+        self.env.update(
+            {
+                "GOVPULSE_HOME": str(work / "home"),
+                "GOVPULSE_CONFIG": str(work / "govpulse.toml"),
+                "GOVPULSE_DATABASE_URL": self.url,
+                "GOVPULSE_LANG": "en",
+                "GOVPULSE_WEIBO_COOKIE": "SUB=bench",
+                "GOVPULSE_WECHAT_COOKIE": "bench",
+                "GOVPULSE_WECHAT_TOKEN": "bench",
+                **{f"GOVPULSE_{p}_BASE_URL": base_url for p in ("WEIBO", "TOUTIAO", "WECHAT", "BRIDGE")},
+            }
+        )
         self.work = work
         engine = open_engine(self.url)
         import_roster(engine, roster, actor="benchmark")
@@ -97,8 +104,14 @@ class Office:
     def start_workers(self, n: int) -> None:
         for i, address in enumerate(ADDRESSES[:n]):
             log = (self.work / f"worker-{i}.log").open("wb")
-            self.workers.append(subprocess.Popen([GOVPULSE, "worker", "--egress", f"host{i + 2}", "--bind-address",
-                                                  address], env=self.env, stdout=log, stderr=subprocess.STDOUT))
+            self.workers.append(
+                subprocess.Popen(
+                    [GOVPULSE, "worker", "--egress", f"host{i + 2}", "--bind-address", address],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + 120
         while self.scalar("SELECT count(*) FROM patrol_host") < 3 * n:
             if time.monotonic() > deadline:
@@ -110,8 +123,9 @@ class Office:
             return conn.execute(text(sql), params).scalar()
 
     def patrol(self) -> subprocess.Popen[str]:
-        return subprocess.Popen([GOVPULSE, "patrol", "--json"], env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [GOVPULSE, "patrol", "--json"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def close(self) -> None:
         for proc in self.workers:
@@ -152,12 +166,18 @@ def throughput(args: argparse.Namespace, base_url: str, roster: Path, work: Path
         result = json.loads(out)
         stats = sim_stats(base_url)
         clients = stats.get("clients", {})
-        return {"workers": n, "accounts": result["accounts_done"], "seconds": round(seconds, 1),
-                "accounts_per_s": round(result["accounts_done"] / seconds, 1), "outcomes": result["outcomes"],
-                "requests": {a: sum(s["requests"] for s in sites.values()) for a, sites in clients.items()},
-                "blocked": sum(s["limited"] for sites in clients.values() for s in sites.values()),
-                "peak_per_s": max((s["peak"] for sites in clients.values() for s in sites.values()), default=0),
-                "load_before": load_before, "load_after": load_average()}
+        return {
+            "workers": n,
+            "accounts": result["accounts_done"],
+            "seconds": round(seconds, 1),
+            "accounts_per_s": round(result["accounts_done"] / seconds, 1),
+            "outcomes": result["outcomes"],
+            "requests": {a: sum(s["requests"] for s in sites.values()) for a, sites in clients.items()},
+            "blocked": sum(s["limited"] for sites in clients.values() for s in sites.values()),
+            "peak_per_s": max((s["peak"] for sites in clients.values() for s in sites.values()), default=0),
+            "load_before": load_before,
+            "load_after": load_average(),
+        }
     finally:
         office.close()
 
@@ -172,8 +192,10 @@ def death(args: argparse.Namespace, base_url: str, roster: Path, work: Path) -> 
         proc = office.patrol()
         shard = None
         while shard is None:
-            shard = office.scalar("SELECT id FROM patrol_shard WHERE host = 'host3' AND finished_at IS NULL "
-                                  "AND started_at < now() - interval '5 seconds'")
+            shard = office.scalar(
+                "SELECT id FROM patrol_shard WHERE host = 'host3' AND finished_at IS NULL "
+                "AND started_at < now() - interval '5 seconds'"
+            )
             time.sleep(0.5)
         victim = office.workers[1]
         victim.send_signal(signal.SIGKILL)
@@ -185,13 +207,18 @@ def death(args: argparse.Namespace, base_url: str, roster: Path, work: Path) -> 
             time.sleep(0.2)
         out, err = proc.communicate()
         result = json.loads(out) if proc.returncode == 0 else {"error": err[-2000:]}
-        return {"shard": shard, "death_to_rerun_s": round((rerun - killed).total_seconds(), 1),
-                "status": result.get("status"), "accounts_done": result.get("accounts_done"),
-                "accounts_total": result.get("accounts_total"),
-                "outcomes_stored": office.scalar("SELECT count(*) FROM fetch_outcome"),
-                "duplicate_outcomes": office.scalar(
-                    "SELECT count(*) FROM (SELECT account_id FROM fetch_outcome GROUP BY patrol_id, account_id "
-                    "HAVING count(*) > 1) d")}
+        return {
+            "shard": shard,
+            "death_to_rerun_s": round((rerun - killed).total_seconds(), 1),
+            "status": result.get("status"),
+            "accounts_done": result.get("accounts_done"),
+            "accounts_total": result.get("accounts_total"),
+            "outcomes_stored": office.scalar("SELECT count(*) FROM fetch_outcome"),
+            "duplicate_outcomes": office.scalar(
+                "SELECT count(*) FROM (SELECT account_id FROM fetch_outcome GROUP BY patrol_id, account_id "
+                "HAVING count(*) > 1) d"
+            ),
+        }
     finally:
         office.close()
 
@@ -211,8 +238,9 @@ def main() -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     size = max(args.accounts, args.death_accounts)
     print(f"load average at start: {load_average()}", flush=True)
-    server = subprocess.Popen([sys.executable, "-c", SIMULATOR, str(size), now.isoformat(), str(args.rate)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SIMULATOR, str(size), now.isoformat(), str(args.rate)], stdout=subprocess.PIPE, text=True
+    )
     results: dict[str, Any] = {"accounts": args.accounts, "rate": args.rate, "delay": args.delay, "runs": []}
     try:
         assert server.stdout is not None

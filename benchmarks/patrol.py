@@ -106,8 +106,7 @@ def status_mb(pid: int, field: str) -> float:
 
 def children(pid: int) -> list[int]:
     try:
-        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
-                for c in (t / "children").read_text().split()]
+        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
     except OSError:
         return []
 
@@ -140,7 +139,9 @@ def per_account(engine: Any, patrol_id: int, requests: dict[str, int]) -> dict[s
         rows = session.execute(
             select(Account.platform, FetchOutcome.source, func.count())
             .join(Account, Account.id == FetchOutcome.account_id)
-            .where(FetchOutcome.patrol_id == patrol_id).group_by(Account.platform, FetchOutcome.source)).all()
+            .where(FetchOutcome.patrol_id == patrol_id)
+            .group_by(Account.platform, FetchOutcome.source)
+        ).all()
     visited: dict[str, int] = {}
     for platform, source, n in rows:
         key = platform if source == "api" else "feed"
@@ -151,10 +152,15 @@ def per_account(engine: Any, patrol_id: int, requests: dict[str, int]) -> dict[s
 # The simulator's path kinds (simulator/routes.py) -> (platform, route); the WeChat article check belongs
 # to whichever route WeChat takes.
 PATH_KINDS = {
-    "weibo.profile": ("weibo", "api"), "weibo.timeline": ("weibo", "api"), "toutiao.feed": ("toutiao", "api"),
-    "wechat.appmsgpublish": ("wechat", "api"), "wechat.appmsg": ("wechat", "api"),
-    "feed.rsshub_weibo": ("weibo", "feed"), "feed.rsshub_toutiao": ("toutiao", "feed"),
-    "feed.wewe": ("wechat", "feed"), "feed.wechat2rss": ("wechat", "feed"),
+    "weibo.profile": ("weibo", "api"),
+    "weibo.timeline": ("weibo", "api"),
+    "toutiao.feed": ("toutiao", "api"),
+    "wechat.appmsgpublish": ("wechat", "api"),
+    "wechat.appmsg": ("wechat", "api"),
+    "feed.rsshub_weibo": ("weibo", "feed"),
+    "feed.rsshub_toutiao": ("toutiao", "feed"),
+    "feed.wewe": ("wechat", "feed"),
+    "feed.wechat2rss": ("wechat", "feed"),
 }
 
 
@@ -180,14 +186,24 @@ def replay_urls(engine: Any, patrol_id: int, base_url: str, silent_days: float) 
     `silent_days` (one of their article pages, as the patrol checks)."""
     base = urlsplit(base_url)
     with session_scope(engine) as session:
-        newest = (select(Post.account_id, func.max(Post.published_at).label("newest"), func.max(Post.url).label("url"))
-                  .group_by(Post.account_id).subquery())
+        newest = (
+            select(Post.account_id, func.max(Post.published_at).label("newest"), func.max(Post.url).label("url"))
+            .group_by(Post.account_id)
+            .subquery()
+        )
         rows = session.execute(
-            select(FetchOutcome.url, FetchOutcome.pages, Account.platform, FetchOutcome.source, newest.c.newest,
-                   newest.c.url)
+            select(
+                FetchOutcome.url,
+                FetchOutcome.pages,
+                Account.platform,
+                FetchOutcome.source,
+                newest.c.newest,
+                newest.c.url,
+            )
             .join(Account, Account.id == FetchOutcome.account_id)
             .outerjoin(newest, newest.c.account_id == FetchOutcome.account_id)
-            .where(FetchOutcome.patrol_id == patrol_id)).all()
+            .where(FetchOutcome.patrol_id == patrol_id)
+        ).all()
     silent_before = datetime.now(UTC) - timedelta(days=silent_days)
     urls: list[str] = []
     for url, pages, platform, source, last, article in rows:
@@ -220,9 +236,15 @@ def parse_costs(urls: list[str], sample: int = 60) -> dict[str, tuple[float, flo
     for url in urls:
         path = urlsplit(url).path
         query = dict(parse_qsl(urlsplit(url).query))
-        kind = ("weibo profile" if query.get("containerid", "").startswith("100505") else "weibo timeline page") \
-            if path.endswith("getIndex") else "wechat feed (wewe-rss Atom)" if path.startswith("/feeds/") \
-            else "toutiao feed (RSSHub)" if path.startswith("/toutiao/") else None
+        kind = (
+            ("weibo profile" if query.get("containerid", "").startswith("100505") else "weibo timeline page")
+            if path.endswith("getIndex")
+            else "wechat feed (wewe-rss Atom)"
+            if path.startswith("/feeds/")
+            else "toutiao feed (RSSHub)"
+            if path.startswith("/toutiao/")
+            else None
+        )
         if kind and len(kinds.setdefault(kind, [])) < sample:
             kinds[kind].append(url)
     costs = {}
@@ -269,16 +291,23 @@ async def fetch_all(urls: list[str], concurrency: int) -> tuple[int, float]:
 def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None = None) -> list[Run]:
     now = datetime.now(UTC).replace(microsecond=0)
     scenario = build_scenario("bench", size=size, now=now)
-    server = subprocess.Popen([sys.executable, "-c", SIMULATOR, str(size), now.isoformat()], stdout=subprocess.PIPE,
-                              text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SIMULATOR, str(size), now.isoformat()], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         base_url = next(line.split()[3] for line in server.stdout if line.startswith("simulator listening on"))
         roster = work / "roster.csv"
         scenario.write_roster(roster)
         settings = loopback_settings(
-            load_settings(), database_url=f"sqlite:///{work / 'bench.db'}", work_dir=work, base_url=base_url,
-            templates={p: scenario.feed_url_template(p) for p in PLATFORMS}, concurrency=concurrency, timeout=30.0)
+            load_settings(),
+            database_url=f"sqlite:///{work / 'bench.db'}",
+            work_dir=work,
+            base_url=base_url,
+            templates={p: scenario.feed_url_template(p) for p in PLATFORMS},
+            concurrency=concurrency,
+            timeout=30.0,
+        )
         for platform, route in (routes or {}).items():
             settings.data["platforms"][platform]["route"] = route
             if platform == "wechat" and route == "api":  # an MP session (the simulator takes any); secrets
@@ -296,15 +325,22 @@ def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None
             run1.simulator_cpu_seconds, answering = process_cpu(server.pid) - answering, process_cpu(server.pid)
             run1.by_route = simulator_requests(base_url, wechat_route)
             assert first.status == "finished", first.message
-            urls = replay_urls(engine, first.patrol_id, base_url,
-                               float(settings.patrol.get("verify_silent_days", 14)))
+            urls = replay_urls(engine, first.patrol_id, base_url, float(settings.patrol.get("verify_silent_days", 14)))
             # As many connections as the crawl had: one slot per source with accounts.
             sources = {"feed" if p in feed_platforms(settings) else p for p in PLATFORMS} & set(SOURCES)
             connections = concurrency * len(sources)
             answering = process_cpu(server.pid)
             n, seconds = asyncio.run(fetch_all(urls, connections))
-            ceiling = Run("ceiling (aiohttp, same URLs)", seconds, size, n, 0, float("nan"), float("nan"),
-                          simulator_cpu_seconds=process_cpu(server.pid) - answering)
+            ceiling = Run(
+                "ceiling (aiohttp, same URLs)",
+                seconds,
+                size,
+                n,
+                0,
+                float("nan"),
+                float("nan"),
+                simulator_cpu_seconds=process_cpu(server.pid) - answering,
+            )
             for kind, (per_answer, per_post) in parse_costs(urls).items():
                 posts = f", {per_post:.2f} ms per post" if per_post is not None else ""
                 print(f"parsing + hashing, {kind}: {per_answer:.1f} ms CPU per answer{posts}", flush=True)
@@ -331,8 +367,11 @@ def print_requests_per_account(size: int, runs: list[Run]) -> None:
     for run in runs:
         accounts = run.accounts_by_platform
         for (platform, route), n in sorted(run.by_route.items()):
-            print(f"| {run.label} | {platform} | {route} | {accounts.get(platform, 0):,} | {n:,} | "
-                  f"{n / max(accounts.get(platform, 0), 1):.2f} |", flush=True)
+            print(
+                f"| {run.label} | {platform} | {route} | {accounts.get(platform, 0):,} | {n:,} | "
+                f"{n / max(accounts.get(platform, 0), 1):.2f} |",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -340,14 +379,21 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, action="append", help="bench scenario size (repeatable)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests at once per source")
     parser.add_argument("--keep", type=Path, help="keep the databases and logs in this folder")
-    parser.add_argument("--route", action="append", default=[], metavar="PLATFORM=ROUTE",
-                        help="another route than the default for a platform (e.g. weibo=feed); repeatable")
+    parser.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="PLATFORM=ROUTE",
+        help="another route than the default for a platform (e.g. weibo=feed); repeatable",
+    )
     args = parser.parse_args()
     routes = dict(r.split("=", 1) for r in args.route)
     sizes = args.accounts or [10_000]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}")
-    print("| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS (crawl) | "
-          "peak RSS (with workers) | CPU s | CPU ms/account | simulator CPU ms/account |")
+    print(
+        "| accounts | run | seconds | accounts/s | requests | requests/s | new posts | peak RSS (crawl) | "
+        "peak RSS (with workers) | CPU s | CPU ms/account | simulator CPU ms/account |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
@@ -358,17 +404,21 @@ def main() -> None:
             measured = run.cpu_seconds == run.cpu_seconds  # not NaN
             rss = f"{run.peak_rss_mb:.0f} MB | {run.peak_rss_all_mb:.0f} MB" if measured else "— | —"
             cpu = f"{run.cpu_seconds:.1f} | {run.cpu_seconds / run.accounts * 1000:.1f}" if measured else "— | —"
-            print(f"| {size:,} | {run.label} | {run.seconds:.1f} | {run.accounts / run.seconds:.0f} | "
-                  f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} | "
-                  f"{run.simulator_cpu_seconds / run.accounts * 1000:.1f} |",
-                  flush=True)
+            print(
+                f"| {size:,} | {run.label} | {run.seconds:.1f} | {run.accounts / run.seconds:.0f} | "
+                f"{run.requests:,} | {run.requests / run.seconds:.0f} | {run.posts_new:,} | {rss} | {cpu} | "
+                f"{run.simulator_cpu_seconds / run.accounts * 1000:.1f} |",
+                flush=True,
+            )
         for run in runs:
             if run.requests_per_account:
                 rates = ", ".join(f"{source} {rate:.2f}" for source, rate in run.requests_per_account.items())
                 print(f"| {size:,} | {run.label}: requests per account by source | {rates} |", flush=True)
         first, ceiling = runs[0], runs[1]
-        print(f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | | |",
-              flush=True)
+        print(
+            f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | | |",
+            flush=True,
+        )
         print_requests_per_account(size, [runs[0], runs[2]])
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 

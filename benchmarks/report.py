@@ -34,8 +34,14 @@ from benchmarks.bulk import fresh_database, stored_time as _ts
 from registry.db import open_engine
 
 PLATFORMS = ("weibo", "wechat", "toutiao")
-STATUSES = (("active", 0.6), ("dormant", 0.12), ("zombie", 0.12), ("shell", 0.06), ("unreachable", 0.02),
-            ("unknown", 0.08))
+STATUSES = (
+    ("active", 0.6),
+    ("dormant", 0.12),
+    ("zombie", 0.12),
+    ("shell", 0.06),
+    ("unreachable", 0.02),
+    ("unknown", 0.08),
+)
 OUTCOME = {"unknown": ("timeout", "login_required", "malformed", "rate_limited"), "unreachable": ("gone",)}
 SILENT = {"active": (0, 13), "shell": (0, 13), "dormant": (14, 89), "zombie": (90, 400)}
 WORDS = "政务 发布 教育 卫健 应急 交通 文明 环境 社区 街道 服务 平安 青年 妇联 医保 税务 市场 监管 文旅 体育".split()
@@ -56,35 +62,56 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
         for u in range(per_district):
             uid = len(orgs) + 1
             street = u % 3 == 0
-            orgs.append((uid, f"第{d + 1}区{rng.choice(WORDS)}{'街道' if street else '局'}{u + 1}", did,
-                         "street" if street else "department"))
+            orgs.append(
+                (
+                    uid,
+                    f"第{d + 1}区{rng.choice(WORDS)}{'街道' if street else '局'}{u + 1}",
+                    did,
+                    "street" if street else "department",
+                )
+            )
             if street:
                 for c in range(3):
                     orgs.append((len(orgs) + 1, f"{orgs[uid - 1][1]}第{c + 1}社区", uid, "community"))
-    con.executemany("INSERT INTO organization (id, name, parent_id, level, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", [(*o, now, now) for o in orgs])
+    con.executemany(
+        "INSERT INTO organization (id, name, parent_id, level, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(*o, now, now) for o in orgs],
+    )
 
     accounts = []
     for aid in range(1, n_accounts + 1):
         platform = PLATFORMS[aid % 3]
         pid = f"gh_{aid:012x}" if platform == "wechat" else str(5_000_000_000 + aid)
-        accounts.append((aid, platform, pid, f"{rng.choice(WORDS)}{rng.choice(WORDS)}{aid}", rng.randrange(2, len(orgs) + 1)))
-    con.executemany("INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, 'active', ?, ?)", [(*a, now, now) for a in accounts])
+        accounts.append(
+            (aid, platform, pid, f"{rng.choice(WORDS)}{rng.choice(WORDS)}{aid}", rng.randrange(2, len(orgs) + 1))
+        )
+    con.executemany(
+        "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+        [(*a, now, now) for a in accounts],
+    )
 
     fetched = as_of - timedelta(hours=3)
-    con.execute("INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
-                "summary) VALUES (1, ?, ?, 'finished', '{}', ?, ?, '{}')",
-                (_ts(fetched), _ts(as_of - timedelta(hours=1)), n_accounts, n_accounts))
+    con.execute(
+        "INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
+        "summary) VALUES (1, ?, ?, 'finished', '{}', ?, ?, '{}')",
+        (_ts(fetched), _ts(as_of - timedelta(hours=1)), n_accounts, n_accounts),
+    )
     kinds, weights = zip(*STATUSES, strict=True)
     latest: dict[int, str] = {}
     last_posts: list[tuple] = []
     for run in range(n_runs):
         run_as_of = as_of - timedelta(days=7 * (n_runs - 1 - run))
         run_id = run + 1
-        con.execute("INSERT INTO score_run (id, as_of, created_at, policy, summary) VALUES (?, ?, ?, ?, '{}')",
-                    (run_id, _ts(run_as_of), _ts(run_as_of + timedelta(minutes=10)),
-                     json.dumps({"dormant_days": 14, "zombie_days": 90, "window_days": 90})))
+        con.execute(
+            "INSERT INTO score_run (id, as_of, created_at, policy, summary) VALUES (?, ?, ?, ?, '{}')",
+            (
+                run_id,
+                _ts(run_as_of),
+                _ts(run_as_of + timedelta(minutes=10)),
+                json.dumps({"dormant_days": 14, "zombie_days": 90, "window_days": 90}),
+            ),
+        )
         rows = []
         for aid, platform, _pid, _name, _org in accounts:
             status = latest[aid] if aid in latest and rng.random() < 0.85 else rng.choices(kinds, weights)[0]
@@ -92,37 +119,78 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
             silent = rng.randint(*SILENT[status]) if status in SILENT else None
             engaged = platform != "wechat"
             # Evidence with the scorer's keys (registry/scoring/run.py).
-            evidence = {"window_days": 90, "posts": 0, "originals": 0} if silent is None else {
-                "window_days": 90, "posts": rng.randrange(0, 90), "originals": rng.randrange(0, 40),
-                "median_engagement": round(rng.random() * 50, 1) if engaged else None, "engaged_posts": 10,
-                "followers": rng.randrange(0, 200_000) if engaged else None,
-                "longest_gap_days": round(rng.random() * 90, 2)}
+            evidence = (
+                {"window_days": 90, "posts": 0, "originals": 0}
+                if silent is None
+                else {
+                    "window_days": 90,
+                    "posts": rng.randrange(0, 90),
+                    "originals": rng.randrange(0, 40),
+                    "median_engagement": round(rng.random() * 50, 1) if engaged else None,
+                    "engaged_posts": 10,
+                    "followers": rng.randrange(0, 200_000) if engaged else None,
+                    "longest_gap_days": round(rng.random() * 90, 2),
+                }
+            )
             if silent is not None and run == n_runs - 1:
-                last_posts.append((aid, f"{aid}-last", _ts(run_as_of - timedelta(days=silent)),
-                                   f"https://m.weibo.cn/status/{4_900_000_000_000_000 + aid * 10}"))
-            rows.append((run_id, aid, status, status, f"{status}规则", f"{status} rule",
-                         None if silent is None else round(rng.random() * 100, 1), "full" if engaged else "activity_only",
-                         None if silent is None else _ts(run_as_of - timedelta(days=silent)), silent,
-                         json.dumps(evidence, ensure_ascii=False)))
+                last_posts.append(
+                    (
+                        aid,
+                        f"{aid}-last",
+                        _ts(run_as_of - timedelta(days=silent)),
+                        f"https://m.weibo.cn/status/{4_900_000_000_000_000 + aid * 10}",
+                    )
+                )
+            rows.append(
+                (
+                    run_id,
+                    aid,
+                    status,
+                    status,
+                    f"{status}规则",
+                    f"{status} rule",
+                    None if silent is None else round(rng.random() * 100, 1),
+                    "full" if engaged else "activity_only",
+                    None if silent is None else _ts(run_as_of - timedelta(days=silent)),
+                    silent,
+                    json.dumps(evidence, ensure_ascii=False),
+                )
+            )
         con.executemany(
             "INSERT INTO verdict (run_id, account_id, status, registry_status, flags, rule, rule_zh, rule_en, "
             "liveness_index, index_basis, last_post_at, days_silent, evidence) "
-            "VALUES (?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "VALUES (?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     # The posts the last updates come from (the report links each account's last post).
-    con.executemany("INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, "
-                    "url, is_pinned, is_repost) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
-                    [(aid, pid, at, now, now, url) for aid, pid, at, url in last_posts])
+    con.executemany(
+        "INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, "
+        "url, is_pinned, is_repost) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+        [(aid, pid, at, now, now, url) for aid, pid, at, url in last_posts],
+    )
     con.executemany(
         "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, http_status, reason, source, pages, "
         "posts_seen, posts_new) VALUES (1, ?, ?, ?, 200, ?, ?, 1, 0, 0)",
-        [(aid, _ts(fetched + timedelta(seconds=aid % 7200)), rng.choice(OUTCOME.get(latest[aid], ("ok",))),
-          None if latest[aid] not in OUTCOME else "请先登录", "feed" if platform == "wechat" else "api")
-         for aid, platform, *_ in accounts])
+        [
+            (
+                aid,
+                _ts(fetched + timedelta(seconds=aid % 7200)),
+                rng.choice(OUTCOME.get(latest[aid], ("ok",))),
+                None if latest[aid] not in OUTCOME else "请先登录",
+                "feed" if platform == "wechat" else "api",
+            )
+            for aid, platform, *_ in accounts
+        ],
+    )
     con.executemany(
         "INSERT INTO plan_item (run_id, account_id, org_id, action, reason_zh, reason_en, numbers) "
         "VALUES (?, ?, ?, ?, ?, ?, '{}')",
-        [(n_runs, aid, org, "close" if latest[aid] == "zombie" else "merge", "长期不更新", "silent")
-         for aid, _p, _pid, _n, org in accounts if latest[aid] in ("zombie", "shell") and aid % 4 == 0])
+        [
+            (n_runs, aid, org, "close" if latest[aid] == "zombie" else "merge", "长期不更新", "silent")
+            for aid, _p, _pid, _n, org in accounts
+            if latest[aid] in ("zombie", "shell") and aid % 4 == 0
+        ],
+    )
     con.commit()
     con.execute("ANALYZE")
     con.commit()
@@ -146,8 +214,11 @@ class Timer:
 def _floor(path: Path, run_id: int) -> tuple[Timer, int]:
     con = sqlite3.connect(path)
     with Timer() as timer:
-        rows = con.execute("SELECT v.*, a.name, a.platform, a.platform_id, a.org_id FROM verdict v "
-                           "JOIN account a ON a.id = v.account_id WHERE v.run_id = ?", (run_id,)).fetchall()
+        rows = con.execute(
+            "SELECT v.*, a.name, a.platform, a.platform_id, a.org_id FROM verdict v "
+            "JOIN account a ON a.id = v.account_id WHERE v.run_id = ?",
+            (run_id,),
+        ).fetchall()
     con.close()
     return timer, len(rows)
 
@@ -185,38 +256,65 @@ def main(argv: list[str] | None = None) -> int:
     t = Translator("zh")
     with Timer() as html:
         ctx = view.page_context(data, t, max_rows=2000)
-        page = render("report.html", styles=("report.css",), script="report.js", t=t, generated_at=as_of,
-                      exports=[], table=view.table_payload(data, t, 90), fetch_span=None,
-                      recommendation=lambda r: view.recommendation(r, data.plan_by_account.get(r["account_id"]), t),
-                      **ctx)
+        page = render(
+            "report.html",
+            styles=("report.css",),
+            script="report.js",
+            t=t,
+            generated_at=as_of,
+            exports=[],
+            table=view.table_payload(data, t, 90),
+            fetch_span=None,
+            recommendation=lambda r: view.recommendation(r, data.plan_by_account.get(r["account_id"]), t),
+            **ctx,
+        )
     print(f"html render: {html}, {len(page.encode()) / 1e6:.1f} MB")
     print(f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {queries.cpu + html.cpu:.2f} s)")
 
-    from reports import word  # noqa: E402  (python-docx imported before its timing, as openpyxl is)
+    from reports import word
 
     with tempfile.TemporaryDirectory() as tmp:
         letter = {"issuer": "某市委网信办", "doc_no": "", "bulletin_no": "", "contact": "", "phone": ""}
         deadline = as_of + timedelta(days=15)
         with Timer() as bulletin:
             cells = word.flagged_rows(data, t)
-            word.write_bulletin(Path(tmp) / "bulletin.docx", data, t, scope_label=ctx["scope_label"], letter=letter,
-                                deadline=deadline, generated_at=as_of, cells=cells)
-        print(f"docx bulletin ({len(data.flagged):,} problem accounts in its annex): {bulletin} = "
-              f"{bulletin.wall / (queries.wall + html.wall):.2f} x the report page (CPU "
-              f"{bulletin.cpu / (queries.cpu + html.cpu):.2f} x), {(Path(tmp) / 'bulletin.docx').stat().st_size / 1e6:.1f} MB")
+            word.write_bulletin(
+                Path(tmp) / "bulletin.docx",
+                data,
+                t,
+                scope_label=ctx["scope_label"],
+                letter=letter,
+                deadline=deadline,
+                generated_at=as_of,
+                cells=cells,
+            )
+        print(
+            f"docx bulletin ({len(data.flagged):,} problem accounts in its annex): {bulletin} = "
+            f"{bulletin.wall / (queries.wall + html.wall):.2f} x the report page (CPU "
+            f"{bulletin.cpu / (queries.cpu + html.cpu):.2f} x), {(Path(tmp) / 'bulletin.docx').stat().st_size / 1e6:.1f} MB"
+        )
         with Timer() as unit_docx:
             units = view.notices(data, t)
             for i, n in enumerate(units):
-                word.write_unit_notice(Path(tmp) / f"{i}.docx", n, data, t, letter=letter, deadline=deadline,
-                                       generated_at=as_of, cells=cells)
+                word.write_unit_notice(
+                    Path(tmp) / f"{i}.docx",
+                    n,
+                    data,
+                    t,
+                    letter=letter,
+                    deadline=deadline,
+                    generated_at=as_of,
+                    cells=cells,
+                )
         print(f"docx notices ({len(units)} units): {unit_docx}")
 
     settings = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         with Timer() as cells:
-            sheets = exports.build_exports(data, t, scope_label=ctx["scope_label"], days=ctx["days"],
-                                           generated_at=as_of)
+            sheets = exports.build_exports(
+                data, t, scope_label=ctx["scope_label"], days=ctx["days"], generated_at=as_of
+            )
         n_cells = sum(len(s.columns) * len(s.values) for s in sheets.sheets)
         print(f"export cells (build_exports): {cells}, {n_cells:,} cells in the workbook")
         with Timer() as xlsx:
@@ -228,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         with Timer() as build:
             paths = build_report(engine, settings, out_dir=out)
         print(f"build_report (queries + html + latest.html + xlsx + csv): {build}")
-        print(f"  html {paths.html.stat().st_size / 1e6:.1f} MB, xlsx {paths.xlsx.stat().st_size / 1e6:.1f} MB, "
-              f"csv {paths.csv.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"  html {paths.html.stat().st_size / 1e6:.1f} MB, xlsx {paths.xlsx.stat().st_size / 1e6:.1f} MB, "
+            f"csv {paths.csv.stat().st_size / 1e6:.1f} MB"
+        )
         with Timer() as notices:
             build_report(engine, settings, out_dir=out, by_unit=True)
         print(f"build_report --by-unit: {notices}")

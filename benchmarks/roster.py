@@ -24,7 +24,19 @@ import tempfile
 import time
 from pathlib import Path
 
-HEADERS = ["序号", "平台", "账号名称", "账号ID", "主办单位", "上级单位", "类别", "联系人", "联系电话", "开设时间", "备注"]
+HEADERS = [
+    "序号",
+    "平台",
+    "账号名称",
+    "账号ID",
+    "主办单位",
+    "上级单位",
+    "类别",
+    "联系人",
+    "联系电话",
+    "开设时间",
+    "备注",
+]
 PLATFORMS = ("微博", "微信公众号", "今日头条")
 CATEGORIES = ("党建", "政务服务", "公共安全", "文化旅游", "卫生健康", "教育")
 
@@ -63,9 +75,21 @@ def generate(path: Path, accounts: int, units: int, seed: int = 7) -> None:
         for n in range(accounts):
             parent, name = tree[n % len(tree)]
             platform = PLATFORMS[n % 3]
-            writer.writerow([n + 1, platform, f"{name}发布{n}", account_id(platform, n), name, parent,
-                             rng.choice(CATEGORIES), f"联系人{n % 97}", f"+86 731 {8000_0000 + n}",
-                             f"20{10 + n % 15}-{1 + n % 12:02d}-{1 + n % 28:02d}", ""])
+            writer.writerow(
+                [
+                    n + 1,
+                    platform,
+                    f"{name}发布{n}",
+                    account_id(platform, n),
+                    name,
+                    parent,
+                    rng.choice(CATEGORIES),
+                    f"联系人{n % 97}",
+                    f"+86 731 {8000_0000 + n}",
+                    f"20{10 + n % 15}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                    "",
+                ]
+            )
 
 
 def peak_rss_mb() -> float:
@@ -82,39 +106,57 @@ def _child(task: str, db: str, path: str) -> None:
         from registry.importer import import_roster
 
         summary = import_roster(engine, path, actor="benchmark")
-        detail = {"added": len(summary.added), "changed": len(summary.changed), "unchanged": summary.unchanged,
-                  "units_created": len(summary.units_created)}
+        detail = {
+            "added": len(summary.added),
+            "changed": len(summary.changed),
+            "unchanged": summary.unchanged,
+            "units_created": len(summary.units_created),
+        }
     else:
         from registry.exporter import export_roster
 
         detail = {"accounts": export_roster(engine, path)}
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak_rss_mb()),
-                      **detail}))
+    print(
+        json.dumps(
+            {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak_rss_mb()), **detail}
+        )
+    )
 
 
 def measure(task: str, db: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.roster", "--child", task, db, str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.roster", "--child", task, db, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def floor(path: Path, workdir: Path) -> float:
     """The same account rows, one executemany into a bare SQLite table (WAL, synchronous=NORMAL)."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        rows = [(r[1], r[3], r[2], i % 10_000, r[6], "active", r[7], r[8], r[9], r[10])
-                for i, r in enumerate(list(csv.reader(fh))[1:])]
+        rows = [
+            (r[1], r[3], r[2], i % 10_000, r[6], "active", r[7], r[8], r[9], r[10])
+            for i, r in enumerate(list(csv.reader(fh))[1:])
+        ]
     db = workdir / "floor.db"
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE account (id INTEGER PRIMARY KEY, platform TEXT, platform_id TEXT, name TEXT, "
-                 "org_id INTEGER, category TEXT, status TEXT, contact_name TEXT, contact_phone TEXT, "
-                 "opened_on TEXT, notes TEXT, UNIQUE (platform, platform_id))")
+    conn.execute(
+        "CREATE TABLE account (id INTEGER PRIMARY KEY, platform TEXT, platform_id TEXT, name TEXT, "
+        "org_id INTEGER, category TEXT, status TEXT, contact_name TEXT, contact_phone TEXT, "
+        "opened_on TEXT, notes TEXT, UNIQUE (platform, platform_id))"
+    )
     start = time.perf_counter()
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO account (platform, platform_id, name, org_id, category, status, contact_name, "
-                     "contact_phone, opened_on, notes) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany(
+        "INSERT INTO account (platform, platform_id, name, org_id, category, status, contact_name, "
+        "contact_phone, opened_on, notes) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
     conn.execute("COMMIT")
     seconds = time.perf_counter() - start
     conn.close()
@@ -137,9 +179,14 @@ def main() -> None:
         roster = workdir / "roster.csv"
         generate(roster, args.accounts, args.units)
         db = args.db or f"sqlite:///{workdir / 'govpulse.db'}"
-        results = {"accounts": args.accounts, "units": args.units, "db": db.split(":")[0],
-                   "roster_mb": round(os.path.getsize(roster) / 2**20, 1),
-                   "import": measure("import", db, roster), "reimport": measure("import", db, roster)}
+        results = {
+            "accounts": args.accounts,
+            "units": args.units,
+            "db": db.split(":")[0],
+            "roster_mb": round(os.path.getsize(roster) / 2**20, 1),
+            "import": measure("import", db, roster),
+            "reimport": measure("import", db, roster),
+        }
         for suffix in ("csv", "xlsx", "json"):
             results[f"export_{suffix}"] = measure("export", db, workdir / f"export.{suffix}")
         if args.xlsx_import:  # the same roster read from a workbook, into another empty SQLite file

@@ -38,22 +38,48 @@ def generate(engine, n_accounts: int, n_patrols: int, seed: int = 5) -> None:  #
     now = utcnow()
     n_units = max(1, n_accounts // 10)
     with engine.begin() as conn:
-        conn.execute(insert(Organization), [{"id": i + 1, "name": f"单位{i + 1}", "level": "department",
-                                             "created_at": now, "updated_at": now} for i in range(n_units)])
+        conn.execute(
+            insert(Organization),
+            [
+                {"id": i + 1, "name": f"单位{i + 1}", "level": "department", "created_at": now, "updated_at": now}
+                for i in range(n_units)
+            ],
+        )
         for start in range(0, n_accounts, BATCH):
-            conn.execute(insert(Account), [
-                {"id": i + 1, "platform": PLATFORMS[i % 3], "platform_id": f"{PLATFORMS[i % 3]}{i}",
-                 "name": f"账号{i}", "org_id": i % n_units + 1, "status": "active", "created_at": now,
-                 "updated_at": now} for i in range(start, min(start + BATCH, n_accounts))])
+            conn.execute(
+                insert(Account),
+                [
+                    {
+                        "id": i + 1,
+                        "platform": PLATFORMS[i % 3],
+                        "platform_id": f"{PLATFORMS[i % 3]}{i}",
+                        "name": f"账号{i}",
+                        "org_id": i % n_units + 1,
+                        "status": "active",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(start, min(start + BATCH, n_accounts))
+                ],
+            )
         for p in range(n_patrols):
             fetched = now - timedelta(days=n_patrols - p)
-            patrol_id = conn.execute(insert(Patrol).values(status="finished", scope={}, summary={},
-                                                           started_at=fetched)).inserted_primary_key[0]
+            patrol_id = conn.execute(
+                insert(Patrol).values(status="finished", scope={}, summary={}, started_at=fetched)
+            ).inserted_primary_key[0]
             for start in range(0, n_accounts, BATCH):
-                conn.execute(insert(FetchOutcome), [
-                    {"patrol_id": patrol_id, "account_id": i + 1, "fetched_at": fetched,
-                     "outcome": "ok" if rng.random() > 0.1 else rng.choice(("timeout", "login_required"))}
-                    for i in range(start, min(start + BATCH, n_accounts))])
+                conn.execute(
+                    insert(FetchOutcome),
+                    [
+                        {
+                            "patrol_id": patrol_id,
+                            "account_id": i + 1,
+                            "fetched_at": fetched,
+                            "outcome": "ok" if rng.random() > 0.1 else rng.choice(("timeout", "login_required")),
+                        }
+                        for i in range(start, min(start + BATCH, n_accounts))
+                    ],
+                )
 
 
 def main() -> None:
@@ -67,8 +93,10 @@ def main() -> None:
         engine = open_engine(url)
         started = time.perf_counter()
         generate(engine, args.accounts, args.patrols)
-        print(f"{engine.dialect.name}: {args.accounts:,} accounts, {args.patrols * args.accounts:,} outcomes "
-              f"generated in {time.perf_counter() - started:.1f} s")
+        print(
+            f"{engine.dialect.name}: {args.accounts:,} accounts, {args.patrols * args.accounts:,} outcomes "
+            f"generated in {time.perf_counter() - started:.1f} s"
+        )
 
         per_platform = math.ceil(args.accounts / 3)
         budgets = {p: math.ceil(per_platform / 24) for p in PLATFORMS}
@@ -80,14 +108,18 @@ def main() -> None:
             timings.append(time.perf_counter() - t)
         with engine.connect() as conn:
             undue = conn.execute(select(func.count()).where(Account.next_due_at.is_(None))).scalar()
-        print(f"claim: 24 hourly runs of {sum(budgets.values()):,} accounts: median {sorted(timings)[12] * 1000:.0f} ms, "
-              f"max {max(timings) * 1000:.0f} ms; {len(taken):,} taken, {len(set(taken)):,} distinct, "
-              f"{undue:,} never taken")
+        print(
+            f"claim: 24 hourly runs of {sum(budgets.values()):,} accounts: median {sorted(timings)[12] * 1000:.0f} ms, "
+            f"max {max(timings) * 1000:.0f} ms; {len(taken):,} taken, {len(set(taken)):,} distinct, "
+            f"{undue:,} never taken"
+        )
 
         t = time.perf_counter()
         groups = failing_sources(engine, last_n=args.patrols)
-        print(f"failing: failing_sources(last_n={args.patrols}) in {(time.perf_counter() - t) * 1000:.0f} ms, "
-              f"{sum(g['accounts'] for g in groups):,} accounts in {len(groups)} groups")
+        print(
+            f"failing: failing_sources(last_n={args.patrols}) in {(time.perf_counter() - t) * 1000:.0f} ms, "
+            f"{sum(g['accounts'] for g in groups):,} accounts in {len(groups)} groups"
+        )
         engine.dispose()
 
 

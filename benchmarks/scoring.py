@@ -38,10 +38,19 @@ from registry.db import open_engine
 
 PLATFORMS = ("weibo", "wechat", "toutiao")
 # Share of accounts per behaviour; the rest of the posts go to active accounts.
-KINDS = (("active", 0.62), ("dormant", 0.12), ("zombie", 0.12), ("never", 0.02), ("shell", 0.05),
-         ("failing", 0.05), ("gone", 0.02))
-WORDS = "政务 公开 通知 公告 发布 会议 召开 工作 推进 落实 服务 群众 民生 安全 生产 检查 防汛 疫情 防控 招聘 社区 街道 " \
-        "文明 创建 环境 整治 教育 医疗 养老 就业 乡村 振兴 交通 出行 提醒 天气 预警 活动 开展 举行".split()
+KINDS = (
+    ("active", 0.62),
+    ("dormant", 0.12),
+    ("zombie", 0.12),
+    ("never", 0.02),
+    ("shell", 0.05),
+    ("failing", 0.05),
+    ("gone", 0.02),
+)
+WORDS = (
+    "政务 公开 通知 公告 发布 会议 召开 工作 推进 落实 服务 群众 民生 安全 生产 检查 防汛 疫情 防控 招聘 社区 街道 "
+    "文明 创建 环境 整治 教育 医疗 养老 就业 乡村 振兴 交通 出行 提醒 天气 预警 活动 开展 举行".split()
+)
 
 
 def _sentence(rng: random.Random, words: int) -> str:
@@ -70,7 +79,9 @@ def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: i
                     orgs.append((len(orgs) + 1, f"第{d + 1}区单位{u + 1}社区{c + 1}", uid, "community", None))
     con.executemany(
         "INSERT INTO organization (id, name, parent_id, level, headcount, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", [(*o, now, now) for o in orgs])
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(*o, now, now) for o in orgs],
+    )
 
     kinds = [k for k, _ in KINDS]
     weights = [w for _, w in KINDS]
@@ -82,27 +93,38 @@ def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: i
         accounts.append((aid, platform, f"{platform}-{aid}", f"账号{aid}", org, kind))
     con.executemany(
         "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, 'active', ?, ?)", [(*a[:5], now, now) for a in accounts])
+        "VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+        [(*a[:5], now, now) for a in accounts],
+    )
 
     # One patrol: outcomes and snapshots as of one day before as_of.
     fetched = _ts(as_of - timedelta(days=1))
-    con.execute("INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
-                "summary) VALUES (1, ?, ?, 'finished', '{}', ?, ?, '{}')", (fetched, fetched, n_accounts, n_accounts))
+    con.execute(
+        "INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
+        "summary) VALUES (1, ?, ?, 'finished', '{}', ?, ?, '{}')",
+        (fetched, fetched, n_accounts, n_accounts),
+    )
     outcome_of = {"failing": "timeout", "gone": "gone"}
     con.executemany(
         "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, source, pages, posts_seen, posts_new) "
         "VALUES (1, ?, ?, ?, 'api', 1, 0, 0)",
-        [(a[0], fetched, outcome_of.get(a[5], "ok")) for a in accounts])
+        [(a[0], fetched, outcome_of.get(a[5], "ok")) for a in accounts],
+    )
     # 'gone' needs two consecutive patrols to count.
-    con.execute("INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
-                "summary) VALUES (2, ?, ?, 'finished', '{}', 0, 0, '{}')", (_ts(as_of - timedelta(days=2)),) * 2)
+    con.execute(
+        "INSERT INTO patrol (id, started_at, finished_at, status, scope, accounts_total, accounts_done, "
+        "summary) VALUES (2, ?, ?, 'finished', '{}', 0, 0, '{}')",
+        (_ts(as_of - timedelta(days=2)),) * 2,
+    )
     con.executemany(
         "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, source, pages, posts_seen, posts_new) "
         "VALUES (2, ?, ?, 'gone', 'api', 1, 0, 0)",
-        [(a[0], _ts(as_of - timedelta(days=2))) for a in accounts if a[5] == "gone"])
+        [(a[0], _ts(as_of - timedelta(days=2))) for a in accounts if a[5] == "gone"],
+    )
     con.executemany(
         "INSERT INTO account_snapshot (account_id, patrol_id, taken_at, followers) VALUES (?, 1, ?, ?)",
-        [(a[0], fetched, None if a[1] == "wechat" else int(rng.lognormvariate(7, 2))) for a in accounts])
+        [(a[0], fetched, None if a[1] == "wechat" else int(rng.lognormvariate(7, 2))) for a in accounts],
+    )
     con.commit()
 
     # Posts: how many each account gets, by kind.
@@ -112,26 +134,39 @@ def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: i
     counts = [int(r * scale) for r in raw]
     counts[0] += n_posts - sum(counts)  # exact total
     # Indexes are built once after the rows are in (much faster than maintained row by row).
-    indexes = [r[0] for r in con.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
-                                         "AND tbl_name = 'post' AND sql IS NOT NULL")]
-    for name, in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post' "
-                             "AND sql IS NOT NULL").fetchall():
+    indexes = [
+        r[0]
+        for r in con.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post' AND sql IS NOT NULL"
+        )
+    ]
+    for (name,) in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post' AND sql IS NOT NULL"
+    ).fetchall():
         con.execute(f"DROP INDEX {name}")
     # Post times per account, bucketed by day: rows are inserted oldest day first, as daily patrols
     # would append them, so that one account's posts are scattered over the file as in real use.
     days: list[list[tuple[int, int, float]]] = [[] for _ in range(366)]
     for (aid, _platform, _pid, _name, _org, kind), count in zip(accounts, counts, strict=True):
-        newest = {"active": rng.uniform(0, 6), "shell": rng.uniform(0, 10), "failing": rng.uniform(0, 10),
-                  "dormant": rng.uniform(15, 85), "zombie": rng.uniform(95, 300), "gone": rng.uniform(0, 30),
-                  "never": 0.0}[kind]
+        newest = {
+            "active": rng.uniform(0, 6),
+            "shell": rng.uniform(0, 10),
+            "failing": rng.uniform(0, 10),
+            "dormant": rng.uniform(15, 85),
+            "zombie": rng.uniform(95, 300),
+            "gone": rng.uniform(0, 30),
+            "never": 0.0,
+        }[kind]
         for i in range(count):
             age = newest if i == 0 else newest + rng.random() * (365 - newest)
             days[int(age)].append((aid, i, age))
     platform_of = {a[0]: a[1] for a in accounts}
     shell = {a[0] for a in accounts if a[5] == "shell"}
-    sql = ("INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, title, text, "
-           "url, is_pinned, is_repost, reposts, comments, likes, reads, flags, content_hash) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)")
+    sql = (
+        "INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, title, text, "
+        "url, is_pinned, is_repost, reposts, comments, likes, reads, flags, content_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)"
+    )
     shared_hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000)]
     for bucket in reversed(days):
         batch = []
@@ -139,13 +174,28 @@ def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: i
             platform = platform_of[aid]
             engaged = platform != "wechat"
             published = _ts(as_of - timedelta(days=age))
-            digest = rng.choice(shared_hashes) if rng.random() < 0.02 else \
-                hashlib.sha256(f"{aid}/{i}".encode()).hexdigest()
-            batch.append((
-                aid, f"{aid}-{i}", published, published, now, _sentence(rng, 6), _sentence(rng, 40),
-                f"https://example.org/{platform}/{aid}/{i}", 0, int(aid in shell or rng.random() < 0.2),
-                rng.randrange(50) if engaged else None, rng.randrange(30) if engaged else None,
-                rng.randrange(200) if engaged else None, None, digest))
+            digest = (
+                rng.choice(shared_hashes) if rng.random() < 0.02 else hashlib.sha256(f"{aid}/{i}".encode()).hexdigest()
+            )
+            batch.append(
+                (
+                    aid,
+                    f"{aid}-{i}",
+                    published,
+                    published,
+                    now,
+                    _sentence(rng, 6),
+                    _sentence(rng, 40),
+                    f"https://example.org/{platform}/{aid}/{i}",
+                    0,
+                    int(aid in shell or rng.random() < 0.2),
+                    rng.randrange(50) if engaged else None,
+                    rng.randrange(30) if engaged else None,
+                    rng.randrange(200) if engaged else None,
+                    None,
+                    digest,
+                )
+            )
         con.executemany(sql, batch)
     con.commit()
     for sql in indexes:
@@ -188,9 +238,20 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
 
     policy, scope = Policy(), account_scope("sqlite")
     acc = Account.__table__
-    counted = (select(acc.c.id, func.count()).select_from(acc.join(Post.__table__, and_(
-        Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
-        Post.published_at <= as_of))).group_by(acc.c.id))
+    counted = (
+        select(acc.c.id, func.count())
+        .select_from(
+            acc.join(
+                Post.__table__,
+                and_(
+                    Post.account_id == acc.c.id,
+                    Post.published_at > window_start_expr(policy, as_of),
+                    Post.published_at <= as_of,
+                ),
+            )
+        )
+        .group_by(acc.c.id)
+    )
     floor = min(_floor(path)[0] for _ in range(3))
     print(f"floor (best of 3): {floor:.2f} s")
 
@@ -199,20 +260,27 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
 
     with engine.connect() as conn:
         report("window's posts, only counted", _best(lambda: raw_rows(conn, counted)))
-        report("window's posts, as the scorer reads them",
-               _best(lambda: raw_rows(conn, _window_statement("sqlite", policy, as_of, scope))))
-        report("accounts with their latest followers and outcome",
-               _best(lambda: measure_accounts(conn, policy, as_of, scope)))
-        rows = [row for batch in verdict_rows(analyse(conn, policy, as_of), 0, as_of, {}, "sqlite")[1]
-                for row in batch]
+        report(
+            "window's posts, as the scorer reads them",
+            _best(lambda: raw_rows(conn, _window_statement("sqlite", policy, as_of, scope))),
+        )
+        report(
+            "accounts with their latest followers and outcome",
+            _best(lambda: measure_accounts(conn, policy, as_of, scope)),
+        )
+        rows = [row for batch in verdict_rows(analyse(conn, policy, as_of), 0, as_of, {}, "sqlite")[1] for row in batch]
         conn.rollback()
         # The narrowest row a store of one row per account could have, in a table with nothing else.
-        conn.exec_driver_sql("CREATE TEMP TABLE narrow (run_id INTEGER, account_id INTEGER, status TEXT, "
-                             "PRIMARY KEY (run_id, account_id)) WITHOUT ROWID")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE narrow (run_id INTEGER, account_id INTEGER, status TEXT, "
+            "PRIMARY KEY (run_id, account_id)) WITHOUT ROWID"
+        )
         conn.commit()
         narrow = Table("narrow", MetaData(), *(Column(c) for c in VERDICT_COLUMNS[:3]))
-        for what, table, width in ((f"inserting {len(rows)} verdict rows as stored", Verdict.__table__, None),
-                                   (f"inserting {len(rows)} rows of (run, account, status)", narrow, 3)):
+        for what, table, width in (
+            (f"inserting {len(rows)} verdict rows as stored", Verdict.__table__, None),
+            (f"inserting {len(rows)} rows of (run, account, status)", narrow, 3),
+        ):
             seconds = []
             for _ in range(3):
                 run = insert(ScoreRun.__table__).values(as_of=as_of, policy={}, summary={})
@@ -239,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         # In a child process, so that the peak memory below is the scorer's alone.
         started = time.perf_counter()
         child = multiprocessing.get_context("fork").Process(
-            target=generate, args=(path, args.accounts, args.posts, as_of))
+            target=generate, args=(path, args.accounts, args.posts, as_of)
+        )
         child.start()
         child.join()
         if child.exitcode:
@@ -262,14 +331,18 @@ def main(argv: list[str] | None = None) -> int:
         result = run_scoring(engine, policy=Policy(), as_of=as_of + timedelta(hours=run))
         runs.append((time.perf_counter() - started, time.process_time() - cpu))
         floors.append(_floor(path))
-        print(f"scoring run {run + 1}: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} s CPU ({result.accounts} accounts, "
-              f"{sum(result.plan.values())} plan items, changes {result.changes})\n"
-              f"  phases (s): {result.summary['timings']}")
+        print(
+            f"scoring run {run + 1}: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} s CPU ({result.accounts} accounts, "
+            f"{sum(result.plan.values())} plan items, changes {result.changes})\n"
+            f"  phases (s): {result.summary['timings']}"
+        )
     for k, what in ((0, "wall"), (1, "CPU")):
         f, r = [x[k] for x in floors], [x[k] for x in runs]
-        print(f"{what}: floor {', '.join(f'{x:.2f}' for x in f)} s; best run {min(r):.2f} / best floor {min(f):.2f}"
-              f" = {min(r) / min(f):.2f}x; median run {statistics.median(r):.2f} / median floor "
-              f"{statistics.median(f):.2f} = {statistics.median(r) / statistics.median(f):.2f}x")
+        print(
+            f"{what}: floor {', '.join(f'{x:.2f}' for x in f)} s; best run {min(r):.2f} / best floor {min(f):.2f}"
+            f" = {min(r) / min(f):.2f}x; median run {statistics.median(r):.2f} / median floor "
+            f"{statistics.median(f):.2f} = {statistics.median(r) / statistics.median(f):.2f}x"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of this process): {peak:.0f} MB")
     return 0

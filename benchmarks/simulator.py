@@ -34,23 +34,28 @@ NOW = datetime(2026, 3, 15, 4, 30, tzinfo=UTC)  # the same scenario in both proc
 
 def urls(scenario: Scenario, first: int, count: int, mix: str) -> list[str]:
     out: list[str] = []
-    for acc in scenario.accounts[first:first + count]:
+    for acc in scenario.accounts[first : first + count]:
         pid, posts = acc.platform_id, scenario.posts(acc)
         if acc.platform == "weibo":
             out.append(f"/api/container/getIndex?type=uid&value={pid}&containerid=100505{pid}")
             pages = max(1, math.ceil(sum(not p.pinned for p in posts) / 20))
-            out += [f"/api/container/getIndex?type=uid&value={pid}&containerid=107603{pid}&count=20&page={n}"
-                    for n in range(1, pages + 1)]
+            out += [
+                f"/api/container/getIndex?type=uid&value={pid}&containerid=107603{pid}&count=20&page={n}"
+                for n in range(1, pages + 1)
+            ]
         elif mix == "default":
             out.append(f"/toutiao/user/token/{pid}" if acc.platform == "toutiao" else f"/feeds/{pid}.atom")
         elif acc.platform == "toutiao":
             cursors = [0] + [p.ts for p in posts[9:-1:10]]
-            out += [f"/api/pc/list/user/feed?category=profile_all&token={pid}&max_behot_time={c}&aid=24"
-                    for c in cursors]
+            out += [
+                f"/api/pc/list/user/feed?category=profile_all&token={pid}&max_behot_time={c}&aid=24" for c in cursors
+            ]
         else:
             pushes = len({p.push for p in posts})
-            out += [f"/cgi-bin/appmsgpublish?sub=list&begin={b}&count=20&fakeid={pid}&token=x&f=json&ajax=1"
-                    for b in range(0, pushes + 1, 20)]
+            out += [
+                f"/cgi-bin/appmsgpublish?sub=list&begin={b}&count=20&fakeid={pid}&token=x&f=json&ajax=1"
+                for b in range(0, pushes + 1, 20)
+            ]
     return out
 
 
@@ -102,13 +107,31 @@ def main() -> None:
     sample = scenario.accounts[:1000]
     posts = sum(len(scenario.posts(a)) for a in sample)
     generated = time.perf_counter() - started
-    print(f"scenario bench, {args.size:,} accounts, {len(scenario.units):,} units: built in {built:.2f} s; "
-          f"posts generated at {generated / len(sample) * 1000:.2f} ms per account "
-          f"({posts / len(sample):.1f} posts each)")
+    print(
+        f"scenario bench, {args.size:,} accounts, {len(scenario.units):,} units: built in {built:.2f} s; "
+        f"posts generated at {generated / len(sample) * 1000:.2f} ms per account "
+        f"({posts / len(sample):.1f} posts each)"
+    )
 
     govpulse = str(Path(sys.executable).with_name("govpulse"))
-    server = subprocess.Popen([govpulse, "--lang", "en", "simulate", "--scenario", "bench", "--size", str(args.size),
-                               "--now", NOW.isoformat(), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            govpulse,
+            "--lang",
+            "en",
+            "simulate",
+            "--scenario",
+            "bench",
+            "--size",
+            str(args.size),
+            "--now",
+            NOW.isoformat(),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         base = next(line.split()[3] for line in server.stdout if line.startswith("simulator listening on"))
@@ -118,9 +141,11 @@ def main() -> None:
             targets = urls(scenario, first * count, count, mix)  # other accounts: the cold pass is cold
             for label in ("cold", "warm"):
                 n, size, seconds = asyncio.run(fetch_all(host, port, targets, args.concurrency))
-                print(f"{mix:7} {label}: {n:,} requests for {count:,} accounts in {seconds:.2f} s = "
-                      f"{n / seconds:,.0f} requests/s, {count / seconds:,.0f} accounts/s, "
-                      f"{size / n / 1024:.1f} KiB per answer")
+                print(
+                    f"{mix:7} {label}: {n:,} requests for {count:,} accounts in {seconds:.2f} s = "
+                    f"{n / seconds:,.0f} requests/s, {count / seconds:,.0f} accounts/s, "
+                    f"{size / n / 1024:.1f} KiB per answer"
+                )
         print(f"server peak memory: {peak_rss_mb(server.pid):.0f} MB (RSS high-water mark)")
     finally:
         server.terminate()

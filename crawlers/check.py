@@ -80,8 +80,9 @@ class CheckReport:
         return all(c.ok for c in self.checks)
 
 
-def check_sources(settings: Settings, engine: Engine, *, platforms: Sequence[str] = PLATFORMS,
-                  account_ids: Sequence[int] = ()) -> CheckReport:
+def check_sources(
+    settings: Settings, engine: Engine, *, platforms: Sequence[str] = PLATFORMS, account_ids: Sequence[int] = ()
+) -> CheckReport:
     """Check each configured source of `platforms` (or the sources of the named accounts)."""
     found = _accounts(engine, platforms, account_ids)
     if account_ids:
@@ -92,20 +93,25 @@ def check_sources(settings: Settings, engine: Engine, *, platforms: Sequence[str
     return CheckReport(checks=checks, unusable=_unusable(settings, engine, platforms))
 
 
-def _accounts(engine: Engine, platforms: Sequence[str],
-              account_ids: Sequence[int]) -> list[tuple[AccountRef, str]]:
+def _accounts(engine: Engine, platforms: Sequence[str], account_ids: Sequence[int]) -> list[tuple[AccountRef, str]]:
     """The account to try per platform: those named, else each platform's first active account."""
     columns = (Account.id, Account.platform, Account.platform_id, Account.feed_url, Account.name)
     with engine.connect() as conn:
         if account_ids:
             rows = conn.execute(select(*columns).where(Account.id.in_(list(account_ids)))).all()
         else:
-            first = (select(func.min(Account.id)).where(Account.status == "active")
-                     .where(Account.platform.in_(list(platforms))).group_by(Account.platform))
+            first = (
+                select(func.min(Account.id))
+                .where(Account.status == "active")
+                .where(Account.platform.in_(list(platforms)))
+                .group_by(Account.platform)
+            )
             rows = conn.execute(select(*columns).where(Account.id.in_(first))).all()
     order = {a: n for n, a in enumerate(account_ids)}
-    return sorted(((AccountRef(id=row[0], platform=row[1], platform_id=row[2], feed_url=row[3]), row[4])
-                   for row in rows), key=lambda item: order.get(item[0].id, item[0].id))
+    return sorted(
+        ((AccountRef(id=row[0], platform=row[1], platform_id=row[2], feed_url=row[3]), row[4]) for row in rows),
+        key=lambda item: order.get(item[0].id, item[0].id),
+    )
 
 
 def _unusable(settings: Settings, engine: Engine, platforms: Sequence[str]) -> list[SourceCheck]:
@@ -116,30 +122,55 @@ def _unusable(settings: Settings, engine: Engine, platforms: Sequence[str]) -> l
     with engine.connect() as conn:
         rows = conn.execute(
             select(Account.id, Account.platform_id, Account.name)
-            .where(and_(Account.platform == "toutiao", Account.status.in_(("active", "closing")),
-                        Account.feed_url.is_(None), not_(Account.platform_id.like("MS4wLjAB%"))))
-            .order_by(Account.id)).all()
+            .where(
+                and_(
+                    Account.platform == "toutiao",
+                    Account.status.in_(("active", "closing")),
+                    Account.feed_url.is_(None),
+                    not_(Account.platform_id.like("MS4wLjAB%")),
+                )
+            )
+            .order_by(Account.id)
+        ).all()
     route = platform_route(settings, "toutiao")
-    return [SourceCheck(platform="toutiao", route=route, source="—", account=f"#{r[0]} toutiao:{r[1]} {r[2]}",
-                        outcome=SETUP, reason="a numeric Toutiao user id: no route can patrol it; register the "
-                                              "account again with its profile URL or MS4wLjAB… token")
-            for r in rows]
+    return [
+        SourceCheck(
+            platform="toutiao",
+            route=route,
+            source="—",
+            account=f"#{r[0]} toutiao:{r[1]} {r[2]}",
+            outcome=SETUP,
+            reason="a numeric Toutiao user id: no route can patrol it; register the "
+            "account again with its profile URL or MS4wLjAB… token",
+        )
+        for r in rows
+    ]
 
 
 def check_one(settings: Settings, platform: str, ref: AccountRef | None, name: str = "") -> SourceCheck:
     route = platform_route(settings, platform)
     source_key = "feed" if route == "feed" or (ref is not None and ref.feed_url) else platform
     bridge = settings.bridge_route(platform)
-    source = ("own feed" if ref is not None and ref.feed_url else
-              "api" if source_key != "feed" else (bridge.bridge if bridge else "no bridge"))
+    source = (
+        "own feed"
+        if ref is not None and ref.feed_url
+        else "api"
+        if source_key != "feed"
+        else (bridge.bridge if bridge else "no bridge")
+    )
     label = None if ref is None else f"#{ref.id} {platform}:{ref.platform_id} {name}".strip()
-    check = SourceCheck(platform=platform, route="feed" if source_key == "feed" else "api", source=source,
-                        account=label, outcome=SETUP, reason=None)
+    check = SourceCheck(
+        platform=platform,
+        route="feed" if source_key == "feed" else "api",
+        source=source,
+        account=label,
+        outcome=SETUP,
+        reason=None,
+    )
     if ref is None:
         check.reason = "no active account of this platform to try: register one first"
         return check
-    spider = SPIDERS[source_key](patrol_id=0, gp=settings, db=None, scope={},
-                                 feed_platforms=frozenset(PLATFORMS))
+    spider = SPIDERS[source_key](patrol_id=0, gp=settings, db=None, scope={}, feed_platforms=frozenset(PLATFORMS))
     secrets = configured_secrets(settings)
     step: Any = spider.begin(spider.new_visit(ref, None))
     while isinstance(step, Request):
@@ -161,8 +192,11 @@ def _answer(spider: PatrolSpider, request: Request, settings: Settings) -> Any:
     """The callback's answer to the response of `request`, or its errback's to a failed download."""
     patrol = settings.patrol
     try:
-        response = fetch(request, timeout=float(patrol.get("timeout", 30)),
-                         max_bytes=int(patrol.get("max_response_bytes", 5_000_000)))
+        response = fetch(
+            request,
+            timeout=float(patrol.get("timeout", 30)),
+            max_bytes=int(patrol.get("max_response_bytes", 5_000_000)),
+        )
     except FetchFailed as exc:
         return spider.finish(request.cb_kwargs["visit"], exc.outcome, exc.reason)
     result = request.callback(response, **request.cb_kwargs)
@@ -224,5 +258,6 @@ def fetch(request: Request, *, timeout: float, max_bytes: int) -> TextResponse:
             raise FetchFailed("malformed", f"response larger than {max_bytes} bytes")
         if chain:
             request.meta["redirect_urls"] = chain
-        return TextResponse(url, status=status, body=body, request=request,
-                            headers={k: v for k, v in raw.headers.items()})
+        return TextResponse(
+            url, status=status, body=body, request=request, headers={k: v for k, v in raw.headers.items()}
+        )

@@ -56,8 +56,13 @@ class Host:
 _HOST: Host | None = None
 
 
-def host_options(settings: Settings, *, platforms: list[str] | None = None, egress: str | None = None,
-                 bind_address: str | None = None) -> tuple[list[str], str, str | None]:
+def host_options(
+    settings: Settings,
+    *,
+    platforms: list[str] | None = None,
+    egress: str | None = None,
+    bind_address: str | None = None,
+) -> tuple[list[str], str, str | None]:
     """(platforms, name, bind address) from the options, else from [worker]."""
     conf = settings.get("worker", default={}) or {}
     chosen = list(platforms or conf.get("platforms") or PLATFORMS)
@@ -69,10 +74,15 @@ def host_options(settings: Settings, *, platforms: list[str] | None = None, egre
         try:
             socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
         except OSError:
-            raise ValidationError(f"--bind-address {address!r} is not an IP address",
-                                  hint="the local address this host's crawls connect from, e.g. 10.0.0.12") from None
-    name = egress or str(conf.get("egress") or "") or (f"{socket.gethostname()}/{address}" if address
-                                                       else socket.gethostname())
+            raise ValidationError(
+                f"--bind-address {address!r} is not an IP address",
+                hint="the local address this host's crawls connect from, e.g. 10.0.0.12",
+            ) from None
+    name = (
+        egress
+        or str(conf.get("egress") or "")
+        or (f"{socket.gethostname()}/{address}" if address else socket.gethostname())
+    )
     return sorted(set(chosen), key=PLATFORMS.index), name[:200], address
 
 
@@ -85,8 +95,14 @@ async def _serve(settings: Settings, *, platforms: list[str], name: str, bind_ad
     global _HOST
     conf = settings.get("worker", default={}) or {}
     engine = make_engine(settings.database_url)
-    host = _HOST = Host(settings=settings, engine=engine, name=name, platforms=platforms,
-                        bind_address=bind_address, grace=float(conf.get("shutdown_grace_seconds", 30)))
+    host = _HOST = Host(
+        settings=settings,
+        engine=engine,
+        name=name,
+        platforms=platforms,
+        bind_address=bind_address,
+        grace=float(conf.get("shutdown_grace_seconds", 30)),
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, host.stopping.set)
@@ -122,13 +138,23 @@ async def _run_workers(host: Host) -> None:
     qs = queue_settings(host.settings)
     app = make_app(host.settings, crawl_shard, pool_size=2 + 2 * len(host.platforms))
     async with app.open_async():
-        workers = {platform: Worker(
-            app, queues=[queue_name(platform)], name=f"{host.name}:{platform}", concurrency=1,
-            fetch_job_polling_interval=qs.poll_seconds, abort_job_polling_interval=min(qs.poll_seconds, 2.0),
-            listen_notify=qs.listen_notify, install_signal_handlers=False,
-            update_heartbeat_interval=qs.heartbeat_seconds, stalled_worker_timeout=qs.stalled_seconds,
-            shutdown_graceful_timeout=0.5) for platform in host.platforms}
-        tasks = [asyncio.create_task(w.run(), name=f"worker-{p}") for p, w in workers.items()]
+        workers = {
+            platform: Worker(
+                app,
+                queues=[queue_name(platform)],
+                name=f"{host.name}:{platform}",
+                concurrency=1,
+                fetch_job_polling_interval=qs.poll_seconds,
+                abort_job_polling_interval=min(qs.poll_seconds, 2.0),
+                listen_notify=qs.listen_notify,
+                install_signal_handlers=False,
+                update_heartbeat_interval=qs.heartbeat_seconds,
+                stalled_worker_timeout=qs.stalled_seconds,
+                shutdown_graceful_timeout=0.5,
+            )
+            for platform in host.platforms
+        }
+        tasks = [asyncio.create_task(w.run(), name=f"worker-{p}") for p, w in workers.items()]  # type: ignore[no-untyped-call]
         tasks.append(asyncio.create_task(_register(host, workers), name="register"))
         tasks.append(asyncio.create_task(_watch_stalled(host, qs.stalled_seconds), name="stalled"))
         stop = asyncio.create_task(host.stopping.wait(), name="stop")
@@ -136,8 +162,8 @@ async def _run_workers(host: Host) -> None:
             done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for worker in workers.values():
-                worker.stop()
-            for task in tasks[len(workers):]:
+                worker.stop()  # type: ignore[no-untyped-call]
+            for task in tasks[len(workers) :]:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             stop.cancel()
@@ -150,9 +176,18 @@ async def _register(host: Host, workers: dict[str, Any]) -> None:
     """Say who each procrastinate worker is (status shows hosts by name), once they have an id."""
     while any(w.worker_id is None for w in workers.values()):
         await asyncio.sleep(0.1)
-    rows = [{"worker_id": w.worker_id, "name": host.name, "hostname": socket.gethostname()[:200], "pid": os.getpid(),
-             "platform": platform, "bind_address": host.bind_address, "started_at": utcnow()}
-            for platform, w in workers.items()]
+    rows = [
+        {
+            "worker_id": w.worker_id,
+            "name": host.name,
+            "hostname": socket.gethostname()[:200],
+            "pid": os.getpid(),
+            "platform": platform,
+            "bind_address": host.bind_address,
+            "started_at": utcnow(),
+        }
+        for platform, w in workers.items()
+    ]
     await asyncio.to_thread(_store_hosts, host.engine, rows)
     await asyncio.Event().wait()  # until cancelled
 
@@ -208,15 +243,25 @@ async def crawl_shard(context: Any, patrol_id: int, shard_id: int) -> dict[str, 
 
 def _shard_started(engine: Engine, shard_id: int, name: str, worker_id: int | None) -> None:
     with session_scope(engine) as session:
-        session.execute(update(PatrolShard).where(PatrolShard.id == shard_id).values(
-            host=name, worker_id=worker_id, attempts=PatrolShard.attempts + 1, started_at=utcnow(),
-            finished_at=None, message=None))
+        session.execute(
+            update(PatrolShard)
+            .where(PatrolShard.id == shard_id)
+            .values(
+                host=name,
+                worker_id=worker_id,
+                attempts=PatrolShard.attempts + 1,
+                started_at=utcnow(),
+                finished_at=None,
+                message=None,
+            )
+        )
 
 
 def _shard_ended(engine: Engine, shard_id: int, message: str | None) -> None:
     with session_scope(engine) as session:
-        session.execute(update(PatrolShard).where(PatrolShard.id == shard_id).values(
-            finished_at=utcnow(), message=message))
+        session.execute(
+            update(PatrolShard).where(PatrolShard.id == shard_id).values(finished_at=utcnow(), message=message)
+        )
 
 
 def _log_path(settings: Settings, patrol_id: int, shard_id: int) -> Path:
@@ -227,18 +272,38 @@ def _log_path(settings: Settings, patrol_id: int, shard_id: int) -> Path:
 
 async def _spawn(host: Host, patrol_id: int, shard_id: int, log_file: Path) -> asyncio.subprocess.Process:
     settings = host.settings
-    data = {**settings.data, "worker": {**(settings.get("worker", default={}) or {}),
-                                       "bind_address": host.bind_address or ""}}
+    data = {
+        **settings.data,
+        "worker": {**(settings.get("worker", default={}) or {}), "bind_address": host.bind_address or ""},
+    }
     child_settings = type(settings)(data=data, path=settings.path, sources=settings.sources)
-    cmd = [sys.executable, "-m", "crawlers.run", "--patrol-id", str(patrol_id), "--shard-id", str(shard_id),
-           "--parent-pid", str(os.getpid())]
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawlers.run",
+        "--patrol-id",
+        str(patrol_id),
+        "--shard-id",
+        str(shard_id),
+        "--parent-pid",
+        str(os.getpid()),
+    ]
     if settings.path is not None:
         cmd += ["--config", str(settings.path)]
-    env = {**os.environ, SETTINGS_ENV: settings_for_child(child_settings),
-           "GOVPULSE_DATABASE_URL": settings.database_url}
+    env = {
+        **os.environ,
+        SETTINGS_ENV: settings_for_child(child_settings),
+        "GOVPULSE_DATABASE_URL": settings.database_url,
+    }
     with log_file.open("ab") as out:
-        return await asyncio.create_subprocess_exec(*cmd, stdout=out, stderr=asyncio.subprocess.STDOUT,
-                                                    stdin=asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
+        return await asyncio.create_subprocess_exec(
+            *cmd,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
 
 
 async def _stop_child(child: asyncio.subprocess.Process, grace: float) -> None:

@@ -18,17 +18,18 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from crawlers import queue
-from crawlers.patrols import PatrolResult, ProgressInfo, log_path, log_tail, resolve_scope  # noqa: F401 (the launcher's API)
+from crawlers.patrols import PatrolResult, ProgressInfo, log_path, log_tail, resolve_scope
 from crawlers.run import EXIT_INCOMPLETE, EXIT_INTERRUPTED, SETTINGS_ENV, settings_for_child
 from crawlers.settings import check as check_settings
 from registry.config import Settings
-from registry.db import open_engine, retrying, session_scope
-from registry.errors import LockedError, ValidationError
+from registry.db import open_engine, retrying
+from registry.errors import LockedError
 from registry.i18n import L
 from registry.locks import LockHandle, acquire_lock, process_alive, process_start
 from registry.observations import (
@@ -56,10 +57,17 @@ STOP_GRACE_SECONDS = 30.0
 log = logging.getLogger(__name__)
 
 
-def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | None = None,
-               on_progress: Callable[[ProgressInfo], None] | None = None,
-               stop_event: threading.Event | None = None, resume: bool = True,
-               lock_wait: float = 0.0, engine: Engine | None = None) -> PatrolResult:
+def run_patrol(
+    settings: Settings,
+    *,
+    scope: PatrolScope,
+    time_limit: float | None = None,
+    on_progress: Callable[[ProgressInfo], None] | None = None,
+    stop_event: threading.Event | None = None,
+    resume: bool = True,
+    lock_wait: float = 0.0,
+    engine: Engine | None = None,
+) -> PatrolResult:
     """Run one patrol to its end and say how it went.
 
     Takes the "patrol" lock (shared with the scheduler; LockedError when another patrol runs). With
@@ -82,11 +90,26 @@ def run_patrol(settings: Settings, *, scope: PatrolScope, time_limit: float | No
                 from crawlers import shards
 
                 patrol_id, resumed = shards.open_patrol(engine, settings, scope, resume)
-                return shards.watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
-                                    on_progress=on_progress, stop_event=stop_event)
+                return shards.watch(
+                    engine,
+                    settings,
+                    patrol_id,
+                    resumed=resumed,
+                    time_limit=limit,
+                    on_progress=on_progress,
+                    stop_event=stop_event,
+                )
             patrol_id, resumed = _open_patrol(engine, settings, scope, resume)
-            return _watch(engine, settings, patrol_id, resumed=resumed, time_limit=limit,
-                          on_progress=on_progress, stop_event=stop_event, lock=lock)
+            return _watch(
+                engine,
+                settings,
+                patrol_id,
+                resumed=resumed,
+                time_limit=limit,
+                on_progress=on_progress,
+                stop_event=stop_event,
+                lock=lock,
+            )
     finally:
         if own_engine:
             engine.dispose()
@@ -99,9 +122,12 @@ def _check_no_crawl_running(engine: Engine) -> None:
     for patrol in running_patrols(engine):
         if crawl_alive(patrol):
             raise LockedError(
-                L(f"巡查 {patrol.id} 的抓取进程仍在运行 (pid {patrol.pid})",
-                  f"the crawl of patrol {patrol.id} is still running (pid {patrol.pid})"),
-                hint=L("等待其结束, 或结束该进程后重试", "wait for it to finish, or stop that process and retry"))
+                L(
+                    f"巡查 {patrol.id} 的抓取进程仍在运行 (pid {patrol.pid})",
+                    f"the crawl of patrol {patrol.id} is still running (pid {patrol.pid})",
+                ),
+                hint=L("等待其结束, 或结束该进程后重试", "wait for it to finish, or stop that process and retry"),
+            )
         stale.append(int(patrol.id))  # type: ignore[arg-type]
     mark_failed(engine, stale, reason="the crawl process ended without recording the end of the patrol")
 
@@ -141,13 +167,22 @@ def _spawn(settings: Settings, patrol_id: int, log: Path) -> subprocess.Popen[by
     with log.open("ab") as out:
         # Its own session: a Ctrl-C on the terminal reaches the launcher only, which then stops the
         # crawl with one SIGTERM (a second signal would make Scrapy drop its buffer).
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
+        return subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
 
 
-def _watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, time_limit: float,
-           on_progress: Callable[[ProgressInfo], None] | None,
-           stop_event: threading.Event | None, lock: LockHandle | None = None) -> PatrolResult:
+def _watch(
+    engine: Engine,
+    settings: Settings,
+    patrol_id: int,
+    *,
+    resumed: bool,
+    time_limit: float,
+    on_progress: Callable[[ProgressInfo], None] | None,
+    stop_event: threading.Event | None,
+    lock: LockHandle | None = None,
+) -> PatrolResult:
     """Run the crawl and wait for it. The crawl lives exactly as long as this call holds the patrol
     lock: the database being unreachable for a while only pauses the progress report, the lock being
     taken over stops the crawl, and any error here stops the crawl before the lock is let go."""
@@ -187,38 +222,65 @@ def _watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool,
     message = None
     if patrol is not None and patrol.status == RUNNING:  # the crawl died without recording its end
         message = _death_message(rc, log, settings)
-        retrying(lambda: finish_patrol(engine, patrol_id, status=ABORTED if stopped_by else FAILED, exit_code=rc,
-                                        summary={**patrol_summary(engine, patrol_id), "error": message}))
+        retrying(
+            lambda: finish_patrol(
+                engine,
+                patrol_id,
+                status=ABORTED if stopped_by else FAILED,
+                exit_code=rc,
+                summary={**patrol_summary(engine, patrol_id), "error": message},
+            )
+        )
         patrol = retrying(lambda: get_patrol(engine, patrol_id))
     elif rc not in (0, EXIT_INTERRUPTED, EXIT_INCOMPLETE):
         message = _death_message(rc, log, settings)
     if stopped_by == "lock_lost":
-        message = L("巡查锁被其他进程接管, 抓取已停止", "the patrol lock was taken over by another process: the crawl was stopped")
+        message = L(
+            "巡查锁被其他进程接管, 抓取已停止",
+            "the patrol lock was taken over by another process: the crawl was stopped",
+        )
     assert patrol is not None
     workers = dict((patrol.summary or {}).get("workers") or {})
     if rc == EXIT_INCOMPLETE:
         message = workers_message(workers)
     summary = retrying(lambda: patrol_summary(engine, patrol_id))
     return PatrolResult(
-        patrol_id=patrol_id, status=patrol.status, exit_code=rc, accounts_total=patrol.accounts_total,
-        accounts_done=summary["accounts_done"], outcomes=summary["outcomes"], by_platform=summary["by_platform"],
-        posts_seen=summary["posts_seen"], posts_new=summary["posts_new"], elapsed=time.monotonic() - started,
-        resumed=resumed, stopped_by=stopped_by, log_path=log, message=message, workers=workers)
+        patrol_id=patrol_id,
+        status=patrol.status,
+        exit_code=rc,
+        accounts_total=patrol.accounts_total,
+        accounts_done=summary["accounts_done"],
+        outcomes=summary["outcomes"],
+        by_platform=summary["by_platform"],
+        posts_seen=summary["posts_seen"],
+        posts_new=summary["posts_new"],
+        elapsed=time.monotonic() - started,
+        resumed=resumed,
+        stopped_by=stopped_by,
+        log_path=log,
+        message=message,
+        workers=workers,
+    )
 
 
 def workers_message(workers: dict[str, int]) -> str:
     """What dying worker processes did to a patrol, in one line."""
     restarts = int(workers.get("parse_restarts", 0)) + int(workers.get("store_restarts", 0))
     left = int(workers.get("abandoned", 0))
-    text = L(f"工作进程意外终止 {restarts} 次, 已重新启动", f"worker processes died {restarts} time(s) and were replaced")
+    text = L(
+        f"工作进程意外终止 {restarts} 次, 已重新启动", f"worker processes died {restarts} time(s) and were replaced"
+    )
     if left:
-        text += L(f"; {left} 个账号未完成访问, 下次巡查同一范围时补完",
-                  f"; {left} account(s) were left unvisited for the next patrol over the same scope")
+        text += L(
+            f"; {left} 个账号未完成访问, 下次巡查同一范围时补完",
+            f"; {left} account(s) were left unvisited for the next patrol over the same scope",
+        )
     return text
 
 
-def _stop_reason(elapsed: float, time_limit: float, stop_event: threading.Event | None,
-                 lock: LockHandle | None) -> str | None:
+def _stop_reason(
+    elapsed: float, time_limit: float, stop_event: threading.Event | None, lock: LockHandle | None
+) -> str | None:
     if lock is not None and lock.lost.is_set():
         return "lock_lost"
     if time_limit and elapsed > time_limit:
@@ -228,16 +290,25 @@ def _stop_reason(elapsed: float, time_limit: float, stop_event: threading.Event 
     return None
 
 
-def _report(engine: Engine, patrol_id: int, on_progress: Callable[[ProgressInfo], None], elapsed: float,
-            done_at_start: int) -> None:
+def _report(
+    engine: Engine, patrol_id: int, on_progress: Callable[[ProgressInfo], None], elapsed: float, done_at_start: int
+) -> None:
     """One progress report; skipped while the database cannot be read (the crawl carries on)."""
     try:
         progress = patrol_progress(engine, patrol_id)
     except OperationalError as exc:
         log.warning("patrol %d: progress not readable for now: %s", patrol_id, str(exc).splitlines()[0])
         return
-    on_progress(ProgressInfo(patrol_id, progress.accounts_done, progress.accounts_total, progress.outcomes,
-                             elapsed, (progress.accounts_done - done_at_start) / max(elapsed, 1e-6)))
+    on_progress(
+        ProgressInfo(
+            patrol_id,
+            progress.accounts_done,
+            progress.accounts_total,
+            progress.outcomes,
+            elapsed,
+            (progress.accounts_done - done_at_start) / max(elapsed, 1e-6),
+        )
+    )
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

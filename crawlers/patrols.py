@@ -79,8 +79,10 @@ def resolve_scope(engine: Engine, scope: PatrolScope) -> ResolvedScope:
     --limit cut fixed once, so that a resumed patrol completes the very same set of accounts."""
     unknown = sorted(set(scope.platforms) - set(PLATFORMS))
     if unknown:
-        raise ValidationError(L(f"未知平台: {', '.join(unknown)}", f"unknown platform(s): {', '.join(unknown)}"),
-                              hint=L("可用: ", "use: ") + ", ".join(PLATFORMS))
+        raise ValidationError(
+            L(f"未知平台: {', '.join(unknown)}", f"unknown platform(s): {', '.join(unknown)}"),
+            hint=L("可用: ", "use: ") + ", ".join(PLATFORMS),
+        )
     if scope.limit is not None and scope.limit < 1:
         raise ValidationError(L("--limit 必须为正整数", "--limit must be a positive number"))
     tree = None
@@ -88,10 +90,13 @@ def resolve_scope(engine: Engine, scope: PatrolScope) -> ResolvedScope:
         with session_scope(engine) as session:
             tree = sorted({i for org_id in scope.org_ids for i in org_subtree_ids(session, org_id)})
     resolved = ResolvedScope(
-        key=scope, platforms=tuple(sorted(set(scope.platforms))), account_ids=tuple(sorted(set(scope.account_ids))),
+        key=scope,
+        platforms=tuple(sorted(set(scope.platforms))),
+        account_ids=tuple(sorted(set(scope.account_ids))),
         org_tree_ids=None if tree is None else tuple(tree),
         # named accounts (claimed as due by the scheduler) are due
-        due_before=utcnow() if scope.due_only and not scope.account_ids else None)
+        due_before=utcnow() if scope.due_only and not scope.account_ids else None,
+    )
     if scope.limit is not None:
         resolved = replace(resolved, max_account_id=nth_account_id(engine, resolved, scope.limit))
     return resolved

@@ -94,8 +94,13 @@ class VisitPipeline:
             except Exception as exc:
                 self.buffer[:0] = batch  # kept for the next attempt
                 self.failures += 1
-                log.error("could not store %d visits (attempt %d of %d): %s", len(batch), self.failures,
-                          MAX_STORE_FAILURES, exc)
+                log.error(
+                    "could not store %d visits (attempt %d of %d): %s",
+                    len(batch),
+                    self.failures,
+                    MAX_STORE_FAILURES,
+                    exc,
+                )
                 if self.failures == MAX_STORE_FAILURES:
                     self._background(self.crawler.engine.close_spider_async(reason=STORE_FAILED))
                 return
@@ -115,5 +120,6 @@ class VisitPipeline:
             await self.flush()
         if self.buffer:
             self.crawler.stats.set_value(UNSTORED, len(self.buffer))
-        log.info("stored %d visits, %d posts seen, %d new", self.totals.visits, self.totals.posts_seen,
-                 self.totals.posts_new)
+        log.info(
+            "stored %d visits, %d posts seen, %d new", self.totals.visits, self.totals.posts_seen, self.totals.posts_new
+        )

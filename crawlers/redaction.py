@@ -25,11 +25,13 @@ MASK = "***"
 # Query parameters that carry credentials on the sources we use (the WeChat MP token, a bridge's
 # access key) or on neighbouring ones (appmsg_token, pass_ticket, msToken).
 # WeChat article links opened in the client carry the reader's session (key, pass_ticket, uin, exportkey).
-CREDENTIAL_PARAMS = frozenset({"token", "key", "access_key", "appmsg_token", "pass_ticket", "mstoken", "code",
-                               "exportkey", "uin", "wxtoken"})
+CREDENTIAL_PARAMS = frozenset(
+    {"token", "key", "access_key", "appmsg_token", "pass_ticket", "mstoken", "code", "exportkey", "uin", "wxtoken"}
+)
 # In free text ("code=200" is a status, not a credential) the parameters masked wherever they appear.
-_TEXT_PARAMS = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(CREDENTIAL_PARAMS - {"code"})) + r")=([^&\s<>'\"#;]+)",
-                          re.IGNORECASE)
+_TEXT_PARAMS = re.compile(
+    r"(?<![A-Za-z0-9_])(" + "|".join(sorted(CREDENTIAL_PARAMS - {"code"})) + r")=([^&\s<>'\"#;]+)", re.IGNORECASE
+)
 # Short values would mask innocent text ("1" in every URL); real credentials are long.
 MIN_SECRET_LEN = 6
 
@@ -76,15 +78,21 @@ def redact_log(text: str, secrets: Collection[str]) -> str:
     return _TEXT_PARAMS.sub(rf"\1={MASK}", text) if "=" in text else text
 
 
-def strip_credentials(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS,
-                      secrets: Collection[str] = ()) -> str | None:
+def strip_credentials(
+    url: str | None, params: Collection[str] = CREDENTIAL_PARAMS, secrets: Collection[str] = ()
+) -> str | None:
     """The URL without credential query parameters (and without any parameter whose value is a
     configured secret) nor fragment, for storing and showing."""
     return clean_link(url, params, secrets, drop_fragment=True)
 
 
-def clean_link(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS, secrets: Collection[str] = (), *,
-               drop_fragment: bool = False) -> str | None:
+def clean_link(
+    url: str | None,
+    params: Collection[str] = CREDENTIAL_PARAMS,
+    secrets: Collection[str] = (),
+    *,
+    drop_fragment: bool = False,
+) -> str | None:
     """A post's link as stored: unchanged unless it carries a credential parameter or a configured
     secret, which are dropped (the link still opens the post)."""
     if not url:
@@ -94,8 +102,12 @@ def clean_link(url: str | None, params: Collection[str] = CREDENTIAL_PARAMS, sec
     except ValueError:
         return None
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not drop_fragment and "@" not in parts.netloc and not any(k.lower() in params or v in secrets for k, v in pairs) \
-            and not any(s in url for s in secrets):
+    if (
+        not drop_fragment
+        and "@" not in parts.netloc
+        and not any(k.lower() in params or v in secrets for k, v in pairs)
+        and not any(s in url for s in secrets)
+    ):
         return url
     query = [(k, v) for k, v in pairs if k.lower() not in params and v not in secrets]
     netloc = parts.netloc.rpartition("@")[2]  # user:password@ of a bridge URL

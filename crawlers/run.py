@@ -124,8 +124,12 @@ def shard_scope(engine: Any, patrol_scope: ResolvedScope, shard_id: int) -> Reso
         shard = session.get(PatrolShard, shard_id)
         if shard is None:
             raise GovpulseError(f"no shard {shard_id} in the database")
-        return replace(patrol_scope, platforms=(shard.platform,), min_account_id=shard.first_account_id,
-                       max_account_id=shard.last_account_id)
+        return replace(
+            patrol_scope,
+            platforms=(shard.platform,),
+            min_account_id=shard.first_account_id,
+            max_account_id=shard.last_account_id,
+        )
 
 
 def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | None = None) -> int:
@@ -163,8 +167,16 @@ def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | No
             recorder = _recorder(reasons)
             recorders.append(recorder)  # signals hold receivers weakly
             crawler.signals.connect(recorder, signal=signals.spider_closed)
-            process.crawl(crawler, patrol_id=patrol_id, gp=settings, db=engine, scope=scope,
-                          feed_platforms=feeds, parse_pool=pool, store_pool=store_pool)
+            process.crawl(
+                crawler,
+                patrol_id=patrol_id,
+                gp=settings,
+                db=engine,
+                scope=scope,
+                feed_platforms=feeds,
+                parse_pool=pool,
+                store_pool=store_pool,
+            )
         # After the crawlers: each one replaces Scrapy's root log handler, and a filter put on an earlier one.
         install_redaction(configured_secrets(settings), level=BASE["LOG_LEVEL"])
         try:
@@ -174,13 +186,17 @@ def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | No
                 if executor is not None:
                     executor.shutdown()
     abandoned = sum(int(c.stats.get_value("govpulse/abandoned", 0)) for c in crawlers.values())
-    workers = {"parse_restarts": pool.restarts if pool else 0, "store_restarts": store_pool.restarts if store_pool else 0,
-               "abandoned": abandoned}
+    workers = {
+        "parse_restarts": pool.restarts if pool else 0,
+        "store_restarts": store_pool.restarts if store_pool else 0,
+        "abandoned": abandoned,
+    }
     unstored = sum(int(c.stats.get_value(UNSTORED, 0)) for c in crawlers.values())
     if unstored or any(reason == STORE_FAILED for reason in reasons.values()):
         status, code = FAILED, EXIT_FAILED
     elif any(reason == WORKERS_LOST for reason in reasons.values()) or (
-            abandoned and all(reason == "finished" for reason in reasons.values())):
+        abandoned and all(reason == "finished" for reason in reasons.values())
+    ):
         status, code = ABORTED, EXIT_INCOMPLETE  # resumable: the next patrol visits what is left
     elif all(reason == "finished" for reason in reasons.values()) and len(reasons) == len(sources):
         status, code = FINISHED, EXIT_OK
@@ -197,8 +213,10 @@ def crawl(settings: Settings, engine: Any, patrol_id: int, *, shard_id: int | No
     if any(workers.values()):
         summary["workers"] = workers
     # The crawl is over: recording it waits out a locked database rather than lose its end.
-    retrying(lambda: finish_patrol(engine, patrol_id, status=status, exit_code=code, summary=summary),
-             what="recording the end of the patrol")
+    retrying(
+        lambda: finish_patrol(engine, patrol_id, status=status, exit_code=code, summary=summary),
+        what="recording the end of the patrol",
+    )
     return code
 
 

@@ -73,8 +73,9 @@ BASE: dict[str, Any] = {
 def route(settings: Settings, platform: str) -> str:
     value = str(settings.platform(platform).get("route") or "api")
     if value not in ROUTES:
-        raise ValidationError(f"platforms.{platform}.route = {value!r} is not a route",
-                              hint=f"use one of: {', '.join(ROUTES)}")
+        raise ValidationError(
+            f"platforms.{platform}.route = {value!r} is not a route", hint=f"use one of: {', '.join(ROUTES)}"
+        )
     return value
 
 
@@ -124,29 +125,40 @@ def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
     if source in ("feed", "wechat"):  # WeChat article pages, read to check silent accounts
         slots["wechat"] = _slot(*politeness(settings, "wechat"))
     try:
-        numbers = {key: float(patrol.get(key, default)) for key, default in
-                   (("timeout", 30), ("retries", 3), ("max_response_bytes", 5_000_000), ("retry_backoff", 2.0))}
+        numbers = {
+            key: float(patrol.get(key, default))
+            for key, default in (
+                ("timeout", 30),
+                ("retries", 3),
+                ("max_response_bytes", 5_000_000),
+                ("retry_backoff", 2.0),
+            )
+        }
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"patrol: timeout, retries, max_response_bytes and retry_backoff must be numbers "
-                              f"({exc})", hint="see docs/patrol.md for each key and its default") from None
+        raise ValidationError(
+            f"patrol: timeout, retries, max_response_bytes and retry_backoff must be numbers ({exc})",
+            hint="see docs/patrol.md for each key and its default",
+        ) from None
     result = dict(BASE)
-    result.update({
-        "USER_AGENT": str(patrol.get("user_agent") or BOT_NAME),
-        "DOWNLOAD_SLOTS": slots,
-        # Room for requests waiting on the slot's delay; start() backs off beyond it.
-        "CONCURRENT_REQUESTS": max(2 * concurrency, 8),
-        # Feeds of accounts' own URLs (other hosts) get the same politeness as the bridge.
-        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
-        "DOWNLOAD_DELAY": delay,
-        "AUTOTHROTTLE_ENABLED": bool(patrol.get("autothrottle", True)),
-        "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
-        "AUTOTHROTTLE_MAX_DELAY": 60.0,
-        "DOWNLOAD_TIMEOUT": numbers["timeout"],
-        "RETRY_TIMES": int(numbers["retries"]),
-        "DOWNLOAD_MAXSIZE": int(numbers["max_response_bytes"]),
-        "GOVPULSE_RETRY_BACKOFF": numbers["retry_backoff"],
-    })
+    result.update(
+        {
+            "USER_AGENT": str(patrol.get("user_agent") or BOT_NAME),
+            "DOWNLOAD_SLOTS": slots,
+            # Room for requests waiting on the slot's delay; start() backs off beyond it.
+            "CONCURRENT_REQUESTS": max(2 * concurrency, 8),
+            # Feeds of accounts' own URLs (other hosts) get the same politeness as the bridge.
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "DOWNLOAD_DELAY": delay,
+            "AUTOTHROTTLE_ENABLED": bool(patrol.get("autothrottle", True)),
+            "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
+            "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
+            "AUTOTHROTTLE_MAX_DELAY": 60.0,
+            "DOWNLOAD_TIMEOUT": numbers["timeout"],
+            "RETRY_TIMES": int(numbers["retries"]),
+            "DOWNLOAD_MAXSIZE": int(numbers["max_response_bytes"]),
+            "GOVPULSE_RETRY_BACKOFF": numbers["retry_backoff"],
+        }
+    )
     bind = str(settings.get("worker", "bind_address", default="") or "")
     if bind:  # a worker of distributed patrols connects from its own egress address
         result["DOWNLOAD_BIND_ADDRESS"] = bind

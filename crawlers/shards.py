@@ -63,8 +63,15 @@ STOP_GRACE_SECONDS = 60.0
 
 # A shard's state, from its job's.
 STATES = ("queued", "retrying", "running", "aborting", "finished", "failed", "cancelled", "aborted")
-_STATE_OF_JOB = {"todo": "queued", "doing": "running", "succeeded": "finished", "failed": "failed",
-                 "cancelled": "cancelled", "aborting": "aborting", "aborted": "aborted"}
+_STATE_OF_JOB = {
+    "todo": "queued",
+    "doing": "running",
+    "succeeded": "finished",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "aborting": "aborting",
+    "aborted": "aborted",
+}
 
 _SHARDS_SQL = text("""
     SELECT s.id, s.platform, s.number, s.accounts_total, s.host, s.attempts, s.dropped_by, s.message,
@@ -109,11 +116,24 @@ def shard_progress(rows: list[dict[str, Any]]) -> dict[str, Any]:
             by_host[r["host"]]["accounts_done"] += int(r["done"] or 0)
         if r["state"] == "running" and r["host"]:
             running[r["host"]] = int(r["id"])
-    return {"total": len(rows), "states": dict(Counter(r["state"] for r in rows)),
-            "by_platform": {p: dict(c) for p, c in sorted(by_platform.items())},
-            "by_host": {h: dict(c) for h, c in sorted(by_host.items())}, "running_on": running,
-            "requeued": [{"shard": r["id"], "platform": r["platform"], "dropped_by": r["dropped_by"],
-                          "state": r["state"], "host": r["host"]} for r in rows if r["dropped_by"]]}
+    return {
+        "total": len(rows),
+        "states": dict(Counter(r["state"] for r in rows)),
+        "by_platform": {p: dict(c) for p, c in sorted(by_platform.items())},
+        "by_host": {h: dict(c) for h, c in sorted(by_host.items())},
+        "running_on": running,
+        "requeued": [
+            {
+                "shard": r["id"],
+                "platform": r["platform"],
+                "dropped_by": r["dropped_by"],
+                "state": r["state"],
+                "host": r["host"],
+            }
+            for r in rows
+            if r["dropped_by"]
+        ],
+    }
 
 
 # ------------------------------------------------------------------------------------------ starting
@@ -137,15 +157,35 @@ def open_patrol(engine: Engine, settings: Settings, scope: PatrolScope, resume: 
     with engine.begin() as conn:
         if previous is not None:
             patrol_id = int(previous.id)  # type: ignore[arg-type]
-            conn.execute(update(Patrol).where(Patrol.id == patrol_id).values(
-                status=RUNNING, finished_at=None, exit_code=None, pid=os.getpid(),
-                pid_start=process_start(os.getpid())))
+            conn.execute(
+                update(Patrol)
+                .where(Patrol.id == patrol_id)
+                .values(
+                    status=RUNNING,
+                    finished_at=None,
+                    exit_code=None,
+                    pid=os.getpid(),
+                    pid_start=process_start(os.getpid()),
+                )
+            )
             _queue_again(conn, settings, patrol_id, ResolvedScope.from_json(previous.scope), qs.shard_size)
             return patrol_id, True
         assert resolved is not None
-        patrol_id = int(conn.execute(insert(Patrol).values(
-            scope=resolved.to_json(), accounts_total=0, pid=os.getpid(), pid_start=process_start(os.getpid()), status=RUNNING, started_at=utcnow(),
-            summary={}).returning(Patrol.id)).scalar_one())
+        patrol_id = int(
+            conn.execute(
+                insert(Patrol)
+                .values(
+                    scope=resolved.to_json(),
+                    accounts_total=0,
+                    pid=os.getpid(),
+                    pid_start=process_start(os.getpid()),
+                    status=RUNNING,
+                    started_at=utcnow(),
+                    summary={},
+                )
+                .returning(Patrol.id)
+            ).scalar_one()
+        )
         total = _new_shards(conn, settings, patrol_id, resolved, qs.shard_size)
         conn.execute(update(Patrol).where(Patrol.id == patrol_id).values(accounts_total=total))
     return patrol_id, False
@@ -156,11 +196,24 @@ def _new_shards(conn: Connection, settings: Settings, patrol_id: int, scope: Res
     ranges = pending_ranges(conn, patrol_id, scope, size)
     if not ranges:
         return 0
-    start = int(conn.execute(select(text("coalesce(max(number), 0)")).select_from(PatrolShard)
-                             .where(PatrolShard.patrol_id == patrol_id)).scalar_one())
-    rows = [{"patrol_id": patrol_id, "platform": p, "number": start + i, "first_account_id": lo,
-             "last_account_id": hi, "accounts_total": n, "attempts": 0, "dropped_by": []}
-            for i, (p, lo, hi, n) in enumerate(ranges, 1)]
+    start = int(
+        conn.execute(
+            select(text("coalesce(max(number), 0)")).select_from(PatrolShard).where(PatrolShard.patrol_id == patrol_id)
+        ).scalar_one()
+    )
+    rows = [
+        {
+            "patrol_id": patrol_id,
+            "platform": p,
+            "number": start + i,
+            "first_account_id": lo,
+            "last_account_id": hi,
+            "accounts_total": n,
+            "attempts": 0,
+            "dropped_by": [],
+        }
+        for i, (p, lo, hi, n) in enumerate(ranges, 1)
+    ]
     ids = conn.execute(insert(PatrolShard).returning(PatrolShard.id), rows).scalars().all()
     defer_shards(conn, settings, [PatrolShard(id=i, **row) for i, row in zip(ids, rows, strict=True)])
     return sum(n for *_, n in ranges)
@@ -174,10 +227,18 @@ def _queue_again(conn: Connection, settings: Settings, patrol_id: int, scope: Re
         _new_shards(conn, settings, patrol_id, scope, size)
         return len(shard_rows(conn, patrol_id))
     again = [r for r in rows if r["job_id"] is None or r["job_status"] in RETRYABLE]
-    defer_shards(conn, settings, [PatrolShard(id=r["id"], patrol_id=patrol_id, platform=r["platform"]) for r in again])
+    defer_shards(
+        conn,
+        settings,
+        # only what deferring reads: the shard's id and platform
+        [PatrolShard(id=r["id"], patrol_id=patrol_id, platform=r["platform"]) for r in again],  # type: ignore[call-arg]
+    )
     if again:
-        conn.execute(update(PatrolShard).where(PatrolShard.id.in_([r["id"] for r in again]))
-                     .values(finished_at=None, message=None))
+        conn.execute(
+            update(PatrolShard)
+            .where(PatrolShard.id.in_([r["id"] for r in again]))
+            .values(finished_at=None, message=None)
+        )
     return len(again)
 
 
@@ -189,16 +250,32 @@ def retry_patrol(engine: Engine, settings: Settings, patrol_id: int) -> int:
     with engine.begin() as conn:
         rows = shard_rows(conn, patrol_id)
         if not rows:
-            raise ValidationError(L(f"巡查 {patrol_id} 没有分片 (不是分布式巡查)",
-                                    f"patrol {patrol_id} has no shards (it was not a distributed patrol)"))
+            raise ValidationError(
+                L(
+                    f"巡查 {patrol_id} 没有分片 (不是分布式巡查)",
+                    f"patrol {patrol_id} has no shards (it was not a distributed patrol)",
+                )
+            )
         if not _ended(rows):
-            raise ValidationError(L(f"巡查 {patrol_id} 仍有分片在排队或运行", f"patrol {patrol_id} still has shards queued or running"),
-                                  hint=L("等待其结束后重试", "wait for them to end, then retry"))
-        queued = _queue_again(conn, settings, patrol_id, ResolvedScope.from_json(patrol.scope), queue_settings(settings).shard_size)
+            raise ValidationError(
+                L(f"巡查 {patrol_id} 仍有分片在排队或运行", f"patrol {patrol_id} still has shards queued or running"),
+                hint=L("等待其结束后重试", "wait for them to end, then retry"),
+            )
+        queued = _queue_again(
+            conn, settings, patrol_id, ResolvedScope.from_json(patrol.scope), queue_settings(settings).shard_size
+        )
         if queued:
-            conn.execute(update(Patrol).where(Patrol.id == patrol_id).values(
-                status=RUNNING, finished_at=None, exit_code=None, pid=os.getpid(),
-                pid_start=process_start(os.getpid())))
+            conn.execute(
+                update(Patrol)
+                .where(Patrol.id == patrol_id)
+                .values(
+                    status=RUNNING,
+                    finished_at=None,
+                    exit_code=None,
+                    pid=os.getpid(),
+                    pid_start=process_start(os.getpid()),
+                )
+            )
     return queued
 
 
@@ -231,8 +308,16 @@ class _Stop:
         return self.reason
 
 
-def watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, time_limit: float,
-          on_progress: Callable[[Any], None] | None, stop_event: threading.Event | None) -> Any:
+def watch(
+    engine: Engine,
+    settings: Settings,
+    patrol_id: int,
+    *,
+    resumed: bool,
+    time_limit: float,
+    on_progress: Callable[[Any], None] | None,
+    stop_event: threading.Event | None,
+) -> Any:
 
     qs = queue_settings(settings)
     stop = _Stop(stop_event, time_limit)
@@ -249,10 +334,17 @@ def watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, 
                 if on_progress is not None:
                     progress = patrol_progress(engine, patrol_id)
                     elapsed = time.monotonic() - started
-                    on_progress(ProgressInfo(patrol_id, progress.accounts_done, progress.accounts_total,
-                                             progress.outcomes, elapsed,
-                                             (progress.accounts_done - done_at_start) / max(elapsed, 1e-6),
-                                             shards=shard_progress(rows)))
+                    on_progress(
+                        ProgressInfo(
+                            patrol_id,
+                            progress.accounts_done,
+                            progress.accounts_total,
+                            progress.outcomes,
+                            elapsed,
+                            (progress.accounts_done - done_at_start) / max(elapsed, 1e-6),
+                            shards=shard_progress(rows),
+                        )
+                    )
                 if _ended(rows):
                     break
                 if stop.check():
@@ -269,19 +361,38 @@ def watch(engine: Engine, settings: Settings, patrol_id: int, *, resumed: bool, 
                 stop.signalled.set()
     finally:
         _restore(previous)
-    return _finish(engine, patrol_id, rows, resumed=resumed, stopped_by=stop.reason,
-                   elapsed=time.monotonic() - started, log=log_path(settings, patrol_id))
+    return _finish(
+        engine,
+        patrol_id,
+        rows,
+        resumed=resumed,
+        stopped_by=stop.reason,
+        elapsed=time.monotonic() - started,
+        log=log_path(settings, patrol_id),
+    )
 
 
-def _poll(engine: Engine, settings: Settings, patrol_id: int, stop: _Stop, rows: list[dict[str, Any]],
-          next_stalled_check: float) -> list[dict[str, Any]]:
+def _poll(
+    engine: Engine,
+    settings: Settings,
+    patrol_id: int,
+    stop: _Stop,
+    rows: list[dict[str, Any]],
+    next_stalled_check: float,
+) -> list[dict[str, Any]]:
     """One look at the shards. Stopping: cancel what is queued (also what was re-queued meanwhile) and
     abort what runs; otherwise, when it is time, re-queue the shards of dead workers."""
     if stop.check():
         with engine.connect() as conn:
             rows = shard_rows(conn, patrol_id)
-        cancel_jobs(engine, [r["job_id"] for r in rows if r["job_id"] and r["job_status"] in ("todo", "doing")
-                             and not r["abort_requested"]])
+        cancel_jobs(
+            engine,
+            [
+                r["job_id"]
+                for r in rows
+                if r["job_id"] and r["job_status"] in ("todo", "doing") and not r["abort_requested"]
+            ],
+        )
     elif time.monotonic() >= next_stalled_check:
         requeue_stalled(engine, settings)
     with engine.connect() as conn:
@@ -299,8 +410,16 @@ def _restore(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _finish(engine: Engine, patrol_id: int, rows: list[dict[str, Any]], *, resumed: bool,
-            stopped_by: str | None, elapsed: float, log: Any) -> Any:
+def _finish(
+    engine: Engine,
+    patrol_id: int,
+    rows: list[dict[str, Any]],
+    *,
+    resumed: bool,
+    stopped_by: str | None,
+    elapsed: float,
+    log: Any,
+) -> Any:
 
     failed = [r for r in rows if r["job_status"] not in (SUCCEEDED,)]
     if stopped_by:
@@ -311,8 +430,10 @@ def _finish(engine: Engine, patrol_id: int, rows: list[dict[str, Any]], *, resum
         status = FINISHED
     message = None
     if failed and not stopped_by:
-        parts = [f"#{r['id']} {r['platform']} ({r['state']}{': ' + r['message'] if r['message'] else ''})"
-                 for r in failed[:5]]
+        parts = [
+            f"#{r['id']} {r['platform']} ({r['state']}{': ' + r['message'] if r['message'] else ''})"
+            for r in failed[:5]
+        ]
         message = L(f"{len(failed)} 个分片未完成: ", f"{len(failed)} shard(s) did not finish: ") + "; ".join(parts)
     summary = {**patrol_summary(engine, patrol_id), "shards": shard_progress(rows)}
     if message:
@@ -321,10 +442,22 @@ def _finish(engine: Engine, patrol_id: int, rows: list[dict[str, Any]], *, resum
     patrol = get_patrol(engine, patrol_id)
     assert patrol is not None
     return PatrolResult(
-        patrol_id=patrol_id, status=status, exit_code=None, accounts_total=patrol.accounts_total,
-        accounts_done=summary["accounts_done"], outcomes=summary["outcomes"], by_platform=summary["by_platform"],
-        posts_seen=summary["posts_seen"], posts_new=summary["posts_new"], elapsed=elapsed, resumed=resumed,
-        stopped_by=stopped_by, log_path=log, message=message, shards=summary["shards"])
+        patrol_id=patrol_id,
+        status=status,
+        exit_code=None,
+        accounts_total=patrol.accounts_total,
+        accounts_done=summary["accounts_done"],
+        outcomes=summary["outcomes"],
+        by_platform=summary["by_platform"],
+        posts_seen=summary["posts_seen"],
+        posts_new=summary["posts_new"],
+        elapsed=elapsed,
+        resumed=resumed,
+        stopped_by=stopped_by,
+        log_path=log,
+        message=message,
+        shards=summary["shards"],
+    )
 
 
 # ------------------------------------------------------------------------------------------- status
@@ -351,6 +484,10 @@ def distributed_state(engine: Engine) -> dict[str, Any] | None:
     patrol = get_patrol(engine, patrol_id) if patrol_id is not None else None
     for host in hosts:
         host["alive"] = host["last_heartbeat"] is not None
-    return {"patrol_id": patrol_id, "status": patrol.status if patrol else None,
-            "accounts_total": patrol.accounts_total if patrol else 0, "shards": shard_progress(rows),
-            "hosts": hosts}
+    return {
+        "patrol_id": patrol_id,
+        "status": patrol.status if patrol else None,
+        "accounts_total": patrol.accounts_total if patrol else 0,
+        "shards": shard_progress(rows),
+        "hosts": hosts,
+    }

@@ -51,8 +51,14 @@ class WorkersExhausted(WorkerLost):
 class Respawning:
     """A process pool that is replaced when one of its processes dies. Shared by the crawl's spiders."""
 
-    def __init__(self, start: Callable[[], ProcessPoolExecutor], what: str, *, limit: int = MAX_RESTARTS,
-                 task_seconds: float = TASK_SECONDS) -> None:
+    def __init__(
+        self,
+        start: Callable[[], ProcessPoolExecutor],
+        what: str,
+        *,
+        limit: int = MAX_RESTARTS,
+        task_seconds: float = TASK_SECONDS,
+    ) -> None:
         self.start = start
         self.what = what
         self.limit = limit
@@ -62,12 +68,12 @@ class Respawning:
         self.lost = 0  # tasks given up
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             executor = self.executor
             try:
                 future = executor.submit(fn, *args, **kwargs)
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.task_seconds)
-            except (BrokenProcessPool, asyncio.TimeoutError):
+            except (TimeoutError, BrokenProcessPool):
                 # A pool whose process died while it was being started may never fail its tasks: one
                 # that outlasts any real task counts as dead too.
                 self._replace(executor)
@@ -80,8 +86,12 @@ class Respawning:
         if self.restarts >= self.limit:
             raise WorkersExhausted(f"the {self.what} workers died {self.restarts + 1} times")
         self.restarts += 1
-        log.error("a %s worker died (killed or out of memory): starting a new one (%d of at most %d)",
-                  self.what, self.restarts, self.limit)
+        log.error(
+            "a %s worker died (killed or out of memory): starting a new one (%d of at most %d)",
+            self.what,
+            self.restarts,
+            self.limit,
+        )
         broken.shutdown(wait=False, cancel_futures=True)
         self.executor = self.start()
 
@@ -99,8 +109,10 @@ def parse_workers(settings: Settings) -> int:
     except (TypeError, ValueError):
         count = -1
     if count < 0:
-        raise ValidationError(f"patrol.parse_workers = {value!r} is not a number of processes",
-                              hint='use "auto", 0 (parse in the crawl process) or a positive number')
+        raise ValidationError(
+            f"patrol.parse_workers = {value!r} is not a number of processes",
+            hint='use "auto", 0 (parse in the crawl process) or a positive number',
+        )
     return count
 
 
@@ -118,8 +130,12 @@ def start_pool(workers: int) -> Respawning | None:
     """A pool of fresh interpreters (spawned, not forked: the crawl process has threads and sockets)."""
     if workers <= 0:
         return None
-    return Respawning(lambda: ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_worker_init), "parse")
+    return Respawning(
+        lambda: ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
+        ),
+        "parse",
+    )
 
 
 _STORE_ENGINE: Any = None
@@ -135,8 +151,15 @@ def start_store(database_url: str) -> Respawning:
     """One process that writes the visits, batch after batch, in the order they are handed over (a batch
     is one transaction, and storing a batch again changes nothing: a batch lost with its process is
     stored again by the next one)."""
-    return Respawning(lambda: ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_store_init, initargs=(database_url,)), "store")
+    return Respawning(
+        lambda: ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_store_init,
+            initargs=(database_url,),
+        ),
+        "store",
+    )
 
 
 def store(visits: list[AccountVisit]) -> StoreStats:

@@ -58,8 +58,9 @@ class GovpulseGroup(click.Group):
     """Turns library errors into one clear message and an exit code, for every subcommand; gives the help
     in the language asked for."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         if parent is None:
             localize(self, language_of(args))
         return super().make_context(info_name, args, parent=parent, **extra)
@@ -97,8 +98,13 @@ class GovpulseGroup(click.Group):
 
 @click.group(cls=GovpulseGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", metavar="URL", help="Database URL (default: GOVPULSE_DATABASE_URL or the SQLite file).")
-@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Configuration file (default: GOVPULSE_CONFIG or ./govpulse.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: GOVPULSE_CONFIG or ./govpulse.toml).",
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of messages (default zh, or GOVPULSE_LANG).")
 @click.option("--actor", metavar="NAME", help="Who is making the change, for the audit trail (default: OS user).")
 @click.version_option(__version__, prog_name="govpulse")

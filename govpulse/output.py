@@ -120,18 +120,32 @@ def progress(total: int | None, description: str) -> Iterator[Any]:
         yield _NoProgress()
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.table import Column
 
     # What matters stays on the left, where a narrow terminal never pushes it off: the count, the time
     # elapsed and the time left; the description (with failure counts) takes what remains and is cut.
     console = Console(stderr=True)
     left = 15 + 1 + 7 + 1 + 7 + 1 + 12 + 1  # 123456/123456, elapsed, left, the bar, the gaps
-    with Progress(MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), BarColumn(bar_width=12),
-                  TextColumn("{task.description}", table_column=Column(
-                      no_wrap=True, overflow="ellipsis", width=max(10, console.width - left - 1))),
-                  console=console, transient=False) as bar:
+    with Progress(
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        BarColumn(bar_width=12),
+        TextColumn(
+            "{task.description}",
+            table_column=Column(no_wrap=True, overflow="ellipsis", width=max(10, console.width - left - 1)),
+        ),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task(description, total=total)
 
         class _Handle:

@@ -32,10 +32,17 @@ def created(fields: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {k: [None, json_value(v)] for k, v in fields.items() if v is not None}
 
 
-def entry(*, actor: str, entity: str, entity_id: int, action: str, changes: dict[str, list[Any]],
-          at: datetime | None = None) -> dict[str, Any]:
-    return {"at": at or utcnow(), "actor": actor, "entity": entity, "entity_id": entity_id, "action": action,
-            "changes": changes}
+def entry(
+    *, actor: str, entity: str, entity_id: int, action: str, changes: dict[str, list[Any]], at: datetime | None = None
+) -> dict[str, Any]:
+    return {
+        "at": at or utcnow(),
+        "actor": actor,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "changes": changes,
+    }
 
 
 def record(session: Session, **kw: Any) -> None:
@@ -50,8 +57,11 @@ def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
 
 def history(session: Session, *, entity: str, entity_id: int, limit: int | None = None) -> list[AuditEntry]:
     """The entity's changes, oldest first (the newest `limit` when given)."""
-    query = (select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
-             .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()))
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    )
     if limit:
         query = query.limit(limit)
     return list(reversed(session.exec(query).all()))

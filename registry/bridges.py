@@ -35,7 +35,7 @@ PLACEHOLDERS = {
     "id": "the account's platform id as registered (Weibo uid, Toutiao MS4wLjAB… token, WeChat biz)",
     "biz_num": "WeChat only: the biz decoded to its number (MzA5NDc1NzQ4MA== -> 3094757480)",
     "key": "bridge.key (RSSHub's ACCESS_KEY); without {key}, a free template gets it as key= (as the RSSHub "
-           "preset does; the wewe-rss and Wechat2RSS presets never get it)",
+    "preset does; the wewe-rss and Wechat2RSS presets never get it)",
 }
 
 
@@ -57,8 +57,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
 # Bridges that exist but cannot serve a platform, with why (said when the configuration names them).
 UNSUPPORTED = {
     ("wechat", "rsshub"): "RSSHub has no route that reads a WeChat account by its biz (its /wechat/wechat2rss/:id "
-                          "reads the public Wechat2RSS instance by that instance's own subscription ids); "
-                          "use \"wewe-rss\" or \"wechat2rss\"",
+    "reads the public Wechat2RSS instance by that instance's own subscription ids); "
+    'use "wewe-rss" or "wechat2rss"',
 }
 BRIDGES = ("rsshub", "wewe-rss", "wechat2rss")
 CUSTOM = "custom"  # a free template: answers are read the generic way
@@ -66,8 +66,24 @@ CUSTOM = "custom"  # a free template: answers are read the generic way
 _TOUTIAO_TOKEN = re.compile(r"MS4wLjAB[A-Za-z0-9_-]{8,190}={0,2}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{4,60}={0,2}")
 # Query parameters whose values are credentials wherever a bridge URL carries them.
-CREDENTIAL_QUERY = frozenset({"key", "k", "code", "token", "access_key", "accesskey", "auth", "secret", "password",
-                              "pass", "sign", "signature", "apikey", "api_key"})
+CREDENTIAL_QUERY = frozenset(
+    {
+        "key",
+        "k",
+        "code",
+        "token",
+        "access_key",
+        "accesskey",
+        "auth",
+        "secret",
+        "password",
+        "pass",
+        "sign",
+        "signature",
+        "apikey",
+        "api_key",
+    }
+)
 
 
 class UnbuildableFeed(Exception):
@@ -135,7 +151,8 @@ def check_bridge_config(bridge: Mapping[str, Any], *, where: str = "") -> None:
                 raise ValidationError(
                     f"{prefix}{key} = {value!r}: unknown bridge",
                     hint=f"one of {', '.join(repr(n) for n in PRESETS[platform])}, or a URL template with "
-                         f"{{base}}, {{id}}, {{biz_num}}")
+                    f"{{base}}, {{id}}, {{biz_num}}",
+                )
             continue
         try:
             fields = template_fields(text)
@@ -143,13 +160,17 @@ def check_bridge_config(bridge: Mapping[str, Any], *, where: str = "") -> None:
             raise ValidationError(f"{prefix}{key} = {value!r}: malformed template ({exc})") from None
         unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
         if unknown:
-            raise ValidationError(f"{prefix}{key} = {value!r}: unknown placeholder {', '.join('{' + u + '}' for u in unknown)}",
-                                  hint=f"placeholders: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+            raise ValidationError(
+                f"{prefix}{key} = {value!r}: unknown placeholder {', '.join('{' + u + '}' for u in unknown)}",
+                hint=f"placeholders: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+            )
         if "biz_num" in fields and platform != "wechat":
             raise ValidationError(f"{prefix}{key}: {{biz_num}} is for WeChat templates only")
         if "id" not in fields and "biz_num" not in fields:
-            raise ValidationError(f"{prefix}{key} = {value!r}: the template names no account",
-                                  hint="put {id} (or, for WeChat, {biz_num}) where the account goes")
+            raise ValidationError(
+                f"{prefix}{key} = {value!r}: the template names no account",
+                hint="put {id} (or, for WeChat, {biz_num}) where the account goes",
+            )
     bases = bridge.get("base_urls") or {}
     if not isinstance(bases, Mapping):
         raise ValidationError(f"{prefix}bridge.base_urls must be a table (platform = URL)")
@@ -177,13 +198,15 @@ class BridgeRoute:
         if self.platform == "toutiao" and self.bridge == "rsshub" and not _TOUTIAO_TOKEN.fullmatch(platform_id):
             raise UnbuildableFeed(
                 f"RSSHub's Toutiao route needs the MS4wLjAB… token; {platform_id!r} is a numeric user id",
-                "register the account again with its profile URL (www.toutiao.com/c/user/token/MS4wLjAB…/)")
+                "register the account again with its profile URL (www.toutiao.com/c/user/token/MS4wLjAB…/)",
+            )
         if fields & {"biz_num", "feed_id"}:
             number = biz_number(platform_id)
             if number is None:
                 raise UnbuildableFeed(
                     f"{self.bridge} names WeChat feeds by the biz as a number; {platform_id!r} is not a biz",
-                    "register the account by its __biz (from a long article link)")
+                    "register the account by its __biz (from a long article link)",
+                )
             values["biz_num"] = number
             values["feed_id"] = wechat2rss_feed_id(number, self.wechat2rss_secret)
         url = self.template.format(**values)
@@ -200,8 +223,14 @@ def bridge_route(bridge: Mapping[str, Any], platform: str, *, wechat2rss_secret:
     if not value or not base:
         return None
     name, template = resolve_template(platform, str(value))
-    return BridgeRoute(platform=platform, bridge=name, base=base, template=template,
-                       key=str(bridge.get("key") or ""), wechat2rss_secret=wechat2rss_secret)
+    return BridgeRoute(
+        platform=platform,
+        bridge=name,
+        base=base,
+        template=template,
+        key=str(bridge.get("key") or ""),
+        wechat2rss_secret=wechat2rss_secret,
+    )
 
 
 def mask_credentials(url: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
@@ -213,11 +242,18 @@ def mask_credentials(url: str, secrets: tuple[str, ...] | list[str] = ()) -> str
     netloc = parts.netloc
     if parts.password:
         netloc = netloc.replace(f":{parts.password}@", ":***@")
-    query = "&".join(
-        f"{k}={'***' if k.lower() in CREDENTIAL_QUERY and v and not v.startswith('{') else v}" if v or "=" in pair else k
-        for pair in parts.query.split("&") if pair
-        for k, _, v in [pair.partition("=")]
-    ) if parts.query else ""
+    query = (
+        "&".join(
+            f"{k}={'***' if k.lower() in CREDENTIAL_QUERY and v and not v.startswith('{') else v}"
+            if v or "=" in pair
+            else k
+            for pair in parts.query.split("&")
+            if pair
+            for k, _, v in [pair.partition("=")]
+        )
+        if parts.query
+        else ""
+    )
     masked = urlunsplit(parts._replace(netloc=netloc, query=query))
     for secret in secrets:
         if secret and len(secret) >= 6:

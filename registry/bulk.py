@@ -20,8 +20,9 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Connection
 
 
-def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
-                converted: bool = False) -> None:
+def insert_many(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, converted: bool = False
+) -> None:
     """Insert `rows` (each a sequence of values in `columns` order) in one executemany, or one COPY.
 
     `converted`: the values are already what the database stores (JSON as text; on SQLite, times as
@@ -47,13 +48,17 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
-def _converted(conn: Connection, table: Table, columns: Sequence[str],
-               rows: Sequence[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+def _converted(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Iterable[Sequence[Any]]:
     """Each row's values converted by the column types' bind processors (the rows as they are when no
     column converts)."""
     dialect = conn.dialect
-    converts = [(at, _remembering(process)) for at, key in enumerate(columns)
-                if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    converts = [
+        (at, _remembering(process))
+        for at, key in enumerate(columns)
+        if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
     if not converts:
         return rows
     return (_apply(row, converts) for row in rows)

@@ -19,8 +19,9 @@ from registry.errors import ValidationError
 from registry.vocabulary import PLATFORMS  # noqa: F401  (re-exported: the settings name the platforms)
 
 # Keys whose values are secrets wherever they appear (masked by `config show`).
-SECRET_KEYS = frozenset({"cookie", "token", "password", "secret", "key", "access_key", "webhook_url",
-                         "wechat2rss_secret"})
+SECRET_KEYS = frozenset(
+    {"cookie", "token", "password", "secret", "key", "access_key", "webhook_url", "wechat2rss_secret"}
+)
 # Keys whose values are URLs or URL templates that may carry a credential in their query or user info.
 URL_KEYS = frozenset({"url", "base_url", "weibo", "toutiao", "wechat"})
 
@@ -40,12 +41,32 @@ def _defaults() -> dict[str, Any]:
         "database": {"url": f"sqlite:///{home / 'govpulse.db'}"},
         "platforms": {
             # route: "api" = the platform's own JSON API; "feed" = the bridge template below.
-            "weibo": {"base_url": "https://m.weibo.cn", "route": "api", "concurrency": 2, "delay": 1.0,
-                      "cookie": "", "cookie_file": ""},
-            "toutiao": {"base_url": "https://www.toutiao.com", "route": "feed", "concurrency": 2, "delay": 1.0,
-                        "cookie": "", "cookie_file": ""},
-            "wechat": {"base_url": "https://mp.weixin.qq.com", "route": "feed", "concurrency": 1, "delay": 3.0,
-                       "cookie": "", "cookie_file": "", "token": "", "token_file": ""},
+            "weibo": {
+                "base_url": "https://m.weibo.cn",
+                "route": "api",
+                "concurrency": 2,
+                "delay": 1.0,
+                "cookie": "",
+                "cookie_file": "",
+            },
+            "toutiao": {
+                "base_url": "https://www.toutiao.com",
+                "route": "feed",
+                "concurrency": 2,
+                "delay": 1.0,
+                "cookie": "",
+                "cookie_file": "",
+            },
+            "wechat": {
+                "base_url": "https://mp.weixin.qq.com",
+                "route": "feed",
+                "concurrency": 1,
+                "delay": 3.0,
+                "cookie": "",
+                "cookie_file": "",
+                "token": "",
+                "token_file": "",
+            },
         },
         "bridge": {
             "base_url": "",
@@ -112,9 +133,18 @@ def _defaults() -> dict[str, Any]:
         # exports always hold every account); issuer: who signs the notices to units; doc_no: the
         # notices' 文号 ({year}, {n}: the notice's number), bulletin_no the bulletin's ({year}); contact
         # and phone: whom units call.
-        "report": {"out_dir": str(home / "reports"), "deadline_days": 15, "lang": "zh", "trend_runs": 12,
-                   "max_html_rows": 2000, "issuer": "", "doc_no": "", "bulletin_no": "",
-                   "contact": "", "phone": ""},
+        "report": {
+            "out_dir": str(home / "reports"),
+            "deadline_days": 15,
+            "lang": "zh",
+            "trend_runs": 12,
+            "max_html_rows": 2000,
+            "issuer": "",
+            "doc_no": "",
+            "bulletin_no": "",
+            "contact": "",
+            "phone": "",
+        },
         "scheduler": {
             "timezone": "Asia/Shanghai",
             "misfire_grace_seconds": 3600,  # a run missed by less than this is caught up once at start

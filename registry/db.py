@@ -65,7 +65,8 @@ def _make_engine(url: str, **kwargs: Any) -> Engine:
                 raise ValidationError(
                     f"database URL {mask_password(url)[:200]!r} is not usable: cannot create its folder: "
                     f"{getattr(exc, 'strerror', None) or exc}",
-                    hint="e.g. sqlite:////var/lib/govpulse/govpulse.db, in a folder govpulse may write") from None
+                    hint="e.g. sqlite:////var/lib/govpulse/govpulse.db, in a folder govpulse may write",
+                ) from None
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}, **kwargs
         )
@@ -156,8 +157,11 @@ def retrying(work: Callable[[], T], *, seconds: float = 600.0, pause: float = 1.
         except OperationalError as exc:
             if time.monotonic() > deadline:
                 raise
-            _log.warning("database not available%s, retrying: %s", f" ({what})" if what else "",
-                         str(exc.orig or exc).splitlines()[0])
+            _log.warning(
+                "database not available%s, retrying: %s",
+                f" ({what})" if what else "",
+                str(exc.orig or exc).splitlines()[0],
+            )
             time.sleep(pause)
 
 
@@ -190,7 +194,9 @@ def reading_together(engine: Engine, n: int) -> Iterator[list[Connection]]:
                     conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").all()
                 lock.rollback()
         elif engine.dialect.name == "postgresql":
-            conns = [conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) for conn in conns]
+            conns = [
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True) for conn in conns
+            ]
             snapshot = conns[0].exec_driver_sql("SELECT pg_export_snapshot()").scalar()
             if not _PG_SNAPSHOT.fullmatch(str(snapshot)):
                 raise GovpulseError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
@@ -226,8 +232,15 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def upsert(engine_or_session: Any, table: Any, rows: list[dict[str, Any]], *, keys: list[str],
-           update: list[str] | None = None, keep_if_null: tuple[str, ...] = ()) -> None:
+def upsert(
+    engine_or_session: Any,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    update: list[str] | None = None,
+    keep_if_null: tuple[str, ...] = (),
+) -> None:
     """Insert many rows at once; on a key conflict do nothing, or update the `update` columns.
 
     Columns in `keep_if_null` keep their stored value when the new one is NULL (a source that does not
@@ -236,8 +249,11 @@ def upsert(engine_or_session: Any, table: Any, rows: list[dict[str, Any]], *, ke
     """
     if not rows:
         return
-    dialect = engine_or_session.get_bind().dialect.name if isinstance(engine_or_session, Session) \
+    dialect = (
+        engine_or_session.get_bind().dialect.name
+        if isinstance(engine_or_session, Session)
         else engine_or_session.dialect.name
+    )
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
@@ -247,8 +263,7 @@ def upsert(engine_or_session: Any, table: Any, rows: list[dict[str, Any]], *, ke
     if update:
         from sqlalchemy import func
 
-        set_ = {c: func.coalesce(stmt.excluded[c], tbl.c[c]) if c in keep_if_null else stmt.excluded[c]
-                for c in update}
+        set_ = {c: func.coalesce(stmt.excluded[c], tbl.c[c]) if c in keep_if_null else stmt.excluded[c] for c in update}
         stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=keys)

@@ -40,15 +40,27 @@ UNIT_FIELDS = ("org", "parent", "org_level", "region_code", "headcount")
 _UNIT_AT = EXPORT_FIELDS.index("org")
 
 
-def export_roster(engine: Engine, path: Path | str, *, platform: str | None = None, org: str | None = None,
-                  status: str | None = None, category: str | None = None,
-                  progress: Progress | None = None) -> int:
+def export_roster(
+    engine: Engine,
+    path: Path | str,
+    *,
+    platform: str | None = None,
+    org: str | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Write the roster to `path` (format from its suffix); returns the number of accounts written."""
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise ValidationError(L(f"不支持的导出格式 {path.suffix or path.name!r}", f"unsupported export format {path.suffix or path.name!r}"),
-                              hint=L("文件名以 .csv、.xlsx 或 .json 结尾", "name the file .csv, .xlsx or .json"))
+        raise ValidationError(
+            L(
+                f"不支持的导出格式 {path.suffix or path.name!r}",
+                f"unsupported export format {path.suffix or path.name!r}",
+            ),
+            hint=L("文件名以 .csv、.xlsx 或 .json 结尾", "name the file .csv, .xlsx or .json"),
+        )
     with session_scope(engine) as session:
         filters = account_filters(session, platform=platform, org=org, status=status, category=category)
         total = session.exec(select(func.count()).select_from(Account).where(*filters)).scalar_one()
@@ -70,11 +82,21 @@ def export_roster(engine: Engine, path: Path | str, *, platform: str | None = No
 
 def _units(session: Session) -> dict[int, Row]:
     """Every unit's export columns (name, parent path, level, region code, headcount), by id."""
-    orgs = session.exec(select(Organization.id, Organization.name, Organization.parent_id, Organization.level,
-                               Organization.region_code, Organization.headcount)).all()
+    orgs = session.exec(
+        select(
+            Organization.id,
+            Organization.name,
+            Organization.parent_id,
+            Organization.level,
+            Organization.region_code,
+            Organization.headcount,
+        )
+    ).all()
     index = OrgIndex.of(org[:3] for org in orgs)
-    return {org_id: (name, index.path(parent_id) if parent_id else None, level, region_code, headcount)
-            for org_id, name, parent_id, level, region_code, headcount in orgs}
+    return {
+        org_id: (name, index.path(parent_id) if parent_id else None, level, region_code, headcount)
+        for org_id, name, parent_id, level, region_code, headcount in orgs
+    }
 
 
 def _units_without_accounts(session: Session, org: str | None) -> list[int]:
@@ -89,14 +111,45 @@ def _rows(session: Session, filters: list[Any], units: dict[int, Row], bare: lis
     account = Account.__table__
     target = account.alias("target")
     t = account.c
-    query = (select(t.platform, t.platform_id, t.name, t.org_id, t.category, t.status, t.status_changed_on,
-                    t.status_reason, target.c.platform, target.c.platform_id, t.filing_no, t.contact_name,
-                    t.contact_phone, t.verified, t.is_main, t.opened_on, t.feed_url, t.notes)
-             .select_from(account.outerjoin(target, target.c.id == t.merged_into_id))
-             .where(*filters).order_by(t.id))
+    query = (
+        select(
+            t.platform,
+            t.platform_id,
+            t.name,
+            t.org_id,
+            t.category,
+            t.status,
+            t.status_changed_on,
+            t.status_reason,
+            target.c.platform,
+            target.c.platform_id,
+            t.filing_no,
+            t.contact_name,
+            t.contact_phone,
+            t.verified,
+            t.is_main,
+            t.opened_on,
+            t.feed_url,
+            t.notes,
+        )
+        .select_from(account.outerjoin(target, target.c.id == t.merged_into_id))
+        .where(*filters)
+        .order_by(t.id)
+    )
     result = session.connection().execution_options(yield_per=5000).execute(query)
-    for (platform, platform_id, name, org_id, category, status, status_on, reason, target_platform, target_id,
-         *rest) in result:
+    for (
+        platform,
+        platform_id,
+        name,
+        org_id,
+        category,
+        status,
+        status_on,
+        reason,
+        target_platform,
+        target_id,
+        *rest,
+    ) in result:
         merged = f"{target_platform}:{target_id}" if target_platform else None
         yield (platform, platform_id, name, *units[org_id], category, status, status_on, reason, merged, *rest)
     empty = (None,) * (len(EXPORT_FIELDS) - _UNIT_AT - len(UNIT_FIELDS))
@@ -116,9 +169,14 @@ def _labels() -> list[Callable[[Any], Any] | None]:
     """Per column: how a sheet shows the value (labels for codes, 是/否, ISO dates), or None as is."""
     yes, no = L("是", "yes"), L("否", "no")
     by_field: dict[str, Callable[[Any], Any]] = {
-        "platform": platform_label, "status": status_label, "org_level": level_label,
-        "verified": lambda v: yes if v else no, "is_main": lambda v: yes if v else no,
-        "status_changed_on": date.isoformat, "opened_on": date.isoformat}
+        "platform": platform_label,
+        "status": status_label,
+        "org_level": level_label,
+        "verified": lambda v: yes if v else no,
+        "is_main": lambda v: yes if v else no,
+        "status_changed_on": date.isoformat,
+        "opened_on": date.isoformat,
+    }
     return [by_field.get(f) for f in EXPORT_FIELDS]
 
 
@@ -155,11 +213,17 @@ def _write_json(fh: BinaryIO, rows: Iterator[Row]) -> None:
     with _text(fh, "utf-8") as out:
         out.write("[")
         for n, row in enumerate(rows):
-            record = dict(zip(EXPORT_FIELDS, row, strict=True)) if row[0] is not None else \
-                {EXPORT_FIELDS[i]: row[i] for i in unit_fields}
+            record = (
+                dict(zip(EXPORT_FIELDS, row, strict=True))
+                if row[0] is not None
+                else {EXPORT_FIELDS[i]: row[i] for i in unit_fields}
+            )
             out.write(("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False, default=str))
         out.write("\n]\n")
 
 
-_WRITERS: dict[str, Callable[[BinaryIO, Iterator[Row]], None]] = {"csv": _write_csv, "xlsx": _write_xlsx,
-                                                                  "json": _write_json}
+_WRITERS: dict[str, Callable[[BinaryIO, Iterator[Row]], None]] = {
+    "csv": _write_csv,
+    "xlsx": _write_xlsx,
+    "json": _write_json,
+}

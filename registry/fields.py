@@ -22,8 +22,15 @@ from registry.timeutil import SHANGHAI, utcnow
 
 NAME_MAX = 100
 # Sizes of the account and organization columns (PostgreSQL enforces them).
-TEXT_LIMITS = {"category": 50, "filing_no": 100, "contact_name": 50, "contact_phone": 50, "region_code": 12,
-               "notes": 2000, "status_reason": 500}
+TEXT_LIMITS = {
+    "category": 50,
+    "filing_no": 100,
+    "contact_name": 50,
+    "contact_phone": 50,
+    "region_code": 12,
+    "notes": 2000,
+    "status_reason": 500,
+}
 FEED_URL_MAX = 2000
 
 # A spreadsheet evaluates a cell that starts with one of these (CWE-1236). Exports prefix such cells
@@ -31,8 +38,19 @@ FEED_URL_MAX = 2000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 STATUS_ALIASES = {
-    "active": ("active", "正常", "运营", "运营中", "正常运营", "在用", "启用", "活跃", "开通", "在运营",
-               "整改中"),  # under rectification: still run by the unit, not on its way out
+    "active": (
+        "active",
+        "正常",
+        "运营",
+        "运营中",
+        "正常运营",
+        "在用",
+        "启用",
+        "活跃",
+        "开通",
+        "在运营",
+        "整改中",
+    ),  # under rectification: still run by the unit, not on its way out
     "closing": ("closing", "拟关停", "关停中", "待关停", "拟注销", "注销中"),
     "merged": ("merged", "已整合", "已合并", "整合", "合并", "已迁移"),
     "closed": ("closed", "已关停", "关停", "已注销", "注销", "停用", "已停用", "已关闭", "关闭"),
@@ -98,22 +116,38 @@ def clean_name(value: Any, *, what: tuple[str, str] = ("名称", "name")) -> str
     text = cell_text(value)
     label = L(*what)
     if isinstance(value, str) and value[:1] == "=" and text == value.strip():
-        raise ValidationError(L(f"{label}是公式, 不是名称", f"{label} is a formula, not a name"),
-                              hint=L("填写公式计算出的文字", "give the text the formula computes"))
+        raise ValidationError(
+            L(f"{label}是公式, 不是名称", f"{label} is a formula, not a name"),
+            hint=L("填写公式计算出的文字", "give the text the formula computes"),
+        )
     invisible_only = not text.isascii() and not _INVISIBLE.sub("", text)  # ASCII text is never all invisible
-    if text and len(text) <= NAME_MAX and not _NAME_CONTROL.search(text) and not _BIDI.search(text) \
-            and not invisible_only:
+    if (
+        text
+        and len(text) <= NAME_MAX
+        and not _NAME_CONTROL.search(text)
+        and not _BIDI.search(text)
+        and not invisible_only
+    ):
         return text
     if not text:
         raise ValidationError(L(f"{label}为空", f"{label} is empty"))
     if len(text) > NAME_MAX:
-        raise ValidationError(L(f"{label}超过 {NAME_MAX} 个字符 ({len(text)})",
-                                f"{label} is longer than {NAME_MAX} characters ({len(text)})"))
+        raise ValidationError(
+            L(
+                f"{label}超过 {NAME_MAX} 个字符 ({len(text)})",
+                f"{label} is longer than {NAME_MAX} characters ({len(text)})",
+            )
+        )
     bidi = _BIDI.search(text)
     if bidi:
         code = f"U+{ord(bidi.group()):04X}"
-        raise ValidationError(L(f"{label}含双向控制字符 {code}, 显示会与实际不同", f"{label} contains the bidirectional control character {code}, "
-                                "which makes it display other than it reads"))
+        raise ValidationError(
+            L(
+                f"{label}含双向控制字符 {code}, 显示会与实际不同",
+                f"{label} contains the bidirectional control character {code}, "
+                "which makes it display other than it reads",
+            )
+        )
     control = _NAME_CONTROL.search(text)
     if control:
         code = f"U+{ord(control.group()):04X}"
@@ -156,8 +190,9 @@ def parse_date(value: Any) -> date | None:
                 return date(year, month, day)
             except ValueError:
                 break
-    raise ValidationError(L(f"{text!r} 不是日期", f"{text!r} is not a date"),
-                          hint=L("如 2020-03-15 或 2020年3月15日", "e.g. 2020-03-15"))
+    raise ValidationError(
+        L(f"{text!r} 不是日期", f"{text!r} is not a date"), hint=L("如 2020-03-15 或 2020年3月15日", "e.g. 2020-03-15")
+    )
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -181,8 +216,10 @@ def _choice(value: Any, index: dict[str, str], labels: dict[str, str], what: tup
     code = index.get(_key(text))
     if code is None:
         choices = ", ".join(f"{c} ({label})" for c, label in labels.items())
-        raise ValidationError(L(f"未知{what[0]} {text!r}", f"unknown {what[1]} {text!r}"),
-                              hint=L(f"可用: {choices}", f"use one of {choices}"))
+        raise ValidationError(
+            L(f"未知{what[0]} {text!r}", f"unknown {what[1]} {text!r}"),
+            hint=L(f"可用: {choices}", f"use one of {choices}"),
+        )
     return code
 
 
@@ -196,14 +233,42 @@ def parse_level(value: Any) -> str | None:
 
 # A unit's level read off the end of its name when the roster does not give one (望月湖街道 → street).
 # Longest ending first, so 自治区 is not read as 区.
-_LEVEL_ENDINGS = sorted({
-    "省": "province", "自治区": "province", "市": "city", "自治州": "city", "地区": "city", "盟": "city",
-    "区": "district", "县": "district", "旗": "district", "街道": "street", "街道办事处": "street", "镇": "street",
-    "乡": "street", "苏木": "street", "社区": "community", "居委会": "community", "村": "community",
-    "村委会": "community", "嘎查": "community", "局": "department", "委": "department", "办": "department",
-    "部": "department", "中心": "department", "院": "department", "所": "department", "队": "department",
-    "站": "department", "馆": "department", "厅": "department", "署": "department",
-}.items(), key=lambda item: -len(item[0]))
+_LEVEL_ENDINGS = sorted(
+    {
+        "省": "province",
+        "自治区": "province",
+        "市": "city",
+        "自治州": "city",
+        "地区": "city",
+        "盟": "city",
+        "区": "district",
+        "县": "district",
+        "旗": "district",
+        "街道": "street",
+        "街道办事处": "street",
+        "镇": "street",
+        "乡": "street",
+        "苏木": "street",
+        "社区": "community",
+        "居委会": "community",
+        "村": "community",
+        "村委会": "community",
+        "嘎查": "community",
+        "局": "department",
+        "委": "department",
+        "办": "department",
+        "部": "department",
+        "中心": "department",
+        "院": "department",
+        "所": "department",
+        "队": "department",
+        "站": "department",
+        "馆": "department",
+        "厅": "department",
+        "署": "department",
+    }.items(),
+    key=lambda item: -len(item[0]),
+)
 
 
 def guess_level(name: str) -> str:
@@ -220,16 +285,24 @@ def parse_feed_url(value: Any) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(L(f"订阅源 {text!r} 不是 http(s) 网址", f"feed {text!r} is not an http(s) URL"),
-                              hint=L("如 http://rsshub.local/weibo/user/2803301701", "e.g. http://rsshub.local/weibo/user/2803301701"))
+        raise ValidationError(
+            L(f"订阅源 {text!r} 不是 http(s) 网址", f"feed {text!r} is not an http(s) URL"),
+            hint=L("如 http://rsshub.local/weibo/user/2803301701", "e.g. http://rsshub.local/weibo/user/2803301701"),
+        )
     if len(text) > FEED_URL_MAX or _CONTROL.search(text) or " " in text:
         raise ValidationError(L(f"订阅源 {text[:80]!r} 无效", f"feed {text[:80]!r} is not a valid URL"))
     host = forbidden_host(text)
     if host is not None:
-        raise ValidationError(L(f"订阅源 {text[:80]!r} 指向链路本地或云元数据地址 {host}, 不予使用",
-                                f"feed {text[:80]!r} points at {host}, a link-local or cloud-metadata address"),
-                              hint=L("填写桥接服务或网站的地址 (内网或本机地址可以)",
-                                     "give the bridge's or the website's address (an intranet or same-host one is fine)"))
+        raise ValidationError(
+            L(
+                f"订阅源 {text[:80]!r} 指向链路本地或云元数据地址 {host}, 不予使用",
+                f"feed {text[:80]!r} points at {host}, a link-local or cloud-metadata address",
+            ),
+            hint=L(
+                "填写桥接服务或网站的地址 (内网或本机地址可以)",
+                "give the bridge's or the website's address (an intranet or same-host one is fine)",
+            ),
+        )
     return text
 
 
@@ -273,9 +346,17 @@ ORG_PARSERS: dict[str, Any] = {
 
 
 # Command-line spellings of the fields whose option is not simply --field-name.
-OPTION_NAMES = {"contact_name": "--contact", "contact_phone": "--phone", "feed_url": "--feed", "opened_on": "--opened",
-                "status_changed_on": "--date", "status_reason": "--reason", "ends_on": "--ends", "closed_on": "--date",
-                "closure_notice": "--notice"}
+OPTION_NAMES = {
+    "contact_name": "--contact",
+    "contact_phone": "--phone",
+    "feed_url": "--feed",
+    "opened_on": "--opened",
+    "status_changed_on": "--date",
+    "status_reason": "--reason",
+    "ends_on": "--ends",
+    "closed_on": "--date",
+    "closure_notice": "--notice",
+}
 
 
 def parse_options(parsers: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:

@@ -22,8 +22,22 @@ from registry.vocabulary import PLATFORMS
 
 # Every spelling an office uses for a platform (compared after normalize_key()).
 PLATFORM_ALIASES: dict[str, tuple[str, ...]] = {
-    "wechat": ("wechat", "weixin", "wx", "mp", "微信", "微信公众号", "公众号", "微信公众平台", "微信号",
-               "微信服务号", "微信订阅号", "服务号", "订阅号", "wechatofficialaccount"),
+    "wechat": (
+        "wechat",
+        "weixin",
+        "wx",
+        "mp",
+        "微信",
+        "微信公众号",
+        "公众号",
+        "微信公众平台",
+        "微信号",
+        "微信服务号",
+        "微信订阅号",
+        "服务号",
+        "订阅号",
+        "wechatofficialaccount",
+    ),
     "weibo": ("weibo", "sinaweibo", "wb", "微博", "新浪微博", "政务微博", "微博号", "新浪"),
     "toutiao": ("toutiao", "今日头条", "头条", "头条号", "今日头条号", "政务头条号"),
 }
@@ -65,8 +79,10 @@ def normalize_platform(text: str) -> str:
     """The platform code (wechat, weibo, toutiao) for any of the names offices use."""
     code = _ALIAS_INDEX.get(normalize_key(str(text or "")))
     if code is None:
-        raise ValidationError(L(f"未知平台 {text!r}", f"unknown platform {text!r}"),
-                              hint=L(f"可用: {platform_choices()}", f"use one of {platform_choices()}"))
+        raise ValidationError(
+            L(f"未知平台 {text!r}", f"unknown platform {text!r}"),
+            hint=L(f"可用: {platform_choices()}", f"use one of {platform_choices()}"),
+        )
     return code
 
 
@@ -102,23 +118,31 @@ def validate_id(platform: str, value: str, *, lookup: bool = False) -> str:
     forms = {
         "weibo": L("数字 UID (如 2803301701) 或主页链接", "the numeric uid (e.g. 2803301701) or the profile URL"),
         "toutiao": L("MS4wLjAB... 令牌或主页链接", "the MS4wLjAB... token or the profile URL"),
-        "wechat": L("biz (如 MzA5NDc1NzQ4MA==)、原始ID (gh_ 加 12 位十六进制) 或微信号 (6-20 位字母、数字、_ 或 -, 以字母开头)",
-                    "the biz (e.g. MzA5NDc1NzQ4MA==), the original id (gh_ and 12 hex digits) or the WeChat "
-                    "alias (6-20 letters, digits, _ or -, starting with a letter)"),
+        "wechat": L(
+            "biz (如 MzA5NDc1NzQ4MA==)、原始ID (gh_ 加 12 位十六进制) 或微信号 (6-20 位字母、数字、_ 或 -, 以字母开头)",
+            "the biz (e.g. MzA5NDc1NzQ4MA==), the original id (gh_ and 12 hex digits) or the WeChat "
+            "alias (6-20 letters, digits, _ or -, starting with a letter)",
+        ),
     }
     raise ValidationError(
         L(f"{value!r} 不是有效的{platform_label(platform)}账号 ID", f"{value!r} is not a valid {platform} account id"),
-        hint=L(f"应为 {forms[platform]}", f"expected {forms[platform]}"))
+        hint=L(f"应为 {forms[platform]}", f"expected {forms[platform]}"),
+    )
 
 
 def _toutiao_numeric(value: str) -> ValidationError:
     """A numeric Toutiao user id reaches neither route: the feed API and RSSHub both take the token."""
     return ValidationError(
-        L(f"{value!r} 是今日头条数字用户 ID, 巡查无法使用 (接口和 RSSHub 都需要 MS4wLjAB... 令牌): 请改填主页链接或令牌",
-          f"{value!r} is a numeric Toutiao user id, which no route can patrol (the API and RSSHub both take "
-          f"the MS4wLjAB... token): give the profile URL or the token instead"),
-        hint=L("粘贴账号主页链接 (https://www.toutiao.com/c/user/token/MS4wLjAB.../) 或其中的 MS4wLjAB... 令牌",
-               "paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token"))
+        L(
+            f"{value!r} 是今日头条数字用户 ID, 巡查无法使用 (接口和 RSSHub 都需要 MS4wLjAB... 令牌): 请改填主页链接或令牌",
+            f"{value!r} is a numeric Toutiao user id, which no route can patrol (the API and RSSHub both take "
+            f"the MS4wLjAB... token): give the profile URL or the token instead",
+        ),
+        hint=L(
+            "粘贴账号主页链接 (https://www.toutiao.com/c/user/token/MS4wLjAB.../) 或其中的 MS4wLjAB... 令牌",
+            "paste the profile URL (https://www.toutiao.com/c/user/token/MS4wLjAB.../) or the MS4wLjAB... token",
+        ),
+    )
 
 
 def looks_like_url(text: str) -> bool:
@@ -139,8 +163,10 @@ def resolve_url(url: str) -> tuple[str, str]:
     except ValueError:
         raise ValidationError(L(f"{url!r} 不是有效的网址", f"{url!r} is not a valid URL")) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise ValidationError(L(f"{url!r} 不是 http(s) 网址", f"{url!r} is not an http(s) URL"),
-                              hint=L("粘贴账号主页的 https:// 链接", "paste the account's https:// profile link"))
+        raise ValidationError(
+            L(f"{url!r} 不是 http(s) 网址", f"{url!r} is not an http(s) URL"),
+            hint=L("粘贴账号主页的 https:// 链接", "paste the account's https:// profile link"),
+        )
     segments = [s for s in parts.path.split("/") if s]
     # parse_qsl turns '+' into a space; a biz may contain '+'.
     query = {k: v.replace(" ", "+").strip() for k, v in parse_qsl(parts.query, keep_blank_values=True)}
@@ -150,14 +176,22 @@ def resolve_url(url: str) -> tuple[str, str]:
         return "wechat", _wechat_from_url(url, segments, query)
     if host in _TOUTIAO_HOSTS:
         return "toutiao", _toutiao_from_url(url, segments, query)
-    raise ValidationError(L(f"{url!r} 不是已知平台 (微信公众号、微博、今日头条) 的网址",
-                            f"{url!r} is not a URL of a known platform (WeChat, Weibo, Toutiao)"),
-                          hint=L("粘贴账号主页链接, 或用 --platform 和 --id", "paste the account's profile link, or use --platform and --id"))
+    raise ValidationError(
+        L(
+            f"{url!r} 不是已知平台 (微信公众号、微博、今日头条) 的网址",
+            f"{url!r} is not a URL of a known platform (WeChat, Weibo, Toutiao)",
+        ),
+        hint=L(
+            "粘贴账号主页链接, 或用 --platform 和 --id", "paste the account's profile link, or use --platform and --id"
+        ),
+    )
 
 
 def _not_an_account(url: str, what_zh: str, what_en: str, hint_zh: str, hint_en: str) -> ValidationError:
-    return ValidationError(L(f"{url!r} 是{what_zh}, 其中没有账号 ID", f"{url!r} is {what_en}: it does not carry the account id"),
-                           hint=L(hint_zh, hint_en))
+    return ValidationError(
+        L(f"{url!r} 是{what_zh}, 其中没有账号 ID", f"{url!r} is {what_en}: it does not carry the account id"),
+        hint=L(hint_zh, hint_en),
+    )
 
 
 def _weibo_from_url(url: str, segments: list[str], query: dict[str, str]) -> str:
@@ -187,8 +221,10 @@ def _wechat_from_url(url: str, segments: list[str], query: dict[str, str]) -> st
     if biz:
         if _is_biz(biz):
             return biz
-        raise ValidationError(L(f"{url!r} 中的 __biz {biz!r} 无效", f"the __biz {biz!r} in {url!r} is not valid"),
-                              hint=L(hint_zh, hint_en))
+        raise ValidationError(
+            L(f"{url!r} 中的 __biz {biz!r} 无效", f"the __biz {biz!r} in {url!r} is not valid"),
+            hint=L(hint_zh, hint_en),
+        )
     if segments[:1] == ["s"] and len(segments) >= 2:
         raise _not_an_account(url, "微信短链接", "a WeChat short link", hint_zh, hint_en)
     if segments[:1] == ["s"]:
@@ -226,20 +262,30 @@ def resolve_account_ref(platform: str | None, value: str) -> tuple[str, str]:
     """(platform, platform id) from an id or a URL; `platform` may be any alias, or None for a URL."""
     text = str(value or "").strip()
     if not text:
-        raise ValidationError(L("账号 ID 为空", "the account id is empty"),
-                              hint=L("填写账号 ID 或主页链接", "give the account id or its profile URL"))
+        raise ValidationError(
+            L("账号 ID 为空", "the account id is empty"),
+            hint=L("填写账号 ID 或主页链接", "give the account id or its profile URL"),
+        )
     code = normalize_platform(platform) if platform not in (None, "") else None
     if looks_like_url(text):
         found, platform_id = resolve_url(text)
         if code and found != code:
-            raise ValidationError(L(f"{text!r} 是{platform_label(found)}链接, 与平台 {platform_label(code)} 不符",
-                                    f"{text!r} is a {found} URL, not {code}"),
-                                  hint=L("改正平台或链接", "correct the platform or the URL"))
+            raise ValidationError(
+                L(
+                    f"{text!r} 是{platform_label(found)}链接, 与平台 {platform_label(code)} 不符",
+                    f"{text!r} is a {found} URL, not {code}",
+                ),
+                hint=L("改正平台或链接", "correct the platform or the URL"),
+            )
         return found, platform_id
     if code is None:
-        raise ValidationError(L(f"未指明 {text!r} 属于哪个平台", f"which platform is {text!r} on?"),
-                              hint=L("加上 --platform (wechat/weibo/toutiao), 或粘贴账号主页链接",
-                                     "add --platform (wechat/weibo/toutiao), or paste the account's profile URL"))
+        raise ValidationError(
+            L(f"未指明 {text!r} 属于哪个平台", f"which platform is {text!r} on?"),
+            hint=L(
+                "加上 --platform (wechat/weibo/toutiao), 或粘贴账号主页链接",
+                "add --platform (wechat/weibo/toutiao), or paste the account's profile URL",
+            ),
+        )
     return code, validate_id(code, text)
 
 

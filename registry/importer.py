@@ -28,20 +28,55 @@ from registry.columns import COLUMNS, ID_FIELDS, REQUIRED, ROSTER
 from registry.errors import GovpulseError, ValidationError
 from registry.fields import ACCOUNT_NAME, ACCOUNT_PARSERS, cell_text, clean_name, local_today
 from registry.i18n import L
-from registry.identifiers import (looks_like_url, normalize_platform, resolve_account_ref, resolve_url, split_ref,
-                                  validate_id)
-from registry.ledger import (BATCH, ImportSummary, Ledger, Problem, Progress, RowChecker, RowWriter,  # noqa: F401
-                             import_ledger, tick)
+from registry.identifiers import (
+    looks_like_url,
+    normalize_platform,
+    resolve_account_ref,
+    resolve_url,
+    split_ref,
+    validate_id,
+)
+from registry.ledger import (
+    BATCH,
+    ImportSummary,
+    Ledger,
+    Problem,
+    Progress,
+    RowChecker,
+    RowWriter,
+    import_ledger,
+    tick,
+)
 from registry.merging import check_merge
 from registry.models import Account
 from registry.orgs import OrgIndex
 
 # The account columns an import may set besides name and unit, in storage order.
-VALUE_FIELDS = ("category", "status", "status_changed_on", "status_reason", "filing_no", "contact_name",
-                "contact_phone", "verified", "is_main", "opened_on", "feed_url", "notes")
+VALUE_FIELDS = (
+    "category",
+    "status",
+    "status_changed_on",
+    "status_reason",
+    "filing_no",
+    "contact_name",
+    "contact_phone",
+    "verified",
+    "is_main",
+    "opened_on",
+    "feed_url",
+    "notes",
+)
 STATUS = VALUE_FIELDS.index("status")
-NEW_ACCOUNT_COLUMNS = ("platform", "platform_id", "name", "org_id", *VALUE_FIELDS, "merged_into_id", "created_at",
-                       "updated_at")
+NEW_ACCOUNT_COLUMNS = (
+    "platform",
+    "platform_id",
+    "name",
+    "org_id",
+    *VALUE_FIELDS,
+    "merged_into_id",
+    "created_at",
+    "updated_at",
+)
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 
 
@@ -51,8 +86,15 @@ class _Row:
 
     __slots__ = ("number", "key", "name", "org_id", "values", "merged_into")
 
-    def __init__(self, number: int, key: tuple[str, str] | None, name: str | None, org_id: int,
-                 values: tuple[Any, ...], merged_into: tuple[str, str] | None) -> None:
+    def __init__(
+        self,
+        number: int,
+        key: tuple[str, str] | None,
+        name: str | None,
+        org_id: int,
+        values: tuple[Any, ...],
+        merged_into: tuple[str, str] | None,
+    ) -> None:
         self.number, self.key, self.name, self.org_id = number, key, name, org_id
         self.values, self.merged_into = values, merged_into
 
@@ -94,14 +136,24 @@ class _Checker(RowChecker):
         attrs = {f: parsed(f, parser) for f, parser in self.org_fields if f in vals}
         status = values[STATUS]
         if merged_into and status != "merged":
-            bad("merged_into", L("并入账号只适用于已整合的账号 (状态: 已整合)",
-                                 "merged_into applies only to merged accounts (status merged)"))
+            bad(
+                "merged_into",
+                L(
+                    "并入账号只适用于已整合的账号 (状态: 已整合)",
+                    "merged_into applies only to merged accounts (status merged)",
+                ),
+            )
         if problems:
             return None, problems
         if key is not None:
             if key in self.seen:
-                bad(id_field or "platform_id", L(f"与第 {self.seen[key]} 行是同一账号 ({account_ref(*key)})",
-                                                 f"same account as row {self.seen[key]} ({account_ref(*key)})"))
+                bad(
+                    id_field or "platform_id",
+                    L(
+                        f"与第 {self.seen[key]} 行是同一账号 ({account_ref(*key)})",
+                        f"same account as row {self.seen[key]} ({account_ref(*key)})",
+                    ),
+                )
                 return None, problems
             if status == "merged" and not merged_into and not (key in self.existing and self.existing[key][-1]):
                 bad("status", L("已整合的账号需要填写并入账号", "a merged account needs merged_into (并入账号)"))
@@ -113,15 +165,27 @@ class _Checker(RowChecker):
             self.seen[key] = number
         return _Row(number, key, name, org_id, tuple(values), merged_into), problems
 
-    def _account_key(self, vals: dict[str, Any], bad: Callable[[str, str], None],
-                     id_field: str | None) -> tuple[str, str] | None:
+    def _account_key(
+        self, vals: dict[str, Any], bad: Callable[[str, str], None], id_field: str | None
+    ) -> tuple[str, str] | None:
         if id_field is None:
-            bad("platform_id", L("账号 ID 为空 (账号ID/原始ID/微信号/链接 至少填一项)",
-                                 "no account id (fill platform_id, original_id, wechat_alias or url)"))
+            bad(
+                "platform_id",
+                L(
+                    "账号 ID 为空 (账号ID/原始ID/微信号/链接 至少填一项)",
+                    "no account id (fill platform_id, original_id, wechat_alias or url)",
+                ),
+            )
             return None
         value = vals[id_field]
-        if isinstance(value, float) and abs(value) >= 10 ** EXCEL_DIGITS:
-            bad(id_field, L("Excel 把这个 ID 存成了数字, 末尾几位已丢失", "Excel stored this id as a number and lost its last digits"))
+        if isinstance(value, float) and abs(value) >= 10**EXCEL_DIGITS:
+            bad(
+                id_field,
+                L(
+                    "Excel 把这个 ID 存成了数字, 末尾几位已丢失",
+                    "Excel stored this id as a number and lost its last digits",
+                ),
+            )
             return None
         text = cell_text(value)
         if "platform" not in vals and not looks_like_url(text):
@@ -135,8 +199,11 @@ class _Checker(RowChecker):
                 bad("platform", exc.message)
                 return None
         try:
-            return (platform, validate_id(platform, text)) if platform and not looks_like_url(text) \
+            return (
+                (platform, validate_id(platform, text))
+                if platform and not looks_like_url(text)
                 else resolve_account_ref(platform, text)
+            )
         except GovpulseError as exc:
             bad(id_field, exc.message)
             return None
@@ -154,7 +221,9 @@ class _Checker(RowChecker):
         if target == key:
             raise ValidationError(L("账号不能并入它自己", "an account cannot be merged into itself"))
         if platform != key[0]:
-            raise ValidationError(L("只能并入同一平台的账号", "an account can only be merged into one on the same platform"))
+            raise ValidationError(
+                L("只能并入同一平台的账号", "an account can only be merged into one on the same platform")
+            )
         return target
 
 
@@ -172,21 +241,47 @@ def _require(by_field: dict[str, int], name: str) -> None:
     if "platform" not in by_field and "url" not in by_field:
         missing.append(COLUMNS["platform"][0])
     if missing:
-        raise ValidationError(L(f"{name} 缺少必需的列: {', '.join(missing)}", f"{name} lacks required column(s): {', '.join(missing)}"),
-                              hint=L("必需列: 平台、账号ID (或链接)、账号名称、主办单位; 表头可用同义词, 如 所属平台、UID、名称、运营单位",
-                                     "required: platform, platform_id (or url), name, org; Chinese synonyms such as 所属平台, UID, 名称, 运营单位 work too"))
+        raise ValidationError(
+            L(f"{name} 缺少必需的列: {', '.join(missing)}", f"{name} lacks required column(s): {', '.join(missing)}"),
+            hint=L(
+                "必需列: 平台、账号ID (或链接)、账号名称、主办单位; 表头可用同义词, 如 所属平台、UID、名称、运营单位",
+                "required: platform, platform_id (or url), name, org; Chinese synonyms such as 所属平台, UID, 名称, 运营单位 work too",
+            ),
+        )
 
 
-def import_roster(engine: Engine, path: Path | str, *, actor: str, dry_run: bool = False, skip_invalid: bool = False,
-                  sheet: str | None = None, rejects_path: Path | None = None,
-                  progress: Progress | None = None) -> ImportSummary:
+def import_roster(
+    engine: Engine,
+    path: Path | str,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    sheet: str | None = None,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Import a roster file; see the module doc and registry.ledger."""
-    return import_ledger(engine, path, ROSTER_LEDGER, actor=actor, dry_run=dry_run, skip_invalid=skip_invalid,
-                         sheet=sheet, rejects_path=rejects_path, progress=progress)
+    return import_ledger(
+        engine,
+        path,
+        ROSTER_LEDGER,
+        actor=actor,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        sheet=sheet,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
 
 
-def _check_merge_targets(rows: list[_Row], checker: _Checker, summary: ImportSummary,
-                         rejects: list[tuple[list[Any], list[str]]], merging: dict[int, list[Any]]) -> list[_Row]:
+def _check_merge_targets(
+    rows: list[_Row],
+    checker: _Checker,
+    summary: ImportSummary,
+    rejects: list[tuple[list[Any], list[str]]],
+    merging: dict[int, list[Any]],
+) -> list[_Row]:
     """A merge target must be registered already or be a valid row of the file, and must not itself be
     merged or closed once the file is imported (the rule of `account merge`: no chains, no cycles)."""
     existing = checker.existing
@@ -198,16 +293,25 @@ def _check_merge_targets(rows: list[_Row], checker: _Checker, summary: ImportSum
         what = None
         if target and target not in existing and target not in in_file:
             ref = account_ref(*target)
-            what = L(f"并入账号 {ref} 未登记, 文件中也没有", f"merge target {ref} is neither registered nor in the file")
+            what = L(
+                f"并入账号 {ref} 未登记, 文件中也没有", f"merge target {ref} is neither registered nor in the file"
+            )
         elif target:
             stored = existing.get(target)
             given = in_file.get(target)
             status = (given.values[STATUS] if given else None) or (stored[3 + STATUS] if stored else "active")
-            final = given.merged_into if given and given.merged_into else \
-                (keys_by_id.get(stored[-1]) if stored and status == "merged" else None)
+            final = (
+                given.merged_into
+                if given and given.merged_into
+                else (keys_by_id.get(stored[-1]) if stored and status == "merged" else None)
+            )
             try:
-                check_merge(account_ref(*row.key), account_ref(*target), status,
-                            final_target=account_ref(*final) if final else None)
+                check_merge(
+                    account_ref(*row.key),
+                    account_ref(*target),
+                    status,
+                    final_target=account_ref(*final) if final else None,
+                )
             except GovpulseError as exc:
                 what = exc.message + (f" ({exc.hint})" if exc.hint else "")
         if what:
@@ -248,8 +352,12 @@ class _Writer(RowWriter):
     def _view(self, values: dict[str, Any], key: tuple[str, str], target: tuple[str, str] | None) -> dict[str, Any]:
         """An account's fields as the audit trail shows them (unit path, merge target reference)."""
         view = {k: v for k, v in values.items() if k not in ("org_id", "merged_into_id")}
-        view.update(platform=key[0], platform_id=key[1], org=self.index.path(values["org_id"]),
-                    merged_into=account_ref(*target) if target else None)
+        view.update(
+            platform=key[0],
+            platform_id=key[1],
+            org=self.index.path(values["org_id"]),
+            merged_into=account_ref(*target) if target else None,
+        )
         return {k: view.get(k) for k in ACCOUNT_FIELDS}
 
     def _insert(self, rows: list[_Row]) -> None:
@@ -259,7 +367,7 @@ class _Writer(RowWriter):
         writing = L("写入", "writing")
         for start in range(0, len(rows), BATCH):
             params = []
-            for row in rows[start:start + BATCH]:
+            for row in rows[start : start + BATCH]:
                 merged_into = self.ids.get(row.merged_into) if row.merged_into else None
                 if row.merged_into and merged_into is None:
                     late.append(row)
@@ -268,29 +376,49 @@ class _Writer(RowWriter):
                 row.values = tuple(given[f] for f in VALUE_FIELDS)  # the audit entry shows the date it got
                 values = list(row.values)
                 values[STATUS] = values[STATUS] or "active"
-                params.append((row.key[0], row.key[1], row.name, self.real.get(row.org_id, row.org_id), *values,
-                               merged_into, self.now, self.now))
+                params.append(
+                    (
+                        row.key[0],
+                        row.key[1],
+                        row.name,
+                        self.real.get(row.org_id, row.org_id),
+                        *values,
+                        merged_into,
+                        self.now,
+                        self.now,
+                    )
+                )
             if self.write:
                 insert_many(self.session.connection(), table, NEW_ACCOUNT_COLUMNS, params)
             tick(self.progress, writing, start + len(params), len(rows), every=1)
         if self.write and rows:
             t = table.c
-            self.ids.update(((p, i), n) for n, p, i in self.session.connection().execute(select(t.id, t.platform, t.platform_id)))
+            self.ids.update(
+                ((p, i), n) for n, p, i in self.session.connection().execute(select(t.id, t.platform, t.platform_id))
+            )
         else:
             self.ids.update((r.key, 0) for r in rows)
         self.summary.added = [account_ref(*r.key) for r in rows]
         for start in range(0, len(rows), BATCH):
-            entries = [self.entry(audit.ACCOUNT, self.ids[r.key], self._created(r)) for r in rows[start:start + BATCH]]
+            entries = [
+                self.entry(audit.ACCOUNT, self.ids[r.key], self._created(r)) for r in rows[start : start + BATCH]
+            ]
             if self.write:
                 audit.record_many(self.session, entries)
         if self.write and late:
-            self.exec(update(table).where(table.c.id == bindparam("b_id")).values(merged_into_id=bindparam("b_target")),
-                      [{"b_id": self.ids[r.key], "b_target": self.ids[r.merged_into]} for r in late])
+            self.exec(
+                update(table).where(table.c.id == bindparam("b_id")).values(merged_into_id=bindparam("b_target")),
+                [{"b_id": self.ids[r.key], "b_target": self.ids[r.merged_into]} for r in late],
+            )
 
     def _created(self, row: _Row) -> dict[str, list[Any]]:
         """The audit changes of a new account: every given field from nothing."""
-        changes: dict[str, list[Any]] = {"platform": [None, row.key[0]], "platform_id": [None, row.key[1]],
-                                         "name": [None, row.name], "org": [None, self.index.path(self.real.get(row.org_id, row.org_id))]}
+        changes: dict[str, list[Any]] = {
+            "platform": [None, row.key[0]],
+            "platform_id": [None, row.key[1]],
+            "name": [None, row.name],
+            "org": [None, self.index.path(self.real.get(row.org_id, row.org_id))],
+        }
         for field_name, value in zip(VALUE_FIELDS, row.values, strict=True):
             if value is not None:
                 changes[field_name] = [None, value.isoformat() if isinstance(value, date) else value]
@@ -304,19 +432,33 @@ class _Writer(RowWriter):
         `account merge` (no chains)."""
         moved = {self.ids[r.key]: r.merged_into for r in rows if r.merged_into}
         given = {r.key for r in rows if r.merged_into}
-        earlier = [(key, value[0], value[-1]) for key, value in self.existing.items()
-                   if value[-1] in moved and key not in given and moved[value[-1]] != key]
+        earlier = [
+            (key, value[0], value[-1])
+            for key, value in self.existing.items()
+            if value[-1] in moved and key not in given and moved[value[-1]] != key
+        ]
         if not earlier or not self.write:
             return
         keys_by_id = {value[0]: key for key, value in self.existing.items()}
-        self.exec(update(Account.__table__).where(Account.__table__.c.id == bindparam("b_id"))
-                  .values(merged_into_id=bindparam("b_target"), updated_at=self.now),
-                  [{"b_id": number, "b_target": self.ids[moved[old]]} for _, number, old in earlier])
-        audit.record_many(self.session, [self.entry(audit.ACCOUNT, number, {"merged_into": [
-            account_ref(*keys_by_id[old]), account_ref(*moved[old])]}) for _, number, old in earlier])
+        self.exec(
+            update(Account.__table__)
+            .where(Account.__table__.c.id == bindparam("b_id"))
+            .values(merged_into_id=bindparam("b_target"), updated_at=self.now),
+            [{"b_id": number, "b_target": self.ids[moved[old]]} for _, number, old in earlier],
+        )
+        audit.record_many(
+            self.session,
+            [
+                self.entry(
+                    audit.ACCOUNT, number, {"merged_into": [account_ref(*keys_by_id[old]), account_ref(*moved[old])]}
+                )
+                for _, number, old in earlier
+            ],
+        )
 
     def _update(self, rows: list[_Row]) -> None:
         keys_by_id = {value[0]: key for key, value in self.existing.items()}
+
         def given(row: _Row) -> set[str]:
             return {f for f, v in zip(VALUE_FIELDS, row.values, strict=True) if v is not None}
 
@@ -339,13 +481,23 @@ class _Writer(RowWriter):
             entries.append(self.entry(audit.ACCOUNT, stored[0], changes))
         if self.write and params:
             table = Account.__table__
-            statement = (update(table).where(table.c.id == bindparam("b_id"))
-                         .values(**{c: bindparam(f"b_{c}") for c in self.COLUMNS}, updated_at=self.now))
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(**{c: bindparam(f"b_{c}") for c in self.COLUMNS}, updated_at=self.now)
+            )
             for start in range(0, len(params), BATCH):
-                self.exec(statement, params[start:start + BATCH])
+                self.exec(statement, params[start : start + BATCH])
             audit.record_many(self.session, entries)
 
 
-ROSTER_LEDGER = Ledger(kind="accounts", columns=ROSTER, expected=("platform", "platform_id", "name", "org"),
-                       require=_require, checker=_Checker, writer=_Writer, after_check=_check_merge_targets,
-                       keep_cells=lambda row: row.merged_into is not None)
+ROSTER_LEDGER = Ledger(
+    kind="accounts",
+    columns=ROSTER,
+    expected=("platform", "platform_id", "name", "org"),
+    require=_require,
+    checker=_Checker,
+    writer=_Writer,
+    after_check=_check_merge_targets,
+    keep_cells=lambda row: row.merged_into is not None,
+)

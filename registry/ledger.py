@@ -64,13 +64,25 @@ class ImportSummary:
 
     def to_dict(self) -> dict[str, Any]:
         key = "account" if self.kind == "accounts" else self.kind[:-1]
-        return {"path": self.path, "format": self.format, "encoding": self.encoding, "sheet": self.sheet,
-                "dry_run": self.dry_run, "kind": self.kind, "rows": self.rows, "added": self.added,
-                "changed": [{key: ref, "changes": changes} for ref, changes in self.changed],
-                "unchanged": self.unchanged, "units_created": self.units_created,
-                "units_changed": self.units_changed, "rejected_rows": self.rejected_rows,
-                "rejected": [{"row": r, "column": c, "value": v, "problem": p} for r, c, v, p in self.rejected],
-                "rejects_path": self.rejects_path, "columns": self.columns, "ignored_columns": self.ignored_columns}
+        return {
+            "path": self.path,
+            "format": self.format,
+            "encoding": self.encoding,
+            "sheet": self.sheet,
+            "dry_run": self.dry_run,
+            "kind": self.kind,
+            "rows": self.rows,
+            "added": self.added,
+            "changed": [{key: ref, "changes": changes} for ref, changes in self.changed],
+            "unchanged": self.unchanged,
+            "units_created": self.units_created,
+            "units_changed": self.units_changed,
+            "rejected_rows": self.rejected_rows,
+            "rejected": [{"row": r, "column": c, "value": v, "problem": p} for r, c, v, p in self.rejected],
+            "rejects_path": self.rejects_path,
+            "columns": self.columns,
+            "ignored_columns": self.ignored_columns,
+        }
 
 
 def tick(progress: Progress | None, stage: str, done: int, total: int | None, *, every: int = 1000) -> None:
@@ -79,12 +91,15 @@ def tick(progress: Progress | None, stage: str, done: int, total: int | None, *,
 
 
 def no_cached_value() -> str:
-    return L("公式没有保存的计算结果 (在 Excel/WPS 中打开后保存, 或改填文字)",
-             "a formula without a saved result (open and save the file in Excel/WPS, or type the value)")
+    return L(
+        "公式没有保存的计算结果 (在 Excel/WPS 中打开后保存, 或改填文字)",
+        "a formula without a saved result (open and save the file in Excel/WPS, or type the value)",
+    )
 
 
-def find_header(rows: Iterator[tuple[int, list[Any]]], name: str, columns: ColumnSet,
-                expected: tuple[str, ...]) -> tuple[int, list[Any]]:
+def find_header(
+    rows: Iterator[tuple[int, list[Any]]], name: str, columns: ColumnSet, expected: tuple[str, ...]
+) -> tuple[int, list[Any]]:
     """The header row: the first of the top rows in which at least two headers mean a known column."""
     skipped: list[tuple[int, list[Any]]] = []
     for number, cells in rows:
@@ -97,10 +112,16 @@ def find_header(rows: Iterator[tuple[int, list[Any]]], name: str, columns: Colum
         raise ValidationError(L(f"{name} 是空文件", f"{name} is empty"))
     zh = "、".join(columns.columns[f][0] for f in expected)
     en = ", ".join(columns.columns[f][1] for f in expected)
-    raise ValidationError(L(f"{name} 的前 {len(skipped)} 行中找不到表头 (应有 {zh} 等列)",
-                            f"no header row in the first {len(skipped)} rows of {name} (expected columns such as {zh})"),
-                          hint=L(f"第一行写列名, 如 {', '.join(columns.columns[f][0] for f in expected)}",
-                                 f"put the column names in the first row: {en}"))
+    raise ValidationError(
+        L(
+            f"{name} 的前 {len(skipped)} 行中找不到表头 (应有 {zh} 等列)",
+            f"no header row in the first {len(skipped)} rows of {name} (expected columns such as {zh})",
+        ),
+        hint=L(
+            f"第一行写列名, 如 {', '.join(columns.columns[f][0] for f in expected)}",
+            f"put the column names in the first row: {en}",
+        ),
+    )
 
 
 def map_columns(headers: list[Any], name: str, columns: ColumnSet) -> tuple[dict[str, int], dict[str, str], list[str]]:
@@ -119,9 +140,13 @@ def map_columns(headers: list[Any], name: str, columns: ColumnSet) -> tuple[dict
             if field_name in by_field:
                 other = cell_text(headers[by_field[field_name]])
                 zh, en, _ = columns.columns[field_name]
-                raise ValidationError(L(f"{name} 中 {other!r} 和 {text!r} 两列含义相同 ({zh})",
-                                        f"in {name} the columns {other!r} and {text!r} mean the same ({en})"),
-                                      hint=L("删去或改名其中一列", "remove or rename one of them"))
+                raise ValidationError(
+                    L(
+                        f"{name} 中 {other!r} 和 {text!r} 两列含义相同 ({zh})",
+                        f"in {name} the columns {other!r} and {text!r} mean the same ({en})",
+                    ),
+                    hint=L("删去或改名其中一列", "remove or rename one of them"),
+                )
             by_field[field_name] = index
             shown[text] = field_name
     return by_field, shown, ignored
@@ -139,8 +164,11 @@ class RowChecker:
         self.units: dict[tuple[str | None, str], int] = {}  # (parent cell, unit cell) -> unit, rows share units
 
     def header(self, field_name: str) -> str:
-        return cell_text(self.headers[self.by_field[field_name]]) if field_name in self.by_field \
+        return (
+            cell_text(self.headers[self.by_field[field_name]])
+            if field_name in self.by_field
             else self.columns_set.columns[field_name][0]
+        )
 
     def values(self, number: int, cells: list[Any], problems: list[Problem]) -> dict[str, Any]:
         """The non-empty cells by field: text cleaned once, other cell types (XLSX dates, numbers) as they
@@ -158,8 +186,9 @@ class RowChecker:
                 vals[field_name] = value
         return vals
 
-    def reporters(self, number: int, vals: dict[str, Any], problems: list[Problem]) -> tuple[
-            Callable[[str, str], None], Callable[[str, Callable[[Any], Any]], Any]]:
+    def reporters(
+        self, number: int, vals: dict[str, Any], problems: list[Problem]
+    ) -> tuple[Callable[[str, str], None], Callable[[str, Callable[[Any], Any]], Any]]:
         """bad(field, what) records a problem of the row's cell; parsed(field, parser) is the cell parsed,
         or None with the parser's error recorded."""
 
@@ -175,8 +204,9 @@ class RowChecker:
 
         return bad, parsed
 
-    def unit(self, number: int, vals: dict[str, Any], attrs: dict[str, Any],
-             bad: Callable[[str, str], None]) -> int | None:
+    def unit(
+        self, number: int, vals: dict[str, Any], attrs: dict[str, Any], bad: Callable[[str, str], None]
+    ) -> int | None:
         """The row's unit (planned when missing), its attributes given by the row recorded."""
         cells = (cell_text(vals.get("parent")) or None, cell_text(vals["org"]))
         org_id = self.units.get(cells)
@@ -195,8 +225,13 @@ class RowChecker:
         for field_name, value in attrs.items():
             given = self.unit_attrs.setdefault(org_id, {})
             if field_name in given and given[field_name][0] != value:
-                bad(field_name, L(f"与第 {given[field_name][1]} 行对同一单位的填写不一致",
-                                  f"differs from row {given[field_name][1]} for the same unit"))
+                bad(
+                    field_name,
+                    L(
+                        f"与第 {given[field_name][1]} 行对同一单位的填写不一致",
+                        f"differs from row {given[field_name][1]} for the same unit",
+                    ),
+                )
                 return None
             given[field_name] = (value, number)
         return org_id
@@ -206,8 +241,16 @@ class RowWriter:
     """Turns checked rows into batched writes with their audit entries (or, in a dry run, only into the
     summary); the base writes the units the rows need."""
 
-    def __init__(self, session: Session, index: OrgIndex, *, actor: str, summary: ImportSummary,
-                 progress: Progress | None, write: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        index: OrgIndex,
+        *,
+        actor: str,
+        summary: ImportSummary,
+        progress: Progress | None,
+        write: bool,
+    ) -> None:
         self.session, self.index = session, index
         self.actor, self.summary, self.progress, self.write = actor, summary, progress, write
         self.now = utcnow()
@@ -217,15 +260,18 @@ class RowWriter:
         return self.session.connection().execute(statement, params)
 
     def entry(self, entity: str, entity_id: int, changes: dict[str, list[Any]]) -> dict[str, Any]:
-        return audit.entry(actor=self.actor, entity=entity, entity_id=entity_id, action="import", at=self.now,
-                           changes=changes)
+        return audit.entry(
+            actor=self.actor, entity=entity, entity_id=entity_id, action="import", at=self.now, changes=changes
+        )
 
     def org(self, org_id: int) -> int:
         """A row's unit as stored (planned units have been written by units())."""
         return self.real.get(org_id, org_id)
 
     def units(self, org_ids: list[int], unit_attrs: dict[int, dict[str, tuple[Any, int]]]) -> None:
-        attrs = {org_id: {ORG_ATTRS[f]: value for f, (value, _) in given.items()} for org_id, given in unit_attrs.items()}
+        attrs = {
+            org_id: {ORG_ATTRS[f]: value for f, (value, _) in given.items()} for org_id, given in unit_attrs.items()
+        }
         self._new_units(org_ids, attrs)
         self._changed_units({org_id: a for org_id, a in attrs.items() if org_id > 0})
 
@@ -247,10 +293,18 @@ class RowWriter:
             for i in level:
                 parent = self.index.parents[i]
                 given = attrs.get(i, {})
-                params.append({"name": self.index.names[i], "parent_id": self.real.get(parent, parent),
-                               "level": given.get("level") or guess_level(self.index.names[i]), "region_code": given.get("region_code"),
-                               "headcount": given.get("headcount"), "notes": None, "created_at": self.now,
-                               "updated_at": self.now})
+                params.append(
+                    {
+                        "name": self.index.names[i],
+                        "parent_id": self.real.get(parent, parent),
+                        "level": given.get("level") or guess_level(self.index.names[i]),
+                        "region_code": given.get("region_code"),
+                        "headcount": given.get("headcount"),
+                        "notes": None,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                    }
+                )
             if self.write:
                 insert_dicts(self.session.connection(), table, params)
                 t = table.c
@@ -259,9 +313,21 @@ class RowWriter:
                 real = stored[(p["parent_id"], p["name"])] if self.write else i
                 self.real[i] = real
                 self.index.settle(i, real)
-                entries.append(self.entry(audit.ORG, real, audit.created({
-                    "name": p["name"], "parent": self.index.path(self.index.parents[i]) if self.index.parents[i] else None,
-                    "level": p["level"], "region_code": p["region_code"], "headcount": p["headcount"]})))
+                entries.append(
+                    self.entry(
+                        audit.ORG,
+                        real,
+                        audit.created(
+                            {
+                                "name": p["name"],
+                                "parent": self.index.path(self.index.parents[i]) if self.index.parents[i] else None,
+                                "level": p["level"],
+                                "region_code": p["region_code"],
+                                "headcount": p["headcount"],
+                            }
+                        ),
+                    )
+                )
         if self.write:
             audit.record_many(self.session, entries)
 
@@ -269,8 +335,10 @@ class RowWriter:
         if not attrs:
             return
         t = Organization.__table__.c
-        stored = {r[0]: {"level": r[1], "region_code": r[2], "headcount": r[3]}
-                  for r in self.session.connection().execute(select(t.id, t.level, t.region_code, t.headcount))}
+        stored = {
+            r[0]: {"level": r[1], "region_code": r[2], "headcount": r[3]}
+            for r in self.session.connection().execute(select(t.id, t.level, t.region_code, t.headcount))
+        }
         params, entries = [], []
         for org_id, given in attrs.items():
             changes = audit.diff(stored[org_id], given)
@@ -280,9 +348,17 @@ class RowWriter:
                 self.summary.units_changed.append(self.index.path(org_id))
         if self.write and params:
             table = Organization.__table__
-            self.exec(update(table).where(table.c.id == bindparam("b_id"))
-                      .values(level=bindparam("b_level"), region_code=bindparam("b_region_code"),
-                              headcount=bindparam("b_headcount"), updated_at=self.now), params)
+            self.exec(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    level=bindparam("b_level"),
+                    region_code=bindparam("b_region_code"),
+                    headcount=bindparam("b_headcount"),
+                    updated_at=self.now,
+                ),
+                params,
+            )
             audit.record_many(self.session, entries)
 
 
@@ -307,15 +383,33 @@ class Ledger:
     keep_cells: Callable[[Any], bool] = lambda row: False
 
 
-def import_ledger(engine: Engine, path: Path | str, ledger: Ledger, *, actor: str, dry_run: bool = False,
-                  skip_invalid: bool = False, sheet: str | None = None, rejects_path: Path | None = None,
-                  progress: Progress | None = None) -> ImportSummary:
+def import_ledger(
+    engine: Engine,
+    path: Path | str,
+    ledger: Ledger,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    sheet: str | None = None,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Import a ledger file (see the module doc). Raises RowError (nothing written) on bad rows unless
     skip_invalid; then the bad rows go to `rejects_path` (default: FILE.rejects.csv beside the file).
     A dry run checks and compares everything and writes nothing."""
     with _gc_paused():
-        return _import(engine, Path(path), ledger, actor=actor, dry_run=dry_run, skip_invalid=skip_invalid,
-                       sheet=sheet, rejects_path=rejects_path, progress=progress)
+        return _import(
+            engine,
+            Path(path),
+            ledger,
+            actor=actor,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            sheet=sheet,
+            rejects_path=rejects_path,
+            progress=progress,
+        )
 
 
 @contextmanager
@@ -331,11 +425,27 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _import(engine: Engine, path: Path, ledger: Ledger, *, actor: str, dry_run: bool, skip_invalid: bool,
-            sheet: str | None, rejects_path: Path | None, progress: Progress | None) -> ImportSummary:
+def _import(
+    engine: Engine,
+    path: Path,
+    ledger: Ledger,
+    *,
+    actor: str,
+    dry_run: bool,
+    skip_invalid: bool,
+    sheet: str | None,
+    rejects_path: Path | None,
+    progress: Progress | None,
+) -> ImportSummary:
     table = open_sheet(path, sheet=sheet)
-    summary = ImportSummary(path=str(path), format=table.format, encoding=table.encoding, sheet=table.name,
-                            dry_run=dry_run, kind=ledger.kind)
+    summary = ImportSummary(
+        path=str(path),
+        format=table.format,
+        encoding=table.encoding,
+        sheet=table.name,
+        dry_run=dry_run,
+        kind=ledger.kind,
+    )
     header_no, headers = find_header(table.rows, path.name, ledger.columns, ledger.expected)
     by_field, summary.columns, summary.ignored_columns = map_columns(headers, path.name, ledger.columns)
     ledger.require(by_field, path.name)
@@ -367,14 +477,21 @@ def _import(engine: Engine, path: Path, ledger: Ledger, *, actor: str, dry_run: 
         if ledger.after_check is not None:
             rows = ledger.after_check(rows, checker, summary, rejects, kept_cells)
         if summary.rejected and not skip_invalid:
-            raise RowError(L(f"{path.name} 有 {summary.rejected_rows} 行无效, 未导入任何数据",
-                             f"{summary.rejected_rows} invalid row(s) in {path.name}: nothing was imported"),
-                           summary.rejected,
-                           hint=L("改正这些行后重新导入, 或用 --skip-invalid 导入有效行并把无效行写入拒收文件",
-                                  "fix them and import again, or use --skip-invalid to import the valid rows and "
-                                  "write the others to a rejects file"))
-        ledger.writer(session, index, checker, actor=actor, summary=summary, progress=progress,
-                      write=not dry_run).run(rows, checker.unit_attrs)
+            raise RowError(
+                L(
+                    f"{path.name} 有 {summary.rejected_rows} 行无效, 未导入任何数据",
+                    f"{summary.rejected_rows} invalid row(s) in {path.name}: nothing was imported",
+                ),
+                summary.rejected,
+                hint=L(
+                    "改正这些行后重新导入, 或用 --skip-invalid 导入有效行并把无效行写入拒收文件",
+                    "fix them and import again, or use --skip-invalid to import the valid rows and "
+                    "write the others to a rejects file",
+                ),
+            )
+        ledger.writer(session, index, checker, actor=actor, summary=summary, progress=progress, write=not dry_run).run(
+            rows, checker.unit_attrs
+        )
         if rejects and not dry_run:
             target = Path(rejects_path) if rejects_path else path.with_name(path.stem + ".rejects.csv")
             _write_rejects(target, headers, rejects)
@@ -395,5 +512,7 @@ def _write_rejects(target: Path, headers: list[Any], rejects: list[tuple[list[An
                 padded = (list(cells) + [None] * width)[:width]
                 writer.writerow([neutralize_formula(cell_text(c)) for c in padded] + ["; ".join(messages)])
     except OSError as exc:
-        raise GovpulseError(L(f"无法写入拒收文件 {target}: {exc.strerror}", f"cannot write the rejects file {target}: {exc.strerror}"),
-                            hint=L("用 --rejects 指定可写的位置", "name a writable place with --rejects")) from None
+        raise GovpulseError(
+            L(f"无法写入拒收文件 {target}: {exc.strerror}", f"cannot write the rejects file {target}: {exc.strerror}"),
+            hint=L("用 --rejects 指定可写的位置", "name a writable place with --rejects"),
+        ) from None

@@ -76,8 +76,10 @@ class LockInfo:
     def describe(self) -> str:
         since = to_local(self.acquired_at)
         when = since.strftime("%Y-%m-%d %H:%M:%S") if since else "?"
-        return L(f"由 {self.holder} 持有 (pid {self.pid}, 主机 {self.host}, 始于 {when})",
-                 f"held by {self.holder} pid {self.pid} on {self.host} since {when}")
+        return L(
+            f"由 {self.holder} 持有 (pid {self.pid}, 主机 {self.host}, 始于 {when})",
+            f"held by {self.holder} pid {self.pid} on {self.host} since {when}",
+        )
 
 
 @dataclass
@@ -166,9 +168,16 @@ def _insert(conn: Connection, values: dict[str, object]) -> bool:
 def _try_acquire(engine: Engine, handle: LockHandle, stale_after: float) -> LockInfo | None:
     """One attempt in one transaction. None = acquired; else who holds it."""
     now = utcnow()
-    values = {"name": handle.name, "token": handle.token, "holder": handle.holder[:200], "pid": os.getpid(),
-              "pid_start": process_start(os.getpid()), "host": socket.gethostname()[:200], "acquired_at": now,
-              "heartbeat_at": now}
+    values = {
+        "name": handle.name,
+        "token": handle.token,
+        "holder": handle.holder[:200],
+        "pid": os.getpid(),
+        "pid_start": process_start(os.getpid()),
+        "host": socket.gethostname()[:200],
+        "acquired_at": now,
+        "heartbeat_at": now,
+    }
     with engine.begin() as conn:
         if _insert(conn, values):
             return None
@@ -187,9 +196,11 @@ def _locked_error(name: str, info: LockInfo | None, stale_after: float, reason: 
     detail = info.describe() if info else L("持有者刚刚释放", "just released")
     exc = LockedError(
         f"{L(what_zh, what_en)}: {detail}{reason}",
-        hint=L(f"等待其结束后重试; 若该进程已不存在, 锁会在 {stale_after:.0f} 秒内自动回收",
-               f"wait for it to finish and try again; if that process is gone the lock is recovered "
-               f"within {stale_after:.0f} s"),
+        hint=L(
+            f"等待其结束后重试; 若该进程已不存在, 锁会在 {stale_after:.0f} 秒内自动回收",
+            f"wait for it to finish and try again; if that process is gone the lock is recovered "
+            f"within {stale_after:.0f} s",
+        ),
     )
     exc.holder_info = info  # type: ignore[attr-defined]
     return exc
@@ -200,8 +211,10 @@ def _heartbeat(engine: Engine, handle: LockHandle, interval: float, stop: thread
         try:
             with engine.begin() as conn:
                 result = conn.execute(
-                    update(_table).where(_table.c.name == handle.name, _table.c.token == handle.token)
-                    .values(heartbeat_at=utcnow()))
+                    update(_table)
+                    .where(_table.c.name == handle.name, _table.c.token == handle.token)
+                    .values(heartbeat_at=utcnow())
+                )
         except Exception as exc:  # the database is briefly unreachable: keep trying
             log.warning("lock %r: heartbeat failed: %s", handle.name, exc)
             continue
@@ -212,9 +225,16 @@ def _heartbeat(engine: Engine, handle: LockHandle, interval: float, stop: thread
 
 
 @contextmanager
-def acquire_lock(engine: Engine, name: str, *, holder: str, wait_seconds: float = 0,
-                 stale_after: float = STALE_AFTER, heartbeat_seconds: float | None = None,
-                 stop_event: threading.Event | None = None) -> Iterator[LockHandle]:
+def acquire_lock(
+    engine: Engine,
+    name: str,
+    *,
+    holder: str,
+    wait_seconds: float = 0,
+    stale_after: float = STALE_AFTER,
+    heartbeat_seconds: float | None = None,
+    stop_event: threading.Event | None = None,
+) -> Iterator[LockHandle]:
     """Hold the named lock for the duration of the block.
 
     Waits up to `wait_seconds` for another holder to finish (0: fail at once), then raises LockedError
@@ -249,15 +269,21 @@ def acquire_lock(engine: Engine, name: str, *, holder: str, wait_seconds: float 
         pause = min(POLL_SECONDS, remaining)
         if stop_event is not None:
             if stop_event.wait(pause):
-                raise _locked_error(name, info, stale_after, L(" (停止等待: 正在关闭)", " (stopped waiting: shutting down)"))
+                raise _locked_error(
+                    name, info, stale_after, L(" (停止等待: 正在关闭)", " (stopped waiting: shutting down)")
+                )
         else:
             time.sleep(pause)
 
     with _HELD_GUARD:
         _HELD[key] = _Held(handle=handle, thread=me)
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, name=f"lock-heartbeat-{name}", daemon=True,
-                            args=(engine, handle, heartbeat_seconds or max(stale_after / 4, 0.05), stop))
+    beat = threading.Thread(
+        target=_heartbeat,
+        name=f"lock-heartbeat-{name}",
+        daemon=True,
+        args=(engine, handle, heartbeat_seconds or max(stale_after / 4, 0.05), stop),
+    )
     beat.start()
     try:
         yield handle

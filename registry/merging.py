@@ -19,5 +19,7 @@ def check_merge(ref: str, target_ref: str, target_status: str | None, *, final_t
         raise ValidationError(L(f"不能把 {ref} 合并到它自己", f"cannot merge {ref} into itself"))
     if target_status in RETIRED:
         zh, en = RETIRED[target_status]
-        raise ConflictError(L(f"目标 {target_ref} 已{zh}", f"the target {target_ref} is {en}"),
-                            hint=L(f"合并到 {final_target}", f"merge into {final_target}") if final_target else None)
+        raise ConflictError(
+            L(f"目标 {target_ref} 已{zh}", f"the target {target_ref} is {en}"),
+            hint=L(f"合并到 {final_target}", f"merge into {final_target}") if final_target else None,
+        )

@@ -313,8 +313,17 @@ class ScoreRun(Table, table=True):
 
 # The scorer reads each account's posts of the window, its latest outcome and its latest follower count
 # from these indexes alone, without table lookups. (Posts flagged foreign_author are never stored.)
-Index("ix_post_scoring", Post.account_id, Post.published_at, Post.is_repost, Post.reposts, Post.comments,
-      Post.likes, Post.reads, Post.content_hash)
+Index(
+    "ix_post_scoring",
+    Post.account_id,
+    Post.published_at,
+    Post.is_repost,
+    Post.reposts,
+    Post.comments,
+    Post.likes,
+    Post.reads,
+    Post.content_hash,
+)
 Index("ix_outcome_scoring", FetchOutcome.account_id, FetchOutcome.fetched_at, FetchOutcome.outcome)
 Index("ix_snapshot_scoring", AccountSnapshot.account_id, AccountSnapshot.taken_at, AccountSnapshot.followers)
 

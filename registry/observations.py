@@ -93,8 +93,11 @@ def start_patrol(engine: Engine, *, scope: ResolvedScope, accounts_total: int, p
 def reopen_patrol(engine: Engine, patrol_id: int, *, pid: int | None = None) -> None:
     """Continue an interrupted patrol: running again, its stored outcomes kept."""
     with session_scope(engine) as session:
-        session.execute(update(Patrol).where(Patrol.id == patrol_id)
-                        .values(status=RUNNING, finished_at=None, exit_code=None, pid=pid, pid_start=None))
+        session.execute(
+            update(Patrol)
+            .where(Patrol.id == patrol_id)
+            .values(status=RUNNING, finished_at=None, exit_code=None, pid=pid, pid_start=None)
+        )
 
 
 def set_patrol_pid(engine: Engine, patrol_id: int, pid: int, pid_start: str | None = None) -> None:
@@ -102,12 +105,21 @@ def set_patrol_pid(engine: Engine, patrol_id: int, pid: int, pid_start: str | No
         session.execute(update(Patrol).where(Patrol.id == patrol_id).values(pid=pid, pid_start=pid_start))
 
 
-def finish_patrol(engine: Engine, patrol_id: int, *, status: str, exit_code: int | None,
-                  summary: dict[str, Any]) -> None:
+def finish_patrol(
+    engine: Engine, patrol_id: int, *, status: str, exit_code: int | None, summary: dict[str, Any]
+) -> None:
     with session_scope(engine) as session:
-        session.execute(update(Patrol).where(Patrol.id == patrol_id).values(
-            status=status, exit_code=exit_code, summary=summary, finished_at=utcnow(),
-            accounts_done=_done_subquery(patrol_id)))
+        session.execute(
+            update(Patrol)
+            .where(Patrol.id == patrol_id)
+            .values(
+                status=status,
+                exit_code=exit_code,
+                summary=summary,
+                finished_at=utcnow(),
+                accounts_done=_done_subquery(patrol_id),
+            )
+        )
 
 
 def get_patrol(engine: Engine, patrol_id: int) -> Patrol | None:
@@ -116,8 +128,7 @@ def get_patrol(engine: Engine, patrol_id: int) -> Patrol | None:
 
 
 def _done_subquery(patrol_id: int) -> Any:
-    return (select(func.count()).select_from(FetchOutcome).where(FetchOutcome.patrol_id == patrol_id)
-            .scalar_subquery())
+    return select(func.count()).select_from(FetchOutcome).where(FetchOutcome.patrol_id == patrol_id).scalar_subquery()
 
 
 def patrol_progress(engine: Engine, patrol_id: int) -> PatrolProgress:
@@ -128,9 +139,15 @@ def patrol_progress(engine: Engine, patrol_id: int) -> PatrolProgress:
             raise LookupError(f"no patrol {patrol_id}")
         outcomes = _outcome_counts(session, patrol_id)
         return PatrolProgress(
-            patrol_id=patrol_id, status=patrol.status, accounts_total=patrol.accounts_total,
-            accounts_done=sum(outcomes.values()), outcomes=outcomes, started_at=patrol.started_at,
-            finished_at=patrol.finished_at, exit_code=patrol.exit_code)
+            patrol_id=patrol_id,
+            status=patrol.status,
+            accounts_total=patrol.accounts_total,
+            accounts_done=sum(outcomes.values()),
+            outcomes=outcomes,
+            started_at=patrol.started_at,
+            finished_at=patrol.finished_at,
+            exit_code=patrol.exit_code,
+        )
 
 
 def outcome_counts(engine: Engine, patrol_id: int) -> dict[str, int]:
@@ -140,8 +157,10 @@ def outcome_counts(engine: Engine, patrol_id: int) -> dict[str, int]:
 
 def _outcome_counts(session: Any, patrol_id: int) -> dict[str, int]:
     rows = session.execute(
-        select(FetchOutcome.outcome, func.count()).where(FetchOutcome.patrol_id == patrol_id)
-        .group_by(FetchOutcome.outcome))
+        select(FetchOutcome.outcome, func.count())
+        .where(FetchOutcome.patrol_id == patrol_id)
+        .group_by(FetchOutcome.outcome)
+    )
     return {outcome: int(n) for outcome, n in rows}
 
 
@@ -152,7 +171,8 @@ def outcomes_by_platform(engine: Engine, patrol_id: int) -> dict[str, dict[str, 
             select(Account.platform, FetchOutcome.outcome, func.count())
             .join(Account, Account.id == FetchOutcome.account_id)
             .where(FetchOutcome.patrol_id == patrol_id)
-            .group_by(Account.platform, FetchOutcome.outcome))
+            .group_by(Account.platform, FetchOutcome.outcome)
+        )
         table: dict[str, dict[str, int]] = {}
         for platform, outcome, n in rows:
             table.setdefault(platform, {})[outcome] = int(n)
@@ -170,20 +190,29 @@ def mark_failed(engine: Engine, patrol_ids: Collection[int], *, reason: str) -> 
         return
     with session_scope(engine) as session:
         for patrol_id in patrol_ids:
-            session.execute(update(Patrol).where(Patrol.id == patrol_id, Patrol.status == RUNNING).values(
-                status=FAILED, finished_at=utcnow(), accounts_done=_done_subquery(patrol_id),
-                summary={"error": reason}))
+            session.execute(
+                update(Patrol)
+                .where(Patrol.id == patrol_id, Patrol.status == RUNNING)
+                .values(
+                    status=FAILED,
+                    finished_at=utcnow(),
+                    accounts_done=_done_subquery(patrol_id),
+                    summary={"error": reason},
+                )
+            )
 
 
-def interrupted_patrol(engine: Engine, scope: PatrolScope, *, within: timedelta,
-                       is_alive: Callable[[Patrol], bool]) -> Patrol | None:
+def interrupted_patrol(
+    engine: Engine, scope: PatrolScope, *, within: timedelta, is_alive: Callable[[Patrol], bool]
+) -> Patrol | None:
     """The latest patrol over the same scope that stopped before visiting every account (killed,
     timed out, interrupted, or still marked running by a process that is gone), started within
     `within`: the next patrol over that scope completes it instead of starting over."""
     since = utcnow() - within
     with session_scope(engine) as session:
         latest = session.execute(
-            select(Patrol).where(Patrol.started_at >= since).order_by(Patrol.id.desc()).limit(20)).scalars()
+            select(Patrol).where(Patrol.started_at >= since).order_by(Patrol.id.desc()).limit(20)
+        ).scalars()
         for patrol in latest:
             if (patrol.scope or {}).get("key") != scope.key():
                 continue
@@ -226,15 +255,17 @@ def scope_conditions(scope: ResolvedScope) -> list[Any]:
 
 def count_in_scope(engine: Engine, scope: ResolvedScope) -> int:
     with session_scope(engine) as session:
-        return int(session.execute(select(func.count()).select_from(Account).where(*scope_conditions(scope)))
-                   .scalar_one())
+        return int(
+            session.execute(select(func.count()).select_from(Account).where(*scope_conditions(scope))).scalar_one()
+        )
 
 
 def nth_account_id(engine: Engine, scope: ResolvedScope, n: int) -> int | None:
     """The id of the n-th account of the scope by id: `--limit n` keeps accounts up to it."""
     with session_scope(engine) as session:
-        return session.execute(select(Account.id).where(*scope_conditions(scope)).order_by(Account.id)
-                               .offset(max(n - 1, 0)).limit(1)).scalar_one_or_none()
+        return session.execute(
+            select(Account.id).where(*scope_conditions(scope)).order_by(Account.id).offset(max(n - 1, 0)).limit(1)
+        ).scalar_one_or_none()
 
 
 def _source_condition(source: str, feed_platforms: Collection[str]) -> Any:
@@ -248,33 +279,54 @@ def _source_condition(source: str, feed_platforms: Collection[str]) -> Any:
 
 
 def _not_visited(patrol_id: int) -> Any:
-    return not_(select(FetchOutcome.id).where(FetchOutcome.patrol_id == patrol_id,
-                                              FetchOutcome.account_id == Account.id).exists())
+    return not_(
+        select(FetchOutcome.id)
+        .where(FetchOutcome.patrol_id == patrol_id, FetchOutcome.account_id == Account.id)
+        .exists()
+    )
 
 
-def pending_by_source(engine: Engine, patrol_id: int, *, scope: ResolvedScope, sources: Iterable[str],
-                      feed_platforms: Collection[str]) -> dict[str, int]:
+def pending_by_source(
+    engine: Engine, patrol_id: int, *, scope: ResolvedScope, sources: Iterable[str], feed_platforms: Collection[str]
+) -> dict[str, int]:
     """How many accounts each source still has to visit in this patrol (one query per source)."""
     counts: dict[str, int] = {}
     with session_scope(engine) as session:
         for source in sources:
-            counts[source] = int(session.execute(
-                select(func.count()).select_from(Account).where(
-                    *scope_conditions(scope), _source_condition(source, feed_platforms), _not_visited(patrol_id))
-            ).scalar_one())
+            counts[source] = int(
+                session.execute(
+                    select(func.count())
+                    .select_from(Account)
+                    .where(*scope_conditions(scope), _source_condition(source, feed_platforms), _not_visited(patrol_id))
+                ).scalar_one()
+            )
     return counts
 
 
-def pending_accounts(engine: Engine, patrol_id: int, *, scope: ResolvedScope, source: str,
-                     feed_platforms: Collection[str], after_id: int = 0, limit: int = 500) -> list[AccountRef]:
+def pending_accounts(
+    engine: Engine,
+    patrol_id: int,
+    *,
+    scope: ResolvedScope,
+    source: str,
+    feed_platforms: Collection[str],
+    after_id: int = 0,
+    limit: int = 500,
+) -> list[AccountRef]:
     """The next `limit` accounts (by id, after `after_id`) of the scope that this source serves and that
     have no outcome yet in this patrol: a resumed patrol visits only what it did not complete."""
     with session_scope(engine) as session:
         rows = session.execute(
             select(Account.id, Account.platform, Account.platform_id, Account.feed_url)
-            .where(*scope_conditions(scope), _source_condition(source, feed_platforms), _not_visited(patrol_id),
-                   Account.id > after_id)
-            .order_by(Account.id).limit(limit))
+            .where(
+                *scope_conditions(scope),
+                _source_condition(source, feed_platforms),
+                _not_visited(patrol_id),
+                Account.id > after_id,
+            )
+            .order_by(Account.id)
+            .limit(limit)
+        )
         return [AccountRef(id=r[0], platform=r[1], platform_id=r[2], feed_url=r[3]) for r in rows]
 
 
@@ -282,10 +334,16 @@ def pending_ranges(conn: Any, patrol_id: int, scope: ResolvedScope, size: int) -
     """The accounts of the scope without an outcome in this patrol, cut into runs of `size` accounts of one
     platform by id: (platform, first id, last id, accounts), in one grouped query."""
     rank = func.row_number().over(partition_by=Account.platform, order_by=Account.id)
-    ranked = (select(Account.id, Account.platform, ((rank - 1) // size).label("chunk"))
-              .where(*scope_conditions(scope), _not_visited(patrol_id)).subquery("ranked"))
-    rows = conn.execute(select(ranked.c.platform, func.min(ranked.c.id), func.max(ranked.c.id), func.count())
-                        .group_by(ranked.c.platform, ranked.c.chunk).order_by(ranked.c.platform, ranked.c.chunk))
+    ranked = (
+        select(Account.id, Account.platform, ((rank - 1) // size).label("chunk"))
+        .where(*scope_conditions(scope), _not_visited(patrol_id))
+        .subquery("ranked")
+    )
+    rows = conn.execute(
+        select(ranked.c.platform, func.min(ranked.c.id), func.max(ranked.c.id), func.count())
+        .group_by(ranked.c.platform, ranked.c.chunk)
+        .order_by(ranked.c.platform, ranked.c.chunk)
+    )
     return [(str(p), int(lo), int(hi), int(n)) for p, lo, hi, n in rows]
 
 
@@ -300,9 +358,10 @@ def known_post_state(engine: Engine, account_ids: Collection[int]) -> dict[int, 
     with session_scope(engine) as session:
         rows = session.execute(
             select(Post.account_id, func.max(Post.published_at), func.count(), func.max(unpinned))
-            .where(Post.account_id.in_(list(account_ids))).group_by(Post.account_id))
-        return {aid: PostState(newest, int(n), newest_unpinned)
-                for aid, newest, n, newest_unpinned in rows}
+            .where(Post.account_id.in_(list(account_ids)))
+            .group_by(Post.account_id)
+        )
+        return {aid: PostState(newest, int(n), newest_unpinned) for aid, newest, n, newest_unpinned in rows}
 
 
 def _clip(value: str | None, limit: int) -> str | None:
@@ -347,8 +406,17 @@ def _post_row(account_id: int, post: PostItem, fetched_at: datetime, hasher: Has
 # What a later sighting of a stored post changes: engagement, whether it is pinned, when it was seen.
 _POST_UPDATE = ["last_seen_at", "is_pinned", "reposts", "comments", "likes", "reads", "counts_raw"]
 _KEEP_IF_NULL = ("reposts", "comments", "likes", "reads", "counts_raw")
-_OUTCOME_UPDATE = ["fetched_at", "outcome", "http_status", "reason", "source", "url", "pages", "posts_seen",
-                   "posts_new"]
+_OUTCOME_UPDATE = [
+    "fetched_at",
+    "outcome",
+    "http_status",
+    "reason",
+    "source",
+    "url",
+    "pages",
+    "posts_seen",
+    "posts_new",
+]
 
 
 def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hasher | None = None) -> StoreStats:
@@ -388,13 +456,20 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
         if session.get_bind().dialect.name == "postgresql":
             # Two stores of the same accounts at once (a shard run again beside the orphaned crawl of a
             # dead worker) take turns: the snapshots' delete-then-insert and the new-post counts hold.
-            session.execute(select(Account.id).where(_ids_in(Account.id, account_ids)).order_by(Account.id)
-                            .with_for_update())
+            session.execute(
+                select(Account.id).where(_ids_in(Account.id, account_ids)).order_by(Account.id).with_for_update()
+            )
         align_wechat_ids(session, posts)  # a wewe-rss short-link id and the MP list's id: one post
         stats.posts_seen = len(posts)
         before = _post_counts(session, account_ids)
-        upsert(session, Post, list(posts.values()), keys=["account_id", "platform_post_id"],
-               update=_POST_UPDATE, keep_if_null=_KEEP_IF_NULL)
+        upsert(
+            session,
+            Post,
+            list(posts.values()),
+            keys=["account_id", "platform_post_id"],
+            update=_POST_UPDATE,
+            keep_if_null=_KEEP_IF_NULL,
+        )
         after = _post_counts(session, account_ids)
         new = {aid: after.get(aid, 0) - before.get(aid, 0) for aid in account_ids}
         stats.posts_new = sum(new.values())
@@ -406,33 +481,56 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
             if foreign[visit.account_id]:
                 note = f"{foreign[visit.account_id]} post(s) attributed to another account not stored"
                 reason = f"{reason}; {note}" if reason else note
-            outcome_rows.append({
-                "patrol_id": visit.patrol_id, "account_id": visit.account_id, "fetched_at": visit.fetched_at,
-                "outcome": visit.outcome, "http_status": visit.http_status, "reason": _clip(reason, 500),
-                "source": visit.source, "url": _clip(visit.url, 2000), "pages": visit.pages,
-                "posts_seen": seen[visit.account_id], "posts_new": new.get(visit.account_id, 0)})
+            outcome_rows.append(
+                {
+                    "patrol_id": visit.patrol_id,
+                    "account_id": visit.account_id,
+                    "fetched_at": visit.fetched_at,
+                    "outcome": visit.outcome,
+                    "http_status": visit.http_status,
+                    "reason": _clip(reason, 500),
+                    "source": visit.source,
+                    "url": _clip(visit.url, 2000),
+                    "pages": visit.pages,
+                    "posts_seen": seen[visit.account_id],
+                    "posts_new": new.get(visit.account_id, 0),
+                }
+            )
             profile = visit.profile
             if profile is not None:
-                snapshot_rows.append({
-                    "account_id": visit.account_id, "patrol_id": visit.patrol_id, "taken_at": visit.fetched_at,
-                    "followers": _count(profile.followers), "followers_raw": _clip(profile.followers_raw, 50),
-                    "following": _count(profile.following), "posts_total": _count(profile.posts_total),
-                    "name_seen": _clip(profile.name_seen, 200), "verified_seen": profile.verified_seen})
+                snapshot_rows.append(
+                    {
+                        "account_id": visit.account_id,
+                        "patrol_id": visit.patrol_id,
+                        "taken_at": visit.fetched_at,
+                        "followers": _count(profile.followers),
+                        "followers_raw": _clip(profile.followers_raw, 50),
+                        "following": _count(profile.following),
+                        "posts_total": _count(profile.posts_total),
+                        "name_seen": _clip(profile.name_seen, 200),
+                        "verified_seen": profile.verified_seen,
+                    }
+                )
         upsert(session, FetchOutcome, outcome_rows, keys=["patrol_id", "account_id"], update=_OUTCOME_UPDATE)
         if snapshot_rows:
             # One snapshot per account and patrol, even if a visit is stored again.
-            session.execute(delete(AccountSnapshot).where(
-                AccountSnapshot.patrol_id.in_(patrol_ids), AccountSnapshot.account_id.in_(account_ids)))
+            session.execute(
+                delete(AccountSnapshot).where(
+                    AccountSnapshot.patrol_id.in_(patrol_ids), AccountSnapshot.account_id.in_(account_ids)
+                )
+            )
             session.execute(AccountSnapshot.__table__.insert(), snapshot_rows)
         for patrol_id in patrol_ids:
-            session.execute(update(Patrol).where(Patrol.id == patrol_id)
-                            .values(accounts_done=_done_subquery(patrol_id)))
+            session.execute(
+                update(Patrol).where(Patrol.id == patrol_id).values(accounts_done=_done_subquery(patrol_id))
+            )
     return stats
 
 
 def _post_counts(session: Any, account_ids: Sequence[int]) -> dict[int, int]:
-    rows = session.execute(select(Post.account_id, func.count()).where(Post.account_id.in_(account_ids))
-                           .group_by(Post.account_id))
+    rows = session.execute(
+        select(Post.account_id, func.count()).where(Post.account_id.in_(account_ids)).group_by(Post.account_id)
+    )
     return {aid: int(n) for aid, n in rows}
 
 
@@ -440,8 +538,15 @@ def patrol_summary(engine: Engine, patrol_id: int) -> dict[str, Any]:
     """Outcomes (overall and by platform) and post counts of one patrol, as stored in Patrol.summary."""
     with session_scope(engine) as session:
         seen, new = session.execute(
-            select(func.coalesce(func.sum(FetchOutcome.posts_seen), 0), func.coalesce(func.sum(FetchOutcome.posts_new), 0))
-            .where(FetchOutcome.patrol_id == patrol_id)).one()
+            select(
+                func.coalesce(func.sum(FetchOutcome.posts_seen), 0), func.coalesce(func.sum(FetchOutcome.posts_new), 0)
+            ).where(FetchOutcome.patrol_id == patrol_id)
+        ).one()
         outcomes = _outcome_counts(session, patrol_id)
-    return {"outcomes": outcomes, "by_platform": outcomes_by_platform(engine, patrol_id),
-            "accounts_done": sum(outcomes.values()), "posts_seen": int(seen), "posts_new": int(new)}
+    return {
+        "outcomes": outcomes,
+        "by_platform": outcomes_by_platform(engine, patrol_id),
+        "accounts_done": sum(outcomes.values()),
+        "posts_seen": int(seen),
+        "posts_new": int(new),
+    }

@@ -35,9 +35,13 @@ def split_path(text: str) -> list[str]:
     """'岳麓区 / 望月湖街道' -> ['岳麓区', '望月湖街道'], each segment checked as a unit name."""
     segments = _PATH_SPLIT.split(str(text).strip())
     if len(segments) > MAX_DEPTH:
-        raise ValidationError(L(f"单位路径有 {len(segments)} 级, 最多 {MAX_DEPTH} 级: {str(text)[:60]}…",
-                                f"a unit path of {len(segments)} levels (at most {MAX_DEPTH}): {str(text)[:60]}…"),
-                              hint=L("用 '/' 分隔各级单位, 如 岳麓区/望月湖街道", "levels are separated by '/', e.g. 岳麓区/望月湖街道"))
+        raise ValidationError(
+            L(
+                f"单位路径有 {len(segments)} 级, 最多 {MAX_DEPTH} 级: {str(text)[:60]}…",
+                f"a unit path of {len(segments)} levels (at most {MAX_DEPTH}): {str(text)[:60]}…",
+            ),
+            hint=L("用 '/' 分隔各级单位, 如 岳麓区/望月湖街道", "levels are separated by '/', e.g. 岳麓区/望月湖街道"),
+        )
     return [clean_name(segment, what=UNIT_NAME) for segment in segments]
 
 
@@ -118,9 +122,12 @@ class OrgIndex:
 
     def not_found(self, text: str) -> NotFoundError:
         near = self.suggestions(text)
-        return NotFoundError(L(f"未知单位 {text!r}", f"unknown unit {text!r}"),
-                             hint=L(f"是否指: {', '.join(near)}", f"did you mean: {', '.join(near)}") if near
-                             else L("用 govpulse org list 查看单位, 或先 org add", "see govpulse org list, or add it with org add"))
+        return NotFoundError(
+            L(f"未知单位 {text!r}", f"unknown unit {text!r}"),
+            hint=L(f"是否指: {', '.join(near)}", f"did you mean: {', '.join(near)}")
+            if near
+            else L("用 govpulse org list 查看单位, 或先 org add", "see govpulse org list, or add it with org add"),
+        )
 
     def locate(self, segments: list[str], *, create: bool = False) -> int:
         """The unit at a path (see the module doc); with create=True missing units are planned."""
@@ -130,10 +137,16 @@ class OrgIndex:
             matches = self.by_name.get(first, [])
             if len(matches) > 1:
                 paths = ", ".join(sorted(self.path(m) for m in matches))
-                raise ConflictError(L(f"有 {len(matches)} 个单位名为 {first!r}: {paths}",
-                                      f"{len(matches)} units are named {first!r}: {paths}"),
-                                    hint=L("写出上级单位或完整路径, 如 岳麓区/望月湖街道",
-                                           "name the parent unit or give the path, e.g. 岳麓区/望月湖街道"))
+                raise ConflictError(
+                    L(
+                        f"有 {len(matches)} 个单位名为 {first!r}: {paths}",
+                        f"{len(matches)} units are named {first!r}: {paths}",
+                    ),
+                    hint=L(
+                        "写出上级单位或完整路径, 如 岳麓区/望月湖街道",
+                        "name the parent unit or give the path, e.g. 岳麓区/望月湖街道",
+                    ),
+                )
             if matches:
                 current = matches[0]
             elif create:
@@ -181,48 +194,91 @@ def find_org(session: Session, ref: str | int, *, index: OrgIndex | None = None)
 
 def org_snapshot(org: Organization, index: OrgIndex) -> dict[str, Any]:
     """The audited fields of a unit (the parent as its path, readable in the history)."""
-    return {"name": org.name, "parent": index.path(org.parent_id) if org.parent_id else None, "level": org.level,
-            "region_code": org.region_code, "headcount": org.headcount, "notes": org.notes}
+    return {
+        "name": org.name,
+        "parent": index.path(org.parent_id) if org.parent_id else None,
+        "level": org.level,
+        "region_code": org.region_code,
+        "headcount": org.headcount,
+        "notes": org.notes,
+    }
 
 
-def add_org(session: Session, *, actor: str, name: str, parent: str | None = None, level: str | None = None,
-            region_code: str | None = None, headcount: str | int | None = None,
-            notes: str | None = None) -> Organization:
+def add_org(
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    parent: str | None = None,
+    level: str | None = None,
+    region_code: str | None = None,
+    headcount: str | int | None = None,
+    notes: str | None = None,
+) -> Organization:
     """Add a unit; NAME may be a path ('岳麓区/望月湖街道') when --parent is not given."""
     index = OrgIndex.load(session)
     segments = split_path(name)
     if len(segments) > 1 and parent is None:
         parent, segments = PATH_SEP.join(segments[:-1]), segments[-1:]
     elif len(segments) > 1:
-        raise ValidationError(L(f"单位名称 {name!r} 不能含 '/'", f"unit name {name!r} cannot contain '/'"),
-                              hint=L("'/' 分隔路径; 上级单位用 --parent", "'/' separates a path; give the parent with --parent"))
+        raise ValidationError(
+            L(f"单位名称 {name!r} 不能含 '/'", f"unit name {name!r} cannot contain '/'"),
+            hint=L("'/' 分隔路径; 上级单位用 --parent", "'/' separates a path; give the parent with --parent"),
+        )
     unit_name = segments[0]
     parent_org = find_org(session, parent, index=index) if parent else None
     parent_id = parent_org.id if parent_org else None
     if parent_id is not None and index.depth(parent_id) + 2 > MAX_DEPTH:
-        raise ValidationError(L(f"单位树最多 {MAX_DEPTH} 级: {index.path(parent_id)[:60]}… 下不能再加单位",
-                                f"a unit tree has at most {MAX_DEPTH} levels: no unit can be added under "
-                                f"{index.path(parent_id)[:60]}…"))
+        raise ValidationError(
+            L(
+                f"单位树最多 {MAX_DEPTH} 级: {index.path(parent_id)[:60]}… 下不能再加单位",
+                f"a unit tree has at most {MAX_DEPTH} levels: no unit can be added under {index.path(parent_id)[:60]}…",
+            )
+        )
     if (parent_id, unit_name) in index.children:
         where = index.path(parent_id) if parent_id else L("顶层", "the top level")
-        raise ConflictError(L(f"单位 {unit_name!r} 已存在于 {where}", f"unit {unit_name!r} already exists under {where}"),
-                            hint=L("用 org edit 修改它", "change it with org edit"))
-    values = parse_options(ORG_PARSERS, {"level": level, "region_code": region_code, "headcount": headcount, "notes": notes})
-    org = Organization(name=unit_name, parent_id=parent_id, level=values.get("level") or guess_level(unit_name),
-                       region_code=values.get("region_code"), headcount=values.get("headcount"),
-                       notes=values.get("notes"))
+        raise ConflictError(
+            L(f"单位 {unit_name!r} 已存在于 {where}", f"unit {unit_name!r} already exists under {where}"),
+            hint=L("用 org edit 修改它", "change it with org edit"),
+        )
+    values = parse_options(
+        ORG_PARSERS, {"level": level, "region_code": region_code, "headcount": headcount, "notes": notes}
+    )
+    org = Organization(
+        name=unit_name,
+        parent_id=parent_id,
+        level=values.get("level") or guess_level(unit_name),
+        region_code=values.get("region_code"),
+        headcount=values.get("headcount"),
+        notes=values.get("notes"),
+    )
     session.add(org)
     session.flush()
     index._put(org.id, org.name, org.parent_id)
-    audit.record(session, actor=actor, entity=audit.ORG, entity_id=org.id, action="create",
-                 changes=audit.created(org_snapshot(org, index)))
+    audit.record(
+        session,
+        actor=actor,
+        entity=audit.ORG,
+        entity_id=org.id,
+        action="create",
+        changes=audit.created(org_snapshot(org, index)),
+    )
     return org
 
 
-def edit_org(session: Session, org: Organization, *, actor: str, name: str | None = None,
-             parent: str | None = None, to_root: bool = False, level: str | None = None,
-             region_code: str | None = None, headcount: str | int | None = None,
-             notes: str | None = None) -> dict[str, list[Any]]:
+def edit_org(
+    session: Session,
+    org: Organization,
+    *,
+    actor: str,
+    name: str | None = None,
+    parent: str | None = None,
+    to_root: bool = False,
+    level: str | None = None,
+    region_code: str | None = None,
+    headcount: str | int | None = None,
+    notes: str | None = None,
+) -> dict[str, list[Any]]:
     """Change a unit's fields or move it; refuses a move under itself or below. Returns the changes."""
     index = OrgIndex.load(session)
     before = org_snapshot(org, index)
@@ -235,9 +291,14 @@ def edit_org(session: Session, org: Organization, *, actor: str, name: str | Non
         target = find_org(session, parent, index=index)
         if target.id in index.subtree(org.id):
             raise ConflictError(
-                L(f"不能把 {index.path(org.id)} 移到 {index.path(target.id)} 之下: 会形成循环",
-                  f"cannot move {index.path(org.id)} under {index.path(target.id)}: that would make a cycle"),
-                hint=L("上级单位不能是它自己或它的下级", "the parent cannot be the unit itself or one of its sub-units"))
+                L(
+                    f"不能把 {index.path(org.id)} 移到 {index.path(target.id)} 之下: 会形成循环",
+                    f"cannot move {index.path(org.id)} under {index.path(target.id)}: that would make a cycle",
+                ),
+                hint=L(
+                    "上级单位不能是它自己或它的下级", "the parent cannot be the unit itself or one of its sub-units"
+                ),
+            )
         new_parent_id = target.id
     new_name = clean_name(name, what=UNIT_NAME) if name is not None else org.name
     if PATH_SEP in new_name:
@@ -245,7 +306,9 @@ def edit_org(session: Session, org: Organization, *, actor: str, name: str | Non
     other = index.children.get((new_parent_id, new_name))
     if other is not None and other != org.id:
         raise ConflictError(L(f"{index.path(other)} 已存在", f"{index.path(other)} already exists"))
-    values = parse_options(ORG_PARSERS, {"level": level, "region_code": region_code, "headcount": headcount, "notes": notes})
+    values = parse_options(
+        ORG_PARSERS, {"level": level, "region_code": region_code, "headcount": headcount, "notes": notes}
+    )
     if "level" in values and values["level"] is None:
         values["level"] = "other"
     org.name, org.parent_id = new_name, new_parent_id
@@ -265,16 +328,28 @@ def remove_org(session: Session, org: Organization, *, actor: str) -> None:
     """Remove a unit that has no accounts and no sub-units."""
     index = OrgIndex.load(session)
     accounts = session.exec(select(func.count()).select_from(Account).where(Account.org_id == org.id)).one()
-    subunits = session.exec(select(func.count()).select_from(Organization)
-                            .where(Organization.parent_id == org.id)).one()
+    subunits = session.exec(
+        select(func.count()).select_from(Organization).where(Organization.parent_id == org.id)
+    ).one()
     if accounts or subunits:
         raise ConflictError(
-            L(f"{index.path(org.id)} 还有 {accounts} 个账号、{subunits} 个下级单位, 不能删除",
-              f"{index.path(org.id)} still has {accounts} account(s) and {subunits} sub-unit(s); not removed"),
-            hint=L("先把账号和下级单位移到别的单位 (account edit --org / org edit --parent)",
-                   "move its accounts and sub-units elsewhere first (account edit --org / org edit --parent)"))
-    audit.record(session, actor=actor, entity=audit.ORG, entity_id=org.id, action="delete",
-                 changes={k: [audit.json_value(v), None] for k, v in org_snapshot(org, index).items() if v is not None})
+            L(
+                f"{index.path(org.id)} 还有 {accounts} 个账号、{subunits} 个下级单位, 不能删除",
+                f"{index.path(org.id)} still has {accounts} account(s) and {subunits} sub-unit(s); not removed",
+            ),
+            hint=L(
+                "先把账号和下级单位移到别的单位 (account edit --org / org edit --parent)",
+                "move its accounts and sub-units elsewhere first (account edit --org / org edit --parent)",
+            ),
+        )
+    audit.record(
+        session,
+        actor=actor,
+        entity=audit.ORG,
+        entity_id=org.id,
+        action="delete",
+        changes={k: [audit.json_value(v), None] for k, v in org_snapshot(org, index).items() if v is not None},
+    )
     session.delete(org)
     session.flush()
 
@@ -298,9 +373,19 @@ def org_tree(session: Session) -> list[dict[str, Any]]:
     stack = list(reversed(kids.get(None, [])))
     while stack:
         org = orgs[stack.pop()]
-        out.append({"id": org.id, "name": org.name, "path": index.path(org.id), "depth": index.depth(org.id),
-                    "parent_id": org.parent_id, "level": org.level, "region_code": org.region_code,
-                    "headcount": org.headcount, "accounts": counts.get(org.id, 0)})
+        out.append(
+            {
+                "id": org.id,
+                "name": org.name,
+                "path": index.path(org.id),
+                "depth": index.depth(org.id),
+                "parent_id": org.parent_id,
+                "level": org.level,
+                "region_code": org.region_code,
+                "headcount": org.headcount,
+                "accounts": counts.get(org.id, 0),
+            }
+        )
         stack.extend(reversed(kids.get(org.id, [])))
     return out
 
@@ -310,15 +395,25 @@ def org_detail(session: Session, org: Organization) -> dict[str, Any]:
     index = OrgIndex.load(session)
     subtree = org_subtree_select(org.id)
     by_platform_status = session.exec(
-        select(Account.platform, Account.status, func.count()).where(Account.org_id == org.id)
-        .group_by(Account.platform, Account.status)).all()
-    in_subtree = session.exec(select(func.count()).select_from(Account)
-                              .where(col(Account.org_id).in_(subtree))).one()
+        select(Account.platform, Account.status, func.count())
+        .where(Account.org_id == org.id)
+        .group_by(Account.platform, Account.status)
+    ).all()
+    in_subtree = session.exec(select(func.count()).select_from(Account).where(col(Account.org_id).in_(subtree))).one()
     children = sorted((i for (p, _), i in index.children.items() if p == org.id))
-    return {"id": org.id, "name": org.name, "path": index.path(org.id), "parent_id": org.parent_id,
-            "parent": index.path(org.parent_id) if org.parent_id else None, "level": org.level,
-            "region_code": org.region_code, "headcount": org.headcount, "notes": org.notes,
-            "children": [{"id": c, "name": index.names[c]} for c in children],
-            "accounts": [{"platform": p, "status": s, "count": n} for p, s, n in by_platform_status],
-            "accounts_in_subtree": in_subtree, "created_at": org.created_at, "updated_at": org.updated_at}
-
+    return {
+        "id": org.id,
+        "name": org.name,
+        "path": index.path(org.id),
+        "parent_id": org.parent_id,
+        "parent": index.path(org.parent_id) if org.parent_id else None,
+        "level": org.level,
+        "region_code": org.region_code,
+        "headcount": org.headcount,
+        "notes": org.notes,
+        "children": [{"id": c, "name": index.names[c]} for c in children],
+        "accounts": [{"platform": p, "status": s, "count": n} for p, s, n in by_platform_status],
+        "accounts_in_subtree": in_subtree,
+        "created_at": org.created_at,
+        "updated_at": org.updated_at,
+    }

@@ -54,8 +54,11 @@ class Quotas:
         if headcount is not None:
             for band in self.by_headcount:
                 if band.max_headcount is None or headcount <= band.max_headcount:
-                    return band.cap, (f"headcount<={band.max_headcount}" if band.max_headcount is not None
-                                      else f"headcount>{self._top(band)}")
+                    return band.cap, (
+                        f"headcount<={band.max_headcount}"
+                        if band.max_headcount is not None
+                        else f"headcount>{self._top(band)}"
+                    )
         if level in self.by_level:
             return self.by_level[level], f"level={level}"
         return None
@@ -80,9 +83,13 @@ class InventoryPolicy:
     its closure announced in advance.
     """
 
-    group_quotas: Quotas = field(default_factory=lambda: Quotas(
-        by_level={"street": 10, "community": 1},
-        by_headcount=(HeadcountBand(20, 3), HeadcountBand(99, 5), HeadcountBand(None, 10)), level_first=True))
+    group_quotas: Quotas = field(
+        default_factory=lambda: Quotas(
+            by_level={"street": 10, "community": 1},
+            by_headcount=(HeadcountBand(20, 3), HeadcountBand(99, 5), HeadcountBand(None, 10)),
+            level_first=True,
+        )
+    )
     # A temporary group is flagged 应解散 after its end date, and warned this many days before it.
     expiry_warning_days: int = 7
     # Levels whose units may not run apps of their own (below county level).
@@ -127,7 +134,8 @@ class Policy:
     index_followers_ref: int = 100_000
     # Per-platform overrides of the thresholds above; WeChat engagement includes reads when given.
     platforms: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {"wechat": {"engagement_floor": 100.0, "index_engagement_ref": 100_001.0}})
+        default_factory=lambda: {"wechat": {"engagement_floor": 100.0, "index_engagement_ref": 100_001.0}}
+    )
     quotas: Quotas = field(default_factory=Quotas)
     inventory: InventoryPolicy = field(default_factory=InventoryPolicy)
     source: str = "defaults"  # where the policy came from (shown by `policy show`)
@@ -140,19 +148,25 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["unreachable_outcomes"] = list(self.unreachable_outcomes)
-        data["quotas"] = {"by_level": dict(self.quotas.by_level),
-                          "by_headcount": [dataclasses.asdict(b) for b in self.quotas.by_headcount]}
+        data["quotas"] = {
+            "by_level": dict(self.quotas.by_level),
+            "by_headcount": [dataclasses.asdict(b) for b in self.quotas.by_headcount],
+        }
         del data["inventory"]  # not the scorer's: a score run's stored policy stays what it judged by
         return data
 
     def inventory_dict(self) -> dict[str, Any]:
         inv = self.inventory
         quotas = inv.group_quotas
-        return {"group_quotas": {"by_level": dict(quotas.by_level),
-                                 "by_headcount": [dataclasses.asdict(b) for b in quotas.by_headcount]},
-                "expiry_warning_days": inv.expiry_warning_days,
-                "app_forbidden_levels": list(inv.app_forbidden_levels),
-                "forbidden_duties": list(inv.forbidden_duties)}
+        return {
+            "group_quotas": {
+                "by_level": dict(quotas.by_level),
+                "by_headcount": [dataclasses.asdict(b) for b in quotas.by_headcount],
+            },
+            "expiry_warning_days": inv.expiry_warning_days,
+            "app_forbidden_levels": list(inv.app_forbidden_levels),
+            "forbidden_duties": list(inv.forbidden_duties),
+        }
 
     @property
     def history_depth(self) -> int:
@@ -161,8 +175,9 @@ class Policy:
 
 
 # Thresholds that [platforms.<name>] may override, with their types.
-THRESHOLDS = {f.name: f for f in dataclasses.fields(Policy)
-              if f.name not in ("platforms", "quotas", "inventory", "source")}
+THRESHOLDS = {
+    f.name: f for f in dataclasses.fields(Policy) if f.name not in ("platforms", "quotas", "inventory", "source")
+}
 
 
 def _bad(where: str, key: str, what: str) -> ValidationError:
@@ -190,8 +205,19 @@ def _threshold(where: str, name: str, value: Any, key: str | None = None) -> Any
         return tuple(value)
     kind = "int" if spec.type == "int" else "float"
     value = _number(where, key, value, kind)
-    if name in ("dormant_days", "zombie_days", "window_days", "unreachable_after", "index_posts_ref",
-               "index_engagement_ref", "index_followers_ref") and value == 0:
+    if (
+        name
+        in (
+            "dormant_days",
+            "zombie_days",
+            "window_days",
+            "unreachable_after",
+            "index_posts_ref",
+            "index_engagement_ref",
+            "index_followers_ref",
+        )
+        and value == 0
+    ):
         raise _bad(where, key, "must be at least 1")
     return float(value) if kind == "float" else value
 
@@ -217,11 +243,19 @@ def _quotas(where: str, raw: Any, name: str = "quotas", *, level_first: bool = F
         key = f"{name}.by_headcount[{i}]"
         last = i == len(bands) - 1
         if not isinstance(band, dict) or not (set(band) == {"max_headcount", "cap"} or (last and set(band) == {"cap"})):
-            raise _bad(where, key, f"must be {{ max_headcount = N, cap = N }} (the last band may leave out "
-                                   f"max_headcount: any headcount above), got {band!r}")
+            raise _bad(
+                where,
+                key,
+                f"must be {{ max_headcount = N, cap = N }} (the last band may leave out "
+                f"max_headcount: any headcount above), got {band!r}",
+            )
         top = band.get("max_headcount")
-        parsed.append(HeadcountBand(None if top is None else _number(where, f"{key}.max_headcount", top, "int"),
-                                    _number(where, f"{key}.cap", band["cap"], "int")))
+        parsed.append(
+            HeadcountBand(
+                None if top is None else _number(where, f"{key}.max_headcount", top, "int"),
+                _number(where, f"{key}.cap", band["cap"], "int"),
+            )
+        )
     tops = [b.max_headcount for b in parsed if b.max_headcount is not None]
     if tops != sorted(set(tops)):
         raise _bad(where, f"{name}.by_headcount", "bands must be in increasing order of max_headcount")
@@ -246,8 +280,11 @@ def _inventory(where: str, raw: Any, current: InventoryPolicy) -> InventoryPolic
                 raise _bad(where, name, f"must be a list of {', '.join(known)}, got {value!r}")
             values[key] = tuple(value)
         else:
-            raise _bad(where, name, "unknown key (known: group_quotas, expiry_warning_days, app_forbidden_levels, "
-                                    "forbidden_duties)")
+            raise _bad(
+                where,
+                name,
+                "unknown key (known: group_quotas, expiry_warning_days, app_forbidden_levels, forbidden_duties)",
+            )
     return dataclasses.replace(current, **values)
 
 
@@ -275,8 +312,10 @@ def _apply(values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
         elif key == "inventory":
             values["inventory"] = _inventory(where, value, values["inventory"])
         else:
-            raise ValidationError(f"{where}: unknown policy key {key!r}",
-                                  hint=f"known keys: {', '.join([*THRESHOLDS, 'platforms', 'quotas', 'inventory'])}")
+            raise ValidationError(
+                f"{where}: unknown policy key {key!r}",
+                hint=f"known keys: {', '.join([*THRESHOLDS, 'platforms', 'quotas', 'inventory'])}",
+            )
 
 
 def _check_order(policy: Policy, where: str) -> None:
@@ -284,7 +323,9 @@ def _check_order(policy: Policy, where: str) -> None:
         p = policy.for_platform(name) if name else policy
         prefix = f"platforms.{name}." if name else ""
         if p.zombie_days < p.dormant_days:
-            raise _bad(where, f"{prefix}zombie_days", f"({p.zombie_days}) must not be below dormant_days ({p.dormant_days})")
+            raise _bad(
+                where, f"{prefix}zombie_days", f"({p.zombie_days}) must not be below dormant_days ({p.dormant_days})"
+            )
 
 
 def load_policy(settings: Any) -> Policy:
@@ -302,8 +343,10 @@ def load_policy(settings: Any) -> Policy:
         try:
             raw = tomllib.loads(file.read_bytes().decode("utf-8-sig"))
         except OSError as exc:
-            raise ValidationError(f"cannot read policy file {file}: {exc.strerror}",
-                                  hint="set policy.file in govpulse.toml or GOVPULSE_POLICY_FILE") from None
+            raise ValidationError(
+                f"cannot read policy file {file}: {exc.strerror}",
+                hint="set policy.file in govpulse.toml or GOVPULSE_POLICY_FILE",
+            ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(f"{file}: not valid TOML: {exc}") from None
         except RecursionError:  # nesting no configuration has

@@ -34,15 +34,20 @@ def _kind(post_id: str) -> str | None:
 
 def align_wechat_ids(session: Any, rows: MutableMapping[Key, dict[str, Any]]) -> None:
     """Give the batch's WeChat-shaped posts the id their stored twin has (or rename an opaque twin)."""
-    candidates = [(key, row) for key, row in rows.items()
-                  if row.get("published_at") is not None and row.get("title") and _kind(key[1])]
+    candidates = [
+        (key, row)
+        for key, row in rows.items()
+        if row.get("published_at") is not None and row.get("title") and _kind(key[1])
+    ]
     if not candidates:
         return
     accounts = {key[0] for key, _ in candidates}
     times = {row["published_at"] for _, row in candidates}
     stored = session.execute(
-        select(Post.id, Post.account_id, Post.platform_post_id, Post.published_at, Post.title)
-        .where(Post.account_id.in_(accounts), Post.published_at.in_(times))).all()
+        select(Post.id, Post.account_id, Post.platform_post_id, Post.published_at, Post.title).where(
+            Post.account_id.in_(accounts), Post.published_at.in_(times)
+        )
+    ).all()
     by_twin: dict[tuple[int, Any, str], list[tuple[int, str]]] = {}
     for post_id, account_id, platform_post_id, published_at, title in stored:
         if title and _kind(platform_post_id):
@@ -63,5 +68,6 @@ def align_wechat_ids(session: Any, rows: MutableMapping[Key, dict[str, Any]]) ->
             break
     if renames:
         table = Post.__table__
-        session.execute(update(table).where(table.c.id == bindparam("b_id"))
-                        .values(platform_post_id=bindparam("b_new")), renames)
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(platform_post_id=bindparam("b_new")), renames
+        )

@@ -15,8 +15,11 @@ URL_MAX = 2000  # the size of the url columns (registry.models)
 _UNSAFE = r"\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff"
 # Scheme, then a host (a name or a bracketed IPv6 address; no user info, which would disguise the host)
 # with an optional port, then an optional path, query or fragment.
-_HTTP_URL = re.compile(rf"(https?)://(?:\[[0-9a-f:.]+\]|[^\[\]/?#@\\:{_UNSAFE}]+)(?::[0-9]{{1,5}})?"
-                       rf"(?:[/?#][^{_UNSAFE}]*)?", re.IGNORECASE)
+_HTTP_URL = re.compile(
+    rf"(https?)://(?:\[[0-9a-f:.]+\]|[^\[\]/?#@\\:{_UNSAFE}]+)(?::[0-9]{{1,5}})?"
+    rf"(?:[/?#][^{_UNSAFE}]*)?",
+    re.IGNORECASE,
+)
 
 
 def safe_http_url(url: object, *, limit: int = URL_MAX) -> str | None:
@@ -34,15 +37,16 @@ def safe_http_url(url: object, *, limit: int = URL_MAX) -> str | None:
     if match is None:
         return None
     scheme = match[1]
-    return url if scheme.islower() else scheme.lower() + url[len(scheme):]
+    return url if scheme.islower() else scheme.lower() + url[len(scheme) :]
 
 
 # Addresses a feed URL may never reach: link-local (169.254.0.0/16, fe80::/10, where the clouds' instance
 # metadata services answer with credentials) and AWS's IPv6 metadata address. An intranet or same-host
 # bridge (10.x, 192.168.x, 127.0.0.1) is the common setup and stays allowed.
 _FORBIDDEN_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"))
-_METADATA_NAMES = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data",
-                             "instance-data.ec2.internal"})
+_METADATA_NAMES = frozenset(
+    {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
+)
 
 
 def forbidden_address(address: str) -> bool:

@@ -26,13 +26,20 @@ JITTER_BUCKETS = 64
 def _next_due_case(now: datetime, interval: timedelta, jitter: float):  # type: ignore[no-untyped-def]
     """next_due_at for each account: now + interval * (1 +/- jitter), the offset chosen by id % buckets."""
     spread = [interval * (1 + jitter * (2 * k / (JITTER_BUCKETS - 1) - 1)) for k in range(JITTER_BUCKETS)]
-    return case({k: literal(now + offset, TZDateTime) for k, offset in enumerate(spread)},
-                value=Account.id % JITTER_BUCKETS)
+    return case(
+        {k: literal(now + offset, TZDateTime) for k, offset in enumerate(spread)}, value=Account.id % JITTER_BUCKETS
+    )
 
 
-def claim_due_accounts(engine: Engine, *, platform_budgets: dict[str, int | None], now: datetime,
-                       interval: timedelta = timedelta(hours=24), jitter: float = 0.1,
-                       org_ids: Iterable[int] | None = None) -> list[int]:
+def claim_due_accounts(
+    engine: Engine,
+    *,
+    platform_budgets: dict[str, int | None],
+    now: datetime,
+    interval: timedelta = timedelta(hours=24),
+    jitter: float = 0.1,
+    org_ids: Iterable[int] | None = None,
+) -> list[int]:
     """Claim the due accounts of each platform in `platform_budgets` (None = no cap) and return their ids.
 
     One UPDATE ... RETURNING per platform. On PostgreSQL the candidates are locked with SKIP LOCKED, on
@@ -48,8 +55,11 @@ def claim_due_accounts(engine: Engine, *, platform_budgets: dict[str, int | None
                 continue
             candidates = (
                 select(tbl.c.id)
-                .where(tbl.c.platform == platform, tbl.c.status.in_(PATROLLED_STATUSES),
-                       or_(tbl.c.next_due_at.is_(None), tbl.c.next_due_at <= now))
+                .where(
+                    tbl.c.platform == platform,
+                    tbl.c.status.in_(PATROLLED_STATUSES),
+                    or_(tbl.c.next_due_at.is_(None), tbl.c.next_due_at <= now),
+                )
                 .order_by(tbl.c.next_due_at.asc().nulls_first(), tbl.c.id)
                 .limit(budget)
             )
@@ -62,13 +72,14 @@ def claim_due_accounts(engine: Engine, *, platform_budgets: dict[str, int | None
     return sorted(claimed)
 
 
-def release_unvisited(engine: Engine, *, account_ids: list[int], patrol_id: int | None, now: datetime,
-                      chunk: int = 5000) -> None:
+def release_unvisited(
+    engine: Engine, *, account_ids: list[int], patrol_id: int | None, now: datetime, chunk: int = 5000
+) -> None:
     """Make claimed accounts that a stopped or failed patrol (None: one that never started) did not
     reach due again at once."""
     tbl, outcome = Account.__table__, FetchOutcome.__table__
     visited = select(outcome.c.account_id).where(outcome.c.patrol_id == patrol_id)
     with engine.begin() as conn:
         for start in range(0, len(account_ids), chunk):
-            ids = account_ids[start:start + chunk]
+            ids = account_ids[start : start + chunk]
             conn.execute(update(tbl).where(tbl.c.id.in_(ids), tbl.c.id.not_in(visited)).values(next_due_at=now))

@@ -36,7 +36,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
 MAX_CELL = 100_000  # a cell larger than this is not roster data
-HINT_SAVE_AS = ("在 Excel/WPS 中另存为 \"CSV UTF-8\" 或 .xlsx", "save it from Excel/WPS as \"CSV UTF-8\" or as .xlsx")
+HINT_SAVE_AS = ('在 Excel/WPS 中另存为 "CSV UTF-8" 或 .xlsx', 'save it from Excel/WPS as "CSV UTF-8" or as .xlsx')
 
 
 @dataclass
@@ -57,10 +57,14 @@ def open_sheet(path: Path, *, sheet: str | None = None) -> Sheet:
     if suffix in (".xlsx", ".xlsm") or head.startswith(ZIP_MAGIC):
         return _open_xlsx(path, sheet)
     if head.startswith(OLE_MAGIC):
-        raise ValidationError(L(f"{path.name} 是旧版 .xls 文件, 不支持", f"{path.name} is an old .xls workbook, which is not supported"),
-                              hint=L("在 Excel/WPS 中另存为 .xlsx", "save it from Excel/WPS as .xlsx"))
+        raise ValidationError(
+            L(f"{path.name} 是旧版 .xls 文件, 不支持", f"{path.name} is an old .xls workbook, which is not supported"),
+            hint=L("在 Excel/WPS 中另存为 .xlsx", "save it from Excel/WPS as .xlsx"),
+        )
     if sheet:
-        raise ValidationError(L(f"--sheet 只适用于 XLSX, {path.name} 不是", f"--sheet applies to XLSX files; {path.name} is not one"))
+        raise ValidationError(
+            L(f"--sheet 只适用于 XLSX, {path.name} 不是", f"--sheet applies to XLSX files; {path.name} is not one")
+        )
     data = path.read_bytes()
     if suffix == ".json":
         return _open_json(path, data)
@@ -73,12 +77,14 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         raise ValidationError(L(f"{name} 是空文件", f"{name} is empty"))
     try:
         if data.startswith(codecs.BOM_UTF8):
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return data.decode("utf-16"), "utf-16"
     except UnicodeDecodeError as exc:
-        raise ValidationError(L(f"{name} 的编码有误 (字节 {exc.start})", f"{name} has an encoding error at byte {exc.start}"),
-                              hint=L(*HINT_SAVE_AS)) from None
+        raise ValidationError(
+            L(f"{name} 的编码有误 (字节 {exc.start})", f"{name} has an encoding error at byte {exc.start}"),
+            hint=L(*HINT_SAVE_AS),
+        ) from None
     if b"\x00" in data:
         raise ValidationError(L(f"{name} 不是文本 CSV 文件", f"{name} is not a CSV text file"), hint=L(*HINT_SAVE_AS))
     try:
@@ -95,9 +101,13 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     seen = L(f" (看起来像 {best.encoding})", f" (it looks like {best.encoding})") if best else ""
-    raise ValidationError(L(f"无法识别 {name} 的编码{seen}: 应为 UTF-8 或 GBK/GB18030",
-                            f"cannot tell the encoding of {name}{seen}: expected UTF-8 or GBK/GB18030"),
-                          hint=L(*HINT_SAVE_AS))
+    raise ValidationError(
+        L(
+            f"无法识别 {name} 的编码{seen}: 应为 UTF-8 或 GBK/GB18030",
+            f"cannot tell the encoding of {name}{seen}: expected UTF-8 or GBK/GB18030",
+        ),
+        hint=L(*HINT_SAVE_AS),
+    )
 
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -133,8 +143,12 @@ def _open_csv(path: Path, data: bytes) -> Sheet:
             for number, cells in enumerate(reader, start=1):
                 yield number, cells
         except csv.Error as exc:
-            raise ValidationError(L(f"{path.name} 第 {number + 1} 行不是有效的 CSV: {exc}",
-                                    f"{path.name} row {number + 1} is not valid CSV: {exc}")) from None
+            raise ValidationError(
+                L(
+                    f"{path.name} 第 {number + 1} 行不是有效的 CSV: {exc}",
+                    f"{path.name} row {number + 1} is not valid CSV: {exc}",
+                )
+            ) from None
 
     csv.field_size_limit(MAX_CELL)
     return Sheet(rows=rows(), format="csv", encoding=encoding, total=text.count("\n") or None)
@@ -148,7 +162,10 @@ XLSX_PART_MAX = 512 * 2**20
 XLSX_TOTAL_MAX = 1024 * 2**20
 XLSX_RATIO_MAX = 100  # inflated size over compressed size, for parts above XLSX_RATIO_FLOOR
 XLSX_RATIO_FLOOR = 2**20
-HINT_XLSX = ("用 Excel/WPS 打开并另存为 .xlsx, 或另存为 CSV UTF-8", "open it in Excel/WPS and save it as .xlsx, or as CSV UTF-8")
+HINT_XLSX = (
+    "用 Excel/WPS 打开并另存为 .xlsx, 或另存为 CSV UTF-8",
+    "open it in Excel/WPS and save it as .xlsx, or as CSV UTF-8",
+)
 
 
 class NoCachedValue(str):
@@ -157,8 +174,13 @@ class NoCachedValue(str):
 
 
 def _not_xlsx(path: Path, exc: BaseException) -> ValidationError:
-    return ValidationError(L(f"{path.name} 不是有效的 XLSX 工作簿 ({type(exc).__name__})",
-                             f"{path.name} is not an XLSX workbook ({type(exc).__name__})"), hint=L(*HINT_XLSX))
+    return ValidationError(
+        L(
+            f"{path.name} 不是有效的 XLSX 工作簿 ({type(exc).__name__})",
+            f"{path.name} is not an XLSX workbook ({type(exc).__name__})",
+        ),
+        hint=L(*HINT_XLSX),
+    )
 
 
 def _check_parts(path: Path) -> None:
@@ -178,13 +200,18 @@ def _check_parts(path: Path) -> None:
         if size > limit or total > XLSX_TOTAL_MAX or (size > XLSX_RATIO_FLOOR and ratio > XLSX_RATIO_MAX):
             mib = size / 2**20
             raise ValidationError(
-                L(f"{path.name} 的部件 {part.filename} 解压后有 {mib:,.0f} MiB (压缩比 {ratio:,.0f}:1), 超过限制, 拒绝读取",
-                  f"{path.name}: part {part.filename} inflates to {mib:,.0f} MiB (ratio {ratio:,.0f}:1), beyond the "
-                  f"limits; not read"),
-                hint=L(f"单个部件不超过 {limit // 2**20} MiB、压缩比不超过 {XLSX_RATIO_MAX}:1; 正常台账远小于此, "
-                       "该文件可能已损坏或是恶意构造的; 可另存为 CSV UTF-8",
-                       f"a part may hold at most {limit // 2**20} MiB at a ratio of at most {XLSX_RATIO_MAX}:1; "
-                       "a real roster is far smaller, so the file is damaged or crafted; save it as CSV UTF-8"))
+                L(
+                    f"{path.name} 的部件 {part.filename} 解压后有 {mib:,.0f} MiB (压缩比 {ratio:,.0f}:1), 超过限制, 拒绝读取",
+                    f"{path.name}: part {part.filename} inflates to {mib:,.0f} MiB (ratio {ratio:,.0f}:1), beyond the "
+                    f"limits; not read",
+                ),
+                hint=L(
+                    f"单个部件不超过 {limit // 2**20} MiB、压缩比不超过 {XLSX_RATIO_MAX}:1; 正常台账远小于此, "
+                    "该文件可能已损坏或是恶意构造的; 可另存为 CSV UTF-8",
+                    f"a part may hold at most {limit // 2**20} MiB at a ratio of at most {XLSX_RATIO_MAX}:1; "
+                    "a real roster is far smaller, so the file is damaged or crafted; save it as CSV UTF-8",
+                ),
+            )
 
 
 def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
@@ -194,8 +221,16 @@ def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
     _check_parts(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError, SyntaxError,
-            zlib.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        OSError,
+        ValueError,
+        EOFError,
+        SyntaxError,
+        zlib.error,
+    ) as exc:
         raise _not_xlsx(path, exc) from None
     sheets = [ws for ws in workbook.worksheets if hasattr(ws, "_worksheet_path")]  # not chart sheets
     visible = [ws for ws in sheets if ws.sheet_state == "visible"]
@@ -206,13 +241,17 @@ def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
     if sheet is not None and sheet not in [ws.title for ws in sheets]:
         names = listing()
         workbook.close()
-        raise ValidationError(L(f"{path.name} 中没有工作表 {sheet!r}", f"{path.name} has no sheet {sheet!r}"),
-                              hint=L(f"工作表有: {names}", f"its sheets are: {names}"))
+        raise ValidationError(
+            L(f"{path.name} 中没有工作表 {sheet!r}", f"{path.name} has no sheet {sheet!r}"),
+            hint=L(f"工作表有: {names}", f"its sheets are: {names}"),
+        )
     if not visible and sheet is None:
         names = listing()
         workbook.close()
-        raise ValidationError(L(f"{path.name} 没有可见的工作表", f"{path.name} has no visible sheet"),
-                              hint=L(f"用 --sheet 指定一个: {names}", f"name one with --sheet: {names}") if names else None)
+        raise ValidationError(
+            L(f"{path.name} 没有可见的工作表", f"{path.name} has no visible sheet"),
+            hint=L(f"用 --sheet 指定一个: {names}", f"name one with --sheet: {names}") if names else None,
+        )
     worksheet = next(ws for ws in sheets if ws.title == sheet) if sheet is not None else visible[0]
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
@@ -221,9 +260,14 @@ def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
         except GovpulseError:
             raise
         except Exception as exc:  # a truncated or damaged part: zlib, XML or ZIP errors, bad cell values
-            raise ValidationError(L(f"{path.name} 的工作表 {worksheet.title!r} 已损坏或不完整 ({type(exc).__name__}), 未导入任何数据",
-                                    f"{path.name}: sheet {worksheet.title!r} is damaged or truncated ({type(exc).__name__}); "
-                                    "nothing was imported"), hint=L(*HINT_XLSX)) from None
+            raise ValidationError(
+                L(
+                    f"{path.name} 的工作表 {worksheet.title!r} 已损坏或不完整 ({type(exc).__name__}), 未导入任何数据",
+                    f"{path.name}: sheet {worksheet.title!r} is damaged or truncated ({type(exc).__name__}); "
+                    "nothing was imported",
+                ),
+                hint=L(*HINT_XLSX),
+            ) from None
         finally:
             workbook.close()
 
@@ -235,7 +279,7 @@ def _xlsx_rows(workbook: Any, worksheet: Any) -> Iterator[tuple[int, list[Any]]]
     NoCachedValue when it has none. Rows are numbered as the sheet numbers them (blank rows are skipped)."""
     from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
-    class CachedValues(WorkSheetParser):
+    class CachedValues(WorkSheetParser):  # type: ignore[misc]
         def parse_cell(self, element: Any) -> dict[str, Any]:
             cell = super().parse_cell(element)
             if cell["value"] is None:
@@ -245,8 +289,14 @@ def _xlsx_rows(workbook: Any, worksheet: Any) -> Iterator[tuple[int, list[Any]]]
             return cell
 
     with workbook._archive.open(worksheet._worksheet_path) as source:
-        parser = CachedValues(source, worksheet._shared_strings, data_only=True, epoch=workbook.epoch,
-                              date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        parser = CachedValues(
+            source,
+            worksheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
         for number, cells in parser.parse():
             values: list[Any] = [None] * (max((c["column"] for c in cells), default=0))
             for cell in cells:
@@ -258,11 +308,17 @@ def _open_json(path: Path, data: bytes) -> Sheet:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(L(f"{path.name} 不是有效的 JSON: {exc}", f"{path.name} is not valid JSON: {exc}")) from None
+        raise ValidationError(
+            L(f"{path.name} 不是有效的 JSON: {exc}", f"{path.name} is not valid JSON: {exc}")
+        ) from None
     records = doc.get("accounts") if isinstance(doc, dict) else doc
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ValidationError(L(f"{path.name} 应是对象列表 (govpulse export 的 JSON)",
-                                f"{path.name} must hold a list of objects (as govpulse export writes)"))
+        raise ValidationError(
+            L(
+                f"{path.name} 应是对象列表 (govpulse export 的 JSON)",
+                f"{path.name} must hold a list of objects (as govpulse export writes)",
+            )
+        )
     if not records:
         raise ValidationError(L(f"{path.name} 是空文件", f"{path.name} is empty"))
     headers = list(dict.fromkeys(k for record in records for k in record))
@@ -295,12 +351,25 @@ def new_workbook(target: Any) -> Workbook:
     row goes to disk as the next begins. Text stays text: never a formula, a link or a number."""
     from xlsxwriter import Workbook
 
-    return Workbook(target, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                             "strings_to_numbers": False, "default_date_format": DATETIME_FORMAT})
+    return Workbook(
+        target,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "default_date_format": DATETIME_FORMAT,
+        },
+    )
 
 
-def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
-                formats: Sequence[str | None] = ()) -> int:
+def write_sheet(
+    workbook: Workbook,
+    title: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    formats: Sequence[str | None] = (),
+) -> int:
     """Append `rows` as a new sheet of a workbook from new_workbook(); returns the number of rows.
 
     The header row is bold, frozen and filtered; column widths fit the header and the first WIDTH_SAMPLE
@@ -346,14 +415,16 @@ def write_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Ite
     return n
 
 
-def column_widths(header: Sequence[str], sample: Sequence[Sequence[Any]],
-                  formats: Sequence[str | None] = ()) -> list[float]:
+def column_widths(
+    header: Sequence[str], sample: Sequence[Sequence[Any]], formats: Sequence[str | None] = ()
+) -> list[float]:
     """Each column's width in characters: its widest value (a formatted one as wide as its format), plus 2."""
     widths: list[float] = []
     for i, column in enumerate(zip(header, *sample, strict=True)):
         number_format = formats[i] if i < len(formats) else None
-        widest = max(_display_width(column[0]), len(number_format)) if number_format else \
-            max(map(_display_width, column))
+        widest = (
+            max(_display_width(column[0]), len(number_format)) if number_format else max(map(_display_width, column))
+        )
         widths.append(min(WIDTH_MAX, widest) + 2)
     return widths
 
@@ -376,6 +447,6 @@ def sheet_title(title: str, taken: Iterable[str]) -> str:
     name, n = clean, 2
     while name.lower() in used:
         suffix = f"({n})"
-        name = clean[:SHEET_TITLE_MAX - len(suffix)] + suffix
+        name = clean[: SHEET_TITLE_MAX - len(suffix)] + suffix
         n += 1
     return name

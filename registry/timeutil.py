@@ -54,17 +54,24 @@ def parse_as_of(text: str | None, *, option: str = "--as-of") -> datetime:
         else:
             when = as_utc(datetime.fromisoformat(text.strip()))
     except (ValueError, OverflowError) as exc:
-        raise ValidationError(L(f"{option} {text!r} 不是有效日期: {exc}", f"{option} {text!r} is not a date: {exc}"),
-                              hint=hint) from None
+        raise ValidationError(
+            L(f"{option} {text!r} 不是有效日期: {exc}", f"{option} {text!r} is not a date: {exc}"), hint=hint
+        ) from None
     if when < AS_OF_FLOOR:
         raise ValidationError(
-            L(f"{option} {text!r} 早于 {AS_OF_FLOOR:%Y-%m-%d}: 那时还没有这些平台",
-              f"{option} {text!r} is before {AS_OF_FLOOR:%Y-%m-%d}: the platforms did not exist yet"),
-            hint=hint)
+            L(
+                f"{option} {text!r} 早于 {AS_OF_FLOOR:%Y-%m-%d}: 那时还没有这些平台",
+                f"{option} {text!r} is before {AS_OF_FLOOR:%Y-%m-%d}: the platforms did not exist yet",
+            ),
+            hint=hint,
+        )
     if when > not_after_now(now):
         local = now.astimezone(SHANGHAI)
         raise ValidationError(
-            L(f"{option} {text!r} 晚于当前时间 ({local:%Y-%m-%d %H:%M}): 不能研判未来",
-              f"{option} {text!r} is later than now ({local:%Y-%m-%d %H:%M}): the future cannot be judged"),
-            hint=L("省略 --as-of 即按当前时间", "leave out --as-of to judge as of now"))
+            L(
+                f"{option} {text!r} 晚于当前时间 ({local:%Y-%m-%d %H:%M}): 不能研判未来",
+                f"{option} {text!r} is later than now ({local:%Y-%m-%d %H:%M}): the future cannot be judged",
+            ),
+            hint=L("省略 --as-of 即按当前时间", "leave out --as-of to judge as of now"),
+        )
     return when

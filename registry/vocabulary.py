@@ -26,8 +26,18 @@ APP_DUTIES = ("check_in", "ranking", "online_time", "forced_login", "photo_uploa
 # The outcome of one account's visit in one patrol. setup_required: a configuration matter (a bridge
 # that does not follow the account, an id form the route cannot use), never the account's fault and never
 # counted toward unreachable.
-OUTCOMES = ("ok", "empty", "not_found", "gone", "login_required", "rate_limited", "malformed", "timeout", "error",
-            "setup_required")
+OUTCOMES = (
+    "ok",
+    "empty",
+    "not_found",
+    "gone",
+    "login_required",
+    "rate_limited",
+    "malformed",
+    "timeout",
+    "error",
+    "setup_required",
+)
 # Outcomes in which the platform answered normally: evidence (posts, or none), not a failure to look.
 READ_OUTCOMES = ("ok", "empty")
 FAILURE_OUTCOMES = tuple(o for o in OUTCOMES if o not in READ_OUTCOMES)

@@ -85,14 +85,24 @@ def _output_folder(out_dir: Path | str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GovpulseError(f"cannot create the report folder {folder}: {exc.strerror}",
-                            hint="choose another folder with --out, or set report.out_dir") from None
+        raise GovpulseError(
+            f"cannot create the report folder {folder}: {exc.strerror}",
+            hint="choose another folder with --out, or set report.out_dir",
+        ) from None
     return folder
 
 
-def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = None, org: str | None = None,
-                 lang: str = "zh", as_of: datetime | None = None, by_unit: bool = False,
-                 docx: bool = False) -> ReportPaths:
+def build_report(
+    engine: Engine,
+    settings: Settings,
+    *,
+    out_dir: Path | None = None,
+    org: str | None = None,
+    lang: str = "zh",
+    as_of: datetime | None = None,
+    by_unit: bool = False,
+    docx: bool = False,
+) -> ReportPaths:
     """Query the latest score run (as of `as_of`), render the report and its exports, write them; with
     `docx` also the 通报 draft and each unit's notice as editable Word documents."""
     conf = settings.report
@@ -101,42 +111,71 @@ def build_report(engine: Engine, settings: Settings, *, out_dir: Path | None = N
     folder = _output_folder(out_dir if out_dir is not None else conf["out_dir"])
     stem = report_stem(data)
     generated_at = utcnow()
-    paths = ReportPaths(html=folder / f"{stem}.html", latest=folder / LATEST, xlsx=folder / f"{stem}.xlsx",
-                        csv=folder / f"{stem}.csv")
+    paths = ReportPaths(
+        html=folder / f"{stem}.html", latest=folder / LATEST, xlsx=folder / f"{stem}.xlsx", csv=folder / f"{stem}.csv"
+    )
     ctx = view.page_context(data, t, max_rows=int(conf.get("max_html_rows", 2000)))
-    ctx["inventory"] = load_inventory(engine, load_policy(settings).inventory, org_id=data.scope["org_id"], t=t,
-                                      tops=[u["top_id"] for u in data.units])
+    ctx["inventory"] = load_inventory(
+        engine,
+        load_policy(settings).inventory,
+        org_id=data.scope["org_id"],
+        t=t,
+        tops=[u["top_id"] for u in data.units],
+    )
 
     def recommendation(row: Any) -> str:
         return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)
 
-    common: dict[str, Any] = {"t": t, "generated_at": generated_at, "recommendation": recommendation,
-                              "flags_text": view.flags_text, **ctx}
+    common: dict[str, Any] = {
+        "t": t,
+        "generated_at": generated_at,
+        "recommendation": recommendation,
+        "flags_text": view.flags_text,
+        **ctx,
+    }
     firsts = [s["first_fetch"] for s in data.sources if s["first_fetch"] is not None]
     lasts = [s["last_fetch"] for s in data.sources if s["last_fetch"] is not None]
-    page = render("report.html", styles=("report.css",), script="report.js",
-                  exports=[(t("report.xlsx"), paths.xlsx.name), (t("report.csv"), paths.csv.name)],
-                  table=view.table_payload(data, t, ctx["days"]["window_days"]),
-                  fetch_span=(min(firsts), max(lasts)) if firsts and lasts else None, **common)
+    page = render(
+        "report.html",
+        styles=("report.css",),
+        script="report.js",
+        exports=[(t("report.xlsx"), paths.xlsx.name), (t("report.csv"), paths.csv.name)],
+        table=view.table_payload(data, t, ctx["days"]["window_days"]),
+        fetch_span=(min(firsts), max(lasts)) if firsts and lasts else None,
+        **common,
+    )
     staged = _Staged()
     try:
         staged.text(paths.html, page)
         staged.text(paths.latest, page)
-        cells = exports.build_exports(data, t, scope_label=ctx["scope_label"], days=ctx["days"],
-                                      generated_at=generated_at)
+        cells = exports.build_exports(
+            data, t, scope_label=ctx["scope_label"], days=ctx["days"], generated_at=generated_at
+        )
         exports.write_exports(cells, staged.path(paths.xlsx), staged.path(paths.csv))
         deadline = generated_at + timedelta(days=int(conf.get("deadline_days", 15)))
         letter = letterhead(conf)
         if by_unit:
             paths = _notices(staged, paths, folder, stem, data, t, common, deadline=deadline, letter=letter)
         if docx:
-            paths = _word(staged, paths, folder, stem, data, t, scope_label=ctx["scope_label"], deadline=deadline,
-                          letter=letter, generated_at=generated_at)
+            paths = _word(
+                staged,
+                paths,
+                folder,
+                stem,
+                data,
+                t,
+                scope_label=ctx["scope_label"],
+                deadline=deadline,
+                letter=letter,
+                generated_at=generated_at,
+            )
         staged.commit()
     except OSError as exc:  # a full disk, a folder that went read-only: nothing half-written stays
         staged.discard()
-        raise GovpulseError(f"cannot write the report in {folder}: {exc.strerror or exc}",
-                            hint="free some space or choose another folder with --out (report.out_dir)") from None
+        raise GovpulseError(
+            f"cannot write the report in {folder}: {exc.strerror or exc}",
+            hint="free some space or choose another folder with --out (report.out_dir)",
+        ) from None
     except BaseException:
         staged.discard()
         raise
@@ -150,23 +189,51 @@ def letterhead(conf: dict[str, Any]) -> dict[str, str]:
     return {key: str(conf.get(key) or "").strip() for key in ("issuer", "doc_no", "bulletin_no", "contact", "phone")}
 
 
-def _word(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator, *,
-          scope_label: str, deadline: datetime, letter: dict[str, str], generated_at: datetime) -> ReportPaths:
+def _word(
+    staged: _Staged,
+    paths: ReportPaths,
+    folder: Path,
+    stem: str,
+    data: ReportData,
+    t: Translator,
+    *,
+    scope_label: str,
+    deadline: datetime,
+    letter: dict[str, str],
+    generated_at: datetime,
+) -> ReportPaths:
     """The bulletin and each unit's notice as .docx (the notices beside their HTML, when written)."""
     from reports import word  # python-docx is loaded only when Word documents are asked for
 
     bulletin = folder / f"{stem.replace('govpulse-report-', 'govpulse-bulletin-', 1)}.docx"
     cells = word.flagged_rows(data, t)
-    word.write_bulletin(staged.path(bulletin), data, t, scope_label=scope_label, generated_at=generated_at, cells=cells,
-                        deadline=deadline, letter={**letter, "bulletin_no": doc_number(
-                            letter["bulletin_no"], 1, generated_at) if letter["bulletin_no"] else ""})
+    word.write_bulletin(
+        staged.path(bulletin),
+        data,
+        t,
+        scope_label=scope_label,
+        generated_at=generated_at,
+        cells=cells,
+        deadline=deadline,
+        letter={
+            **letter,
+            "bulletin_no": doc_number(letter["bulletin_no"], 1, generated_at) if letter["bulletin_no"] else "",
+        },
+    )
     notice_dir = folder / stem.replace("govpulse-report-", "govpulse-notices-", 1)
     singles = []
     for i, n in enumerate(view.notices(data, t), 1):
         single = notice_dir / f"{i:03d}-{safe_file_part(n['name'])}.docx"
-        word.write_unit_notice(staged.path(single), n, data, t, generated_at=generated_at, deadline=deadline, cells=cells,
-                               letter={**letter, "doc_no": doc_number(letter["doc_no"], i, generated_at)
-                                       if letter["doc_no"] else ""})
+        word.write_unit_notice(
+            staged.path(single),
+            n,
+            data,
+            t,
+            generated_at=generated_at,
+            deadline=deadline,
+            cells=cells,
+            letter={**letter, "doc_no": doc_number(letter["doc_no"], i, generated_at) if letter["doc_no"] else ""},
+        )
         singles.append(single)
     return dataclasses.replace(paths, bulletin=bulletin, unit_docx=tuple(singles))
 
@@ -177,8 +244,9 @@ def doc_number(template: str, n: int, when: datetime) -> str:
     try:
         return template.format(year=local.year if local else "", n=n)
     except (KeyError, IndexError, ValueError) as exc:
-        raise GovpulseError(f"report.doc_no {template!r}: {exc}",
-                            hint="use {year} and {n} only, e.g. \"某网信通〔{year}〕{n}号\"") from None
+        raise GovpulseError(
+            f"report.doc_no {template!r}: {exc}", hint='use {year} and {n} only, e.g. "某网信通〔{year}〕{n}号"'
+        ) from None
 
 
 NOTICE_FILE = re.compile(r"\d{3}-[\w-]+\.html")
@@ -201,17 +269,40 @@ def _remove_stale_notices(folder: Path, *, keep: set[Path]) -> None:
             continue
 
 
-def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data: ReportData, t: Translator,
-             common: dict[str, Any], *, deadline: datetime, letter: dict[str, str]) -> ReportPaths:
+def _notices(
+    staged: _Staged,
+    paths: ReportPaths,
+    folder: Path,
+    stem: str,
+    data: ReportData,
+    t: Translator,
+    common: dict[str, Any],
+    *,
+    deadline: datetime,
+    letter: dict[str, str],
+) -> ReportPaths:
     """Each unit's notice rendered once, then written in its own file and in the combined one."""
     notices = view.notices(data, t)
     notice_stem = stem.replace("govpulse-report-", "govpulse-notices-", 1)
-    labels = {"status_labels": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
-              "platform_labels": {p: t.maybe(f"platform.{p}") for p in view.platforms_of(data)}}
-    articles = [render_fragment("_notice.html", n=n, as_of=data.run["as_of"], deadline=deadline,
-                                letter={**letter, "doc_no": doc_number(letter["doc_no"], i, common["generated_at"])
-                                        if letter["doc_no"] else ""}, **labels, **common)
-                for i, n in enumerate(notices, 1)]
+    labels = {
+        "status_labels": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
+        "platform_labels": {p: t.maybe(f"platform.{p}") for p in view.platforms_of(data)},
+    }
+    articles = [
+        render_fragment(
+            "_notice.html",
+            n=n,
+            as_of=data.run["as_of"],
+            deadline=deadline,
+            letter={
+                **letter,
+                "doc_no": doc_number(letter["doc_no"], i, common["generated_at"]) if letter["doc_no"] else "",
+            },
+            **labels,
+            **common,
+        )
+        for i, n in enumerate(notices, 1)
+    ]
 
     def page(parts: list[Markup]) -> str:
         return render("unit_notice.html", styles=("notices.css",), articles=parts, as_of=data.run["as_of"], **common)
@@ -223,5 +314,11 @@ def _notices(staged: _Staged, paths: ReportPaths, folder: Path, stem: str, data:
         single = folder / notice_stem / f"{i:03d}-{safe_file_part(notice['name'])}.html"
         staged.text(single, page([article]))
         singles.append(single)
-    return ReportPaths(html=paths.html, latest=paths.latest, xlsx=paths.xlsx, csv=paths.csv, notices=combined,
-                       unit_notices=tuple(singles))
+    return ReportPaths(
+        html=paths.html,
+        latest=paths.latest,
+        xlsx=paths.xlsx,
+        csv=paths.csv,
+        notices=combined,
+        unit_notices=tuple(singles),
+    )

@@ -69,8 +69,13 @@ class Section:
 def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
     workbook = new_workbook(str(path))
     for s in sections:
-        write_sheet(workbook, s.title, [neutralize_formula(c.header) for c in s.columns], s.values,
-                    [NUMBER_FORMATS.get(c.kind) for c in s.columns])
+        write_sheet(
+            workbook,
+            s.title,
+            [neutralize_formula(c.header) for c in s.columns],
+            s.values,
+            [NUMBER_FORMATS.get(c.kind) for c in s.columns],
+        )
     workbook.close()
 
 
@@ -78,8 +83,10 @@ def write_csv(path: Path, columns: Sequence[Column], values: Sequence[Sequence[A
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow([neutralize_formula(c.header) for c in columns])
-        out.writerows(["" if v is None else v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v
-                       for v in row] for row in values)
+        out.writerows(
+            ["" if v is None else v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in row]
+            for row in values
+        )
 
 
 # ------------------------------------------------------------------------------------------ the sections
@@ -103,7 +110,9 @@ def account_columns(t: Translator, window_days: int) -> list[Column]:
         Column(t("col.originals", days=window_days), lambda r: r["originals_window"]),
         Column(t("col.median"), lambda r: r["median_engagement"]),
         Column(t("col.followers"), lambda r: r["followers"]),
-        Column(t("col.longest_gap"), lambda r: None if r["longest_gap_days"] is None else round(r["longest_gap_days"], 1)),
+        Column(
+            t("col.longest_gap"), lambda r: None if r["longest_gap_days"] is None else round(r["longest_gap_days"], 1)
+        ),
         Column(t("col.index"), lambda r: r["liveness_index"]),
         Column(t("col.rule"), lambda r: r[rule_key] or r["rule"]),
         Column(t("col.threshold"), lambda r: r["threshold"]),
@@ -122,49 +131,71 @@ class Exports:
     accounts_values: list[list[Any]]
 
 
-def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: dict[str, Any],
-                  generated_at: datetime) -> Exports:
+def build_exports(
+    data: ReportData, t: Translator, *, scope_label: str, days: dict[str, Any], generated_at: datetime
+) -> Exports:
     c = data.compliance
     key_value = [Column(t("col.key"), lambda r: r[0]), Column(t("col.value"), lambda r: r[1])]
     summary = [
-        (t("scope.unit"), scope_label), (t("summary.total"), c["total"]), (t("summary.checked"), c["checked"]),
-        (t("summary.passing", days=days["dormant_days"]), c["passing"]), (t("summary.flagged"), c["flagged"]),
-        (t("summary.unknown"), c["unknown"]), (t("summary.rate"), _pct_text(c["rate"])),
+        (t("scope.unit"), scope_label),
+        (t("summary.total"), c["total"]),
+        (t("summary.checked"), c["checked"]),
+        (t("summary.passing", days=days["dormant_days"]), c["passing"]),
+        (t("summary.flagged"), c["flagged"]),
+        (t("summary.unknown"), c["unknown"]),
+        (t("summary.rate"), _pct_text(c["rate"])),
         (t("scope.retired"), data.retired),
     ]
     if data.prev_run:
         ch = change_figures(data)
         summary += [(t(f"changes.{k}"), ch[k]) for k in ("newly_flagged", "recovered", "new_accounts", "dropped")]
-    times = [(t("scope.run_as_of"), data.run["as_of"]), (t("scope.run_made"), data.run["created_at"]),
-             (t("scope.prev_run"), data.prev_run["as_of"] if data.prev_run else None),
-             (t("report.generated"), generated_at)]
+    times = [
+        (t("scope.run_as_of"), data.run["as_of"]),
+        (t("scope.run_made"), data.run["created_at"]),
+        (t("scope.prev_run"), data.prev_run["as_of"] if data.prev_run else None),
+        (t("report.generated"), generated_at),
+    ]
     if data.patrol:
-        times += [(t("scope.patrol_started"), data.patrol["started_at"]),
-                  (t("scope.patrol_finished"), data.patrol["finished_at"])]
-    by_platform = [Column(t("col.platform"), lambda r: t.maybe(f"platform.{r['key']}") if r["key"]
-                          else t("summary.all_platforms"))]
+        times += [
+            (t("scope.patrol_started"), data.patrol["started_at"]),
+            (t("scope.patrol_finished"), data.patrol["finished_at"]),
+        ]
+    by_platform = [
+        Column(t("col.platform"), lambda r: t.maybe(f"platform.{r['key']}") if r["key"] else t("summary.all_platforms"))
+    ]
     by_platform += [Column(t.maybe(f"status.{s}"), lambda r, s=s: r["by_status"].get(s, 0)) for s in STATUS_ORDER]
-    by_platform += [Column(t("summary.total"), lambda r: r["total"]), Column(t("col.checked"), lambda r: r["checked"]),
-                    Column(t("col.passing"), lambda r: r["passing"]), Column(t("col.rate"), lambda r: r["rate"], "pct")]
+    by_platform += [
+        Column(t("summary.total"), lambda r: r["total"]),
+        Column(t("col.checked"), lambda r: r["checked"]),
+        Column(t("col.passing"), lambda r: r["passing"]),
+        Column(t("col.rate"), lambda r: r["rate"], "pct"),
+    ]
     trend = [Column(t("scope.run_as_of"), lambda r: r["as_of"], "datetime")]
     trend += [Column(t.maybe(f"status.{s}"), lambda r, s=s: r["counts"].get(s, 0)) for s in STATUS_ORDER]
     units = [Column(t("col.rank"), lambda r: r[0]), Column(t("col.unit"), lambda r: r[1])]
-    units += [Column(t(f"col.{k}"), lambda r, k=k: r[2][k]) for k in ("accounts", "checked", "passing", "flagged", "unknown")]
+    units += [
+        Column(t(f"col.{k}"), lambda r, k=k: r[2][k]) for k in ("accounts", "checked", "passing", "flagged", "unknown")
+    ]
     units.append(Column(t("col.rate"), lambda r: r[2]["rate"], "pct"))
     plan = [
-        Column(t("col.unit"), lambda p: p["unit"]), Column(t("col.platform"), lambda p: t.maybe(f"platform.{p['platform']}")),
-        Column(t("col.account"), lambda p: p["name"]), Column(t("col.platform_id"), lambda p: p["platform_id"]),
+        Column(t("col.unit"), lambda p: p["unit"]),
+        Column(t("col.platform"), lambda p: t.maybe(f"platform.{p['platform']}")),
+        Column(t("col.account"), lambda p: p["name"]),
+        Column(t("col.platform_id"), lambda p: p["platform_id"]),
         Column(t("col.status"), lambda p: t.maybe(f"status.{p['status']}") if p["status"] else None),
         Column(t("col.action"), lambda p: t.maybe(f"action.{p['action']}")),
         Column(t("col.target"), lambda p: p["target_name"]),
         Column(t("col.plan_reason"), lambda p: p["reason_zh"] if t.lang == "zh" else p["reason_en"]),
     ]
     problems = [
-        Column(t("col.unit"), lambda p: p["unit"]), Column(t("col.platform"), lambda p: t.maybe(f"platform.{p['platform']}")),
-        Column(t("col.account"), lambda p: p["name"]), Column(t("col.platform_id"), lambda p: p["platform_id"]),
+        Column(t("col.unit"), lambda p: p["unit"]),
+        Column(t("col.platform"), lambda p: t.maybe(f"platform.{p['platform']}")),
+        Column(t("col.account"), lambda p: p["name"]),
+        Column(t("col.platform_id"), lambda p: p["platform_id"]),
         Column(t("col.status"), lambda p: t.maybe(f"status.{p['status']}")),
         Column(t("col.outcome"), lambda p: t.maybe(f"outcome.{p['outcome'] or 'never'}")),
-        Column(t("col.http"), lambda p: p["http_status"]), Column(t("col.reason"), lambda p: p["reason"]),
+        Column(t("col.http"), lambda p: p["http_status"]),
+        Column(t("col.reason"), lambda p: p["reason"]),
         Column(t("col.source"), lambda p: t.maybe(f"source.{p['source'] or 'none'}")),
         Column(t("col.fetched"), lambda p: p["fetched_at"], "datetime"),
     ]
@@ -175,8 +206,10 @@ def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: di
         Column(t("col.first_fetch"), lambda s: s["first_fetch"], "datetime"),
         Column(t("col.last_fetch"), lambda s: s["last_fetch"], "datetime"),
     ]
-    policy = [(k, v if isinstance(v, int | float | str) or v is None else str(v))
-              for k, v in policy_rows(data.run["policy"], t)]
+    policy = [
+        (k, v if isinstance(v, int | float | str) or v is None else str(v))
+        for k, v in policy_rows(data.run["policy"], t)
+    ]
     league = [(i, unit_label(u["name"], u["top_id"], data, t), u) for i, u in enumerate(data.units, 1)]
 
     acc_cols = account_columns(t, days["window_days"])
@@ -185,8 +218,10 @@ def build_exports(data: ReportData, t: Translator, *, scope_label: str, days: di
     position = {id(row): i for i, row in enumerate(data.accounts)}
     flagged = data.flagged
     advice = table([Column("", lambda r: recommendation(r, data.plan_by_account.get(r["account_id"]), t))], flagged)
-    flagged_values = [acc_values[position[id(r)]][:5] + a + acc_values[position[id(r)]][5:]
-                      for r, a in zip(flagged, advice, strict=True)]
+    flagged_values = [
+        acc_values[position[id(r)]][:5] + a + acc_values[position[id(r)]][5:]
+        for r, a in zip(flagged, advice, strict=True)
+    ]
     flagged_cols = acc_cols[:5] + [Column(t("col.recommendation"), lambda r: None)] + acc_cols[5:]
 
     sheets = [
@@ -212,4 +247,3 @@ def write_exports(exports: Exports, xlsx_path: Path, csv_path: Path) -> None:
 
 def _pct_text(rate: float | None) -> str | None:
     return None if rate is None else f"{rate * 100:.1f}%"
-

@@ -32,8 +32,15 @@ class InventorySection:
     findings: list[dict[str, Any]]  # unit, kind, name, rule label, detail text
 
 
-def load_inventory(engine: Engine, policy: InventoryPolicy, *, org_id: int | None, t: Translator,
-                   tops: Iterable[int] = (), today: date | None = None) -> InventorySection:
+def load_inventory(
+    engine: Engine,
+    policy: InventoryPolicy,
+    *,
+    org_id: int | None,
+    t: Translator,
+    tops: Iterable[int] = (),
+    today: date | None = None,
+) -> InventorySection:
     """The section over the subtree of `org_id` (None: every unit); each finding names the unit of `tops`
     (the report's league units, one notice each) it falls under, or None."""
     with reading(engine) as conn, Session(bind=conn) as session:
@@ -51,12 +58,33 @@ def load_inventory(engine: Engine, policy: InventoryPolicy, *, org_id: int | Non
     for f in check.findings:
         kind = "groups" if f.rule in GROUP_RULES else "apps" if f.rule in APP_RULES else "unit"
         flagged[(f.org_id, kind)] = flagged.get((f.org_id, kind), 0) + 1
-    units = [{"unit": u.unit, "level": u.level, "headcount": u.headcount, "groups": u.groups, "cap": u.cap,
-              "basis": _basis(u.basis, t), "over": u.over, "apps": u.apps,
-              "flagged_groups": flagged.get((u.org_id, "groups"), 0),
-              "flagged_apps": flagged.get((u.org_id, "apps"), 0)} for u in check.units]
-    findings = [{"unit": f.unit, "top_id": top_of(f.org_id), "kind": t(f"inventory.entity.{f.entity}"), "name": f.name, "rule": f.rule,
-                 "label": t(f"inventory.rule.{f.rule}"), "detail": _detail(f, t)} for f in check.findings]
+    units = [
+        {
+            "unit": u.unit,
+            "level": u.level,
+            "headcount": u.headcount,
+            "groups": u.groups,
+            "cap": u.cap,
+            "basis": _basis(u.basis, t),
+            "over": u.over,
+            "apps": u.apps,
+            "flagged_groups": flagged.get((u.org_id, "groups"), 0),
+            "flagged_apps": flagged.get((u.org_id, "apps"), 0),
+        }
+        for u in check.units
+    ]
+    findings = [
+        {
+            "unit": f.unit,
+            "top_id": top_of(f.org_id),
+            "kind": t(f"inventory.entity.{f.entity}"),
+            "name": f.name,
+            "rule": f.rule,
+            "label": t(f"inventory.rule.{f.rule}"),
+            "detail": _detail(f, t),
+        }
+        for f in check.findings
+    ]
     return InventorySection(today=check.today, units=units, findings=findings)
 
 
@@ -66,28 +94,45 @@ def _basis(basis: str | None, t: Translator) -> str:
     if basis.startswith("level="):
         return t("inventory.basis_level", level=t.maybe(f"inventory.level.{basis[6:]}"))
     if basis.startswith("headcount<="):
-        return t("inventory.basis_at_most", n=basis[len("headcount<="):])
-    return t("inventory.basis_above", n=basis[len("headcount>"):])
+        return t("inventory.basis_at_most", n=basis[len("headcount<=") :])
+    return t("inventory.basis_above", n=basis[len("headcount>") :])
 
 
 def _detail(f: Finding, t: Translator) -> str:
     d = f.detail
     if f.rule == "over_quota":
-        merges = "; ".join(t("inventory.merge", category=m["category"], into=m["into"]["name"],
-                             groups="、".join(g["name"] for g in m["merge"])) for m in d["merge"])
-        return t("inventory.detail.over_quota", groups=d["groups"], cap=d["cap"], over=d["over"]) + \
-            (f" {merges}" if merges else "")
+        merges = "; ".join(
+            t(
+                "inventory.merge",
+                category=m["category"],
+                into=m["into"]["name"],
+                groups="、".join(g["name"] for g in m["merge"]),
+            )
+            for m in d["merge"]
+        )
+        return t("inventory.detail.over_quota", groups=d["groups"], cap=d["cap"], over=d["over"]) + (
+            f" {merges}" if merges else ""
+        )
     if f.rule == "no_headcount":
         return t("inventory.detail.no_headcount", groups=d["groups"])
     if f.rule in ("expired", "expiring"):
-        return t(f"inventory.detail.{f.rule}", date=d["ends_on"], days=d.get("days_over", d.get("days_left")),
-                 platform=t.maybe(f"inventory.platform.{d['platform']}", GROUP_PLATFORMS[d["platform"]][0][0]))
+        return t(
+            f"inventory.detail.{f.rule}",
+            date=d["ends_on"],
+            days=d.get("days_over", d.get("days_left")),
+            platform=t.maybe(f"inventory.platform.{d['platform']}", GROUP_PLATFORMS[d["platform"]][0][0]),
+        )
     if f.rule == "forbidden_duty":
-        return t("inventory.detail.forbidden_duty",
-                 duties="、".join(t.maybe(f"inventory.duty.{x}", APP_DUTIES[x][0][0]) for x in d["duties"]))
+        return t(
+            "inventory.detail.forbidden_duty",
+            duties="、".join(t.maybe(f"inventory.duty.{x}", APP_DUTIES[x][0][0]) for x in d["duties"]),
+        )
     if f.rule == "below_county":
-        return t("inventory.detail.below_county", level=t.maybe(f"inventory.level.{d['level']}"),
-                 kind=t.maybe(f"inventory.kind.{d['kind']}", APP_KINDS[d["kind"]][0][0]))
+        return t(
+            "inventory.detail.below_county",
+            level=t.maybe(f"inventory.level.{d['level']}"),
+            kind=t.maybe(f"inventory.kind.{d['kind']}", APP_KINDS[d["kind"]][0][0]),
+        )
     if f.rule == "closed_without_notice":
         return t("inventory.detail.closed_without_notice", date=d["closed_on"] or "—")
     return t(f"inventory.detail.{f.rule}")

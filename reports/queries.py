@@ -205,8 +205,15 @@ class ReportData:
     def flagged(self) -> list[AccountRow]:
         """Flagged accounts, worst first (zombie, unreachable, dormant, shell; longest silence first)."""
         rows = [r for r in self.accounts if r["status"] in FLAGGED]
-        rows.sort(key=lambda r: (SEVERITY[r["status"]], -(r["days_silent"] if r["days_silent"] is not None
-                                                           else 10**6), r["top_name"], r["unit"], r["name"]))
+        rows.sort(
+            key=lambda r: (
+                SEVERITY[r["status"]],
+                -(r["days_silent"] if r["days_silent"] is not None else 10**6),
+                r["top_name"],
+                r["unit"],
+                r["name"],
+            )
+        )
         return rows
 
 
@@ -214,8 +221,13 @@ class ReportData:
 
 
 def _run(row: Any) -> RunRow:
-    return RunRow(id=row.id, as_of=row.as_of, created_at=row.created_at, policy=dict(row.policy or {}),
-                  summary=dict(row.summary or {}))
+    return RunRow(
+        id=row.id,
+        as_of=row.as_of,
+        created_at=row.created_at,
+        policy=dict(row.policy or {}),
+        summary=dict(row.summary or {}),
+    )
 
 
 RUN_HISTORY = 500  # score runs looked at when choosing the ones that cover a report's scope
@@ -250,8 +262,12 @@ def resolve_scope(conn: Connection, org: str | None) -> ScopeRow:
         roots = conn.execute(select(ORG.c.id, ORG.c.name).where(ORG.c.parent_id.is_(None)).limit(2)).all()
         # One root (a city's office): its children make the league table.
         anchor = roots[0] if len(roots) == 1 else None
-        return ScopeRow(org_id=None, org_name=None, anchor_id=anchor.id if anchor else None,
-                        anchor_name=anchor.name if anchor else None)
+        return ScopeRow(
+            org_id=None,
+            org_name=None,
+            anchor_id=anchor.id if anchor else None,
+            anchor_name=anchor.name if anchor else None,
+        )
     with Session(bind=conn) as session:
         unit = find_org(session, org)
         return ScopeRow(org_id=unit.id, org_name=unit.name, anchor_id=unit.id, anchor_name=unit.name)
@@ -266,24 +282,40 @@ def org_tree(scope: ScopeRow) -> CTE:
     o = ORG
     one: Any = literal_column("1")
     if scope["anchor_id"] is None:
-        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("top_name"),
-                      cast(o.c.name, Text).label("path"), one.label("lvl")).where(o.c.parent_id.is_(None))
+        seed = select(
+            o.c.id,
+            o.c.id.label("top_id"),
+            cast(o.c.name, Text).label("top_name"),
+            cast(o.c.name, Text).label("path"),
+            one.label("lvl"),
+        ).where(o.c.parent_id.is_(None))
     else:
         is_anchor = o.c.id == scope["anchor_id"]
-        seed = select(o.c.id, o.c.id.label("top_id"), cast(o.c.name, Text).label("top_name"),
-                      cast(o.c.name, Text).label("path"), case((is_anchor, literal_column("0")), else_=one).label("lvl")
-                      ).where(or_(is_anchor, o.c.parent_id == scope["anchor_id"]))
+        seed = select(
+            o.c.id,
+            o.c.id.label("top_id"),
+            cast(o.c.name, Text).label("top_name"),
+            cast(o.c.name, Text).label("path"),
+            case((is_anchor, literal_column("0")), else_=one).label("lvl"),
+        ).where(or_(is_anchor, o.c.parent_id == scope["anchor_id"]))
     tree = seed.cte("org_tree", recursive=True)
     child = o.alias("child")
-    step = select(child.c.id, tree.c.top_id, tree.c.top_name, cast(tree.c.path + " / " + child.c.name, Text),
-                  cast(tree.c.lvl + one, Integer)).where(child.c.parent_id == tree.c.id, tree.c.lvl >= one)
+    step = select(
+        child.c.id,
+        tree.c.top_id,
+        tree.c.top_name,
+        cast(tree.c.path + " / " + child.c.name, Text),
+        cast(tree.c.lvl + one, Integer),
+    ).where(child.c.parent_id == tree.c.id, tree.c.lvl >= one)
     return tree.union_all(step)
 
 
 def _in_scope(tree: CTE, run_id: int, verdict: Any = VER) -> Any:
     """FROM verdict JOIN account JOIN org_tree, for one run, accounts in service."""
-    return (verdict.join(ACC, ACC.c.id == verdict.c.account_id).join(tree, tree.c.id == ACC.c.org_id),
-            and_(verdict.c.run_id == run_id, verdict.c.registry_status.not_in(RETIRED)))
+    return (
+        verdict.join(ACC, ACC.c.id == verdict.c.account_id).join(tree, tree.c.id == ACC.c.org_id),
+        and_(verdict.c.run_id == run_id, verdict.c.registry_status.not_in(RETIRED)),
+    )
 
 
 # ------------------------------------------------------------------------------------------ figures
@@ -292,23 +324,31 @@ def _in_scope(tree: CTE, run_id: int, verdict: Any = VER) -> Any:
 def patrol_info(conn: Connection, run: RunRow) -> dict[str, Any] | None:
     """The latest patrol started before the run was made."""
     row = conn.execute(
-        select(PAT.c.id, PAT.c.started_at, PAT.c.finished_at, PAT.c.status, PAT.c.accounts_total,
-               PAT.c.accounts_done).where(PAT.c.started_at <= run["created_at"])
-        .order_by(PAT.c.started_at.desc(), PAT.c.id.desc()).limit(1)).first()
+        select(PAT.c.id, PAT.c.started_at, PAT.c.finished_at, PAT.c.status, PAT.c.accounts_total, PAT.c.accounts_done)
+        .where(PAT.c.started_at <= run["created_at"])
+        .order_by(PAT.c.started_at.desc(), PAT.c.id.desc())
+        .limit(1)
+    ).first()
     return dict(row._mapping) if row else None
 
 
 def retired_count(conn: Connection, tree: CTE, run_id: int) -> int:
-    q = (select(func.count()).select_from(VER.join(ACC, ACC.c.id == VER.c.account_id)
-                                          .join(tree, tree.c.id == ACC.c.org_id))
-         .where(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED)))
+    q = (
+        select(func.count())
+        .select_from(VER.join(ACC, ACC.c.id == VER.c.account_id).join(tree, tree.c.id == ACC.c.org_id))
+        .where(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED))
+    )
     return int(conn.execute(q).scalar_one())
 
 
 def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
     frm, where = _in_scope(tree, run_id)
-    q = (select(ACC.c.platform, VER.c.status, func.count().label("n")).select_from(frm).where(where)
-         .group_by(ACC.c.platform, VER.c.status))
+    q = (
+        select(ACC.c.platform, VER.c.status, func.count().label("n"))
+        .select_from(frm)
+        .where(where)
+        .group_by(ACC.c.platform, VER.c.status)
+    )
     return [CountRow(platform=r.platform, status=r.status, count=int(r.n)) for r in conn.execute(q)]
 
 
@@ -324,9 +364,15 @@ def compliance(counts: list[CountRow]) -> dict[str, Any]:
         total = sum(c.values())
         checked = total - sum(c[s] for s in NOT_CHECKED)
         passing = sum(c[s] for s in PASSING)
-        return {"total": total, "checked": checked, "passing": passing,
-                "flagged": sum(c[s] for s in FLAGGED), "unknown": sum(c[s] for s in NOT_CHECKED),
-                "rate": passing / checked if checked else None, "by_status": dict(c)}
+        return {
+            "total": total,
+            "checked": checked,
+            "passing": passing,
+            "flagged": sum(c[s] for s in FLAGGED),
+            "unknown": sum(c[s] for s in NOT_CHECKED),
+            "rate": passing / checked if checked else None,
+            "by_status": dict(c),
+        }
 
     return {**figures(by_status), "platforms": {p: figures(c) for p, c in sorted(by_platform.items())}}
 
@@ -335,9 +381,12 @@ def transitions(conn: Connection, tree: CTE, run_id: int) -> list[TransitionRow]
     """How statuses moved, as the scorer recorded with each verdict: the previous status and the change
     (the same the alerts read), counted."""
     frm, where = _in_scope(tree, run_id)
-    q = (select(VER.c.previous_status.label("prev"), VER.c.status.label("cur"), VER.c.change,
-                func.count().label("n"))
-         .select_from(frm).where(where).group_by(VER.c.previous_status, VER.c.status, VER.c.change))
+    q = (
+        select(VER.c.previous_status.label("prev"), VER.c.status.label("cur"), VER.c.change, func.count().label("n"))
+        .select_from(frm)
+        .where(where)
+        .group_by(VER.c.previous_status, VER.c.status, VER.c.change)
+    )
     return [TransitionRow(prev=r.prev, cur=r.cur, change=r.change, count=int(r.n)) for r in conn.execute(q)]
 
 
@@ -348,9 +397,11 @@ def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None)
     pv = VER.alias("pv")
     cur = VER.alias("cur")
     frm, where = _in_scope(tree, prev_id, pv)
-    q = (select(func.count()).select_from(frm.outerjoin(
-        cur, and_(cur.c.account_id == pv.c.account_id, cur.c.run_id == run_id)))
-        .where(where, cur.c.id.is_(None)))
+    q = (
+        select(func.count())
+        .select_from(frm.outerjoin(cur, and_(cur.c.account_id == pv.c.account_id, cur.c.run_id == run_id)))
+        .where(where, cur.c.id.is_(None))
+    )
     return int(conn.execute(q).scalar_one())
 
 
@@ -359,9 +410,12 @@ def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
     if not runs:
         return []
     frm = VER.join(ACC, ACC.c.id == VER.c.account_id).join(tree, tree.c.id == ACC.c.org_id)
-    q = (select(VER.c.run_id, VER.c.status, func.count().label("n")).select_from(frm)
-         .where(VER.c.run_id.in_([r["id"] for r in runs]), VER.c.registry_status.not_in(RETIRED))
-         .group_by(VER.c.run_id, VER.c.status))
+    q = (
+        select(VER.c.run_id, VER.c.status, func.count().label("n"))
+        .select_from(frm)
+        .where(VER.c.run_id.in_([r["id"] for r in runs]), VER.c.registry_status.not_in(RETIRED))
+        .group_by(VER.c.run_id, VER.c.status)
+    )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for r in conn.execute(q):
         counts[r.run_id][r.status] = int(r.n)
@@ -370,8 +424,12 @@ def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
 
 def _unit_status_counts(conn: Connection, tree: CTE, run_id: int) -> dict[tuple[int, str], Counter[str]]:
     frm, where = _in_scope(tree, run_id)
-    q = (select(tree.c.top_id, tree.c.top_name, VER.c.status, func.count().label("n"))
-         .select_from(frm).where(where).group_by(tree.c.top_id, tree.c.top_name, VER.c.status))
+    q = (
+        select(tree.c.top_id, tree.c.top_name, VER.c.status, func.count().label("n"))
+        .select_from(frm)
+        .where(where)
+        .group_by(tree.c.top_id, tree.c.top_name, VER.c.status)
+    )
     counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
     for r in conn.execute(q):
         counts[(r.top_id, r.top_name)][r.status] += int(r.n)
@@ -390,9 +448,20 @@ def unit_league(conn: Connection, tree: CTE, run_id: int, prev_id: int | None = 
     rows = []
     for (top_id, name), c in _unit_status_counts(conn, tree, run_id).items():
         accounts, unknown = sum(c.values()), sum(c[s] for s in NOT_CHECKED)
-        rows.append(UnitRow(top_id=top_id, name=name, accounts=accounts, checked=accounts - unknown,
-                            passing=sum(c[s] for s in PASSING), flagged=sum(c[s] for s in FLAGGED),
-                            unknown=unknown, rate=_rate(c), by_status=dict(c), prev_rate=prev.get(top_id)))
+        rows.append(
+            UnitRow(
+                top_id=top_id,
+                name=name,
+                accounts=accounts,
+                checked=accounts - unknown,
+                passing=sum(c[s] for s in PASSING),
+                flagged=sum(c[s] for s in FLAGGED),
+                unknown=unknown,
+                rate=_rate(c),
+                by_status=dict(c),
+                prev_rate=prev.get(top_id),
+            )
+        )
     rows.sort(key=lambda u: (u["rate"] is None, u["rate"] or 0, -u["flagged"], -u["accounts"], u["name"]))
     return rows
 
@@ -401,17 +470,24 @@ def _evidence_columns() -> list[Any]:
     """The evidence the report shows, read out of the verdict's JSON in SQL (json_extract / ->>), typed.
     Keys as the scorer writes them (registry/scoring/run.py)."""
     ev = VER.c.evidence
-    return [ev["posts"].as_integer().label("posts_window"),
-            ev["originals"].as_integer().label("originals_window"),
-            ev["median_engagement"].as_float().label("median_engagement"),
-            ev["followers"].as_integer().label("followers"),
-            ev["longest_gap_days"].as_float().label("longest_gap_days")]
+    return [
+        ev["posts"].as_integer().label("posts_window"),
+        ev["originals"].as_integer().label("originals_window"),
+        ev["median_engagement"].as_float().label("median_engagement"),
+        ev["followers"].as_integer().label("followers"),
+        ev["longest_gap_days"].as_float().label("longest_gap_days"),
+    ]
 
 
 def _last_post_url() -> Any:
     """The link of the post the verdict's last update comes from (an index seek per account)."""
-    return (select(POST.c.url).where(POST.c.account_id == VER.c.account_id, POST.c.published_at == VER.c.last_post_at)
-            .order_by(POST.c.id.desc()).limit(1).scalar_subquery())
+    return (
+        select(POST.c.url)
+        .where(POST.c.account_id == VER.c.account_id, POST.c.published_at == VER.c.last_post_at)
+        .order_by(POST.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = False) -> list[AccountRow]:
@@ -420,13 +496,37 @@ def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = Fa
     frm, where = _in_scope(tree, run_id)
     if retired:
         where = and_(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED))
-    q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, ACC.c.org_id,
-                tree.c.path.label("unit"), tree.c.top_id, tree.c.top_name, VER.c.status,
-                VER.c.previous_status.label("prev_status"), VER.c.registry_status, VER.c.flags, VER.c.rule, VER.c.rule_zh,
-                VER.c.rule_en, VER.c.threshold, VER.c.liveness_index, VER.c.index_basis, VER.c.last_post_at,
-                _last_post_url().label("last_post_url"), VER.c.days_silent, *_evidence_columns(),
-                ACC.c.contact_name, ACC.c.contact_phone)
-         .select_from(frm).where(where).order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id))
+    q = (
+        select(
+            VER.c.account_id,
+            ACC.c.name,
+            ACC.c.platform,
+            ACC.c.platform_id,
+            ACC.c.org_id,
+            tree.c.path.label("unit"),
+            tree.c.top_id,
+            tree.c.top_name,
+            VER.c.status,
+            VER.c.previous_status.label("prev_status"),
+            VER.c.registry_status,
+            VER.c.flags,
+            VER.c.rule,
+            VER.c.rule_zh,
+            VER.c.rule_en,
+            VER.c.threshold,
+            VER.c.liveness_index,
+            VER.c.index_basis,
+            VER.c.last_post_at,
+            _last_post_url().label("last_post_url"),
+            VER.c.days_silent,
+            *_evidence_columns(),
+            ACC.c.contact_name,
+            ACC.c.contact_phone,
+        )
+        .select_from(frm)
+        .where(where)
+        .order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id)
+    )
     result = conn.execute(q)
     keys = list(result.keys())
     return [dict(zip(keys, r, strict=True)) for r in result]  # type: ignore[misc]
@@ -436,33 +536,71 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
     """The run's consolidation plan for units in scope, grouped by unit then platform."""
     tgt = ACC.alias("tgt")
     unit_tree = tree.alias("unit_tree")
-    frm = (PLAN.join(ACC, ACC.c.id == PLAN.c.account_id)
-           .join(unit_tree, unit_tree.c.id == PLAN.c.org_id)
-           .outerjoin(VER, and_(VER.c.run_id == PLAN.c.run_id, VER.c.account_id == PLAN.c.account_id))
-           .outerjoin(tgt, tgt.c.id == PLAN.c.target_account_id))
-    q = (select(PLAN.c.org_id, unit_tree.c.path.label("unit"), unit_tree.c.top_id, PLAN.c.account_id, ACC.c.name, ACC.c.platform,
-                ACC.c.platform_id, VER.c.status, PLAN.c.action, PLAN.c.target_account_id,
-                tgt.c.name.label("target_name"), PLAN.c.reason_zh, PLAN.c.reason_en, PLAN.c.numbers)
-         .select_from(frm).where(PLAN.c.run_id == run_id)
-         .order_by(unit_tree.c.path, ACC.c.platform, PLAN.c.action, ACC.c.name, PLAN.c.id))
+    frm = (
+        PLAN.join(ACC, ACC.c.id == PLAN.c.account_id)
+        .join(unit_tree, unit_tree.c.id == PLAN.c.org_id)
+        .outerjoin(VER, and_(VER.c.run_id == PLAN.c.run_id, VER.c.account_id == PLAN.c.account_id))
+        .outerjoin(tgt, tgt.c.id == PLAN.c.target_account_id)
+    )
+    q = (
+        select(
+            PLAN.c.org_id,
+            unit_tree.c.path.label("unit"),
+            unit_tree.c.top_id,
+            PLAN.c.account_id,
+            ACC.c.name,
+            ACC.c.platform,
+            ACC.c.platform_id,
+            VER.c.status,
+            PLAN.c.action,
+            PLAN.c.target_account_id,
+            tgt.c.name.label("target_name"),
+            PLAN.c.reason_zh,
+            PLAN.c.reason_en,
+            PLAN.c.numbers,
+        )
+        .select_from(frm)
+        .where(PLAN.c.run_id == run_id)
+        .order_by(unit_tree.c.path, ACC.c.platform, PLAN.c.action, ACC.c.name, PLAN.c.id)
+    )
     return [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
 
 
 def _latest_outcome_id(run: RunRow) -> Any:
     """Correlated subquery: the id of the account's latest fetch outcome known when the run was made."""
     f = OUT.alias("f")
-    return (select(f.c.id).where(f.c.account_id == VER.c.account_id, f.c.fetched_at <= run["created_at"])
-            .order_by(f.c.fetched_at.desc(), f.c.id.desc()).limit(1).scalar_subquery())
+    return (
+        select(f.c.id)
+        .where(f.c.account_id == VER.c.account_id, f.c.fetched_at <= run["created_at"])
+        .order_by(f.c.fetched_at.desc(), f.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]:
     """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason."""
     frm, where = _in_scope(tree, run["id"])
     frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
-    q = (select(VER.c.account_id, ACC.c.name, ACC.c.platform, ACC.c.platform_id, tree.c.path.label("unit"),
-                tree.c.top_id, VER.c.status, OUT.c.outcome, OUT.c.http_status, OUT.c.reason, OUT.c.source, OUT.c.fetched_at)
-         .select_from(frm).where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(READ_OUTCOMES)))
-         .order_by(OUT.c.outcome, tree.c.path, ACC.c.platform, ACC.c.name))
+    q = (
+        select(
+            VER.c.account_id,
+            ACC.c.name,
+            ACC.c.platform,
+            ACC.c.platform_id,
+            tree.c.path.label("unit"),
+            tree.c.top_id,
+            VER.c.status,
+            OUT.c.outcome,
+            OUT.c.http_status,
+            OUT.c.reason,
+            OUT.c.source,
+            OUT.c.fetched_at,
+        )
+        .select_from(frm)
+        .where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(READ_OUTCOMES)))
+        .order_by(OUT.c.outcome, tree.c.path, ACC.c.platform, ACC.c.name)
+    )
     return [ProblemRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
 
 
@@ -470,11 +608,23 @@ def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
     """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
     frm, where = _in_scope(tree, run["id"])
     frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
-    q = (select(ACC.c.platform, OUT.c.source, func.count().label("n"), func.min(OUT.c.fetched_at).label("lo"),
-                func.max(OUT.c.fetched_at).label("hi"))
-         .select_from(frm).where(where).group_by(ACC.c.platform, OUT.c.source).order_by(ACC.c.platform))
-    return [SourceRow(platform=r.platform, source=r.source, count=int(r.n), first_fetch=r.lo, last_fetch=r.hi)
-            for r in conn.execute(q)]
+    q = (
+        select(
+            ACC.c.platform,
+            OUT.c.source,
+            func.count().label("n"),
+            func.min(OUT.c.fetched_at).label("lo"),
+            func.max(OUT.c.fetched_at).label("hi"),
+        )
+        .select_from(frm)
+        .where(where)
+        .group_by(ACC.c.platform, OUT.c.source)
+        .order_by(ACC.c.platform)
+    )
+    return [
+        SourceRow(platform=r.platform, source=r.source, count=int(r.n), first_fetch=r.lo, last_fetch=r.hi)
+        for r in conn.execute(q)
+    ]
 
 
 # ------------------------------------------------------------------------------------------ everything
@@ -482,17 +632,24 @@ def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
 
 def _no_run(conn: Connection, as_of: datetime | None) -> GovpulseError:
     if conn.execute(select(func.count()).select_from(RUN)).scalar_one() == 0:
-        return GovpulseError(L("数据库中还没有研判结果, 无法生成报告", "no score run in the database: nothing to report"),
-                             hint=L("先运行 govpulse score", "run `govpulse score` first"))
+        return GovpulseError(
+            L("数据库中还没有研判结果, 无法生成报告", "no score run in the database: nothing to report"),
+            hint=L("先运行 govpulse score", "run `govpulse score` first"),
+        )
     local = to_local(as_of)
     when = L(f"截至 {local:%Y-%m-%d %H:%M} ", f"as of {local:%Y-%m-%d %H:%M} ") if local else ""
-    return GovpulseError(L(f"没有{when}覆盖该范围的研判结果", f"no score run {when}covers this scope"),
-                         hint=L("对该单位或全部单位运行 govpulse score, 或换一个 --as-of",
-                                "run `govpulse score` for this unit or all units, or choose another --as-of"))
+    return GovpulseError(
+        L(f"没有{when}覆盖该范围的研判结果", f"no score run {when}covers this scope"),
+        hint=L(
+            "对该单位或全部单位运行 govpulse score, 或换一个 --as-of",
+            "run `govpulse score` for this unit or all units, or choose another --as-of",
+        ),
+    )
 
 
-def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime | None = None,
-                     trend_runs: int = 12) -> ReportData:
+def load_report_data(
+    engine: Engine, *, org: str | None = None, as_of: datetime | None = None, trend_runs: int = 12
+) -> ReportData:
     """All the rows of one report, read in one transaction (a consistent snapshot)."""
     with reading(engine) as conn:
         scope = resolve_scope(conn, org)
@@ -508,15 +665,24 @@ def load_report_data(engine: Engine, *, org: str | None = None, as_of: datetime 
         for item in plan:
             plan_by_account.setdefault(item["account_id"], item)
         return ReportData(
-            run=run, prev_run=prev, scope=scope, patrol=patrol_info(conn, run),
-            retired=retired_count(conn, tree, run["id"]), counts=counts, compliance=compliance(counts),
+            run=run,
+            prev_run=prev,
+            scope=scope,
+            patrol=patrol_info(conn, run),
+            retired=retired_count(conn, tree, run["id"]),
+            counts=counts,
+            compliance=compliance(counts),
             transitions=transitions(conn, tree, run["id"]),
             dropped=dropped_since(conn, tree, run["id"], prev_id),
-            trend=trend(conn, tree, runs[:trend_runs]), units=unit_league(conn, tree, run["id"], prev_id),
-            accounts=account_rows(conn, tree, run["id"]), plan=plan,
-            problems=crawl_problems(conn, tree, run), sources=sources_used(conn, tree, run),
-            retired_posting=[r for r in account_rows(conn, tree, run["id"], retired=True)
-                             if CLOSED_BUT_POSTING in r["flags"]],
+            trend=trend(conn, tree, runs[:trend_runs]),
+            units=unit_league(conn, tree, run["id"], prev_id),
+            accounts=account_rows(conn, tree, run["id"]),
+            plan=plan,
+            problems=crawl_problems(conn, tree, run),
+            sources=sources_used(conn, tree, run),
+            retired_posting=[
+                r for r in account_rows(conn, tree, run["id"], retired=True) if CLOSED_BUT_POSTING in r["flags"]
+            ],
             plan_by_account=plan_by_account,
             prev_compliance=compliance(status_counts(conn, tree, prev_id)) if prev_id else None,
         )

@@ -91,8 +91,11 @@ def render(template: str, *, styles: tuple[str, ...], script: str | None = None,
     allowed by its hash only."""
     js = asset(script) if script else None
     css = Markup("\n").join(asset(name) for name in ("base.css", *styles))
-    return environment().get_template(template).render(
-        script=js, script_src=csp_hash(js) if js else "'none'", css=css, **context)
+    return (
+        environment()
+        .get_template(template)
+        .render(script=js, script_src=csp_hash(js) if js else "'none'", css=css, **context)
+    )
 
 
 def render_fragment(template: str, **context: Any) -> Markup:

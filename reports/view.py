@@ -58,11 +58,20 @@ def policy_label(key: str, t: Translator) -> str:
 
 def policy_rows(policy: dict[str, Any], t: Translator) -> list[tuple[str, Any]]:
     """The thresholds in force, labelled (the run's scope is shown at the top of the report instead)."""
+
     def value(v: Any) -> Any:
         if isinstance(v, list):  # e.g. unreachable_outcomes: ["gone", "not_found"]
-            return ", ".join(t.maybe(f"outcome.{x}", x) if isinstance(x, str) else
-                             " ".join(f"{k}={n}" for k, n in x.items()) if isinstance(x, dict) else str(x)
-                             for x in v) or None
+            return (
+                ", ".join(
+                    t.maybe(f"outcome.{x}", x)
+                    if isinstance(x, str)
+                    else " ".join(f"{k}={n}" for k, n in x.items())
+                    if isinstance(x, dict)
+                    else str(x)
+                    for x in v
+                )
+                or None
+            )
         return v
 
     return [(policy_label(k, t), value(v)) for k, v in flatten_policy(policy) if not k.startswith("scope.")]
@@ -105,7 +114,9 @@ def change_figures(data: ReportData) -> dict[str, Any]:
         "recovered": by_change["recovered"],
         "new_accounts": by_change["new"],
         "dropped": data.dropped,
-        "matrix": sorted(({"prev": p, "cur": c, "count": n} for (p, c), n in matrix.items()), key=lambda tr: -tr["count"]),
+        "matrix": sorted(
+            ({"prev": p, "cur": c, "count": n} for (p, c), n in matrix.items()), key=lambda tr: -tr["count"]
+        ),
     }
 
 
@@ -126,18 +137,37 @@ def conclusion(data: ReportData, t: Translator) -> list[str]:
     c = data.compliance
     prev = data.prev_compliance["rate"] if data.prev_compliance else None
     pp = points(c["rate"], prev)
-    change = "" if pp is None else t("conclusion.change_same") if pp == 0 else \
-        t("conclusion.change_up" if pp > 0 else "conclusion.change_down", pp=f"{abs(pp):.1f}")
+    change = (
+        ""
+        if pp is None
+        else t("conclusion.change_same")
+        if pp == 0
+        else t("conclusion.change_up" if pp > 0 else "conclusion.change_down", pp=f"{abs(pp):.1f}")
+    )
     sep = "、" if t.lang == "zh" else ", "
-    parts = sep.join(t("conclusion.part", status=t.maybe(f"status.{s}"), n=f"{c['by_status'].get(s, 0):,}")
-                     for s in STATUS_ORDER)
-    lines = [t("conclusion.rate", total=f"{c['total']:,}", rate=fmt_rate(c["rate"]), change=change),
-             t("conclusion.statuses", parts=parts)]
+    parts = sep.join(
+        t("conclusion.part", status=t.maybe(f"status.{s}"), n=f"{c['by_status'].get(s, 0):,}") for s in STATUS_ORDER
+    )
+    lines = [
+        t("conclusion.rate", total=f"{c['total']:,}", rate=fmt_rate(c["rate"]), change=change),
+        t("conclusion.statuses", parts=parts),
+    ]
     worst = worst_units(data)
     if worst:
-        lines.append(t("conclusion.worst", units=sep.join(
-            t("conclusion.unit", name=unit_label(u["name"], u["top_id"], data, t), rate=fmt_rate(u["rate"]),
-              flagged=f"{u['flagged']:,}") for u in worst)))
+        lines.append(
+            t(
+                "conclusion.worst",
+                units=sep.join(
+                    t(
+                        "conclusion.unit",
+                        name=unit_label(u["name"], u["top_id"], data, t),
+                        rate=fmt_rate(u["rate"]),
+                        flagged=f"{u['flagged']:,}",
+                    )
+                    for u in worst
+                ),
+            )
+        )
     elif data.units and all(u["rate"] is not None for u in data.units):
         lines.append(t("conclusion.all_fine"))
     return lines
@@ -149,8 +179,11 @@ def fmt_rate(rate: float | None) -> str:
 
 def moved_accounts(data: ReportData) -> dict[str, list[AccountRow]]:
     """Accounts newly flagged and recovered since the previous run, by name."""
-    newly = [r for r in data.accounts if r["status"] in FLAGGED and r["prev_status"] is not None
-             and r["prev_status"] not in FLAGGED]
+    newly = [
+        r
+        for r in data.accounts
+        if r["status"] in FLAGGED and r["prev_status"] is not None and r["prev_status"] not in FLAGGED
+    ]
     recovered = [r for r in data.accounts if r["prev_status"] in FLAGGED and r["status"] == "active"]
     return {"newly_flagged": newly, "recovered": recovered}
 
@@ -166,8 +199,14 @@ def flagged_groups(data: ReportData, rows: list[AccountRow], t: Translator) -> l
         members = by_top.get(u["top_id"])
         if members:
             counts = Counter(r["status"] for r in members)
-            groups.append({"top_id": u["top_id"], "label": unit_label(u["name"], u["top_id"], data, t),
-                           "rows": members, "counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]]})
+            groups.append(
+                {
+                    "top_id": u["top_id"],
+                    "label": unit_label(u["name"], u["top_id"], data, t),
+                    "rows": members,
+                    "counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]],
+                }
+            )
     return groups
 
 
@@ -221,11 +260,26 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             unit_names.append(r["unit"])
             unit_top.append(tops.get(r["top_id"], -1))
         ri = rules.setdefault(rule_text(r, t), len(rules))
-        rows.append([ui, p_index[r["platform"]], r["name"], r["platform_id"], s_index.get(r["status"], -1),
-                     s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
-                     _local_text(r["last_post_at"]), r["days_silent"], r["posts_window"], r["originals_window"],
-                     _round(r["median_engagement"]), r["followers"], _round(r["liveness_index"]),
-                     1 if r["index_basis"] == "activity_only" else 0, ri, safe_http_url(r["last_post_url"])])
+        rows.append(
+            [
+                ui,
+                p_index[r["platform"]],
+                r["name"],
+                r["platform_id"],
+                s_index.get(r["status"], -1),
+                s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
+                _local_text(r["last_post_at"]),
+                r["days_silent"],
+                r["posts_window"],
+                r["originals_window"],
+                _round(r["median_engagement"]),
+                r["followers"],
+                _round(r["liveness_index"]),
+                1 if r["index_basis"] == "activity_only" else 0,
+                ri,
+                safe_http_url(r["last_post_url"]),
+            ]
+        )
     return {
         "rows": rows,
         "units": unit_names,
@@ -237,8 +291,12 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
         "rules": list(rules),
         "profiles": PROFILE_URLS,
         "labels": {
-            "table": t.section("table"), "col": {**t.section("col"), "posts": t("col.posts", days=window_days),
-                                                   "originals": t("col.originals", days=window_days)},
+            "table": t.section("table"),
+            "col": {
+                **t.section("col"),
+                "posts": t("col.posts", days=window_days),
+                "originals": t("col.originals", days=window_days),
+            },
             "status": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
             "platform": {p: t.maybe(f"platform.{p}") for p in platforms},
         },
@@ -269,13 +327,19 @@ def page_context(data: ReportData, t: Translator, *, max_rows: int) -> dict[str,
         "prev_by_status": data.prev_compliance["by_status"] if data.prev_compliance else None,
         "moved": moved_accounts(data) if data.prev_run else None,
         "rate_svg": rate_svg(data.trend, title=t("trend.rate_caption")),
-        "trend_svg": trend_svg(data.trend, [s for s in STATUS_ORDER if s != "active"], status_label,
-                               title=t("trend.caption")),
+        "trend_svg": trend_svg(
+            data.trend, [s for s in STATUS_ORDER if s != "active"], status_label, title=t("trend.caption")
+        ),
         "bars_svg": stacked_bars_svg(
             [(t.maybe(f"platform.{p}"), data.compliance["platforms"][p]["by_status"]) for p in platforms],
-            STATUS_ORDER, status_label, title=t("summary.by_platform")),
-        "units": [{**u, "label": unit_label(u["name"], u["top_id"], data, t),
-                   "change": points(u["rate"], u["prev_rate"])} for u in data.units],
+            STATUS_ORDER,
+            status_label,
+            title=t("summary.by_platform"),
+        ),
+        "units": [
+            {**u, "label": unit_label(u["name"], u["top_id"], data, t), "change": points(u["rate"], u["prev_rate"])}
+            for u in data.units
+        ],
         "flagged": flagged[:max_rows],
         "flagged_groups": flagged_groups(data, flagged[:max_rows], t),
         "flagged_open": len(flagged) <= FLAGGED_OPEN,
@@ -308,12 +372,30 @@ def notices(data: ReportData, t: Translator) -> list[dict[str, Any]]:
     for row in data.accounts:
         if row["status"] in NOT_CHECKED:
             p = problems.get(row["account_id"])
-            unchecked[row["top_id"]].append({**row, "outcome": p["outcome"] if p else "ok",
-                                             "reason": p["reason"] if p else None,
-                                             "fetched_at": p["fetched_at"] if p else None})
-    return [{"top_id": u["top_id"], "name": u["name"], "label": unit_label(u["name"], u["top_id"], data, t),
-             "total": u["accounts"], "rate": u["rate"], "accounts": accounts[u["top_id"]],
-             "flagged": flagged[u["top_id"]], "plan": plan[u["top_id"]], "unchecked": unchecked[u["top_id"]],
-             "near_ties": sum(1 for p in plan[u["top_id"]] if p["action"] == "keep"
-                              and (p["numbers"] or {}).get("near_tie") is not None)}
-            for u in data.units]
+            unchecked[row["top_id"]].append(
+                {
+                    **row,
+                    "outcome": p["outcome"] if p else "ok",
+                    "reason": p["reason"] if p else None,
+                    "fetched_at": p["fetched_at"] if p else None,
+                }
+            )
+    return [
+        {
+            "top_id": u["top_id"],
+            "name": u["name"],
+            "label": unit_label(u["name"], u["top_id"], data, t),
+            "total": u["accounts"],
+            "rate": u["rate"],
+            "accounts": accounts[u["top_id"]],
+            "flagged": flagged[u["top_id"]],
+            "plan": plan[u["top_id"]],
+            "unchecked": unchecked[u["top_id"]],
+            "near_ties": sum(
+                1
+                for p in plan[u["top_id"]]
+                if p["action"] == "keep" and (p["numbers"] or {}).get("near_tie") is not None
+            ),
+        }
+        for u in data.units
+    ]

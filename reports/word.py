@@ -71,8 +71,16 @@ def new_document() -> DocumentObject:
     return doc
 
 
-def _para(doc: DocumentObject, text: str, *, indent: bool = True, align: Any = None, font: str = BODY_FONT,
-          size: float = 16, bold: bool = False) -> None:
+def _para(
+    doc: DocumentObject,
+    text: str,
+    *,
+    indent: bool = True,
+    align: Any = None,
+    font: str = BODY_FONT,
+    size: float = 16,
+    bold: bool = False,
+) -> None:
     p = doc.add_paragraph()
     if indent:
         p.paragraph_format.first_line_indent = Pt(size * 2)
@@ -101,8 +109,7 @@ def _signature(doc: DocumentObject, issuer: str, when: datetime, lang: str) -> N
     _para(doc, official_date(when, lang), indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
 
 
-def add_table(doc: DocumentObject, headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
-              size: float = 9) -> None:
+def add_table(doc: DocumentObject, headers: Sequence[str], rows: Sequence[Sequence[Any]], *, size: float = 9) -> None:
     """A bordered table whose header row repeats on every page; built as one XML string (see the module)."""
     style = f'<w:pPr><w:pStyle w:val="{_cell_style(doc, size)}"/></w:pPr><w:r>'
     plain, bold = style, f"{style}<w:rPr><w:b/></w:rPr>"
@@ -111,15 +118,19 @@ def add_table(doc: DocumentObject, headers: Sequence[str], rows: Sequence[Sequen
         text = escape(_text(value))
         return f'<w:tc><w:p>{bold if head else plain}<w:t xml:space="preserve">{text}</w:t></w:r></w:p></w:tc>'
 
-    head = ('<w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>'
-            + "".join(cell(h, True) for h in headers) + "</w:tr>")
-    body = "".join("<w:tr><w:trPr><w:cantSplit/></w:trPr>" + "".join(cell(v) for v in row) + "</w:tr>"
-                   for row in rows)
+    head = "<w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>" + "".join(cell(h, True) for h in headers) + "</w:tr>"
+    body = "".join("<w:tr><w:trPr><w:cantSplit/></w:trPr>" + "".join(cell(v) for v in row) + "</w:tr>" for row in rows)
     section = doc.sections[-1]
-    grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in _column_widths(headers, rows, section.page_width
-                                                                    - section.left_margin - section.right_margin))
-    xml = (f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="5000" w:type="pct"/>'
-           f'<w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>{head}{body}</w:tbl>')
+    grid = "".join(
+        f'<w:gridCol w:w="{w}"/>'
+        for w in _column_widths(
+            headers, rows, (section.page_width or 0) - (section.left_margin or 0) - (section.right_margin or 0)
+        )
+    )
+    xml = (
+        f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="5000" w:type="pct"/>'
+        f'<w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>{head}{body}</w:tbl>'
+    )
     doc.element.body._insert_tbl(parse_xml(xml))  # before the body's closing section properties
     doc.add_paragraph()  # Word needs a paragraph after a table; it also separates two tables
 
@@ -171,7 +182,7 @@ def _landscape(doc: DocumentObject) -> None:
 
 
 def _account_ref(row: Any, t: Translator) -> str:
-    """"云麓发布（微博，区委宣传部）": the account as the text names it."""
+    """ "云麓发布（微博，区委宣传部）": the account as the text names it."""
     sep = "，" if t.lang == "zh" else ", "
     inner = sep.join((t.maybe(f"platform.{row['platform']}"), row["unit"]))
     return f"{row['name']}（{inner}）" if t.lang == "zh" else f"{row['name']} ({inner})"
@@ -179,20 +190,49 @@ def _account_ref(row: Any, t: Translator) -> str:
 
 def flagged_rows(data: ReportData, t: Translator) -> dict[int, list[Any]]:
     """The problem-account table's cells, by account: computed once for the bulletin and the notices."""
-    return {r["account_id"]: [
-        r["unit"], t.maybe(f"platform.{r['platform']}"), r["name"], r["platform_id"], t.maybe(f"status.{r['status']}"),
-        fmt_dt(r["last_post_at"]), r["days_silent"], rule_text(r, t),
-        recommendation(r, data.plan_by_account.get(r["account_id"]), t),
-        " ".join(v for v in (r.get("contact_name"), r.get("contact_phone")) if v) or None] for r in data.flagged}
+    return {
+        r["account_id"]: [
+            r["unit"],
+            t.maybe(f"platform.{r['platform']}"),
+            r["name"],
+            r["platform_id"],
+            t.maybe(f"status.{r['status']}"),
+            fmt_dt(r["last_post_at"]),
+            r["days_silent"],
+            rule_text(r, t),
+            recommendation(r, data.plan_by_account.get(r["account_id"]), t),
+            " ".join(v for v in (r.get("contact_name"), r.get("contact_phone")) if v) or None,
+        ]
+        for r in data.flagged
+    }
 
 
 def flagged_headers(t: Translator) -> list[str]:
-    return [t("col.unit"), t("col.platform"), t("col.account"), t("col.platform_id"), t("col.status"),
-            t("col.last_post"), t("col.days_silent"), t("col.rule"), t("col.recommendation"), t("col.contact")]
+    return [
+        t("col.unit"),
+        t("col.platform"),
+        t("col.account"),
+        t("col.platform_id"),
+        t("col.status"),
+        t("col.last_post"),
+        t("col.days_silent"),
+        t("col.rule"),
+        t("col.recommendation"),
+        t("col.contact"),
+    ]
 
 
-def write_bulletin(path: Path, data: ReportData, t: Translator, *, scope_label: str, letter: dict[str, str],
-                   deadline: datetime, generated_at: datetime, cells: dict[int, list[Any]] | None = None) -> None:
+def write_bulletin(
+    path: Path,
+    data: ReportData,
+    t: Translator,
+    *,
+    scope_label: str,
+    letter: dict[str, str],
+    deadline: datetime,
+    generated_at: datetime,
+    cells: dict[int, list[Any]] | None = None,
+) -> None:
     """The 通报 draft of the run, as an editable .docx (`cells`: flagged_rows, when already computed)."""
     cells = cells if cells is not None else flagged_rows(data, t)
     doc = new_document()
@@ -200,16 +240,38 @@ def write_bulletin(path: Path, data: ReportData, t: Translator, *, scope_label: 
     office = letter.get("issuer") or t("notice.office")
     _title(doc, letter.get("bulletin_no", ""), t("bulletin.title", scope=scope_label))
     _para(doc, t("bulletin.to"), indent=False)
-    _para(doc, t("bulletin.opening", basis=t("notice.basis"), office=office,
-                 date=official_date(data.run["as_of"], t.lang), scope=scope_label, total=f"{c['total']:,}"))
+    _para(
+        doc,
+        t(
+            "bulletin.opening",
+            basis=t("notice.basis"),
+            office=office,
+            date=official_date(data.run["as_of"], t.lang),
+            scope=scope_label,
+            total=f"{c['total']:,}",
+        ),
+    )
     _heading(doc, t("bulletin.overall"))
     _para(doc, "".join(conclusion(data, t)))
     sep = "；" if t.lang == "zh" else "; "
-    platforms = [p for p in ("wechat", "weibo", "toutiao") if p in c["platforms"]] + \
-        sorted(set(c["platforms"]) - {"wechat", "weibo", "toutiao"})
-    _para(doc, t("bulletin.by_platform", parts=sep.join(
-        t("bulletin.platform_part", platform=t.maybe(f"platform.{p}"), total=f"{c['platforms'][p]['total']:,}",
-          rate=fmt_rate(c["platforms"][p]["rate"])) for p in platforms)))
+    platforms = [p for p in ("wechat", "weibo", "toutiao") if p in c["platforms"]] + sorted(
+        set(c["platforms"]) - {"wechat", "weibo", "toutiao"}
+    )
+    _para(
+        doc,
+        t(
+            "bulletin.by_platform",
+            parts=sep.join(
+                t(
+                    "bulletin.platform_part",
+                    platform=t.maybe(f"platform.{p}"),
+                    total=f"{c['platforms'][p]['total']:,}",
+                    rate=fmt_rate(c["platforms"][p]["rate"]),
+                )
+                for p in platforms
+            ),
+        ),
+    )
     _heading(doc, t("bulletin.problems"))
     by_status: dict[str, list[AccountRow]] = {s: [] for s in PROBLEM_ORDER}
     for row in data.flagged:
@@ -221,8 +283,18 @@ def write_bulletin(path: Path, data: ReportData, t: Translator, *, scope_label: 
             continue
         named = ("、" if t.lang == "zh" else "; ").join(_account_ref(r, t) for r in rows[:NAMED_PER_TYPE])
         more = t("bulletin.more", n=f"{len(rows):,}") if len(rows) > NAMED_PER_TYPE else ""
-        _para(doc, t("bulletin.problem_type", k=_ordinal(k, t), status=t.maybe(f"status.{status}"),
-                     n=f"{len(rows):,}", help=t(f"status_help.{status}"), names=named, more=more))
+        _para(
+            doc,
+            t(
+                "bulletin.problem_type",
+                k=_ordinal(k, t),
+                status=t.maybe(f"status.{status}"),
+                n=f"{len(rows):,}",
+                help=t(f"status_help.{status}"),
+                names=named,
+                more=more,
+            ),
+        )
         k += 1
     if not data.flagged:
         _para(doc, t("bulletin.no_problems"))
@@ -237,17 +309,43 @@ def write_bulletin(path: Path, data: ReportData, t: Translator, *, scope_label: 
     _landscape(doc)
     _para(doc, t("bulletin.annex1"), indent=False, font=HEADING_FONT)
     status_heads = [t.maybe(f"status.{s}") for s in STATUS_ORDER]
-    add_table(doc, [t("col.platform"), *status_heads, t("summary.total"), t("col.rate")],
-              [[t.maybe(f"platform.{p}"), *(c["platforms"][p]["by_status"].get(s, 0) for s in STATUS_ORDER),
-                c["platforms"][p]["total"], fmt_rate(c["platforms"][p]["rate"])] for p in platforms]
-              + [[t("summary.all_platforms"), *(c["by_status"].get(s, 0) for s in STATUS_ORDER), c["total"],
-                  fmt_rate(c["rate"])]])
+    add_table(
+        doc,
+        [t("col.platform"), *status_heads, t("summary.total"), t("col.rate")],
+        [
+            [
+                t.maybe(f"platform.{p}"),
+                *(c["platforms"][p]["by_status"].get(s, 0) for s in STATUS_ORDER),
+                c["platforms"][p]["total"],
+                fmt_rate(c["platforms"][p]["rate"]),
+            ]
+            for p in platforms
+        ]
+        + [
+            [
+                t("summary.all_platforms"),
+                *(c["by_status"].get(s, 0) for s in STATUS_ORDER),
+                c["total"],
+                fmt_rate(c["rate"]),
+            ]
+        ],
+    )
     _para(doc, t("bulletin.annex2"), indent=False, font=HEADING_FONT)
-    add_table(doc, [t("col.rank"), t("col.unit"), t("col.accounts"), *status_heads, t("col.rate"),
-                    t("col.rate_change")],
-              [[i, unit_label(u["name"], u["top_id"], data, t), u["accounts"],
-                *(u["by_status"].get(s, 0) for s in STATUS_ORDER), fmt_rate(u["rate"]), _pp(u)]
-               for i, u in enumerate(data.units, 1)])
+    add_table(
+        doc,
+        [t("col.rank"), t("col.unit"), t("col.accounts"), *status_heads, t("col.rate"), t("col.rate_change")],
+        [
+            [
+                i,
+                unit_label(u["name"], u["top_id"], data, t),
+                u["accounts"],
+                *(u["by_status"].get(s, 0) for s in STATUS_ORDER),
+                fmt_rate(u["rate"]),
+                _pp(u),
+            ]
+            for i, u in enumerate(data.units, 1)
+        ],
+    )
     _para(doc, t("bulletin.annex3"), indent=False, font=HEADING_FONT)
     add_table(doc, flagged_headers(t), [cells[r["account_id"]] for r in data.flagged], size=8)
     doc.save(str(path))
@@ -262,42 +360,87 @@ def _ordinal(k: int, t: Translator) -> str:
     return f"（{NUMBERS[k]}）" if t.lang == "zh" and k < len(NUMBERS) else f"({k + 1})"
 
 
-def write_unit_notice(path: Path, n: dict[str, Any], data: ReportData, t: Translator, *, letter: dict[str, str],
-                      deadline: datetime, generated_at: datetime, cells: dict[int, list[Any]] | None = None) -> None:
+def write_unit_notice(
+    path: Path,
+    n: dict[str, Any],
+    data: ReportData,
+    t: Translator,
+    *,
+    letter: dict[str, str],
+    deadline: datetime,
+    generated_at: datetime,
+    cells: dict[int, list[Any]] | None = None,
+) -> None:
     """One unit's 整改通知 as an editable .docx: the same content as its HTML notice."""
     cells = cells if cells is not None else flagged_rows(data, t)
     doc = new_document()
     office = letter.get("issuer") or t("notice.office")
     _title(doc, letter.get("doc_no", ""), t("notice.title", unit=n["label"]))
     _para(doc, t("notice.to", unit=n["label"]), indent=False)
-    _para(doc, t("notice.intro", as_of=official_date(data.run["as_of"], t.lang), total=f"{n['total']:,}",
-                 flagged=f"{len(n['flagged']):,}", unknown=f"{len(n['unchecked']):,}", rate=fmt_rate(n["rate"])))
+    _para(
+        doc,
+        t(
+            "notice.intro",
+            as_of=official_date(data.run["as_of"], t.lang),
+            total=f"{n['total']:,}",
+            flagged=f"{len(n['flagged']):,}",
+            unknown=f"{len(n['unchecked']):,}",
+            rate=fmt_rate(n["rate"]),
+        ),
+    )
     if n["flagged"]:
-        _para(doc, t("notice.request", basis=t("notice.basis"), deadline=official_date(deadline, t.lang),
-                     office=office), bold=True)
+        _para(
+            doc,
+            t("notice.request", basis=t("notice.basis"), deadline=official_date(deadline, t.lang), office=office),
+            bold=True,
+        )
         if n["near_ties"]:
             _para(doc, t("notice.confirm_main", count=n["near_ties"]))
         _heading(doc, t("notice.problems"))
-        add_table(doc, [h for i, h in enumerate(flagged_headers(t)) if i != 0],
-                  [cells[r["account_id"]][1:] for r in n["flagged"]], size=8)
+        add_table(
+            doc,
+            [h for i, h in enumerate(flagged_headers(t)) if i != 0],
+            [cells[r["account_id"]][1:] for r in n["flagged"]],
+            size=8,
+        )
     else:
         _para(doc, t("notice.none"))
     if n["plan"]:
         _heading(doc, t("notice.plan"))
-        add_table(doc, [t("col.account"), t("col.platform"), t("col.action"), t("col.target"), t("col.plan_reason")],
-                  [[f"{p['name']}（{p['unit']}）" if t.lang == "zh" else f"{p['name']} ({p['unit']})",
+        add_table(
+            doc,
+            [t("col.account"), t("col.platform"), t("col.action"), t("col.target"), t("col.plan_reason")],
+            [
+                [
+                    f"{p['name']}（{p['unit']}）" if t.lang == "zh" else f"{p['name']} ({p['unit']})",
                     t.maybe(f"platform.{p['platform']}"),
-                    t.maybe(f"action.{p['action']}") + (f"（{t('notice.to_confirm')}）"
-                                                        if (p["numbers"] or {}).get("near_tie") is not None else ""),
-                    p["target_name"], p["reason_zh"] if t.lang == "zh" else p["reason_en"]] for p in n["plan"]],
-                  size=8)
+                    t.maybe(f"action.{p['action']}")
+                    + (f"（{t('notice.to_confirm')}）" if (p["numbers"] or {}).get("near_tie") is not None else ""),
+                    p["target_name"],
+                    p["reason_zh"] if t.lang == "zh" else p["reason_en"],
+                ]
+                for p in n["plan"]
+            ],
+            size=8,
+        )
     if n["unchecked"]:
         _heading(doc, t("notice.unchecked"))
-        add_table(doc, [t("col.account"), t("col.platform"), t("col.outcome"), t("col.reason"), t("col.fetched")],
-                  [[p["name"], t.maybe(f"platform.{p['platform']}"), t.maybe(f"outcome.{p['outcome'] or 'never'}"),
-                    p["reason"], fmt_dt(p["fetched_at"])] for p in n["unchecked"]], size=8)
+        add_table(
+            doc,
+            [t("col.account"), t("col.platform"), t("col.outcome"), t("col.reason"), t("col.fetched")],
+            [
+                [
+                    p["name"],
+                    t.maybe(f"platform.{p['platform']}"),
+                    t.maybe(f"outcome.{p['outcome'] or 'never'}"),
+                    p["reason"],
+                    fmt_dt(p["fetched_at"]),
+                ]
+                for p in n["unchecked"]
+            ],
+            size=8,
+        )
     if letter.get("contact") or letter.get("phone"):
         _para(doc, t("notice.contact", contact=letter.get("contact") or "—", phone=letter.get("phone") or "—"))
     _signature(doc, letter.get("issuer", ""), generated_at, t.lang)
     doc.save(str(path))
-

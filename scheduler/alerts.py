@@ -63,12 +63,26 @@ def verdict_changes(conn: Connection, score_run_id: int) -> list[Event]:
     between changes nothing (a failed fetch is no news)."""
     v, a, o = Verdict.__table__, Account.__table__, Organization.__table__
     query = (
-        select(v.c.account_id, v.c.status, v.c.previous_status.label("previous"), v.c.change, v.c.days_silent,
-               v.c.rule, a.c.name, a.c.platform, o.c.name.label("org"))
+        select(
+            v.c.account_id,
+            v.c.status,
+            v.c.previous_status.label("previous"),
+            v.c.change,
+            v.c.days_silent,
+            v.c.rule,
+            a.c.name,
+            a.c.platform,
+            o.c.name.label("org"),
+        )
         .select_from(v.join(a, a.c.id == v.c.account_id).join(o, o.c.id == a.c.org_id))
-        .where(v.c.run_id == score_run_id, v.c.registry_status.not_in(CLOSED),
-               or_(v.c.change.in_(("newly_flagged", "changed", "recovered")),
-                   and_(v.c.change == "new", v.c.status.in_(FLAGGED))))
+        .where(
+            v.c.run_id == score_run_id,
+            v.c.registry_status.not_in(CLOSED),
+            or_(
+                v.c.change.in_(("newly_flagged", "changed", "recovered")),
+                and_(v.c.change == "new", v.c.status.in_(FLAGGED)),
+            ),
+        )
         .order_by(a.c.platform, o.c.name, a.c.name)
     )
     events = []
@@ -91,7 +105,8 @@ def login_walls(conn: Connection, patrol_id: int, threshold: int) -> list[Event]
         .join(Account, Account.id == FetchOutcome.account_id)
         .where(FetchOutcome.patrol_id.in_(recent))  # type: ignore[attr-defined]
         .group_by(FetchOutcome.patrol_id, Account.platform)
-        .order_by(FetchOutcome.patrol_id.desc())).all()
+        .order_by(FetchOutcome.patrol_id.desc())
+    ).all()
     by_platform: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for pid, platform, n_walls, visits in rows:
         by_platform[platform].append((pid, n_walls, visits))
@@ -104,9 +119,19 @@ def login_walls(conn: Connection, patrol_id: int, threshold: int) -> list[Event]
             if n_walls < threshold:
                 break
             start = pid
-        events.append(Event(f"login_required:{platform}:{start}", "login_required",
-                            {"platform": platform, "accounts": history[0][1], "visits": history[0][2],
-                             "patrol_id": patrol_id, "since_patrol": start}))
+        events.append(
+            Event(
+                f"login_required:{platform}:{start}",
+                "login_required",
+                {
+                    "platform": platform,
+                    "accounts": history[0][1],
+                    "visits": history[0][2],
+                    "patrol_id": patrol_id,
+                    "since_patrol": start,
+                },
+            )
+        )
     return events
 
 
@@ -126,26 +151,48 @@ def collect_events(ctx: RunContext) -> list[Event]:
     conf = rt.settings.get("alerts", default={})
     events: list[Event] = []
     with rt.engine.connect() as conn:
-        score_run_id = ctx.data("score_run_id") or conn.execute(
-            select(func.max(ScoreRun.id)).where(ScoreRun.as_of <= not_after_now())).scalar()
+        score_run_id = (
+            ctx.data("score_run_id")
+            or conn.execute(select(func.max(ScoreRun.id)).where(ScoreRun.as_of <= not_after_now())).scalar()
+        )
         if score_run_id:
             events += verdict_changes(conn, score_run_id)
         patrol_id = ctx.data("patrol_id")
         if patrol_id:
             events += login_walls(conn, patrol_id, int(conf.get("login_required_threshold", 5)))
-        steps = conn.execute(select(JobStep.step, JobStep.status, JobStep.counts)
-                             .where(JobStep.run_id == ctx.run_id).order_by(JobStep.id)).all()
+        steps = conn.execute(
+            select(JobStep.step, JobStep.status, JobStep.counts)
+            .where(JobStep.run_id == ctx.run_id)
+            .order_by(JobStep.id)
+        ).all()
     patrol = ctx.results.get("patrol")
     if patrol is not None and patrol.status == FAILED:
         day = to_local(utcnow()).date().isoformat()  # type: ignore[union-attr]
-        events.append(Event(f"patrol_failed:{schedule.name}:{day}", "patrol_failed",
-                            {"schedule": schedule.name, "run_id": ctx.run_id, "message": patrol.message}))
+        events.append(
+            Event(
+                f"patrol_failed:{schedule.name}:{day}",
+                "patrol_failed",
+                {"schedule": schedule.name, "run_id": ctx.run_id, "message": patrol.message},
+            )
+        )
     if conf.get("summary", True):
         report = ctx.data("report_path")
-        events.append(Event(f"summary:{ctx.run_id}", "summary", {
-            "schedule": schedule.name, "run_id": ctx.run_id, "trigger": ctx.trigger, "status": ctx.status,
-            "message": ctx.message, "report": report, "report_link": _report_link(report, rt.settings),
-            "steps": [{"step": s, "status": st, "counts": c} for s, st, c in steps if s != "notify"]}))
+        events.append(
+            Event(
+                f"summary:{ctx.run_id}",
+                "summary",
+                {
+                    "schedule": schedule.name,
+                    "run_id": ctx.run_id,
+                    "trigger": ctx.trigger,
+                    "status": ctx.status,
+                    "message": ctx.message,
+                    "report": report,
+                    "report_link": _report_link(report, rt.settings),
+                    "steps": [{"step": s, "status": st, "counts": c} for s, st, c in steps if s != "notify"],
+                },
+            )
+        )
     return events
 
 
@@ -174,31 +221,49 @@ def compose(rows: list[AlertEvent], *, lang: str, max_items: int) -> channels.Me
             lines.append(f"- {clean(s['message'], 300)}")
         if s.get("report_link"):
             link = s["report_link"]
-            lines.append(f"- {tr('报告', 'Report')}: " + (f"[{clean(Path(link).name)}]({link})"
-                                                         if link.startswith(("http://", "https://")) else link))
+            lines.append(
+                f"- {tr('报告', 'Report')}: "
+                + (f"[{clean(Path(link).name)}]({link})" if link.startswith(("http://", "https://")) else link)
+            )
     for e in groups.get("patrol_failed", []):
-        lines.append(f"**{tr('巡查失败', 'Patrol failed')}**: {clean(e['schedule'])} #{e['run_id']}: "
-                     f"{clean(e['message'], 300)}")
+        lines.append(
+            f"**{tr('巡查失败', 'Patrol failed')}**: {clean(e['schedule'])} #{e['run_id']}: {clean(e['message'], 300)}"
+        )
     for e in groups.get("login_required", []):
         platform = t.maybe(f"platform.{e['platform']}")
-        lines.append(tr(f"**登录失效**: {platform} 有 {e['accounts']} 个账号需要登录 (自巡查 #{e['since_patrol']} 起), "
-                        "请更新 Cookie/Token",
-                        f"**Credentials expired**: {platform}: {e['accounts']} accounts need a login "
-                        f"(since patrol #{e['since_patrol']}); renew the cookie/token"))
-    for kind, heading in (("flagged", tr("新增问题账号", "Newly flagged accounts")),
-                          ("recovered", tr("恢复正常的账号", "Accounts back to active"))):
+        lines.append(
+            tr(
+                f"**登录失效**: {platform} 有 {e['accounts']} 个账号需要登录 (自巡查 #{e['since_patrol']} 起), "
+                "请更新 Cookie/Token",
+                f"**Credentials expired**: {platform}: {e['accounts']} accounts need a login "
+                f"(since patrol #{e['since_patrol']}); renew the cookie/token",
+            )
+        )
+    for kind, heading in (
+        ("flagged", tr("新增问题账号", "Newly flagged accounts")),
+        ("recovered", tr("恢复正常的账号", "Accounts back to active")),
+    ):
         items = groups.get(kind, [])
         if not items:
             continue
         lines.append(f"**{heading}: {len(items)}**")
         for e in items[:max_items]:
             status = t.maybe(f"status.{e['status']}")
-            silent = tr(f", {e['days_silent']} 天未更新", f", silent {e['days_silent']} days") \
-                if e.get("days_silent") is not None and kind == "flagged" else ""
-            lines.append(f"- {clean(e['name'])} ({t.maybe('platform.' + e['platform'])}, {clean(e['org'])}): "
-                         f"{status}{silent}")
+            silent = (
+                tr(f", {e['days_silent']} 天未更新", f", silent {e['days_silent']} days")
+                if e.get("days_silent") is not None and kind == "flagged"
+                else ""
+            )
+            lines.append(
+                f"- {clean(e['name'])} ({t.maybe('platform.' + e['platform'])}, {clean(e['org'])}): {status}{silent}"
+            )
         if len(items) > max_items:
-            lines.append(tr(f"- …另有 {len(items) - max_items} 个, 见报告", f"- …and {len(items) - max_items} more, see the report"))
+            lines.append(
+                tr(
+                    f"- …另有 {len(items) - max_items} 个, 见报告",
+                    f"- …and {len(items) - max_items} more, see the report",
+                )
+            )
     events = [{"kind": r.kind, "key": r.dedup_key, **r.payload} for r in rows]
     return channels.Message(title=title, text="\n".join(lines), data={"source": "govpulse", "events": events})
 
@@ -228,19 +293,28 @@ def deliver(engine: Any, settings: Any, names: list[str]) -> dict[str, str]:
 
 
 def _deliver_channel(engine: Any, conf: dict[str, Any], name: str, channel: Any, max_attempts: int) -> str | None:
-    pending = (AlertEvent.channel == name, AlertEvent.sent_at.is_(None),  # type: ignore[union-attr]
-               AlertEvent.attempts < max_attempts)
+    pending = (
+        AlertEvent.channel == name,
+        AlertEvent.sent_at.is_(None),  # type: ignore[union-attr]
+        AlertEvent.attempts < max_attempts,
+    )
     with engine.connect() as conn:
-        rows = [AlertEvent(**r) for r in conn.execute(
-            select(AlertEvent.__table__).where(*pending).order_by(AlertEvent.id)).mappings()]
+        rows = [
+            AlertEvent(**r)
+            for r in conn.execute(select(AlertEvent.__table__).where(*pending).order_by(AlertEvent.id)).mappings()
+        ]
     if not rows:
         return None
     values: dict[str, Any] = {"attempts": AlertEvent.attempts + 1}
     error = None
     try:
         channels.validate(name, channel)
-        channels.send(name, channel, compose(rows, lang=conf.get("lang", "zh"), max_items=int(conf.get("max_items", 30))),
-                      timeout=float(conf.get("timeout_seconds", 10)))
+        channels.send(
+            name,
+            channel,
+            compose(rows, lang=conf.get("lang", "zh"), max_items=int(conf.get("max_items", 30))),
+            timeout=float(conf.get("timeout_seconds", 10)),
+        )
         values |= {"sent_at": utcnow(), "last_error": None}
         log.info("alerts: %d event(s) sent to %s", len(rows), name)
     except Exception as exc:  # a broken channel (or its configuration) never stops the chain
@@ -258,16 +332,25 @@ def notify_run(ctx: RunContext) -> StepResult:
     names = list(ctx.schedule.options.get("notify") or configured)
     events = collect_events(ctx)
     now = utcnow()
-    rows = [{"dedup_key": e.key[:300], "channel": name, "kind": e.kind, "created_at": now, "attempts": 0,
-             "payload": e.data} for name in names for e in events]
+    rows = [
+        {"dedup_key": e.key[:300], "channel": name, "kind": e.kind, "created_at": now, "attempts": 0, "payload": e.data}
+        for name in names
+        for e in events
+    ]
     upsert(rt.engine, AlertEvent, rows, keys=["dedup_key", "channel"])
     counts: dict[str, Any] = {"events": len(events), "channels": len(names)}
     for e in events:
         counts[e.kind] = counts.get(e.kind, 0) + 1
     if not names:
-        return StepResult(counts=counts, message=L("未配置告警渠道 (alerts.channels)", "no alert channel configured (alerts.channels)"))
+        return StepResult(
+            counts=counts,
+            message=L("未配置告警渠道 (alerts.channels)", "no alert channel configured (alerts.channels)"),
+        )
     errors = deliver(rt.engine, rt.settings, names)
     if errors:
-        return StepResult(status=FAILED, counts=counts | {"failed": sorted(errors)},
-                          message="; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
+        return StepResult(
+            status=FAILED,
+            counts=counts | {"failed": sorted(errors)},
+            message="; ".join(f"{k}: {v}" for k, v in sorted(errors.items())),
+        )
     return StepResult(counts=counts)

@@ -86,7 +86,7 @@ class _Excerpt(logging.Handler):
             self.size -= len(self.lines.popleft()) + 1
 
     def text(self) -> str:
-        return "\n".join(self.lines)[-self.limit:]
+        return "\n".join(self.lines)[-self.limit :]
 
 
 @contextmanager
@@ -100,14 +100,20 @@ def _captured(limit: int) -> Iterator[_Excerpt]:
         root.removeHandler(handler)
 
 
-def _record_step(ctx: RunContext, step: str, result: StepResult, *, step_id: int | None = None,
-                 excerpt: str | None = None) -> None:
-    values = {"finished_at": utcnow(), "status": result.status, "counts": result.counts,
-              "log_excerpt": excerpt if excerpt is not None else result.message}
+def _record_step(
+    ctx: RunContext, step: str, result: StepResult, *, step_id: int | None = None, excerpt: str | None = None
+) -> None:
+    values = {
+        "finished_at": utcnow(),
+        "status": result.status,
+        "counts": result.counts,
+        "log_excerpt": excerpt if excerpt is not None else result.message,
+    }
     with ctx.runtime.engine.begin() as conn:
         if step_id is None:
-            conn.execute(insert(JobStep).values(run_id=ctx.run_id, step=step, started_at=values["finished_at"],
-                                                **values))
+            conn.execute(
+                insert(JobStep).values(run_id=ctx.run_id, step=step, started_at=values["finished_at"], **values)
+            )
         else:
             conn.execute(update(JobStep).where(JobStep.id == step_id).values(**values))  # type: ignore[arg-type]
 
@@ -115,8 +121,9 @@ def _record_step(ctx: RunContext, step: str, result: StepResult, *, step_id: int
 def run_step(ctx: RunContext, step: str) -> StepResult:
     engine = ctx.runtime.engine
     with engine.begin() as conn:
-        step_id = conn.execute(insert(JobStep).values(run_id=ctx.run_id, step=step, started_at=utcnow(),
-                                                      status="running", counts={})).inserted_primary_key[0]
+        step_id = conn.execute(
+            insert(JobStep).values(run_id=ctx.run_id, step=step, started_at=utcnow(), status="running", counts={})
+        ).inserted_primary_key[0]
     log.info("schedule %s run %s: %s started", ctx.schedule.name, ctx.run_id, step)
     with _captured(int(ctx.runtime.conf("log_excerpt_chars") or 4000)) as excerpt:
         try:
@@ -131,27 +138,44 @@ def run_step(ctx: RunContext, step: str) -> StepResult:
         if result.message:
             excerpt.add(result.message)
     _record_step(ctx, step, result, step_id=step_id, excerpt=excerpt.text())
-    log.log(logging.INFO if result.status == OK else logging.WARNING, "schedule %s run %s: %s %s%s",
-            ctx.schedule.name, ctx.run_id, step, result.status, f": {result.message}" if result.message else "")
+    log.log(
+        logging.INFO if result.status == OK else logging.WARNING,
+        "schedule %s run %s: %s %s%s",
+        ctx.schedule.name,
+        ctx.run_id,
+        step,
+        result.status,
+        f": {result.message}" if result.message else "",
+    )
     ctx.results[step] = result
     return result
 
 
-def _start_run(runtime: Runtime, name: str, trigger: str, status: str = "running",
-               message: str | None = None) -> int:
+def _start_run(runtime: Runtime, name: str, trigger: str, status: str = "running", message: str | None = None) -> int:
     now = utcnow()
     with runtime.engine.begin() as conn:
-        return conn.execute(insert(JobRun).values(
-            schedule_name=name, trigger=trigger, started_at=now, status=status, pid=os.getpid(),
-            pid_start=process_start(os.getpid()),
-            host=socket.gethostname()[:200], message=message,
-            finished_at=None if status == "running" else now)).inserted_primary_key[0]
+        return conn.execute(
+            insert(JobRun).values(
+                schedule_name=name,
+                trigger=trigger,
+                started_at=now,
+                status=status,
+                pid=os.getpid(),
+                pid_start=process_start(os.getpid()),
+                host=socket.gethostname()[:200],
+                message=message,
+                finished_at=None if status == "running" else now,
+            )
+        ).inserted_primary_key[0]
 
 
 def _finish_run(ctx: RunContext) -> None:
     with ctx.runtime.engine.begin() as conn:
-        conn.execute(update(JobRun).where(JobRun.id == ctx.run_id)  # type: ignore[arg-type]
-                     .values(status=ctx.status, finished_at=utcnow(), message=(ctx.message or None) and ctx.message[:2000]))
+        conn.execute(
+            update(JobRun)
+            .where(JobRun.id == ctx.run_id)  # type: ignore[arg-type]
+            .values(status=ctx.status, finished_at=utcnow(), message=(ctx.message or None) and ctx.message[:2000])
+        )
 
 
 def record_skipped_run(runtime: Runtime, name: str, trigger: str, message: str) -> int:
@@ -171,11 +195,13 @@ def run_chain(runtime: Runtime, name: str, *, trigger: str, steps: Mapping[str, 
         return None
     guard = runtime.schedule_guard(name)
     if not guard.acquire(blocking=False):
-        return record_skipped_run(runtime, name, trigger,
-                                  L("上一次运行尚未结束", "the previous run of this schedule is still running"))
+        return record_skipped_run(
+            runtime, name, trigger, L("上一次运行尚未结束", "the previous run of this schedule is still running")
+        )
     try:
-        ctx = RunContext(runtime=runtime, schedule=schedule, trigger=trigger, steps=steps,
-                         run_id=_start_run(runtime, name, trigger))
+        ctx = RunContext(
+            runtime=runtime, schedule=schedule, trigger=trigger, steps=steps, run_id=_start_run(runtime, name, trigger)
+        )
         log.info("schedule %s run %s (%s): %s", name, ctx.run_id, trigger, " → ".join(schedule.chain))
         try:
             _run_steps(ctx)
@@ -195,7 +221,9 @@ def _run_steps(ctx: RunContext) -> None:
         if ctx.status == OK and ctx.runtime.stop.is_set():
             ctx.status, ctx.message = INTERRUPTED, L("守护进程正在关闭", "the daemon is shutting down")
         if ctx.status != OK:
-            _record_step(ctx, step, StepResult(status=SKIPPED, message=L("前一步未成功", "an earlier step did not succeed")))
+            _record_step(
+                ctx, step, StepResult(status=SKIPPED, message=L("前一步未成功", "an earlier step did not succeed"))
+            )
             continue
         result = run_step(ctx, step)
         if result.status != OK:

@@ -65,7 +65,7 @@ def _truncate(text: str, limit: int) -> str:
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
-    return data[:limit - 4].decode("utf-8", "ignore") + "\n…"
+    return data[: limit - 4].decode("utf-8", "ignore") + "\n…"
 
 
 def _post_json(url: str, payload: dict[str, Any], timeout: float) -> bytes:
@@ -73,9 +73,12 @@ def _post_json(url: str, payload: dict[str, Any], timeout: float) -> bytes:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ChannelError(L("webhook 地址应为 http(s) URL", "the webhook address must be an http(s) URL"))
     where = parts.hostname
-    request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                                     method="POST", headers={"Content-Type": "application/json; charset=utf-8",
-                                                             "User-Agent": "govpulse"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "govpulse"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read(REPLY_LIMIT)
@@ -94,16 +97,18 @@ def _robot_reply(body: bytes, url: str) -> None:
     except ValueError:
         reply = None
     if not isinstance(reply, dict) or reply.get("errcode") != 0:
-        detail = f"errcode {reply.get('errcode')}: {str(reply.get('errmsg'))[:200]}" if isinstance(reply, dict) \
+        detail = (
+            f"errcode {reply.get('errcode')}: {str(reply.get('errmsg'))[:200]}"
+            if isinstance(reply, dict)
             else L("回复不是 JSON", "the reply is not JSON")
+        )
         raise ChannelError(f"{urllib.parse.urlsplit(url).hostname}: {detail}")
 
 
 def dingtalk_signed_url(url: str, signing_secret: str, now_ms: int | None = None) -> str:
     """DingTalk's signature: HMAC-SHA256 over "<timestamp ms>\\n<secret>", base64, URL-encoded."""
     timestamp = str(now_ms if now_ms is not None else round(time.time() * 1000))
-    digest = hmac.new(signing_secret.encode(), f"{timestamp}\n{signing_secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(signing_secret.encode(), f"{timestamp}\n{signing_secret}".encode(), hashlib.sha256).digest()
     sign = urllib.parse.quote_plus(base64.b64encode(digest))
     return f"{url}{'&' if '?' in url else '?'}timestamp={timestamp}&sign={sign}"
 
@@ -146,7 +151,9 @@ def send(name: str, conf: dict[str, Any], message: Message, *, timeout: float) -
         signing = secret(name, conf, "secret")
         target = dingtalk_signed_url(url, signing) if signing else url
         text = _truncate(f"### {message.title}\n{message.text}", TEXT_LIMITS["dingtalk"])
-        _robot_reply(_post_json(target, {"msgtype": "markdown", "markdown": {"title": message.title, "text": text}},
-                                timeout), url)
+        _robot_reply(
+            _post_json(target, {"msgtype": "markdown", "markdown": {"title": message.title, "text": text}}, timeout),
+            url,
+        )
     else:
         raise ChannelError(f"unknown channel type {kind!r}")

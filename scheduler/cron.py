@@ -17,15 +17,16 @@ from registry.errors import ValidationError
 from registry.i18n import L
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-CRON_HINT = "e.g. \"0 2 * * *\" (02:00 daily), \"30 1 * * 1\" (Mondays 01:30), \"*/10 * * * * *\" (every 10 s)"
+CRON_HINT = 'e.g. "0 2 * * *" (02:00 daily), "30 1 * * 1" (Mondays 01:30), "*/10 * * * * *" (every 10 s)'
 
 
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"scheduler.timezone {name!r}: {L('未知时区', 'unknown time zone')}",
-                              hint="e.g. Asia/Shanghai") from None
+        raise ValidationError(
+            f"scheduler.timezone {name!r}: {L('未知时区', 'unknown time zone')}", hint="e.g. Asia/Shanghai"
+        ) from None
 
 
 def _weekday(token: str) -> int:
@@ -68,10 +69,10 @@ def parse_cron(expr: str, tz: tzinfo) -> CronTrigger:
         elif len(fields) == 6:
             second, minute, hour, day, month, dow = fields
         else:
-            raise ValueError(f"{len(fields)} fields; expected 5 (minute hour day month weekday) "
-                             "or 6 (second first)")
-        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
-                           day_of_week=_weekdays(dow), timezone=tz)
+            raise ValueError(f"{len(fields)} fields; expected 5 (minute hour day month weekday) or 6 (second first)")
+        return CronTrigger(
+            second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(dow), timezone=tz
+        )
     except ValueError as exc:
         raise ValidationError(f"cron {expr!r}: {exc}", hint=CRON_HINT) from None
 

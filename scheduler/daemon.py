@@ -57,31 +57,48 @@ def recover_abandoned(engine: Engine, *, stale_after: float) -> dict[str, int]:
     message = L("运行中的进程已终止 (守护进程重启时发现)", "the process running it died (found at daemon start)")
     counts = {}
     with engine.begin() as conn:
-        running = conn.execute(select(JobRun.id, JobRun.trigger, JobRun.pid, JobRun.pid_start, JobRun.host)
-                               .where(JobRun.status == "running")).all()
-        dead = [r.id for r in running if r.trigger != "manual" or (
-            r.host == host and (r.pid is None or not process_alive(r.pid, r.pid_start)))]
+        running = conn.execute(
+            select(JobRun.id, JobRun.trigger, JobRun.pid, JobRun.pid_start, JobRun.host).where(
+                JobRun.status == "running"
+            )
+        ).all()
+        dead = [
+            r.id
+            for r in running
+            if r.trigger != "manual" or (r.host == host and (r.pid is None or not process_alive(r.pid, r.pid_start)))
+        ]
         if dead:
-            conn.execute(update(JobRun).where(JobRun.id.in_(dead))  # type: ignore[union-attr]
-                         .values(status=ABORTED, finished_at=now, message=message))
-            conn.execute(update(JobStep).where(JobStep.run_id.in_(dead), JobStep.status == "running")  # type: ignore[attr-defined]
-                         .values(status=ABORTED, finished_at=now, log_excerpt=message))
+            conn.execute(
+                update(JobRun)
+                .where(JobRun.id.in_(dead))  # type: ignore[union-attr]
+                .values(status=ABORTED, finished_at=now, message=message)
+            )
+            conn.execute(
+                update(JobStep)
+                .where(JobStep.run_id.in_(dead), JobStep.status == "running")  # type: ignore[attr-defined]
+                .values(status=ABORTED, finished_at=now, log_excerpt=message)
+            )
         counts["runs"] = len(dead)
     try:
         with acquire_lock(engine, "patrol", holder="govpulse run (recovery)", stale_after=stale_after):
             with engine.begin() as conn:
-                running = conn.execute(select(Patrol.id, Patrol.pid, Patrol.pid_start)
-                                       .where(Patrol.status == "running")).all()
+                running = conn.execute(
+                    select(Patrol.id, Patrol.pid, Patrol.pid_start).where(Patrol.status == "running")
+                ).all()
                 dead = [r.id for r in running if not crawl_alive(r)]
                 if dead:
-                    conn.execute(update(Patrol).where(Patrol.id.in_(dead))  # type: ignore[union-attr]
-                                 .values(status=ABORTED, finished_at=now))
+                    conn.execute(
+                        update(Patrol)
+                        .where(Patrol.id.in_(dead))  # type: ignore[union-attr]
+                        .values(status=ABORTED, finished_at=now)
+                    )
                 counts["patrols"] = len(dead)
     except LockedError:
         counts["patrols"] = 0  # a live patrol holds the lock: its rows are its own
     if any(counts.values()):
-        log.warning("marked aborted: %d run(s), %d patrol(s) left running by a dead process",
-                    counts["runs"], counts["patrols"])
+        log.warning(
+            "marked aborted: %d run(s), %d patrol(s) left running by a dead process", counts["runs"], counts["patrols"]
+        )
     return counts
 
 
@@ -90,8 +107,13 @@ def catch_up_due(engine: Engine, schedules: list[Schedule], rt: Runtime) -> list
     grace = timedelta(seconds=float(rt.conf("misfire_grace_seconds")))  # type: ignore[arg-type]
     now = utcnow()
     with engine.connect() as conn:
-        last: dict[str, Any] = dict(conn.execute(select(JobRun.schedule_name, func.max(JobRun.started_at))
-                                 .where(JobRun.status.in_(DONE)).group_by(JobRun.schedule_name)).all())  # type: ignore[attr-defined]
+        last: dict[str, Any] = dict(
+            conn.execute(
+                select(JobRun.schedule_name, func.max(JobRun.started_at))
+                .where(JobRun.status.in_(DONE))
+                .group_by(JobRun.schedule_name)
+            ).all()
+        )  # type: ignore[attr-defined]
     due = []
     for s in schedules:
         if s.paused:
@@ -129,8 +151,14 @@ class Daemon:
                 self._remove(name)
                 log.info("schedule %s paused", name)
             else:
-                job = self.scheduler.add_job(JOB_REF, trigger=parse_cron(s.cron, self.rt.tz), args=[name],
-                                             id=JOB_PREFIX + name, name=name, replace_existing=True)
+                job = self.scheduler.add_job(
+                    JOB_REF,
+                    trigger=parse_cron(s.cron, self.rt.tz),
+                    args=[name],
+                    id=JOB_PREFIX + name,
+                    name=name,
+                    replace_existing=True,
+                )
                 log.info("schedule %s (%s): next run %s", name, s.cron, job.next_run_time)
             self.signatures[name] = signature
 
@@ -142,7 +170,9 @@ class Daemon:
 
     def _on_max_instances(self, event: JobEvent) -> None:
         name = event.job_id.removeprefix(JOB_PREFIX)
-        record_skipped_run(self.rt, name, "cron", L("上一次运行尚未结束", "the previous run of this schedule is still running"))
+        record_skipped_run(
+            self.rt, name, "cron", L("上一次运行尚未结束", "the previous run of this schedule is still running")
+        )
 
     # -- life cycle -------------------------------------------------------------------------------
     def _install_signals(self) -> None:
@@ -167,8 +197,10 @@ class Daemon:
             runtime_mod.install(rt)
             grace = int(float(rt.conf("misfire_grace_seconds")))  # type: ignore[arg-type]
             self.scheduler = BackgroundScheduler(
-                timezone=rt.tz, executors={"default": ThreadPoolExecutor(4)},
-                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
+                timezone=rt.tz,
+                executors={"default": ThreadPoolExecutor(4)},
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
+            )
             self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start()
             try:
@@ -176,8 +208,12 @@ class Daemon:
                 for name in catch_up_due(rt.engine, list_schedules(rt.engine), rt):
                     rt.mark_catchup(name)
                     self.scheduler.modify_job(JOB_PREFIX + name, next_run_time=utcnow())
-                log.info("govpulse scheduler running (pid %d, %d schedule(s), time zone %s)",
-                         os.getpid(), len(self.signatures), rt.conf("timezone"))
+                log.info(
+                    "govpulse scheduler running (pid %d, %d schedule(s), time zone %s)",
+                    os.getpid(),
+                    len(self.signatures),
+                    rt.conf("timezone"),
+                )
                 poll = float(rt.conf("poll_seconds"))  # type: ignore[arg-type]
                 while not rt.stop.wait(poll):
                     if lock.lost.is_set():

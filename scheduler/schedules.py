@@ -67,12 +67,18 @@ def build_spec(entry: dict[str, Any], settings: Settings, *, where: str) -> Sche
     """Validate one schedule (a [[schedules]] table or the options of `schedule add`)."""
     unknown = sorted(set(entry) - set(ENTRY_KEYS))
     if unknown:
-        raise _bad(where, L(f"未知的键 {', '.join(unknown)}", f"unknown key(s) {', '.join(unknown)}"),
-                   hint=f"{L('可用', 'known')}: {', '.join(ENTRY_KEYS)}")
+        raise _bad(
+            where,
+            L(f"未知的键 {', '.join(unknown)}", f"unknown key(s) {', '.join(unknown)}"),
+            hint=f"{L('可用', 'known')}: {', '.join(ENTRY_KEYS)}",
+        )
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise _bad(f"{where}.name", L(f"名称 {name!r} 无效", f"invalid name {name!r}"),
-                   hint=L("字母、数字、汉字、- _ . , 最长 100", "letters, digits, - _ . ; up to 100 characters"))
+        raise _bad(
+            f"{where}.name",
+            L(f"名称 {name!r} 无效", f"invalid name {name!r}"),
+            hint=L("字母、数字、汉字、- _ . , 最长 100", "letters, digits, - _ . ; up to 100 characters"),
+        )
     cron = entry.get("cron")
     if not isinstance(cron, str):
         raise _bad(f"{where}.cron", L("缺少 cron 表达式", "a cron expression is required"))
@@ -83,12 +89,17 @@ def build_spec(entry: dict[str, Any], settings: Settings, *, where: str) -> Sche
     chain = _str_list(entry.get("chain", DEFAULT_CHAIN), f"{where}.chain")
     unknown_steps = [s for s in chain if s not in STEPS]
     if unknown_steps or not chain or len(set(chain)) != len(chain) or chain != sorted(chain, key=STEPS.index):
-        raise _bad(f"{where}.chain", L(f"步骤 {chain!r} 无效", f"invalid steps {chain!r}"),
-                   hint=L(f"按顺序从 {', '.join(STEPS)} 中选, 不重复", f"pick from {', '.join(STEPS)}, in that order"))
+        raise _bad(
+            f"{where}.chain",
+            L(f"步骤 {chain!r} 无效", f"invalid steps {chain!r}"),
+            hint=L(f"按顺序从 {', '.join(STEPS)} 中选, 不重复", f"pick from {', '.join(STEPS)}, in that order"),
+        )
 
     scope: dict[str, Any] = {}
     if entry.get("platforms"):
-        scope["platforms"] = sorted({normalize_platform(p) for p in _str_list(entry["platforms"], f"{where}.platforms")})
+        scope["platforms"] = sorted(
+            {normalize_platform(p) for p in _str_list(entry["platforms"], f"{where}.platforms")}
+        )
     if entry.get("orgs"):
         scope["orgs"] = [o for o in _str_list(entry["orgs"], f"{where}.orgs")]
     if entry.get("limit") is not None:
@@ -99,8 +110,9 @@ def build_spec(entry: dict[str, Any], settings: Settings, *, where: str) -> Sche
         budget = entry["daily_budget"]
         if not isinstance(budget, dict):
             raise _bad(f"{where}.daily_budget", L("应为 平台 = 数量", "must be a table of platform = count"))
-        scope["daily_budget"] = {normalize_platform(p): int(_positive(n, f"{where}.daily_budget.{p}"))
-                                 for p, n in budget.items()}
+        scope["daily_budget"] = {
+            normalize_platform(p): int(_positive(n, f"{where}.daily_budget.{p}")) for p, n in budget.items()
+        }
 
     options: dict[str, Any] = {}
     if entry.get("time_limit") is not None:
@@ -110,9 +122,14 @@ def build_spec(entry: dict[str, Any], settings: Settings, *, where: str) -> Sche
         notify = _str_list(entry["notify"], f"{where}.notify")
         missing = [c for c in notify if c not in channels]
         if missing:
-            raise _bad(f"{where}.notify", L(f"未配置的告警渠道 {', '.join(map(str, missing))}",
-                                            f"alert channel(s) {', '.join(map(str, missing))} not configured"),
-                       hint=L("在 [alerts.channels.<名称>] 中配置", "configure them under [alerts.channels.<name>]"))
+            raise _bad(
+                f"{where}.notify",
+                L(
+                    f"未配置的告警渠道 {', '.join(map(str, missing))}",
+                    f"alert channel(s) {', '.join(map(str, missing))} not configured",
+                ),
+                hint=L("在 [alerts.channels.<名称>] 中配置", "configure them under [alerts.channels.<name>]"),
+            )
         options["notify"] = notify
     if entry.get("by_unit"):
         options["by_unit"] = True
@@ -120,16 +137,18 @@ def build_spec(entry: dict[str, Any], settings: Settings, *, where: str) -> Sche
         if entry["report_lang"] not in ("zh", "en"):
             raise _bad(f"{where}.report_lang", L("应为 zh 或 en", "must be zh or en"))
         options["report_lang"] = entry["report_lang"]
-    return ScheduleSpec(name=name, cron=cron, chain=chain, scope=scope, options=options,
-                        paused=bool(entry.get("paused", False)))
+    return ScheduleSpec(
+        name=name, cron=cron, chain=chain, scope=scope, options=options, paused=bool(entry.get("paused", False))
+    )
 
 
 def config_specs(settings: Settings) -> list[ScheduleSpec]:
     entries = settings.get("schedules", default=[]) or []
     if not isinstance(entries, list):
         raise _bad("schedules", L("应为 [[schedules]] 表的列表", "must be a list of [[schedules]] tables"))
-    specs = [build_spec(e if isinstance(e, dict) else {}, settings, where=f"schedules[{i}]")
-             for i, e in enumerate(entries)]
+    specs = [
+        build_spec(e if isinstance(e, dict) else {}, settings, where=f"schedules[{i}]") for i, e in enumerate(entries)
+    ]
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -150,8 +169,9 @@ def sync_config_schedules(engine: Engine, settings: Settings) -> list[ScheduleSp
         for spec in specs:
             row = rows.get(spec.name)
             if row is None:
-                session.add(Schedule(name=spec.name, origin="config", paused=spec.paused, updated_at=now,
-                                     **spec.row_values()))
+                session.add(
+                    Schedule(name=spec.name, origin="config", paused=spec.paused, updated_at=now, **spec.row_values())
+                )
             elif row.origin != "config" or any(getattr(row, k) != v for k, v in spec.row_values().items()):
                 for key, value in spec.row_values().items():
                     setattr(row, key, value)
@@ -171,8 +191,10 @@ def get_schedule(engine: Engine, name: str) -> Schedule:
     with session_scope(engine) as session:
         row = session.scalars(select(Schedule).where(Schedule.name == name)).first()
     if row is None:
-        raise NotFoundError(L(f"没有名为 {name!r} 的计划", f"no schedule named {name!r}"),
-                            hint=L("用 govpulse schedule list 查看", "see govpulse schedule list"))
+        raise NotFoundError(
+            L(f"没有名为 {name!r} 的计划", f"no schedule named {name!r}"),
+            hint=L("用 govpulse schedule list 查看", "see govpulse schedule list"),
+        )
     return row
 
 
@@ -180,8 +202,10 @@ def add_schedule(engine: Engine, spec: ScheduleSpec) -> Schedule:
     with session_scope(engine) as session:
         existing = session.scalars(select(Schedule).where(Schedule.name == spec.name)).first()
         if existing is not None:
-            raise ConflictError(L(f"计划 {spec.name!r} 已存在", f"schedule {spec.name!r} already exists"),
-                                hint=L("先 schedule remove, 或换一个名称", "remove it first or pick another name"))
+            raise ConflictError(
+                L(f"计划 {spec.name!r} 已存在", f"schedule {spec.name!r} already exists"),
+                hint=L("先 schedule remove, 或换一个名称", "remove it first or pick another name"),
+            )
         row = Schedule(name=spec.name, origin="cli", paused=spec.paused, updated_at=utcnow(), **spec.row_values())
         session.add(row)
     return row
@@ -190,9 +214,13 @@ def add_schedule(engine: Engine, spec: ScheduleSpec) -> Schedule:
 def remove_schedule(engine: Engine, name: str) -> None:
     row = get_schedule(engine, name)
     if row.origin == "config":
-        raise ConflictError(L(f"计划 {name!r} 来自配置文件", f"schedule {name!r} comes from the configuration file"),
-                            hint=L("在配置文件中删除它并重启守护进程, 或用 schedule pause",
-                                   "delete it there and restart the daemon, or use schedule pause"))
+        raise ConflictError(
+            L(f"计划 {name!r} 来自配置文件", f"schedule {name!r} comes from the configuration file"),
+            hint=L(
+                "在配置文件中删除它并重启守护进程, 或用 schedule pause",
+                "delete it there and restart the daemon, or use schedule pause",
+            ),
+        )
     with session_scope(engine) as session:
         session.execute(delete(Schedule).where(Schedule.name == name))  # type: ignore[arg-type]
 
@@ -200,6 +228,9 @@ def remove_schedule(engine: Engine, name: str) -> None:
 def set_paused(engine: Engine, name: str, paused: bool) -> Schedule:
     get_schedule(engine, name)
     with session_scope(engine) as session:
-        session.execute(update(Schedule).where(Schedule.name == name)  # type: ignore[arg-type]
-                        .values(paused=paused, updated_at=utcnow()))
+        session.execute(
+            update(Schedule)
+            .where(Schedule.name == name)  # type: ignore[arg-type]
+            .values(paused=paused, updated_at=utcnow())
+        )
     return get_schedule(engine, name)

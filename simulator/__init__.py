@@ -12,5 +12,14 @@ See docs/simulator.md.
 from simulator.scenario import SCENARIOS, Scenario, SimAccount, Unit, build_scenario
 from simulator.server import ENV_NAMES, SimulatorHandle, serve, start_simulator
 
-__all__ = ["ENV_NAMES", "SCENARIOS", "Scenario", "SimAccount", "SimulatorHandle", "Unit", "build_scenario",
-           "serve", "start_simulator"]
+__all__ = [
+    "ENV_NAMES",
+    "SCENARIOS",
+    "Scenario",
+    "SimAccount",
+    "SimulatorHandle",
+    "Unit",
+    "build_scenario",
+    "serve",
+    "start_simulator",
+]

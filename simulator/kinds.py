@@ -30,8 +30,18 @@ FEED_FAULT_VARIANTS = {
     "drift": ("jsonfeed_no_items",),
 }
 
-FEED_QUIRKS = ("cn_datetime", "cn_date", "slash", "cst", "nozone_rfc", "nozone_iso", "gbk", "gbk_mislabeled",
-               "wrong_ctype", "broken_xml")
+FEED_QUIRKS = (
+    "cn_datetime",
+    "cn_date",
+    "slash",
+    "cst",
+    "nozone_rfc",
+    "nozone_iso",
+    "gbk",
+    "gbk_mislabeled",
+    "wrong_ctype",
+    "broken_xml",
+)
 
 
 @dataclass(frozen=True)
@@ -45,61 +55,141 @@ class Kind:
     note: str = ""
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("active", "active", ALL),
-    Kind("dormant", "dormant", ALL),
-    Kind("zombie", "zombie", ALL),
-    Kind("never_posted", "never", ALL),
-    Kind("shell_reposts", "shell_reposts", ("weibo",), note="only reposts (retweeted_status), low engagement"),
-    Kind("shell_low", "shell_low", ("weibo", "toutiao"),
-         note="a post a week or so, engagement 0-1, 3-40 followers; a feed shows neither, so active there"),
-    Kind("pinned_old", "pinned_old", ("weibo",), note="an old pinned post first, recent posts after it"),
-    Kind("pinned_new", "pinned_new", ("weibo",), note="only the pinned post is recent: it is the last update"),
-    Kind("deleted", "never", ("weibo",), "not_found", note="Weibo ok:0 这里还没有内容 on every call"),
-    Kind("deregistered", "stale", ("weibo", "wechat"), "gone",
-         note="WeChat: article pages say 此帐号已自主注销; Weibo: same body as deleted (exact shape unknown)"),
-    Kind("migrated", "stale", ("weibo", "wechat"), "gone",
-         note="WeChat: article pages say 该公众号已迁移; Weibo: same body as deleted (exact shape unknown)"),
-    Kind("banned", "stale", ("weibo", "wechat"), "gone",
-         note="WeChat: article pages say 此帐号已被屏蔽; Weibo: same body as deleted (exact shape unknown)"),
-    Kind("blocked", "active", ALL, "blocked",
-         {"weibo": ("418", "432", "403"), "toutiao": ("blocked_text", "empty_body", "no_data"),
-          "wechat": ("freq_control",)}),
-    Kind("login_wall", "active", ("weibo", "wechat"), "login_wall",
-         {"weibo": ("ok_minus_100", "html_login", "passport_redirect"), "wechat": ("invalid_session",)}),
-    Kind("flaky", "active", ALL, "flaky",
-         {p: ("fail_first", "alternate", "drop_first") for p in ALL},
-         note="fail_first: the first request of each path kind answers 503; alternate: every other one 502; "
-              "drop_first: the first connection is closed without an answer. One retry gets through."),
-    Kind("malformed", "active", ALL, "malformed",
-         {"weibo": ("truncated_json", "html_error", "oversized"), "toutiao": ("truncated_json", "html_error"),
-          "wechat": ("bad_inner_json", "html_error")},
-         note="the profile answers; the timeline, list or feed is broken"),
-    Kind("slow", "active", ALL, "slow", {p: ("delay",) for p in ALL},
-         note="every answer comes after slow_seconds (default 35 s, beyond the patrol's 30 s timeout)"),
-    Kind("legacy_dates", "legacy", ("weibo",), note="created_at in the pre-2021 relative forms"),
-    Kind("feed_quirks", "active", ALL, note="feeds with dates, encodings and headers that fool feedparser"),
-    Kind("hostile", "hostile", ALL,
-         note="script tags, control characters, absurd counts, a post by another user, a future date"),
-    Kind("drift", "active", ALL, "drift",
-         {"weibo": ("empty_data", "cards_garbage", "cards_without_ids"),
-          "toutiao": ("empty_cell", "error_message"),
-          "wechat": ("publish_page_empty", "no_appmsgex")},
-         note="the list answers in a changed layout (the profile answers): Weibo {ok:1,data:{}}, cards "
-              "\"garbage\", cards without ids; Toutiao {data:[{}]}, {data:[],message:error}; WeChat "
-              "publish_page \"\" or publish_info without appmsgex (and list_ex without its list); a JSON "
-              "Feed without items"),
-    Kind("flood", "active", ("weibo",), "flood", {"weibo": ("endless", "huge")},
-         note="endless: every timeline page has 500 more posts and a next page; huge: 15,000 posts a page. "
-              "The real posts come first; the filler is older than them"),
-)}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("active", "active", ALL),
+        Kind("dormant", "dormant", ALL),
+        Kind("zombie", "zombie", ALL),
+        Kind("never_posted", "never", ALL),
+        Kind("shell_reposts", "shell_reposts", ("weibo",), note="only reposts (retweeted_status), low engagement"),
+        Kind(
+            "shell_low",
+            "shell_low",
+            ("weibo", "toutiao"),
+            note="a post a week or so, engagement 0-1, 3-40 followers; a feed shows neither, so active there",
+        ),
+        Kind("pinned_old", "pinned_old", ("weibo",), note="an old pinned post first, recent posts after it"),
+        Kind("pinned_new", "pinned_new", ("weibo",), note="only the pinned post is recent: it is the last update"),
+        Kind("deleted", "never", ("weibo",), "not_found", note="Weibo ok:0 这里还没有内容 on every call"),
+        Kind(
+            "deregistered",
+            "stale",
+            ("weibo", "wechat"),
+            "gone",
+            note="WeChat: article pages say 此帐号已自主注销; Weibo: same body as deleted (exact shape unknown)",
+        ),
+        Kind(
+            "migrated",
+            "stale",
+            ("weibo", "wechat"),
+            "gone",
+            note="WeChat: article pages say 该公众号已迁移; Weibo: same body as deleted (exact shape unknown)",
+        ),
+        Kind(
+            "banned",
+            "stale",
+            ("weibo", "wechat"),
+            "gone",
+            note="WeChat: article pages say 此帐号已被屏蔽; Weibo: same body as deleted (exact shape unknown)",
+        ),
+        Kind(
+            "blocked",
+            "active",
+            ALL,
+            "blocked",
+            {
+                "weibo": ("418", "432", "403"),
+                "toutiao": ("blocked_text", "empty_body", "no_data"),
+                "wechat": ("freq_control",),
+            },
+        ),
+        Kind(
+            "login_wall",
+            "active",
+            ("weibo", "wechat"),
+            "login_wall",
+            {"weibo": ("ok_minus_100", "html_login", "passport_redirect"), "wechat": ("invalid_session",)},
+        ),
+        Kind(
+            "flaky",
+            "active",
+            ALL,
+            "flaky",
+            {p: ("fail_first", "alternate", "drop_first") for p in ALL},
+            note="fail_first: the first request of each path kind answers 503; alternate: every other one 502; "
+            "drop_first: the first connection is closed without an answer. One retry gets through.",
+        ),
+        Kind(
+            "malformed",
+            "active",
+            ALL,
+            "malformed",
+            {
+                "weibo": ("truncated_json", "html_error", "oversized"),
+                "toutiao": ("truncated_json", "html_error"),
+                "wechat": ("bad_inner_json", "html_error"),
+            },
+            note="the profile answers; the timeline, list or feed is broken",
+        ),
+        Kind(
+            "slow",
+            "active",
+            ALL,
+            "slow",
+            {p: ("delay",) for p in ALL},
+            note="every answer comes after slow_seconds (default 35 s, beyond the patrol's 30 s timeout)",
+        ),
+        Kind("legacy_dates", "legacy", ("weibo",), note="created_at in the pre-2021 relative forms"),
+        Kind("feed_quirks", "active", ALL, note="feeds with dates, encodings and headers that fool feedparser"),
+        Kind(
+            "hostile",
+            "hostile",
+            ALL,
+            note="script tags, control characters, absurd counts, a post by another user, a future date",
+        ),
+        Kind(
+            "drift",
+            "active",
+            ALL,
+            "drift",
+            {
+                "weibo": ("empty_data", "cards_garbage", "cards_without_ids"),
+                "toutiao": ("empty_cell", "error_message"),
+                "wechat": ("publish_page_empty", "no_appmsgex"),
+            },
+            note="the list answers in a changed layout (the profile answers): Weibo {ok:1,data:{}}, cards "
+            '"garbage", cards without ids; Toutiao {data:[{}]}, {data:[],message:error}; WeChat '
+            'publish_page "" or publish_info without appmsgex (and list_ex without its list); a JSON '
+            "Feed without items",
+        ),
+        Kind(
+            "flood",
+            "active",
+            ("weibo",),
+            "flood",
+            {"weibo": ("endless", "huge")},
+            note="endless: every timeline page has 500 more posts and a next page; huge: 15,000 posts a page. "
+            "The real posts come first; the filler is older than them",
+        ),
+    )
+}
 
 # What the posting pattern deserves, read with the default policy at `now` (an account the platform
 # says is gone deserves "unreachable" whatever it posted).
 PATTERN_STATUS = {
-    "active": "active", "legacy": "active", "hostile": "active", "pinned_old": "active", "pinned_new": "active",
-    "bench": "active", "dormant": "dormant", "bench_dormant": "dormant", "zombie": "zombie", "never": "zombie",
-    "shell_reposts": "shell", "shell_low": "shell",
+    "active": "active",
+    "legacy": "active",
+    "hostile": "active",
+    "pinned_old": "active",
+    "pinned_new": "active",
+    "bench": "active",
+    "dormant": "dormant",
+    "bench_dormant": "dormant",
+    "zombie": "zombie",
+    "never": "zombie",
+    "shell_reposts": "shell",
+    "shell_low": "shell",
 }
 
 
@@ -112,8 +202,13 @@ class Expectation:
     patrols_needed: int = 1  # unreachable needs consecutive "gone" patrols (default policy: 2)
 
     def as_dict(self) -> dict[str, object]:
-        return {"outcome": self.outcome, "status": self.status, "acceptable_outcomes": list(self.outcomes),
-                "acceptable_statuses": list(self.statuses), "patrols_needed": self.patrols_needed}
+        return {
+            "outcome": self.outcome,
+            "status": self.status,
+            "acceptable_outcomes": list(self.outcomes),
+            "acceptable_statuses": list(self.statuses),
+            "patrols_needed": self.patrols_needed,
+        }
 
 
 def in_fact(kind: Kind, pattern: str) -> str:
@@ -121,8 +216,9 @@ def in_fact(kind: Kind, pattern: str) -> str:
     return "unreachable" if kind.fault in ("not_found", "gone") else PATTERN_STATUS[pattern]
 
 
-def _exp(outcome: str, status: str, outcomes: tuple[str, ...] = (), statuses: tuple[str, ...] = (),
-         patrols: int = 1) -> Expectation:
+def _exp(
+    outcome: str, status: str, outcomes: tuple[str, ...] = (), statuses: tuple[str, ...] = (), patrols: int = 1
+) -> Expectation:
     return Expectation(outcome, status, (outcome, *outcomes), (status, *statuses), patrols)
 
 

@@ -70,10 +70,17 @@ class Post:
     def as_dict(self) -> dict[str, Any]:
         bad = "bad_count" in self.flags
         return {
-            "id": self.id, "published_at": self.published_at.isoformat(), "title": self.title,
-            "pinned": self.pinned, "repost": self.repost, "media": self.media, "flags": list(self.flags),
-            "reposts": None if bad else self.reposts, "comments": None if bad else self.comments,
-            "likes": None if bad else self.likes, "reads": None if bad else self.reads,
+            "id": self.id,
+            "published_at": self.published_at.isoformat(),
+            "title": self.title,
+            "pinned": self.pinned,
+            "repost": self.repost,
+            "media": self.media,
+            "flags": list(self.flags),
+            "reposts": None if bad else self.reposts,
+            "comments": None if bad else self.comments,
+            "likes": None if bad else self.likes,
+            "reads": None if bad else self.reads,
             "counts_raw": {k: v for k, v in self.display if isinstance(v, str)} or None,
         }
 
@@ -102,8 +109,13 @@ def pick(rng: random.Random, seq: Sequence[str]) -> str:
 
 def headline(rng: random.Random, unit: str, ts: int, topics: Sequence[str] = names.TOPICS) -> str:
     template = pick(rng, names.NOTICES if rng.random() < 0.3 else names.HEADLINES)
-    return template.format(unit=unit, topic=pick(rng, topics), action=pick(rng, names.ACTIONS),
-                           event=pick(rng, names.EVENTS), md=month_day(ts))
+    return template.format(
+        unit=unit,
+        topic=pick(rng, topics),
+        action=pick(rng, names.ACTIONS),
+        event=pick(rng, names.EVENTS),
+        md=month_day(ts),
+    )
 
 
 # Every headline names its account and a topic, and each platform has its own topics: so two accounts
@@ -156,13 +168,20 @@ def _counts(rng: random.Random, platform: str, followers: int, low: bool, viral:
     if viral:
         c = {"likes": 1_234_567, "comments": 12_345, "reposts": 56_789, "reads": 2_345_678}
     elif low:
-        c = {"reposts": rng.randint(0, 1), "comments": rng.randint(0, 1), "likes": rng.randint(0, 1),
-             "reads": rng.randint(0, 9)}
+        c = {
+            "reposts": rng.randint(0, 1),
+            "comments": rng.randint(0, 1),
+            "likes": rng.randint(0, 1),
+            "reads": rng.randint(0, 9),
+        }
     else:
         likes = int(max(15.0, followers * 0.002) * math.exp(rng.gauss(0, 0.8))) + 5
-        c = {"likes": likes, "comments": int(likes * rng.uniform(0.1, 0.4)) + 1,
-             "reposts": int(likes * rng.uniform(0.1, 0.5)) + 1,
-             "reads": int(max(200.0, followers * 0.05) * math.exp(rng.gauss(0, 0.7))) + 100}
+        c = {
+            "likes": likes,
+            "comments": int(likes * rng.uniform(0.1, 0.4)) + 1,
+            "reposts": int(likes * rng.uniform(0.1, 0.5)) + 1,
+            "reads": int(max(200.0, followers * 0.05) * math.exp(rng.gauss(0, 0.7))) + 100,
+        }
     display: list[tuple[str, Any]] = []
     if platform == "weibo":
         c["reads"] = None
@@ -223,7 +242,8 @@ def generate(acc: SimAccount, now_ts: int, news: tuple[NewsItem, ...] = ()) -> t
     low = pattern in ("shell_low", "shell_reposts")
     weibo_repost_share = 1.0 if pattern == "shell_reposts" else 0.1 if pattern in ("active", "bench") else 0.0
     specs: list[dict[str, Any]] = [
-        {"ts": t, "repost": acc.platform == "weibo" and rng.random() < weibo_repost_share} for t in times]
+        {"ts": t, "repost": acc.platform == "weibo" and rng.random() < weibo_repost_share} for t in times
+    ]
     if low and acc.platform == "toutiao":
         specs[0]["media"] = "video"  # a Toutiao follower count shows only in a video cell
     if acc.followers >= VIRAL_FOLLOWERS and pattern == "active" and len(specs) > 2:
@@ -233,8 +253,9 @@ def generate(acc: SimAccount, now_ts: int, news: tuple[NewsItem, ...] = ()) -> t
             if rng.random() < 0.6:
                 t = now_ts - item.age + rng.randint(0, 72 * HOUR)
                 specs.append({"ts": min(t, now_ts - HOUR), "news": item})
-    if acc.platform == "weibo" and (pattern in ("pinned_old", "pinned_new") or
-                                    (pattern == "active" and rng.random() < 0.2)):
+    if acc.platform == "weibo" and (
+        pattern in ("pinned_old", "pinned_new") or (pattern == "active" and rng.random() < 0.2)
+    ):
         age = rng.uniform(1, 4) if pattern == "pinned_new" else rng.uniform(300, 700)
         specs.append({"ts": _daytime(rng, now_ts - int(age * DAY), now_ts), "pinned": True})
     if pattern == "hostile":
@@ -259,8 +280,14 @@ def _legacy_times(now_ts: int) -> list[int]:
     # The start of yesterday: at least a day old whatever the hour, so it reads 昨天 and never N小时前
     # (a later hour of yesterday is under 24 hours old in the small hours of today).
     yesterday = local_day_start(now_ts) - DAY
-    return [now_ts - 25, now_ts - 7 * 60 - 12, now_ts - 3 * HOUR - 300, yesterday,
-            now_ts - 12 * DAY, now_ts - 400 * DAY]
+    return [
+        now_ts - 25,
+        now_ts - 7 * 60 - 12,
+        now_ts - 3 * HOUR - 300,
+        yesterday,
+        now_ts - 12 * DAY,
+        now_ts - 400 * DAY,
+    ]
 
 
 def _hostile_specs(acc: SimAccount, now_ts: int) -> list[dict[str, Any]]:
@@ -268,22 +295,36 @@ def _hostile_specs(acc: SimAccount, now_ts: int) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = [
         {"ts": now_ts - 5 * DAY, "title": f"{name}<script>alert(1)</script>", "flags": ("script",)},
         {"ts": now_ts - 6 * DAY + 7, "title": f'{name}"><img src=x onerror=alert(1)>', "flags": ("script",)},
-        {"ts": now_ts - 7 * DAY + 11, "title": f"{name}通知\x00\x07\x1b[31m\u202e反转文字\x1f", "flags": ("control_chars",)},
-        {"ts": now_ts - 8 * DAY + 13, "flags": ("bad_count",),
-         "display": (("reposts", -5), ("comments", "abc"), ("likes", -5), ("reads", "abc"))},
+        {
+            "ts": now_ts - 7 * DAY + 11,
+            "title": f"{name}通知\x00\x07\x1b[31m\u202e反转文字\x1f",
+            "flags": ("control_chars",),
+        },
+        {
+            "ts": now_ts - 8 * DAY + 13,
+            "flags": ("bad_count",),
+            "display": (("reposts", -5), ("comments", "abc"), ("likes", -5), ("reads", "abc")),
+        },
         {"ts": now_ts - 9 * DAY + 17, "text": "长文" * 10_000, "flags": ("oversized_text",)},
         {"ts": now_ts + 30 * DAY, "flags": ("future",)},
     ]
     if acc.platform != "wechat":  # a WeChat list is by account id; it carries no author to get wrong
-        specs.append({"ts": now_ts - HOUR + 19, "flags": ("foreign_author",),
-                      "title": f"周末去哪儿？星城美食探店合集（{acc.index}）"})
+        specs.append(
+            {
+                "ts": now_ts - HOUR + 19,
+                "flags": ("foreign_author",),
+                "title": f"周末去哪儿？星城美食探店合集（{acc.index}）",
+            }
+        )
     return specs
 
 
 def _make(acc: SimAccount, rng: random.Random, spec: dict[str, Any], low: bool) -> Post:
     ts = spec["ts"]
     news: NewsItem | None = spec.get("news")
-    title = spec.get("title") or (news.title if news else headline(rng, acc.headline_name, ts, PLATFORM_TOPICS[acc.platform]))
+    title = spec.get("title") or (
+        news.title if news else headline(rng, acc.headline_name, ts, PLATFORM_TOPICS[acc.platform])
+    )
     text = spec.get("text") or f"{title}。{pick(rng, names.SENTENCES)}{pick(rng, names.SENTENCES)}"
     counts = _counts(rng, acc.platform, acc.followers, low, bool(spec.get("viral")))
     display = spec.get("display", counts["display"])
@@ -302,10 +343,23 @@ def _make(acc: SimAccount, rng: random.Random, spec: dict[str, Any], low: bool) 
     elif acc.platform == "toutiao":
         r = rng.random()
         media = "video" if r < 0.2 else "micro" if r < 0.5 else "article"
-    return Post(id="", ts=ts, title=title, text=text, reposts=counts["reposts"], comments=counts["comments"],
-                likes=counts["likes"], reads=counts["reads"], pinned=bool(spec.get("pinned")), repost=repost,
-                media=spec.get("media", media), pics=pics, flags=flags, display=tuple(display),
-                family_news=news is not None)
+    return Post(
+        id="",
+        ts=ts,
+        title=title,
+        text=text,
+        reposts=counts["reposts"],
+        comments=counts["comments"],
+        likes=counts["likes"],
+        reads=counts["reads"],
+        pinned=bool(spec.get("pinned")),
+        repost=repost,
+        media=spec.get("media", media),
+        pics=pics,
+        flags=flags,
+        display=tuple(display),
+        family_news=news is not None,
+    )
 
 
 def _assign_ids(acc: SimAccount, rng: random.Random, posts: list[Post], step: int) -> list[Post]:

@@ -111,15 +111,26 @@ def _rate_limited(site: str, req: Request) -> Reply:
     if site == "toutiao":
         return toutiao.fault("blocked_text")
     if site == "wechat":
-        return html_reply(pages.wechat_notice("env_abnormal")) if req.path.startswith("/s") else wechat.fault("freq_control")
+        return (
+            html_reply(pages.wechat_notice("env_abnormal"))
+            if req.path.startswith("/s")
+            else wechat.fault("freq_control")
+        )
     return feeds.fault("403")
 
 
 class Router:
     """Answers requests for one scenario. Thread-safe: the only state is counters."""
 
-    def __init__(self, scenario: Scenario, *, slow_seconds: float = 35.0, toutiao_require_signature: bool = False,
-                 wechat2rss_secret: str = "", rate_limit: float | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        slow_seconds: float = 35.0,
+        toutiao_require_signature: bool = False,
+        wechat2rss_secret: str = "",
+        rate_limit: float | None = None,
+    ):
         self.scenario = scenario
         self.wechat2rss_secret = wechat2rss_secret  # Wechat2RSS with RSS_ENC_FEED_ID on: feed ids are HMACs
         self._w2r_ids: dict[str, str] | None = None
@@ -142,11 +153,15 @@ class Router:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             total = sum(self._stats.values())
-            return {"total": total, "by_path": dict(sorted(self._stats.items())),
-                    "by_status": {str(k): v for k, v in sorted(self._status.items())},
-                    "uptime_s": round(time.time() - self.started, 3), "scenario": self.scenario.name,
-                    "accounts": len(self.scenario.accounts),
-                    **({"rate_limit": self.limiter.rate, "clients": self.limiter.stats()} if self.limiter else {})}
+            return {
+                "total": total,
+                "by_path": dict(sorted(self._stats.items())),
+                "by_status": {str(k): v for k, v in sorted(self._status.items())},
+                "uptime_s": round(time.time() - self.started, 3),
+                "scenario": self.scenario.name,
+                "accounts": len(self.scenario.accounts),
+                **({"rate_limit": self.limiter.rate, "clients": self.limiter.stats()} if self.limiter else {}),
+            }
 
     def reset(self) -> None:
         with self._lock:
@@ -192,8 +207,9 @@ class Router:
                 return self._feed(req, prefix, platform, styles)
         return Answer("unknown", feeds.rsshub_no_route(path))
 
-    def _guard(self, acc: SimAccount, route: str, kind: str, serve: Callable[[], Reply],
-               refuse: Callable[[str], Reply]) -> Answer:
+    def _guard(
+        self, acc: SimAccount, route: str, kind: str, serve: Callable[[], Reply], refuse: Callable[[str], Reply]
+    ) -> Answer:
         """Apply the account's fault: delay (slow), fail some requests (flaky), refuse (blocked, login wall),
         otherwise serve."""
         fault = KINDS[acc.kind].fault
@@ -251,8 +267,9 @@ class Router:
             return Answer(kind, Reply(200, b"", TEXT))
         acc = self.scenario.account("toutiao", req.params.get("token", ""))
         if acc is None:
-            return Answer(kind, json_reply({"data": [], "has_more": False, "message": "success",
-                                            "next": {"max_behot_time": 0}}))
+            return Answer(
+                kind, json_reply({"data": [], "has_more": False, "message": "success", "next": {"max_behot_time": 0}})
+            )
 
         def serve() -> Reply:
             good = toutiao.feed_page(self.scenario, acc, req.params)
@@ -283,8 +300,13 @@ class Router:
         acc, post = self._article_target(req)
         if acc is None:
             return Answer(kind, html_reply(pages.wechat_notice("deleted_article")))
-        return self._guard(acc, "page", kind, lambda: wechat.article_page(self.scenario, acc, post),
-                           lambda v: wechat.article_page(self.scenario, acc, post))
+        return self._guard(
+            acc,
+            "page",
+            kind,
+            lambda: wechat.article_page(self.scenario, acc, post),
+            lambda v: wechat.article_page(self.scenario, acc, post),
+        )
 
     def _article_target(self, req: Request) -> tuple[SimAccount | None, Any]:
         if req.path.startswith("/s/"):
@@ -298,8 +320,12 @@ class Router:
         acc = self.scenario.account("wechat", req.params.get("__biz", ""))
         if acc is None:
             return None, None
-        return acc, wechat.find_article(self.scenario, acc, req.params.get("mid") or req.params.get("appmsgid"),
-                                        req.params.get("idx") or req.params.get("itemidx"))
+        return acc, wechat.find_article(
+            self.scenario,
+            acc,
+            req.params.get("mid") or req.params.get("appmsgid"),
+            req.params.get("idx") or req.params.get("itemidx"),
+        )
 
     def _getappmsgext(self, req: Request) -> Answer:
         kind = "wechat.getappmsgext"
@@ -307,8 +333,13 @@ class Router:
         token = req.params.get("appmsg_token")
         if acc is None:
             return Answer(kind, wechat.getappmsgext(self.scenario, None, None, token))
-        return self._guard(acc, "page", kind, lambda: wechat.getappmsgext(self.scenario, acc, post, token),
-                           lambda v: wechat.getappmsgext(self.scenario, acc, post, token))
+        return self._guard(
+            acc,
+            "page",
+            kind,
+            lambda: wechat.getappmsgext(self.scenario, acc, post, token),
+            lambda v: wechat.getappmsgext(self.scenario, acc, post, token),
+        )
 
     # ---------------------------------------------------------------------------------- feeds
     def _feed_account(self, prefix: str, platform: str, ident: str) -> SimAccount | None:
@@ -326,25 +357,36 @@ class Router:
 
     def _wechat2rss_ids(self) -> dict[str, str]:
         if self._w2r_ids is None:
-            numbers = [base64.b64decode(a.platform_id).decode() for a in self.scenario.accounts
-                       if a.platform == "wechat"]
+            numbers = [
+                base64.b64decode(a.platform_id).decode() for a in self.scenario.accounts if a.platform == "wechat"
+            ]
             key = self.wechat2rss_secret.encode()
             self._w2r_ids = {hmac.new(key, n.encode(), hashlib.sha1).hexdigest(): n for n in numbers}
         return self._w2r_ids
 
     def _feed(self, req: Request, prefix: str, platform: str, styles: dict[str, str]) -> Answer:
-        rest = req.path[len(prefix):].strip("/").split("/")[0]
+        rest = req.path[len(prefix) :].strip("/").split("/")[0]
         ident, _, ext = rest.rpartition(".") if platform == "wechat" else (rest, "", "")
         if platform == "wechat" and not ident:
             ident, ext = rest, ""
         style = styles.get(ext, styles[""])
-        kind = "feed." + {"/weibo/user/": "rsshub_weibo", "/toutiao/user/token/": "rsshub_toutiao",
-                          "/feeds/": "wewe", "/feed/": "wechat2rss"}[prefix]
+        kind = (
+            "feed."
+            + {
+                "/weibo/user/": "rsshub_weibo",
+                "/toutiao/user/token/": "rsshub_toutiao",
+                "/feeds/": "wewe",
+                "/feed/": "wechat2rss",
+            }[prefix]
+        )
         acc = self._feed_account(prefix, platform, ident)
         if acc is None:
-            unknown = {"/weibo/user/": lambda: feeds.rsshub_weibo_unknown(req.path),
-                       "/toutiao/user/token/": lambda: feeds.rsshub_no_posts(req.path),
-                       "/feeds/": feeds.wewe_unknown, "/feed/": feeds.wechat2rss_unknown}[prefix]
+            unknown = {
+                "/weibo/user/": lambda: feeds.rsshub_weibo_unknown(req.path),
+                "/toutiao/user/token/": lambda: feeds.rsshub_no_posts(req.path),
+                "/feeds/": feeds.wewe_unknown,
+                "/feed/": feeds.wechat2rss_unknown,
+            }[prefix]
             return Answer(kind, unknown())
 
         def serve() -> Reply:

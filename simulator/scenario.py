@@ -24,15 +24,32 @@ from typing import Any
 
 from simulator import ids, names
 from simulator.kinds import (
-    DEFAULT_ROUTES, FEED_FAULT_VARIANTS, FEED_QUIRKS, KINDS, PLATFORMS, expectation, in_fact,
+    DEFAULT_ROUTES,
+    FEED_FAULT_VARIANTS,
+    FEED_QUIRKS,
+    KINDS,
+    PLATFORMS,
+    expectation,
+    in_fact,
 )
 from simulator.posts import NewsItem, Post, family_news, generate
 from registry.errors import ValidationError
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "新浪微博", "toutiao": "今日头条"}
 FILING_CODES = {"wechat": "WX", "weibo": "WB", "toutiao": "TT"}
-ROSTER_HEADERS = ("序号", "主办单位", "上级单位", "平台", "账号名称", "账号ID", "类别", "备案编号", "联系人",
-                  "联系电话", "开设时间")
+ROSTER_HEADERS = (
+    "序号",
+    "主办单位",
+    "上级单位",
+    "平台",
+    "账号名称",
+    "账号ID",
+    "类别",
+    "备案编号",
+    "联系人",
+    "联系电话",
+    "开设时间",
+)
 LEGACY_VARIANTS = ("mweibo", "weibocn")  # pre-2021 m.weibo.cn JSON forms; weibo.cn HTML forms
 
 # Bridge feed URL templates, by platform and style; "{base}" is the simulator's base URL, "{id}" the
@@ -41,9 +58,13 @@ LEGACY_VARIANTS = ("mweibo", "weibocn")  # pre-2021 m.weibo.cn JSON forms; weibo
 FEED_STYLES: dict[str, dict[str, str]] = {
     "weibo": {"rsshub": "{base}/weibo/user/{id}"},
     "toutiao": {"rsshub": "{base}/toutiao/user/token/{id}"},
-    "wechat": {"wewe-atom": "{base}/feeds/MP_WXS_{biz_num}.atom", "wewe-rss": "{base}/feeds/MP_WXS_{biz_num}.rss",
-               "wewe-json": "{base}/feeds/MP_WXS_{biz_num}.json", "wechat2rss": "{base}/feed/{biz_num}.xml",
-               "wechat2rss-json": "{base}/feed/{biz_num}.json"},
+    "wechat": {
+        "wewe-atom": "{base}/feeds/MP_WXS_{biz_num}.atom",
+        "wewe-rss": "{base}/feeds/MP_WXS_{biz_num}.rss",
+        "wewe-json": "{base}/feeds/MP_WXS_{biz_num}.json",
+        "wechat2rss": "{base}/feed/{biz_num}.xml",
+        "wechat2rss-json": "{base}/feed/{biz_num}.json",
+    },
 }
 # The bridge each platform's feeds come from by default, as `bridge.templates` names it.
 FEED_PRESETS = {"weibo": "rsshub", "toutiao": "rsshub", "wechat": "wewe-rss"}
@@ -136,8 +157,13 @@ class Scenario:
         variant = account.feed_variant if route == "feed" else account.variant
         exp = expectation(kind, account.platform, route, variant, account.pattern).as_dict()
         if route == "api" and account.platform == "wechat" and self.wechat_list_closed:
-            exp.update(outcome="rate_limited", status="unknown", acceptable_outcomes=["rate_limited"],
-                       acceptable_statuses=["unknown"], patrols_needed=1)
+            exp.update(
+                outcome="rate_limited",
+                status="unknown",
+                acceptable_outcomes=["rate_limited"],
+                acceptable_statuses=["unknown"],
+                patrols_needed=1,
+            )
         return exp
 
     def truth_of(self, account: SimAccount) -> dict[str, Any]:
@@ -152,19 +178,32 @@ class Scenario:
             for flag in p.flags:
                 flagged.setdefault(flag, []).append(p.id)
         return {
-            "platform": account.platform, "platform_id": account.platform_id, "name": account.name,
-            "unit": account.unit, "kind": account.kind, "pattern": account.pattern, "variant": account.variant,
-            "feed_variant": account.feed_variant, "quirk": account.quirk, "route": route,
-            "expected_outcome": main["outcome"], "acceptable_outcomes": main["acceptable_outcomes"],
-            "expected_status": main["status"], "acceptable_statuses": main["acceptable_statuses"],
+            "platform": account.platform,
+            "platform_id": account.platform_id,
+            "name": account.name,
+            "unit": account.unit,
+            "kind": account.kind,
+            "pattern": account.pattern,
+            "variant": account.variant,
+            "feed_variant": account.feed_variant,
+            "quirk": account.quirk,
+            "route": route,
+            "expected_outcome": main["outcome"],
+            "acceptable_outcomes": main["acceptable_outcomes"],
+            "expected_status": main["status"],
+            "acceptable_statuses": main["acceptable_statuses"],
             "patrols_needed": main["patrols_needed"],
             "expected_last_post_at": None if last is None else datetime.fromtimestamp(last, UTC),
             "last_post_tolerance_s": 120 if account.pattern == "legacy" else 0,
             "in_fact": in_fact(KINDS[account.kind], account.pattern),
-            "posts_total": len(posts), "pinned": sum(p.pinned for p in posts),
-            "reposts": sum(p.repost for p in posts), "family_posts": sum(p.family_news for p in posts),
+            "posts_total": len(posts),
+            "pinned": sum(p.pinned for p in posts),
+            "reposts": sum(p.repost for p in posts),
+            "family_posts": sum(p.family_news for p in posts),
             "followers": None if account.platform == "wechat" else account.followers,
-            "family": account.family, "post_flags": flagged, "routes": routes,
+            "family": account.family,
+            "post_flags": flagged,
+            "routes": routes,
         }
 
     def truth(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -172,8 +211,14 @@ class Scenario:
 
     def truth_json(self) -> str:
         records = [{**t, "expected_last_post_at": _iso(t["expected_last_post_at"])} for t in self.truth().values()]
-        doc = {"scenario": self.name, "seed": self.seed, "size": self.size, "now": self.now.isoformat(),
-               "wechat_list_closed": self.wechat_list_closed, "accounts": records}
+        doc = {
+            "scenario": self.name,
+            "seed": self.seed,
+            "size": self.size,
+            "now": self.now.isoformat(),
+            "wechat_list_closed": self.wechat_list_closed,
+            "accounts": records,
+        }
         return json.dumps(doc, ensure_ascii=False, indent=1)
 
     def summary(self) -> dict[str, int]:
@@ -183,9 +228,19 @@ class Scenario:
     def roster_rows(self) -> Iterable[tuple[str, ...]]:
         yield ROSTER_HEADERS
         for n, a in enumerate(self.accounts, start=1):
-            yield (str(n), a.unit, a.parent_unit or "", PLATFORM_LABELS[a.platform], a.name, a.platform_id,
-                   a.category, a.filing_no, a.contact_name, a.contact_phone,
-                   a.opened_on.isoformat() if a.opened_on else "")
+            yield (
+                str(n),
+                a.unit,
+                a.parent_unit or "",
+                PLATFORM_LABELS[a.platform],
+                a.name,
+                a.platform_id,
+                a.category,
+                a.filing_no,
+                a.contact_name,
+                a.contact_phone,
+                a.opened_on.isoformat() if a.opened_on else "",
+            )
 
     def roster_csv(self) -> str:
         buf = io.StringIO()
@@ -260,8 +315,18 @@ class _Builder:
         self._names.add((platform, name))
         return name
 
-    def account(self, unit: Unit, platform: str, name: str, kind: str, *, category: str,
-                followers: int, pattern: str | None = None, family: str | None = None) -> SimAccount:
+    def account(
+        self,
+        unit: Unit,
+        platform: str,
+        name: str,
+        kind: str,
+        *,
+        category: str,
+        followers: int,
+        pattern: str | None = None,
+        family: str | None = None,
+    ) -> SimAccount:
         spec = KINDS[kind]
         if platform not in spec.platforms:
             raise ValueError(f"kind {kind} does not apply to {platform}")
@@ -284,15 +349,30 @@ class _Builder:
         year = rng.randint(2013, 2023)
         name = self.unique_name(platform, name)
         acc = SimAccount(
-            index=index, platform=platform, platform_id=self._unique_id(maker), name=name, unit=unit.name,
-            parent_unit=unit.parent, headline_name=name, category=category, kind=kind,
-            pattern=pattern or spec.pattern, seed=f"{self.name}:{self.seed}:{index}", followers=followers,
-            variant=variant, feed_variant=feed_variant, quirk=quirk, family=family,
+            index=index,
+            platform=platform,
+            platform_id=self._unique_id(maker),
+            name=name,
+            unit=unit.name,
+            parent_unit=unit.parent,
+            headline_name=name,
+            category=category,
+            kind=kind,
+            pattern=pattern or spec.pattern,
+            seed=f"{self.name}:{self.seed}:{index}",
+            followers=followers,
+            variant=variant,
+            feed_variant=feed_variant,
+            quirk=quirk,
+            family=family,
             followers_text=platform == "weibo" and followers >= 10_000 and rng.random() < 0.6,
             filing_no=f"{names.REGION_CODE}{FILING_CODES[platform]}{year}{index + 1:05d}",
             contact_name=rng.choice(names.SURNAMES) + rng.choice(names.GIVEN),
-            contact_phone=(f"0731-8{rng.randint(0, 9_999_999):07d}" if rng.random() < 0.5
-                           else f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}"),
+            contact_phone=(
+                f"0731-8{rng.randint(0, 9_999_999):07d}"
+                if rng.random() < 0.5
+                else f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}"
+            ),
             opened_on=date(year, rng.randint(1, 12), rng.randint(1, 28)),
             user_id=ids.toutiao_user_id(rng) if platform == "toutiao" else "",
             screen_name=("<script>alert('name')</script>" + name) if kind == "hostile" else name,
@@ -306,14 +386,18 @@ class _Builder:
         scenario = Scenario(self.name, self.seed, self.now, self.units, self.accounts, size=size, **kw)
         for fam in {a.family for a in self.accounts if a.family}:
             unit = next(u for u in self.units if u.name == fam)
-            scenario.families[fam] = family_news(f"{self.name}:{self.seed}:family:{fam}",
-                                                 unit.name, scenario.now_ts)
+            scenario.families[fam] = family_news(f"{self.name}:{self.seed}:family:{fam}", unit.name, scenario.now_ts)
         return scenario
 
 
 def _followers(rng: random.Random, level: str) -> int:
-    lo, hi = {"district": (500_000, 2_000_000), "department": (10_000, 300_000), "street": (2_000, 30_000),
-              "community": (500, 5_000), "city": (100_000, 3_000_000)}.get(level, (1_000, 20_000))
+    lo, hi = {
+        "district": (500_000, 2_000_000),
+        "department": (10_000, 300_000),
+        "street": (2_000, 30_000),
+        "community": (500, 5_000),
+        "city": (100_000, 3_000_000),
+    }.get(level, (1_000, 20_000))
     return int(lo * (hi / lo) ** rng.random())
 
 
@@ -336,8 +420,16 @@ def _district_tree(b: _Builder, streets: int = 7, departments: int = 13) -> list
 def _account_names(short: str, level: str, platform: str, count: int) -> list[str]:
     """The names a unit's accounts on one platform take: its base name, then variants."""
     if level == "district":
-        base = [f"{short}发布", f"{names.DISTRICT}人民政府", f"{short}政务", f"{short}网信", f"{short}之声",
-                f"{short}在线", f"{short}观察", f"{short}微政务"]
+        base = [
+            f"{short}发布",
+            f"{names.DISTRICT}人民政府",
+            f"{short}政务",
+            f"{short}网信",
+            f"{short}之声",
+            f"{short}在线",
+            f"{short}观察",
+            f"{short}微政务",
+        ]
     elif level == "community":
         base = [short, f"{short}居委会", f"{short}党群服务中心", f"{short}e家"]
     elif short == "云麓公安":
@@ -349,10 +441,25 @@ def _account_names(short: str, level: str, platform: str, count: int) -> list[st
 
 # The demo's special kinds and how many accounts get each; the rest are active.
 _DEMO_SPECIAL = (
-    ("dormant", 32), ("zombie", 25), ("never_posted", 8), ("shell_reposts", 5), ("shell_low", 10),
-    ("pinned_old", 4), ("pinned_new", 2), ("deleted", 2), ("deregistered", 2), ("migrated", 1), ("banned", 1),
-    ("blocked", 4), ("login_wall", 3), ("flaky", 4), ("malformed", 4), ("slow", 2), ("legacy_dates", 2),
-    ("feed_quirks", 6), ("hostile", 3),
+    ("dormant", 32),
+    ("zombie", 25),
+    ("never_posted", 8),
+    ("shell_reposts", 5),
+    ("shell_low", 10),
+    ("pinned_old", 4),
+    ("pinned_new", 2),
+    ("deleted", 2),
+    ("deregistered", 2),
+    ("migrated", 1),
+    ("banned", 1),
+    ("blocked", 4),
+    ("login_wall", 3),
+    ("flaky", 4),
+    ("malformed", 4),
+    ("slow", 2),
+    ("legacy_dates", 2),
+    ("feed_quirks", 6),
+    ("hostile", 3),
 )
 _SILENCE = {"dormant", "zombie", "never_posted", "shell_low", "shell_reposts", "deregistered", "migrated", "banned"}
 DEMO_FAMILY = "望月湖街道"
@@ -365,7 +472,11 @@ def _demo(b: _Builder, total: int = 300) -> Scenario:
     slots: list[tuple[Unit, str, str, str, str]] = []  # unit, short, category, platform, name
     for unit, short, category in tree:
         wx, wb, tt = per_level[unit.level]
-        counts = {"wechat": wx + rng.randint(0, 3), "weibo": wb + rng.randint(-1, 2), "toutiao": tt + rng.randint(-1, 1)}
+        counts = {
+            "wechat": wx + rng.randint(0, 3),
+            "weibo": wb + rng.randint(-1, 2),
+            "toutiao": tt + rng.randint(-1, 1),
+        }
         if unit.level == "community":
             counts["toutiao"] = rng.randint(0, 1)
         for platform, n in counts.items():
@@ -382,8 +493,11 @@ def _demo(b: _Builder, total: int = 300) -> Scenario:
     kinds: dict[int, str] = {}
     for kind, count in _DEMO_SPECIAL:
         rank = {"community": 0, "street": 1, "department": 2, "district": 3}
-        candidates = [i for i, s in enumerate(slots)
-                      if i not in kinds and i not in family and i not in main and s[3] in KINDS[kind].platforms]
+        candidates = [
+            i
+            for i, s in enumerate(slots)
+            if i not in kinds and i not in family and i not in main and s[3] in KINDS[kind].platforms
+        ]
         if kind in _SILENCE:  # silence is commoner at the bottom of the tree
             candidates.sort(key=lambda i: rank[slots[i][0].level] + rng.random() * 2.5)
         else:
@@ -397,8 +511,15 @@ def _demo(b: _Builder, total: int = 300) -> Scenario:
             kinds[by_platform[order[n % len(order)]].pop(0)] = kind
     for i, (unit, _short, category, platform, nm) in enumerate(slots):
         kind = kinds.get(i, "active")
-        b.account(unit, platform, nm, kind, category=category, followers=_followers(rng, unit.level),
-                  family=DEMO_FAMILY if i in family else None)
+        b.account(
+            unit,
+            platform,
+            nm,
+            kind,
+            category=category,
+            followers=_followers(rng, unit.level),
+            family=DEMO_FAMILY if i in family else None,
+        )
     return b.build()
 
 
@@ -415,8 +536,14 @@ def _truth(b: _Builder) -> Scenario:
         for platform in platforms:
             unit, short, category = tree[turn % len(tree)]
             turn += 1
-            b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind,
-                      category=category, followers=_followers(b.rng, unit.level))
+            b.account(
+                unit,
+                platform,
+                _account_names(short, unit.level, platform, 1)[0],
+                kind,
+                category=category,
+                followers=_followers(b.rng, unit.level),
+            )
     return b.build()
 
 
@@ -431,14 +558,22 @@ def _faults(b: _Builder, extra: tuple[tuple[str, str], ...] = ()) -> Scenario:
     for kind in _FAULTS:
         spec = KINDS[kind]
         for platform in spec.platforms:
-            plan += [(kind, platform)] * max(len(spec.api_variants[platform]), len(FEED_FAULT_VARIANTS.get(spec.fault or "", ())))
+            plan += [(kind, platform)] * max(
+                len(spec.api_variants[platform]), len(FEED_FAULT_VARIANTS.get(spec.fault or "", ()))
+            )
     plan += [("feed_quirks", p) for p in PLATFORMS for _ in FEED_QUIRKS]
     plan += [("legacy_dates", "weibo")] * 2 + [("hostile", p) for p in PLATFORMS]
     plan += list(extra)
     for n, (kind, platform) in enumerate(plan):
         unit, short, category = tree[n % len(tree)]
-        b.account(unit, platform, _account_names(short, unit.level, platform, 1)[0], kind,
-                  category=category, followers=_followers(b.rng, unit.level))
+        b.account(
+            unit,
+            platform,
+            _account_names(short, unit.level, platform, 1)[0],
+            kind,
+            category=category,
+            followers=_followers(b.rng, unit.level),
+        )
     return b.build()
 
 
@@ -471,9 +606,15 @@ def _bench(b: _Builder, size: int) -> Scenario:
         unit, short = units[n % len(units)]
         platform = platforms[n % len(platforms)]
         kind = "dormant" if rng.random() < 0.1 else "active"
-        b.account(unit, platform, f"{short}{PLATFORM_LABELS[platform][:2]}{n // len(units) + 1}", kind,
-                  category=rng.choice(names.CATEGORIES), followers=_followers(rng, unit.level),
-                  pattern="bench" if kind == "active" else "bench_dormant")
+        b.account(
+            unit,
+            platform,
+            f"{short}{PLATFORM_LABELS[platform][:2]}{n // len(units) + 1}",
+            kind,
+            category=rng.choice(names.CATEGORIES),
+            followers=_followers(rng, unit.level),
+            pattern="bench" if kind == "active" else "bench_dormant",
+        )
     return b.build(size=size)
 
 
@@ -486,8 +627,9 @@ SCENARIOS: dict[str, str] = {
 }
 
 
-def build_scenario(name: str, *, now: datetime | None = None, seed: int = 0, size: int | None = None,
-                   wechat_list_closed: bool = False) -> Scenario:
+def build_scenario(
+    name: str, *, now: datetime | None = None, seed: int = 0, size: int | None = None, wechat_list_closed: bool = False
+) -> Scenario:
     """Build a named scenario anchored at `now` (default: this moment, to the second)."""
     if name not in SCENARIOS:
         raise ValidationError(f"unknown scenario {name!r}", hint=f"choose one of: {', '.join(SCENARIOS)}")
@@ -497,7 +639,10 @@ def build_scenario(name: str, *, now: datetime | None = None, seed: int = 0, siz
         raise ValidationError(f"--size applies to the bench scenario only, not {name!r}")
     anchor = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     b = _Builder(name, seed, anchor)
-    scenario = _bench(b, size or BENCH_SIZE) if name == "bench" else {"demo": _demo, "truth": _truth,
-                                                                      "faults": _faults, "hostile": _hostile}[name](b)
+    scenario = (
+        _bench(b, size or BENCH_SIZE)
+        if name == "bench"
+        else {"demo": _demo, "truth": _truth, "faults": _faults, "hostile": _hostile}[name](b)
+    )
     scenario.wechat_list_closed = wechat_list_closed
     return scenario

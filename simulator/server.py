@@ -167,39 +167,75 @@ class SimulatorHandle:
     def __enter__(self) -> SimulatorHandle:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
-ENV_NAMES = ("GOVPULSE_WEIBO_BASE_URL", "GOVPULSE_TOUTIAO_BASE_URL", "GOVPULSE_WECHAT_BASE_URL",
-             "GOVPULSE_BRIDGE_BASE_URL")
+ENV_NAMES = (
+    "GOVPULSE_WEIBO_BASE_URL",
+    "GOVPULSE_TOUTIAO_BASE_URL",
+    "GOVPULSE_WECHAT_BASE_URL",
+    "GOVPULSE_BRIDGE_BASE_URL",
+)
 
 
-def start_simulator(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0, slow_seconds: float = 35.0,
-                    toutiao_require_signature: bool = False, log_requests: bool = False,
-                    wechat2rss_secret: str = "", rate_limit: float | None = None) -> SimulatorHandle:
+def start_simulator(
+    scenario: Scenario,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    slow_seconds: float = 35.0,
+    toutiao_require_signature: bool = False,
+    log_requests: bool = False,
+    wechat2rss_secret: str = "",
+    rate_limit: float | None = None,
+) -> SimulatorHandle:
     """Serve `scenario` from a background thread; port 0 takes a free port (see .port). `rate_limit`:
     answers per second to each client address on each site, beyond which the site blocks it."""
-    router = Router(scenario, slow_seconds=slow_seconds, toutiao_require_signature=toutiao_require_signature,
-                    wechat2rss_secret=wechat2rss_secret, rate_limit=rate_limit)
+    router = Router(
+        scenario,
+        slow_seconds=slow_seconds,
+        toutiao_require_signature=toutiao_require_signature,
+        wechat2rss_secret=wechat2rss_secret,
+        rate_limit=rate_limit,
+    )
     server = _Server((host, port), router, log_requests)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name=f"simulator:{server.server_address[1]}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.2},
+        name=f"simulator:{server.server_address[1]}",
+        daemon=True,
+    )
     thread.start()
     return SimulatorHandle(server, thread, scenario)
 
 
-def serve(scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0, slow_seconds: float = 35.0,
-          toutiao_require_signature: bool = False, log_requests: bool = False, rate_limit: float | None = None,
-          ready: Callable[[SimulatorHandle], None] | None = None) -> None:
+def serve(
+    scenario: Scenario,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    slow_seconds: float = 35.0,
+    toutiao_require_signature: bool = False,
+    log_requests: bool = False,
+    rate_limit: float | None = None,
+    ready: Callable[[SimulatorHandle], None] | None = None,
+) -> None:
     """Serve in the foreground until SIGINT or SIGTERM, then stop cleanly. `ready` is called once listening."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with start_simulator(scenario, host=host, port=port, slow_seconds=slow_seconds,
-                             toutiao_require_signature=toutiao_require_signature,
-                             log_requests=log_requests, rate_limit=rate_limit) as handle:
+        with start_simulator(
+            scenario,
+            host=host,
+            port=port,
+            slow_seconds=slow_seconds,
+            toutiao_require_signature=toutiao_require_signature,
+            log_requests=log_requests,
+            rate_limit=rate_limit,
+        ) as handle:
             if ready is not None:
                 ready(handle)
             while not stop.wait(0.5):

@@ -99,8 +99,9 @@ class Gp:
     def __call__(self, *args: str, input: str | None = None, lang: str = "en") -> Result:
         from govpulse.cli import cli
 
-        return self.runner.invoke(cli, ["--db", self.db_url, "--lang", lang, *args], input=input,
-                                  catch_exceptions=False)
+        return self.runner.invoke(
+            cli, ["--db", self.db_url, "--lang", lang, *args], input=input, catch_exceptions=False
+        )
 
     def ok(self, *args: str, **kw: str) -> Result:
         result = self(*args, **kw)

@@ -71,8 +71,12 @@ def module_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        typing_only = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
         targets: set[str | None] = set()
         for node in ast.walk(tree):
             if id(node) in typing_only:
@@ -119,8 +123,11 @@ def test_no_import_cycle_between_modules() -> None:
 
 
 def test_the_cycle_check_sees_through_an_import_inside_a_function() -> None:
-    graph = {"scheduler.chain": {"scheduler.runtime"}, "scheduler.steps": {"scheduler.chain", "scheduler.alerts"},
-             "scheduler.alerts": {"scheduler.chain"}}
+    graph = {
+        "scheduler.chain": {"scheduler.runtime"},
+        "scheduler.steps": {"scheduler.chain", "scheduler.alerts"},
+        "scheduler.alerts": {"scheduler.chain"},
+    }
     assert cycles(graph) == []
     graph["scheduler.chain"].add("scheduler.steps")  # `from scheduler import steps` inside a function
     assert cycles(graph) == [["scheduler.alerts", "scheduler.chain", "scheduler.steps"]]

@@ -50,7 +50,9 @@ def test_readers_do_not_wait_for_a_writer_on_sqlite(sqlite_url) -> None:
     engine = open_engine(sqlite_url)
     writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
-    writer.execute("INSERT INTO organization (name, level, created_at, updated_at) VALUES ('甲', 'other', '2026-01-01', '2026-01-01')")
+    writer.execute(
+        "INSERT INTO organization (name, level, created_at, updated_at) VALUES ('甲', 'other', '2026-01-01', '2026-01-01')"
+    )
     try:
         started = time.monotonic()
         with reading(engine) as conn:
@@ -73,7 +75,9 @@ def test_readers_together_share_one_snapshot(db_url) -> None:
     from registry.db import open_engine, reading_together
 
     engine = open_engine(db_url)
-    add = text("INSERT INTO organization (name, level, created_at, updated_at) VALUES (:n, 'other', '2026-01-01', '2026-01-01')")
+    add = text(
+        "INSERT INTO organization (name, level, created_at, updated_at) VALUES (:n, 'other', '2026-01-01', '2026-01-01')"
+    )
     count = text("SELECT count(*) FROM organization")
     stop = threading.Event()
 

@@ -3,7 +3,6 @@ unit path, NUL bytes. Never a traceback: one message and a non-zero exit where t
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -21,8 +20,17 @@ from govpulse.cli import cli
 GOVPULSE = str(Path(sys.executable).with_name("govpulse"))
 HUGE = "9" * 30
 DEEP = "/".join(f"单位{i}" for i in range(1000))
-HOSTILE = {"huge": HUGE, "negative": "-" + HUGE, "empty": "", "far date": "0001-01-01", "bad path": "/nonexistent-gp/x/y.csv",
-           "deep unit path": DEEP, "huge id": "#" + HUGE, "nul byte": "a\x00b", "long": "x" * 100_000}
+HOSTILE = {
+    "huge": HUGE,
+    "negative": "-" + HUGE,
+    "empty": "",
+    "far date": "0001-01-01",
+    "bad path": "/nonexistent-gp/x/y.csv",
+    "deep unit path": DEEP,
+    "huge id": "#" + HUGE,
+    "nul byte": "a\x00b",
+    "long": "x" * 100_000,
+}
 # Commands that would serve or run the whole pipeline with valid options: tried in subprocesses below.
 LONG_RUNNING = {("run",), ("simulate",), ("demo",), ("patrol",), ("schedule", "run")}
 
@@ -55,9 +63,12 @@ def invocations() -> Iterator[tuple[tuple[str, ...], str, str, list[str]]]:
 def office(tmp_path: Path, gp_env: dict[str, str]) -> tuple[CliRunner, str]:
     db = f"sqlite:///{tmp_path / 'govpulse.db'}"
     runner = CliRunner()
-    for args in (("org", "add", "某区"), ("org", "add", "某局", "--parent", "某区"),
-                 ("account", "add", "https://weibo.com/u/1234567890", "--org", "某局", "--name", "某局微博"),
-                 ("score",)):
+    for args in (
+        ("org", "add", "某区"),
+        ("org", "add", "某局", "--parent", "某区"),
+        ("account", "add", "https://weibo.com/u/1234567890", "--org", "某局", "--name", "某局微博"),
+        ("score",),
+    ):
         assert runner.invoke(cli, ["--db", db, "--lang", "en", *args]).exit_code == 0
     return runner, db
 
@@ -69,37 +80,46 @@ def test_every_command_with_hostile_arguments_answers_in_one_message(office) -> 
         result = runner.invoke(cli, ["--db", db, "--lang", "en", *argv], catch_exceptions=True)
         tried += 1
         where = f"govpulse {' '.join(path)} [{param} = {kind}] -> {result.exit_code}"
-        if result.exception is not None and not isinstance(result.exception, SystemExit) or "Traceback" in result.output:
+        if (
+            result.exception is not None
+            and not isinstance(result.exception, SystemExit)
+            or "Traceback" in result.output
+        ):
             tracebacks.append(f"{where}: {type(result.exception).__name__}: {str(result.exception)[:200]}")
-        elif result.exit_code != 0 and not any(line.startswith(("Error", "Usage")) for line in result.output.splitlines()):
+        elif result.exit_code != 0 and not any(
+            line.startswith(("Error", "Usage")) for line in result.output.splitlines()
+        ):
             silent_failures.append(f"{where}: {result.output[-300:]!r}")
     assert tried > 500
     assert tracebacks == []
     assert silent_failures == []
 
 
-@pytest.mark.parametrize("argv, message", [
-    (("account", "show", "#" + HUGE), f"Error: no account number #{HUGE}"),
-    (("account", "edit", HUGE, "--name", "x"), f"Error: no account '{HUGE}' in the registry"),
-    (("explain", HUGE), f"Error: no account '{HUGE}' in the registry"),
-    (("history", "#" + HUGE), "Error: no account or unit"),
-    (("history", "某局", "--limit", HUGE), "is not in the range 1<=x<=1000000000"),
-    (("score", "remove", HUGE), "is not in the range 1<=x<="),
-    (("score", "runs", "--limit", HUGE), "is not in the range"),
-    (("patrol", "--limit", HUGE), "is not in the range"),
-    (("patrol", "--account", "#" + HUGE), f"Error: no account number #{HUGE}"),
-    (("schedule", "add", "n", "--cron", "0 2 * * *", "--limit", HUGE), "is not in the range"),
-    (("score", "--as-of", "0001-01-01"), "Error: --as-of '0001-01-01' is before 2009-01-01"),
-    (("explain", "weibo:1234567890", "--as-of", "0001-01-01"), "Error: --as-of '0001-01-01' is before 2009-01-01"),
-    (("report", "--as-of", "0001-01-01"), "Error: --as-of '0001-01-01' is before 2009-01-01"),
-    (("score", "--as-of", "9999-12-31"), "is later than now"),
-    (("org", "show", DEEP), "Error: a unit path of 1000 levels (at most 16)"),
-    (("account", "list", "--org", DEEP), "Error: a unit path of 1000 levels"),
-    (("score", "--org", DEEP), "Error: a unit path of 1000 levels"),
-    (("report", "--org", DEEP), "Error: a unit path of 1000 levels"),
-    (("patrol", "--org", DEEP), "Error: a unit path of 1000 levels"),
-    (("org", "add", DEEP), "Error: a unit path of 1000 levels"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (("account", "show", "#" + HUGE), f"Error: no account number #{HUGE}"),
+        (("account", "edit", HUGE, "--name", "x"), f"Error: no account '{HUGE}' in the registry"),
+        (("explain", HUGE), f"Error: no account '{HUGE}' in the registry"),
+        (("history", "#" + HUGE), "Error: no account or unit"),
+        (("history", "某局", "--limit", HUGE), "is not in the range 1<=x<=1000000000"),
+        (("score", "remove", HUGE), "is not in the range 1<=x<="),
+        (("score", "runs", "--limit", HUGE), "is not in the range"),
+        (("patrol", "--limit", HUGE), "is not in the range"),
+        (("patrol", "--account", "#" + HUGE), f"Error: no account number #{HUGE}"),
+        (("schedule", "add", "n", "--cron", "0 2 * * *", "--limit", HUGE), "is not in the range"),
+        (("score", "--as-of", "0001-01-01"), "Error: --as-of '0001-01-01' is before 2009-01-01"),
+        (("explain", "weibo:1234567890", "--as-of", "0001-01-01"), "Error: --as-of '0001-01-01' is before 2009-01-01"),
+        (("report", "--as-of", "0001-01-01"), "Error: --as-of '0001-01-01' is before 2009-01-01"),
+        (("score", "--as-of", "9999-12-31"), "is later than now"),
+        (("org", "show", DEEP), "Error: a unit path of 1000 levels (at most 16)"),
+        (("account", "list", "--org", DEEP), "Error: a unit path of 1000 levels"),
+        (("score", "--org", DEEP), "Error: a unit path of 1000 levels"),
+        (("report", "--org", DEEP), "Error: a unit path of 1000 levels"),
+        (("patrol", "--org", DEEP), "Error: a unit path of 1000 levels"),
+        (("org", "add", DEEP), "Error: a unit path of 1000 levels"),
+    ],
+)
 def test_each_listed_bad_input_is_refused_with_one_message(office, argv, message) -> None:
     runner, db = office
     result = runner.invoke(cli, ["--db", db, "--lang", "en", *argv], catch_exceptions=False)
@@ -111,8 +131,9 @@ def test_each_listed_bad_input_is_refused_with_one_message(office, argv, message
 def run(args: list[str], tmp_path: Path, *, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_")}
     env.update({"GOVPULSE_HOME": str(tmp_path / "home"), "GOVPULSE_LANG": "en"})
-    return subprocess.run([GOVPULSE, *args], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=timeout, **kw)
+    return subprocess.run(
+        [GOVPULSE, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=timeout, **kw
+    )
 
 
 def one_message(done: subprocess.CompletedProcess[str], code: int, start: str) -> None:
@@ -121,29 +142,37 @@ def one_message(done: subprocess.CompletedProcess[str], code: int, start: str) -
     assert "Traceback" not in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize("url, start", [
-    ("sqlite:////proc/no-such/govpulse.db", "Error: database URL 'sqlite:////proc/no-such/govpulse.db' is not usable: "
-                                            "cannot create its folder"),
-    ("sqlite:////dev/null/govpulse.db", "Error: database URL 'sqlite:////dev/null/govpulse.db' is not usable"),
-    ("sqlite:////etc/hostname", "Error: database error: file is not a database"),
-    ("sqlite:///" + "a/" * 3000 + "x.db", "Error: database URL"),
-    ("nonsense://", "Error: database URL 'nonsense://' is not usable"),
-    ("postgresql://nobody@127.0.0.1:1/govpulse", "Error: cannot open the database"),
-])
+@pytest.mark.parametrize(
+    "url, start",
+    [
+        (
+            "sqlite:////proc/no-such/govpulse.db",
+            "Error: database URL 'sqlite:////proc/no-such/govpulse.db' is not usable: cannot create its folder",
+        ),
+        ("sqlite:////dev/null/govpulse.db", "Error: database URL 'sqlite:////dev/null/govpulse.db' is not usable"),
+        ("sqlite:////etc/hostname", "Error: database error: file is not a database"),
+        ("sqlite:///" + "a/" * 3000 + "x.db", "Error: database URL"),
+        ("nonsense://", "Error: database URL 'nonsense://' is not usable"),
+        ("postgresql://nobody@127.0.0.1:1/govpulse", "Error: cannot open the database"),
+    ],
+)
 def test_an_unusable_database_is_one_message(tmp_path: Path, url: str, start: str) -> None:
     one_message(run(["--db", url, "account", "list"], tmp_path), 2 if "URL" in start else 1, start)
 
 
-@pytest.mark.parametrize("args, start", [
-    (["simulate", "--port", "70000"], "Error: Invalid value for '--port': 70000 is not in the range 0<=x<=65535"),
-    (["simulate", "--port", "-1"], "Error: Invalid value for '--port'"),
-    (["simulate", "--size", HUGE], "Error: Invalid value for '--size'"),
-    (["simulate", "--scenario", ""], "Error: unknown scenario ''"),
-    (["simulate", "--roster-out", "/proc/no-such/roster.csv"], "Error: cannot write /proc/no-such/roster.csv"),
-    (["demo", "--out", "/proc/no-such/demo"], "Error"),
-    (["patrol", "--limit", HUGE], "Error: Invalid value for '--limit'"),
-    (["schedule", "run", DEEP], "Error"),
-])
+@pytest.mark.parametrize(
+    "args, start",
+    [
+        (["simulate", "--port", "70000"], "Error: Invalid value for '--port': 70000 is not in the range 0<=x<=65535"),
+        (["simulate", "--port", "-1"], "Error: Invalid value for '--port'"),
+        (["simulate", "--size", HUGE], "Error: Invalid value for '--size'"),
+        (["simulate", "--scenario", ""], "Error: unknown scenario ''"),
+        (["simulate", "--roster-out", "/proc/no-such/roster.csv"], "Error: cannot write /proc/no-such/roster.csv"),
+        (["demo", "--out", "/proc/no-such/demo"], "Error"),
+        (["patrol", "--limit", HUGE], "Error: Invalid value for '--limit'"),
+        (["schedule", "run", DEEP], "Error"),
+    ],
+)
 def test_long_running_commands_refuse_bad_options_at_once(tmp_path: Path, args: list[str], start: str) -> None:
     done = run(["--db", f"sqlite:///{tmp_path / 'g.db'}", *args], tmp_path, timeout=30)
     assert done.returncode != 0, done.stdout + done.stderr
@@ -174,20 +203,29 @@ def _limit_file_size() -> None:
 
 def test_a_full_disk_during_report_is_one_message_and_leaves_nothing(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'g.db'}"
-    for args in (["org", "add", "某区"], ["account", "add", "https://weibo.com/u/1234567890", "--org", "某区", "--name", "n"],
-                 ["score"]):
+    for args in (
+        ["org", "add", "某区"],
+        ["account", "add", "https://weibo.com/u/1234567890", "--org", "某区", "--name", "n"],
+        ["score"],
+    ):
         assert run(["--db", db, *args], tmp_path).returncode == 0
     full = tmp_path / "full"
     full.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(full)], capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(full)], capture_output=True).returncode
+        == 0
+    )
     try:
         if mounted:  # a real full disk (ENOSPC)
             (full / "filler").write_bytes(b"\0" * 40 * 1024)
             done = run(["--db", db, "report", "--out", str(full / "reports"), "--by-unit"], tmp_path)
             expected = "No space left on device"
         else:  # without the right to mount: a file size limit makes writes fail the same way (EFBIG)
-            done = run(["--db", db, "report", "--out", str(full / "reports"), "--by-unit"], tmp_path,
-                       preexec_fn=_limit_file_size)
+            done = run(
+                ["--db", db, "report", "--out", str(full / "reports"), "--by-unit"],
+                tmp_path,
+                preexec_fn=_limit_file_size,
+            )
             expected = "File too large"
         assert done.returncode == 1, done.stdout + done.stderr
         assert done.stderr.splitlines()[0] == f"Error: cannot write the report in {full / 'reports'}: {expected}"

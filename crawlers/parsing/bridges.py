@@ -28,18 +28,18 @@ _RSSHUB_NO_POSTS = "暂未发表作品"
 _RSSHUB_NO_ROUTE = "The route does not exist or has been deleted."
 _RSSHUB_PAGE = "Looks like something went wrong"
 _RSSHUB_ACCESS = "Authentication failed. Access denied."
-_RSSHUB_MESSAGE = re.compile(r'<code[^>]*details[^>]*>(.*?)</code>', re.DOTALL)
+_RSSHUB_MESSAGE = re.compile(r"<code[^>]*details[^>]*>(.*?)</code>", re.DOTALL)
 # wewe-rss (apps/server/src/feeds/feeds.service.ts): HttpException('不存在该feed！', 400), which NestJS
 # sends as {"statusCode": 400, "message": "不存在该feed！"}.
 _WEWE_UNKNOWN = "不存在该feed"
 
 HINTS = {
     "wewe-rss": "add the account in wewe-rss (添加 → 添加公众号源, with one of its article share links); its feed is "
-                "/feeds/MP_WXS_<biz as a number>",
+    "/feeds/MP_WXS_<biz as a number>",
     "wechat2rss": "subscribe the account in Wechat2RSS (/add/<biz as a number>); with RSS_ENC_FEED_ID on, set "
-                  "bridge.wechat2rss_secret to its RSS_SECRET",
+    "bridge.wechat2rss_secret to its RSS_SECRET",
     "rsshub-route": "check bridge.templates: RSSHub has no such route (rsshub: /weibo/user/<uid>, "
-                    "/toutiao/user/token/<MS4wLjAB… token>)",
+    "/toutiao/user/token/<MS4wLjAB… token>)",
     "rsshub-key": "set bridge.key to the ACCESS_KEY of this RSSHub",
 }
 
@@ -97,8 +97,7 @@ def _rsshub(body: bytes, status: int, headers: Mapping[str, object]) -> PageResu
 
 def _wewe(body: bytes, status: int) -> PageResult | None:
     if status == 400 and _WEWE_UNKNOWN in _text(body):
-        return failure(SETUP, f"wewe-rss does not follow this account (400 不存在该feed); {HINTS['wewe-rss']}",
-                       status)
+        return failure(SETUP, f"wewe-rss does not follow this account (400 不存在该feed); {HINTS['wewe-rss']}", status)
     return None
 
 

@@ -26,8 +26,10 @@ MAX_RAW_CHARS = 100
 BAD = "bad_date"
 FUTURE = "future_clamped"
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 _DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*"
 _MON = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 # "CST" in Chinese sources is China Standard Time, not US Central.
@@ -40,7 +42,9 @@ _WEIBO = re.compile(rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+{_CLOCK}\s+{_ZONE}\s
 # RFC 822, the time optional ("Thu, 01 Jan 2004")
 _RFC822 = re.compile(rf"(?:{_DAY},?\s*)?(?P<d>\d{{1,2}})\s+{_MON}\.?\s+(?P<y>\d{{2,4}})(?:\s+{_CLOCK})?(?:\s*{_ZONE})?")
 # JavaScript's Date.toString(): "Thu Aug 30 2012 17:26:16 GMT+0800 (China Standard Time)"
-_JS_DATE = re.compile(rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+(?P<y>\d{{4}})\s+{_CLOCK}(?:\s*{_ZONE})?(?:\s*\([^()]*\))?")
+_JS_DATE = re.compile(
+    rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+(?P<y>\d{{4}})\s+{_CLOCK}(?:\s*{_ZONE})?(?:\s*\([^()]*\))?"
+)
 _ASCTIME = re.compile(rf"{_DAY}\s+{_MON}\s+(?P<d>\d{{1,2}})\s+{_CLOCK}\s+(?P<y>\d{{4}})")
 # 2023-03-15, 2023/03/15 12:30, 2023年03月15日 12:30, 2023-03-15T12:30:00.000Z, 2023-03-15 12:30:00 +0800
 _YMD = re.compile(
@@ -58,18 +62,41 @@ _AGO_PARTS = re.compile(_AGO_PART)
 # Chinese clock words, rewritten to H:MM before matching: "8点0分", "20时", "8点半", "下午3点", "晚上8点"
 _CN_CLOCK = re.compile(
     r"(?:(?<![昨今])(?P<period>凌晨|早上|上午|中午|下午|晚上|晚))?\s*(?P<h>\d{1,2})\s*[点时](?:\s*(?:(?P<mi>\d{1,2})\s*分|(?P<half>半)))?"
-    r"(?:\s*(?P<s>\d{1,2})\s*秒)?")
+    r"(?:\s*(?P<s>\d{1,2})\s*秒)?"
+)
 _AFTERNOON = frozenset({"下午", "晚上", "晚"})
 # Traditional characters of the relative forms, to their simplified form
-_TRADITIONAL = str.maketrans({"鐘": "钟", "時": "时", "頭": "头", "週": "周", "個": "个", "兩": "两", "幾": "几",
-                              "數": "数", "點": "点", "剛": "刚", "纔": "才"})
+_TRADITIONAL = str.maketrans(
+    {
+        "鐘": "钟",
+        "時": "时",
+        "頭": "头",
+        "週": "周",
+        "個": "个",
+        "兩": "两",
+        "幾": "几",
+        "數": "数",
+        "點": "点",
+        "剛": "刚",
+        "纔": "才",
+    }
+)
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
 _CLIENT = re.compile(r"\s*来自.*$")
 
-_UNITS = {"秒": 1, "秒钟": 1, "分": 60, "分钟": 60, "小时": 3600, "钟头": 3600, "天": 86400, "日": 86400,
-          "周": 7 * 86400, "星期": 7 * 86400}
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-           "九": 9}
+_UNITS = {
+    "秒": 1,
+    "秒钟": 1,
+    "分": 60,
+    "分钟": 60,
+    "小时": 3600,
+    "钟头": 3600,
+    "天": 86400,
+    "日": 86400,
+    "周": 7 * 86400,
+    "星期": 7 * 86400,
+}
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # Words for "a few": read as 3
 _FEW = frozenset({"几", "数"})
 
@@ -161,7 +188,7 @@ def _zone(text: str | None) -> timezone | None:
     if text.startswith("etc/"):  # POSIX zone names count west of Greenwich as positive
         text, sign = text[4:], -1
     name = text.rstrip("+-0123456789:")
-    offset = text[len(name):]
+    offset = text[len(name) :]
     if name and name not in _ZONE_NAMES:
         raise ValueError(f"unknown zone {text!r}")
     if not offset:

@@ -50,7 +50,13 @@ _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
 def parse_feed(
-    body: bytes, *, status: int, headers: Mapping[str, str], url: str, fetched_at: datetime, platform: str,
+    body: bytes,
+    *,
+    status: int,
+    headers: Mapping[str, str],
+    url: str,
+    fetched_at: datetime,
+    platform: str,
     bridge: str = "custom",
 ) -> PageResult:
     """A whole feed as one page (feeds do not page): its entries as posts, without engagement.
@@ -93,8 +99,9 @@ def parse_feed(
             if parsed.get("version") and (problem is None or isinstance(problem, _HARMLESS)):
                 return failure("empty", "the feed has no entries", status)
             # A broken feed that yields nothing is a broken source, never an account without posts.
-            return failure("malformed",
-                           f"not a readable feed ({type(problem).__name__ if problem else 'unknown format'})", status)
+            return failure(
+                "malformed", f"not a readable feed ({type(problem).__name__ if problem else 'unknown format'})", status
+            )
         entries = parsed.entries
         flags = [BOZO] if parsed.bozo else []
     posts = [
@@ -141,7 +148,13 @@ def _json_feed(body: bytes, *, status: int, fetched_at: datetime, platform: str)
 
 
 def _post(
-    entry_id: object, *, raw_time: object, title: object, text: object, url: object, fetched_at: datetime,
+    entry_id: object,
+    *,
+    raw_time: object,
+    title: object,
+    text: object,
+    url: object,
+    fetched_at: datetime,
     flags: list[str] | None = None,
 ) -> PostItem:
     return build_post(
@@ -180,9 +193,11 @@ def _entry_text(entry: Mapping) -> object:
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _XML_TYPES = frozenset({"application/xml", "application/rss+xml", "application/atom+xml"})
-_DECLARATION = re.compile(rb"""<\?xml\s+version\s*=\s*["']1\.0["']"""
-                          rb"""(?:\s+encoding\s*=\s*["']utf-8["'])?(?:\s+standalone\s*=\s*["'](?:yes|no)["'])?\s*\?>""",
-                          re.IGNORECASE)
+_DECLARATION = re.compile(
+    rb"""<\?xml\s+version\s*=\s*["']1\.0["']"""
+    rb"""(?:\s+encoding\s*=\s*["']utf-8["'])?(?:\s+standalone\s*=\s*["'](?:yes|no)["'])?\s*\?>""",
+    re.IGNORECASE,
+)
 # C1 controls, which feedparser maps to their windows-1252 letters.
 _CP1252_RANGE = re.compile("[\x80-\x9f]")
 _URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")  # feedparser's: "http:///x" -> "http://x"
@@ -192,8 +207,7 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Entry children read (each at most once, text only) and those passed over, with the attributes allowed.
 _RSS_READ = {"title": (), "link": (), "guid": ("isPermaLink",), "pubDate": (), "description": ()}
 _RSS_SKIP = {"author": (), "category": ("domain",), "comments": (), "enclosure": ("url", "length", "type")}
-_ATOM_READ = {"title": ("type",), "id": (), "published": (), "updated": (), "summary": ("type",),
-              "content": ("type",)}
+_ATOM_READ = {"title": ("type",), "id": (), "published": (), "updated": (), "summary": ("type",), "content": ("type",)}
 _ATOM_SKIP = {"category": ("term", "scheme", "label")}
 _ATOM_LINK = frozenset({"href", "rel", "type", "title", "hreflang", "length"})
 _ATOM_PERSON = frozenset({_ATOM + "name", _ATOM + "uri", _ATOM + "email"})
@@ -296,12 +310,16 @@ def _atom_entry(item: ET.Element) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     seen: set[str] = set()
     for child in _children(item):
-        tag = child.tag[len(_ATOM):] if child.tag.startswith(_ATOM) else None
+        tag = child.tag[len(_ATOM) :] if child.tag.startswith(_ATOM) else None
         if tag == "link":
             _atom_link(child, entry)
         elif tag == "author":
-            if child.attrib or child.text and child.text.strip() or any(
-                    part.tag not in _ATOM_PERSON or len(part) or part.attrib for part in child):
+            if (
+                child.attrib
+                or child.text
+                and child.text.strip()
+                or any(part.tag not in _ATOM_PERSON or len(part) or part.attrib for part in child)
+            ):
                 raise _NotPlain
         elif tag in _ATOM_SKIP:
             _bare(child, _ATOM_SKIP[tag])
@@ -327,6 +345,7 @@ def _atom_link(link: ET.Element, entry: dict[str, Any]) -> None:
     rel = link.get("rel", "alternate").lower()
     kind = link.get("type", "application/atom+xml" if rel == "self" else "text/html").lower()
     kind = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}.get(
-        kind, kind)
+        kind, kind
+    )
     if rel == "alternate" and kind in _HTML_TYPES:
         entry["link"] = _uri(link.attrib["href"])

@@ -21,7 +21,15 @@ SNIFF_BYTES = 65_536
 _LOGIN_URL_MARKS = ("passport", "login", "signin", "visitor")
 # An HTML page with one of these (lowercased) is a login wall or a bot detector asking to log in.
 _LOGIN_PAGE_MARKS = (
-    "登录 - 微博", "wbbotdetector", "passport", "<title>登录", "请登录", "请先登录", "扫码登录", "/login", "signin",
+    "登录 - 微博",
+    "wbbotdetector",
+    "passport",
+    "<title>登录",
+    "请登录",
+    "请先登录",
+    "扫码登录",
+    "/login",
+    "signin",
 )
 _BLOCK_PAGE_MARKS = ("captcha", "验证码", "环境异常", "访问过于频繁", "操作过于频繁", "安全验证")
 

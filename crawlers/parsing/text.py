@@ -72,10 +72,7 @@ def clean_chars(value: str) -> str:
     value = _INVISIBLE.sub("", value)
     if value.isprintable():
         return value
-    return "".join(
-        ch for ch in value
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
 
 
 def plain_text(value: object, *, limit: int, single_line: bool = False) -> str | None:

@@ -47,7 +47,7 @@ def parse_toutiao_feed(
     if failed:
         return failed
     if body.strip().lower() in (b"", b"blocked"):
-        return failure("rate_limited", "empty body or \"blocked\": anti-bot answer", status)
+        return failure("rate_limited", 'empty body or "blocked": anti-bot answer', status)
     js, failed = load_json(body, status)
     if failed:
         return failed
@@ -67,11 +67,10 @@ def parse_toutiao_feed(
             return PageResult(http_status=status)
         if message == "success" and not js.get("has_more"):  # the platform's own "nothing here"
             return failure("empty", "the feed has no posts", status)
-        return failure("malformed", 'no posts, and no message "success" with has_more false: not an empty account',
-                       status)
-    return PageResult(
-        http_status=status, posts=posts, profile=_profile(js["data"]), next_cursor=_next_cursor(js)
-    )
+        return failure(
+            "malformed", 'no posts, and no message "success" with has_more false: not an empty account', status
+        )
+    return PageResult(http_status=status, posts=posts, profile=_profile(js["data"]), next_cursor=_next_cursor(js))
 
 
 def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
@@ -97,8 +96,12 @@ def _post(cell: dict, fetched_at: datetime) -> PostItem | None:
     counts["reposts"] = as_dict(cell.get("forward_info")).get("forward_count", counter.get("forwardCount"))
     content = cell.get("content") or cell.get("rich_content")
     user = as_dict(cell.get("user"))
-    author = as_dict(cell.get("user_info")).get("user_id") or user.get("user_id") or user.get("id") \
+    author = (
+        as_dict(cell.get("user_info")).get("user_id")
+        or user.get("user_id")
+        or user.get("id")
         or as_dict(user.get("info")).get("user_id")
+    )
     return build_post(
         post_id,
         is_pinned=_is_pinned(cell),
@@ -144,6 +147,9 @@ def _next_cursor(js: dict) -> str | None:
     if cursor:
         return cursor
     # has_more without `next`: the platform pages by the oldest behot_time seen.
-    times = [t for cell in map(as_dict, as_list(js["data"]))
-             if isinstance(t := cell.get("behot_time"), int) and not _is_pinned(cell)]
+    times = [
+        t
+        for cell in map(as_dict, as_list(js["data"]))
+        if isinstance(t := cell.get("behot_time"), int) and not _is_pinned(cell)
+    ]
     return str(min(times)) if times else None

@@ -140,10 +140,19 @@ def parse_wechat_article_page(
     for notice in _ARTICLE_GONE:
         if notice in page:
             reason = f"the article is gone ({notice}); the account is not affected"
-            posts = [] if post_id is None else [
-                build_post(post_id, raw_time=ct.group(1).decode() if ct else None, fetched_at=fetched_at,
-                           url=url, flags=["article_deleted"])
-            ]
+            posts = (
+                []
+                if post_id is None
+                else [
+                    build_post(
+                        post_id,
+                        raw_time=ct.group(1).decode() if ct else None,
+                        fetched_at=fetched_at,
+                        url=url,
+                        flags=["article_deleted"],
+                    )
+                ]
+            )
             return PageResult(http_status=status, reason=reason, posts=posts)
     if ct is None:
         return html_failure(body, status, expected="an article page with a publish time")
@@ -225,8 +234,10 @@ def _post(item: dict, fetched_at: datetime, sent_time: object = None) -> PostIte
     create_time: create_time can be when the draft was made, earlier than the publication."""
     aid, flags = id_text(item.get("aid"))
     appmsgid = id_text(item.get("appmsgid"))[0]
-    aid = aid or (appmsgid and f"{appmsgid}_{id_text(item.get('itemidx'))[0] or 1}") or article_id(
-        str(item.get("link") or "")
+    aid = (
+        aid
+        or (appmsgid and f"{appmsgid}_{id_text(item.get('itemidx'))[0] or 1}")
+        or article_id(str(item.get("link") or ""))
     )
     if not aid:
         return None
@@ -236,8 +247,13 @@ def _post(item: dict, fetched_at: datetime, sent_time: object = None) -> PostIte
         flags.append("banned")
     raw_time = next((t for t in (sent_time, item.get("update_time"), item.get("create_time")) if t), None)
     post = build_post(
-        aid, raw_time=raw_time, fetched_at=fetched_at, title=item.get("title"), text=item.get("digest"),
-        url=item.get("link"), flags=flags,
+        aid,
+        raw_time=raw_time,
+        fetched_at=fetched_at,
+        title=item.get("title"),
+        text=item.get("digest"),
+        url=item.get("link"),
+        flags=flags,
     )
     if "read_num" in item:  # only present where a client-side read count was merged in
         post.reads, raw = wechat_read_count(item["read_num"])
@@ -245,8 +261,7 @@ def _post(item: dict, fetched_at: datetime, sent_time: object = None) -> PostIte
     return post
 
 
-def _page(posts: list[PostItem], *, status: int, begin: int, advance: int, total: int | None,
-          what: str) -> PageResult:
+def _page(posts: list[PostItem], *, status: int, begin: int, advance: int, total: int | None, what: str) -> PageResult:
     """The page's result. Only a total of 0 says the account has published nothing: an empty first page
     without it is a changed layout, not an empty account."""
     if advance == 0:

@@ -39,8 +39,14 @@ FUTURE_SLACK = timedelta(minutes=10)
 TIME_FROM_MID = "time_from_mid"
 _SECONDS = re.compile(r"\d:\d{2}:\d{2}")
 _CLOCK = re.compile(r"\d:\d{2}")
-_AGO_SPANS = (("秒", timedelta(minutes=1)), ("分", timedelta(minutes=1)), ("小时", timedelta(hours=1)),
-              ("刚", timedelta(minutes=10)), ("天", timedelta(days=1)), ("周", timedelta(weeks=1)))
+_AGO_SPANS = (
+    ("秒", timedelta(minutes=1)),
+    ("分", timedelta(minutes=1)),
+    ("小时", timedelta(hours=1)),
+    ("刚", timedelta(minutes=10)),
+    ("天", timedelta(days=1)),
+    ("周", timedelta(weeks=1)),
+)
 
 
 def parse_weibo_profile(
@@ -117,8 +123,12 @@ def parse_weibo_timeline(
         if page > 1:
             return PageResult(http_status=status)
         if total == 0:
-            return PageResult(outcome="empty", reason="the timeline has no posts (cardlistInfo.total 0)",
-                              http_status=status, profile=profile)
+            return PageResult(
+                outcome="empty",
+                reason="the timeline has no posts (cardlistInfo.total 0)",
+                http_status=status,
+                profile=profile,
+            )
         what = f"cardlistInfo.total {total}" if total is not None else "no cardlistInfo.total"
         return failure("malformed", f"no posts on the first page and {what}: not an empty account", status)
     since_id, _ = id_text(info.get("since_id"))

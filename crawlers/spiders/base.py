@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -38,7 +37,7 @@ from crawlers.middlewares import REFUSED_ADDRESS
 from crawlers.parsing import parse_wechat_article_page
 from crawlers.parsing.posts import FOREIGN, mark_foreign
 from crawlers.parsing.responses import is_login_url
-from crawlers.workers import WORKERS_LOST, WorkerLost, WorkersExhausted, parse, plain_headers
+from crawlers.workers import WORKERS_LOST, Respawning, WorkerLost, WorkersExhausted, parse, plain_headers
 from crawlers.redaction import CREDENTIAL_PARAMS, clean_link, configured_secrets, redact, strip_credentials
 from crawlers.settings import slot_name
 from registry.config import Settings
@@ -105,11 +104,22 @@ class PatrolSpider(scrapy.Spider):
     source: ClassVar[str]
     credential_params: ClassVar[frozenset[str]] = CREDENTIAL_PARAMS
 
-    def __init__(self, *, patrol_id: int, gp: Settings, db: Engine, scope: ResolvedScope,
-                 feed_platforms: frozenset[str], batch_size: int = 500, parse_pool: Executor | None = None,
-                 store_pool: Executor | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        patrol_id: int,
+        gp: Settings,
+        db: Engine,
+        scope: ResolvedScope,
+        feed_platforms: frozenset[str],
+        batch_size: int = 500,
+        parse_pool: Respawning | None = None,
+        store_pool: Respawning | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.parse_pool = parse_pool
+        self._closing: set[asyncio.Future[Any]] = set()
         self.store_pool = store_pool  # used by the pipeline
         self.patrol_id = patrol_id
         self.gp = gp
@@ -137,9 +147,19 @@ class PatrolSpider(scrapy.Spider):
         after = 0
         while True:
             # A locked database only delays the next accounts (never ends the patrol early).
-            refs = await run_in_thread(retrying, partial(
-                pending_accounts, self.db, self.patrol_id, scope=self.scope, source=self.source,
-                feed_platforms=self.feed_platforms, after_id=after, limit=self.batch_size))
+            refs = await run_in_thread(
+                retrying,
+                partial(
+                    pending_accounts,
+                    self.db,
+                    self.patrol_id,
+                    scope=self.scope,
+                    source=self.source,
+                    feed_platforms=self.feed_platforms,
+                    after_id=after,
+                    limit=self.batch_size,
+                ),
+            )
             if not refs:
                 return
             known = await run_in_thread(retrying, partial(known_post_state, self.db, [r.id for r in refs]))
@@ -153,18 +173,22 @@ class PatrolSpider(scrapy.Spider):
 
     def new_visit(self, ref: AccountRef, known: PostState | None, *, now: datetime | None = None) -> Visit:
         first = known is None or known.posts == 0
-        return Visit(ref=ref, known=known, cutoff=(now or utcnow()) - self.lookback,
-                     max_pages=self.first_visit_max_pages if first else self.later_max_pages)
+        return Visit(
+            ref=ref,
+            known=known,
+            cutoff=(now or utcnow()) - self.lookback,
+            max_pages=self.first_visit_max_pages if first else self.later_max_pages,
+        )
 
     # -- requests --------------------------------------------------------------------------------
 
-    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit:
+    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit | None:
         return self.page_request(visit, None, 1)
 
     def page_url(self, visit: Visit, cursor: str | None, page: int) -> str:
         raise NotImplementedError
 
-    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         raise NotImplementedError
 
     def headers(self) -> dict[str, str]:
@@ -174,15 +198,24 @@ class PatrolSpider(scrapy.Spider):
         visit.cursor = cursor
         return self.request(visit, self.page_url(visit, cursor, page), self.parse_page, page=page)
 
-    def request(self, visit: Visit, url: str, callback: Callable[..., Any], *, page: int = 1,
-                slot: str | None = "") -> scrapy.Request:
+    def request(
+        self, visit: Visit, url: str, callback: Callable[..., Any], *, page: int = 1, slot: str | None = ""
+    ) -> scrapy.Request:
         """A request of this visit. Later pages go first, so that visits end and free their memory
         before new accounts start."""
         if visit.url is None:
             visit.url = url
         meta = {} if slot is None else {"download_slot": slot or self.slot}
-        return scrapy.Request(url, callback=callback, errback=self.failed, headers=self.headers(), meta=meta,
-                              cb_kwargs={"visit": visit, "page": page}, priority=page, dont_filter=True)
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            headers=self.headers(),
+            meta=meta,
+            cb_kwargs={"visit": visit, "page": page},
+            priority=page,
+            dont_filter=True,
+        )
 
     @staticmethod
     def query(url: str, params: Mapping[str, Any]) -> str:
@@ -198,10 +231,16 @@ class PatrolSpider(scrapy.Spider):
             visit.fetched_at = fetched_at
         visit.http_status = response.status
         if redirected_to_login(response):
-            return PageResult(outcome="login_required", reason="redirected to a login page",
-                              http_status=response.status)
-        args = {"status": response.status, "headers": plain_headers(response.headers), "url": response.url,
-                "fetched_at": fetched_at, **kwargs}
+            return PageResult(
+                outcome="login_required", reason="redirected to a login page", http_status=response.status
+            )
+        args = {
+            "status": response.status,
+            "headers": plain_headers(response.headers),
+            "url": response.url,
+            "fetched_at": fetched_at,
+            **kwargs,
+        }
         try:
             if self.parse_pool is None:
                 return parse(parser, response.body, **args)
@@ -209,15 +248,17 @@ class PatrolSpider(scrapy.Spider):
         except WorkerLost as exc:
             self.logger.error("account %s left for the next patrol: %s", visit.ref.id, exc)
             if isinstance(exc, WorkersExhausted) and self.crawler.engine.running:
-                asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+                closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=WORKERS_LOST))
+                self._closing.add(closing)  # kept until done: the loop holds tasks only weakly
+                closing.add_done_callback(self._closing.discard)
             return PageResult(outcome=ABANDONED, reason=str(exc), http_status=response.status)
         except Exception as exc:
-            self.logger.exception("parser %s failed on account %s", getattr(parser, "__name__", parser),
-                                  visit.ref.id)
-            return PageResult(outcome="malformed", reason=f"unreadable response ({type(exc).__name__})",
-                              http_status=response.status)
+            self.logger.exception("parser %s failed on account %s", getattr(parser, "__name__", parser), visit.ref.id)
+            return PageResult(
+                outcome="malformed", reason=f"unreadable response ({type(exc).__name__})", http_status=response.status
+            )
 
-    def advance(self, visit: Visit, result: PageResult, page: int) -> scrapy.Request | AccountVisit:
+    def advance(self, visit: Visit, result: PageResult, page: int) -> scrapy.Request | AccountVisit | None:
         """After a list page: the next page's request, or the finished visit."""
         visit.pages += 1
         if result.outcome is not None:
@@ -256,7 +297,7 @@ class PatrolSpider(scrapy.Spider):
         stored = visit.known.newest_unpinned_at if visit.known else None
         return stored is not None and oldest <= stored
 
-    def conclude(self, visit: Visit) -> scrapy.Request | AccountVisit:
+    def conclude(self, visit: Visit) -> scrapy.Request | AccountVisit | None:
         """The list is read: end the visit, or first read the newest article's page of a WeChat account
         that has been silent, since only that page says whether the account itself is gone."""
         url = self.article_check_url(visit)
@@ -280,7 +321,7 @@ class PatrolSpider(scrapy.Spider):
         base = urlsplit(self.wechat_base)  # the configured host (a proxy, or the simulator)
         return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
 
-    async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit:
+    async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit | None:
         result = await self.read(parse_wechat_article_page, response, visit)
         if result.outcome == ABANDONED:
             return self.finish(visit, ABANDONED)
@@ -290,8 +331,15 @@ class PatrolSpider(scrapy.Spider):
             visit.notes.append(f"account check on its newest article failed: {result.outcome} ({result.reason})")
         return self.finish(visit)
 
-    def finish(self, visit: Visit, outcome: str | None = None, reason: str | None = None,
-               status: int | None = None, *, final: bool = False) -> AccountVisit | None:
+    def finish(
+        self,
+        visit: Visit,
+        outcome: str | None = None,
+        reason: str | None = None,
+        status: int | None = None,
+        *,
+        final: bool = False,
+    ) -> AccountVisit | None:
         """The visit as stored. A failure after some pages keeps what those pages showed (they hold
         the newest posts), unless `final` (the platform says the account is gone); a timeline made only
         of another account's posts is not this account's. An abandoned visit stores nothing."""
@@ -313,14 +361,20 @@ class PatrolSpider(scrapy.Spider):
             outcome = "ok" if posts else "empty"
         text = "; ".join(n for n in (reason, *notes) if n) or None
         return AccountVisit(
-            patrol_id=self.patrol_id, account_id=visit.ref.id, outcome=outcome,
-            fetched_at=visit.fetched_at or utcnow(), source="feed" if self.source == "feed" else "api",
+            patrol_id=self.patrol_id,
+            account_id=visit.ref.id,
+            outcome=outcome,
+            fetched_at=visit.fetched_at or utcnow(),
+            source="feed" if self.source == "feed" else "api",
             http_status=status if status is not None else visit.http_status,
             reason=redact(text, self.secrets)[:REASON_LIMIT] if text else None,
             url=strip_credentials(visit.url, self.credential_params, self.secrets),
-            pages=visit.pages, posts=posts, profile=visit.profile)
+            pages=visit.pages,
+            posts=posts,
+            profile=visit.profile,
+        )
 
-    def failed(self, failure: Failure) -> AccountVisit:
+    def failed(self, failure: Failure) -> AccountVisit | None:
         """Errback: the request got no response (after retries)."""
         request = failure.request  # type: ignore[attr-defined]
         outcome, reason = classify_failure(failure, request, self.settings)

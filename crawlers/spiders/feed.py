@@ -15,7 +15,7 @@ from crawlers.parsing import parse_feed
 from crawlers.parsing.bridges import SETUP
 from crawlers.spiders.base import PatrolSpider, Visit
 from registry.bridges import CUSTOM, BridgeRoute, UnbuildableFeed
-from registry.config import PLATFORMS
+from registry.vocabulary import PLATFORMS
 
 
 class FeedSpider(PatrolSpider):
@@ -30,15 +30,19 @@ class FeedSpider(PatrolSpider):
         route = self.routes.get(platform)
         return None if route is None else route.url(platform_id)
 
-    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit:
+    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit | None:
         ref = visit.ref
         if ref.feed_url:
             visit.variant = CUSTOM
             return self.request(visit, ref.feed_url, self.parse_page, slot=None)  # its own host's slot
         route = self.routes.get(ref.platform)
         if route is None:
-            return self.finish(visit, SETUP, f"no feed: set bridge.base_url and bridge.templates.{ref.platform}, "
-                                             f"or platforms.{ref.platform}.route = \"api\"")
+            return self.finish(
+                visit,
+                SETUP,
+                f"no feed: set bridge.base_url and bridge.templates.{ref.platform}, "
+                f'or platforms.{ref.platform}.route = "api"',
+            )
         try:
             url = route.url(ref.platform_id)
         except UnbuildableFeed as exc:
@@ -46,7 +50,8 @@ class FeedSpider(PatrolSpider):
         visit.variant = route.bridge  # whose answer table reads its answers
         return self.request(visit, url, self.parse_page)
 
-    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
-        result = await self.read(parse_feed, response, visit, platform=visit.ref.platform,
-                                 bridge=visit.variant or CUSTOM)
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
+        result = await self.read(
+            parse_feed, response, visit, platform=visit.ref.platform, bridge=visit.variant or CUSTOM
+        )
         return self.advance(visit, result, page)

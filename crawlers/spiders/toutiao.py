@@ -34,16 +34,28 @@ class ToutiaoSpider(PatrolSpider):
             headers["Cookie"] = self.cookie
         return headers
 
-    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit:
+    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit | None:
         if not visit.ref.platform_id.startswith("MS4wLjAB"):  # registered before numeric ids were refused
-            return self.finish(visit, SETUP, f"the Toutiao feed API needs the MS4wLjAB… token; "
-                                             f"{visit.ref.platform_id!r} is a numeric user id: register the account "
-                                             f"again with its profile URL")
+            return self.finish(
+                visit,
+                SETUP,
+                f"the Toutiao feed API needs the MS4wLjAB… token; "
+                f"{visit.ref.platform_id!r} is a numeric user id: register the account "
+                f"again with its profile URL",
+            )
         return super().begin(visit)
 
     def page_url(self, visit: Visit, cursor: str | None, page: int) -> str:
-        return self.query(self.api, {"category": "profile_all", "token": visit.ref.platform_id,
-                                     "max_behot_time": cursor or "0", "aid": "24", "app_name": "toutiao_web"})
+        return self.query(
+            self.api,
+            {
+                "category": "profile_all",
+                "token": visit.ref.platform_id,
+                "max_behot_time": cursor or "0",
+                "aid": "24",
+                "app_name": "toutiao_web",
+            },
+        )
 
-    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         return self.advance(visit, await self.read(parse_toutiao_feed, response, visit, page=page), page)

@@ -38,23 +38,40 @@ class WechatSpider(PatrolSpider):
             headers["Cookie"] = self.cookie
         return headers
 
-    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit:
+    def begin(self, visit: Visit) -> scrapy.Request | AccountVisit | None:
         if not self.token:
-            return self.finish(visit, "login_required",
-                               "no MP session configured (platforms.wechat.token / GOVPULSE_WECHAT_TOKEN)")
+            return self.finish(
+                visit, "login_required", "no MP session configured (platforms.wechat.token / GOVPULSE_WECHAT_TOKEN)"
+            )
         visit.variant = LIST if self.publish_refusals >= PUBLISH_GIVE_UP else PUBLISH
         return self.page_request(visit, None, 1)
 
     def page_url(self, visit: Visit, cursor: str | None, page: int) -> str:
-        common = {"begin": cursor or "0", "count": min(self.page_size, MAX_COUNT), "fakeid": visit.ref.platform_id,
-                  "query": "", "token": self.token, "lang": "zh_CN", "f": "json", "ajax": "1"}
+        common = {
+            "begin": cursor or "0",
+            "count": min(self.page_size, MAX_COUNT),
+            "fakeid": visit.ref.platform_id,
+            "query": "",
+            "token": self.token,
+            "lang": "zh_CN",
+            "f": "json",
+            "ajax": "1",
+        }
         if visit.variant == PUBLISH:
-            return self.query(f"{self.base}/cgi-bin/appmsgpublish",
-                              {"sub": "list", "search_field": "null", "type": "101_1", "free_publish_type": "1",
-                               "sub_action": "list_ex", **common})
+            return self.query(
+                f"{self.base}/cgi-bin/appmsgpublish",
+                {
+                    "sub": "list",
+                    "search_field": "null",
+                    "type": "101_1",
+                    "free_publish_type": "1",
+                    "sub_action": "list_ex",
+                    **common,
+                },
+            )
         return self.query(f"{self.base}/cgi-bin/appmsg", {"action": "list_ex", "type": "9", **common})
 
-    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         cursor = visit.cursor or ""
         begin = int(cursor) if cursor.isdigit() else 0
         parser = parse_wechat_appmsgpublish if visit.variant == PUBLISH else parse_wechat_appmsg_list

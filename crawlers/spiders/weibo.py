@@ -30,8 +30,11 @@ class WeiboSpider(PatrolSpider):
         self.cookie = self.gp.secret("weibo", "cookie")
 
     def headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json, text/plain, */*", "MWeibo-Pwa": "1",
-                   "X-Requested-With": "XMLHttpRequest"}
+        headers = {
+            "Accept": "application/json, text/plain, */*",
+            "MWeibo-Pwa": "1",
+            "X-Requested-With": "XMLHttpRequest",
+        }
         if self.cookie:
             headers["Cookie"] = self.cookie
         return headers
@@ -44,7 +47,7 @@ class WeiboSpider(PatrolSpider):
         url = self.query(self.api, {"type": "uid", "value": uid, "containerid": f"100505{uid}"})
         return self.request(visit, url, self.parse_profile, page=1)
 
-    async def parse_profile(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_profile(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         """The profile, read after a first timeline page that did not carry it; then on with that page."""
         result = await self.read(parse_weibo_profile, response, visit, uid=visit.ref.platform_id)
         pending, visit.pending = visit.pending, None
@@ -58,13 +61,18 @@ class WeiboSpider(PatrolSpider):
 
     def page_url(self, visit: Visit, cursor: str | None, page: int) -> str:
         uid = visit.ref.platform_id
-        params: dict[str, Any] = {"type": "uid", "value": uid, "containerid": f"107603{uid}",
-                                  "count": self.page_size, "page": page}
+        params: dict[str, Any] = {
+            "type": "uid",
+            "value": uid,
+            "containerid": f"107603{uid}",
+            "count": self.page_size,
+            "page": page,
+        }
         if cursor and cursor != str(page):
             params["since_id"] = cursor
         return self.query(self.api, params)
 
-    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit:
+    async def parse_page(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         result = await self.read(parse_weibo_timeline, response, visit, uid=visit.ref.platform_id, page=page)
         if page == 1 and _lacks_profile(result):
             visit.pending = result

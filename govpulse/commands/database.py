@@ -25,7 +25,9 @@ def db_upgrade() -> None:
     if before == after:
         click.echo(L(f"数据库已是最新 ({after})", f"database is up to date ({after})"))
     else:
-        click.echo(L(f"数据库已升级: {before or '空'} -> {after}", f"database upgraded: {before or 'empty'} -> {after}"))
+        click.echo(
+            L(f"数据库已升级: {before or '空'} -> {after}", f"database upgraded: {before or 'empty'} -> {after}")
+        )
 
 
 @db_group.command("current")

@@ -23,8 +23,14 @@ def _score_rows(score: Any) -> list[tuple[str, int]]:
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("govpulse-demo"),
-              show_default=True, help="Folder for the demo's database, roster, logs and report.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("govpulse-demo"),
+    show_default=True,
+    help="Folder for the demo's database, roster, logs and report.",
+)
 @click.option("--lang", "lang", type=click.Choice(["zh", "en"]), help="Language of the report and messages.")
 def demo(out_dir: Path, lang: str | None) -> None:
     """Run the whole pipeline on a fictional district, offline: simulator, roster import, patrol,
@@ -40,14 +46,20 @@ def demo(out_dir: Path, lang: str | None) -> None:
     ctx = app()
     with progress(None, L("巡查", "patrol")) as bar:
         result = run_demo(
-            ctx.settings, out_dir=out_dir, lang=lang,
+            ctx.settings,
+            out_dir=out_dir,
+            lang=lang,
             on_stage=bar.log,
-            on_progress=lambda info: bar.update(total=info.total, completed=info.done,
-                                                description=describe_progress(info)))
+            on_progress=lambda info: bar.update(
+                total=info.total, completed=info.done, description=describe_progress(info)
+            ),
+        )
     print_result(result.patrol)
     if not result.patrol.ran:
-        raise GovpulseError(L(f"演示巡查失败: {result.patrol.message}", f"the demo patrol failed: {result.patrol.message}"),
-                            hint=L(f"详见日志 {result.patrol.log_path}", f"see the log {result.patrol.log_path}"))
+        raise GovpulseError(
+            L(f"演示巡查失败: {result.patrol.message}", f"the demo patrol failed: {result.patrol.message}"),
+            hint=L(f"详见日志 {result.patrol.log_path}", f"see the log {result.patrol.log_path}"),
+        )
     if result.score is not None:
         rows = _score_rows(result.score)
         if rows:

@@ -16,10 +16,18 @@ from registry.db import session_scope
 from registry.i18n import L
 from registry.inventory.fields import APP_KINDS, GROUP_PLATFORMS, GROUP_STATUSES, APP_STATUSES, duties_label, label
 from registry.inventory.ledgers import import_apps, import_groups
-from registry.inventory.records import (add_app, add_group, close_app, dissolve_group, find_app, find_group,
-                                        list_apps, list_groups, merge_group)
-from registry.inventory.rules import (APP_RULES, GROUP_RULES, basis_text, inventory_findings, rule_label,
-                                      suggestion_text)
+from registry.inventory.records import (
+    add_app,
+    add_group,
+    close_app,
+    dissolve_group,
+    find_app,
+    find_group,
+    list_apps,
+    list_groups,
+    merge_group,
+)
+from registry.inventory.rules import APP_RULES, GROUP_RULES, basis_text, inventory_findings, rule_label, suggestion_text
 from registry.orgs import find_org, org_subtree_ids
 from registry.policy import load_policy
 
@@ -74,11 +82,33 @@ def group_list(org: str | None, status: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    emit_table([[r["id"], r["org"], label(GROUP_PLATFORMS, r["platform"]), r["name"], r["category"],
-                 r["ends_on"] if r["temporary"] else L("长期", "standing"), r["owner"], r["members"],
-                 label(GROUP_STATUSES, r["status"])] for r in rows],
-               ["#", L("单位", "unit"), L("平台", "platform"), L("群名称", "name"), L("类别", "category"),
-                L("结束日期", "ends"), L("群主", "owner"), L("成员", "members"), L("状态", "status")])
+    emit_table(
+        [
+            [
+                r["id"],
+                r["org"],
+                label(GROUP_PLATFORMS, r["platform"]),
+                r["name"],
+                r["category"],
+                r["ends_on"] if r["temporary"] else L("长期", "standing"),
+                r["owner"],
+                r["members"],
+                label(GROUP_STATUSES, r["status"]),
+            ]
+            for r in rows
+        ],
+        [
+            "#",
+            L("单位", "unit"),
+            L("平台", "platform"),
+            L("群名称", "name"),
+            L("类别", "category"),
+            L("结束日期", "ends"),
+            L("群主", "owner"),
+            L("成员", "members"),
+            L("状态", "status"),
+        ],
+    )
 
 
 @group_group.command("dissolve")
@@ -91,8 +121,12 @@ def group_dissolve(group: str, on: str | None, reason: str | None) -> None:
     with session_scope(ctx.engine) as session:
         record = find_group(session, group)
         dissolve_group(session, record, actor=ctx.actor, on=on, reason=reason)
-        click.echo(L(f"已解散工作群 #{record.id} {record.name} ({record.status_changed_on})",
-                     f"dissolved work group #{record.id} {record.name} ({record.status_changed_on})"))
+        click.echo(
+            L(
+                f"已解散工作群 #{record.id} {record.name} ({record.status_changed_on})",
+                f"dissolved work group #{record.id} {record.name} ({record.status_changed_on})",
+            )
+        )
 
 
 @group_group.command("merge")
@@ -108,8 +142,12 @@ def group_merge(group: str, into: str, on: str | None, reason: str | None) -> No
         moved = merge_group(session, source, target, actor=ctx.actor, on=on, reason=reason)
         click.echo(L(f"已把工作群 #{source.id} 并入 #{target.id}", f"merged work group #{source.id} into #{target.id}"))
         if moved:
-            click.echo(L(f"此前并入 #{source.id} 的 {moved} 个群改为并入 #{target.id}",
-                         f"{moved} group(s) merged into #{source.id} earlier now point at #{target.id}"))
+            click.echo(
+                L(
+                    f"此前并入 #{source.id} 的 {moved} 个群改为并入 #{target.id}",
+                    f"{moved} group(s) merged into #{source.id} earlier now point at #{target.id}",
+                )
+            )
 
 
 # ------------------------------------------------------------------------------------------------ apps
@@ -135,7 +173,11 @@ def app_import(file: Path, as_json: bool, **options: Any) -> None:
 @click.option("--kind", required=True, metavar="KIND", help="app, mini_program or quick_app (应用, 小程序, 快应用).")
 @click.option("--name", required=True, metavar="NAME", help="Its name.")
 @click.option("--filing-no", metavar="TEXT", help="Filing number (备案编号).")
-@click.option("--duties", metavar="LIST", help="Duties it imposes: 打卡签到, 积分排名, 在线时长, 强制登录, 拍照上传 (comma-separated).")
+@click.option(
+    "--duties",
+    metavar="LIST",
+    help="Duties it imposes: 打卡签到, 积分排名, 在线时长, 强制登录, 拍照上传 (comma-separated).",
+)
 @click.option("--notes", metavar="TEXT", help="Free notes.")
 def app_add(org: str, kind: str, name: str, **options: Any) -> None:
     """Register an app, mini program or quick app."""
@@ -156,10 +198,33 @@ def app_list(org: str | None, status: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    emit_table([[r["id"], r["org"], label(APP_KINDS, r["kind"]), r["name"], r["filing_no"], duties_label(r["duties"]),
-                 label(APP_STATUSES, r["status"]), r["closed_on"], r["closure_notice"]] for r in rows],
-               ["#", L("单位", "unit"), L("类型", "kind"), L("名称", "name"), L("备案编号", "filing no"),
-                L("要求事项", "duties"), L("状态", "status"), L("关停日期", "closed"), L("关停公告", "notice")])
+    emit_table(
+        [
+            [
+                r["id"],
+                r["org"],
+                label(APP_KINDS, r["kind"]),
+                r["name"],
+                r["filing_no"],
+                duties_label(r["duties"]),
+                label(APP_STATUSES, r["status"]),
+                r["closed_on"],
+                r["closure_notice"],
+            ]
+            for r in rows
+        ],
+        [
+            "#",
+            L("单位", "unit"),
+            L("类型", "kind"),
+            L("名称", "name"),
+            L("备案编号", "filing no"),
+            L("要求事项", "duties"),
+            L("状态", "status"),
+            L("关停日期", "closed"),
+            L("关停公告", "notice"),
+        ],
+    )
 
 
 @app_group.command("close")
@@ -175,8 +240,13 @@ def app_close(app: str, on: str | None, notice: str | None) -> None:
         click.echo(L(f"已关停政务应用 #{record.id} {record.name}", f"closed app #{record.id} {record.name}"))
     echo_changes(changes)
     if not notice:
-        click.echo(L("提示: 没有关停公告, inventory check 会标记它 (用 --notice 给出)",
-                     "note: no public notice; inventory check flags it (give one with --notice)"), err=True)
+        click.echo(
+            L(
+                "提示: 没有关停公告, inventory check 会标记它 (用 --notice 给出)",
+                "note: no public notice; inventory check flags it (give one with --notice)",
+            ),
+            err=True,
+        )
 
 
 # ------------------------------------------------------------------------------------------- inventory
@@ -206,23 +276,50 @@ def inventory_check(org: str | None, as_of: str | None, as_json: bool) -> None:
         emit_json(check.to_dict())
         return
     over = check.by_rule("over_quota")
-    click.echo(L(f"检查日期 {check.today}: {len(check.units)} 个单位有工作群或政务应用, {len(over)} 个超出工作群限额",
-                 f"as of {check.today}: {len(check.units)} unit(s) run groups or apps, {len(over)} over their group quota"))
+    click.echo(
+        L(
+            f"检查日期 {check.today}: {len(check.units)} 个单位有工作群或政务应用, {len(over)} 个超出工作群限额",
+            f"as of {check.today}: {len(check.units)} unit(s) run groups or apps, {len(over)} over their group quota",
+        )
+    )
     if over:
-        emit_table([[f.unit, f.detail["groups"], f.detail["cap"], basis_text(f.detail["basis"]), f.detail["over"],
-                     suggestion_text(f.detail["merge"])] for f in over],
-                   [L("单位", "unit"), L("工作群", "groups"), L("限额", "quota"), L("依据", "basis"),
-                    L("超出", "over"), L("整合建议", "merge suggestion")], title=L("超出限额", "over quota"))
+        emit_table(
+            [
+                [
+                    f.unit,
+                    f.detail["groups"],
+                    f.detail["cap"],
+                    basis_text(f.detail["basis"]),
+                    f.detail["over"],
+                    suggestion_text(f.detail["merge"]),
+                ]
+                for f in over
+            ],
+            [
+                L("单位", "unit"),
+                L("工作群", "groups"),
+                L("限额", "quota"),
+                L("依据", "basis"),
+                L("超出", "over"),
+                L("整合建议", "merge suggestion"),
+            ],
+            title=L("超出限额", "over quota"),
+        )
     missing = check.by_rule("no_headcount")
     if missing:
-        emit_table([[f.unit, f.detail["groups"]] for f in missing], [L("单位", "unit"), L("工作群", "groups")],
-                   title=L("未填编制人数, 无法核定限额", "no headcount: no quota to judge by"))
+        emit_table(
+            [[f.unit, f.detail["groups"]] for f in missing],
+            [L("单位", "unit"), L("工作群", "groups")],
+            title=L("未填编制人数, 无法核定限额", "no headcount: no quota to judge by"),
+        )
     for rules, title in ((GROUP_RULES, L("工作群", "work groups")), (APP_RULES, L("政务应用", "apps"))):
         flagged = check.by_rule(*rules)
         if flagged:
-            emit_table([[f.entity_id, f.unit, f.name, rule_label(f.rule), f.message] for f in flagged],
-                       ["#", L("单位", "unit"), L("名称", "name"), L("问题", "rule"), L("说明", "detail")],
-                       title=f"{title}: {len(flagged)}")
+            emit_table(
+                [[f.entity_id, f.unit, f.name, rule_label(f.rule), f.message] for f in flagged],
+                ["#", L("单位", "unit"), L("名称", "name"), L("问题", "rule"), L("说明", "detail")],
+                title=f"{title}: {len(flagged)}",
+            )
     if not check.findings:
         click.echo(L("没有发现问题", "nothing flagged"))
 

@@ -12,17 +12,30 @@ from registry.timeutil import parse_as_of
 
 
 @click.command("report")
-@click.option("--out", "out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write into (default: report.out_dir of the configuration).")
+@click.option(
+    "--out",
+    "out_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into (default: report.out_dir of the configuration).",
+)
 @click.option("--org", metavar="UNIT", help="Only this unit and the units below it (id or exact name).")
-@click.option("--lang", "report_lang", type=click.Choice(["zh", "en"]),
-              help="Language of the report (default: report.lang of the configuration, zh).")
-@click.option("--as-of", "as_of", metavar="DATE", help="Report the latest score run judged on or before DATE (default now).")
+@click.option(
+    "--lang",
+    "report_lang",
+    type=click.Choice(["zh", "en"]),
+    help="Language of the report (default: report.lang of the configuration, zh).",
+)
+@click.option(
+    "--as-of", "as_of", metavar="DATE", help="Report the latest score run judged on or before DATE (default now)."
+)
 @click.option("--by-unit", is_flag=True, help="Also write a notice per top-level unit, laid out for A4.")
-@click.option("--docx", is_flag=True,
-              help="Also write the 通报 draft and each unit's notice as editable Word documents (.docx).")
-def report_cmd(out_dir: Path | None, org: str | None, report_lang: str | None, as_of: str | None,
-               by_unit: bool, docx: bool) -> None:
+@click.option(
+    "--docx", is_flag=True, help="Also write the 通报 draft and each unit's notice as editable Word documents (.docx)."
+)
+def report_cmd(
+    out_dir: Path | None, org: str | None, report_lang: str | None, as_of: str | None, by_unit: bool, docx: bool
+) -> None:
     """Write the patrol report of the latest score run: a self-contained HTML page named by its date,
     latest.html, and the XLSX and CSV exports beside it; with --by-unit, a notice per unit.
     """
@@ -30,21 +43,32 @@ def report_cmd(out_dir: Path | None, org: str | None, report_lang: str | None, a
 
     ctx = app()
     settings = ctx.settings
-    paths = build_report(ctx.engine, settings, out_dir=out_dir, org=org,
-                         lang=report_lang or str(settings.report.get("lang") or "zh"),
-                         as_of=parse_as_of(as_of) if as_of is not None else None, by_unit=by_unit, docx=docx)
+    paths = build_report(
+        ctx.engine,
+        settings,
+        out_dir=out_dir,
+        org=org,
+        lang=report_lang or str(settings.report.get("lang") or "zh"),
+        as_of=parse_as_of(as_of) if as_of is not None else None,
+        by_unit=by_unit,
+        docx=docx,
+    )
     click.echo(f"{L('报告', 'report')}: {paths.html}")
     click.echo(f"{L('最新报告', 'latest')}: {paths.latest}")
     click.echo(f"Excel: {paths.xlsx}")
     click.echo(f"CSV: {paths.csv}")
     if paths.notices:
         click.echo(f"{L('整改通知', 'notices')}: {paths.notices}")
-        click.echo(f"{L('各单位通知', 'notices per unit')}: {paths.unit_notices[0].parent if paths.unit_notices else '—'}"
-                   f" ({len(paths.unit_notices)})")
+        click.echo(
+            f"{L('各单位通知', 'notices per unit')}: {paths.unit_notices[0].parent if paths.unit_notices else '—'}"
+            f" ({len(paths.unit_notices)})"
+        )
     if paths.bulletin:
         click.echo(f"{L('通报（Word）', 'bulletin (Word)')}: {paths.bulletin}")
-        click.echo(f"{L('各单位通知（Word）', 'notices per unit (Word)')}: "
-                   f"{paths.unit_docx[0].parent if paths.unit_docx else '—'} ({len(paths.unit_docx)})")
+        click.echo(
+            f"{L('各单位通知（Word）', 'notices per unit (Word)')}: "
+            f"{paths.unit_docx[0].parent if paths.unit_docx else '—'} ({len(paths.unit_docx)})"
+        )
 
 
 COMMANDS: list[click.Command] = [report_cmd]

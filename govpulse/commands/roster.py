@@ -22,7 +22,11 @@ from registry.orgs import find_org
 from registry.accounts import resolve_account
 
 SHOW_AT_MOST = 20
-KINDS = {"accounts": ("账号", "accounts"), "groups": ("工作群", "work groups"), "apps": ("政务应用", "apps")}  # accounts listed by name in a summary; --json has them all
+KINDS = {
+    "accounts": ("账号", "accounts"),
+    "groups": ("工作群", "work groups"),
+    "apps": ("政务应用", "apps"),
+}  # accounts listed by name in a summary; --json has them all
 
 
 @contextmanager
@@ -34,15 +38,24 @@ def _progress_callback(description: str) -> Iterator[Any]:
 
 def import_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """FILE and the options of every ledger import (roster, work groups, apps)."""
-    for option in reversed((
-        click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first visible one)."),
-        click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing."),
-        click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write the others to a rejects file."),
-        click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                     help="Rejects file (default: FILE.rejects.csv beside FILE)."),
-        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
-    )):
+    for option in reversed(
+        (
+            click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+            click.option("--sheet", metavar="NAME", help="XLSX sheet to read (default: the first visible one)."),
+            click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing."),
+            click.option(
+                "--skip-invalid", is_flag=True, help="Import the valid rows; write the others to a rejects file."
+            ),
+            click.option(
+                "--rejects",
+                "rejects_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                metavar="FILE",
+                help="Rejects file (default: FILE.rejects.csv beside FILE).",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+        )
+    ):
         func = option(func)
     return func
 
@@ -78,18 +91,34 @@ def _echo_summary(s: ImportSummary) -> None:
     where = f"{s.format}" + (f", {s.encoding}" if s.encoding else "") + (f", {s.sheet}" if s.sheet else "")
     click.echo(L(f"读取 {s.path} ({where}): {s.rows} 行", f"read {s.path} ({where}): {s.rows} rows"))
     if s.ignored_columns:
-        click.echo(L(f"未识别的列 (已忽略): {'、'.join(s.ignored_columns)}",
-                     f"columns not recognised (ignored): {', '.join(s.ignored_columns)}"))
+        click.echo(
+            L(
+                f"未识别的列 (已忽略): {'、'.join(s.ignored_columns)}",
+                f"columns not recognised (ignored): {', '.join(s.ignored_columns)}",
+            )
+        )
     verb = L("将", "would be ") if s.dry_run else ""
     noun = L(*KINDS.get(s.kind, (s.kind, s.kind)))
-    click.echo(L(f"{noun}: {verb}新增 {len(s.added)}, {verb}修改 {len(s.changed)}, 未变 {s.unchanged}",
-                 f"{noun}: {len(s.added)} {verb}added, {len(s.changed)} {verb}changed, {s.unchanged} unchanged"))
+    click.echo(
+        L(
+            f"{noun}: {verb}新增 {len(s.added)}, {verb}修改 {len(s.changed)}, 未变 {s.unchanged}",
+            f"{noun}: {len(s.added)} {verb}added, {len(s.changed)} {verb}changed, {s.unchanged} unchanged",
+        )
+    )
     if s.units_created:
-        click.echo(L(f"{verb}新建单位 {len(s.units_created)} 个: {_names(s.units_created)}",
-                     f"units {verb}created: {len(s.units_created)}: {_names(s.units_created)}"))
+        click.echo(
+            L(
+                f"{verb}新建单位 {len(s.units_created)} 个: {_names(s.units_created)}",
+                f"units {verb}created: {len(s.units_created)}: {_names(s.units_created)}",
+            )
+        )
     if s.units_changed:
-        click.echo(L(f"{verb}修改单位 {len(s.units_changed)} 个: {_names(s.units_changed)}",
-                     f"units {verb}changed: {len(s.units_changed)}: {_names(s.units_changed)}"))
+        click.echo(
+            L(
+                f"{verb}修改单位 {len(s.units_changed)} 个: {_names(s.units_changed)}",
+                f"units {verb}changed: {len(s.units_changed)}: {_names(s.units_changed)}",
+            )
+        )
     if s.dry_run:
         if s.added:
             click.echo(L("新增: ", "added: ") + _names(s.added))
@@ -97,7 +126,9 @@ def _echo_summary(s: ImportSummary) -> None:
             fields = "; ".join(f"{k}: {_show(old)} -> {_show(new)}" for k, (old, new) in changes.items())
             click.echo(f"  {ref}  {fields}")
         if len(s.changed) > SHOW_AT_MOST:
-            click.echo(L(f"  … 另有 {len(s.changed) - SHOW_AT_MOST} 个", f"  … and {len(s.changed) - SHOW_AT_MOST} more"))
+            click.echo(
+                L(f"  … 另有 {len(s.changed) - SHOW_AT_MOST} 个", f"  … and {len(s.changed) - SHOW_AT_MOST} more")
+            )
         click.echo(L("试运行: 未写入任何数据", "dry run: nothing was written"))
     if s.rejected_rows:
         click.echo(L(f"无效行 {s.rejected_rows} 行, 已跳过", f"{s.rejected_rows} invalid row(s) skipped"), err=True)
@@ -135,8 +166,9 @@ def export_command(file: Path, **filters: str | None) -> None:
 @click.option("--app", "is_app", is_flag=True, help="REF is an app's number.")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help="Only the newest N changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def history_command(ref: str, is_org: bool, is_account: bool, is_group: bool, is_app: bool, limit: int | None,
-                    as_json: bool) -> None:
+def history_command(
+    ref: str, is_org: bool, is_account: bool, is_group: bool, is_app: bool, limit: int | None, as_json: bool
+) -> None:
     """The audit trail of an account, a unit, a work group or an app: when, who, which fields from what to what.
 
     REF: an account (platform id, platform:id, URL, number) or a unit (name, path, number); with --group
@@ -150,17 +182,37 @@ def history_command(ref: str, is_org: bool, is_account: bool, is_group: bool, is
             entity, entity_id, title = _history_target(session, ref, is_org=is_org, is_account=is_account)
         entries = audit.history(session, entity=entity, entity_id=entity_id, limit=limit)
     if as_json:
-        emit_json({"entity": entity, "id": entity_id, "name": title,
-                   "changes": [{"at": e.at, "actor": e.actor, "action": e.action, "changes": e.changes} for e in entries]})
+        emit_json(
+            {
+                "entity": entity,
+                "id": entity_id,
+                "name": title,
+                "changes": [{"at": e.at, "actor": e.actor, "action": e.action, "changes": e.changes} for e in entries],
+            }
+        )
         return
-    rows = [[e.at, e.actor, e.action, field, _show(old), _show(new)]
-            for e in entries for field, (old, new) in (e.changes or {"—": [None, None]}).items()]
-    emit_table(rows, [L("时间", "when"), L("操作人", "who"), L("操作", "action"), L("字段", "field"),
-                      L("原值", "from"), L("新值", "to")], title=title)
+    rows = [
+        [e.at, e.actor, e.action, field, _show(old), _show(new)]
+        for e in entries
+        for field, (old, new) in (e.changes or {"—": [None, None]}).items()
+    ]
+    emit_table(
+        rows,
+        [
+            L("时间", "when"),
+            L("操作人", "who"),
+            L("操作", "action"),
+            L("字段", "field"),
+            L("原值", "from"),
+            L("新值", "to"),
+        ],
+        title=title,
+    )
 
 
 def _history_target(session: Any, ref: str, *, is_org: bool, is_account: bool) -> tuple[str, int, str]:
     """REF as an account or as a unit, whichever it names (both: ask which)."""
+
     def attempt(lookup: Any) -> tuple[Any, ValidationError | None]:
         try:
             return lookup(session, ref), None
@@ -170,8 +222,13 @@ def _history_target(session: Any, ref: str, *, is_org: bool, is_account: bool) -
     account, account_error = (None, None) if is_org else attempt(resolve_account)
     org, org_error = (None, None) if is_account else attempt(find_org)
     if account is not None and org is not None:
-        raise ConflictError(L(f"{ref!r} 既是账号 #{account.id} 也是单位 #{org.id}", f"{ref!r} is both account #{account.id} and unit #{org.id}"),
-                            hint=L("加 --account 或 --org", "add --account or --org"))
+        raise ConflictError(
+            L(
+                f"{ref!r} 既是账号 #{account.id} 也是单位 #{org.id}",
+                f"{ref!r} is both account #{account.id} and unit #{org.id}",
+            ),
+            hint=L("加 --account 或 --org", "add --account or --org"),
+        )
     if account is not None:
         return audit.ACCOUNT, account.id, f"{account.name} ({account.platform}:{account.platform_id})"
     if org is not None:

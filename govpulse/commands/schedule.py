@@ -79,14 +79,31 @@ def _schedule_rows(count: int) -> list[dict[str, Any]]:
     known = {r["name"] for r in rows}
     for spec in config_specs(ctx.settings):  # in the file, not yet loaded by a daemon
         if spec.name not in known:
-            rows.append({"name": spec.name, "cron": spec.cron, "paused": spec.paused, "origin": "config (pending)",
-                         "chain": spec.chain, "scope": spec.scope, "options": spec.options, "next_runs": []})
+            rows.append(
+                {
+                    "name": spec.name,
+                    "cron": spec.cron,
+                    "paused": spec.paused,
+                    "origin": "config (pending)",
+                    "chain": spec.chain,
+                    "scope": spec.scope,
+                    "options": spec.options,
+                    "next_runs": [],
+                }
+            )
     return rows
 
 
 @schedule_group.command("list")
-@click.option("--next", "count", type=click.IntRange(1, 50), default=1, show_default=True, metavar="N",
-              help="How many next run times to show.")
+@click.option(
+    "--next",
+    "count",
+    type=click.IntRange(1, 50),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="How many next run times to show.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def schedule_list(count: int, as_json: bool) -> None:
     """The schedules with their next run times (in the scheduler's time zone)."""
@@ -94,10 +111,27 @@ def schedule_list(count: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    emit_table([[r["name"], r["cron"], L("暂停", "paused") if r["paused"] else " ".join(_when(t, r["cron"]) for t in r["next_runs"]),
-                 ",".join(r["chain"]), _scope_text(r["scope"]), r["origin"]] for r in rows],
-               [L("名称", "name"), "cron", L("下次运行", "next run"), L("步骤", "chain"), L("范围", "scope"),
-                L("来源", "origin")])
+    emit_table(
+        [
+            [
+                r["name"],
+                r["cron"],
+                L("暂停", "paused") if r["paused"] else " ".join(_when(t, r["cron"]) for t in r["next_runs"]),
+                ",".join(r["chain"]),
+                _scope_text(r["scope"]),
+                r["origin"],
+            ]
+            for r in rows
+        ],
+        [
+            L("名称", "name"),
+            "cron",
+            L("下次运行", "next run"),
+            L("步骤", "chain"),
+            L("范围", "scope"),
+            L("来源", "origin"),
+        ],
+    )
 
 
 def _when(time: Any, cron: str) -> str:
@@ -113,26 +147,54 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 @schedule_group.command("add")
 @click.argument("name")
-@click.option("--cron", required=True, metavar="EXPR",
-              help='Crontab: "0 2 * * *" = 02:00 daily; 6 fields = seconds first ("*/30 * * * * *").')
+@click.option(
+    "--cron",
+    required=True,
+    metavar="EXPR",
+    help='Crontab: "0 2 * * *" = 02:00 daily; 6 fields = seconds first ("*/30 * * * * *").',
+)
 @click.option("--platform", "platforms", multiple=True, metavar="P", help="Only this platform (repeatable).")
 @click.option("--org", "orgs", multiple=True, metavar="UNIT", help="Only this unit and those below it (repeatable).")
-@click.option("--chain", default=",".join(STEPS), show_default=True, metavar="STEPS",
-              help=f"Steps in order, from: {', '.join(STEPS)}.")
+@click.option(
+    "--chain",
+    default=",".join(STEPS),
+    show_default=True,
+    metavar="STEPS",
+    help=f"Steps in order, from: {', '.join(STEPS)}.",
+)
 @click.option("--due-only", is_flag=True, help="Patrol only accounts that are due (see scheduler.daily_budget).")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), help="At most this many accounts per run.")
 @click.option("--time-limit", type=click.FloatRange(min=1), metavar="SECONDS", help="Stop the patrol after this long.")
 @click.option("--notify", "notify", multiple=True, metavar="CHANNEL", help="Alert channel (default: all configured).")
 @click.option("--by-unit", is_flag=True, help="Also write one report per unit.")
 @click.option("--paused", is_flag=True, help="Add it paused.")
-def schedule_add(name: str, cron: str, platforms: tuple[str, ...], orgs: tuple[str, ...], chain: str, due_only: bool,
-                 limit: int | None, time_limit: float | None, notify: tuple[str, ...], by_unit: bool,
-                 paused: bool) -> None:
+def schedule_add(
+    name: str,
+    cron: str,
+    platforms: tuple[str, ...],
+    orgs: tuple[str, ...],
+    chain: str,
+    due_only: bool,
+    limit: int | None,
+    time_limit: float | None,
+    notify: tuple[str, ...],
+    by_unit: bool,
+    paused: bool,
+) -> None:
     """Add a schedule NAME."""
     ctx = app()
-    entry: dict[str, Any] = {"name": name, "cron": cron, "chain": _split((chain,)), "platforms": _split(platforms),
-                             "orgs": list(orgs), "due_only": due_only, "limit": limit, "time_limit": time_limit,
-                             "by_unit": by_unit, "paused": paused}
+    entry: dict[str, Any] = {
+        "name": name,
+        "cron": cron,
+        "chain": _split((chain,)),
+        "platforms": _split(platforms),
+        "orgs": list(orgs),
+        "due_only": due_only,
+        "limit": limit,
+        "time_limit": time_limit,
+        "by_unit": by_unit,
+        "paused": paused,
+    }
     if notify:
         entry["notify"] = _split(notify)
     spec: ScheduleSpec = build_spec(entry, ctx.settings, where="schedule add")
@@ -204,10 +266,11 @@ def _counts_text(counts: dict[str, Any]) -> str:
 
 
 def _emit_steps(run: dict[str, Any]) -> None:
-    emit_table([[s["step"], s["status"], s["started_at"], s["finished_at"], _counts_text(s["counts"])]
-                for s in run["steps"]],
-               [L("步骤", "step"), L("结果", "outcome"), L("开始", "started"), L("结束", "finished"),
-                L("计数", "counts")], title=f"{run['schedule_name']} #{run['id']}: {run['status']}")
+    emit_table(
+        [[s["step"], s["status"], s["started_at"], s["finished_at"], _counts_text(s["counts"])] for s in run["steps"]],
+        [L("步骤", "step"), L("结果", "outcome"), L("开始", "started"), L("结束", "finished"), L("计数", "counts")],
+        title=f"{run['schedule_name']} #{run['id']}: {run['status']}",
+    )
 
 
 @click.command("status")
@@ -220,9 +283,13 @@ def status(limit: int, as_json: bool) -> None:
 
     ctx = app()
     last_n = int(ctx.settings.get("scheduler", "failing_after"))
-    data: dict[str, Any] = {"daemon": daemon_state(ctx.engine, ctx.settings), "runs": last_runs(ctx.engine, limit=limit),
-            "schedules": next_runs(ctx.engine, ctx.settings), "failing_sources": failing_sources(ctx.engine, last_n=last_n),
-            "patrols": recent_patrols(ctx.engine)}
+    data: dict[str, Any] = {
+        "daemon": daemon_state(ctx.engine, ctx.settings),
+        "runs": last_runs(ctx.engine, limit=limit),
+        "schedules": next_runs(ctx.engine, ctx.settings),
+        "failing_sources": failing_sources(ctx.engine, last_n=last_n),
+        "patrols": recent_patrols(ctx.engine),
+    }
     distributed = distributed_state(ctx.engine)
     if distributed is not None:
         data["distributed"] = distributed
@@ -230,24 +297,85 @@ def status(limit: int, as_json: bool) -> None:
         emit_json(data)
         return
     d = data["daemon"]
-    emit_kv([(L("守护进程", "daemon"), (L(f"运行中 (pid {d['pid']}, {d['host']})", f"running (pid {d['pid']} on {d['host']})")
-                                     if d["running"] else L("未运行", "not running"))),
-             (L("启动于", "since"), d.get("since")), (L("心跳", "heartbeat"), d.get("heartbeat_at"))])
-    emit_table([[r["id"], r["schedule_name"], r["trigger"], r["status"], r["started_at"], r["finished_at"],
-                 " → ".join(f"{s['step']}:{s['status']}" for s in r["steps"]), r["message"]] for r in data["runs"]],
-               ["#", L("计划", "schedule"), L("触发", "trigger"), L("结果", "outcome"), L("开始", "started"),
-                L("结束", "finished"), L("步骤", "steps"), L("说明", "message")], title=L("最近运行", "Last runs"))
-    emit_table([[p["id"], L(f"计划 {p['schedule']}", f"schedule {p['schedule']}") if p["schedule"] else
-                 L("手动", "by hand"), p["status"], f"{p['accounts_done']}/{p['accounts_total']}", p["started_at"],
-                 p["finished_at"]] for p in data["patrols"]],
-               ["#", L("启动方式", "started"), L("状态", "status"), L("进度", "progress"), L("开始", "started at"),
-                L("结束", "finished")], title=L("最近巡查（含手动启动的）", "Last patrols (by hand too)"))
-    emit_table([[s["name"], s["cron"], L("暂停", "paused") if s["paused"] else _when((s["next_runs"] or [None])[0], s["cron"])]
-                for s in data["schedules"]],
-               [L("计划", "schedule"), "cron", L("下次运行", "next run")], title=L("下次运行", "Next runs"))
-    emit_table([[f["platform"], f["outcome"], f["accounts"], "; ".join(f["examples"])] for f in data["failing_sources"]],
-               [L("平台", "platform"), L("结果", "outcome"), L("账号数", "accounts"), L("例如", "e.g.")],
-               title=L(f"连续 {last_n} 次抓取失败的来源", f"Sources failing their last {last_n} visits"))
+    emit_kv(
+        [
+            (
+                L("守护进程", "daemon"),
+                (
+                    L(f"运行中 (pid {d['pid']}, {d['host']})", f"running (pid {d['pid']} on {d['host']})")
+                    if d["running"]
+                    else L("未运行", "not running")
+                ),
+            ),
+            (L("启动于", "since"), d.get("since")),
+            (L("心跳", "heartbeat"), d.get("heartbeat_at")),
+        ]
+    )
+    emit_table(
+        [
+            [
+                r["id"],
+                r["schedule_name"],
+                r["trigger"],
+                r["status"],
+                r["started_at"],
+                r["finished_at"],
+                " → ".join(f"{s['step']}:{s['status']}" for s in r["steps"]),
+                r["message"],
+            ]
+            for r in data["runs"]
+        ],
+        [
+            "#",
+            L("计划", "schedule"),
+            L("触发", "trigger"),
+            L("结果", "outcome"),
+            L("开始", "started"),
+            L("结束", "finished"),
+            L("步骤", "steps"),
+            L("说明", "message"),
+        ],
+        title=L("最近运行", "Last runs"),
+    )
+    emit_table(
+        [
+            [
+                p["id"],
+                L(f"计划 {p['schedule']}", f"schedule {p['schedule']}") if p["schedule"] else L("手动", "by hand"),
+                p["status"],
+                f"{p['accounts_done']}/{p['accounts_total']}",
+                p["started_at"],
+                p["finished_at"],
+            ]
+            for p in data["patrols"]
+        ],
+        [
+            "#",
+            L("启动方式", "started"),
+            L("状态", "status"),
+            L("进度", "progress"),
+            L("开始", "started at"),
+            L("结束", "finished"),
+        ],
+        title=L("最近巡查（含手动启动的）", "Last patrols (by hand too)"),
+    )
+    emit_table(
+        [
+            [
+                s["name"],
+                s["cron"],
+                L("暂停", "paused") if s["paused"] else _when((s["next_runs"] or [None])[0], s["cron"]),
+            ]
+            for s in data["schedules"]
+        ],
+        [L("计划", "schedule"), "cron", L("下次运行", "next run")],
+        title=L("下次运行", "Next runs"),
+    )
+    emit_table(
+        [[f["platform"], f["outcome"], f["accounts"], "; ".join(f["examples"])] for f in data["failing_sources"]],
+        [L("平台", "platform"), L("结果", "outcome"), L("账号数", "accounts"), L("例如", "e.g.")],
+        title=L(f"连续 {last_n} 次抓取失败的来源", f"Sources failing their last {last_n} visits"),
+    )
     if distributed is not None:
         _emit_distributed(distributed)
 
@@ -258,17 +386,49 @@ def _emit_distributed(d: dict[str, Any]) -> None:
 
     shards = d["shards"]
     if d["patrol_id"] is not None:
-        emit_shard_states(shards, L(f"分布式巡查 #{d['patrol_id']}: {d['status']}",
-                                    f"Distributed patrol #{d['patrol_id']}: {d['status']}"))
-    emit_table([[h["name"], h["platform"], h["bind_address"] or "", h["pid"], h["shard"] or "",
-                 h["last_heartbeat"] or "", L("在线", "alive") if h["alive"] else L("已离线", "gone")] for h in d["hosts"]],
-               [L("节点", "host"), L("平台", "platform"), L("出口地址", "address"), "pid", L("当前分片", "shard"),
-                L("最近心跳", "last heartbeat"), L("状态", "state")], title=L("抓取节点", "Workers"))
+        emit_shard_states(
+            shards,
+            L(f"分布式巡查 #{d['patrol_id']}: {d['status']}", f"Distributed patrol #{d['patrol_id']}: {d['status']}"),
+        )
+    emit_table(
+        [
+            [
+                h["name"],
+                h["platform"],
+                h["bind_address"] or "",
+                h["pid"],
+                h["shard"] or "",
+                h["last_heartbeat"] or "",
+                L("在线", "alive") if h["alive"] else L("已离线", "gone"),
+            ]
+            for h in d["hosts"]
+        ],
+        [
+            L("节点", "host"),
+            L("平台", "platform"),
+            L("出口地址", "address"),
+            "pid",
+            L("当前分片", "shard"),
+            L("最近心跳", "last heartbeat"),
+            L("状态", "state"),
+        ],
+        title=L("抓取节点", "Workers"),
+    )
     if shards["requeued"]:
-        emit_table([[r["shard"], r["platform"], ", ".join(r["dropped_by"]), shard_state_label(r["state"]), r["host"] or ""]
-                    for r in shards["requeued"]],
-                   [L("分片", "shard"), L("平台", "platform"), L("中断于", "dropped by"), L("状态", "state"),
-                    L("现由", "now on")], title=L("重新排队的分片", "Re-queued shards"))
+        emit_table(
+            [
+                [r["shard"], r["platform"], ", ".join(r["dropped_by"]), shard_state_label(r["state"]), r["host"] or ""]
+                for r in shards["requeued"]
+            ],
+            [
+                L("分片", "shard"),
+                L("平台", "platform"),
+                L("中断于", "dropped by"),
+                L("状态", "state"),
+                L("现由", "now on"),
+            ],
+            title=L("重新排队的分片", "Re-queued shards"),
+        )
 
 
 COMMANDS: list[click.Command] = [run_daemon, schedule_group, status]

@@ -17,8 +17,13 @@ def config_group() -> None:
 def config_show() -> None:
     """Print the effective configuration (defaults, file, environment) with secrets masked."""
     settings = app().settings
-    emit_json({"file": str(settings.path) if settings.path else None, "overrides": settings.sources,
-               "settings": settings.masked()})
+    emit_json(
+        {
+            "file": str(settings.path) if settings.path else None,
+            "overrides": settings.sources,
+            "settings": settings.masked(),
+        }
+    )
 
 
 COMMANDS: list[click.Command] = [config_group]

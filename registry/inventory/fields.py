@@ -23,8 +23,10 @@ GROUP_STATUSES = {
 }
 APP_KINDS = {
     "app": (("应用", "app"), ("app", "应用", "移动应用", "客户端", "政务app", "手机app")),
-    "mini_program": (("小程序", "mini program"), ("mini_program", "mini program", "小程序", "微信小程序",
-                                                  "支付宝小程序", "政务小程序")),
+    "mini_program": (
+        ("小程序", "mini program"),
+        ("mini_program", "mini program", "小程序", "微信小程序", "支付宝小程序", "政务小程序"),
+    ),
     "quick_app": (("快应用", "quick app"), ("quick_app", "quick app", "快应用")),
 }
 APP_STATUSES = {
@@ -63,8 +65,10 @@ def _choice(table: dict[str, tuple[tuple[str, str], tuple[str, ...]]], value: An
     code = _INDEXES[id(table)].get(_key(text))
     if code is None:
         choices = ", ".join(f"{c} ({names[0]})" for c, (names, _) in table.items())
-        raise ValidationError(L(f"未知{what[0]} {text!r}", f"unknown {what[1]} {text!r}"),
-                              hint=L(f"可用: {choices}", f"use one of {choices}"))
+        raise ValidationError(
+            L(f"未知{what[0]} {text!r}", f"unknown {what[1]} {text!r}"),
+            hint=L(f"可用: {choices}", f"use one of {choices}"),
+        )
     return code
 
 
@@ -138,4 +142,3 @@ APP_PARSERS: dict[str, Any] = {
 }
 # A category naming a temporary task force makes the group temporary (临时专班, 临时工作群).
 TEMPORARY_WORD = "临时"
-

@@ -31,35 +31,53 @@ from registry.models import GovApp, WorkGroup
 from registry.orgs import OrgIndex
 
 _UNIT_COLUMNS = {
-    "org": ("单位", "org", ("主办单位", "单位名称", "所属单位", "责任单位", "建群单位", "主管单位", "开发单位",
-                           "运营单位", "organization", "unit")),
+    "org": (
+        "单位",
+        "org",
+        (
+            "主办单位",
+            "单位名称",
+            "所属单位",
+            "责任单位",
+            "建群单位",
+            "主管单位",
+            "开发单位",
+            "运营单位",
+            "organization",
+            "unit",
+        ),
+    ),
     **{f: COLUMNS[f] for f in ("parent", "org_level", "region_code", "headcount")},
 }
-GROUP_COLUMNS = ColumnSet({
-    **_UNIT_COLUMNS,
-    "platform": ("群平台", "platform", ("平台", "所属平台", "平台类型", "软件", "群类型平台")),
-    "name": ("群名称", "name", ("名称", "群名", "工作群名称", "群组名称", "group name")),
-    "category": ("类别", "category", ("分类", "群类别", "群分类", "群类型", "性质", "用途")),
-    "temporary": ("是否临时", "temporary", ("临时", "临时群", "是否临时群", "是否临时专班")),
-    "ends_on": ("结束日期", "ends_on", ("截止日期", "到期日期", "工作结束日期", "计划解散日期", "end date")),
-    "owner": ("群主", "owner", ("管理员", "群管理员", "负责人")),
-    "members": ("成员数", "members", ("群人数", "人数", "成员人数", "群成员数")),
-    "status": ("状态", "status", ("群状态",)),
-    "status_changed_on": ("状态日期", "status_changed_on", ("解散日期", "变更日期", "status date")),
-    "status_reason": ("状态原因", "status_reason", ("原因", "解散原因", "reason")),
-    "notes": ("备注", "notes", ("说明", "remark", "remarks")),
-})
-APP_COLUMNS = ColumnSet({
-    **_UNIT_COLUMNS,
-    "kind": ("类型", "kind", ("应用类型", "种类", "形态", "应用形态")),
-    "name": ("应用名称", "name", ("名称", "小程序名称", "APP名称", "应用名", "app name")),
-    "filing_no": ("备案编号", "filing_no", ("备案号", "备案", "备案编码", "filing number")),
-    "duties": ("要求事项", "duties", ("强制要求", "功能要求", "考核要求", "使用要求", "要求")),
-    "status": ("状态", "status", ("应用状态", "运行状态")),
-    "closed_on": ("关停日期", "closed_on", ("关闭日期", "下线日期", "停用日期")),
-    "closure_notice": ("关停公告", "closure_notice", ("公告", "下线公告", "关停公示", "notice")),
-    "notes": ("备注", "notes", ("说明", "remark", "remarks")),
-})
+GROUP_COLUMNS = ColumnSet(
+    {
+        **_UNIT_COLUMNS,
+        "platform": ("群平台", "platform", ("平台", "所属平台", "平台类型", "软件", "群类型平台")),
+        "name": ("群名称", "name", ("名称", "群名", "工作群名称", "群组名称", "group name")),
+        "category": ("类别", "category", ("分类", "群类别", "群分类", "群类型", "性质", "用途")),
+        "temporary": ("是否临时", "temporary", ("临时", "临时群", "是否临时群", "是否临时专班")),
+        "ends_on": ("结束日期", "ends_on", ("截止日期", "到期日期", "工作结束日期", "计划解散日期", "end date")),
+        "owner": ("群主", "owner", ("管理员", "群管理员", "负责人")),
+        "members": ("成员数", "members", ("群人数", "人数", "成员人数", "群成员数")),
+        "status": ("状态", "status", ("群状态",)),
+        "status_changed_on": ("状态日期", "status_changed_on", ("解散日期", "变更日期", "status date")),
+        "status_reason": ("状态原因", "status_reason", ("原因", "解散原因", "reason")),
+        "notes": ("备注", "notes", ("说明", "remark", "remarks")),
+    }
+)
+APP_COLUMNS = ColumnSet(
+    {
+        **_UNIT_COLUMNS,
+        "kind": ("类型", "kind", ("应用类型", "种类", "形态", "应用形态")),
+        "name": ("应用名称", "name", ("名称", "小程序名称", "APP名称", "应用名", "app name")),
+        "filing_no": ("备案编号", "filing_no", ("备案号", "备案", "备案编码", "filing number")),
+        "duties": ("要求事项", "duties", ("强制要求", "功能要求", "考核要求", "使用要求", "要求")),
+        "status": ("状态", "status", ("应用状态", "运行状态")),
+        "closed_on": ("关停日期", "closed_on", ("关闭日期", "下线日期", "停用日期")),
+        "closure_notice": ("关停公告", "closure_notice", ("公告", "下线公告", "关停公示", "notice")),
+        "notes": ("备注", "notes", ("说明", "remark", "remarks")),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +105,10 @@ def _check_group(values: dict[str, Any], stored: dict[str, Any] | None) -> tuple
     merged by `group merge`, which knows into which."""
     after = {**(stored or {}), **{k: v for k, v in values.items() if v is not None}}
     if after.get("status") == "merged" and (stored or {}).get("status") != "merged":
-        return "status", L("合并工作群用 govpulse group merge (需指明并入哪个群)",
-                           "merge a group with govpulse group merge (it names the group it goes into)")
+        return "status", L(
+            "合并工作群用 govpulse group merge (需指明并入哪个群)",
+            "merge a group with govpulse group merge (it names the group it goes into)",
+        )
     temporary = bool(after.get("temporary")) or TEMPORARY_WORD in (after.get("category") or "")
     if temporary and values.get("temporary") is None:
         values["temporary"] = True
@@ -97,13 +117,32 @@ def _check_group(values: dict[str, Any], stored: dict[str, Any] | None) -> tuple
     return None
 
 
-GROUPS = RecordKind("groups", GROUP, WorkGroup, GROUP_COLUMNS, "platform", GROUP_NAME, GROUP_PARSERS,
-                    ("category", "temporary", "ends_on", "owner", "members", "status", "status_changed_on",
-                     "status_reason", "notes"),
-                    {"temporary": False, "status": "active"}, "status_changed_on", _check_group)
-APPS = RecordKind("apps", APP, GovApp, APP_COLUMNS, "kind", APP_NAME, APP_PARSERS,
-                  ("filing_no", "duties", "status", "closed_on", "closure_notice", "notes"),
-                  {"duties": [], "status": "active"}, "closed_on", lambda values, stored: None)
+GROUPS = RecordKind(
+    "groups",
+    GROUP,
+    WorkGroup,
+    GROUP_COLUMNS,
+    "platform",
+    GROUP_NAME,
+    GROUP_PARSERS,
+    ("category", "temporary", "ends_on", "owner", "members", "status", "status_changed_on", "status_reason", "notes"),
+    {"temporary": False, "status": "active"},
+    "status_changed_on",
+    _check_group,
+)
+APPS = RecordKind(
+    "apps",
+    APP,
+    GovApp,
+    APP_COLUMNS,
+    "kind",
+    APP_NAME,
+    APP_PARSERS,
+    ("filing_no", "duties", "status", "closed_on", "closure_notice", "notes"),
+    {"duties": [], "status": "active"},
+    "closed_on",
+    lambda values, stored: None,
+)
 
 
 class _Record:
@@ -117,13 +156,16 @@ def _load(session: Session, kind: RecordKind) -> dict[tuple[int, str, str], tupl
     """(unit, platform or kind, name) -> (number, stored values), in one query."""
     t = kind.model.__table__.c
     columns = [t.id, t.org_id, t[kind.key_field], t.name, *(t[f] for f in kind.value_fields)]
-    return {(r[1], r[2], r[3]): (r[0], dict(zip(kind.value_fields, r[4:], strict=True)))
-            for r in session.connection().execute(select(*columns))}
+    return {
+        (r[1], r[2], r[3]): (r[0], dict(zip(kind.value_fields, r[4:], strict=True)))
+        for r in session.connection().execute(select(*columns))
+    }
 
 
 class _Checker(RowChecker):
-    def __init__(self, kind: RecordKind, session: Session, by_field: dict[str, int], headers: list[Any],
-                 index: OrgIndex) -> None:
+    def __init__(
+        self, kind: RecordKind, session: Session, by_field: dict[str, int], headers: list[Any], index: OrgIndex
+    ) -> None:
         super().__init__(by_field, headers, index, kind.columns)
         self.kind = kind
         self.existing = _load(session, kind)
@@ -195,24 +237,41 @@ class _Writer(RowWriter):
             if after == before:
                 self.summary.unchanged += 1
                 continue
-            changes = audit.diff(self._view(org_id, row.key, row.name, before), self._view(org_id, row.key, row.name, after))
+            changes = audit.diff(
+                self._view(org_id, row.key, row.name, before), self._view(org_id, row.key, row.name, after)
+            )
             self.summary.changed.append((ref, changes))
             params.append({"b_id": number, **{f"b_{f}": after[f] for f in kind.value_fields}})
             entries.append(self.entry(kind.entity, number, changes))
         if not self.write:
             return
         columns = ("org_id", kind.key_field, "name", *kind.value_fields, "created_at", "updated_at")
-        insert_many(self.session.connection(), table, columns,
-                    [(org_id, row.key, row.name, *(values[f] for f in kind.value_fields), self.now, self.now)
-                     for org_id, row, values in new])
+        insert_many(
+            self.session.connection(),
+            table,
+            columns,
+            [
+                (org_id, row.key, row.name, *(values[f] for f in kind.value_fields), self.now, self.now)
+                for org_id, row, values in new
+            ],
+        )
         if new:
             ids = {ident: number for ident, (number, _) in _load(self.session, kind).items()}
-            entries += [self.entry(kind.entity, ids[(org_id, row.key, row.name)],
-                                   audit.created(self._view(org_id, row.key, row.name, values)))
-                        for org_id, row, values in new]
+            entries += [
+                self.entry(
+                    kind.entity,
+                    ids[(org_id, row.key, row.name)],
+                    audit.created(self._view(org_id, row.key, row.name, values)),
+                )
+                for org_id, row, values in new
+            ]
         if params:
-            self.exec(update(table).where(table.c.id == bindparam("b_id"))
-                      .values(**{f: bindparam(f"b_{f}") for f in kind.value_fields}, updated_at=self.now), params)
+            self.exec(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(**{f: bindparam(f"b_{f}") for f in kind.value_fields}, updated_at=self.now),
+                params,
+            )
         audit.record_many(self.session, entries)
 
 
@@ -221,15 +280,26 @@ def _require(kind: RecordKind) -> Callable[[dict[str, int], str], None]:
         missing = [kind.columns.columns[f][0] for f in ("org", kind.key_field, "name") if f not in by_field]
         if missing:
             labels = "、".join(kind.columns.columns[f][0] for f in ("org", kind.key_field, "name"))
-            raise ValidationError(L(f"{name} 缺少必需的列: {', '.join(missing)}", f"{name} lacks required column(s): {', '.join(missing)}"),
-                                  hint=L(f"必需列: {labels}; 表头可用同义词", f"required: {labels} (or their synonyms)"))
+            raise ValidationError(
+                L(
+                    f"{name} 缺少必需的列: {', '.join(missing)}",
+                    f"{name} lacks required column(s): {', '.join(missing)}",
+                ),
+                hint=L(f"必需列: {labels}; 表头可用同义词", f"required: {labels} (or their synonyms)"),
+            )
+
     return require
 
 
 def _ledger(kind: RecordKind) -> Ledger:
-    return Ledger(kind=kind.kind, columns=kind.columns, expected=("org", kind.key_field, "name"),
-                  require=_require(kind), checker=lambda *a: _Checker(kind, *a),
-                  writer=lambda *a, **kw: _Writer(kind, *a, **kw))
+    return Ledger(
+        kind=kind.kind,
+        columns=kind.columns,
+        expected=("org", kind.key_field, "name"),
+        require=_require(kind),
+        checker=lambda *a: _Checker(kind, *a),
+        writer=lambda *a, **kw: _Writer(kind, *a, **kw),
+    )
 
 
 GROUP_LEDGER = _ledger(GROUPS)

@@ -73,30 +73,64 @@ class InventoryCheck:
         return [f for f in self.findings if f.rule in rules]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"today": self.today, "units": [asdict(u) for u in self.units],
-                "over_quota": [f.to_dict() for f in self.by_rule("over_quota")],
-                "no_headcount": [f.to_dict() for f in self.by_rule("no_headcount")],
-                "groups": [f.to_dict() for f in self.by_rule(*GROUP_RULES)],
-                "apps": [f.to_dict() for f in self.by_rule(*APP_RULES)]}
+        return {
+            "today": self.today,
+            "units": [asdict(u) for u in self.units],
+            "over_quota": [f.to_dict() for f in self.by_rule("over_quota")],
+            "no_headcount": [f.to_dict() for f in self.by_rule("no_headcount")],
+            "groups": [f.to_dict() for f in self.by_rule(*GROUP_RULES)],
+            "apps": [f.to_dict() for f in self.by_rule(*APP_RULES)],
+        }
 
 
-def inventory_findings(session: Session, policy: InventoryPolicy, *, org_ids: set[int] | None = None,
-                       today: date | None = None) -> InventoryCheck:
+def inventory_findings(
+    session: Session, policy: InventoryPolicy, *, org_ids: set[int] | None = None, today: date | None = None
+) -> InventoryCheck:
     """Every unit's quota and every finding, over the units `org_ids` (None: all)."""
     today = today or local_today()
     index = OrgIndex.load(session)
-    orgs = {i: (level, headcount) for i, level, headcount in
-            session.exec(select(Organization.id, Organization.level, Organization.headcount))}
-    in_scope = (lambda q, c: q.where(col(c).in_(org_ids))) if org_ids is not None else (lambda q, c: q)
-    group_counts = dict(session.exec(in_scope(select(WorkGroup.org_id, func.count()).where(WorkGroup.status == "active")
-                                              .group_by(WorkGroup.org_id), WorkGroup.org_id)).all())
-    app_counts = dict(session.exec(in_scope(select(GovApp.org_id, func.count()).where(GovApp.status == "active")
-                                            .group_by(GovApp.org_id), GovApp.org_id)).all())
-    active = list(session.exec(in_scope(select(WorkGroup).where(WorkGroup.status == "active")
-                                         .order_by(WorkGroup.org_id, WorkGroup.id), WorkGroup.org_id)))
-    apps = list(session.exec(in_scope(select(GovApp).where(or_(GovApp.status == "active",
-                                                               col(GovApp.closure_notice).is_(None)))
-                                      .order_by(GovApp.org_id, GovApp.id), GovApp.org_id)))
+    orgs = {
+        i: (level, headcount)
+        for i, level, headcount in session.exec(select(Organization.id, Organization.level, Organization.headcount))
+    }
+
+    def in_scope(query: Any, column: Any) -> Any:
+        return query.where(col(column).in_(org_ids)) if org_ids is not None else query
+
+    group_counts: dict[int, int] = dict(
+        session.exec(
+            in_scope(
+                select(WorkGroup.org_id, func.count()).where(WorkGroup.status == "active").group_by(WorkGroup.org_id),
+                WorkGroup.org_id,
+            )
+        ).all()
+    )
+    app_counts: dict[int, int] = dict(
+        session.exec(
+            in_scope(
+                select(GovApp.org_id, func.count()).where(GovApp.status == "active").group_by(GovApp.org_id),
+                GovApp.org_id,
+            )
+        ).all()
+    )
+    active = list(
+        session.exec(
+            in_scope(
+                select(WorkGroup).where(WorkGroup.status == "active").order_by(WorkGroup.org_id, WorkGroup.id),
+                WorkGroup.org_id,
+            )
+        )
+    )
+    apps = list(
+        session.exec(
+            in_scope(
+                select(GovApp)
+                .where(or_(GovApp.status == "active", col(GovApp.closure_notice).is_(None)))
+                .order_by(GovApp.org_id, GovApp.id),
+                GovApp.org_id,
+            )
+        )
+    )
     units: list[UnitQuota] = []
     findings: list[Finding] = []
     groups_by_org: dict[int, list[WorkGroup]] = defaultdict(list)
@@ -111,58 +145,153 @@ def inventory_findings(session: Session, policy: InventoryPolicy, *, org_ids: se
         unit = index.path(org_id)
         units.append(UnitQuota(org_id, unit, level, headcount, count, cap, basis, over, app_counts.get(org_id, 0)))
         if count and cap is None:
-            findings.append(Finding("no_headcount", "organization", org_id, org_id, unit, index.names[org_id],
-                                    L(f"未填编制人数, 无法核定工作群限额 ({count} 个群)",
-                                      f"no headcount: its work group quota cannot be set ({count} groups)"),
-                                    {"groups": count, "level": level}))
+            findings.append(
+                Finding(
+                    "no_headcount",
+                    "organization",
+                    org_id,
+                    org_id,
+                    unit,
+                    index.names[org_id],
+                    L(
+                        f"未填编制人数, 无法核定工作群限额 ({count} 个群)",
+                        f"no headcount: its work group quota cannot be set ({count} groups)",
+                    ),
+                    {"groups": count, "level": level},
+                )
+            )
         elif over:
             merges = merge_suggestions(groups_by_org[org_id], over)
-            findings.append(Finding("over_quota", "organization", org_id, org_id, unit, index.names[org_id],
-                                    L(f"工作群 {count} 个, 限额 {cap} 个 ({basis_text(basis)}), 超出 {over} 个",
-                                      f"{count} work groups against a quota of {cap} ({basis_text(basis)}): {over} over"),
-                                    {"groups": count, "cap": cap, "basis": basis, "over": over, "merge": merges}))
+            findings.append(
+                Finding(
+                    "over_quota",
+                    "organization",
+                    org_id,
+                    org_id,
+                    unit,
+                    index.names[org_id],
+                    L(
+                        f"工作群 {count} 个, 限额 {cap} 个 ({basis_text(basis)}), 超出 {over} 个",
+                        f"{count} work groups against a quota of {cap} ({basis_text(basis)}): {over} over",
+                    ),
+                    {"groups": count, "cap": cap, "basis": basis, "over": over, "merge": merges},
+                )
+            )
     warn_until = today + timedelta(days=policy.expiry_warning_days)
     for group in active:
         unit = index.path(group.org_id)
         where = {"platform": group.platform, "category": group.category}
         if group.temporary and group.ends_on is not None and group.ends_on < today:
             days = (today - group.ends_on).days
-            findings.append(Finding("expired", "work_group", group.id, group.org_id, unit, group.name,
-                                    L(f"临时群已于 {group.ends_on} 结束 {days} 天, 应解散",
-                                      f"temporary group ended on {group.ends_on}, {days} day(s) ago: to be dissolved (应解散)"),
-                                    {**where, "ends_on": group.ends_on, "days_over": days}))
+            findings.append(
+                Finding(
+                    "expired",
+                    "work_group",
+                    group.id,
+                    group.org_id,
+                    unit,
+                    group.name,
+                    L(
+                        f"临时群已于 {group.ends_on} 结束 {days} 天, 应解散",
+                        f"temporary group ended on {group.ends_on}, {days} day(s) ago: to be dissolved (应解散)",
+                    ),
+                    {**where, "ends_on": group.ends_on, "days_over": days},
+                )
+            )
         elif group.temporary and group.ends_on is not None and group.ends_on <= warn_until:
             days = (group.ends_on - today).days
-            findings.append(Finding("expiring", "work_group", group.id, group.org_id, unit, group.name,
-                                    L(f"临时群将于 {group.ends_on} 结束 ({days} 天后), 届时应解散",
-                                      f"temporary group ends on {group.ends_on} (in {days} day(s)); dissolve it then"),
-                                    {**where, "ends_on": group.ends_on, "days_left": days}))
+            findings.append(
+                Finding(
+                    "expiring",
+                    "work_group",
+                    group.id,
+                    group.org_id,
+                    unit,
+                    group.name,
+                    L(
+                        f"临时群将于 {group.ends_on} 结束 ({days} 天后), 届时应解散",
+                        f"temporary group ends on {group.ends_on} (in {days} day(s)); dissolve it then",
+                    ),
+                    {**where, "ends_on": group.ends_on, "days_left": days},
+                )
+            )
         if not group.owner:
-            findings.append(Finding("no_owner", "work_group", group.id, group.org_id, unit, group.name,
-                                    L("没有群主 (管理员)", "no owner (群主)"), where))
+            findings.append(
+                Finding(
+                    "no_owner",
+                    "work_group",
+                    group.id,
+                    group.org_id,
+                    unit,
+                    group.name,
+                    L("没有群主 (管理员)", "no owner (群主)"),
+                    where,
+                )
+            )
     for app in apps:
         unit = index.path(app.org_id)
         level = orgs[app.org_id][0]
         where = {"kind": app.kind, "status": app.status}
         if app.status != "active":
-            findings.append(Finding("closed_without_notice", "gov_app", app.id, app.org_id, unit, app.name,
-                                    L(f"已于 {app.closed_on or '(日期不详)'} 关停, 但没有关停公告",
-                                      f"closed on {app.closed_on or '(date unknown)'} without a public notice"),
-                                    {**where, "closed_on": app.closed_on}))
+            findings.append(
+                Finding(
+                    "closed_without_notice",
+                    "gov_app",
+                    app.id,
+                    app.org_id,
+                    unit,
+                    app.name,
+                    L(
+                        f"已于 {app.closed_on or '(日期不详)'} 关停, 但没有关停公告",
+                        f"closed on {app.closed_on or '(date unknown)'} without a public notice",
+                    ),
+                    {**where, "closed_on": app.closed_on},
+                )
+            )
             continue
         if level in policy.app_forbidden_levels:
-            findings.append(Finding("below_county", "gov_app", app.id, app.org_id, unit, app.name,
-                                    L(f"{level_label(level)}单位 (县级以下) 不应自建{label(APP_KINDS, app.kind)}",
-                                      f"a {level} unit (below county level) should not run its own {label(APP_KINDS, app.kind)}"),
-                                    {**where, "level": level}))
+            findings.append(
+                Finding(
+                    "below_county",
+                    "gov_app",
+                    app.id,
+                    app.org_id,
+                    unit,
+                    app.name,
+                    L(
+                        f"{level_label(level)}单位 (县级以下) 不应自建{label(APP_KINDS, app.kind)}",
+                        f"a {level} unit (below county level) should not run its own {label(APP_KINDS, app.kind)}",
+                    ),
+                    {**where, "level": level},
+                )
+            )
         if not app.filing_no:
-            findings.append(Finding("no_filing", "gov_app", app.id, app.org_id, unit, app.name,
-                                    L("没有备案编号", "no filing number (备案编号)"), where))
+            findings.append(
+                Finding(
+                    "no_filing",
+                    "gov_app",
+                    app.id,
+                    app.org_id,
+                    unit,
+                    app.name,
+                    L("没有备案编号", "no filing number (备案编号)"),
+                    where,
+                )
+            )
         forbidden = [d for d in app.duties or [] if d in policy.forbidden_duties]
         if forbidden:
-            findings.append(Finding("forbidden_duty", "gov_app", app.id, app.org_id, unit, app.name,
-                                    L(f"强制要求: {duties_label(forbidden)}", f"imposes: {duties_label(forbidden)}"),
-                                    {**where, "duties": forbidden}))
+            findings.append(
+                Finding(
+                    "forbidden_duty",
+                    "gov_app",
+                    app.id,
+                    app.org_id,
+                    unit,
+                    app.name,
+                    L(f"强制要求: {duties_label(forbidden)}", f"imposes: {duties_label(forbidden)}"),
+                    {**where, "duties": forbidden},
+                )
+            )
     return InventoryCheck(today=today, units=units, findings=findings)
 
 
@@ -194,29 +323,46 @@ def merge_suggestions(groups: list[WorkGroup], over: int) -> list[dict[str, Any]
         keep = max(members, key=lambda g: (g.members or 0, -g.id))
         others = sorted((g for g in members if g is not keep), key=lambda g: (g.members or 0, g.id))[:left]
         left -= len(others)
-        out.append({"category": category, "into": {"id": keep.id, "name": keep.name},
-                    "merge": [{"id": g.id, "name": g.name} for g in others]})
+        out.append(
+            {
+                "category": category,
+                "into": {"id": keep.id, "name": keep.name},
+                "merge": [{"id": g.id, "name": g.name} for g in others],
+            }
+        )
     return out
 
 
 def suggestion_text(merge: list[dict[str, Any]]) -> str:
     """The merge suggestions of an over_quota finding, as one line."""
     if not merge:
-        return L("同一类别中没有可合并的群: 解散不再需要的群", "no two groups share a category: dissolve those no longer needed")
+        return L(
+            "同一类别中没有可合并的群: 解散不再需要的群",
+            "no two groups share a category: dissolve those no longer needed",
+        )
     parts = []
     for m in merge:
         names = [f"#{g['id']} {g['name']}" for g in m["merge"]]
         into = f"#{m['into']['id']} {m['into']['name']}"
-        parts.append(L(f"{m['category']}: 把 {'、'.join(names)} 并入 {into}",
-                       f"{m['category']}: merge {', '.join(names)} into {into}"))
+        parts.append(
+            L(
+                f"{m['category']}: 把 {'、'.join(names)} 并入 {into}",
+                f"{m['category']}: merge {', '.join(names)} into {into}",
+            )
+        )
     return "; ".join(parts)
 
 
 RULE_LABELS = {
-    "over_quota": ("超出限额", "over quota"), "no_headcount": ("未填编制", "no headcount"),
-    "expired": ("应解散", "to dissolve"), "expiring": ("即将到期", "ending soon"), "no_owner": ("无群主", "no owner"),
-    "below_county": ("县级以下自建", "below county level"), "no_filing": ("未备案", "not filed"),
-    "forbidden_duty": ("强制要求", "forbidden duty"), "closed_without_notice": ("关停无公告", "closed without notice"),
+    "over_quota": ("超出限额", "over quota"),
+    "no_headcount": ("未填编制", "no headcount"),
+    "expired": ("应解散", "to dissolve"),
+    "expiring": ("即将到期", "ending soon"),
+    "no_owner": ("无群主", "no owner"),
+    "below_county": ("县级以下自建", "below county level"),
+    "no_filing": ("未备案", "not filed"),
+    "forbidden_duty": ("强制要求", "forbidden duty"),
+    "closed_without_notice": ("关停无公告", "closed without notice"),
 }
 
 

@@ -16,5 +16,17 @@ from registry.scoring.rules import FLAGGED, RULES, STATUS_ORDER
 from registry.scoring.run import ScoreResult, run_scoring
 from registry.scoring.views import latest_run, latest_verdicts, plan_rows, run_summary
 
-__all__ = ["FLAGGED", "RULES", "STATUS_ORDER", "RuleCheck", "ScoreResult", "explain", "explain_account",
-           "latest_run", "latest_verdicts", "plan_rows", "run_scoring", "run_summary"]
+__all__ = [
+    "FLAGGED",
+    "RULES",
+    "STATUS_ORDER",
+    "RuleCheck",
+    "ScoreResult",
+    "explain",
+    "explain_account",
+    "latest_run",
+    "latest_verdicts",
+    "plan_rows",
+    "run_scoring",
+    "run_summary",
+]

@@ -49,8 +49,11 @@ def _unhashed(rows: list[Any], frame: Frame) -> WindowPosts:
             ids.append(account_id)
             ts.append(published)
             hashes.append(digest[:HASH_WIDTH].encode("ascii", "replace").ljust(HASH_WIDTH))
-    return WindowPosts(row=frame.rows_of(np.array(ids, np.int64)), ts=np.array(ts, np.int64),
-                       hashes=np.array(hashes, dtype=f"S{HASH_WIDTH}"))
+    return WindowPosts(
+        row=frame.rows_of(np.array(ids, np.int64)),
+        ts=np.array(ts, np.int64),
+        hashes=np.array(hashes, dtype=f"S{HASH_WIDTH}"),
+    )
 
 
 def _candidates(posts: WindowPosts) -> np.ndarray:
@@ -59,7 +62,9 @@ def _candidates(posts: WindowPosts) -> np.ndarray:
     if n < 2:
         return np.zeros(0, np.int64)
     padded = np.zeros((n, 16), np.uint8)  # two machine words per hash prefix
-    padded[:, :HASH_WIDTH] = np.frombuffer(np.ascontiguousarray(posts.hashes).tobytes(), np.uint8).reshape(n, HASH_WIDTH)
+    padded[:, :HASH_WIDTH] = np.frombuffer(np.ascontiguousarray(posts.hashes).tobytes(), np.uint8).reshape(
+        n, HASH_WIDTH
+    )
     halves = padded.view(np.uint64)
     keys = halves[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ halves[:, 1]
     order = np.argsort(keys)
@@ -73,8 +78,11 @@ def count_duplicates(frame: Frame, params: Params, unhashed: list[Any], tree: Tr
     """Fill frame.duplicates and frame.duplicate_with for every account of the frame (`unhashed`: the
     window's posts stored without a content hash, as metrics.read_posts gives them)."""
     parts = [p for p in (frame.window_posts, _unhashed(unhashed, frame)) if p is not None]
-    posts = WindowPosts(row=np.concatenate([p.row for p in parts]), ts=np.concatenate([p.ts for p in parts]),
-                        hashes=np.concatenate([p.hashes for p in parts]))
+    posts = WindowPosts(
+        row=np.concatenate([p.row for p in parts]),
+        ts=np.concatenate([p.ts for p in parts]),
+        hashes=np.concatenate([p.hashes for p in parts]),
+    )
     groups: dict[bytes, list[int]] = defaultdict(list)
     for i in _candidates(posts):
         groups[posts.hashes[i]].append(int(i))
@@ -100,12 +108,13 @@ def count_duplicates(frame: Frame, params: Params, unhashed: list[Any], tree: Tr
         frame.duplicate_with[row] = sorted(int(frame.account_id[o]) for o in others)[:MAX_PARTNERS]
 
 
-def _pair_up(items: list[tuple[int, int, int]], window: np.ndarray, duplicate: set[int],
-             partners: dict[int, set[int]]) -> None:
+def _pair_up(
+    items: list[tuple[int, int, int]], window: np.ndarray, duplicate: set[int], partners: dict[int, set[int]]
+) -> None:
     """Mark the posts (time-sorted) that another account published within the window of them."""
     for a, (ta, ra, pa) in enumerate(items):
         limit = window[ra]
-        for tb, rb, pb in items[a + 1:]:
+        for tb, rb, pb in items[a + 1 :]:
             if tb - ta > limit:
                 break
             if rb != ra:

@@ -49,9 +49,9 @@ def _scope(session: Session, account: Account, tree: Tree) -> list[int]:
     family = [o for o, (t, p) in keys.items() if t == top or (parent is not None and p == parent)]
     units = [o for o in (account.org_id, parent) if o is not None]
     dialect = session.get_bind().dialect.name
-    stmt = select(Account.id).where(or_(
-        (Account.platform == account.platform) & in_ids(Account.org_id, family, dialect),
-        Account.org_id.in_(units)))
+    stmt = select(Account.id).where(
+        or_((Account.platform == account.platform) & in_ids(Account.org_id, family, dialect), Account.org_id.in_(units))
+    )
     return sorted(session.execute(stmt).scalars().all())
 
 
@@ -67,22 +67,56 @@ def explain(session: Session, account_id: int, *, policy: Policy, as_of: datetim
     j = a.judgement
     own = policy.for_platform(account.platform)
     item = next((it for it in a.plan if it.row == i), None)
-    checks = [RuleCheck(r.code, r.status, RESULTS[int(j.states[r.code][i])], plain(j.values[r.code][i]),
-                        **_text(r.code, own), decisive=r.code == j.rule[i]) for r in RULES]
+    checks = [
+        RuleCheck(
+            r.code,
+            r.status,
+            RESULTS[int(j.states[r.code][i])],
+            plain(j.values[r.code][i]),
+            **_text(r.code, own),
+            decisive=r.code == j.rule[i],
+        )
+        for r in RULES
+    ]
     quota = item is not None and item.action == "over_quota"
-    checks.append(RuleCheck(OVER_QUOTA.code, None, "fired" if quota else "passed",
-                            item.numbers["accounts"] if quota and item else None, **_text(OVER_QUOTA.code, own)))
+    checks.append(
+        RuleCheck(
+            OVER_QUOTA.code,
+            None,
+            "fired" if quota else "passed",
+            item.numbers["accounts"] if quota and item else None,
+            **_text(OVER_QUOTA.code, own),
+        )
+    )
     zh, en, threshold = BY_CODE[j.rule[i]].text(own)
     return {
-        "account_id": account_id, "platform": account.platform, "platform_id": account.platform_id,
-        "name": account.name, "registry_status": account.status, "as_of": as_of, "status": j.status[i],
-        "rule": j.rule[i], "rule_zh": zh, "rule_en": en, "threshold": threshold, "flags": a.flags(i),
-        "liveness_index": plain(a.index[i]), "index_basis": a.basis[i],
-        "last_post_at": to_datetime(a.frame.last_post_ts[i]), "days_silent": plain(j.facts.days_silent[i]),
-        "evidence": evidence(a, columns(a), i), "checks": checks,
-        "plan": None if item is None else {
-            "action": item.action, "reason_zh": item.reason_zh, "reason_en": item.reason_en, "numbers": item.numbers,
-            "target_account_id": None if item.target is None else int(a.frame.account_id[item.target])},
+        "account_id": account_id,
+        "platform": account.platform,
+        "platform_id": account.platform_id,
+        "name": account.name,
+        "registry_status": account.status,
+        "as_of": as_of,
+        "status": j.status[i],
+        "rule": j.rule[i],
+        "rule_zh": zh,
+        "rule_en": en,
+        "threshold": threshold,
+        "flags": a.flags(i),
+        "liveness_index": plain(a.index[i]),
+        "index_basis": a.basis[i],
+        "last_post_at": to_datetime(a.frame.last_post_ts[i]),
+        "days_silent": plain(j.facts.days_silent[i]),
+        "evidence": evidence(a, columns(a), i),
+        "checks": checks,
+        "plan": None
+        if item is None
+        else {
+            "action": item.action,
+            "reason_zh": item.reason_zh,
+            "reason_en": item.reason_en,
+            "numbers": item.numbers,
+            "target_account_id": None if item.target is None else int(a.frame.account_id[item.target]),
+        },
     }
 
 

@@ -47,10 +47,19 @@ def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Pre
     v = Verdict.__table__
     columns = (v.c.account_id, v.c.status, cast(v.c.flags, Text), v.c.flagged_since)
     rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(v.c.run_id == last_run, scope))
-    latest = (select(v.c.id).where(v.c.account_id == acc.c.id, v.c.run_id < last_run)
-              .order_by(v.c.run_id.desc()).limit(1).scalar_subquery())
-    missing = select(latest.label("id")).select_from(acc).where(scope, ~exists().where(
-        v.c.account_id == acc.c.id, v.c.run_id == last_run)).subquery()
+    latest = (
+        select(v.c.id)
+        .where(v.c.account_id == acc.c.id, v.c.run_id < last_run)
+        .order_by(v.c.run_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    missing = (
+        select(latest.label("id"))
+        .select_from(acc)
+        .where(scope, ~exists().where(v.c.account_id == acc.c.id, v.c.run_id == last_run))
+        .subquery()
+    )
     rows += raw_rows(conn, select(*columns).join(missing, missing.c.id == v.c.id))
     return {account_id: (status, flags, since) for account_id, status, flags, since in rows}
 
@@ -70,8 +79,11 @@ def change(status: str, previous: tuple[str, str, Any] | None, as_of: Any) -> tu
     return ("recovered" if since is not None else "unchanged"), None
 
 
-def flag_changes(mask: int, flags_json: str, previous: tuple[str, str, Any] | None,
-                 ) -> dict[str, list[str]]:
+def flag_changes(
+    mask: int,
+    flags_json: str,
+    previous: tuple[str, str, Any] | None,
+) -> dict[str, list[str]]:
     """Flags (a mask, rules.flag_codes) raised and cleared since the previous verdict (compared as JSON
     text first: mostly equal)."""
     if previous is None or previous[1] == flags_json:

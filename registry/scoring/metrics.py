@@ -156,14 +156,29 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
     acc = Account.__table__
     s = AccountSnapshot.__table__
     o = FetchOutcome.__table__
-    stmt = select(
-        acc.c.id, acc.c.platform, acc.c.platform_id, acc.c.name, acc.c.org_id, acc.c.status,
-        acc.c.status_changed_on, acc.c.opened_on, acc.c.is_main,
-        _newest(s.c.followers, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at),
-        # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
-        _newest(epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
-                o.c.account_id == acc.c.id, o.c.fetched_at <= as_of, order=o.c.fetched_at),
-    ).where(scope).order_by(acc.c.id)
+    stmt = (
+        select(
+            acc.c.id,
+            acc.c.platform,
+            acc.c.platform_id,
+            acc.c.name,
+            acc.c.org_id,
+            acc.c.status,
+            acc.c.status_changed_on,
+            acc.c.opened_on,
+            acc.c.is_main,
+            _newest(s.c.followers, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at),
+            # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
+            _newest(
+                epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
+                o.c.account_id == acc.c.id,
+                o.c.fetched_at <= as_of,
+                order=o.c.fetched_at,
+            ),
+        )
+        .where(scope)
+        .order_by(acc.c.id)
+    )
     rows = raw_rows(conn, stmt)
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 11
     is_main = [bool(v) for v in cols.pop(8)]
@@ -171,11 +186,19 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
     known = ~np.isnan(latest)
     codes = np.where(known, latest, 15).astype(np.int64)
     frame = Frame(
-        account_id=np.array(cols[0], np.int64), platform=np.array(cols[1], object), platform_id=list(cols[2]),
-        name=list(cols[3]), org_id=np.array(cols[4], np.int64), registry_status=np.array(cols[5], object),
-        status_changed_on=np.array(cols[6], "datetime64[D]"), opened_on=np.array(cols[7], "datetime64[D]"),
-        followers=np.array(cols[8], float), outcome=np.where(known, OUTCOME_NAMES[codes % 16], None),
-        fetched_ts=np.where(known, codes // 16, np.nan), is_main=is_main)
+        account_id=np.array(cols[0], np.int64),
+        platform=np.array(cols[1], object),
+        platform_id=list(cols[2]),
+        name=list(cols[3]),
+        org_id=np.array(cols[4], np.int64),
+        registry_status=np.array(cols[5], object),
+        status_changed_on=np.array(cols[6], "datetime64[D]"),
+        opened_on=np.array(cols[7], "datetime64[D]"),
+        followers=np.array(cols[8], float),
+        outcome=np.where(known, OUTCOME_NAMES[codes % 16], None),
+        fetched_ts=np.where(known, codes // 16, np.nan),
+        is_main=is_main,
+    )
     _history(conn, frame, policy, as_of)
     return frame
 
@@ -206,12 +229,23 @@ def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) ->
         return
     dialect = conn.dialect.name
     o = FetchOutcome.__table__
-    ranked = select(o.c.account_id, o.c.outcome, epoch_seconds(o.c.fetched_at, dialect), o.c.reason,
-                    o.c.http_status, func.row_number().over(partition_by=o.c.account_id,
-                                                            order_by=(o.c.fetched_at.desc(), o.c.id.desc())).label("k")
-                    ).where(in_ids(o.c.account_id, [int(frame.account_id[i]) for i in troubled], dialect),
-                            o.c.fetched_at <= as_of).subquery()
-    stmt = select(*list(ranked.c)[:5]).where(ranked.c.k <= policy.history_depth).order_by(ranked.c.account_id, ranked.c.k)
+    ranked = (
+        select(
+            o.c.account_id,
+            o.c.outcome,
+            epoch_seconds(o.c.fetched_at, dialect),
+            o.c.reason,
+            o.c.http_status,
+            func.row_number()
+            .over(partition_by=o.c.account_id, order_by=(o.c.fetched_at.desc(), o.c.id.desc()))
+            .label("k"),
+        )
+        .where(in_ids(o.c.account_id, [int(frame.account_id[i]) for i in troubled], dialect), o.c.fetched_at <= as_of)
+        .subquery()
+    )
+    stmt = (
+        select(*list(ranked.c)[:5]).where(ranked.c.k <= policy.history_depth).order_by(ranked.c.account_id, ranked.c.k)
+    )
     rows_of = dict(zip(frame.account_id[troubled].tolist(), troubled, strict=True))
     for account_id, *outcome in raw_rows(conn, stmt):
         frame.history.setdefault(rows_of[account_id], []).append(tuple(outcome))  # type: ignore[arg-type]
@@ -227,23 +261,30 @@ def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any)
     order = Post.published_at
     engagement = _engagement()
     per_account = (
-        select(acc.c.id.label("id"), func.count().label("posts"),
-               func.sum(case((Post.is_repost, 0), else_=1)).label("originals"),
-               func.count(engagement).label("engaged"),
-               seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order).label("times"),
-               seq_agg(engagement, dialect, order).label("engagement"),
-               seq_agg(fixed_width(Post.content_hash, HASH_WIDTH, dialect), dialect, order, sep="").label("hashes"))
-        .select_from(acc.join(Post.__table__, and_(
-            Post.account_id == acc.c.id, Post.published_at > start, Post.published_at <= as_of)))
+        select(
+            acc.c.id.label("id"),
+            func.count().label("posts"),
+            func.sum(case((Post.is_repost, 0), else_=1)).label("originals"),
+            func.count(engagement).label("engaged"),
+            seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order).label("times"),
+            seq_agg(engagement, dialect, order).label("engagement"),
+            seq_agg(fixed_width(Post.content_hash, HASH_WIDTH, dialect), dialect, order, sep="").label("hashes"),
+        )
+        .select_from(
+            acc.join(
+                Post.__table__, and_(Post.account_id == acc.c.id, Post.published_at > start, Post.published_at <= as_of)
+            )
+        )
         .where(scope)
         .group_by(acc.c.id)
         .order_by(acc.c.id)
         .subquery()
     )
     w = per_account.c
-    return select(*(seq_agg(c, dialect, w.id) for c in (w.id, w.posts, w.originals, w.engaged, w.times,
-                                                       w.engagement)),
-                  seq_agg(w.hashes, dialect, w.id, sep=""))
+    return select(
+        *(seq_agg(c, dialect, w.id) for c in (w.id, w.posts, w.originals, w.engaged, w.times, w.engagement)),
+        seq_agg(w.hashes, dialect, w.id, sep=""),
+    )
 
 
 def _ints(text: str | None) -> np.ndarray:
@@ -326,16 +367,33 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
     silent = np.setdiff1d(in_scope, _ints(window[0]), assume_unique=True)
     # For accounts without a post in the window: their newest post before it, and undated posts.
     q = Post.__table__.alias("q")
-    older = _newest(epoch_seconds(q.c.published_at, dialect), q.c.account_id == acc.c.id,
-                    q.c.published_at <= as_of, order=q.c.published_at)
+    older = _newest(
+        epoch_seconds(q.c.published_at, dialect),
+        q.c.account_id == acc.c.id,
+        q.c.published_at <= as_of,
+        order=q.c.published_at,
+    )
     undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
-    silent_rows = raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect))) \
-        if len(silent) else []
-    unhashed = (select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
-                .select_from(acc.join(Post.__table__, and_(
-                    Post.account_id == acc.c.id, Post.published_at > window_start_expr(policy, as_of),
-                    Post.published_at <= as_of, Post.content_hash.is_(None))))
-                .where(scope))
+    silent_rows = (
+        raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect)))
+        if len(silent)
+        else []
+    )
+    unhashed = (
+        select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
+        .select_from(
+            acc.join(
+                Post.__table__,
+                and_(
+                    Post.account_id == acc.c.id,
+                    Post.published_at > window_start_expr(policy, as_of),
+                    Post.published_at <= as_of,
+                    Post.content_hash.is_(None),
+                ),
+            )
+        )
+        .where(scope)
+    )
     return PostReads(window, silent_rows, raw_rows(conn, unhashed))
 
 
@@ -359,6 +417,7 @@ def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostRead
 
 def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:
     """Every unit: id -> (parent id, level, headcount, name)."""
-    stmt = select(Organization.id, Organization.parent_id, Organization.level, Organization.headcount,
-                  Organization.name)
+    stmt = select(
+        Organization.id, Organization.parent_id, Organization.level, Organization.headcount, Organization.name
+    )
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in raw_rows(conn, stmt)}

@@ -30,6 +30,7 @@ from registry.scoring.duplicates import Tree
 from registry.scoring.metrics import Frame, nullable
 from registry.scoring.rules import Judgement
 
+
 @dataclass
 class Item:
     row: int
@@ -62,12 +63,20 @@ class Planner:
 
     def strength(self, i: int) -> tuple[Any, ...]:
         index, followers = self.index[i], self.followers[i]
-        return (self.status[i] == "active", -1.0 if index is None else index,
-                -1.0 if followers is None else followers, -self.account_id[i])
+        return (
+            self.status[i] == "active",
+            -1.0 if index is None else index,
+            -1.0 if followers is None else followers,
+            -self.account_id[i],
+        )
 
     def facts(self, i: int) -> dict[str, Any]:
-        return {"status": self.status[i], "liveness_index": self.index[i], "days_silent": self.days[i],
-                "followers": self.followers[i]}
+        return {
+            "status": self.status[i],
+            "liveness_index": self.index[i],
+            "days_silent": self.days[i],
+            "followers": self.followers[i],
+        }
 
     def build(self) -> list[Item]:
         status = self.status
@@ -75,9 +84,14 @@ class Planner:
         judged = []
         for i in in_service:
             if status[i] == "unreachable":
-                self.items[i] = Item(i, "close", None, "平台显示账号已不存在：在台账中登记关停并报备",
-                                     "gone on the platform: record the closure in the registry and file it",
-                                     self.facts(i))
+                self.items[i] = Item(
+                    i,
+                    "close",
+                    None,
+                    "平台显示账号已不存在：在台账中登记关停并报备",
+                    "gone on the platform: record the closure in the registry and file it",
+                    self.facts(i),
+                )
             elif status[i] != "unknown":
                 judged.append(i)
         # Accounts grouped by (unit, platform) with one sort; most units run one account per platform.
@@ -90,11 +104,11 @@ class Planner:
         keeper_rows = rows[starts].tolist()
         for g in np.flatnonzero(ends - starts > 1).tolist():
             key = (self.org[keeper_rows[g]], self.platform[keeper_rows[g]])
-            keeper_rows[g] = self._one_per_platform(key, rows[starts[g]:ends[g]].tolist())
+            keeper_rows[g] = self._one_per_platform(key, rows[starts[g] : ends[g]].tolist())
         survivors = dict(zip(keys[starts].tolist(), keeper_rows, strict=True))
         for g, keeper in enumerate(keeper_rows):
             if status[keeper] in ("zombie", "shell"):
-                self._merge_up(keeper, rows[starts[g]:ends[g]].tolist(), survivors)
+                self._merge_up(keeper, rows[starts[g] : ends[g]].tolist(), survivors)
         self._quotas(in_service)
         return list(self.items.values())
 
@@ -106,15 +120,19 @@ class Planner:
         n = len(members)
         ranked = sorted(members, key=self.strength, reverse=True)
         named = [i for i in ranked if self.is_main[i]]
-        where, where_en = label('platform', platform, 'zh'), label('platform', platform, 'en')
+        where, where_en = label("platform", platform, "zh"), label("platform", platform, "en")
         if named:
             keeper, gap = named[0], None
-            why = (f"本单位在{where}有{n}个账号：保留台账登记的主账号",
-                   f"the unit runs {n} accounts on {where_en}: keep this one, its registered main account")
+            why = (
+                f"本单位在{where}有{n}个账号：保留台账登记的主账号",
+                f"the unit runs {n} accounts on {where_en}: keep this one, its registered main account",
+            )
         else:
             keeper = ranked[0]
-            why = (f"本单位在{where}有{n}个账号：保留综合最强的本账号",
-                   f"the unit runs {n} accounts on {where_en}: keep this one, the strongest")
+            why = (
+                f"本单位在{where}有{n}个账号：保留综合最强的本账号",
+                f"the unit runs {n} accounts on {where_en}: keep this one, the strongest",
+            )
         # Near ties: active accounts whose index is within near_tie_points of the one kept; only these
         # (and the kept one) ask the unit to confirm its main account.
         gaps = {i: self._gap(keeper, i) for i in ranked if i != keeper and not named}
@@ -122,16 +140,24 @@ class Planner:
         if close:
             runner = min(close, key=lambda i: close[i])
             gap = close[runner]
-            why = (f"{why[0]}（与“{self.names[runner]}”活跃度仅差{gap:g}，请单位确认主账号）",
-                   f"{why[1]} (only {gap:g} index points ahead of “{self.names[runner]}”: the unit is to "
-                   f"confirm its main account)")
+            why = (
+                f"{why[0]}（与“{self.names[runner]}”活跃度仅差{gap:g}，请单位确认主账号）",
+                f"{why[1]} (only {gap:g} index points ahead of “{self.names[runner]}”: the unit is to "
+                f"confirm its main account)",
+            )
         tie = {"near_tie": min(close.values())} if close else {}
         self.items[keeper] = Item(keeper, "keep", None, *why, {"accounts": n, **tie, **self.facts(keeper)})
         for i in members:
             if i != keeper:
                 own = {"near_tie": close[i]} if i in close else {}
-                self._merge(i, keeper, "一个单位在同一平台原则上只开设一个账号（国办发〔2018〕123号）",
-                            "one account per unit per platform (国办发〔2018〕123号)", accounts=n, **own)
+                self._merge(
+                    i,
+                    keeper,
+                    "一个单位在同一平台原则上只开设一个账号（国办发〔2018〕123号）",
+                    "one account per unit per platform (国办发〔2018〕123号)",
+                    accounts=n,
+                    **own,
+                )
         return keeper
 
     def _gap(self, keeper: int, other: int) -> float | None:
@@ -145,12 +171,19 @@ class Planner:
     def _merge(self, i: int, target: int, why_zh: str, why_en: str, **numbers: Any) -> None:
         name, theirs, mine = self.names[target], _shown(self.index[target]), _shown(self.index[i])
         confirm_zh = "；活跃度相近，请单位确认主账号" if numbers.get("near_tie") is not None else ""
-        confirm_en = "; the indexes are close: the unit is to confirm its main account" \
-            if numbers.get("near_tie") is not None else ""
+        confirm_en = (
+            "; the indexes are close: the unit is to confirm its main account"
+            if numbers.get("near_tie") is not None
+            else ""
+        )
         self.items[i] = Item(
-            i, "merge", target, f"{why_zh}：整合到“{name}”（活跃度 {theirs}，本账号 {mine}{confirm_zh}）",
+            i,
+            "merge",
+            target,
+            f"{why_zh}：整合到“{name}”（活跃度 {theirs}，本账号 {mine}{confirm_zh}）",
             f"{why_en}: merge into “{name}” (liveness index {theirs} against {mine}{confirm_en})",
-            {**numbers, **self.facts(i), "target_liveness_index": self.index[target]})
+            {**numbers, **self.facts(i), "target_liveness_index": self.index[target]},
+        )
 
     def _merge_up(self, keeper: int, members: list[int], survivors: dict[int, int]) -> None:
         org, platform = self.org[keeper], self.platform[keeper]
@@ -160,8 +193,12 @@ class Planner:
         if target is not None and self.status[target] == "active":
             for i in members:  # the unit's accounts all go to the parent's account, each for its own reason
                 own = self.status[i]
-                self._merge(i, target, f"{label('status', own, 'zh')}账号，上级单位在同一平台有正常账号",
-                            f"{label('status', own, 'en')} account whose parent unit has an active account on the platform")
+                self._merge(
+                    i,
+                    target,
+                    f"{label('status', own, 'zh')}账号，上级单位在同一平台有正常账号",
+                    f"{label('status', own, 'en')} account whose parent unit has an active account on the platform",
+                )
             return
         if status != "zombie":
             return
@@ -171,18 +208,25 @@ class Planner:
         days = _shown(self.days[keeper])
         if followers is not None and followers < floor:
             self.items[keeper] = Item(
-                keeper, "close", None,
+                keeper,
+                "close",
+                None,
                 f"僵尸账号（{days}天未更新，粉丝{followers}，低于{floor}），无可整合到的账号：发布停更公告后关停",
                 f"zombie ({days} days silent, {followers} followers, below {floor}) with no account to merge "
-                f"into: close it after a stop-update notice (停更公告)", numbers)
+                f"into: close it after a stop-update notice (停更公告)",
+                numbers,
+            )
         else:
             kept_zh = f"粉丝{followers}，不低于{floor}" if followers is not None else "粉丝数未知"
             kept_en = f"{followers} followers, at least {floor}" if followers is not None else "following unknown"
             self.items[keeper] = Item(
-                keeper, "revive", None,
+                keeper,
+                "revive",
+                None,
                 f"僵尸账号（{days}天未更新，{kept_zh}），无可整合到的账号：恢复正常更新",
-                f"zombie ({days} days silent, {kept_en}) with no account to merge into: revive it with "
-                f"regular updates", numbers)
+                f"zombie ({days} days silent, {kept_en}) with no account to merge into: revive it with regular updates",
+                numbers,
+            )
 
     def _quotas(self, in_service: list[int]) -> None:
         quotas = self.policy.quotas
@@ -200,12 +244,16 @@ class Planner:
                 continue
             limit, basis = cap
             judged = sorted((i for i in rows if self.status[i] != "unknown"), key=self.strength)
-            for i in judged[:len(rows) - limit]:
+            for i in judged[: len(rows) - limit]:
                 self.items[i] = Item(
-                    i, "over_quota", None,
+                    i,
+                    "over_quota",
+                    None,
                     f"本单位在役账号{len(rows)}个，超过上限{limit}（{basis}）：本账号较弱，建议整合或关停",
                     f"the unit runs {len(rows)} accounts, over its cap of {limit} ({basis}): this is among the "
-                    f"weakest; merge or close it", {"accounts": len(rows), "cap": limit, "basis": basis, **self.facts(i)})
+                    f"weakest; merge or close it",
+                    {"accounts": len(rows), "cap": limit, "basis": basis, **self.facts(i)},
+                )
 
 
 def build_plan(frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> list[Item]:

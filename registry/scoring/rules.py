@@ -36,7 +36,9 @@ PASSING = ("active", "shell")  # updated within the dormant threshold: they pass
 NOT_CHECKED = ("unknown",)  # no fresh data: neither passing nor failing
 CLOSED = ("closed", "merged")  # registry statuses reported apart
 DISPLAY_ORDER = ("active", "shell", "dormant", "zombie", "unreachable", "unknown")  # report columns: best first
-SEVERITY = {s: k for k, s in enumerate(("zombie", "unreachable", "dormant", "shell", "unknown", "active"))}  # worst first
+SEVERITY = {
+    s: k for k, s in enumerate(("zombie", "unreachable", "dormant", "shell", "unknown", "active"))
+}  # worst first
 FIRED, PASSED, UNCHECKED = 1, 0, -1
 
 
@@ -63,8 +65,16 @@ class Facts:
                 gone[i] += 1
         failed = np.zeros(len(f), bool)
         failed[list(f.history)] = True
-        return cls(f, p, as_of, np.floor((as_of_ts - f.last_post_ts) / DAY), f.outcome,
-                   (as_of_ts - f.fetched_ts) / DAY, gone, failed & (gone == 0))
+        return cls(
+            f,
+            p,
+            as_of,
+            np.floor((as_of_ts - f.last_post_ts) / DAY),
+            f.outcome,
+            (as_of_ts - f.fetched_ts) / DAY,
+            gone,
+            failed & (gone == 0),
+        )
 
     def closure_end(self) -> np.ndarray:
         """The end of the day each account was closed or merged, in epoch seconds (NaN: no date)."""
@@ -140,6 +150,7 @@ def _silent(limit: str) -> Callable[[Facts], Result]:
     def test(x: Facts) -> Result:
         never = np.isnan(x.days_silent)
         return _state(never | (x.days_silent >= getattr(x.p, limit)), ~(never & x.f.undated_posts)), x.days_silent
+
     return test
 
 
@@ -196,61 +207,156 @@ def _closed_but_posting(x: Facts) -> Result:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("gone", "unreachable",
-         "平台连续{unreachable_after}次巡查均显示账号已注销、封禁或不存在",
-         "the platform said the account is gone in {unreachable_after} consecutive patrols",
-         "consecutive ({unreachable_outcomes}) >= {unreachable_after}", _gone, needs_data=False),
-    Rule("no_patrol", "unknown", "尚无巡查记录，无法研判", "never patrolled: nothing to judge on",
-         "patrols = 0", _no_patrol, needs_data=False),
-    Rule("fetch_failed", "unknown",
-         "最近一次巡查未能获取（超时、限流、需登录、格式异常等），不视为未更新",
-         "the latest patrol could not fetch the account (timeout, rate limit, login wall, malformed); "
-         "not taken as silence",
-         "latest outcome not ok/empty/({unreachable_outcomes})", _fetch_failed, needs_data=False),
-    Rule("gone_unconfirmed", "unknown",
-         "平台显示账号不存在，尚未连续{unreachable_after}次确认",
-         "the platform said gone, but not yet in {unreachable_after} consecutive patrols",
-         "0 < consecutive ({unreachable_outcomes}) < {unreachable_after}", _gone_unconfirmed, needs_data=False),
-    Rule("data_stale", "unknown", "最近一次成功获取已超过{max_data_age_days}天，数据不足",
-         "the latest successful fetch is older than {max_data_age_days} days",
-         "data_age_days > {max_data_age_days}", _data_stale, needs_data=False),
-    Rule("dates_unreadable", "unknown", "有更新，但发布时间均无法识别", "posts found, but none with a readable date",
-         "dated posts = 0 < posts", _dates_unreadable, needs_data=False),
+    Rule(
+        "gone",
+        "unreachable",
+        "平台连续{unreachable_after}次巡查均显示账号已注销、封禁或不存在",
+        "the platform said the account is gone in {unreachable_after} consecutive patrols",
+        "consecutive ({unreachable_outcomes}) >= {unreachable_after}",
+        _gone,
+        needs_data=False,
+    ),
+    Rule(
+        "no_patrol",
+        "unknown",
+        "尚无巡查记录，无法研判",
+        "never patrolled: nothing to judge on",
+        "patrols = 0",
+        _no_patrol,
+        needs_data=False,
+    ),
+    Rule(
+        "fetch_failed",
+        "unknown",
+        "最近一次巡查未能获取（超时、限流、需登录、格式异常等），不视为未更新",
+        "the latest patrol could not fetch the account (timeout, rate limit, login wall, malformed); "
+        "not taken as silence",
+        "latest outcome not ok/empty/({unreachable_outcomes})",
+        _fetch_failed,
+        needs_data=False,
+    ),
+    Rule(
+        "gone_unconfirmed",
+        "unknown",
+        "平台显示账号不存在，尚未连续{unreachable_after}次确认",
+        "the platform said gone, but not yet in {unreachable_after} consecutive patrols",
+        "0 < consecutive ({unreachable_outcomes}) < {unreachable_after}",
+        _gone_unconfirmed,
+        needs_data=False,
+    ),
+    Rule(
+        "data_stale",
+        "unknown",
+        "最近一次成功获取已超过{max_data_age_days}天，数据不足",
+        "the latest successful fetch is older than {max_data_age_days} days",
+        "data_age_days > {max_data_age_days}",
+        _data_stale,
+        needs_data=False,
+    ),
+    Rule(
+        "dates_unreadable",
+        "unknown",
+        "有更新，但发布时间均无法识别",
+        "posts found, but none with a readable date",
+        "dated posts = 0 < posts",
+        _dates_unreadable,
+        needs_data=False,
+    ),
     Rule("never_posted", "zombie", "从未发布内容（僵尸）", "never posted (zombie)", "posts = 0", _never_posted),
-    Rule("stale_90d", "zombie", "{zombie_days}天以上未更新（僵尸，参照贵州2025年标准）",
-         "no update in {zombie_days} days or more (zombie; Guizhou 2025)",
-         "days_silent >= {zombie_days}", _silent("zombie_days")),
-    Rule("stale_14d", "dormant", "{dormant_days}天内无更新（国办秘函〔2019〕19号单项否决）",
-         "no update within {dormant_days} days (national single veto, 国办秘函〔2019〕19号)",
-         "days_silent >= {dormant_days}", _silent("dormant_days")),
-    Rule("reposts_only", "shell", "近{window_days}天原创不超过{shell_max_originals}条，仅转发（空壳）",
-         "at most {shell_max_originals} original posts in {window_days} days, reposts only (shell)",
-         "originals <= {shell_max_originals} < posts", _reposts_only),
-    Rule("negligible_reach", "shell", "互动量与粉丝数均可忽略（空壳）", "negligible engagement and following (shell)",
-         "median_engagement < {engagement_floor} and followers < {followers_floor}", _negligible_reach),
-    Rule("low_engagement", None, "近{window_days}天单条互动量中位数低于{engagement_floor}",
-         "median engagement per post below {engagement_floor} in {window_days} days",
-         "median_engagement < {engagement_floor}", _low_engagement),
-    Rule("low_following", None, "粉丝数低于{followers_floor}", "fewer than {followers_floor} followers",
-         "followers < {followers_floor}", _low_following),
-    Rule("engagement_unknown", None, "来源未提供互动数据，依赖互动量的规则未适用",
-         "the source gives no engagement: rules that need it were not applied",
-         "engaged_posts = 0 < posts", _engagement_unknown),
-    Rule("duplicate_content", None,
-         "近{window_days}天至少{duplicate_min_posts}条内容与同系统其他账号{duplicate_window_days}天内重复发布",
-         "at least {duplicate_min_posts} posts in {window_days} days also published by a related account "
-         "within {duplicate_window_days} days",
-         "duplicates >= {duplicate_min_posts}", _duplicates, needs_data=False),
-    Rule("closed_but_posting", None, "台账中已关停或合并，但仍在更新", "closed or merged in the registry, yet still posting",
-         "a post after the day of closing", _closed_but_posting, needs_data=False),
+    Rule(
+        "stale_90d",
+        "zombie",
+        "{zombie_days}天以上未更新（僵尸，参照贵州2025年标准）",
+        "no update in {zombie_days} days or more (zombie; Guizhou 2025)",
+        "days_silent >= {zombie_days}",
+        _silent("zombie_days"),
+    ),
+    Rule(
+        "stale_14d",
+        "dormant",
+        "{dormant_days}天内无更新（国办秘函〔2019〕19号单项否决）",
+        "no update within {dormant_days} days (national single veto, 国办秘函〔2019〕19号)",
+        "days_silent >= {dormant_days}",
+        _silent("dormant_days"),
+    ),
+    Rule(
+        "reposts_only",
+        "shell",
+        "近{window_days}天原创不超过{shell_max_originals}条，仅转发（空壳）",
+        "at most {shell_max_originals} original posts in {window_days} days, reposts only (shell)",
+        "originals <= {shell_max_originals} < posts",
+        _reposts_only,
+    ),
+    Rule(
+        "negligible_reach",
+        "shell",
+        "互动量与粉丝数均可忽略（空壳）",
+        "negligible engagement and following (shell)",
+        "median_engagement < {engagement_floor} and followers < {followers_floor}",
+        _negligible_reach,
+    ),
+    Rule(
+        "low_engagement",
+        None,
+        "近{window_days}天单条互动量中位数低于{engagement_floor}",
+        "median engagement per post below {engagement_floor} in {window_days} days",
+        "median_engagement < {engagement_floor}",
+        _low_engagement,
+    ),
+    Rule(
+        "low_following",
+        None,
+        "粉丝数低于{followers_floor}",
+        "fewer than {followers_floor} followers",
+        "followers < {followers_floor}",
+        _low_following,
+    ),
+    Rule(
+        "engagement_unknown",
+        None,
+        "来源未提供互动数据，依赖互动量的规则未适用",
+        "the source gives no engagement: rules that need it were not applied",
+        "engaged_posts = 0 < posts",
+        _engagement_unknown,
+    ),
+    Rule(
+        "duplicate_content",
+        None,
+        "近{window_days}天至少{duplicate_min_posts}条内容与同系统其他账号{duplicate_window_days}天内重复发布",
+        "at least {duplicate_min_posts} posts in {window_days} days also published by a related account "
+        "within {duplicate_window_days} days",
+        "duplicates >= {duplicate_min_posts}",
+        _duplicates,
+        needs_data=False,
+    ),
+    Rule(
+        "closed_but_posting",
+        None,
+        "台账中已关停或合并，但仍在更新",
+        "closed or merged in the registry, yet still posting",
+        "a post after the day of closing",
+        _closed_but_posting,
+        needs_data=False,
+    ),
 )
-ACTIVE = Rule("active", "active", "{dormant_days}天内有更新，且非空壳", "updated within {dormant_days} days and not a shell",
-              "days_silent < {dormant_days}", lambda x: (_state(np.ones(len(x.f), bool)), x.days_silent))
+ACTIVE = Rule(
+    "active",
+    "active",
+    "{dormant_days}天内有更新，且非空壳",
+    "updated within {dormant_days} days and not a shell",
+    "days_silent < {dormant_days}",
+    lambda x: (_state(np.ones(len(x.f), bool)), x.days_silent),
+)
 # Raised by the consolidation plan, which needs every account of the unit; worded here with the others.
-OVER_QUOTA = Rule("over_quota", None, "单位账号数超过上限（按级别或编制人数）",
-                  "the unit runs more accounts than its cap (by level or headcount)",
-                  "accounts of the unit > cap", lambda x: (_state(np.zeros(len(x.f), bool)), x.days_silent),
-                  needs_data=False)
+OVER_QUOTA = Rule(
+    "over_quota",
+    None,
+    "单位账号数超过上限（按级别或编制人数）",
+    "the unit runs more accounts than its cap (by level or headcount)",
+    "accounts of the unit > cap",
+    lambda x: (_state(np.zeros(len(x.f), bool)), x.days_silent),
+    needs_data=False,
+)
 BY_CODE = {r.code: r for r in (*RULES, ACTIVE, OVER_QUOTA)}
 FLAG_ORDER = (*(r.code for r in RULES), OVER_QUOTA.code)  # bit k of a flag mask is FLAG_ORDER[k]
 OVER_QUOTA_BIT = 1 << len(RULES)

@@ -60,9 +60,16 @@ class Analysis:
         return flag_codes(int(self.flag_masks[i]))
 
 
-def analyse(conn: Connection, policy: Policy, as_of: datetime, *, org_ids: list[int] | None = None,
-            account_ids: list[int] | None = None, side: Connection | None = None,
-            history: bool = False) -> Analysis:
+def analyse(
+    conn: Connection,
+    policy: Policy,
+    as_of: datetime,
+    *,
+    org_ids: list[int] | None = None,
+    account_ids: list[int] | None = None,
+    side: Connection | None = None,
+    history: bool = False,
+) -> Analysis:
     """Measure, judge, index and plan the accounts in scope (nothing is written). With `side`, a second
     connection on the same snapshot (db.reading_together), the window's posts are read on it in a thread
     while `conn` reads the accounts, the unit tree and (`history`) the previous verdicts."""
@@ -127,8 +134,11 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
     with engine.begin() as conn:
         one_writer_at_a_time(conn, "score_run")  # so that each run sees the one stored before it
         clock = Clock()
-        run_id = conn.execute(insert(ScoreRun.__table__).values(
-            as_of=as_of, policy={**policy.to_dict(), "scope": {"org_id": org_id}}, summary={})).inserted_primary_key[0]
+        run_id = conn.execute(
+            insert(ScoreRun.__table__).values(
+                as_of=as_of, policy={**policy.to_dict(), "scope": {"org_id": org_id}}, summary={}
+            )
+        ).inserted_primary_key[0]
         previous = a.previous
         last_run = latest_run(conn, run_id)
         if last_run != a.last_run:  # another run was stored meanwhile: compare with it instead
@@ -143,12 +153,25 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
         closed = isin(a.frame.registry_status, CLOSED)
         flags = {code: int((state == FIRED).sum()) for code, state in j.states.items()}
         summary = {
-            "accounts": len(a.frame), "counts": dict(Counter(j.status[~closed].tolist())),
+            "accounts": len(a.frame),
+            "counts": dict(Counter(j.status[~closed].tolist())),
             "closed_counts": dict(Counter(j.status[closed].tolist())),
             "flags": {code: n for code, n in {**flags, "over_quota": len(a.over_quota)}.items() if n},
             "changes": dict(changes),
-            "plan": dict(Counter(it.action for it in a.plan)), "timings": {**a.timings, **clock.laps}}
+            "plan": dict(Counter(it.action for it in a.plan)),
+            "timings": {**a.timings, **clock.laps},
+        }
         summary["seconds"] = round(time.perf_counter() - started, 2)
         conn.execute(update(ScoreRun.__table__).where(ScoreRun.__table__.c.id == run_id).values(summary=summary))
-    return ScoreResult(run_id, as_of, summary["accounts"], summary["counts"], summary["closed_counts"],
-                       summary["flags"], summary["changes"], summary["plan"], summary["seconds"], summary)
+    return ScoreResult(
+        run_id,
+        as_of,
+        summary["accounts"],
+        summary["counts"],
+        summary["closed_counts"],
+        summary["flags"],
+        summary["changes"],
+        summary["plan"],
+        summary["seconds"],
+        summary,
+    )

@@ -6,7 +6,20 @@ import json
 import sqlite3
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Select, Text, any_, bindparam, cast, func, literal, literal_column, select, true
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
@@ -47,7 +60,9 @@ def fixed_width(expr: Any, width: int, dialect: str) -> Any:
 def in_ids(column: Any, ids: list[int], dialect: str) -> Any:
     """`column IN ids` as one bound parameter, whatever the number of ids."""
     if dialect == "sqlite":
-        values: Any = select(literal_column("value")).select_from(func.json_each(bindparam("ids", json.dumps(ids), unique=True)))
+        values: Any = select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", json.dumps(ids), unique=True))
+        )
         return column.in_(values)
     return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger), unique=True))
 
@@ -78,5 +93,3 @@ def raw_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
         return list(result.cursor.fetchall())  # type: ignore[attr-defined]
     finally:
         result.close()
-
-

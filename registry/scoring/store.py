@@ -55,12 +55,22 @@ def columns(a: Analysis) -> dict[str, list[Any]]:
     for i, outcomes in f.history.items():
         reason[i], http_status[i] = outcomes[0][2], outcomes[0][3]
     return {
-        "id": f.account_id.tolist(), "window_days": a.params.window_days.tolist(), "posts": f.posts.tolist(),
-        "originals": f.originals.tolist(), "engaged": f.engaged_posts.tolist(), "duplicates": f.duplicates.tolist(),
-        "longest_gap": nullable(f.longest_gap, 1), "median": nullable(f.median_engagement, 1),
-        "followers": nullable(f.followers), "gone": j.facts.consecutive_gone.tolist(),
-        "days": nullable(j.facts.days_silent), "index": nullable(a.index, 1), "outcome": f.outcome.tolist(),
-        "fetched_at": iso_times(f.fetched_ts), "reason": reason, "http_status": http_status,
+        "id": f.account_id.tolist(),
+        "window_days": a.params.window_days.tolist(),
+        "posts": f.posts.tolist(),
+        "originals": f.originals.tolist(),
+        "engaged": f.engaged_posts.tolist(),
+        "duplicates": f.duplicates.tolist(),
+        "longest_gap": nullable(f.longest_gap, 1),
+        "median": nullable(f.median_engagement, 1),
+        "followers": nullable(f.followers),
+        "gone": j.facts.consecutive_gone.tolist(),
+        "days": nullable(j.facts.days_silent),
+        "index": nullable(a.index, 1),
+        "outcome": f.outcome.tolist(),
+        "fetched_at": iso_times(f.fetched_ts),
+        "reason": reason,
+        "http_status": http_status,
     }
 
 
@@ -76,20 +86,31 @@ def plain(value: Any) -> Any:
 
 
 # Evidence keys (as reports read them), the column each comes from and its kind, in order.
-EVIDENCE = (("window_days", "window_days", int), ("posts", "posts", int), ("originals", "originals", int),
-            ("longest_gap_days", "longest_gap", float), ("median_engagement", "median", float),
-            ("engaged_posts", "engaged", int), ("followers", "followers", float), ("outcome", "outcome", str),
-            ("fetched_at", "fetched_at", str), ("outcome_reason", "reason", str),
-            ("http_status", "http_status", float), ("consecutive_gone", "gone", int),
-            ("duplicates", "duplicates", int), ("value", "value", object))
+EVIDENCE = (
+    ("window_days", "window_days", int),
+    ("posts", "posts", int),
+    ("originals", "originals", int),
+    ("longest_gap_days", "longest_gap", float),
+    ("median_engagement", "median", float),
+    ("engaged_posts", "engaged", int),
+    ("followers", "followers", float),
+    ("outcome", "outcome", str),
+    ("fetched_at", "fetched_at", str),
+    ("outcome_reason", "reason", str),
+    ("http_status", "http_status", float),
+    ("consecutive_gone", "gone", int),
+    ("duplicates", "duplicates", int),
+    ("value", "value", object),
+)
 _TEMPLATE = "{" + ",".join(f'"{key}":%s' for key, _, _ in EVIDENCE) + "%s}"
 
 
 def _values(a: Analysis, cols: dict[str, list[Any]]) -> list[Any]:
     """The measured value of the rule that set each account's status."""
     j = a.judgement
-    return [cols["days"][i] if code not in j.values else plain(j.values[code][i])
-            for i, code in enumerate(j.rule.tolist())]
+    return [
+        cols["days"][i] if code not in j.values else plain(j.values[code][i]) for i, code in enumerate(j.rule.tolist())
+    ]
 
 
 def evidence(a: Analysis, cols: dict[str, list[Any]], i: int) -> dict[str, Any]:
@@ -120,17 +141,40 @@ def evidence_json(cols: dict[str, list[Any]], extras: dict[int, dict[str, Any]])
     tails = [""] * len(cols["id"])
     for i, more in extras.items():
         tails[i] = "," + dumps(more)[1:-1]
-    return [_TEMPLATE % row for row in zip(*[_json_column(cols[col], kind) for _, col, kind in EVIDENCE], tails,
-                                           strict=True)]
+    return [
+        _TEMPLATE % row
+        for row in zip(*[_json_column(cols[col], kind) for _, col, kind in EVIDENCE], tails, strict=True)
+    ]
 
 
-VERDICT_COLUMNS = ("run_id", "account_id", "status", "registry_status", "flags", "rule", "rule_zh", "rule_en",
-                   "threshold", "liveness_index", "index_basis", "last_post_at", "days_silent", "evidence",
-                   "previous_status", "change", "flagged_since")
+VERDICT_COLUMNS = (
+    "run_id",
+    "account_id",
+    "status",
+    "registry_status",
+    "flags",
+    "rule",
+    "rule_zh",
+    "rule_en",
+    "threshold",
+    "liveness_index",
+    "index_basis",
+    "last_post_at",
+    "days_silent",
+    "evidence",
+    "previous_status",
+    "change",
+    "flagged_since",
+)
 
 
-def verdict_rows(a: Analysis, run_id: int, as_of: datetime, previous: Previous, dialect: str,
-                 ) -> tuple[Counter[str], Iterator[list[tuple[Any, ...]]]]:
+def verdict_rows(
+    a: Analysis,
+    run_id: int,
+    as_of: datetime,
+    previous: Previous,
+    dialect: str,
+) -> tuple[Counter[str], Iterator[list[tuple[Any, ...]]]]:
     """The changes since the previous verdicts, counted, and one row per account in VERDICT_COLUMNS order,
     in batches (built as they are written: a run's rows are never all in memory at once)."""
     f, j = a.frame, a.judgement
@@ -158,18 +202,44 @@ def verdict_rows(a: Analysis, run_id: int, as_of: datetime, previous: Previous, 
     extras_by_batch: dict[int, dict[int, dict[str, Any]]] = {}
     for i, more in extras.items():
         extras_by_batch.setdefault(i // BATCH, {})[i % BATCH] = more
-    columns_out = (cols["id"], j.status.tolist(), f.registry_status.tolist(), flags_text, j.rule.tolist(),
-                   f.platform.tolist(), cols["index"], a.basis.tolist(), stored_times(f.last_post_ts, dialect),
-                   cols["days"], changes)
+    columns_out = (
+        cols["id"],
+        j.status.tolist(),
+        f.registry_status.tolist(),
+        flags_text,
+        j.rule.tolist(),
+        f.platform.tolist(),
+        cols["index"],
+        a.basis.tolist(),
+        stored_times(f.last_post_ts, dialect),
+        cols["days"],
+        changes,
+    )
 
     def batches() -> Iterator[list[tuple[Any, ...]]]:
         for start in range(0, len(f), BATCH):
             part = slice(start, start + BATCH)
             found = evidence_json({k: v[part] for k, v in cols.items()}, extras_by_batch.get(start // BATCH, {}))
-            yield [(run_id, account_id, status, registry, flag_text, code, *texts[(code, platform)], index, basis,
-                    last, days, ev, *moved)
-                   for account_id, status, registry, flag_text, code, platform, index, basis, last, days, moved, ev
-                   in zip(*(c[part] for c in columns_out), found, strict=True)]
+            yield [
+                (
+                    run_id,
+                    account_id,
+                    status,
+                    registry,
+                    flag_text,
+                    code,
+                    *texts[(code, platform)],
+                    index,
+                    basis,
+                    last,
+                    days,
+                    ev,
+                    *moved,
+                )
+                for account_id, status, registry, flag_text, code, platform, index, basis, last, days, moved, ev in zip(
+                    *(c[part] for c in columns_out), found, strict=True
+                )
+            ]
 
     return Counter(what for _, what, _ in changes), batches()
 
@@ -179,5 +249,16 @@ PLAN_COLUMNS = ("run_id", "account_id", "org_id", "action", "target_account_id",
 
 def plan_rows(a: Analysis, run_id: int) -> list[tuple[Any, ...]]:
     ids, orgs = a.frame.account_id.tolist(), a.frame.org_id.tolist()
-    return [(run_id, ids[it.row], orgs[it.row], it.action, None if it.target is None else ids[it.target],
-             it.reason_zh, it.reason_en, dumps(it.numbers)) for it in a.plan]
+    return [
+        (
+            run_id,
+            ids[it.row],
+            orgs[it.row],
+            it.action,
+            None if it.target is None else ids[it.target],
+            it.reason_zh,
+            it.reason_en,
+            dumps(it.numbers),
+        )
+        for it in a.plan
+    ]

@@ -17,28 +17,56 @@ from registry.timeutil import not_after_now
 
 def latest_run(session: Session) -> ScoreRun | None:
     """The newest run judged as of now or earlier (a run dated in the future is not the current one)."""
-    return session.execute(select(ScoreRun).where(ScoreRun.as_of <= not_after_now())
-                           .order_by(ScoreRun.as_of.desc(), ScoreRun.id.desc()).limit(1)).scalars().first()
+    return (
+        session.execute(
+            select(ScoreRun)
+            .where(ScoreRun.as_of <= not_after_now())
+            .order_by(ScoreRun.as_of.desc(), ScoreRun.id.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
 
 
-def latest_verdicts(session: Session, *, status: str | None = None, platform: str | None = None,
-                    org_ids: list[int] | None = None) -> list[dict[str, Any]]:
+def latest_verdicts(
+    session: Session, *, status: str | None = None, platform: str | None = None, org_ids: list[int] | None = None
+) -> list[dict[str, Any]]:
     """Each account's latest verdict (accounts of the units `org_ids` and below; None: all), with what
     changed since its previous verdict and the link of its last post. Ordered by status, then silence."""
     dialect = session.get_bind().dialect.name
     v = Verdict.__table__
     current = select(ScoreRun.id).where(ScoreRun.as_of <= not_after_now())
-    latest = (select(v.c.id).where(v.c.account_id == Account.id, v.c.run_id.in_(current))
-              .order_by(v.c.run_id.desc()).limit(1).scalar_subquery())
+    latest = (
+        select(v.c.id)
+        .where(v.c.account_id == Account.id, v.c.run_id.in_(current))
+        .order_by(v.c.run_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     ids = select(latest.label("id")).select_from(Account).where(account_scope(dialect, org_ids)).subquery()
-    link = (select(Post.url).where(Post.account_id == v.c.account_id, Post.published_at == v.c.last_post_at)
-            .limit(1).scalar_subquery())
-    stmt = (select(v, Account.platform, Account.platform_id, Account.name.label("account_name"), Account.org_id,
-                   Organization.name.label("org_name"), ScoreRun.as_of, link.label("last_post_url"))
-            .join(ids, ids.c.id == v.c.id)
-            .join(Account, Account.id == v.c.account_id)
-            .join(Organization, Organization.id == Account.org_id)
-            .join(ScoreRun, ScoreRun.id == v.c.run_id))
+    link = (
+        select(Post.url)
+        .where(Post.account_id == v.c.account_id, Post.published_at == v.c.last_post_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            v,
+            Account.platform,
+            Account.platform_id,
+            Account.name.label("account_name"),
+            Account.org_id,
+            Organization.name.label("org_name"),
+            ScoreRun.as_of,
+            link.label("last_post_url"),
+        )
+        .join(ids, ids.c.id == v.c.id)
+        .join(Account, Account.id == v.c.account_id)
+        .join(Organization, Organization.id == Account.org_id)
+        .join(ScoreRun, ScoreRun.id == v.c.run_id)
+    )
     if status:
         stmt = stmt.where(v.c.status == status)
     if platform:
@@ -46,13 +74,26 @@ def latest_verdicts(session: Session, *, status: str | None = None, platform: st
     rows = []
     for r in session.execute(stmt).mappings():
         row = {c.name: r[c] for c in v.c}
-        row.update(platform=r["platform"], platform_id=r["platform_id"], account_name=r["account_name"],
-                   org_id=r["org_id"], org_name=r["org_name"], as_of=r["as_of"], last_post_url=r["last_post_url"],
-                   flagged_days=flagged_days(row["flagged_since"], r["as_of"]))
+        row.update(
+            platform=r["platform"],
+            platform_id=r["platform_id"],
+            account_name=r["account_name"],
+            org_id=r["org_id"],
+            org_name=r["org_name"],
+            as_of=r["as_of"],
+            last_post_url=r["last_post_url"],
+            flagged_days=flagged_days(row["flagged_since"], r["as_of"]),
+        )
         rows.append(row)
     rank = {s: k for k, s in enumerate(STATUS_ORDER)}
-    rows.sort(key=lambda r: (r["registry_status"] in CLOSED, rank.get(r["status"], 99),
-                             -(r["days_silent"] if r["days_silent"] is not None else -1), r["account_id"]))
+    rows.sort(
+        key=lambda r: (
+            r["registry_status"] in CLOSED,
+            rank.get(r["status"], 99),
+            -(r["days_silent"] if r["days_silent"] is not None else -1),
+            r["account_id"],
+        )
+    )
     return rows
 
 
@@ -65,20 +106,42 @@ def plan_rows(session: Session, run_id: int | None = None, org_ids: list[int] | 
         run_id = run.id
     dialect = session.get_bind().dialect.name
     target = aliased(Account)
-    stmt = (select(PlanItem, Account.platform, Account.platform_id, Account.name, Organization.name,
-                   target.name, target.platform_id)
-            .join(Account, Account.id == PlanItem.account_id)
-            .join(Organization, Organization.id == PlanItem.org_id)
-            .outerjoin(target, target.id == PlanItem.target_account_id)
-            .where(PlanItem.run_id == run_id, account_scope(dialect, org_ids))
-            .order_by(PlanItem.org_id, Account.platform, PlanItem.action != "keep", Account.id))
+    stmt = (
+        select(
+            PlanItem,
+            Account.platform,
+            Account.platform_id,
+            Account.name,
+            Organization.name,
+            target.name,
+            target.platform_id,
+        )
+        .join(Account, Account.id == PlanItem.account_id)
+        .join(Organization, Organization.id == PlanItem.org_id)
+        .outerjoin(target, target.id == PlanItem.target_account_id)
+        .where(PlanItem.run_id == run_id, account_scope(dialect, org_ids))
+        .order_by(PlanItem.org_id, Account.platform, PlanItem.action != "keep", Account.id)
+    )
     rows = []
     for item, plat, pid, name, org_name, target_name, target_pid in session.execute(stmt):
-        rows.append({"run_id": run_id, "account_id": item.account_id, "platform": plat, "platform_id": pid,
-                     "account_name": name, "org_id": item.org_id, "org_name": org_name, "action": item.action,
-                     "target_account_id": item.target_account_id, "target_name": target_name,
-                     "target_platform_id": target_pid, "reason_zh": item.reason_zh, "reason_en": item.reason_en,
-                     "numbers": item.numbers})
+        rows.append(
+            {
+                "run_id": run_id,
+                "account_id": item.account_id,
+                "platform": plat,
+                "platform_id": pid,
+                "account_name": name,
+                "org_id": item.org_id,
+                "org_name": org_name,
+                "action": item.action,
+                "target_account_id": item.target_account_id,
+                "target_name": target_name,
+                "target_platform_id": target_pid,
+                "reason_zh": item.reason_zh,
+                "reason_en": item.reason_en,
+                "numbers": item.numbers,
+            }
+        )
     return rows
 
 

@@ -52,7 +52,7 @@ def local(ts: int) -> datetime:
 
 @functools.lru_cache(maxsize=65_536)
 def weibo_time(ts: int) -> str:
-    """"Tue Mar 15 12:30:00 +0800 2023", the m.weibo.cn form since 2021 (built without the locale)."""
+    """ "Tue Mar 15 12:30:00 +0800 2023", the m.weibo.cn form since 2021 (built without the locale)."""
     d = local(ts)
     return f"{_DAYS[d.weekday()]} {_MONTHS[d.month - 1]} {d.day:02d} {d:%H:%M:%S} +0800 {d.year}"
 
@@ -78,19 +78,19 @@ def legacy_weibo_time(ts: int, at: int, style: str) -> str:
 
 
 def http_gmt(ts: int) -> str:
-    """"Wed, 15 Mar 2023 04:30:00 GMT": JavaScript's toUTCString, used by RSSHub and wewe-rss."""
+    """ "Wed, 15 Mar 2023 04:30:00 GMT": JavaScript's toUTCString, used by RSSHub and wewe-rss."""
     return format_datetime(datetime.fromtimestamp(ts, UTC), usegmt=True)
 
 
 def rfc822_local(ts: int, zone: str = "+0800") -> str:
-    """"Wed, 15 Mar 2023 12:30:00 +0800" in Shanghai time; zone "" leaves the zone out."""
+    """ "Wed, 15 Mar 2023 12:30:00 +0800" in Shanghai time; zone "" leaves the zone out."""
     d = local(ts)
     text = f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year} {d:%H:%M:%S}"
     return f"{text} {zone}" if zone else text
 
 
 def iso_ms_z(ts: int) -> str:
-    """"2023-03-15T04:30:00.000Z": JavaScript's toISOString (wewe-rss Atom and JSON Feed)."""
+    """ "2023-03-15T04:30:00.000Z": JavaScript's toISOString (wewe-rss Atom and JSON Feed)."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 

@@ -14,7 +14,15 @@ from simulator import ids
 from simulator.posts import Post
 from simulator.render import pages, toutiao, wechat
 from simulator.render.common import (
-    HTML, JSON, QUIRK_DATES, Reply, dumps, html_reply, http_gmt, iso_ms_z, rfc822_local,
+    HTML,
+    JSON,
+    QUIRK_DATES,
+    Reply,
+    dumps,
+    html_reply,
+    http_gmt,
+    iso_ms_z,
+    rfc822_local,
 )
 from simulator.scenario import Scenario, SimAccount
 
@@ -28,10 +36,11 @@ STYLES = {
     "wechat2rss-json": (20, "application/feed+json; charset=utf-8"),
 }
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-ENTITY_BOMB = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-               + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                         for i in range(1, 10))
-               + ']>\n<rss version="2.0"><channel><title>&lol9;</title></channel></rss>')
+ENTITY_BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + ']>\n<rss version="2.0"><channel><title>&lol9;</title></channel></rss>'
+)
 
 
 @dataclass
@@ -56,8 +65,11 @@ def fault(variant: str) -> Reply:
     if variant == "entity_bomb":
         return Reply(200, ENTITY_BOMB.encode(), STYLES["rsshub"][1])
     if variant == "jsonfeed_no_items":  # a changed layout: a JSON Feed without its items
-        return Reply(200, dumps({"version": "https://jsonfeed.org/version/1.1", "title": "公众号"}),
-                     "application/feed+json; charset=utf-8")
+        return Reply(
+            200,
+            dumps({"version": "https://jsonfeed.org/version/1.1", "title": "公众号"}),
+            "application/feed+json; charset=utf-8",
+        )
     raise ValueError(variant)
 
 
@@ -103,8 +115,10 @@ def wechat2rss_unknown() -> Reply:
 def truncated(good: Reply) -> Reply:
     """The feed cut off before its first entry: not well-formed, and nothing to read."""
     body = good.body
-    cut = min((i for i in (body.find(b"<item>"), body.find(b"<entry>"), body.find(b'"items"')) if i > 0),
-              default=len(body) // 2)
+    cut = min(
+        (i for i in (body.find(b"<item>"), body.find(b"<entry>"), body.find(b'"items"')) if i > 0),
+        default=len(body) // 2,
+    )
     return Reply(200, body[:cut], good.content_type)
 
 
@@ -125,7 +139,7 @@ def entries(sc: Scenario, acc: SimAccount, style: str, params: dict[str, str]) -
         page = 1
     posts = [p for p in sc.posts(acc) if "foreign_author" not in p.flags]
     ordinary = [p for p in posts if not p.pinned]
-    chunk = ordinary[(page - 1) * limit:page * limit]
+    chunk = ordinary[(page - 1) * limit : page * limit]
     if page == 1 and chunk:  # RSSHub drops pinned posts older than the page's oldest ordinary post
         chunk = [p for p in posts if p.pinned and p.ts >= chunk[-1].ts] + chunk
     elif page == 1:
@@ -138,8 +152,11 @@ def _entry(acc: SimAccount, p: Post, style: str) -> Entry:
         link = f"https://weibo.com/{acc.platform_id}/{ids.weibo_bid(p.id)}"
         html = p.text
         if p.repost:
-            html += (" <blockquote>转发 @星城发布: " + p.title + "</blockquote>"
-                     if "orig_deleted" not in p.flags else " <blockquote>原微博已删除</blockquote>")
+            html += (
+                " <blockquote>转发 @星城发布: " + p.title + "</blockquote>"
+                if "orig_deleted" not in p.flags
+                else " <blockquote>原微博已删除</blockquote>"
+            )
         return Entry(p.text if p.repost else p.title, link, html, p.ts, acc.screen_name)
     if acc.platform == "toutiao":
         return Entry(p.title if p.media != "micro" else p.text[:80], toutiao.link(p), p.text, p.ts, acc.screen_name)
@@ -167,9 +184,11 @@ def channel_title(acc: SimAccount) -> str:
 
 
 def home(acc: SimAccount) -> str:
-    return {"weibo": f"https://weibo.com/{acc.platform_id}/",
-            "toutiao": f"https://www.toutiao.com/c/user/token/{acc.platform_id}/",
-            "wechat": f"https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz={acc.platform_id}"}[acc.platform]
+    return {
+        "weibo": f"https://weibo.com/{acc.platform_id}/",
+        "toutiao": f"https://www.toutiao.com/c/user/token/{acc.platform_id}/",
+        "wechat": f"https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz={acc.platform_id}",
+    }[acc.platform]
 
 
 def render(sc: Scenario, acc: SimAccount, style: str, params: dict[str, str], self_url: str, now_ts: int) -> Reply:
@@ -183,8 +202,11 @@ def render(sc: Scenario, acc: SimAccount, style: str, params: dict[str, str], se
     if acc.quirk in ("gbk", "gbk_mislabeled"):
         xml = xml.replace('encoding="utf-8"', 'encoding="gbk"', 1)
         ctype = content_type.split(";")[0]
-        return Reply(200, xml.encode("gbk", "xmlcharrefreplace"),
-                     ctype + ("; charset=utf-8" if acc.quirk == "gbk_mislabeled" else ""))
+        return Reply(
+            200,
+            xml.encode("gbk", "xmlcharrefreplace"),
+            ctype + ("; charset=utf-8" if acc.quirk == "gbk_mislabeled" else ""),
+        )
     return Reply(200, xml.encode("utf-8"), content_type)
 
 
@@ -196,18 +218,28 @@ def _title(acc: SimAccount, text: str, first: bool) -> str:
 
 def _rss(acc: SimAccount, style: str, items: list[Entry], self_url: str, now_ts: int) -> str:
     generator = {"rsshub": "RSSHub", "wewe-rss": "WeWe-RSS", "wechat2rss": "Wechat2RSS"}[style]
-    out = ['<?xml version="1.0" encoding="utf-8"?>',
-           '<rss xmlns:atom="http://www.w3.org/2005/Atom" version="2.0"><channel>',
-           f"<title>{_cdata(channel_title(acc))}</title>", f"<link>{escape(home(acc))}</link>",
-           f'<atom:link href={quoteattr(self_url)} rel="self" type="application/rss+xml"/>',
-           f"<description>{_cdata(channel_title(acc) + ' - Powered by ' + generator)}</description>",
-           f"<generator>{generator}</generator>", "<language>zh-cn</language>",
-           f"<lastBuildDate>{http_gmt(now_ts)}</lastBuildDate>", "<ttl>5</ttl>"]
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rss xmlns:atom="http://www.w3.org/2005/Atom" version="2.0"><channel>',
+        f"<title>{_cdata(channel_title(acc))}</title>",
+        f"<link>{escape(home(acc))}</link>",
+        f'<atom:link href={quoteattr(self_url)} rel="self" type="application/rss+xml"/>',
+        f"<description>{_cdata(channel_title(acc) + ' - Powered by ' + generator)}</description>",
+        f"<generator>{generator}</generator>",
+        "<language>zh-cn</language>",
+        f"<lastBuildDate>{http_gmt(now_ts)}</lastBuildDate>",
+        "<ttl>5</ttl>",
+    ]
     for n, e in enumerate(items):
-        out += ["<item>", f"<title>{_title(acc, e.title, n == 0)}</title>",
-                f"<description>{_cdata(e.html)}</description>", f"<pubDate>{_date(acc, style, e.ts)}</pubDate>",
-                f'<guid isPermaLink="false">{escape(e.link)}</guid>', f"<link>{escape(e.link)}</link>",
-                f"<author>{_cdata(e.author)}</author>"]
+        out += [
+            "<item>",
+            f"<title>{_title(acc, e.title, n == 0)}</title>",
+            f"<description>{_cdata(e.html)}</description>",
+            f"<pubDate>{_date(acc, style, e.ts)}</pubDate>",
+            f'<guid isPermaLink="false">{escape(e.link)}</guid>',
+            f"<link>{escape(e.link)}</link>",
+            f"<author>{_cdata(e.author)}</author>",
+        ]
         if e.image:
             out.append(f"<enclosure url={quoteattr(e.image)}/>")
         out.append("</item>")
@@ -217,14 +249,26 @@ def _rss(acc: SimAccount, style: str, items: list[Entry], self_url: str, now_ts:
 
 def _atom(acc: SimAccount, items: list[Entry], self_url: str) -> str:
     updated = iso_ms_z(max((e.ts for e in items), default=0)) if items else iso_ms_z(0)
-    out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-           f"<id>{escape(self_url)}</id>", f"<title>{escape(_clean(channel_title(acc)))}</title>",
-           f"<updated>{updated}</updated>", "<generator>WeWe-RSS</generator>",
-           f'<link rel="alternate" href={quoteattr(home(acc))}/>', f'<link rel="self" href={quoteattr(self_url)}/>']
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"<id>{escape(self_url)}</id>",
+        f"<title>{escape(_clean(channel_title(acc)))}</title>",
+        f"<updated>{updated}</updated>",
+        "<generator>WeWe-RSS</generator>",
+        f'<link rel="alternate" href={quoteattr(home(acc))}/>',
+        f'<link rel="self" href={quoteattr(self_url)}/>',
+    ]
     for n, e in enumerate(items):
-        out += ["<entry>", f'<title type="html">{_title(acc, e.title, n == 0)}</title>', f"<id>{escape(e.link)}</id>",
-                f"<link href={quoteattr(e.link)}/>", f"<updated>{_date(acc, 'wewe-atom', e.ts)}</updated>",
-                f'<summary type="html">{_cdata(e.html)}</summary>', "</entry>"]
+        out += [
+            "<entry>",
+            f'<title type="html">{_title(acc, e.title, n == 0)}</title>',
+            f"<id>{escape(e.link)}</id>",
+            f"<link href={quoteattr(e.link)}/>",
+            f"<updated>{_date(acc, 'wewe-atom', e.ts)}</updated>",
+            f'<summary type="html">{_cdata(e.html)}</summary>',
+            "</entry>",
+        ]
     out.append("</feed>")
     return "\n".join(out)
 
@@ -233,8 +277,20 @@ def _json_feed(acc: SimAccount, style: str, items: list[Entry], self_url: str) -
     key = "date_modified" if style == "wewe-json" else "date_published"  # wewe-rss sets only `date`
     doc: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1" if style == "wewe-json" else "https://jsonfeed.org/version/1.1",
-        "title": channel_title(acc), "home_page_url": home(acc), "feed_url": self_url,
-        "items": [{"id": e.link, "url": e.link, "title": e.title, "content_html": e.html, key: _date(acc, style, e.ts),
-                   **({"image": e.image} if e.image else {})} for e in items]}
+        "title": channel_title(acc),
+        "home_page_url": home(acc),
+        "feed_url": self_url,
+        "items": [
+            {
+                "id": e.link,
+                "url": e.link,
+                "title": e.title,
+                "content_html": e.html,
+                key: _date(acc, style, e.ts),
+                **({"image": e.image} if e.image else {}),
+            }
+            for e in items
+        ],
+    }
     content_type = "text/html; charset=utf-8" if acc.quirk == "wrong_ctype" else STYLES[style][1]
     return Reply(200, dumps(doc), content_type)

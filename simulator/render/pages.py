@@ -63,8 +63,11 @@ def weibo_visitor(url: str) -> str:
 
 
 def bridge_error(message: str, route: str = "", path: str = "") -> str:
-    return (BRIDGE_ERROR.replace("{message}", escape(message)).replace("{route}", escape(route or path))
-            .replace("{path}", escape(path)))
+    return (
+        BRIDGE_ERROR.replace("{message}", escape(message))
+        .replace("{route}", escape(route or path))
+        .replace("{path}", escape(path))
+    )
 
 
 def wechat_notice(kind: str) -> str:
@@ -76,8 +79,9 @@ def wechat_notice(kind: str) -> str:
 <h2 class="weui-msg__title">{text}</h2>{extra}</div></div></body></html>"""
 
 
-def wechat_article(*, title: str, author: str, account: str, digest: str, body: str, ts: int, cover: str,
-                   show_type: int = 0) -> str:
+def wechat_article(
+    *, title: str, author: str, account: str, digest: str, body: str, ts: int, cover: str, show_type: int = 0
+) -> str:
     t = escape(title)
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{t}</title>

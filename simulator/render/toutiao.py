@@ -48,41 +48,100 @@ def cell(acc: SimAccount, post: Post) -> dict[str, Any]:
     user_id = str(90_000_000_000 + n % 1_000_000) if foreign else acc.user_id
     reads, comments, likes, forwards = (post.shown(k) for k in ("reads", "comments", "likes", "reposts"))
     c: dict[str, Any] = {
-        "id": post.id, "item_id": post.id, "item_id_str": post.id, "group_id": post.id,
-        "publish_time": post.ts, "behot_time": post.ts, "cursor": post.ts * 1000,
-        "read_count": reads, "comment_count": comments, "digg_count": likes, "like_count": likes,
-        "bury_count": 0, "repin_count": 0, "forward_info": {"forward_count": forwards},
-        "itemCell": {"itemCounter": {"readCount": reads, "commentCount": comments, "diggCount": likes,
-                                     "forwardCount": forwards, "shareCount": 0, "showCount": 0, "repinCount": 0,
-                                     "videoWatchCount": reads if post.media == "video" else 0, "buryCount": 0,
-                                     "textCount": len(post.text)},
-                     "articleBase": {"gidStr": post.id, "itemStatus": 0}},
-        "share_url": f"https://m.toutiao.com/group/{post.id}/", "display_url": link(post), "url": link(post),
-        "source": name, "abstract": post.text[:120],
+        "id": post.id,
+        "item_id": post.id,
+        "item_id_str": post.id,
+        "group_id": post.id,
+        "publish_time": post.ts,
+        "behot_time": post.ts,
+        "cursor": post.ts * 1000,
+        "read_count": reads,
+        "comment_count": comments,
+        "digg_count": likes,
+        "like_count": likes,
+        "bury_count": 0,
+        "repin_count": 0,
+        "forward_info": {"forward_count": forwards},
+        "itemCell": {
+            "itemCounter": {
+                "readCount": reads,
+                "commentCount": comments,
+                "diggCount": likes,
+                "forwardCount": forwards,
+                "shareCount": 0,
+                "showCount": 0,
+                "repinCount": 0,
+                "videoWatchCount": reads if post.media == "video" else 0,
+                "buryCount": 0,
+                "textCount": len(post.text),
+            },
+            "articleBase": {"gidStr": post.id, "itemStatus": 0},
+        },
+        "share_url": f"https://m.toutiao.com/group/{post.id}/",
+        "display_url": link(post),
+        "url": link(post),
+        "source": name,
+        "abstract": post.text[:120],
     }
     verified = acc.kind != "shell_low"
     if post.media == "micro":
-        c.update(cell_type=32, content=post.text, rich_content=post.text,
-                 user={"name": name, "screen_name": name, "user_id": user_id, "id": user_id,
-                       "avatar_url": f"https://p3.toutiaoimg.com/{user_id}.jpg", "desc": "",
-                       "user_verified": int(verified), "verified_content": f"{acc.unit}官方账号" if verified else ""})
+        c.update(
+            cell_type=32,
+            content=post.text,
+            rich_content=post.text,
+            user={
+                "name": name,
+                "screen_name": name,
+                "user_id": user_id,
+                "id": user_id,
+                "avatar_url": f"https://p3.toutiaoimg.com/{user_id}.jpg",
+                "desc": "",
+                "user_verified": int(verified),
+                "verified_content": f"{acc.unit}官方账号" if verified else "",
+            },
+        )
         return c
     c["title"] = post.title
-    user_info = {"name": name, "user_id": user_id, "avatar_url": f"https://p3.toutiaoimg.com/{user_id}.jpg",
-                 "description": f"{acc.unit}官方头条号", "user_verified": verified,
-                 "verified_content": f"{acc.unit}官方账号" if verified else "", "user_auth_info": ""}
+    user_info = {
+        "name": name,
+        "user_id": user_id,
+        "avatar_url": f"https://p3.toutiaoimg.com/{user_id}.jpg",
+        "description": f"{acc.unit}官方头条号",
+        "user_verified": verified,
+        "verified_content": f"{acc.unit}官方账号" if verified else "",
+        "user_auth_info": "",
+    }
     if post.media == "article":
         c.update(cell_type=60, article_url=f"https://www.toutiao.com/article/{post.id}/", user_info=user_info)
         return c
     duration = 20 + n % 400
-    c.update(video_duration=duration, video={"duration": duration, "play_addr_list": [],
-                                              "origin_cover": {"url_list": [f"https://p3.toutiaoimg.com/v{post.id}.jpg"]}})
+    c.update(
+        video_duration=duration,
+        video={
+            "duration": duration,
+            "play_addr_list": [],
+            "origin_cover": {"url_list": [f"https://p3.toutiaoimg.com/v{post.id}.jpg"]},
+        },
+    )
     if n % 2:
-        c.update(cell_type=49, user={
-            "info": {"name": name, "user_id": user_id, "media_id": user_id, "desc": user_info["description"],
-                     "user_verified": verified, "verified_content": user_info["verified_content"], "ban_status": False},
-            "relation_count": {"followers_count": 0 if foreign else acc.followers,
-                               "following_count": 10 + acc.index % 90}})
+        c.update(
+            cell_type=49,
+            user={
+                "info": {
+                    "name": name,
+                    "user_id": user_id,
+                    "media_id": user_id,
+                    "desc": user_info["description"],
+                    "user_verified": verified,
+                    "verified_content": user_info["verified_content"],
+                    "ban_status": False,
+                },
+                "relation_count": {
+                    "followers_count": 0 if foreign else acc.followers,
+                    "following_count": 10 + acc.index % 90,
+                },
+            },
+        )
     else:
         c.update(cell_type=0, user_info=user_info)
     return c
@@ -104,6 +163,10 @@ def feed_page(sc: Scenario, acc: SimAccount, params: dict[str, str]) -> Reply:
     chunk = rest[:size]
     more = len(rest) > size
     has_more: bool | int = int(more) if acc.index % 2 else more  # seen both ways
-    body = {"data": [cell(acc, p) for p in chunk], "has_more": has_more, "message": "success",
-            "next": {"max_behot_time": chunk[-1].ts if chunk else 0}}
+    body = {
+        "data": [cell(acc, p) for p in chunk],
+        "has_more": has_more,
+        "message": "success",
+        "next": {"max_behot_time": chunk[-1].ts if chunk else 0},
+    }
     return json_reply(body)

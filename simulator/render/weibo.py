@@ -12,7 +12,15 @@ from simulator import ids, names
 from simulator.posts import DAY, Post
 from simulator.render import pages
 from simulator.render.common import (
-    HTML, Reply, dumps, html_reply, json_reply, legacy_weibo_time, local, truncated_json, weibo_time,
+    HTML,
+    Reply,
+    dumps,
+    html_reply,
+    json_reply,
+    legacy_weibo_time,
+    local,
+    truncated_json,
+    weibo_time,
 )
 from simulator.scenario import Scenario, SimAccount
 
@@ -36,8 +44,13 @@ def fault(variant: str, url: str) -> Reply:
     if variant in ("418", "432", "403"):
         return Reply(int(variant), b"", HTML)
     if variant == "ok_minus_100":
-        return json_reply({"ok": -100, "msg": "请先登录",
-                           "url": f"https://passport.weibo.cn/signin/welcome?entry=mweibo&r={quote(url, safe='')}"})
+        return json_reply(
+            {
+                "ok": -100,
+                "msg": "请先登录",
+                "url": f"https://passport.weibo.cn/signin/welcome?entry=mweibo&r={quote(url, safe='')}",
+            }
+        )
     if variant == "html_login":
         return html_reply(pages.WEIBO_LOGIN)
     if variant == "passport_redirect":
@@ -108,8 +121,10 @@ def _filler(index: int, variant: str, page: int, start: int, owner: str) -> tupl
         mid = int(ids.weibo_mid(ts, index))
         day = (ts + 8 * 3600) // 86400
         shown = days.get(day) or days.setdefault(day, local(ts).strftime("%m-%d"))
-        parts.append(f'{{"card_type":9,"mblog":{{"id":"{mid}","mid":"{mid}","created_at":"{shown}",'
-                     f'"text":"第{n}条","reposts_count":0,"comments_count":0,"attitudes_count":0,"user":{owner}}}}}')
+        parts.append(
+            f'{{"card_type":9,"mblog":{{"id":"{mid}","mid":"{mid}","created_at":"{shown}",'
+            f'"text":"第{n}条","reposts_count":0,"comments_count":0,"attitudes_count":0,"user":{owner}}}}}'
+        )
     return ",".join(parts).encode("utf-8"), mid
 
 
@@ -127,40 +142,87 @@ def user(acc: SimAccount, statuses: int) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _user(uid: str, screen_name: str, unit: str, kind: str, index: int, followers: Any, followers_str: str,
-          statuses: int) -> dict[str, Any]:
+def _user(
+    uid: str, screen_name: str, unit: str, kind: str, index: int, followers: Any, followers_str: str, statuses: int
+) -> dict[str, Any]:
     real = kind != "shell_low"
     return {
-        "id": int(uid), "screen_name": screen_name,
+        "id": int(uid),
+        "screen_name": screen_name,
         "profile_image_url": f"https://tvax1.sinaimg.cn/crop.0.0.180.180.180/{uid}.jpg",
         "profile_url": f"https://m.weibo.cn/u/{uid}?uid={uid}&luicode=10000011&lfid={PROFILE_PREFIX}{uid}",
-        "verified": real, "verified_type": 1 if real else -1, "verified_type_ext": 0,
-        "verified_reason": f"{unit}官方微博" if real else "", "close_blue_v": False,
-        "description": f"{names.DISTRICT}{unit}官方账号", "gender": "m", "mbtype": 0, "svip": 0, "urank": 12,
-        "mbrank": 0, "follow_me": False, "following": False, "follow_count": 20 + index % 300,
-        "followers_count": followers, "followers_count_str": followers_str, "statuses_count": statuses,
+        "verified": real,
+        "verified_type": 1 if real else -1,
+        "verified_type_ext": 0,
+        "verified_reason": f"{unit}官方微博" if real else "",
+        "close_blue_v": False,
+        "description": f"{names.DISTRICT}{unit}官方账号",
+        "gender": "m",
+        "mbtype": 0,
+        "svip": 0,
+        "urank": 12,
+        "mbrank": 0,
+        "follow_me": False,
+        "following": False,
+        "follow_count": 20 + index % 300,
+        "followers_count": followers,
+        "followers_count_str": followers_str,
+        "statuses_count": statuses,
     }
 
 
 def profile(sc: Scenario, acc: SimAccount) -> Reply:
     uid = acc.platform_id
     tabs = [
-        {"id": 1, "tabKey": "profile", "must_show": 1, "hidden": 0, "title": "主页", "tab_type": "profile",
-         "containerid": f"230283{uid}"},
-        {"id": 2, "tabKey": "weibo", "must_show": 1, "hidden": 0, "title": "微博", "tab_type": "weibo",
-         "containerid": f"107603{uid}", "apipath": "/profile/statuses", "url": "/index/my"},
-        {"id": 3, "tabKey": "album", "must_show": 0, "hidden": 0, "title": "相册", "tab_type": "album",
-         "containerid": f"107803{uid}"},
+        {
+            "id": 1,
+            "tabKey": "profile",
+            "must_show": 1,
+            "hidden": 0,
+            "title": "主页",
+            "tab_type": "profile",
+            "containerid": f"230283{uid}",
+        },
+        {
+            "id": 2,
+            "tabKey": "weibo",
+            "must_show": 1,
+            "hidden": 0,
+            "title": "微博",
+            "tab_type": "weibo",
+            "containerid": f"107603{uid}",
+            "apipath": "/profile/statuses",
+            "url": "/index/my",
+        },
+        {
+            "id": 3,
+            "tabKey": "album",
+            "must_show": 0,
+            "hidden": 0,
+            "title": "相册",
+            "tab_type": "album",
+            "containerid": f"107803{uid}",
+        },
     ]
-    info = {**user(acc, len(sc.posts(acc))), "like": False, "like_me": False,
-            "cover_image_phone": "https://tva1.sinaimg.cn/crop.0.0.640.640.640/cover.jpg",
-            "avatar_hd": f"https://wx1.sinaimg.cn/orj480/{uid}.jpg", "badge": {"user_name_certificate": 1},
-            "toolbar_menus": []}
-    data = {"avatar_guide": [], "isStarStyle": 0, "userInfo": info,
-            "fans_scheme": f"/p/index?containerid=231051_-_fansrecomm_-_{uid}",
-            "follow_scheme": f"/p/index?containerid=231051_-_followersrecomm_-_{uid}",
-            "tabsInfo": {"selectedTab": 1, "tabs": tabs},
-            "scheme": f"sinaweibo://userinfo?uid={uid}&type=uid&value={uid}", "showAppTips": 1}
+    info = {
+        **user(acc, len(sc.posts(acc))),
+        "like": False,
+        "like_me": False,
+        "cover_image_phone": "https://tva1.sinaimg.cn/crop.0.0.640.640.640/cover.jpg",
+        "avatar_hd": f"https://wx1.sinaimg.cn/orj480/{uid}.jpg",
+        "badge": {"user_name_certificate": 1},
+        "toolbar_menus": [],
+    }
+    data = {
+        "avatar_guide": [],
+        "isStarStyle": 0,
+        "userInfo": info,
+        "fans_scheme": f"/p/index?containerid=231051_-_fansrecomm_-_{uid}",
+        "follow_scheme": f"/p/index?containerid=231051_-_followersrecomm_-_{uid}",
+        "tabsInfo": {"selectedTab": 1, "tabs": tabs},
+        "scheme": f"sinaweibo://userinfo?uid={uid}&type=uid&value={uid}",
+        "showAppTips": 1,
+    }
     return json_reply({"ok": 1, "data": data})
 
 
@@ -169,15 +231,27 @@ def _pics(post: Post, as_object: bool) -> Any:
     for n in range(min(post.pics, 9)):
         pid = f"{post.id[-8:]}{n:02d}ly1h{post.ts % 9973:04d}"
         url = f"https://wx{n % 4 + 1}.sinaimg.cn/orj360/{pid}.jpg"
-        pics.append({"pid": pid, "url": url, "size": "orj360", "geo": {"width": 360, "height": 480, "croped": False},
-                     "large": {"size": "large", "url": url.replace("orj360", "large"),
-                               "geo": {"width": "1080", "height": "1440", "croped": False}}})
+        pics.append(
+            {
+                "pid": pid,
+                "url": url,
+                "size": "orj360",
+                "geo": {"width": 360, "height": 480, "croped": False},
+                "large": {
+                    "size": "large",
+                    "url": url.replace("orj360", "large"),
+                    "geo": {"width": "1080", "height": "1440", "croped": False},
+                },
+            }
+        )
     return {str(i): p for i, p in enumerate(pics)} if as_object else pics
 
 
 _TOPIC_LINKS = tuple(
     f'<a href="https://m.weibo.cn/search?containerid=231522type%3D1%26q%3D%23{quote(t)}%23">'
-    f'<span class="surl-text">#{t}#</span></a>' for t in names.TOPICS)
+    f'<span class="surl-text">#{t}#</span></a>'
+    for t in names.TOPICS
+)
 
 
 def _text(post: Post, n: int) -> str:
@@ -190,22 +264,49 @@ def _text(post: Post, n: int) -> str:
 def mblog(sc: Scenario, acc: SimAccount, post: Post, at: int) -> dict[str, Any]:
     n = int(post.id)
     bid = ids.weibo_bid(post.id)
-    created = legacy_weibo_time(post.ts, at, acc.variant or "mweibo") if acc.pattern == "legacy" \
-        else weibo_time(post.ts)
+    created = (
+        legacy_weibo_time(post.ts, at, acc.variant or "mweibo") if acc.pattern == "legacy" else weibo_time(post.ts)
+    )
     text = _text(post, n)
     m: dict[str, Any] = {
-        "visible": {"type": 0, "list_id": 0}, "created_at": created, "id": post.id, "idstr": post.id,
-        "mid": post.id, "bid": "" if n % 13 == 5 else bid, "can_edit": False, "text": text,
-        "textLength": len(text.encode("gbk", "replace")), "source": ("微博网页版", "iPhone客户端", "")[n % 3],
-        "favorited": False, "pic_ids": [], "is_paid": False, "mblog_vip_type": 0,
-        "user": user(acc, len(sc.posts(acc))) if "foreign_author" not in post.flags else {
-            "id": 6_000_000_000 + n % 999_999_999, "screen_name": names.FOREIGN_NAMES[n % len(names.FOREIGN_NAMES)],
-            "verified": False, "verified_type": -1, "followers_count": 52, "followers_count_str": "52"},
-        "reposts_count": post.shown("reposts"), "comments_count": post.shown("comments"),
-        "reprint_cmt_count": 0, "attitudes_count": post.shown("likes"), "pending_approval_count": 0,
-        "isLongText": "long_text" in post.flags or "oversized_text" in post.flags, "mlevel": 0,
-        "show_mlevel": 0, "hide_flag": 0, "mblogtype": 2 if post.pinned else 0, "pic_num": post.pics,
-        "edit_config": {"edited": False}, "region_name": f"发布于 {names.PROVINCE}", "rid": f"{n % 10}_0_0_0",
+        "visible": {"type": 0, "list_id": 0},
+        "created_at": created,
+        "id": post.id,
+        "idstr": post.id,
+        "mid": post.id,
+        "bid": "" if n % 13 == 5 else bid,
+        "can_edit": False,
+        "text": text,
+        "textLength": len(text.encode("gbk", "replace")),
+        "source": ("微博网页版", "iPhone客户端", "")[n % 3],
+        "favorited": False,
+        "pic_ids": [],
+        "is_paid": False,
+        "mblog_vip_type": 0,
+        "user": user(acc, len(sc.posts(acc)))
+        if "foreign_author" not in post.flags
+        else {
+            "id": 6_000_000_000 + n % 999_999_999,
+            "screen_name": names.FOREIGN_NAMES[n % len(names.FOREIGN_NAMES)],
+            "verified": False,
+            "verified_type": -1,
+            "followers_count": 52,
+            "followers_count_str": "52",
+        },
+        "reposts_count": post.shown("reposts"),
+        "comments_count": post.shown("comments"),
+        "reprint_cmt_count": 0,
+        "attitudes_count": post.shown("likes"),
+        "pending_approval_count": 0,
+        "isLongText": "long_text" in post.flags or "oversized_text" in post.flags,
+        "mlevel": 0,
+        "show_mlevel": 0,
+        "hide_flag": 0,
+        "mblogtype": 2 if post.pinned else 0,
+        "pic_num": post.pics,
+        "edit_config": {"edited": False},
+        "region_name": f"发布于 {names.PROVINCE}",
+        "rid": f"{n % 10}_0_0_0",
     }
     if post.pinned:
         m["isTop"] = 1
@@ -215,35 +316,61 @@ def mblog(sc: Scenario, acc: SimAccount, post: Post, at: int) -> dict[str, Any]:
         m["pic_ids"] = [p["pid"] for p in (m["pics"].values() if isinstance(m["pics"], dict) else m["pics"])]
         m["thumbnail_pic"] = f"https://wx1.sinaimg.cn/thumbnail/{m['pic_ids'][0]}.jpg"
     if post.media == "video":
-        m["page_info"] = {"type": "video", "object_type": 11, "page_pic": {"url": "https://wx3.sinaimg.cn/orj480/v.jpg"},
-                          "page_url": f"https://video.weibo.com/show?fid=1034:{post.id}", "page_title": post.title,
-                          "media_info": {"stream_url": f"https://f.video.weibocdn.com/{post.id}.mp4",
-                                         "stream_url_hd": f"https://f.video.weibocdn.com/{post.id}_hd.mp4",
-                                         "duration": 30 + n % 300},
-                          "urls": {"mp4_720p_mp4": f"https://f.video.weibocdn.com/{post.id}_720.mp4"}}
+        m["page_info"] = {
+            "type": "video",
+            "object_type": 11,
+            "page_pic": {"url": "https://wx3.sinaimg.cn/orj480/v.jpg"},
+            "page_url": f"https://video.weibo.com/show?fid=1034:{post.id}",
+            "page_title": post.title,
+            "media_info": {
+                "stream_url": f"https://f.video.weibocdn.com/{post.id}.mp4",
+                "stream_url_hd": f"https://f.video.weibocdn.com/{post.id}_hd.mp4",
+                "duration": 30 + n % 300,
+            },
+            "urls": {"mp4_720p_mp4": f"https://f.video.weibocdn.com/{post.id}_720.mp4"},
+        }
     if any(v == "100万+" for _, v in post.display):
-        m["number_display_strategy"] = {"apply_scenario_flag": 3, "display_text_min_number": 1_000_000,
-                                        "display_text": "100万+"}
+        m["number_display_strategy"] = {
+            "apply_scenario_flag": 3,
+            "display_text_min_number": 1_000_000,
+            "display_text": "100万+",
+        }
     if post.repost:
         orig_ts = post.ts - 600 - n % (3 * DAY)
         orig_mid = ids.weibo_mid(orig_ts, acc.index + 5_000_000)
-        orig_user = None if "orig_deleted" in post.flags else {
-            "id": 1_900_000_000 + n % 99_999_999, "screen_name": "星城发布", "verified": True, "verified_type": 1}
+        orig_user = (
+            None
+            if "orig_deleted" in post.flags
+            else {"id": 1_900_000_000 + n % 99_999_999, "screen_name": "星城发布", "verified": True, "verified_type": 1}
+        )
         m["retweeted_status"] = {
-            "created_at": weibo_time(orig_ts), "id": orig_mid, "mid": orig_mid, "bid": ids.weibo_bid(orig_mid),
+            "created_at": weibo_time(orig_ts),
+            "id": orig_mid,
+            "mid": orig_mid,
+            "bid": ids.weibo_bid(orig_mid),
             "text": "抱歉，此微博已被作者删除。查看帮助：<a href='https://kefu.weibo.com/faqdetail?id=20194'>链接</a>"
-            if orig_user is None else f"【{post.title}】{names.SENTENCES[n % len(names.SENTENCES)]}",
-            "user": orig_user, "reposts_count": 120 + n % 900, "comments_count": 30 + n % 200,
-            "attitudes_count": 300 + n % 2000, "pic_num": 0, "isLongText": False, "visible": {"type": 0, "list_id": 0}}
+            if orig_user is None
+            else f"【{post.title}】{names.SENTENCES[n % len(names.SENTENCES)]}",
+            "user": orig_user,
+            "reposts_count": 120 + n % 900,
+            "comments_count": 30 + n % 200,
+            "attitudes_count": 300 + n % 2000,
+            "pic_num": 0,
+            "isLongText": False,
+            "visible": {"type": 0, "list_id": 0},
+        }
     return m
 
 
 def card(sc: Scenario, acc: SimAccount, post: Post, containerid: str, at: int) -> dict[str, Any]:
     bid = ids.weibo_bid(post.id)
     c: dict[str, Any] = {
-        "card_type": 9, "itemid": f"{containerid}_-_{post.id}",
+        "card_type": 9,
+        "itemid": f"{containerid}_-_{post.id}",
         "scheme": f"https://m.weibo.cn/status/{bid}?mblogid={bid}&luicode=10000011&lfid={containerid}",
-        "mblog": mblog(sc, acc, post, at), "show_type": 0}
+        "mblog": mblog(sc, acc, post, at),
+        "show_type": 0,
+    }
     if post.pinned:
         c["profile_type_id"] = "proweibotop_1"
     if int(post.id) % 7 == 3:  # some posts come wrapped in a group card
@@ -271,13 +398,18 @@ def timeline_page(sc: Scenario, acc: SimAccount, params: dict[str, str], contain
     else:
         page = max(_int(params.get("page"), 1), 1)
         start, first = (page - 1) * count, page == 1
-    chunk = ordinary[start:start + count]
+    chunk = ordinary[start : start + count]
     if not chunk and not first:
         return not_found()  # past the last page m.weibo.cn has nothing to show
     cards = [card(sc, acc, p, containerid, at) for p in (pinned if first else []) + chunk]
     more = start + count < len(ordinary)
-    info: dict[str, Any] = {"containerid": containerid, "v_p": 42, "show_style": 1, "total": len(posts),
-                            "autoLoadMoreIndex": len(cards)}
+    info: dict[str, Any] = {
+        "containerid": containerid,
+        "v_p": 42,
+        "show_style": 1,
+        "total": len(posts),
+        "autoLoadMoreIndex": len(cards),
+    }
     if page is not None:
         info["page"] = page + 1 if more else None
     if more:

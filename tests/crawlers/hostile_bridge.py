@@ -16,8 +16,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def _send(self, status: int, body: bytes = b"", ctype: str = "text/html; charset=utf-8",
-              location: str | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes = b"", ctype: str = "text/html; charset=utf-8", location: str | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -33,7 +34,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/to-login":
             self._send(302, location="/login?next=/feeds/x.atom")
         elif path == "/login":
-            self._send(200, "<!DOCTYPE html><html><head><title>登录</title></head><body>请先登录</body></html>".encode())
+            self._send(
+                200, "<!DOCTYPE html><html><head><title>登录</title></head><body>请先登录</body></html>".encode()
+            )
         elif path.startswith("/loop"):
             n = int(self.path.rsplit("/", 1)[-1]) if path.count("/") > 1 else 0
             self._send(302, location=f"/loop/{n + 1}")

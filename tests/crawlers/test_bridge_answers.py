@@ -16,9 +16,14 @@ from crawlers.parsing import parse_feed
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 FETCHED = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-CONTENT_TYPES = {".xml": "application/xml; charset=utf-8", ".rss": "application/rss+xml; charset=utf-8",
-                 ".atom": "application/atom+xml; charset=utf-8", ".json": "application/feed+json; charset=utf-8",
-                 ".html": "text/html; charset=UTF-8", ".txt": "text/plain; charset=utf-8"}
+CONTENT_TYPES = {
+    ".xml": "application/xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".html": "text/html; charset=UTF-8",
+    ".txt": "text/plain; charset=utf-8",
+}
 BRIDGES = {"rsshub": "rsshub", "wewe-rss": "wewe-rss", "wechat2rss": "wechat2rss"}
 PLATFORM_OF = {"weibo": "weibo", "toutiao": "toutiao"}
 
@@ -27,14 +32,19 @@ def feed_files() -> list[Path]:
     """Every recorded feed, whatever its source: the parser must read each one."""
     found = []
     for path in sorted(REAL.rglob("*")):
-        if path.suffix in (".xml", ".rss", ".atom") or (path.suffix == ".json" and b"jsonfeed.org" in path.read_bytes()):
+        if path.suffix in (".xml", ".rss", ".atom") or (
+            path.suffix == ".json" and b"jsonfeed.org" in path.read_bytes()
+        ):
             found.append(path)
     return found
 
 
 def answer_files() -> list[Path]:
-    return sorted(p for p in REAL.rglob("*") if p.suffix in (".html", ".json", ".txt") and p not in feed_files()
-                  and p.name[:3].isdigit())
+    return sorted(
+        p
+        for p in REAL.rglob("*")
+        if p.suffix in (".html", ".json", ".txt") and p not in feed_files() and p.name[:3].isdigit()
+    )
 
 
 def platform_of(path: Path) -> str:
@@ -44,14 +54,20 @@ def platform_of(path: Path) -> str:
 def entries_in(path: Path) -> list[dict[str, str | None]]:
     """The entries as the file writes them: link and date, read with nothing but ElementTree or json."""
     if path.suffix == ".json":
-        return [{"link": i.get("url"), "date": i.get("date_published") or i.get("date_modified")}
-                for i in json.loads(path.read_bytes())["items"]]
+        return [
+            {"link": i.get("url"), "date": i.get("date_published") or i.get("date_modified")}
+            for i in json.loads(path.read_bytes())["items"]
+        ]
     root = ET.fromstring(path.read_bytes())
     atom = "{http://www.w3.org/2005/Atom}"
     if root.tag == f"{atom}feed":
-        return [{"link": (e.find(f"{atom}link").get("href") if e.find(f"{atom}link") is not None else None),
-                 "date": (e.findtext(f"{atom}published") or e.findtext(f"{atom}updated"))}
-                for e in root.iter(f"{atom}entry")]
+        return [
+            {
+                "link": (e.find(f"{atom}link").get("href") if e.find(f"{atom}link") is not None else None),
+                "date": (e.findtext(f"{atom}published") or e.findtext(f"{atom}updated")),
+            }
+            for e in root.iter(f"{atom}entry")
+        ]
     return [{"link": i.findtext("link"), "date": i.findtext("pubDate")} for i in root.iter("item")]
 
 
@@ -65,9 +81,15 @@ def own_time(text: str | None) -> datetime | None:
 
 def read(path: Path, *, status: int = 200) -> object:
     bridge = BRIDGES.get(path.parent.name, "custom")
-    return parse_feed(path.read_bytes(), status=status, headers={"Content-Type": CONTENT_TYPES[path.suffix]},
-                      url=f"http://bridge.test/{path.name}", fetched_at=FETCHED, platform=platform_of(path),
-                      bridge=bridge)
+    return parse_feed(
+        path.read_bytes(),
+        status=status,
+        headers={"Content-Type": CONTENT_TYPES[path.suffix]},
+        url=f"http://bridge.test/{path.name}",
+        fetched_at=FETCHED,
+        platform=platform_of(path),
+        bridge=bridge,
+    )
 
 
 def test_every_recorded_file_names_its_origin() -> None:
@@ -76,7 +98,8 @@ def test_every_recorded_file_names_its_origin() -> None:
     for path in files:
         origin = path.with_name(path.name + ".origin")
         assert origin.exists() or path.read_text(encoding="utf-8", errors="replace").lstrip().startswith(
-            ("<!--", "#", "//")), f"{path} does not say where it comes from"
+            ("<!--", "#", "//")
+        ), f"{path} does not say where it comes from"
 
 
 @pytest.mark.parametrize("path", feed_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -106,7 +129,9 @@ def test_rsshub_weibo_links_become_the_mid_the_api_stores() -> None:
 def test_rsshub_toutiao_links_become_the_item_ids() -> None:
     result = read(REAL / "rsshub" / "toutiao-user.xml")
     assert [p.platform_post_id for p in result.posts] == [
-        link.rstrip("/").rsplit("/", 1)[1] for link in (e["link"] for e in entries_in(REAL / "rsshub" / "toutiao-user.xml"))]
+        link.rstrip("/").rsplit("/", 1)[1]
+        for link in (e["link"] for e in entries_in(REAL / "rsshub" / "toutiao-user.xml"))
+    ]
 
 
 # The tables of docs/patrol.md, one row per recorded answer: (file, HTTP status, outcome, words of the reason).
@@ -136,6 +161,7 @@ def test_a_not_subscribed_answer_from_a_free_template_stays_generic() -> None:
     """Without the bridge's name its answers are read the generic way (a 404 is not_found): naming the
     bridge is what makes "not followed" a setup problem."""
     body = (REAL / "wechat2rss" / "404-not-subscribed.txt").read_bytes()
-    result = parse_feed(body, status=404, headers={}, url="http://x.test/feed/1.xml", fetched_at=FETCHED,
-                        platform="wechat")
+    result = parse_feed(
+        body, status=404, headers={}, url="http://x.test/feed/1.xml", fetched_at=FETCHED, platform="wechat"
+    )
     assert result.outcome == "not_found"

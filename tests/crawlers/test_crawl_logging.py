@@ -36,8 +36,9 @@ sys.exit(run.crawl(settings, None, 1))
 
 def test_the_crawl_log_redacts_credentials_and_skips_debug_records(tmp_path) -> None:
     env = {**os.environ, "GOVPULSE_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, SECRET], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, SECRET], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert "Spider error processing" in done.stderr, done.stderr
     assert SECRET not in done.stderr
     assert "Crawled (200)" not in done.stderr and "root level INFO" in done.stderr

@@ -23,8 +23,14 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
     office_db = tmp_path / "office.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_")}
     env.update(GOVPULSE_HOME=str(tmp_path / "home"), GOVPULSE_DATABASE_URL=f"sqlite:///{office_db}")
-    done = subprocess.run([GOVPULSE, "--lang", "en", "demo", "--out", str(tmp_path / "demo")], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [GOVPULSE, "--lang", "en", "demo", "--out", str(tmp_path / "demo")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "platform simulator on http://127.0.0.1:" in done.stderr
     assert re.search(r"imported the roster .*roster\.csv: 300 accounts", done.stderr)
@@ -32,8 +38,11 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
     assert not office_db.exists()
     connection = sqlite3.connect(tmp_path / "demo" / "demo.db")
     try:
-        outcomes = dict(connection.execute(  # the real patrol's; the weekly replays before it copy them
-            "SELECT outcome, count(*) FROM fetch_outcome WHERE patrol_id = 1 GROUP BY outcome").fetchall())
+        outcomes = dict(
+            connection.execute(  # the real patrol's; the weekly replays before it copy them
+                "SELECT outcome, count(*) FROM fetch_outcome WHERE patrol_id = 1 GROUP BY outcome"
+            ).fetchall()
+        )
         posts = connection.execute("SELECT count(*) FROM post").fetchone()[0]
     finally:
         connection.close()
@@ -46,9 +55,13 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
     truth = json.loads((tmp_path / "demo" / "truth.json").read_text(encoding="utf-8"))["accounts"]
     connection = sqlite3.connect(tmp_path / "demo" / "demo.db")
     try:
-        verdicts = dict(((p, i), s) for p, i, s in connection.execute(
-            "SELECT a.platform, a.platform_id, v.status FROM verdict v JOIN account a ON a.id = v.account_id"
-            " WHERE v.run_id = (SELECT max(id) FROM score_run)"))
+        verdicts = dict(
+            ((p, i), s)
+            for p, i, s in connection.execute(
+                "SELECT a.platform, a.platform_id, v.status FROM verdict v JOIN account a ON a.id = v.account_id"
+                " WHERE v.run_id = (SELECT max(id) FROM score_run)"
+            )
+        )
         # Weekly runs in simulated time, a week apart, so that the report's trend is real.
         runs = [row[0] for row in connection.execute("SELECT as_of FROM score_run ORDER BY as_of")]
         trend = connection.execute("SELECT count(DISTINCT run_id) FROM verdict").fetchone()[0]
@@ -56,8 +69,11 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
         connection.close()
     reachable = [t for t in truth if t["patrols_needed"] == 1]
     assert len(reachable) > 250 and len(verdicts) == 300
-    wrong = [(t["kind"], t["platform"], verdicts.get((t["platform"], t["platform_id"])))
-             for t in reachable if verdicts.get((t["platform"], t["platform_id"])) not in t["acceptable_statuses"]]
+    wrong = [
+        (t["kind"], t["platform"], verdicts.get((t["platform"], t["platform_id"])))
+        for t in reachable
+        if verdicts.get((t["platform"], t["platform_id"])) not in t["acceptable_statuses"]
+    ]
     assert wrong == []
     assert len(runs) == trend == 5
     assert "scoring 5 weekly runs" in done.stderr

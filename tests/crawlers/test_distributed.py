@@ -80,16 +80,24 @@ def test_a_patrol_across_three_hosts_survives_a_killed_worker(pg_database: str, 
                 log = (tmp_path / f"{name}.log").open("w")
                 workers[name] = subprocess.Popen(
                     [GOVPULSE, "--db", pg_database, "worker", "--egress", name, "--bind-address", address],
-                    env=office.env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True)
+                    env=office.env,
+                    cwd=tmp_path,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
             patrol = office.start("patrol", "--json")
 
             # Mid-shard on host3: a shard of its started, some of the patrol's accounts stored.
             def running_on_host3() -> int | None:
                 with engine.connect() as conn:
-                    return conn.execute(text(
-                        "SELECT s.id FROM patrol_shard s WHERE s.host = 'host3' AND s.finished_at IS NULL "
-                        "AND s.started_at < now() - interval '1 second' "
-                        "AND EXISTS (SELECT 1 FROM fetch_outcome)")).scalar()
+                    return conn.execute(
+                        text(
+                            "SELECT s.id FROM patrol_shard s WHERE s.host = 'host3' AND s.finished_at IS NULL "
+                            "AND s.started_at < now() - interval '1 second' "
+                            "AND EXISTS (SELECT 1 FROM fetch_outcome)"
+                        )
+                    ).scalar()
 
             victim_shard = _wait_for("a shard running on host3", running_on_host3, 60)
             victim_pid = workers["host3"].pid
@@ -123,12 +131,15 @@ def test_a_patrol_across_three_hosts_survives_a_killed_worker(pg_database: str, 
     assert len(outcomes) == total
     assert office.duplicate_posts() == 0
     with engine.connect() as conn:
-        snapshots = conn.execute(select(AccountSnapshot.account_id, func.count())
-                                 .where(AccountSnapshot.patrol_id == result["patrol_id"])
-                                 .group_by(AccountSnapshot.account_id)).all()
+        snapshots = conn.execute(
+            select(AccountSnapshot.account_id, func.count())
+            .where(AccountSnapshot.patrol_id == result["patrol_id"])
+            .group_by(AccountSnapshot.account_id)
+        ).all()
         stored = conn.execute(select(func.count()).select_from(FetchOutcome)).scalar_one()
-        rerun = conn.execute(text("SELECT started_at, host, dropped_by FROM patrol_shard WHERE id = :id"),
-                             {"id": victim_shard}).one()
+        rerun = conn.execute(
+            text("SELECT started_at, host, dropped_by FROM patrol_shard WHERE id = :id"), {"id": victim_shard}
+        ).one()
     engine.dispose()
     profiles = sum(1 for acc in scenario.accounts if acc.platform != "wechat")  # WeChat shows no profile
     assert stored == total and len(snapshots) == profiles and {n for _, n in snapshots} == {1}
@@ -226,20 +237,37 @@ def test_a_worker_that_loses_the_database_comes_back_and_marks_no_account(pg_dat
     via_proxy = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     with start_simulator(scenario) as sim:
         office = make_crawl(sim, tmp_path, pg_database)
-        office.configure(extra=DISTRIBUTED + "[worker]\ndb_retry_max_seconds = 2\n", concurrency=1, delay=0.1,
-                         weibo="api", toutiao="api", wechat="api")
+        office.configure(
+            extra=DISTRIBUTED + "[worker]\ndb_retry_max_seconds = 2\n",
+            concurrency=1,
+            delay=0.1,
+            weibo="api",
+            toutiao="api",
+            wechat="api",
+        )
         engine = office.engine()
         log_path = tmp_path / "worker.log"
-        worker = subprocess.Popen([GOVPULSE, "--db", via_proxy, "worker", "--egress", "cut"], env=office.env,
-                                  cwd=tmp_path, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True)
+        worker = subprocess.Popen(
+            [GOVPULSE, "--db", via_proxy, "worker", "--egress", "cut"],
+            env=office.env,
+            cwd=tmp_path,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             patrol = office.start("patrol", "--json")
 
             def running() -> bool:
                 with engine.connect() as conn:
-                    return bool(conn.execute(text(
-                        "SELECT count(*) FROM patrol_shard WHERE finished_at IS NULL AND started_at IS NOT NULL "
-                        "AND EXISTS (SELECT 1 FROM fetch_outcome)")).scalar())
+                    return bool(
+                        conn.execute(
+                            text(
+                                "SELECT count(*) FROM patrol_shard WHERE finished_at IS NULL AND started_at IS NOT NULL "
+                                "AND EXISTS (SELECT 1 FROM fetch_outcome)"
+                            )
+                        ).scalar()
+                    )
 
             _wait_for("a running shard", running, 60)
             proxy.cut()
@@ -261,8 +289,9 @@ def test_a_worker_that_loses_the_database_comes_back_and_marks_no_account(pg_dat
     # The worker rode it out (its connections re-established with backoff) and crawled on afterwards.
     assert alive
     with engine.connect() as conn:
-        after = conn.execute(text("SELECT count(*) FROM patrol_shard WHERE host = 'cut' AND started_at > :t"),
-                             {"t": restored}).scalar()
+        after = conn.execute(
+            text("SELECT count(*) FROM patrol_shard WHERE host = 'cut' AND started_at > :t"), {"t": restored}
+        ).scalar()
     assert after >= 1, log_path.read_text()[-3000:]
     engine.dispose()
 
@@ -273,20 +302,36 @@ def test_sigterm_on_the_patrol_cancels_queued_shards_and_aborts_running_ones(pg_
     scenario = build_scenario("bench", size=90)
     with start_simulator(scenario) as sim:
         office = make_crawl(sim, tmp_path, pg_database)
-        office.configure(extra=DISTRIBUTED.replace("shard_size = 20", "shard_size = 10"), concurrency=1, delay=0.3,
-                         weibo="api", toutiao="api", wechat="api")
+        office.configure(
+            extra=DISTRIBUTED.replace("shard_size = 20", "shard_size = 10"),
+            concurrency=1,
+            delay=0.3,
+            weibo="api",
+            toutiao="api",
+            wechat="api",
+        )
         engine = office.engine()
-        worker = subprocess.Popen([GOVPULSE, "--db", pg_database, "worker", "--platform", "weibo", "--egress", "one"],
-                                  env=office.env, cwd=tmp_path, stdout=(tmp_path / "worker.log").open("w"),
-                                  stderr=subprocess.STDOUT, text=True)
+        worker = subprocess.Popen(
+            [GOVPULSE, "--db", pg_database, "worker", "--platform", "weibo", "--egress", "one"],
+            env=office.env,
+            cwd=tmp_path,
+            stdout=(tmp_path / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             patrol = office.start("patrol", "--json")
 
             def running() -> bool:
                 with engine.connect() as conn:
-                    return bool(conn.execute(text(
-                        "SELECT count(*) FROM patrol_shard s JOIN procrastinate_jobs j ON j.id = s.job_id "
-                        "WHERE j.status = 'doing'")).scalar())
+                    return bool(
+                        conn.execute(
+                            text(
+                                "SELECT count(*) FROM patrol_shard s JOIN procrastinate_jobs j ON j.id = s.job_id "
+                                "WHERE j.status = 'doing'"
+                            )
+                        ).scalar()
+                    )
 
             _wait_for("a running shard", running, 60)
             patrol.send_signal(signal.SIGTERM)
@@ -310,22 +355,47 @@ def test_sigterm_on_the_patrol_cancels_queued_shards_and_aborts_running_ones(pg_
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_a_shard_out_of_attempts_fails_the_patrol_and_patrol_retry_completes_it(pg_database: str,
-                                                                               tmp_path: Path) -> None:
+def test_a_shard_out_of_attempts_fails_the_patrol_and_patrol_retry_completes_it(
+    pg_database: str, tmp_path: Path
+) -> None:
     scenario = build_scenario("bench", size=30)
     with start_simulator(scenario) as sim:
         office = make_crawl(sim, tmp_path, pg_database)
-        office.configure(extra=DISTRIBUTED.replace("max_attempts = 3", "max_attempts = 1"), concurrency=4, delay=0,
-                         weibo="api", toutiao="api", wechat="api")
+        office.configure(
+            extra=DISTRIBUTED.replace("max_attempts = 3", "max_attempts = 1"),
+            concurrency=4,
+            delay=0,
+            weibo="api",
+            toutiao="api",
+            wechat="api",
+        )
         # A worker whose crawls cannot run (a bad setting in its own configuration file).
         broken = tmp_path / "broken.toml"
-        broken.write_text((tmp_path / "govpulse.toml").read_text().replace("parse_workers = 0", 'parse_workers = "many"'))
+        broken.write_text(
+            (tmp_path / "govpulse.toml").read_text().replace("parse_workers = 0", 'parse_workers = "many"')
+        )
         engine = office.engine()
 
         def start_worker(config: Path) -> subprocess.Popen[str]:
-            return subprocess.Popen([GOVPULSE, "--db", pg_database, "--config", str(config), "worker", "--platform",
-                                     "weibo", "--egress", "w"], env=office.env, cwd=tmp_path,
-                                    stdout=(tmp_path / "worker.log").open("a"), stderr=subprocess.STDOUT, text=True)
+            return subprocess.Popen(
+                [
+                    GOVPULSE,
+                    "--db",
+                    pg_database,
+                    "--config",
+                    str(config),
+                    "worker",
+                    "--platform",
+                    "weibo",
+                    "--egress",
+                    "w",
+                ],
+                env=office.env,
+                cwd=tmp_path,
+                stdout=(tmp_path / "worker.log").open("a"),
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
 
         worker = start_worker(broken)
         try:

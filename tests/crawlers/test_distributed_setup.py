@@ -58,7 +58,10 @@ def test_worker_options_are_checked(gp_sqlite, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="not an IP address"):
         host_options(load_settings(bad), bind_address="10.0.0.300")
     assert host_options(load_settings(bad), platforms=["weibo"], egress="isp-a", bind_address="127.0.0.2") == (
-        ["weibo"], "isp-a", "127.0.0.2")
+        ["weibo"],
+        "isp-a",
+        "127.0.0.2",
+    )
 
 
 def _roster(tmp_path: Path, engine) -> int:  # type: ignore[no-untyped-def]
@@ -86,8 +89,9 @@ def test_the_queue_schema_comes_with_the_migrations_on_postgresql_only(db_url, t
 
 
 @pytest.mark.postgres
-def test_shards_and_jobs_commit_with_the_patrol_and_a_stop_cancels_them(pg_database: str, tmp_path: Path,
-                                                                        gp_env: dict[str, str]) -> None:
+def test_shards_and_jobs_commit_with_the_patrol_and_a_stop_cancels_them(
+    pg_database: str, tmp_path: Path, gp_env: dict[str, str]
+) -> None:
     db_url = pg_database
     from crawlers.launcher import PatrolScope
     from crawlers.shards import open_patrol, retry_patrol, shard_rows

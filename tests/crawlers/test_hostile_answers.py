@@ -51,8 +51,11 @@ def verdicts(crawl: Crawl) -> dict[tuple[str, str], str]:
     """The newest scoring run's status of every account, by (platform, platform id)."""
     with session_scope(engine := crawl.engine()) as s:
         run = s.execute(select(func.max(ScoreRun.id))).scalar_one()
-        rows = s.execute(select(Account.platform, Account.platform_id, Verdict.status)
-                         .join(Verdict, Verdict.account_id == Account.id).where(Verdict.run_id == run)).all()
+        rows = s.execute(
+            select(Account.platform, Account.platform_id, Verdict.status)
+            .join(Verdict, Verdict.account_id == Account.id)
+            .where(Verdict.run_id == run)
+        ).all()
     engine.dispose()
     return {(p, pid): status for p, pid, status in rows}
 
@@ -75,8 +78,9 @@ def false_flags(crawl: Crawl, routes: dict[str, str]) -> tuple[list[str], dict[s
 
 @pytest.mark.slow
 @pytest.mark.parametrize("routes", [API, {}], ids=["api", "bridge"])
-def test_hostile_answers_flag_no_account_that_is_not_silent(hostile_sim: Any, tmp_path: Path,
-                                                            routes: dict[str, str]) -> None:
+def test_hostile_answers_flag_no_account_that_is_not_silent(
+    hostile_sim: Any, tmp_path: Path, routes: dict[str, str]
+) -> None:
     crawl = make_crawl(hostile_sim, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
     crawl.configure(**routes)
     result = crawl.patrol()
@@ -145,8 +149,12 @@ def without_floods(crawl: Crawl, root: Path) -> Crawl:
     rows = list(csv.reader(io.StringIO(crawl.scenario.roster_csv())))
     kept = [row for row in rows if not floods & set(row)]
     assert len(rows) - len(kept) == len(floods) == 3
-    office = Crawl(root=root, scenario=crawl.scenario, env={**crawl.env, "GOVPULSE_CONFIG": str(root / "govpulse.toml")},
-                   db_url=f"sqlite:///{root / 'govpulse.db'}")
+    office = Crawl(
+        root=root,
+        scenario=crawl.scenario,
+        env={**crawl.env, "GOVPULSE_CONFIG": str(root / "govpulse.toml")},
+        db_url=f"sqlite:///{root / 'govpulse.db'}",
+    )
     office.configure(**API)
     roster = root / "roster.csv"
     roster.write_text("".join(_csv_line(row) for row in kept), encoding="utf-8-sig")
@@ -174,6 +182,8 @@ def test_three_flooding_accounts_keep_the_patrol_within_a_fifth_more_memory(host
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["status"] == "finished"
         peaks[label] = peak
-    print(f"peak RSS of the patrol and its processes: {peaks['without']:.0f} MB without the flooding accounts, "
-          f"{peaks['with']:.0f} MB with them ({peaks['with'] / peaks['without']:.2f}x)")
+    print(
+        f"peak RSS of the patrol and its processes: {peaks['without']:.0f} MB without the flooding accounts, "
+        f"{peaks['with']:.0f} MB with them ({peaks['with'] / peaks['without']:.2f}x)"
+    )
     assert peaks["with"] <= 1.2 * peaks["without"], peaks

@@ -30,9 +30,12 @@ def test_requests_responses_and_exceptions_are_counted_as_scrapy_counts_them() -
     assert counts.process_exception(request, TwistedTimeoutError()) is None
     stats = crawler.stats.get_stats()
     assert stats == {
-        "downloader/request_count": 3, "downloader/request_method_count/GET": 3,
-        "downloader/response_count": 3, "downloader/response_status_count/200": 2,
-        "downloader/response_status_count/404": 1, "downloader/exception_count": 1,
+        "downloader/request_count": 3,
+        "downloader/request_method_count/GET": 3,
+        "downloader/response_count": 3,
+        "downloader/response_status_count/200": 2,
+        "downloader/response_status_count/404": 1,
+        "downloader/exception_count": 1,
         "downloader/exception_type_count/twisted.internet.error.TimeoutError": 1,
     }
 
@@ -45,6 +48,6 @@ def test_the_counts_replace_scrapys_byte_measuring_stats_in_its_place() -> None:
     scrapys = build_component_list(Settings().getwithbase("DOWNLOADER_MIDDLEWARES"))
     assert stats not in ours and counts in ours
     at = scrapys.index(stats)
-    before, after = set(scrapys[:at]) & set(ours), set(scrapys[at + 1:]) & set(ours)
+    before, after = set(scrapys[:at]) & set(ours), set(scrapys[at + 1 :]) & set(ours)
     assert before and after
-    assert before <= set(ours[:ours.index(counts)]) and after <= set(ours[ours.index(counts) + 1:])
+    assert before <= set(ours[: ours.index(counts)]) and after <= set(ours[ours.index(counts) + 1 :])

@@ -45,29 +45,38 @@ def make_roster(engine: Engine) -> dict[str, Any]:
         community = Organization(name="一社区", parent_id=street.id, level="community")
         s.add(community)
         s.flush()
-        rows = [("weibo", "1001", district.id, None, "active"), ("weibo", "1002", community.id, None, "active"),
-                ("toutiao", "MS4wLjAB1", street.id, None, "active"), ("wechat", "MzA1", other.id, None, "closing"),
-                ("weibo", "1003", other.id, "https://rss.test/1003.xml", "active"),
-                ("wechat", "MzA2", community.id, None, "closed")]
+        rows = [
+            ("weibo", "1001", district.id, None, "active"),
+            ("weibo", "1002", community.id, None, "active"),
+            ("toutiao", "MS4wLjAB1", street.id, None, "active"),
+            ("wechat", "MzA1", other.id, None, "closing"),
+            ("weibo", "1003", other.id, "https://rss.test/1003.xml", "active"),
+            ("wechat", "MzA2", community.id, None, "closed"),
+        ]
         accounts = []
         for platform, pid, org, feed, status in rows:
-            a = Account(platform=platform, platform_id=pid, name=f"{platform}-{pid}", org_id=org, feed_url=feed,
-                        status=status)
+            a = Account(
+                platform=platform, platform_id=pid, name=f"{platform}-{pid}", org_id=org, feed_url=feed, status=status
+            )
             s.add(a)
             accounts.append(a)
         s.flush()
-        return {"district": district.id, "street": street.id, "other": other.id,
-                "ids": {a.platform_id: a.id for a in accounts}}
+        return {
+            "district": district.id,
+            "street": street.id,
+            "other": other.id,
+            "ids": {a.platform_id: a.id for a in accounts},
+        }
 
 
 def post(pid: str, days_ago: float, **kw: Any) -> PostItem:
-    return PostItem(platform_post_id=pid, published_at=NOW - timedelta(days=days_ago), title=f"标题{pid}",
-                    text=f"正文 {pid}", **kw)
+    return PostItem(
+        platform_post_id=pid, published_at=NOW - timedelta(days=days_ago), title=f"标题{pid}", text=f"正文 {pid}", **kw
+    )
 
 
 def visit(patrol_id: int, account_id: int, posts: list[PostItem], outcome: str = "ok", **kw: Any) -> AccountVisit:
-    return AccountVisit(patrol_id=patrol_id, account_id=account_id, outcome=outcome, fetched_at=NOW, posts=posts,
-                        **kw)
+    return AccountVisit(patrol_id=patrol_id, account_id=account_id, outcome=outcome, fetched_at=NOW, posts=posts, **kw)
 
 
 def rows(engine: Engine, model: Any, *where: Any) -> list[Any]:
@@ -79,17 +88,26 @@ def test_storing_twice_never_duplicates_and_updates_engagement(engine: Engine) -
     ids = make_roster(engine)["ids"]
     aid = ids["1001"]
     p1 = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
-    first = [post("a", 1, likes=5, comments=1, counts_raw={"likes": "5"}), post("b", 300, is_pinned=True),
-             post("c", 2, reads=None)]
-    stats = store_visits(engine, [visit(p1, aid, first, profile=ProfileItem(followers=12000, followers_raw="1.2万"))],
-                         hasher=content_hash)
+    first = [
+        post("a", 1, likes=5, comments=1, counts_raw={"likes": "5"}),
+        post("b", 300, is_pinned=True),
+        post("c", 2, reads=None),
+    ]
+    stats = store_visits(
+        engine,
+        [visit(p1, aid, first, profile=ProfileItem(followers=12000, followers_raw="1.2万"))],
+        hasher=content_hash,
+    )
     assert (stats.posts_seen, stats.posts_new) == (3, 3)
 
     p2 = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
     later = NOW + timedelta(days=1)
     again = [post("a", 1, likes=9, comments=None), post("b", 300, is_pinned=False), post("d", 0)]
-    stats = store_visits(engine, [AccountVisit(patrol_id=p2, account_id=aid, outcome="ok", fetched_at=later,
-                                               posts=again)], hasher=content_hash)
+    stats = store_visits(
+        engine,
+        [AccountVisit(patrol_id=p2, account_id=aid, outcome="ok", fetched_at=later, posts=again)],
+        hasher=content_hash,
+    )
     assert (stats.posts_seen, stats.posts_new) == (3, 1)
     stored = {p.platform_post_id: p for p in rows(engine, Post, Post.account_id == aid)}
     assert sorted(stored) == ["a", "b", "c", "d"]
@@ -109,8 +127,13 @@ def test_a_visit_stored_again_in_the_same_patrol_replaces_its_outcome(engine: En
     pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=2)
     v = visit(pid, ids["1001"], [post("a", 1)], profile=ProfileItem(followers=3))
     store_visits(engine, [v])
-    store_visits(engine, [visit(pid, ids["1001"], [post("a", 1)], outcome="ok", profile=ProfileItem(followers=4)),
-                          visit(pid, ids["1002"], [], outcome="timeout", reason="no response within 30 s")])
+    store_visits(
+        engine,
+        [
+            visit(pid, ids["1001"], [post("a", 1)], outcome="ok", profile=ProfileItem(followers=4)),
+            visit(pid, ids["1002"], [], outcome="timeout", reason="no response within 30 s"),
+        ],
+    )
     assert outcome_counts(engine, pid) == {"ok": 1, "timeout": 1}
     assert [s.followers for s in rows(engine, AccountSnapshot, AccountSnapshot.patrol_id == pid)] == [4]
     assert patrol_progress(engine, pid).accounts_done == 2
@@ -145,7 +168,9 @@ def test_statements_per_batch_do_not_grow_with_the_batch(engine: Engine) -> None
         org = Organization(name="区")
         s.add(org)
         s.flush()
-        accounts = [Account(platform="weibo", platform_id=str(9000 + i), name=f"a{i}", org_id=org.id) for i in range(120)]
+        accounts = [
+            Account(platform="weibo", platform_id=str(9000 + i), name=f"a{i}", org_id=org.id) for i in range(120)
+        ]
         s.add_all(accounts)
         s.flush()
         account_ids = [a.id for a in accounts]
@@ -156,8 +181,10 @@ def test_statements_per_batch_do_not_grow_with_the_batch(engine: Engine) -> None
         statements.append(statement)
 
     def store(n: int) -> int:
-        batch = [visit(pid, aid, [post(f"{aid}-{k}", k) for k in range(20)], profile=ProfileItem(followers=k))
-                 for k, aid in enumerate(account_ids[:n])]
+        batch = [
+            visit(pid, aid, [post(f"{aid}-{k}", k) for k in range(20)], profile=ProfileItem(followers=k))
+            for k, aid in enumerate(account_ids[:n])
+        ]
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         try:
@@ -194,8 +221,9 @@ def test_pending_accounts_follow_scope_source_and_what_is_done(engine: Engine) -
     assert pending("weibo") == ["1001", "1002"]  # 1003 has its own feed
     assert pending("feed") == ["MzA1", "1003"]  # wechat goes through the bridge
     assert pending("wechat") == [] and pending("toutiao") == ["MS4wLjAB1"]
-    assert pending_by_source(engine, pid, scope=everything, sources=["weibo", "feed", "wechat"],
-                             feed_platforms=feeds) == {"weibo": 2, "feed": 2, "wechat": 0}
+    assert pending_by_source(
+        engine, pid, scope=everything, sources=["weibo", "feed", "wechat"], feed_platforms=feeds
+    ) == {"weibo": 2, "feed": 2, "wechat": 0}
     store_visits(engine, [visit(pid, ids["1001"], [])])
     assert pending("weibo") == ["1002"]
     street_tree = ResolvedScope(org_tree_ids=[roster["street"], *_children(engine, roster["street"])])

@@ -44,8 +44,23 @@ def test_missing_is_none_without_a_flag(value: object) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        -1, "-5", -0.5, "abc", "1.2.3万", "万", "12 345 67x", True, False, [1], {"n": 1},
-        10**13, "20000亿+", "2e15", float("inf"), float("nan"), "1" * 60,
+        -1,
+        "-5",
+        -0.5,
+        "abc",
+        "1.2.3万",
+        "万",
+        "12 345 67x",
+        True,
+        False,
+        [1],
+        {"n": 1},
+        10**13,
+        "20000亿+",
+        "2e15",
+        float("inf"),
+        float("nan"),
+        "1" * 60,
     ],
 )
 def test_negative_non_numeric_and_absurd_counts_are_flagged(value: object) -> None:

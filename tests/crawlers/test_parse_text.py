@@ -9,8 +9,10 @@ from crawlers.parsing import content_hash, plain_text, plain_title, safe_url
 
 
 def test_markup_is_stripped_and_entities_decoded() -> None:
-    html = ('<p>第一段 &amp; 说明<br/>第二段</p><script>alert(1)</script><style>p{}</style>'
-            '<img alt="[微笑]" src="x.png"><a href="https://m.weibo.cn/search">#话题#</a>&lt;b&gt;')
+    html = (
+        "<p>第一段 &amp; 说明<br/>第二段</p><script>alert(1)</script><style>p{}</style>"
+        '<img alt="[微笑]" src="x.png"><a href="https://m.weibo.cn/search">#话题#</a>&lt;b&gt;'
+    )
     assert plain_text(html, limit=2000) == "第一段 & 说明\n第二段\n[微笑]#话题#<b>"
 
 

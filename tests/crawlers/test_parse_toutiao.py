@@ -26,25 +26,51 @@ def envelope(*cells: dict, has_more: object = True, max_behot_time: object = 167
 
 
 ARTICLE = {
-    "cell_type": 60, "id": "7210987654321098765", "item_id": "7210987654321098765",
-    "group_id": "7210987654321098765", "title": "我区召开…工作会议", "abstract": "会议要求…",
-    "publish_time": 1678851000, "behot_time": 1678851000, "read_count": 1523, "comment_count": 4,
-    "digg_count": 18, "like_count": 18, "share_url": "https://m.toutiao.com/group/7210987654321098765/",
-    "user_info": {"name": "某某区发布", "user_id": "1234567890123", "user_verified": True,
-                  "verified_content": "某某区委宣传部官方账号"},
+    "cell_type": 60,
+    "id": "7210987654321098765",
+    "item_id": "7210987654321098765",
+    "group_id": "7210987654321098765",
+    "title": "我区召开…工作会议",
+    "abstract": "会议要求…",
+    "publish_time": 1678851000,
+    "behot_time": 1678851000,
+    "read_count": 1523,
+    "comment_count": 4,
+    "digg_count": 18,
+    "like_count": 18,
+    "share_url": "https://m.toutiao.com/group/7210987654321098765/",
+    "user_info": {
+        "name": "某某区发布",
+        "user_id": "1234567890123",
+        "user_verified": True,
+        "verified_content": "某某区委宣传部官方账号",
+    },
 }
 MICRO = {
-    "cell_type": 32, "id": "7210000000000000032", "content": "<p>今天的微头条</p>", "publish_time": 1678700000,
+    "cell_type": 32,
+    "id": "7210000000000000032",
+    "content": "<p>今天的微头条</p>",
+    "publish_time": 1678700000,
     "behot_time": 1678700000,
-    "itemCell": {"itemCounter": {"readCount": 88, "commentCount": 1, "diggCount": 5, "forwardCount": 2},
-                 "articleBase": {"gidStr": "7210000000000000032", "itemStatus": 1}},
+    "itemCell": {
+        "itemCounter": {"readCount": 88, "commentCount": 1, "diggCount": 5, "forwardCount": 2},
+        "articleBase": {"gidStr": "7210000000000000032", "itemStatus": 1},
+    },
     "user": {"name": "某某区发布", "user_id": "1234567890123", "user_verified": 1},
 }
 VIDEO = {
-    "cell_type": 49, "item_id_str": "7210000000000000049", "title": "视频：街道巡礼", "publish_time": 1678600000,
-    "behot_time": 1678600000, "read_count": "1.2万", "comment_count": 0, "digg_count": 30,
-    "user": {"info": {"name": "某某区发布", "user_id": "1234567890123", "user_verified": True, "ban_status": False},
-             "relation_count": {"followers_count": "3.4万", "following_count": 12}},
+    "cell_type": 49,
+    "item_id_str": "7210000000000000049",
+    "title": "视频：街道巡礼",
+    "publish_time": 1678600000,
+    "behot_time": 1678600000,
+    "read_count": "1.2万",
+    "comment_count": 0,
+    "digg_count": 30,
+    "user": {
+        "info": {"name": "某某区发布", "user_id": "1234567890123", "user_verified": True, "ban_status": False},
+        "relation_count": {"followers_count": "3.4万", "following_count": 12},
+    },
 }
 
 
@@ -77,8 +103,12 @@ def test_followers_come_from_video_cells_only() -> None:
 
 def test_cell_type_0_is_a_video_and_unknown_cell_types_are_kept_and_flagged() -> None:
     old_video = {**VIDEO, "cell_type": 0}
-    odd = {"cell_type": 77, "id": "7210000000000000077", "publish_time": 1678500000,
-           "share_url": "https://m.toutiao.com/group/7210000000000000077/"}
+    odd = {
+        "cell_type": 77,
+        "id": "7210000000000000077",
+        "publish_time": 1678500000,
+        "share_url": "https://m.toutiao.com/group/7210000000000000077/",
+    }
     posts = feed(envelope(old_video, odd)).posts
     assert posts[0].url == "https://www.toutiao.com/video/7210000000000000049/"
     assert posts[1].flags == ["unknown_cell_type"] and posts[1].url == odd["share_url"]
@@ -86,9 +116,11 @@ def test_cell_type_0_is_a_video_and_unknown_cell_types_are_kept_and_flagged() ->
 
 def test_big_ids_stay_exact_and_float_ids_are_flagged() -> None:
     # 6462456615328022798 became 6462456615328023000 in one sample that went through a float parser
-    raw = (b'{"data": [{"cell_type": 60, "group_id": 6462456615328022798, "publish_time": 1678851000},'
-           b'{"cell_type": 60, "group_id": 6.462456615328023e18, "publish_time": 1678851000}],'
-           b'"has_more": false}')
+    raw = (
+        b'{"data": [{"cell_type": 60, "group_id": 6462456615328022798, "publish_time": 1678851000},'
+        b'{"cell_type": 60, "group_id": 6.462456615328023e18, "publish_time": 1678851000}],'
+        b'"has_more": false}'
+    )
     exact, floated = feed(raw).posts
     assert exact.platform_post_id == "6462456615328022798" and exact.flags == []
     assert floated.flags == ["id_float"]
@@ -147,8 +179,11 @@ def test_empty_data_on_the_first_page_is_an_empty_account_and_later_the_end() ->
         (b'{"data": null, "message": "error"}', 200, "rate_limited"),
         (b'{"data": {"items": []}, "has_more": false}', 200, "malformed"),
         (b'{"data": [{"cell_type": 60, "id": "72109', 200, "malformed"),  # truncated
-        (b"<!DOCTYPE html><html><head><title>\xe4\xbb\x8a\xe6\x97\xa5\xe5\xa4\xb4\xe6\x9d\xa1</title></head></html>",
-         200, "malformed"),
+        (
+            b"<!DOCTYPE html><html><head><title>\xe4\xbb\x8a\xe6\x97\xa5\xe5\xa4\xb4\xe6\x9d\xa1</title></head></html>",
+            200,
+            "malformed",
+        ),
         (b"<html><body>\xe9\xaa\x8c\xe8\xaf\x81\xe7\xa0\x81</body></html>", 200, "rate_limited"),  # 验证码
         (b"", 403, "rate_limited"),
         (b"", 502, "error"),
@@ -164,13 +199,34 @@ def test_cells_by_another_user_are_flagged_foreign_by_the_majority_author() -> N
     from crawlers.parsing.posts import FOREIGN, mark_foreign
 
     own = {"user_info": {"user_id": "1234567890123", "name": "某某区发布"}}
-    cells = [{"cell_type": 60, "id": str(7210987654321098765 + i), "title": f"第{i}条", "publish_time": 1678851000 - i,
-              **own} for i in range(3)]
-    cells.append({"cell_type": 32, "id": "7210987654321090000", "content": "别人的微头条", "publish_time": 1678852000,
-                  "user": {"user_id": 90000000001, "name": "星城吃货日记"}})
+    cells = [
+        {
+            "cell_type": 60,
+            "id": str(7210987654321098765 + i),
+            "title": f"第{i}条",
+            "publish_time": 1678851000 - i,
+            **own,
+        }
+        for i in range(3)
+    ]
+    cells.append(
+        {
+            "cell_type": 32,
+            "id": "7210987654321090000",
+            "content": "别人的微头条",
+            "publish_time": 1678852000,
+            "user": {"user_id": 90000000001, "name": "星城吃货日记"},
+        }
+    )
     body = json.dumps({"data": cells, "has_more": False, "next": {"max_behot_time": 0}}).encode()
-    result = parse_toutiao_feed(body, status=200, headers={"content-type": "application/json"},
-                                url="http://x/api/pc/list/user/feed", fetched_at=FETCHED, page=1)
+    result = parse_toutiao_feed(
+        body,
+        status=200,
+        headers={"content-type": "application/json"},
+        url="http://x/api/pc/list/user/feed",
+        fetched_at=FETCHED,
+        page=1,
+    )
     assert [p.author_id for p in result.posts] == ["1234567890123"] * 3 + ["90000000001"]
     mark_foreign(result.posts, "MS4wLjABAAAAtoken")  # registered by its token: the owner is the majority author
     assert [FOREIGN in p.flags for p in result.posts] == [False, False, False, True]
@@ -179,8 +235,15 @@ def test_cells_by_another_user_are_flagged_foreign_by_the_majority_author() -> N
 
 @pytest.mark.parametrize("marker", [{"is_stick": True}, {"label": "置顶"}, {"stick_label": "置顶"}])
 def test_pinned_items_are_marked_and_do_not_set_the_cursor(marker: dict) -> None:
-    old_pinned = {**ARTICLE, "id": "7000000000000000001", "item_id": "7000000000000000001",
-                  "group_id": "7000000000000000001", "publish_time": 1500000000, "behot_time": 1500000000, **marker}
+    old_pinned = {
+        **ARTICLE,
+        "id": "7000000000000000001",
+        "item_id": "7000000000000000001",
+        "group_id": "7000000000000000001",
+        "publish_time": 1500000000,
+        "behot_time": 1500000000,
+        **marker,
+    }
     result = feed(envelope(old_pinned, MICRO, max_behot_time=None))
     pinned, micro = result.posts
     assert pinned.is_pinned and not micro.is_pinned
@@ -188,8 +251,16 @@ def test_pinned_items_are_marked_and_do_not_set_the_cursor(marker: dict) -> None
 
 
 def test_older_cells_name_the_account_in_media_name_or_source() -> None:
-    old = {"id": "6399059923199590914", "group_id": "6399054668421185793", "cell_type": 0, "title": "标题",
-           "publish_time": 1489896066, "behot_time": 1490075287, "media_name": "央视新闻", "source": "央视新闻"}
+    old = {
+        "id": "6399059923199590914",
+        "group_id": "6399054668421185793",
+        "cell_type": 0,
+        "title": "标题",
+        "publish_time": 1489896066,
+        "behot_time": 1490075287,
+        "media_name": "央视新闻",
+        "source": "央视新闻",
+    }
     assert feed(envelope(old)).profile.name_seen == "央视新闻"
     del old["media_name"]
     assert feed(envelope(old)).profile.name_seen == "央视新闻"

@@ -28,10 +28,18 @@ def encode(obj: object) -> bytes:
 
 def appmsgex(appmsgid: int, itemidx: int, create_time: int, **extra: object) -> dict:
     return {
-        "aid": f"{appmsgid}_{itemidx}", "appmsgid": appmsgid, "itemidx": itemidx, "title": f"文章 {appmsgid}-{itemidx}",
-        "digest": "摘要", "link": f"http://mp.weixin.qq.com/s?__biz=MzA5&mid={appmsgid}&idx={itemidx}&sn=x#rd",
-        "create_time": create_time, "update_time": create_time, "is_deleted": False, "ban_flag": 0,
-        "item_show_type": 0, **extra,
+        "aid": f"{appmsgid}_{itemidx}",
+        "appmsgid": appmsgid,
+        "itemidx": itemidx,
+        "title": f"文章 {appmsgid}-{itemidx}",
+        "digest": "摘要",
+        "link": f"http://mp.weixin.qq.com/s?__biz=MzA5&mid={appmsgid}&idx={itemidx}&sn=x#rd",
+        "create_time": create_time,
+        "update_time": create_time,
+        "is_deleted": False,
+        "ban_flag": 0,
+        "item_show_type": 0,
+        **extra,
     }
 
 
@@ -41,8 +49,13 @@ def publish_page(*infos: dict | str, base_resp: dict | None = None, total: int =
         {"publish_type": 101, "publish_info": info if isinstance(info, str) else json.dumps(info, ensure_ascii=False)}
         for info in infos
     ]
-    page = {"total_count": total, "publish_count": total, "masssend_count": 0, "featured_count": 0,
-            "publish_list": publish_list}
+    page = {
+        "total_count": total,
+        "publish_count": total,
+        "masssend_count": 0,
+        "featured_count": 0,
+        "publish_list": publish_list,
+    }
     return encode({"base_resp": base_resp or OK, "publish_page": json.dumps(page, ensure_ascii=False)})
 
 
@@ -54,8 +67,9 @@ def push(msgid: int, sent: int | None, *articles: dict) -> dict:
 
 
 def publish(raw: bytes, *, begin: int = 0, status: int = 200, headers: dict | None = None, url: str = LIST_URL):
-    return parse_wechat_appmsgpublish(raw, status=status, headers=headers or {}, url=url, fetched_at=FETCHED,
-                                      begin=begin)
+    return parse_wechat_appmsgpublish(
+        raw, status=status, headers=headers or {}, url=url, fetched_at=FETCHED, begin=begin
+    )
 
 
 def list_ex(raw: bytes, *, begin: int = 0, status: int = 200):
@@ -92,8 +106,14 @@ def test_double_encoded_publish_list() -> None:
 
 
 def test_deleted_and_banned_articles_are_kept_and_flagged() -> None:
-    raw = publish_page(push(1, 1678851000, appmsgex(2659017567, 1, 1678800000, is_deleted=True),
-                            appmsgex(2659017567, 2, 1678800000, ban_flag=1)))
+    raw = publish_page(
+        push(
+            1,
+            1678851000,
+            appmsgex(2659017567, 1, 1678800000, is_deleted=True),
+            appmsgex(2659017567, 2, 1678800000, ban_flag=1),
+        )
+    )
     posts = publish(raw).posts
     assert [p.flags for p in posts] == [["deleted"], ["banned"]]
 
@@ -122,10 +142,16 @@ def test_missing_ids_fall_back_to_the_link_and_otherwise_skip() -> None:
 
 
 def test_appmsg_list_ex() -> None:
-    raw = encode({"base_resp": OK, "app_msg_cnt": 42, "app_msg_list": [
-        appmsgex(2659017567, 1, 1678800000, update_time=1678851000),
-        appmsgex(2659017566, 1, 1678700000),
-    ]})
+    raw = encode(
+        {
+            "base_resp": OK,
+            "app_msg_cnt": 42,
+            "app_msg_list": [
+                appmsgex(2659017567, 1, 1678800000, update_time=1678851000),
+                appmsgex(2659017566, 1, 1678700000),
+            ],
+        }
+    )
     result = list_ex(raw, begin=5)
     assert [p.platform_post_id for p in result.posts] == ["2659017567_1", "2659017566_1"]
     assert result.posts[0].published_at == datetime(2023, 3, 15, 3, 30, tzinfo=UTC)
@@ -153,15 +179,24 @@ def test_read_num_is_capped_at_100001_shown_as_10_wan_plus() -> None:
 @pytest.mark.parametrize(
     ("raw", "status", "outcome", "reason"),
     [
-        (encode({"base_resp": {"ret": 200003, "err_msg": "invalid session"}}), 200, "login_required",
-         "invalid session"),
+        (
+            encode({"base_resp": {"ret": 200003, "err_msg": "invalid session"}}),
+            200,
+            "login_required",
+            "invalid session",
+        ),
         (encode({"base_resp": {"ret": 200013, "err_msg": "freq control"}}), 200, "rate_limited", "freq control"),
         (encode({"ret": -3, "errmsg": "no session"}), 200, "login_required", "no session"),
         (encode({"base_resp": {"ret": 200002, "err_msg": "invalid args"}}), 200, "error", "invalid args"),
         (encode({"base_resp": {"ret": "x"}}), 200, "malformed", "not a number"),
         (encode({"app_msg_list": []}), 200, "malformed", "ret None"),
-        (b"<html><head><title>\xe5\xbe\xae\xe4\xbf\xa1\xe5\x85\xac\xe4\xbc\x97\xe5\xb9\xb3\xe5\x8f\xb0</title></head>"
-         b"<body>\xe8\xaf\xb7\xe7\x99\xbb\xe5\xbd\x95</body></html>", 200, "login_required", "HTML"),  # 请登录
+        (
+            b"<html><head><title>\xe5\xbe\xae\xe4\xbf\xa1\xe5\x85\xac\xe4\xbc\x97\xe5\xb9\xb3\xe5\x8f\xb0</title></head>"
+            b"<body>\xe8\xaf\xb7\xe7\x99\xbb\xe5\xbd\x95</body></html>",
+            200,
+            "login_required",
+            "HTML",
+        ),  # 请登录
         (b'{"base_resp": {"ret": 0', 200, "malformed", "JSON"),
         (b"", 200, "malformed", "empty"),
         (b"", 502, "error", "502"),
@@ -231,7 +266,12 @@ def test_account_state_notices_mean_the_account_is_gone(notice: str) -> None:
 
 @pytest.mark.parametrize(
     "notice",
-    ["该内容已被发布者删除", "此内容因违规无法查看", "此内容被投诉且经审核涉嫌侵权，无法查看。", "此内容被多人投诉，相关的内容无法进行查看。"],
+    [
+        "该内容已被发布者删除",
+        "此内容因违规无法查看",
+        "此内容被投诉且经审核涉嫌侵权，无法查看。",
+        "此内容被多人投诉，相关的内容无法进行查看。",
+    ],
 )
 def test_article_notices_are_about_the_article_not_the_account(notice: str) -> None:
     result = article(f"<html><body><p class='title'>{notice}</p></body></html>")
@@ -252,7 +292,11 @@ def test_a_deleted_article_page_that_still_has_ct_keeps_its_date() -> None:
     ("html", "url", "status"),
     [
         ("<html><body>环境异常 完成验证后即可继续访问</body></html>", ARTICLE_URL, 200),
-        ("<html><body>你的访问过于频繁，需要从微信打开验证身份，是否需要继续访问当前页面</body></html>", ARTICLE_URL, 200),
+        (
+            "<html><body>你的访问过于频繁，需要从微信打开验证身份，是否需要继续访问当前页面</body></html>",
+            ARTICLE_URL,
+            200,
+        ),
         ("<html><body>verify</body></html>", "https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?poc_token=x", 200),
         ("", ARTICLE_URL, 403),
     ],
@@ -267,17 +311,24 @@ def test_a_page_without_a_publish_time_or_notice_is_malformed() -> None:
 
 
 def sent(info: dict, msg_status: int, **status: int) -> dict:
-    return {**info, "sent_result": {"msg_status": msg_status, "refuse_reason": "", "update_time": 1678851000},
-            "sent_status": {"total": 1, "succ": 1, "fail": 0, "progress": 100, "userprotect": 0, **status}}
+    return {
+        **info,
+        "sent_result": {"msg_status": msg_status, "refuse_reason": "", "update_time": 1678851000},
+        "sent_status": {"total": 1, "succ": 1, "fail": 0, "progress": 100, "userprotect": 0, **status},
+    }
 
 
-@pytest.mark.parametrize(("msg_status", "status"), [
-    (6, {}),  # refused by review
-    (12, {}), (13, {}),  # cancelled
-    (101, {}),  # waiting
-    (5, {"progress": 0}),  # "发送失败" in the MP backend's own list
-    (2, {"succ": 0, "fail": 3000}),  # every delivery failed
-])
+@pytest.mark.parametrize(
+    ("msg_status", "status"),
+    [
+        (6, {}),  # refused by review
+        (12, {}),
+        (13, {}),  # cancelled
+        (101, {}),  # waiting
+        (5, {"progress": 0}),  # "发送失败" in the MP backend's own list
+        (2, {"succ": 0, "fail": 3000}),  # every delivery failed
+    ],
+)
 def test_a_failed_or_unsent_mass_send_is_not_an_update(msg_status: int, status: dict) -> None:
     good = sent(push(1, 1678700000, appmsgex(2659017000, 1, 1678700000)), 2)
     failed = sent(push(2, 1678851000, appmsgex(2659017567, 1, 1678851000)), msg_status, **status)
@@ -295,8 +346,13 @@ def test_sent_sending_and_later_deleted_pushes_count(msg_status: int) -> None:
 def test_totals_end_the_paging_and_count_the_posts() -> None:
     last = publish(publish_page(push(1, 1678851000, appmsgex(2659017567, 1, 1678851000)), total=11), begin=10)
     assert last.outcome is None and last.next_cursor is None  # 11 pushes of 11 read: no empty last page
-    raw = encode({"base_resp": OK, "app_msg_cnt": 6, "app_msg_list": [
-        appmsgex(2659017567, 1, 1678851000), appmsgex(2659017567, 2, 1678851000)]})
+    raw = encode(
+        {
+            "base_resp": OK,
+            "app_msg_cnt": 6,
+            "app_msg_list": [appmsgex(2659017567, 1, 1678851000), appmsgex(2659017567, 2, 1678851000)],
+        }
+    )
     result = list_ex(raw, begin=4)
     assert result.next_cursor is None and result.profile.posts_total == 6
     assert list_ex(raw, begin=0).next_cursor == "2"

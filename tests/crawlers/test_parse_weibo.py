@@ -37,9 +37,17 @@ def timeline(raw: bytes, *, page: int = 1, status: int = 200, headers: dict | No
 
 def mblog(mid: str, created_at: object, **extra: object) -> dict:
     return {
-        "id": mid, "mid": mid, "bid": f"B{mid[-6:]}", "created_at": created_at, "text": f"微博 {mid}",
-        "mblogtype": 0, "reposts_count": 1, "comments_count": 2, "attitudes_count": 3,
-        "user": {"id": int(UID), "screen_name": "某某市发布"}, **extra,
+        "id": mid,
+        "mid": mid,
+        "bid": f"B{mid[-6:]}",
+        "created_at": created_at,
+        "text": f"微博 {mid}",
+        "mblogtype": 0,
+        "reposts_count": 1,
+        "comments_count": 2,
+        "attitudes_count": 3,
+        "user": {"id": int(UID), "screen_name": "某某市发布"},
+        **extra,
     }
 
 
@@ -58,8 +66,15 @@ def card(blog: dict, **extra: object) -> dict:
 
 
 def user_info(**fields: object) -> bytes:
-    info = {"id": int(UID), "screen_name": "某某市发布", "statuses_count": 18342, "verified": True,
-            "verified_type": 1, "follow_count": 215, **fields}
+    info = {
+        "id": int(UID),
+        "screen_name": "某某市发布",
+        "statuses_count": 18342,
+        "verified": True,
+        "verified_type": 1,
+        "follow_count": 215,
+        **fields,
+    }
     return body({"ok": 1, "data": {"userInfo": info, "tabsInfo": {"selectedTab": 1, "tabs": []}}})
 
 
@@ -112,11 +127,18 @@ def test_pinned_old_post_first_is_marked_and_the_latest_is_the_newest_not_the_fi
         profile_type_id="proweibotop_1",
         scheme="https://m.weibo.cn/status/KpQaBcDeF?mblogid=KpQaBcDeF&luicode=10000011&lfid=1076035001234567",
     )
-    latest = card(mblog(
-        "4883000000000009", "Tue Mar 14 09:00:00 +0800 2023", bid="Mx1a2b3c4", comments_count="1.2万",
-        attitudes_count="100万+", pic_num=3, isLongText=True,
-        text='<a href="https://m.weibo.cn/search?containerid=231522type%3D1">#话题#</a> 今日发布…',
-    ))
+    latest = card(
+        mblog(
+            "4883000000000009",
+            "Tue Mar 14 09:00:00 +0800 2023",
+            bid="Mx1a2b3c4",
+            comments_count="1.2万",
+            attitudes_count="100万+",
+            pic_num=3,
+            isLongText=True,
+            text='<a href="https://m.weibo.cn/search?containerid=231522type%3D1">#话题#</a> 今日发布…',
+        )
+    )
     older = card(mblog("4883000000000001", "Mon Mar 13 18:00:00 +0800 2023"))
     result = timeline(page_of(pinned, latest, older, since_id=4883000000000002))
     assert result.outcome is None
@@ -137,13 +159,18 @@ def test_pinned_old_post_first_is_marked_and_the_latest_is_the_newest_not_the_fi
 
 @pytest.mark.parametrize(
     ("mblog_fields", "card_fields"),
-    [({"isTop": 1}, {}), ({"mblogtype": 2}, {}), ({}, {"profile_type_id": "proweibotop_2"}),
-     ({"title": {"text": "置顶", "base_color": 1}}, {})],
+    [
+        ({"isTop": 1}, {}),
+        ({"mblogtype": 2}, {}),
+        ({}, {"profile_type_id": "proweibotop_2"}),
+        ({"title": {"text": "置顶", "base_color": 1}}, {}),
+    ],
     ids=["isTop", "mblogtype", "profile_type_id", "legacy-title"],
 )
 def test_each_pinned_signal_alone_marks_the_post(mblog_fields: dict, card_fields: dict) -> None:
-    result = timeline(page_of(card(mblog("4700000000000001", "Sat Feb 11 21:05:18 +0800 2023", **mblog_fields),
-                                   **card_fields)))
+    result = timeline(
+        page_of(card(mblog("4700000000000001", "Sat Feb 11 21:05:18 +0800 2023", **mblog_fields), **card_fields))
+    )
     assert result.posts[0].is_pinned
 
 
@@ -153,11 +180,14 @@ def test_a_page_with_only_a_pinned_post_still_pages_on() -> None:
 
 
 def test_card_type_11_groups_are_unwrapped() -> None:
-    group = {"card_type": 11, "card_group": [
-        {"card_type": 9, "profile_type_id": "proweibotop_1", "mblog": mblog("4883000000000005", "03-10", isTop=1)},
-        {"card_type": 9, "mblog": mblog("4883000000000006", "昨天 18:30")},
-        {"card_type": 4, "desc": "not a post"},
-    ]}
+    group = {
+        "card_type": 11,
+        "card_group": [
+            {"card_type": 9, "profile_type_id": "proweibotop_1", "mblog": mblog("4883000000000005", "03-10", isTop=1)},
+            {"card_type": 9, "mblog": mblog("4883000000000006", "昨天 18:30")},
+            {"card_type": 4, "desc": "not a post"},
+        ],
+    }
     result = timeline(page_of(group, {"card_type": 58, "name": "no post here"}))
     assert [p.platform_post_id for p in result.posts] == ["4883000000000005", "4883000000000006"]
     assert result.posts[0].is_pinned and result.posts[0].published_at == sh(2023, 3, 10)
@@ -174,7 +204,8 @@ def test_empty_bid_takes_mblogid_from_the_scheme() -> None:
 def test_odd_ids_cannot_bend_the_link() -> None:
     blog = mblog("4883000000000099", "刚刚", bid="../../evil.example/x?y#z")
     assert timeline(page_of(card(blog))).posts[0].url == (
-        "https://m.weibo.cn/status/..%2F..%2Fevil.example%2Fx%3Fy%23z")
+        "https://m.weibo.cn/status/..%2F..%2Fevil.example%2Fx%3Fy%23z"
+    )
 
 
 def test_ids_stay_exact_strings() -> None:
@@ -186,10 +217,16 @@ def test_ids_stay_exact_strings() -> None:
 
 
 def test_reposts_including_ones_whose_original_was_deleted() -> None:
-    deleted = mblog("4883000000000011", "Tue Mar 14 10:00:00 +0800 2023",
-                    retweeted_status={"id": "4800000000000000", "user": None, "text": "抱歉，此微博已被作者删除。"})
-    normal = mblog("4883000000000012", "Tue Mar 14 11:00:00 +0800 2023",
-                   retweeted_status={"id": "4800000000000001", "user": {"id": 1, "screen_name": "别人"}})
+    deleted = mblog(
+        "4883000000000011",
+        "Tue Mar 14 10:00:00 +0800 2023",
+        retweeted_status={"id": "4800000000000000", "user": None, "text": "抱歉，此微博已被作者删除。"},
+    )
+    normal = mblog(
+        "4883000000000012",
+        "Tue Mar 14 11:00:00 +0800 2023",
+        retweeted_status={"id": "4800000000000001", "user": {"id": 1, "screen_name": "别人"}},
+    )
     own = mblog("4883000000000013", "Tue Mar 14 12:00:00 +0800 2023", retweeted_status=None)
     posts = timeline(page_of(card(deleted), card(normal), card(own))).posts
     assert [p.is_repost for p in posts] == [True, True, False]
@@ -207,31 +244,47 @@ def test_posts_of_another_user_are_flagged_and_never_the_latest() -> None:
 
 
 def test_absurd_and_non_numeric_counts_are_none_and_flagged() -> None:
-    blog = mblog("4883000000000030", "Tue Mar 14 09:00:00 +0800 2023",
-                 reposts_count=-4, comments_count="lots", attitudes_count=10**15)
+    blog = mblog(
+        "4883000000000030",
+        "Tue Mar 14 09:00:00 +0800 2023",
+        reposts_count=-4,
+        comments_count="lots",
+        attitudes_count=10**15,
+    )
     post = timeline(page_of(card(blog))).posts[0]
     assert (post.reposts, post.comments, post.likes) == (None, None, None)
     assert post.flags == ["bad_count"]
 
 
 def test_legacy_relative_dates_resolve_against_the_fetch_time() -> None:
-    posts = timeline(page_of(
-        card(mblog("4883000000000041", "刚刚")), card(mblog("4883000000000042", "5分钟前")),
-        card(mblog("4883000000000043", "3小时前")), card(mblog("4883000000000044", "昨天 12:30")),
-        card(mblog("4883000000000045", "03-15")), card(mblog("4883000000000046", "2022-12-01")),
-    )).posts
+    posts = timeline(
+        page_of(
+            card(mblog("4883000000000041", "刚刚")),
+            card(mblog("4883000000000042", "5分钟前")),
+            card(mblog("4883000000000043", "3小时前")),
+            card(mblog("4883000000000044", "昨天 12:30")),
+            card(mblog("4883000000000045", "03-15")),
+            card(mblog("4883000000000046", "2022-12-01")),
+        )
+    ).posts
     assert [p.published_at for p in posts] == [
-        FETCHED, sh(2023, 3, 16, 9, 55), sh(2023, 3, 16, 7, 0), sh(2023, 3, 15, 12, 30), sh(2023, 3, 15),
+        FETCHED,
+        sh(2023, 3, 16, 9, 55),
+        sh(2023, 3, 16, 7, 0),
+        sh(2023, 3, 15, 12, 30),
+        sh(2023, 3, 15),
         sh(2022, 12, 1),
     ]
     assert [p.published_raw for p in posts][:2] == ["刚刚", "5分钟前"]
 
 
 def test_unreadable_and_future_dates_never_make_a_wrong_last_update() -> None:
-    posts = timeline(page_of(
-        card(mblog("4883000000000051", "someday")),
-        card(mblog("4883000000000052", "Tue Mar 14 09:00:00 +0800 2023")),
-    )).posts
+    posts = timeline(
+        page_of(
+            card(mblog("4883000000000051", "someday")),
+            card(mblog("4883000000000052", "Tue Mar 14 09:00:00 +0800 2023")),
+        )
+    ).posts
     assert posts[0].published_at is None and posts[0].flags == ["bad_date"]
     assert latest_publish_time(posts) == sh(2023, 3, 14, 9, 0)
     future = timeline(page_of(card(mblog("4883000000000053", "Fri Mar 15 09:00:00 +0800 2030")))).posts[0]
@@ -286,18 +339,33 @@ BOT_PAGE = b"<html><head><script>window.wbBotDetector = {};</script></head><body
 @pytest.mark.parametrize(
     ("raw", "status", "headers", "url", "outcome"),
     [
-        (body({"ok": -100, "msg": "请先登录", "url": "https://passport.weibo.cn/signin/welcome?entry=mweibo"}),
-         200, {}, None, "login_required"),
+        (
+            body({"ok": -100, "msg": "请先登录", "url": "https://passport.weibo.cn/signin/welcome?entry=mweibo"}),
+            200,
+            {},
+            None,
+            "login_required",
+        ),
         (body({"ok": -100, "url": "https://passport.weibo.cn/signin/welcome"}), 200, {}, None, "login_required"),
         (b"", 418, {}, None, "rate_limited"),
         (b"<html>blocked</html>", 432, {}, None, "rate_limited"),
         (b"Forbidden", 403, {}, None, "rate_limited"),
         (LOGIN_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}, None, "login_required"),
         (BOT_PAGE, 200, {"Content-Type": "text/html"}, None, "login_required"),
-        (b"", 302, {"Location": "https://visitor.passport.weibo.cn/visitor/visitor?entry=sinawap"}, None,
-         "login_required"),
-        (LOGIN_PAGE, 200, {}, "https://passport.weibo.cn/signin/welcome?entry=mweibo&r=https%3A%2F%2Fm.weibo.cn",
-         "login_required"),
+        (
+            b"",
+            302,
+            {"Location": "https://visitor.passport.weibo.cn/visitor/visitor?entry=sinawap"},
+            None,
+            "login_required",
+        ),
+        (
+            LOGIN_PAGE,
+            200,
+            {},
+            "https://passport.weibo.cn/signin/welcome?entry=mweibo&r=https%3A%2F%2Fm.weibo.cn",
+            "login_required",
+        ),
         (b"", 301, {"Location": "https://m.weibo.cn/elsewhere"}, None, "error"),
         (body({"ok": 0, "msg": "操作过于频繁"}), 200, {}, None, "rate_limited"),
         (body({"ok": 0, "msg": "系统繁忙"}), 200, {}, None, "error"),
@@ -314,8 +382,9 @@ BOT_PAGE = b"<html><head><script>window.wbBotDetector = {};</script></head><body
         (b'{"ok": "sure", "data": {}}', 200, {}, None, "error"),
     ],
 )
-def test_errors_and_blocks_become_outcomes(parse, raw: bytes, status: int, headers: dict, url: str | None,
-                                          outcome: str) -> None:
+def test_errors_and_blocks_become_outcomes(
+    parse, raw: bytes, status: int, headers: dict, url: str | None, outcome: str
+) -> None:
     result = parse(raw, status=status, headers=headers, url=url or (PROFILE_URL if parse is profile else TIMELINE_URL))
     assert (result.outcome, result.http_status) == (outcome, status)
     assert result.reason and len(result.reason) <= 200
@@ -329,10 +398,13 @@ def test_passport_in_a_query_parameter_is_not_a_login_wall() -> None:
 
 # A mid holds its publish second: (mid >> 22) + 515483463. The values below are the mids and full dates
 # of posts in a captured timeline (tests/fixtures/real/weibo/), where both were given.
-@pytest.mark.parametrize(("mid", "expected"), [
-    ("4383183741060648", sh(2019, 6, 14, 20, 38, 22)),
-    ("4383183715830524", sh(2019, 6, 14, 20, 38, 16)),
-])
+@pytest.mark.parametrize(
+    ("mid", "expected"),
+    [
+        ("4383183741060648", sh(2019, 6, 14, 20, 38, 22)),
+        ("4383183715830524", sh(2019, 6, 14, 20, 38, 16)),
+    ],
+)
 def test_the_mid_encodes_the_publish_second(mid: str, expected: datetime) -> None:
     from crawlers.parsing.weibo import mid_time
 
@@ -354,8 +426,9 @@ def test_imprecise_dates_take_the_second_from_the_mid() -> None:
 
 def test_a_date_with_seconds_is_kept_and_an_unreadable_one_takes_the_mids() -> None:
     fetched = datetime(2019, 6, 16, 4, 0, tzinfo=UTC)
-    raw = page_of(card(mblog("4383183741060648", "Fri Jun 14 20:38:00 +0800 2019")),
-                  card(mblog("4383183715830524", "某个时候")))
+    raw = page_of(
+        card(mblog("4383183741060648", "Fri Jun 14 20:38:00 +0800 2019")), card(mblog("4383183715830524", "某个时候"))
+    )
     result = parse_weibo_timeline(raw, status=200, headers={}, url=TIMELINE_URL, fetched_at=fetched, uid=UID, page=1)
     kept, unreadable = result.posts
     assert kept.published_at == sh(2019, 6, 14, 20, 38) and "time_from_mid" not in kept.flags
@@ -364,11 +437,20 @@ def test_a_date_with_seconds_is_kept_and_an_unreadable_one_takes_the_mids() -> N
 
 
 def test_the_timeline_carries_the_owners_followers_and_post_count() -> None:
-    owner = {"id": int(UID), "screen_name": "某某市发布", "followers_count": "58.6万", "follow_count": 30,
-             "statuses_count": 259, "verified": True}
+    owner = {
+        "id": int(UID),
+        "screen_name": "某某市发布",
+        "followers_count": "58.6万",
+        "follow_count": 30,
+        "statuses_count": 259,
+        "verified": True,
+    }
     result = timeline(page_of(card(mblog("4883000000000001", "刚刚", user=owner)), total=300))
     p = result.profile
     assert (p.followers, p.followers_raw, p.following, p.posts_total) == (586000, "58.6万", 30, 259)
     assert (p.name_seen, p.verified_seen) == ("某某市发布", True)
     without_count = {k: v for k, v in owner.items() if k != "statuses_count"}
-    assert timeline(page_of(card(mblog("4883000000000001", "刚刚", user=without_count)), total=300)).profile.posts_total == 300
+    assert (
+        timeline(page_of(card(mblog("4883000000000001", "刚刚", user=without_count)), total=300)).profile.posts_total
+        == 300
+    )

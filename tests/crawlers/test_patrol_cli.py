@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,10 @@ def account_ids(crawl: Crawl, **where: Any) -> set[int]:
         with session_scope(engine) as s:
             query = select(Account.id).join(Organization, Organization.id == Account.org_id)
             for column, value in where.items():
-                query = query.where(getattr(Organization if column == "org" else Account,
-                                            "name" if column == "org" else column) == value)
+                query = query.where(
+                    getattr(Organization if column == "org" else Account, "name" if column == "org" else column)
+                    == value
+                )
             return set(s.execute(query).scalars())
     finally:
         engine.dispose()
@@ -47,8 +48,9 @@ def test_scopes_platform_limit_unit_and_account(crawl: Crawl) -> None:
     assert visited == {ids[key] for key in expected}
 
     active = [a for a in crawl.scenario.accounts if a.kind == "active"][:2]
-    named = crawl.run("patrol", "--account", f"{active[0].platform}:{active[0].platform_id}",
-                       "--account", active[1].platform_id)
+    named = crawl.run(
+        "patrol", "--account", f"{active[0].platform}:{active[0].platform_id}", "--account", active[1].platform_id
+    )
     assert named.returncode == 0, named.stderr
     assert "patrol 3: finished" in named.stdout and "visited 2/2 accounts" in named.stdout
     assert named.stdout.splitlines()[1].split("\t")[:3] == ["platform", "accounts", "OK"]
@@ -64,11 +66,14 @@ def test_an_unknown_unit_or_account_is_refused_before_any_patrol(gp: Gp, db_url:
     assert patrols(db_url) == 0
 
 
-@pytest.mark.parametrize(("config", "message"), [
-    ('[platforms.weibo]\nroute = "sideways"\n', "platforms.weibo.route = 'sideways' is not a route"),
-    ("[bridge]\nconcurrency = 0\n", "bridge: concurrency must be >= 1 and delay >= 0"),
-    ('[patrol]\nparse_workers = "many"\n', "patrol.parse_workers = 'many' is not a number of processes"),
-])
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('[platforms.weibo]\nroute = "sideways"\n', "platforms.weibo.route = 'sideways' is not a route"),
+        ("[bridge]\nconcurrency = 0\n", "bridge: concurrency must be >= 1 and delay >= 0"),
+        ('[patrol]\nparse_workers = "many"\n', "patrol.parse_workers = 'many' is not a number of processes"),
+    ],
+)
 def test_a_bad_setting_is_refused_before_any_patrol(gp: Gp, db_url: str, config: str, message: str) -> None:
     Path("govpulse.toml").write_text(config, encoding="utf-8")
     result = gp("patrol")

@@ -39,8 +39,14 @@ def truth_problems(crawl: Crawl, patrol_id: int, routes: dict[str, str]) -> list
     return problems
 
 
-def _account_problems(truth: dict[str, Any], key: tuple[str, str], route: str, accounts: dict[tuple[str, str], int],
-                      outcomes: dict[int, Any], posts: dict[int, list[Any]]) -> list[str]:
+def _account_problems(
+    truth: dict[str, Any],
+    key: tuple[str, str],
+    route: str,
+    accounts: dict[tuple[str, str], int],
+    outcomes: dict[int, Any],
+    posts: dict[int, list[Any]],
+) -> list[str]:
     problems = []
     expected = truth["routes"][route]
     aid = accounts[key]

@@ -12,7 +12,7 @@ import pytest
 
 from registry.db import SQLITE_BUSY_MS
 from registry.locks import read_lock
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
+from tests.simulation import Crawl
 from tests.crawlers.test_patrol_crawl import truth_problems, wait_for
 
 # Twice the busy timeout and more: every writer gives up twice (a store attempt, and the one after it).

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
+from tests.simulation import Crawl
 
 SECRETS = {
     "GOVPULSE_WEIBO_COOKIE": "SUB=WBCOOKIESECRET111; SUBP=WBSUBPSECRET112",
@@ -18,8 +18,15 @@ SECRETS = {
     "GOVPULSE_WECHAT_TOKEN": "WXTOKENSECRET444",
     "GOVPULSE_BRIDGE_KEY": "BRIDGEKEYSECRET555",
 }
-PIECES = ["WBCOOKIESECRET111", "WBSUBPSECRET112", "TTCOOKIESECRET222", "WXCOOKIESECRET333", "WXTICKETSECRET334",
-          "WXTOKENSECRET444", "BRIDGEKEYSECRET555"]
+PIECES = [
+    "WBCOOKIESECRET111",
+    "WBSUBPSECRET112",
+    "TTCOOKIESECRET222",
+    "WXCOOKIESECRET333",
+    "WXTICKETSECRET334",
+    "WXTOKENSECRET444",
+    "BRIDGEKEYSECRET555",
+]
 
 
 def texts(folder: Path) -> dict[str, str]:
@@ -43,9 +50,11 @@ def test_no_secret_in_logs_database_or_reports(crawl: Crawl) -> None:
     crawl.env.update(SECRETS)
     outputs = []
     # Answers above 3 kB are cut off (Scrapy warns, quoting the URL): most of them, on every route.
-    for extra, routes in (("max_response_bytes = 3000", {"wechat": "api", "toutiao": "api"}),
-                          ("max_response_bytes = 3000", {"weibo": "feed"}),
-                          ("", {"wechat": "api", "toutiao": "api"})):
+    for extra, routes in (
+        ("max_response_bytes = 3000", {"wechat": "api", "toutiao": "api"}),
+        ("max_response_bytes = 3000", {"weibo": "feed"}),
+        ("", {"wechat": "api", "toutiao": "api"}),
+    ):
         crawl.configure(extra=extra, **routes)
         done = crawl.run("patrol", "--json", "--fresh")
         assert done.returncode == 0, done.stdout + done.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawlers.crawl_support import Crawl, crawl, truth_sim  # noqa: F401 (fixtures)
+from tests.simulation import Crawl
 from tests.crawlers.test_patrol_crawl import truth_problems, wait_for
 
 
@@ -42,8 +42,11 @@ def kill_all(pids: list[int]) -> None:
 
 
 def malformed_by_dead_workers(crawl: Crawl, patrol_id: int) -> list[str]:
-    return [f"{o.account_id}: {o.reason}" for o in crawl.outcomes(patrol_id).values()
-            if "BrokenProcessPool" in (o.reason or "") or "worker" in (o.reason or "")]
+    return [
+        f"{o.account_id}: {o.reason}"
+        for o in crawl.outcomes(patrol_id).values()
+        if "BrokenProcessPool" in (o.reason or "") or "worker" in (o.reason or "")
+    ]
 
 
 @pytest.mark.slow
@@ -59,7 +62,10 @@ def test_killed_workers_are_replaced_and_nothing_is_lost(crawl: Crawl) -> None:
     assert cli.returncode == 0, out + err
     result = json.loads(out)
     assert result["status"] == "finished" and result["accounts_done"] == total
-    assert result["workers"]["parse_restarts"] >= 1 and result["workers"]["store_restarts"] >= 1, (result["workers"], [l for l in open(result["log"]).read().splitlines() if "orker" in l or "ERROR" in l][:20])
+    assert result["workers"]["parse_restarts"] >= 1 and result["workers"]["store_restarts"] >= 1, (
+        result["workers"],
+        [line for line in Path(result["log"]).read_text().splitlines() if "orker" in line or "ERROR" in line][:20],
+    )
     assert result["workers"]["abandoned"] == 0
     assert malformed_by_dead_workers(crawl, patrol.id) == []
     assert truth_problems(crawl, patrol.id, {}) == []

@@ -64,8 +64,14 @@ def test_every_fixture_says_where_it_comes_from(path: Path) -> None:
         assert "commit" in text or ".origin says" in text, sidecar
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in [*REAL.glob("*/*.json")]
-                                  if not p.with_name(p.name + ".origin").read_text(encoding="utf-8").startswith("Not a capture")])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, id=p.name)
+        for p in [*REAL.glob("*/*.json")]
+        if not p.with_name(p.name + ".origin").read_text(encoding="utf-8").startswith("Not a capture")
+    ],
+)
 def test_every_capture_names_its_origin(path: Path) -> None:
     fields = origin(path)
     assert {"repository", "path", "commit", "fetched_at", "changes"} <= set(fields), path
@@ -76,8 +82,15 @@ def test_every_capture_names_its_origin(path: Path) -> None:
 def test_weibo_timelines(path: Path) -> None:
     data = load(path)
     uid = data["data"]["cardlistInfo"]["containerid"][6:]
-    result = parse_weibo_timeline(path.read_bytes(), status=200, headers={}, url="https://m.weibo.cn/api/container/getIndex",
-                                  fetched_at=fetched_at(path), uid=uid, page=1)
+    result = parse_weibo_timeline(
+        path.read_bytes(),
+        status=200,
+        headers={},
+        url="https://m.weibo.cn/api/container/getIndex",
+        fetched_at=fetched_at(path),
+        uid=uid,
+        page=1,
+    )
     assert result.outcome is None
     blogs = mblogs(data)
     posts = {p.platform_post_id: p for p in result.posts}
@@ -89,7 +102,11 @@ def test_weibo_timelines(path: Path) -> None:
         assert post.published_raw == blog["created_at"]
         assert post.is_pinned == (blog.get("isTop") == 1 or blog.get("mblogtype") == 2)
         assert post.is_repost == isinstance(blog.get("retweeted_status"), dict)
-        for ours, theirs in (("reposts", "reposts_count"), ("comments", "comments_count"), ("likes", "attitudes_count")):
+        for ours, theirs in (
+            ("reposts", "reposts_count"),
+            ("comments", "comments_count"),
+            ("likes", "attitudes_count"),
+        ):
             shown = blog[theirs]
             if isinstance(shown, int):
                 assert getattr(post, ours) == shown
@@ -98,7 +115,10 @@ def test_weibo_timelines(path: Path) -> None:
     owner = blogs[0]["user"]
     profile = result.profile
     assert (profile.followers, profile.posts_total, profile.name_seen) == (
-        owner["followers_count"], owner["statuses_count"], owner["screen_name"])
+        owner["followers_count"],
+        owner["statuses_count"],
+        owner["screen_name"],
+    )
     assert latest_publish_time(result.posts) == max(mid_second(b["mid"]) for b in blogs)
     assert result.next_cursor == "2"  # the page number: these captures page by page=, not since_id
 
@@ -106,20 +126,35 @@ def test_weibo_timelines(path: Path) -> None:
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in captures("weibo", "profile")])
 def test_weibo_profiles(path: Path) -> None:
     user = load(path)["data"]["userInfo"]
-    result = parse_weibo_profile(path.read_bytes(), status=200, headers={}, url="https://m.weibo.cn/api/container/getIndex",
-                                 fetched_at=fetched_at(path), uid=str(user["id"]))
+    result = parse_weibo_profile(
+        path.read_bytes(),
+        status=200,
+        headers={},
+        url="https://m.weibo.cn/api/container/getIndex",
+        fetched_at=fetched_at(path),
+        uid=str(user["id"]),
+    )
     assert result.outcome is None
     p = result.profile
     assert (p.followers, p.following, p.posts_total) == (
-        user["followers_count"], user["follow_count"], user["statuses_count"])
+        user["followers_count"],
+        user["follow_count"],
+        user["statuses_count"],
+    )
     assert (p.name_seen, p.verified_seen) == (user["screen_name"], user["verified"])
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in captures("wechat", "appmsg_list")])
 def test_wechat_appmsg_lists(path: Path) -> None:
     data = load(path)
-    result = parse_wechat_appmsg_list(path.read_bytes(), status=200, headers={}, url="https://mp.weixin.qq.com/cgi-bin/appmsg",
-                                      fetched_at=fetched_at(path), begin=0)
+    result = parse_wechat_appmsg_list(
+        path.read_bytes(),
+        status=200,
+        headers={},
+        url="https://mp.weixin.qq.com/cgi-bin/appmsg",
+        fetched_at=fetched_at(path),
+        begin=0,
+    )
     assert result.outcome is None
     items = data["app_msg_list"]
     assert [p.platform_post_id for p in result.posts] == [item["aid"] for item in items]

@@ -29,7 +29,10 @@ def test_every_configured_source_works_against_the_bridges(crawl: Crawl) -> None
     assert code == 0 and out["ok"], out
     by_platform = {s["platform"]: s for s in out["sources"]}
     assert {p: (s["route"], s["source"], s["outcome"]) for p, s in by_platform.items()} == {
-        "weibo": ("api", "api", "ok"), "toutiao": ("feed", "rsshub", "ok"), "wechat": ("feed", "wewe-rss", "ok")}
+        "weibo": ("api", "api", "ok"),
+        "toutiao": ("feed", "rsshub", "ok"),
+        "wechat": ("feed", "wewe-rss", "ok"),
+    }
     ids = {aid: key for key, aid in crawl.accounts().items()}
     for platform, source in by_platform.items():
         account_id = int(source["account"].split()[0].lstrip("#"))
@@ -69,8 +72,12 @@ def test_a_wrong_template_is_a_setup_problem_not_the_accounts(crawl: Crawl) -> N
 def test_numeric_toutiao_ids_are_listed_as_unreachable_by_configuration(crawl: Crawl) -> None:
     engine = crawl.engine()
     with engine.begin() as conn:  # registered before numeric ids were refused
-        conn.execute(text("UPDATE account SET platform_id = '50502346173' WHERE id = (SELECT max(id) FROM account "
-                          "WHERE platform = 'toutiao' AND status = 'active')"))
+        conn.execute(
+            text(
+                "UPDATE account SET platform_id = '50502346173' WHERE id = (SELECT max(id) FROM account "
+                "WHERE platform = 'toutiao' AND status = 'active')"
+            )
+        )
     engine.dispose()
     code, out = check(crawl, "--platform", "toutiao")
     assert code == 0  # the source itself works
@@ -91,7 +98,7 @@ HOSTILE = [
 @pytest.mark.slow
 def test_a_bridge_answering_badly_gets_an_outcome_and_a_reason(crawl: Crawl) -> None:
     crawl.configure(extra=f"max_response_bytes = {HUGE // 2}\n", weibo="feed")
-    accounts = sorted(aid for (platform, _), aid in crawl.accounts().items() if platform == "weibo")[:len(HOSTILE)]
+    accounts = sorted(aid for (platform, _), aid in crawl.accounts().items() if platform == "weibo")[: len(HOSTILE)]
     with hostile_bridge() as base:
         for aid, (path, _, _) in zip(accounts, HOSTILE, strict=True):
             crawl.run("account", "edit", f"#{aid}", "--feed", base + path).check_returncode()
@@ -107,7 +114,11 @@ def test_a_bridge_answering_badly_gets_an_outcome_and_a_reason(crawl: Crawl) -> 
 
 
 def test_feed_urls_to_link_local_or_metadata_addresses_are_refused(crawl: Crawl) -> None:
-    for url in ("http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/", "http://metadata.google.internal/x"):
+    for url in (
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/",
+        "http://metadata.google.internal/x",
+    ):
         done = crawl.run("account", "edit", "#1", "--feed", url)
         assert done.returncode == 2 and "link-local or cloud-metadata address" in done.stderr, done.stderr
     done = crawl.run("account", "edit", "#1", "--feed", "http://127.0.0.1:1200/weibo/user/1")  # a same-host bridge

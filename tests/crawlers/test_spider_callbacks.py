@@ -48,19 +48,34 @@ def settings(gp_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
 def make_spider(source: str, settings: Any) -> PatrolSpider:
     cls = SPIDERS[source]
     crawler = get_crawler(cls, crawl_settings(settings, source))
-    return cls.from_crawler(crawler, patrol_id=7, gp=settings, db=None, scope=ResolvedScope(), feed_platforms=frozenset())
+    return cls.from_crawler(
+        crawler, patrol_id=7, gp=settings, db=None, scope=ResolvedScope(), feed_platforms=frozenset()
+    )
 
 
-def visit_of(spider: PatrolSpider, platform: str = "weibo", platform_id: str = UID, *, known: PostState | None = None,
-             feed_url: str | None = None) -> Visit:
+def visit_of(
+    spider: PatrolSpider,
+    platform: str = "weibo",
+    platform_id: str = UID,
+    *,
+    known: PostState | None = None,
+    feed_url: str | None = None,
+) -> Visit:
     return spider.new_visit(AccountRef(id=11, platform=platform, platform_id=platform_id, feed_url=feed_url), known)
 
 
-def respond(request: Request, body: bytes | str, *, status: int = 200, url: str | None = None,
-            cls: type = TextResponse) -> TextResponse:
+def respond(
+    request: Request, body: bytes | str, *, status: int = 200, url: str | None = None, cls: type = TextResponse
+) -> TextResponse:
     raw = body.encode() if isinstance(body, str) else body
-    return cls(url or request.url, status=status, body=raw, request=request, encoding="utf-8",
-               headers={"Content-Type": "application/json"} if cls is TextResponse else {})
+    return cls(
+        url or request.url,
+        status=status,
+        body=raw,
+        request=request,
+        encoding="utf-8",
+        headers={"Content-Type": "application/json"} if cls is TextResponse else {},
+    )
 
 
 def call(request: Request, response: TextResponse) -> Any:
@@ -75,9 +90,18 @@ def weibo_time(days_ago: float) -> str:
 
 
 def mblog(mid: str, days_ago: float, *, pinned: bool = False, author: str = UID, user: dict | None = None) -> dict:
-    blog = {"id": mid, "mid": mid, "bid": f"B{mid}", "created_at": weibo_time(days_ago), "text": f"微博 {mid}",
-            "mblogtype": 2 if pinned else 0, "reposts_count": 1, "comments_count": 2, "attitudes_count": 3,
-            "user": user or {"id": int(author), "screen_name": "某某市发布", "followers_count": 100}}
+    blog = {
+        "id": mid,
+        "mid": mid,
+        "bid": f"B{mid}",
+        "created_at": weibo_time(days_ago),
+        "text": f"微博 {mid}",
+        "mblogtype": 2 if pinned else 0,
+        "reposts_count": 1,
+        "comments_count": 2,
+        "attitudes_count": 3,
+        "user": user or {"id": int(author), "screen_name": "某某市发布", "followers_count": 100},
+    }
     if pinned:
         blog["isTop"] = 1
     return {"card_type": 9, "mblog": blog, **({"profile_type_id": "proweibotop_1"} if pinned else {})}
@@ -88,8 +112,20 @@ def timeline(*cards: dict, since_id: str | None = "9000") -> str:
     return json.dumps({"ok": 1, "data": {"cardlistInfo": info, "cards": list(cards)}})
 
 
-PROFILE = json.dumps({"ok": 1, "data": {"userInfo": {"id": int(UID), "screen_name": "某某市发布", "statuses_count": 80,
-                                                     "followers_count": "1.2万", "follow_count": 10}}})
+PROFILE = json.dumps(
+    {
+        "ok": 1,
+        "data": {
+            "userInfo": {
+                "id": int(UID),
+                "screen_name": "某某市发布",
+                "statuses_count": 80,
+                "followers_count": "1.2万",
+                "follow_count": 10,
+            }
+        },
+    }
+)
 
 
 def test_weibo_timeline_first_with_cookie_and_own_slot_and_the_profile_from_its_posts(settings: Any) -> None:
@@ -100,8 +136,9 @@ def test_weibo_timeline_first_with_cookie_and_own_slot_and_the_profile_from_its_
     assert first.meta["download_slot"] == "weibo"
     assert first.headers.get("Cookie").decode() == COOKIE
     owner = {"id": int(UID), "screen_name": "某某市发布", "followers_count": "1.2万", "statuses_count": 2}
-    done = call(first, respond(first, timeline(mblog("701", 1, user=owner), mblog("702", 2, user=owner),
-                                               since_id=None)))
+    done = call(
+        first, respond(first, timeline(mblog("701", 1, user=owner), mblog("702", 2, user=owner), since_id=None))
+    )
     assert isinstance(done, AccountVisit) and done.pages == 1  # one request: no profile call
     assert (done.profile.followers, done.profile.posts_total, done.profile.name_seen) == (12000, 2, "某某市发布")
 
@@ -131,8 +168,10 @@ def test_weibo_pages_until_the_lookback_window_and_keeps_the_pinned_post(setting
     visit = visit_of(spider)
     page1 = spider.page_request(visit, None, 1)
     # A pinned post from two years ago comes first; it neither stops paging nor counts as the latest.
-    page2 = call(page1, respond(page1, timeline(mblog("100", 700, pinned=True), mblog("101", 1), mblog("102", 3),
-                                                since_id="555")))
+    page2 = call(
+        page1,
+        respond(page1, timeline(mblog("100", 700, pinned=True), mblog("101", 1), mblog("102", 3), since_id="555")),
+    )
     assert isinstance(page2, Request) and "since_id=555" in page2.url and "page=2" in page2.url
     done = call(page2, respond(page2, timeline(mblog("103", 100), mblog("104", 200))))
     assert isinstance(done, AccountVisit)
@@ -187,15 +226,22 @@ def test_the_first_visit_stops_at_the_page_cap(settings: Any) -> None:
     assert isinstance(result, AccountVisit) and result.pages == 3 and len(result.posts) == 6
 
 
-@pytest.mark.parametrize(("body", "status", "outcome"), [
-    ('{"ok": -100, "msg": "请先登录", "url": "https://passport.weibo.cn/signin/welcome"}', 200, "login_required"),
-    ('{"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}', 200, "not_found"),
-    ("<html><head><title>登录 - 微博</title></head><body>window.wbBotDetector</body></html>", 200, "login_required"),
-    ("", 418, "rate_limited"),
-    ("blocked", 432, "rate_limited"),
-    ("<html>Service Unavailable</html>", 503, "error"),
-    ('{"ok": 1, "data": ', 200, "malformed"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "outcome"),
+    [
+        ('{"ok": -100, "msg": "请先登录", "url": "https://passport.weibo.cn/signin/welcome"}', 200, "login_required"),
+        ('{"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}', 200, "not_found"),
+        (
+            "<html><head><title>登录 - 微博</title></head><body>window.wbBotDetector</body></html>",
+            200,
+            "login_required",
+        ),
+        ("", 418, "rate_limited"),
+        ("blocked", 432, "rate_limited"),
+        ("<html>Service Unavailable</html>", 503, "error"),
+        ('{"ok": 1, "data": ', 200, "malformed"),
+    ],
+)
 def test_weibo_failures_become_outcomes_without_posts(settings: Any, body: str, status: int, outcome: str) -> None:
     spider = make_spider("weibo", settings)
     first = spider.begin(visit_of(spider))
@@ -209,8 +255,12 @@ def test_a_redirect_to_the_passport_is_a_login_wall_not_a_dead_account(settings:
     spider = make_spider("weibo", settings)
     first = spider.begin(visit_of(spider))
     first.meta["redirect_urls"] = [first.url]
-    landed = respond(first, "<html><body>Sina Visitor System</body></html>", cls=HtmlResponse,
-                     url="http://visitor.passport.weibo.test/visitor/visitor?entry=miniblog")
+    landed = respond(
+        first,
+        "<html><body>Sina Visitor System</body></html>",
+        cls=HtmlResponse,
+        url="http://visitor.passport.weibo.test/visitor/visitor?entry=miniblog",
+    )
     done = call(first, landed)
     assert done.outcome == "login_required"
 
@@ -235,8 +285,9 @@ def test_a_failure_after_some_pages_keeps_what_they_showed(settings: Any) -> Non
 def test_a_timeline_of_another_accounts_posts_is_not_this_accounts(settings: Any) -> None:
     spider = make_spider("weibo", settings)
     page1 = spider.page_request(visit_of(spider), None, 1)
-    done = call(page1, respond(page1, timeline(mblog("501", 1, author="999"), mblog("502", 2, author="999"),
-                                               since_id=None)))
+    done = call(
+        page1, respond(page1, timeline(mblog("501", 1, author="999"), mblog("502", 2, author="999"), since_id=None))
+    )
     assert done.outcome == "malformed" and "another account" in done.reason
 
 
@@ -251,12 +302,20 @@ def test_a_parser_crash_is_a_malformed_page_not_a_crashed_crawl(settings: Any) -
     assert (result.outcome, result.reason) == ("malformed", "unreadable response (KeyError)")
 
 
-@pytest.mark.parametrize(("exc", "outcome", "reason"), [
-    (DownloadTimeoutError("Getting {url} took longer than 30.0 seconds."), "timeout", "no response within 30 s"),
-    (CannotResolveHostError("DNS lookup failed: {url}"), "error", "cannot resolve host wechat.test"),
-    (DownloadCancelledError("Received 6000000 bytes which is larger than download max size (5000000) in "
-                            "request <GET {url}>."), "malformed", "response larger than 5000000 bytes"),
-])
+@pytest.mark.parametrize(
+    ("exc", "outcome", "reason"),
+    [
+        (DownloadTimeoutError("Getting {url} took longer than 30.0 seconds."), "timeout", "no response within 30 s"),
+        (CannotResolveHostError("DNS lookup failed: {url}"), "error", "cannot resolve host wechat.test"),
+        (
+            DownloadCancelledError(
+                "Received 6000000 bytes which is larger than download max size (5000000) in request <GET {url}>."
+            ),
+            "malformed",
+            "response larger than 5000000 bytes",
+        ),
+    ],
+)
 def test_errbacks_classify_without_quoting_the_url(settings: Any, exc: Exception, outcome: str, reason: str) -> None:
     spider = make_spider("wechat", settings)
     request = spider.begin(visit_of(spider, "wechat", "MzA5NDc1NzQ4MA=="))
@@ -283,9 +342,24 @@ def test_wechat_falls_back_to_the_list_when_appmsgpublish_is_refused(settings: A
     second = call(first, respond(first, refused))
     assert "/cgi-bin/appmsg?" in second.url and "action=list_ex" in second.url and "begin=0" in second.url
     created = int((utcnow() - timedelta(days=1)).timestamp())
-    listing = json.dumps({"base_resp": {"ret": 0, "err_msg": "ok"}, "app_msg_cnt": 1, "app_msg_list": [
-        {"aid": "2650000001_1", "appmsgid": 2650000001, "itemidx": 1, "title": "通知", "digest": "摘要",
-         "link": "https://mp.weixin.qq.com/s/abc", "create_time": created, "update_time": created}]})
+    listing = json.dumps(
+        {
+            "base_resp": {"ret": 0, "err_msg": "ok"},
+            "app_msg_cnt": 1,
+            "app_msg_list": [
+                {
+                    "aid": "2650000001_1",
+                    "appmsgid": 2650000001,
+                    "itemidx": 1,
+                    "title": "通知",
+                    "digest": "摘要",
+                    "link": "https://mp.weixin.qq.com/s/abc",
+                    "create_time": created,
+                    "update_time": created,
+                }
+            ],
+        }
+    )
     done = call(second, respond(second, listing))  # app_msg_cnt 1 read: no request for an empty next page
     assert isinstance(done, AccountVisit) and done.pages == 1  # the refused page is not counted
     assert done.outcome == "ok" and [p.platform_post_id for p in done.posts] == ["2650000001_1"]
@@ -309,29 +383,48 @@ def test_feed_from_the_bridge_template_and_the_key_never_stored(settings: Any) -
     assert first.url == "http://bridge.test/feeds/MP_WXS_123.atom"  # RSSHub's key is not wewe-rss's business
     assert first.meta["download_slot"] == "bridge"
     updated = (utcnow() - timedelta(days=2)).replace(microsecond=0)
-    done = call(first, TextResponse(first.url, body=atom_feed(updated), request=first,
-                                    headers={"Content-Type": "application/atom+xml"}))
+    done = call(
+        first,
+        TextResponse(
+            first.url, body=atom_feed(updated), request=first, headers={"Content-Type": "application/atom+xml"}
+        ),
+    )
     assert done.outcome == "ok" and done.source == "feed" and done.posts[0].published_at == updated
     assert done.url == "http://bridge.test/feeds/MP_WXS_123.atom"
 
 
 def atom_feed(updated: datetime) -> bytes:
-    return ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
-            '<entry><title>通知</title><link href="https://mp.weixin.qq.com/s/abc"/><id>x</id>'
-            f'<updated>{updated.strftime("%Y-%m-%dT%H:%M:%S.000Z")}</updated></entry></feed>').encode()
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        '<entry><title>通知</title><link href="https://mp.weixin.qq.com/s/abc"/><id>x</id>'
+        f"<updated>{updated.strftime('%Y-%m-%dT%H:%M:%S.000Z')}</updated></entry></feed>"
+    ).encode()
 
 
-@pytest.mark.parametrize(("page", "outcome"), [
-    ("<html><body><p>此帐号已自主注销，内容无法查看</p></body></html>", "gone"),
-    ('<html><head><meta property="og:title" content="通知"/></head><body><script>var ct = "1678851000";'
-     "</script></body></html>", "ok"),
-    ("<html><body>环境异常</body></html>", "ok"),
-])
+@pytest.mark.parametrize(
+    ("page", "outcome"),
+    [
+        ("<html><body><p>此帐号已自主注销，内容无法查看</p></body></html>", "gone"),
+        (
+            '<html><head><meta property="og:title" content="通知"/></head><body><script>var ct = "1678851000";'
+            "</script></body></html>",
+            "ok",
+        ),
+        ("<html><body>环境异常</body></html>", "ok"),
+    ],
+)
 def test_a_silent_wechat_account_has_its_newest_article_page_read(settings: Any, page: str, outcome: str) -> None:
     spider = make_spider("feed", settings)
     first = spider.begin(visit_of(spider, "wechat", "MTIz"))
-    silent = call(first, TextResponse(first.url, body=atom_feed(datetime(2023, 3, 15, 4, 30, tzinfo=UTC)),
-                                      request=first, headers={"Content-Type": "application/atom+xml"}))
+    silent = call(
+        first,
+        TextResponse(
+            first.url,
+            body=atom_feed(datetime(2023, 3, 15, 4, 30, tzinfo=UTC)),
+            request=first,
+            headers={"Content-Type": "application/atom+xml"},
+        ),
+    )
     # The article's link is read on the configured WeChat host (a proxy, or the simulator).
     assert silent.url == "http://wechat.test/s/abc" and silent.meta["download_slot"] == "wechat"
     done = call(silent, HtmlResponse(silent.url, body=page.encode(), request=silent, encoding="utf-8"))
@@ -371,7 +464,8 @@ def test_parsing_in_a_worker_process_gives_the_same_visit(settings: Any) -> None
     local = visit_with(None)
     assert pooled.outcome == local.outcome == "ok"
     assert [(p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in pooled.posts] == [
-        (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts]
+        (p.platform_post_id, p.published_at, p.is_pinned, p.content_hash) for p in local.posts
+    ]
     assert all(p.content_hash for p in pooled.posts)
 
 

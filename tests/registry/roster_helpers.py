@@ -28,8 +28,9 @@ def registry_state(gp: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
     """The registry without numbers and timestamps: units by path, accounts by key, sorted."""
     unit_rows = sorted(((u["path"], u["level"], u["region_code"], u["headcount"]) for u in units(gp)), key=repr)
     skip = {"id", "org_id", "created_at", "updated_at"}
-    account_rows = sorted((tuple(sorted((k, v) for k, v in a.items() if k not in skip)) for a in accounts(gp)),
-                          key=repr)
+    account_rows = sorted(
+        (tuple(sorted((k, v) for k, v in a.items() if k not in skip)) for a in accounts(gp)), key=repr
+    )
     return unit_rows, account_rows
 
 
@@ -60,7 +61,7 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]], *, hidden: tuple[
             sheet.sheet_state = "hidden"
         for row in rows:
             sheet.append(row)
-            for cell, value in zip(sheet[sheet.max_row], row):
+            for cell, value in zip(sheet[sheet.max_row], row, strict=True):
                 if type(value) is str and value.startswith("="):
                     cell.data_type = "s"
     workbook.save(path)
@@ -105,16 +106,28 @@ def as_excel_saves(path: Path) -> Path:
         return f'<c r="{match[1].decode()}" t="s"><v>{strings.index(text)}</v></c>'.encode()
 
     for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
-        parts[name] = re.sub(rb'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>', shared, parts[name])
+        parts[name] = re.sub(
+            rb'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>', shared, parts[name]
+        )
     items = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
-    parts["xl/sharedStrings.xml"] = (f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                                     f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>').encode()
-    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"</Types>", (
-        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-        b'spreadsheetml.sharedStrings+xml"/></Types>'))
-    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(b"</Relationships>", (
-        b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        b'sharedStrings" Target="sharedStrings.xml"/></Relationships>'))
+    parts["xl/sharedStrings.xml"] = (
+        f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>'
+    ).encode()
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        (
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            b'spreadsheetml.sharedStrings+xml"/></Types>'
+        ),
+    )
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        (
+            b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            b'sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
+    )
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for name, data in parts.items():
             target.writestr(name, data)

@@ -22,23 +22,58 @@ def registry(gp):
     gp.ok("org", "add", "长沙市/雨花区", "--level", "district")
     gp.ok("org", "add", "长沙市/雨花区/党政办", "--level", "department")
     gp.ok("org", "add", "长沙市/岳麓区/党政办", "--level", "department")  # same name, other parent
-    gp.ok("account", "add", "--platform", "weibo", "--id", WEIBO_UID, "--name", "岳麓发布", "--org", "长沙市/岳麓区",
-          "--category", "政务服务", "--filing-no", "@43010400001", "--contact", "-张三", "--phone", "+86 731 8888 0000",
-          "--verified", "--opened", "2015-03-01", "--notes", "=HYPERLINK(\"http://evil\")")
-    gp.ok("account", "add", f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=1", "--name", "望月湖", "--org", "望月湖街道",
-          "--feed", "http://rsshub.local/feeds/1.atom", "--unverified")
+    gp.ok(
+        "account",
+        "add",
+        "--platform",
+        "weibo",
+        "--id",
+        WEIBO_UID,
+        "--name",
+        "岳麓发布",
+        "--org",
+        "长沙市/岳麓区",
+        "--category",
+        "政务服务",
+        "--filing-no",
+        "@43010400001",
+        "--contact",
+        "-张三",
+        "--phone",
+        "+86 731 8888 0000",
+        "--verified",
+        "--opened",
+        "2015-03-01",
+        "--notes",
+        '=HYPERLINK("http://evil")',
+    )
+    gp.ok(
+        "account",
+        "add",
+        f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=1",
+        "--name",
+        "望月湖",
+        "--org",
+        "望月湖街道",
+        "--feed",
+        "http://rsshub.local/feeds/1.atom",
+        "--unverified",
+    )
     gp.ok("account", "add", "--platform", "toutiao", "--id", TOKEN, "--name", "雨花党政", "--org", "雨花区/党政办")
     gp.ok("account", "add", "--platform", "weibo", "--id", "2803301702", "--name", "岳麓党政", "--org", "岳麓区/党政办")
     gp.ok("account", "add", "--platform", "weibo", "--id", "2803301703", "--name", "旧号", "--org", "岳麓区/党政办")
-    gp.ok("account", "merge", "2803301703", "--into", "2803301702", "--date", "2026-01-05", "--reason", "一个单位一个账号")
+    gp.ok(
+        "account", "merge", "2803301703", "--into", "2803301702", "--date", "2026-01-05", "--reason", "一个单位一个账号"
+    )
     gp.ok("account", "close", TOKEN, "--date", "2025-12-01", "--reason", "长期不更新")
     gp.ok("account", "edit", BIZ, "--status", "closing", "--date", "2026-02-01", "--reason", "拟整合")
     return gp
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx", "json"])
-def test_export_then_import_into_an_empty_database_gives_the_same_registry(registry, tmp_path: Path,
-                                                                           suffix: str) -> None:
+def test_export_then_import_into_an_empty_database_gives_the_same_registry(
+    registry, tmp_path: Path, suffix: str
+) -> None:
     exported = tmp_path / f"roster.{suffix}"
     assert registry.ok("export", str(exported)).output == f"exported 5 account(s) to {exported}\n"
     fresh = Gp(f"sqlite:///{tmp_path / 'fresh.db'}")
@@ -66,16 +101,24 @@ def test_csv_is_utf8_with_bom_and_formula_safe(registry, tmp_path: Path) -> None
     assert exported.read_bytes().startswith(b"\xef\xbb\xbf")
     header, weibo, *rest = read_csv(exported)
     row = dict(zip(header, weibo, strict=True))
-    assert row["notes"] == "'=HYPERLINK(\"http://evil\")"
+    assert row["notes"] == '\'=HYPERLINK("http://evil")'
     assert row["contact_phone"] == "'+86 731 8888 0000"
     assert row["contact_name"] == "'-张三"
     assert row["filing_no"] == "'@43010400001"
     assert (row["platform"], row["org"], row["parent"], row["status"], row["verified"]) == (
-        "Weibo", "岳麓区", "长沙市", "active", "yes")
+        "Weibo",
+        "岳麓区",
+        "长沙市",
+        "active",
+        "yes",
+    )
     unit_rows = [dict(zip(header, r, strict=True)) for r in rest if not r[0]]
     # units without accounts of their own have a row, so that their level and codes survive a round trip
     assert [(u["org"], u["parent"], u["org_level"]) for u in unit_rows] == [
-        ("长沙市", "", "city"), ("望月湖社区", "长沙市/岳麓区/望月湖街道", "community"), ("雨花区", "长沙市", "district")]
+        ("长沙市", "", "city"),
+        ("望月湖社区", "长沙市/岳麓区/望月湖街道", "community"),
+        ("雨花区", "长沙市", "district"),
+    ]
     # and the account it names still reads back as a phone number, not a formula:
     fresh = Gp(f"sqlite:///{tmp_path / 'fresh.db'}")
     fresh.ok("import", str(exported))
@@ -88,7 +131,7 @@ def test_xlsx_cells_are_text_never_formulas(registry, tmp_path: Path) -> None:
     sheet = load_workbook(exported).active
     header = [c.value for c in sheet[1]]
     notes = sheet.cell(row=2, column=header.index("notes") + 1)
-    assert (notes.value, notes.data_type) == ("=HYPERLINK(\"http://evil\")", "s")
+    assert (notes.value, notes.data_type) == ('=HYPERLINK("http://evil")', "s")
     assert sheet.cell(row=2, column=header.index("contact_phone") + 1).value == "+86 731 8888 0000"
     assert sheet.freeze_panes == "A2" and sheet.cell(row=1, column=1).font.b  # a header that stays in view
 
@@ -99,7 +142,11 @@ def test_export_filters(registry, tmp_path: Path) -> None:
         registry.ok("export", str(path), *args)
         return [(r.get("platform_id"), r["org"]) for r in json.loads(path.read_text(encoding="utf-8"))]
 
-    assert exported("--platform", "weibo") == [(WEIBO_UID, "岳麓区"), ("2803301702", "党政办"), ("2803301703", "党政办")]
+    assert exported("--platform", "weibo") == [
+        (WEIBO_UID, "岳麓区"),
+        ("2803301702", "党政办"),
+        ("2803301703", "党政办"),
+    ]
     assert exported("--org", "望月湖街道") == [(BIZ, "望月湖街道"), (None, "望月湖社区")]
     assert exported("--status", "closed") == [(TOKEN, "党政办")]
     assert exported("--category", "政务服务") == [(WEIBO_UID, "岳麓区")]
@@ -108,8 +155,7 @@ def test_export_filters(registry, tmp_path: Path) -> None:
 def test_export_errors(registry, tmp_path: Path) -> None:
     result = registry("export", str(tmp_path / "roster.pdf"))
     assert result.exit_code == 2
-    assert result.output == ("Error: unsupported export format '.pdf'\n"
-                             "Hint: name the file .csv, .xlsx or .json\n")
+    assert result.output == ("Error: unsupported export format '.pdf'\nHint: name the file .csv, .xlsx or .json\n")
     result = registry("export", str(tmp_path / "no-such-dir" / "roster.csv"))
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot write ")

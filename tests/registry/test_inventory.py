@@ -36,8 +36,23 @@ def groups(gp: Any, *args: str) -> list[dict[str, Any]]:
 def add_groups(gp: Any, org: str, n: int, category: str = "工作类", **extra: str) -> None:
     for i in range(n):
         options = [f"--{k}={v}" for k, v in extra.items()]
-        gp.ok("group", "add", "--org", org, "--platform", "微信" if i % 2 else "钉钉", "--name", f"{org}群{i + 1}",
-              "--category", category, "--owner", "张三", "--members", str(10 + i), *options)
+        gp.ok(
+            "group",
+            "add",
+            "--org",
+            org,
+            "--platform",
+            "微信" if i % 2 else "钉钉",
+            "--name",
+            f"{org}群{i + 1}",
+            "--category",
+            category,
+            "--owner",
+            "张三",
+            "--members",
+            str(10 + i),
+            *options,
+        )
 
 
 def over(result: dict[str, Any]) -> dict[str, int]:
@@ -52,15 +67,32 @@ def test_a_unit_of_18_staff_with_4_groups_is_over_by_one(gp) -> None:
     unit(gp, "岳麓区/区财政局", "--level", "department", "--headcount", "18")
     add_groups(gp, "区财政局", 3)
     assert over(check(gp)) == {}
-    gp.ok("group", "add", "--org", "区财政局", "--platform", "企业微信", "--name", "财政通知群", "--category", "通知类",
-          "--owner", "李娜")
+    gp.ok(
+        "group",
+        "add",
+        "--org",
+        "区财政局",
+        "--platform",
+        "企业微信",
+        "--name",
+        "财政通知群",
+        "--category",
+        "通知类",
+        "--owner",
+        "李娜",
+    )
     result = check(gp)
     [finding] = result["over_quota"]
-    assert (finding["unit"], finding["detail"]["groups"], finding["detail"]["cap"], finding["detail"]["over"]) == \
-        ("岳麓区/区财政局", 4, 3, 1)
+    assert (finding["unit"], finding["detail"]["groups"], finding["detail"]["cap"], finding["detail"]["over"]) == (
+        "岳麓区/区财政局",
+        4,
+        3,
+        1,
+    )
     # The merge suggested stays within a category: the smallest 工作类 group into the largest.
-    assert finding["detail"]["merge"] == [{"category": "工作类", "into": {"id": 3, "name": "区财政局群3"},
-                                           "merge": [{"id": 1, "name": "区财政局群1"}]}]
+    assert finding["detail"]["merge"] == [
+        {"category": "工作类", "into": {"id": 3, "name": "区财政局群3"}, "merge": [{"id": 1, "name": "区财政局群1"}]}
+    ]
     out = gp.ok("inventory", "check").output
     assert "岳麓区/区财政局\t4\t3\theadcount ≤ 20\t1\t工作类: merge #1 区财政局群1 into #3 区财政局群3" in out
     zh = gp.ok("inventory", "check", lang="zh").output
@@ -98,16 +130,60 @@ def test_a_unit_without_headcount_is_reported_not_guessed(gp) -> None:
 def test_a_temporary_group_that_ended_yesterday_is_flagged_and_cleared_by_dissolve(gp) -> None:
     today = local_today()
     unit(gp, "岳麓区/望月湖街道", "--level", "street")
-    refused = gp("group", "add", "--org", "望月湖街道", "--platform", "钉钉", "--name", "防汛专班", "--category", "临时专班")
+    refused = gp(
+        "group", "add", "--org", "望月湖街道", "--platform", "钉钉", "--name", "防汛专班", "--category", "临时专班"
+    )
     assert refused.exit_code == 2
-    assert refused.output.splitlines() == ["Error: a temporary group needs an end date",
-                                           "Hint: give it with --ends, e.g. --ends 2026-06-30"]
-    gp.ok("group", "add", "--org", "望月湖街道", "--platform", "钉钉", "--name", "防汛专班", "--category", "临时专班",
-          "--ends", str(today - timedelta(days=1)), "--owner", "林峰")
-    gp.ok("group", "add", "--org", "望月湖街道", "--platform", "微信", "--name", "创文专班", "--temporary",
-          "--ends", str(today + timedelta(days=7)), "--owner", "何平")
-    gp.ok("group", "add", "--org", "望月湖街道", "--platform", "微信", "--name", "迎检专班", "--temporary",
-          "--ends", str(today + timedelta(days=8)), "--owner", "何平")
+    assert refused.output.splitlines() == [
+        "Error: a temporary group needs an end date",
+        "Hint: give it with --ends, e.g. --ends 2026-06-30",
+    ]
+    gp.ok(
+        "group",
+        "add",
+        "--org",
+        "望月湖街道",
+        "--platform",
+        "钉钉",
+        "--name",
+        "防汛专班",
+        "--category",
+        "临时专班",
+        "--ends",
+        str(today - timedelta(days=1)),
+        "--owner",
+        "林峰",
+    )
+    gp.ok(
+        "group",
+        "add",
+        "--org",
+        "望月湖街道",
+        "--platform",
+        "微信",
+        "--name",
+        "创文专班",
+        "--temporary",
+        "--ends",
+        str(today + timedelta(days=7)),
+        "--owner",
+        "何平",
+    )
+    gp.ok(
+        "group",
+        "add",
+        "--org",
+        "望月湖街道",
+        "--platform",
+        "微信",
+        "--name",
+        "迎检专班",
+        "--temporary",
+        "--ends",
+        str(today + timedelta(days=8)),
+        "--owner",
+        "何平",
+    )
     assert rules(check(gp), "groups") == [("创文专班", "expiring"), ("防汛专班", "expired")]
     assert "防汛专班\tto dissolve\ttemporary group ended on" in gp.ok("inventory", "check").output
     [expired] = [g for g in groups(gp) if g["name"] == "防汛专班"]
@@ -125,11 +201,37 @@ def test_a_communitys_mini_program_and_an_app_with_check_in_are_flagged(gp) -> N
     gp.ok("org", "add", "岳麓区", "--level", "district")
     unit(gp, "岳麓区/望月湖街道/岭南社区")
     unit(gp, "岳麓区/区司法局", "--level", "department")
-    gp.ok("app", "add", "--org", "岭南社区", "--kind", "小程序", "--name", "岭南通", "--filing-no", "湘ICP备2021000002号")
-    gp.ok("app", "add", "--org", "区司法局", "--kind", "app", "--name", "普法打卡", "--filing-no", "湘ICP备2022000003号",
-          "--duties", "打卡签到, 拍照上传")
-    gp.ok("app", "add", "--org", "岳麓区", "--kind", "app", "--name", "岳麓通", "--filing-no", "湘ICP备2020000001号",
-          "--duties", "无")
+    gp.ok(
+        "app", "add", "--org", "岭南社区", "--kind", "小程序", "--name", "岭南通", "--filing-no", "湘ICP备2021000002号"
+    )
+    gp.ok(
+        "app",
+        "add",
+        "--org",
+        "区司法局",
+        "--kind",
+        "app",
+        "--name",
+        "普法打卡",
+        "--filing-no",
+        "湘ICP备2022000003号",
+        "--duties",
+        "打卡签到, 拍照上传",
+    )
+    gp.ok(
+        "app",
+        "add",
+        "--org",
+        "岳麓区",
+        "--kind",
+        "app",
+        "--name",
+        "岳麓通",
+        "--filing-no",
+        "湘ICP备2020000001号",
+        "--duties",
+        "无",
+    )
     result = check(gp)
     assert rules(result, "apps") == [("岭南通", "below_county"), ("普法打卡", "forbidden_duty")]
     [duty] = [f for f in result["apps"] if f["rule"] == "forbidden_duty"]
@@ -152,7 +254,10 @@ def test_group_merge_follows_the_merge_rule_and_is_audited(gp) -> None:
     out = gp.ok("group", "merge", "3", "--into", "1").output
     assert out == "merged work group #3 into #1\n1 group(s) merged into #3 earlier now point at #1\n"
     assert {g["id"]: (g["status"], g["merged_into"]) for g in groups(gp)} == {
-        1: ("active", None), 2: ("merged", "#1"), 3: ("merged", "#1")}
+        1: ("active", None),
+        2: ("merged", "#1"),
+        3: ("merged", "#1"),
+    }
     chain = gp("group", "merge", "1", "--into", "2")
     assert chain.output == "Error: the target #2 is merged\nHint: merge into #1\n" and chain.exit_code == 2
     itself = gp("group", "merge", "1", "--into", "#1")
@@ -163,11 +268,25 @@ def test_group_merge_follows_the_merge_rule_and_is_audited(gp) -> None:
 
 
 def test_the_group_ledger_follows_the_roster_importers_rules(gp, tmp_path: Path) -> None:
-    header = ["序号", "上级单位", "所属单位", "编制人数", "平台", "群名称", "群类型", "是否临时", "截止日期", "管理员", "群人数"]
-    rows = [[1, "岳麓区", "区财政局", 18, "微信", "财政工作群", "工作类", "", "", "王敏", 18],
-            [2, "岳麓区", "区财政局", 18, "飞书", "财政飞书群", "工作类", "", "", "王敏", 5],
-            [3, "岳麓区", "区财政局", 18, "钉钉", "预算专班", "临时专班", "", "", "周强", "十个"],
-            [4, "岳麓区", "区财政局", 20, "企业微信", "通知群", "通知类", "", "", "", 9]]
+    header = [
+        "序号",
+        "上级单位",
+        "所属单位",
+        "编制人数",
+        "平台",
+        "群名称",
+        "群类型",
+        "是否临时",
+        "截止日期",
+        "管理员",
+        "群人数",
+    ]
+    rows = [
+        [1, "岳麓区", "区财政局", 18, "微信", "财政工作群", "工作类", "", "", "王敏", 18],
+        [2, "岳麓区", "区财政局", 18, "飞书", "财政飞书群", "工作类", "", "", "王敏", 5],
+        [3, "岳麓区", "区财政局", 18, "钉钉", "预算专班", "临时专班", "", "", "周强", "十个"],
+        [4, "岳麓区", "区财政局", 20, "企业微信", "通知群", "通知类", "", "", "", 9],
+    ]
     merged = [5, "岳麓区", "区财政局", 18, "微信", "旧群", "工作类", "", "", "", 3]
     ledger = write_csv(tmp_path / "工作群台账.csv", [header + ["状态"], *rows, merged + ["已合并"]], encoding="gbk")
     result = gp("group", "import", str(ledger))
@@ -179,7 +298,8 @@ def test_the_group_ledger_follows_the_roster_importers_rules(gp, tmp_path: Path)
         "  row 5 [编制人数] '20': differs from row 2 for the same unit",
         "  row 6 [状态] '已合并': merge a group with govpulse group merge (it names the group it goes into)",
         "Hint: fix them and import again, or use --skip-invalid to import the valid rows and write the others to a "
-        "rejects file"]
+        "rejects file",
+    ]
     assert groups(gp) == []
     rows[2][10], rows[3][3] = 10, 18
     rows[1][4] = "QQ"
@@ -191,17 +311,24 @@ def test_the_group_ledger_follows_the_roster_importers_rules(gp, tmp_path: Path)
     dry = json.loads(gp.ok("group", "import", str(ledger), "--dry-run", "--json").output)
     assert (len(dry["added"]), dry["units_created"], groups(gp)) == (4, ["岳麓区", "岳麓区/区财政局"], [])
     out = gp.ok("group", "import", str(ledger)).output
-    assert out.splitlines()[1:] == ["work groups: 4 added, 0 changed, 0 unchanged",
-                                    "units created: 2: 岳麓区、岳麓区/区财政局"]
+    assert out.splitlines()[1:] == [
+        "work groups: 4 added, 0 changed, 0 unchanged",
+        "units created: 2: 岳麓区、岳麓区/区财政局",
+    ]
     stored = {g["name"]: g for g in groups(gp)}
-    assert (stored["预算专班"]["temporary"], stored["预算专班"]["ends_on"], stored["财政飞书群"]["platform"]) == \
-        (True, "2026-09-30", "qq")
+    assert (stored["预算专班"]["temporary"], stored["预算专班"]["ends_on"], stored["财政飞书群"]["platform"]) == (
+        True,
+        "2026-09-30",
+        "qq",
+    )
     assert json.loads(gp.ok("org", "show", "区财政局", "--json").output)["headcount"] == 18
     again = json.loads(gp.ok("group", "import", str(ledger), "--json").output)
     assert (again["added"], again["changed"], again["unchanged"]) == ([], [], 4)
     # A workbook: the owner given later is a change, audited as an import.
-    book = write_xlsx(tmp_path / "台账.xlsx", {"群": [header, [4, "岳麓区", "区财政局", 18, "企业微信", "通知群", "通知类",
-                                                                "", "", "李娜", 9]]})
+    book = write_xlsx(
+        tmp_path / "台账.xlsx",
+        {"群": [header, [4, "岳麓区", "区财政局", 18, "企业微信", "通知群", "通知类", "", "", "李娜", 9]]},
+    )
     changed = json.loads(gp.ok("group", "import", str(book), "--json").output)
     assert changed["changed"] == [{"group": "岳麓区/区财政局/通知群 (wecom)", "changes": {"owner": [None, "李娜"]}}]
     trail = json.loads(gp.ok("history", str(stored["通知群"]["id"]), "--group", "--json").output)["changes"]
@@ -214,21 +341,45 @@ def test_the_sample_inventory_counts_equal_a_table_counted_by_hand(gp) -> None:
     result = check(gp, "--as-of", "2026-07-01")
     # Counted by hand from docs/samples/工作群台账.csv (32 rows, one dissolved) and 政务应用台账.csv (7 rows):
     # unit: (active groups, quota, active apps)
-    table = {"岳麓区": (0, None, 1), "岳麓区/区财政局": (4, 3, 0), "岳麓区/区教育局": (6, 10, 1),
-             "岳麓区/区司法局": (6, 5, 1), "岳麓区/望月湖街道": (10, 10, 1), "岳麓区/区文旅局": (2, None, 0),
-             "岳麓区/望月湖街道/岭南社区": (2, 1, 1), "岳麓区/望月湖街道/桃花岭社区": (1, 1, 0)}
+    table = {
+        "岳麓区": (0, None, 1),
+        "岳麓区/区财政局": (4, 3, 0),
+        "岳麓区/区教育局": (6, 10, 1),
+        "岳麓区/区司法局": (6, 5, 1),
+        "岳麓区/望月湖街道": (10, 10, 1),
+        "岳麓区/区文旅局": (2, None, 0),
+        "岳麓区/望月湖街道/岭南社区": (2, 1, 1),
+        "岳麓区/望月湖街道/桃花岭社区": (1, 1, 0),
+    }
     assert {u["unit"]: (u["groups"], u["cap"], u["apps"]) for u in result["units"]} == table
     assert over(result) == {"岳麓区/区财政局": 1, "岳麓区/区司法局": 1, "岳麓区/望月湖街道/岭南社区": 1}
     assert [f["unit"] for f in result["no_headcount"]] == ["岳麓区/区文旅局"]
-    assert rules(result, "groups") == sorted([("岭南社区居民通知群", "no_owner"), ("文旅通知群", "no_owner"),
-                                              ("秋季招生专班群", "expiring"), ("防汛临时群", "expired")])
-    assert rules(result, "apps") == sorted([("岭南通", "below_county"), ("岭南通", "forbidden_duty"), ("岭南通", "no_filing"),
-                                            ("普法积分", "forbidden_duty"), ("教育云课堂", "no_filing"),
-                                            ("望月湖便民服务", "below_county"), ("财政掌上办", "closed_without_notice")])
+    assert rules(result, "groups") == sorted(
+        [
+            ("岭南社区居民通知群", "no_owner"),
+            ("文旅通知群", "no_owner"),
+            ("秋季招生专班群", "expiring"),
+            ("防汛临时群", "expired"),
+        ]
+    )
+    assert rules(result, "apps") == sorted(
+        [
+            ("岭南通", "below_county"),
+            ("岭南通", "forbidden_duty"),
+            ("岭南通", "no_filing"),
+            ("普法积分", "forbidden_duty"),
+            ("教育云课堂", "no_filing"),
+            ("望月湖便民服务", "below_county"),
+            ("财政掌上办", "closed_without_notice"),
+        ]
+    )
     assert len(groups(gp, "--status", "active")) == 31
     sub = check(gp, "--as-of", "2026-07-01", "--org", "望月湖街道")
-    assert [u["unit"] for u in sub["units"]] == ["岳麓区/望月湖街道", "岳麓区/望月湖街道/岭南社区",
-                                                 "岳麓区/望月湖街道/桃花岭社区"]
+    assert [u["unit"] for u in sub["units"]] == [
+        "岳麓区/望月湖街道",
+        "岳麓区/望月湖街道/岭南社区",
+        "岳麓区/望月湖街道/桃花岭社区",
+    ]
 
 
 def test_quotas_and_rules_come_from_the_policy_file(gp, gp_env, tmp_path: Path, monkeypatch) -> None:
@@ -238,9 +389,12 @@ def test_quotas_and_rules_come_from_the_policy_file(gp, gp_env, tmp_path: Path, 
     add_groups(gp, "岭南社区", 2)
     assert over(check(gp)) == {"岳麓区/望月湖街道/岭南社区": 1}
     policy = tmp_path / "policy.toml"
-    policy.write_text("[inventory]\nforbidden_duties = [\"check_in\"]\n"
-                      "group_quotas = { by_level = { community = 2 }, by_headcount = [ { max_headcount = 20, cap = 2 }, "
-                      "{ cap = 6 } ] }\n", encoding="utf-8")
+    policy.write_text(
+        '[inventory]\nforbidden_duties = ["check_in"]\n'
+        "group_quotas = { by_level = { community = 2 }, by_headcount = [ { max_headcount = 20, cap = 2 }, "
+        "{ cap = 6 } ] }\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("GOVPULSE_POLICY_FILE", str(policy))
     assert over(check(gp)) == {"岳麓区/区财政局": 1}
     shown = json.loads(gp.ok("policy", "show", "--json").output)["inventory"]
@@ -260,11 +414,26 @@ def test_bad_arguments_are_one_line(gp) -> None:
         (("group", "dissolve", "7"), "Error: no work group number 7"),
         (("group", "merge", "1", "--into", "2"), "Error: no work group number 1"),
         (("group", "list", "--org", "不存在的单位"), "Error: unknown unit '不存在的单位'"),
-        (("group", "add", "--org", "区财政局", "--platform", "飞书", "--name", "x"), "Error: --platform: unknown group platform '飞书'"),
-        (("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "\u202e群"), "Error: group name contains the bidirectional"),
-        (("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "x", "--members", "-1"), "Error: --members: '-1' is not a member count"),
-        (("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "x", "--temporary", "--ends", "明天"), "Error: --ends: '明天' is not a date"),
-        (("app", "add", "--org", "区财政局", "--kind", "网站", "--name", "x"), "Error: --kind: unknown app kind '网站'"),
+        (
+            ("group", "add", "--org", "区财政局", "--platform", "飞书", "--name", "x"),
+            "Error: --platform: unknown group platform '飞书'",
+        ),
+        (
+            ("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "\u202e群"),
+            "Error: group name contains the bidirectional",
+        ),
+        (
+            ("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "x", "--members", "-1"),
+            "Error: --members: '-1' is not a member count",
+        ),
+        (
+            ("group", "add", "--org", "区财政局", "--platform", "qq", "--name", "x", "--temporary", "--ends", "明天"),
+            "Error: --ends: '明天' is not a date",
+        ),
+        (
+            ("app", "add", "--org", "区财政局", "--kind", "网站", "--name", "x"),
+            "Error: --kind: unknown app kind '网站'",
+        ),
         (("app", "close", "#0"), "Error: no app number #0"),
         (("inventory", "check", "--as-of", "0001-13-01"), "Error: '0001-13-01' is not a date"),
         (("group", "import", "nope.xlsx"), "Error: no such file: 'nope.xlsx'"),

@@ -19,11 +19,19 @@ def test_upgrade_keeps_the_roster_and_adds_the_inventory(db_url: str, gp_env) ->
     engine = make_engine(db_url)
     upgrade(engine, "0001")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO organization (id, name, level, headcount, created_at, updated_at) "
-                          "VALUES (1, '岳麓区', 'district', 150, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-        conn.execute(text("INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
-                          "VALUES (1, 'weibo', '2803301701', '岳麓发布', 1, 'active', '2026-01-01 00:00:00', "
-                          "'2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO organization (id, name, level, headcount, created_at, updated_at) "
+                "VALUES (1, '岳麓区', 'district', 150, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
+                "VALUES (1, 'weibo', '2803301701', '岳麓发布', 1, 'active', '2026-01-01 00:00:00', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
     assert not inspect(engine).has_table("work_group")
     upgrade(engine, "0005")
     tables = set(inspect(engine).get_table_names())

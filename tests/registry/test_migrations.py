@@ -13,11 +13,19 @@ def test_upgrade_from_the_first_schema_keeps_the_rows(db_url) -> None:
     try:
         upgrade(engine, "0001")
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO patrol (started_at, status, scope, accounts_total, accounts_done, pid, "
-                              "summary) VALUES ('2026-11-01 00:00:00.000000', 'running', '{}', 3, 1, 4242, '{}')"))
-            conn.execute(text("INSERT INTO lock (name, token, holder, pid, host, acquired_at, heartbeat_at) VALUES "
-                              "('patrol', 't', 'old patrol', 4242, 'h', '2026-11-01 00:00:00.000000', "
-                              "'2026-11-01 00:00:00.000000')"))
+            conn.execute(
+                text(
+                    "INSERT INTO patrol (started_at, status, scope, accounts_total, accounts_done, pid, "
+                    "summary) VALUES ('2026-11-01 00:00:00.000000', 'running', '{}', 3, 1, 4242, '{}')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO lock (name, token, holder, pid, host, acquired_at, heartbeat_at) VALUES "
+                    "('patrol', 't', 'old patrol', 4242, 'h', '2026-11-01 00:00:00.000000', "
+                    "'2026-11-01 00:00:00.000000')"
+                )
+            )
         upgrade(engine)
         with engine.connect() as conn:
             for table in ("lock", "patrol", "job_run"):

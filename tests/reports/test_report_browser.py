@@ -32,9 +32,17 @@ def driver(chromium_paths: tuple[str, str]) -> Iterator[Any]:
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
     profile = tempfile.TemporaryDirectory(prefix="govpulse-chrome-")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--window-size=1400,1000",
-                 f"--user-data-dir={profile.name}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile.name}",
+    ):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(chromedriver), options=opts)
@@ -66,7 +74,8 @@ def open_page(driver: Any, url: str) -> None:
 def shown_rows(driver: Any) -> list[list[str]]:
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#acct-table tbody tr'))"
-        ".map(tr => Array.from(tr.cells).map(td => td.innerText.trim()));")
+        ".map(tr => Array.from(tr.cells).map(td => td.innerText.trim()));"
+    )
 
 
 def select(driver: Any, element_id: str, value: str) -> None:
@@ -111,7 +120,9 @@ def test_loads_clean_filters_sorts_and_keeps_the_filter_in_the_address(driver: A
     select(driver, "f-unit", "区卫健委")
     rows = shown_rows(driver)
     assert len(rows) == 100 and all(r[1] == "微博" and r[0] == "区卫健委" and r[3] == "睡眠（不达标）" for r in rows)
-    assert driver.find_element("id", "acct-count").text.endswith(f"符合条件 {BULK - 14} 个")  # the generated dormant ones
+    assert driver.find_element("id", "acct-count").text.endswith(
+        f"符合条件 {BULK - 14} 个"
+    )  # the generated dormant ones
     box = driver.find_element("id", "f-q")
     box.send_keys("批量账号012")
     WebDriverWait(driver, 5).until(lambda d: len(shown_rows(d)) == 10)  # 0120 .. 0129
@@ -160,7 +171,8 @@ def test_loads_clean_filters_sorts_and_keeps_the_filter_in_the_address(driver: A
     rate_head = driver.find_element("css selector", "#units-table th:nth-child(3)")
     rate_head.click()
     counts = driver.execute_script(
-        "return Array.from(document.querySelectorAll('#units-table tbody tr td:nth-child(3)')).map(td => +td.dataset.v)")
+        "return Array.from(document.querySelectorAll('#units-table tbody tr td:nth-child(3)')).map(td => +td.dataset.v)"
+    )
     assert counts == sorted(counts)
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -176,10 +188,25 @@ TOUTIAO_TOKEN = "MS4wLjABAAAA" + "x7Kq2ZpR9vT4mWc8LdYh3NbFs6GjQe1UoPa5IrVk0Hn"  
 def print_pdf(browser: str, page: Path, out: Path) -> Path:
     """The page printed to PDF by headless Chromium from the command line, as an office's server would."""
     with tempfile.TemporaryDirectory(prefix="govpulse-print-") as profile:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={out}",
-                        page.as_uri()], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={out}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     assert out.read_bytes().startswith(b"%PDF")
     return out
 
@@ -240,15 +267,19 @@ def assert_chinese_font(pdf: Path) -> None:
 
 
 def test_a_printed_notice_and_report_keep_every_column_and_value(
-        driver: Any, chromium_paths: tuple[str, str], sqlite_scenario: Scenario, make_report, tmp_path: Path) -> None:
+    driver: Any, chromium_paths: tuple[str, str], sqlite_scenario: Scenario, make_report, tmp_path: Path
+) -> None:
     from sqlalchemy import update
 
     from registry.models import Account
 
     account = sqlite_scenario.accounts["教育局头条"]
     with sqlite_scenario.engine.begin() as conn:
-        conn.execute(update(Account.__table__).where(Account.__table__.c.id == account).values(
-            platform_id=TOUTIAO_TOKEN, contact_name="周老师", contact_phone="0571-87654321"))
+        conn.execute(
+            update(Account.__table__)
+            .where(Account.__table__.c.id == account)
+            .values(platform_id=TOUTIAO_TOKEN, contact_name="周老师", contact_phone="0571-87654321")
+        )
     paths = make_report(sqlite_scenario, by_unit=True)
     browser = chromium_paths[0]
     notice = next(p for p in paths.unit_notices if "区教育局" in p.name)
@@ -264,7 +295,12 @@ def test_a_printed_notice_and_report_keep_every_column_and_value(
     report_pdf = print_pdf(browser, paths.html, tmp_path / "report.pdf")
     width, height = page_size(report_pdf)
     assert (round(width), round(height)) == (842, 595), "the report prints on A4 landscape"
-    assert_table_printed(report_pdf, paths.html, "//table[contains(@class, 'flagged-table')][tbody/tr[@data-account-id='%d']]" % account, account)
+    assert_table_printed(
+        report_pdf,
+        paths.html,
+        "//table[contains(@class, 'flagged-table')][tbody/tr[@data-account-id='%d']]" % account,
+        account,
+    )
     assert_chinese_font(report_pdf)
     (ARTIFACTS / "report.pdf").write_bytes(report_pdf.read_bytes())
 
@@ -284,7 +320,8 @@ def test_a_printed_notice_and_report_keep_every_column_and_value(
     visible = driver.execute_script(
         "return ['#acct-controls', '#acct-table', 'table.flagged-table', '#units-table']"
         ".map(q => document.querySelector(q)).map(e => getComputedStyle(e).display !== 'none'"
-        " && e.getClientRects().length > 0)")
+        " && e.getClientRects().length > 0)"
+    )
     assert visible == [False, False, True, True]
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
@@ -298,11 +335,14 @@ def test_a_notice_on_a_phone_shows_every_column(driver: Any, report: Any) -> Non
         cells = driver.execute_script(
             "return Array.from(document.querySelectorAll('table.notice-flagged tbody tr:first-child td'))"
             ".map(td => { const r = td.getBoundingClientRect();"
-            " return [getComputedStyle(td, '::before').content, r.left, r.right, r.height]; })")
+            " return [getComputedStyle(td, '::before').content, r.left, r.right, r.height]; })"
+        )
         width = driver.execute_script("return document.documentElement.clientWidth")
         assert len(cells) == 9
-        assert all(label not in ("none", "normal", '""') and left >= 0 and right <= width + 1 and height > 0
-                   for label, left, right, height in cells), cells
+        assert all(
+            label not in ("none", "normal", '""') and left >= 0 and right <= width + 1 and height > 0
+            for label, left, right, height in cells
+        ), cells
         assert driver.execute_script("return document.documentElement.scrollWidth") <= width + 1
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "notice-phone.png"))

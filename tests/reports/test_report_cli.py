@@ -18,8 +18,11 @@ def test_report_writes_the_files_and_prints_their_paths(scenario: Scenario, gp, 
     assert lines[2] == f"Excel: {out / 'govpulse-report-2026-11-27.xlsx'}"
     assert lines[3] == f"CSV: {out / 'govpulse-report-2026-11-27.csv'}"
     assert sorted(p.name for p in out.iterdir()) == [
-        "govpulse-report-2026-11-27.csv", "govpulse-report-2026-11-27.html", "govpulse-report-2026-11-27.xlsx",
-        "latest.html"]
+        "govpulse-report-2026-11-27.csv",
+        "govpulse-report-2026-11-27.html",
+        "govpulse-report-2026-11-27.xlsx",
+        "latest.html",
+    ]
     assert parse(out / "latest.html").get("lang") == "zh-CN", "Chinese unless asked otherwise"
 
 
@@ -47,8 +50,10 @@ def test_without_a_score_run_it_says_to_score_first(db_url: str, gp, tmp_path: P
     out = tmp_path / "none"
     result = gp("report", "--out", str(out))
     assert result.exit_code == 1
-    assert result.output.splitlines() == ["Error: no score run in the database: nothing to report",
-                                          "Hint: run `govpulse score` first"]
+    assert result.output.splitlines() == [
+        "Error: no score run in the database: nothing to report",
+        "Hint: run `govpulse score` first",
+    ]
     assert not out.exists() or not any(out.iterdir())
     zh = gp("report", "--out", str(out), lang="zh")
     assert zh.output.splitlines() == ["错误: 数据库中还没有研判结果, 无法生成报告", "提示: 先运行 govpulse score"]

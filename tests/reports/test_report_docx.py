@@ -22,9 +22,12 @@ def table_rows(table) -> list[list[str]]:
 
 def test_report_docx_writes_the_bulletin_and_the_notices(scenario: Scenario, gp, gp_env, tmp_path: Path) -> None:
     config = tmp_path / "govpulse.toml"
-    config.write_text('[report]\nissuer = "滨江区委网信办"\nbulletin_no = "滨网信〔{year}〕5号"\n'
-                      'doc_no = "滨网信通〔{year}〕{n}号"\ncontact = "王明"\nphone = "0571-8888 0000"\n'
-                      'deadline_days = 10\n', encoding="utf-8")
+    config.write_text(
+        '[report]\nissuer = "滨江区委网信办"\nbulletin_no = "滨网信〔{year}〕5号"\n'
+        'doc_no = "滨网信通〔{year}〕{n}号"\ncontact = "王明"\nphone = "0571-8888 0000"\n'
+        "deadline_days = 10\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     result = gp.ok("--config", str(config), "--lang", "zh", "report", "--out", str(out), "--docx")
     bulletin = out / "govpulse-bulletin-2026-11-27.docx"
@@ -39,21 +42,21 @@ def test_report_docx_writes_the_bulletin_and_the_notices(scenario: Scenario, gp,
     assert headings == ["一、总体情况", "二、存在的问题", "三、整改要求"]
     overall = text[text.index("一、总体情况") + 1]
     assert overall.startswith("本次研判账号14个，达标率") and "较上次" in overall and "僵尸2个" in overall
-    problems = text[text.index("二、存在的问题") + 1:text.index("三、整改要求")]
+    problems = text[text.index("二、存在的问题") + 1 : text.index("三、整改要求")]
     # Grouped by type, worst first, each account named with its platform and unit.
     assert [p[:5] for p in problems] == ["（一）僵尸", "（二）睡眠", "（三）空壳", "（四）无法"]
     assert "一中校园（微信公众号，区教育局 / 第一中学）" in problems[0] and XSS_SCRIPT in problems[0]
     assert "卫健头条（今日头条，区卫健委）" in problems[3]
-    requirements = "".join(text[text.index("三、整改要求"):])
+    requirements = "".join(text[text.index("三、整改要求") :])
     assert f"{deadline.year}年{deadline.month}月{deadline.day}日前" in requirements
     assert "报送滨江区委网信办" in requirements and "联系人：王明，联系电话：0571-8888 0000" in requirements
     signature = text.index("附件：1. 各平台巡查情况　2. 各单位巡查情况　3. 问题账号清单")
-    assert text[signature + 1:signature + 3] == ["滨江区委网信办", f"{today.year}年{today.month}月{today.day}日"]
+    assert text[signature + 1 : signature + 3] == ["滨江区委网信办", f"{today.year}年{today.month}月{today.day}日"]
     doc = Document(str(bulletin))
     assert doc.sections[-1].page_width > doc.sections[-1].page_height, "the annexes are on landscape pages"
     by_platform, by_unit, flagged = (table_rows(t) for t in doc.tables)
     assert by_platform[0][0] == "平台" and by_platform[-1][0] == "合计" and by_platform[-1][-2] == "14"
-    assert [r[1] for r in by_unit[1:]][0] == "长河街道", "the unit with the lowest rate first"
+    assert by_unit[1][1] == "长河街道", "the unit with the lowest rate first"
     assert flagged[0][:3] == ["单位", "平台", "账号"] and len(flagged) == 1 + 7
     names = {r[2] for r in flagged[1:]}
     assert {"一中校园", "教育局头条", XSS_SCRIPT, XSS_IMG} <= names and FORMULA not in names

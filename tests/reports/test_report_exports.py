@@ -12,15 +12,34 @@ from sqlalchemy import select, text
 from registry.models import Verdict
 from registry.timeutil import SHANGHAI
 
-SHEETS_ZH = ["总体情况", "范围与巡查时间", "按平台和研判结果", "趋势", "单位排名", "问题账号及证据", "全部账号", "整合方案",
-             "巡查异常", "生效的阈值", "数据来源"]
+SHEETS_ZH = [
+    "总体情况",
+    "范围与巡查时间",
+    "按平台和研判结果",
+    "趋势",
+    "单位排名",
+    "问题账号及证据",
+    "全部账号",
+    "整合方案",
+    "巡查异常",
+    "生效的阈值",
+    "数据来源",
+]
 
 
 def verdicts(sc: Scenario) -> dict[str, dict]:
     with sc.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT a.name, v.status FROM verdict v JOIN account a ON a.id = v.account_id "
-            "WHERE v.run_id = :r AND v.registry_status = 'active'"), {"r": sc.run_id}).mappings().all()
+        rows = (
+            conn.execute(
+                text(
+                    "SELECT a.name, v.status FROM verdict v JOIN account a ON a.id = v.account_id "
+                    "WHERE v.run_id = :r AND v.registry_status = 'active'"
+                ),
+                {"r": sc.run_id},
+            )
+            .mappings()
+            .all()
+        )
     return {r["name"]: dict(r) for r in rows}
 
 
@@ -49,7 +68,9 @@ def test_workbook_has_a_sheet_per_section_with_chinese_headers(scenario: Scenari
     width = accounts.column_dimensions["C"].width
     assert 10 < width <= 62
     flagged = wb["问题账号及证据"]
-    assert flagged.max_row - 1 == sum(1 for v in db.values() if v["status"] in ("dormant", "zombie", "shell", "unreachable"))
+    assert flagged.max_row - 1 == sum(
+        1 for v in db.values() if v["status"] in ("dormant", "zombie", "shell", "unreachable")
+    )
     rates = [c.number_format for c in wb["单位排名"]["H"][1:]]
     assert rates and all(f == "0.0%" for f in rates)
 
@@ -58,7 +79,9 @@ def scenario_last_post(sc: Scenario, name: str) -> datetime:
     """The verdict's last post time, in Beijing time without a zone (as Excel shows it)."""
     v = Verdict.__table__.c
     with sc.engine.connect() as conn:
-        at = conn.execute(select(v.last_post_at).where(v.account_id == sc.accounts[name], v.run_id == sc.run_id)).scalar_one()
+        at = conn.execute(
+            select(v.last_post_at).where(v.account_id == sc.accounts[name], v.run_id == sc.run_id)
+        ).scalar_one()
     return at.astimezone(SHANGHAI).replace(tzinfo=None)
 
 
@@ -100,8 +123,11 @@ def test_control_characters_from_a_platform_do_not_break_the_workbook(scenario: 
     from registry.models import Account
 
     with scenario.engine.begin() as conn:
-        conn.execute(Account.__table__.update().where(Account.__table__.c.id == scenario.accounts["健康滨江"])
-                     .values(name="健康\x0b滨江\x01"))
+        conn.execute(
+            Account.__table__.update()
+            .where(Account.__table__.c.id == scenario.accounts["健康滨江"])
+            .values(name="健康\x0b滨江\x01")
+        )
     wb = load_workbook(make_report(scenario).xlsx)
     names = [c.value for c in wb["全部账号"]["C"][1:]]
     assert "健康滨江" in names

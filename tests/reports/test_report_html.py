@@ -32,10 +32,13 @@ FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 def db_counts(sc: Scenario, run_id: int) -> Counter:
     """(platform, status) -> accounts, straight from the tables: in-service verdicts of the run."""
     with sc.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT a.platform, v.status, count(*) FROM verdict v JOIN account a ON a.id = v.account_id "
-            "WHERE v.run_id = :r AND v.registry_status NOT IN ('closed', 'merged') GROUP BY a.platform, v.status"),
-            {"r": run_id}).all()
+        rows = conn.execute(
+            text(
+                "SELECT a.platform, v.status, count(*) FROM verdict v JOIN account a ON a.id = v.account_id "
+                "WHERE v.run_id = :r AND v.registry_status NOT IN ('closed', 'merged') GROUP BY a.platform, v.status"
+            ),
+            {"r": run_id},
+        ).all()
     return Counter({(p, s): n for p, s, n in rows})
 
 
@@ -51,8 +54,18 @@ def test_every_section_is_present_in_chinese(scenario: Scenario, make_report) ->
     assert doc.get("lang") == "zh-CN"
     assert [s.get("id") for s in doc.xpath("//main/section")] == list(SECTIONS)
     headings = texts(doc.xpath("//main/section/h2"))
-    for expected in ("范围与巡查时间", "总体情况", "趋势", "单位排名", "问题账号及证据", "全部账号", "整合方案",
-                     "巡查异常", "工作群与政务应用", "研判方法"):
+    for expected in (
+        "范围与巡查时间",
+        "总体情况",
+        "趋势",
+        "单位排名",
+        "问题账号及证据",
+        "全部账号",
+        "整合方案",
+        "巡查异常",
+        "工作群与政务应用",
+        "研判方法",
+    ):
         assert any(h.startswith(expected) for h in headings), (expected, headings)
     # Times are Beijing time: the run was judged as of 2026-11-27 10:00 +08:00.
     assert "2026-11-27 10:00" in doc.xpath("//section[@id='scope']")[0].text_content()
@@ -87,18 +100,30 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
     for platform in ("wechat", "weibo", "toutiao"):
         row = doc.xpath(f"//table[@id='summary-table']//tr[@data-platform='{platform}']")[0]
         for cell in row.xpath("td[@data-status]"):
-            assert int(cell.text_content()) == counts[(platform, cell.get("data-status"))], (platform, cell.get("data-status"))
+            assert int(cell.text_content()) == counts[(platform, cell.get("data-status"))], (
+                platform,
+                cell.get("data-status"),
+            )
 
     # Flagged list: exactly the flagged verdicts, worst first.
     with scenario.engine.connect() as conn:
-        flagged_ids = {r[0] for r in conn.execute(text(
-            "SELECT account_id FROM verdict WHERE run_id = :r AND registry_status = 'active' AND status IN "
-            "('dormant', 'zombie', 'shell', 'unreachable')"), {"r": scenario.run_id})}
+        flagged_ids = {
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT account_id FROM verdict WHERE run_id = :r AND registry_status = 'active' AND status IN "
+                    "('dormant', 'zombie', 'shell', 'unreachable')"
+                ),
+                {"r": scenario.run_id},
+            )
+        }
     rows = doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")
     assert {int(r.get("data-account-id")) for r in rows} == flagged_ids
     groups = doc.xpath("//section[@id='flagged']/details")
     league = [r.get("data-unit-id") for r in doc.xpath("//table[@id='units-table']/tbody/tr")]
-    assert [g.get("data-unit-id") for g in groups] == [u for u in league if u in {g.get("data-unit-id") for g in groups}]
+    assert [g.get("data-unit-id") for g in groups] == [
+        u for u in league if u in {g.get("data-unit-id") for g in groups}
+    ]
     assert all(g.get("open") is not None for g in groups), "a small list is open, and prints whole"
     first = [texts(r.xpath("td[4]"))[0] for r in groups[0].xpath(".//tbody/tr")]
     order = ["僵尸", "无法访问", "睡眠（不达标）", "空壳"]
@@ -113,9 +138,14 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
 
     # Changes since the previous run: the changes stored with the run's verdicts, counted.
     with scenario.engine.connect() as conn:
-        stored = dict(conn.execute(text(
-            "SELECT change, count(*) FROM verdict WHERE run_id = :c AND registry_status = 'active' GROUP BY change"),
-            {"c": scenario.run_id}).all())
+        stored = dict(
+            conn.execute(
+                text(
+                    "SELECT change, count(*) FROM verdict WHERE run_id = :c AND registry_status = 'active' GROUP BY change"
+                ),
+                {"c": scenario.run_id},
+            ).all()
+        )
     assert stored["newly_flagged"] and stored["recovered"] and stored["new"], "the scenario has each kind"
     assert figure(doc, "newly_flagged") == str(stored["newly_flagged"])
     assert figure(doc, "recovered") == str(stored["recovered"])
@@ -125,8 +155,14 @@ def test_figures_equal_what_the_database_holds(scenario: Scenario, make_report) 
 def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
     doc = parse(make_report(scenario).html)
     # Expected: each in-service account counted under the child of the district that contains it.
-    league_of = {"滨江区": "滨江区", "区教育局": "区教育局", "第一中学": "区教育局", "区卫健委": "区卫健委",
-                 "长河街道": "长河街道", "江边社区": "长河街道"}
+    league_of = {
+        "滨江区": "滨江区",
+        "区教育局": "区教育局",
+        "第一中学": "区教育局",
+        "区卫健委": "区卫健委",
+        "长河街道": "长河街道",
+        "江边社区": "长河街道",
+    }
     expected = Counter(league_of[org] for name, org, *_ in ACCOUNTS if name not in RETIRED)
     rows = doc.xpath("//table[@id='units-table']/tbody/tr")
     got = {texts(r.xpath("td[2]"))[0].replace("（本级）", ""): int(texts(r.xpath("td[3]"))[0]) for r in rows}
@@ -139,9 +175,13 @@ def test_unit_league_and_problems(scenario: Scenario, make_report) -> None:
 
     problems = doc.xpath("//table[@id='problems-table']/tbody/tr")
     outcome = {int(r.get("data-account-id")): r.get("data-outcome") for r in problems}
-    assert outcome == {scenario.accounts["卫健头条"]: "gone", scenario.accounts["卫健服务"]: "timeout",
-                       scenario.accounts["长河街道"]: "login_required", scenario.accounts[FORMULA]: "malformed",
-                       scenario.accounts["新开账号"]: "never"}
+    assert outcome == {
+        scenario.accounts["卫健头条"]: "gone",
+        scenario.accounts["卫健服务"]: "timeout",
+        scenario.accounts["长河街道"]: "login_required",
+        scenario.accounts[FORMULA]: "malformed",
+        scenario.accounts["新开账号"]: "never",
+    }
     never = next(r for r in problems if r.get("data-outcome") == "never")
     assert texts(never.xpath("td[5]")) == ["从未巡查"]
 
@@ -233,8 +273,7 @@ def test_as_of_reports_an_earlier_run(scenario: Scenario, make_report) -> None:
         make_report(scenario, as_of=datetime(2020, 1, 1).astimezone())
 
 
-def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario, make_report,
-                                                              report_settings) -> None:
+def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario, make_report, report_settings) -> None:
     report_settings.data["report"]["max_html_rows"] = 2
     doc = parse(make_report(scenario).html)
     assert len(doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")) == 2
@@ -251,17 +290,26 @@ def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_set
     from registry.timeutil import to_local, utcnow
 
     conf = report_settings.data["report"]
-    conf.update(deadline_days=10, issuer="滨江区委网信办", doc_no="滨网信通〔{year}〕{n}号", contact="王明",
-                phone="0571-8888 0000")
+    conf.update(
+        deadline_days=10,
+        issuer="滨江区委网信办",
+        doc_no="滨网信通〔{year}〕{n}号",
+        contact="王明",
+        phone="0571-8888 0000",
+    )
     with scenario.engine.begin() as conn:  # the account's own contact, from the registry
-        conn.execute(update(Account.__table__).where(Account.__table__.c.id == scenario.accounts["一中微博"])
-                     .values(contact_name="李老师", contact_phone="13800001111"))
+        conn.execute(
+            update(Account.__table__)
+            .where(Account.__table__.c.id == scenario.accounts["一中微博"])
+            .values(contact_name="李老师", contact_phone="13800001111")
+        )
     paths = make_report(scenario, by_unit=True)
     doc = parse(paths.notices)
     notices = doc.xpath("//article[@class='notice']")
     assert [texts(n.xpath("h1"))[0] for n in notices] == [
         f"关于{u}政务新媒体巡查问题的整改通知"
-        for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))]
+        for u in texts(parse(paths.html).xpath("//table[@id='units-table']/tbody/tr/td[2]"))
+    ]
     today, deadline = to_local(utcnow()), to_local(utcnow()) + timedelta(days=10)
     edu = next(n for n in notices if n.get("data-unit-id") == str(scenario.orgs["区教育局"]))
     text = edu.text_content()
@@ -274,11 +322,16 @@ def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_set
     assert "报送滨江区委网信办" in request
     assert "联系人：王明，联系电话：0571-8888 0000" in text
     assert texts(edu.xpath(".//div[@class='sign']/div[@class='issuer']")) == ["滨江区委网信办"]
-    assert texts(edu.xpath(".//div[@class='sign']/div[@class='date']")) == [f"{today.year}年{today.month}月{today.day}日"]
+    assert texts(edu.xpath(".//div[@class='sign']/div[@class='date']")) == [
+        f"{today.year}年{today.month}月{today.day}日"
+    ]
     assert edu.xpath(".//div[@class='sign']/div[@class='seal']"), "room for the seal above the signature"
     assert {int(r.get("data-account-id")) for r in edu.xpath(".//table[@class='notice-flagged']/tbody/tr")} == {
-        scenario.accounts[n] for n in ("教育局头条", "一中校园", "一中微博")}
-    row = edu.xpath(f".//table[@class='notice-flagged']/tbody/tr[@data-account-id='{scenario.accounts['一中微博']}']")[0]
+        scenario.accounts[n] for n in ("教育局头条", "一中校园", "一中微博")
+    }
+    row = edu.xpath(f".//table[@class='notice-flagged']/tbody/tr[@data-account-id='{scenario.accounts['一中微博']}']")[
+        0
+    ]
     contact = row.xpath("td[last()]")[0]
     assert (contact.text.strip(), contact.xpath("div")[0].text) == ("李老师", "13800001111")
     assert row.xpath("td[last()]/@data-label") == ["联系人/电话"]  # a phone shows each cell with its column
@@ -304,16 +357,32 @@ def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario
 
     unit = scenario.orgs["区卫健委"]
     with scenario.engine.begin() as conn:  # a later run over 区卫健委 only: everything active
-        run = conn.execute(insert(ScoreRun.__table__).values(
-            as_of=AS_OF + timedelta(days=1), policy={**POLICY, "scope": {"org_id": unit}}, summary={})
+        run = conn.execute(
+            insert(ScoreRun.__table__).values(
+                as_of=AS_OF + timedelta(days=1), policy={**POLICY, "scope": {"org_id": unit}}, summary={}
+            )
         ).inserted_primary_key[0]
         ids = [scenario.accounts[n] for n, org, *_ in ACCOUNTS if org == "区卫健委" and n not in RETIRED]
-        before = {r.account_id: (r.status, "[]", r.flagged_since) for r in conn.execute(
-            select(Verdict.__table__).where(Verdict.run_id == scenario.run_id))}
-        conn.execute(insert(Verdict.__table__), [  # with the change the scorer's history would store
-            {"run_id": run, "account_id": a, "status": "active", "registry_status": "active", "flags": [],
-             "evidence": {}, "previous_status": before[a][0],
-             "change": change("active", before[a], AS_OF + timedelta(days=1))[0]} for a in ids])
+        before = {
+            r.account_id: (r.status, "[]", r.flagged_since)
+            for r in conn.execute(select(Verdict.__table__).where(Verdict.run_id == scenario.run_id))
+        }
+        conn.execute(
+            insert(Verdict.__table__),
+            [  # with the change the scorer's history would store
+                {
+                    "run_id": run,
+                    "account_id": a,
+                    "status": "active",
+                    "registry_status": "active",
+                    "flags": [],
+                    "evidence": {},
+                    "previous_status": before[a][0],
+                    "change": change("active", before[a], AS_OF + timedelta(days=1))[0],
+                }
+                for a in ids
+            ],
+        )
     whole = parse(make_report(scenario).html)
     assert whole.xpath("//title")[0].text_content().endswith("2026-11-27"), "the unit's run is not the district's"
     assert figure(whole, "total") == "14"
@@ -324,13 +393,15 @@ def test_a_run_limited_to_one_unit_is_used_only_for_that_unit(scenario: Scenario
     assert figure(part, "recovered") == "1"  # 卫健头条 was unreachable; unknown -> active is not a recovery
 
 
-def test_method_shows_the_policy_of_the_run_and_both_languages_are_complete(scenario: Scenario,
-                                                                             make_report) -> None:
+def test_method_shows_the_policy_of_the_run_and_both_languages_are_complete(scenario: Scenario, make_report) -> None:
     from reports.i18n import catalog
 
     assert set(catalog("zh")) == set(catalog("en")), "every label in both languages"
     doc = parse(make_report(scenario).html)
-    rows = {texts(r.xpath("td[1]"))[0]: texts(r.xpath("td[2]"))[0] for r in doc.xpath("//table[@id='policy-table']/tbody/tr")}
+    rows = {
+        texts(r.xpath("td[1]"))[0]: texts(r.xpath("td[2]"))[0]
+        for r in doc.xpath("//table[@id='policy-table']/tbody/tr")
+    }
     assert rows["不更新阈值（天，国家检查单项否决）"] == "14" and rows["统计窗口（天）"] == "90"
     assert rows["shell · max_originals"] == "1", "a key without a label is shown as it is"
     assert "90天发布" in texts(doc.xpath("(//table[contains(@class, 'flagged-table')])[1]/thead//th"))

@@ -60,8 +60,11 @@ class WebhookReceiver:
 def _dingtalk_sign_ok(query: dict[str, list[str]]) -> bool:
     timestamp, sign = query.get("timestamp", [""])[0], query.get("sign", [""])[0]
     digest = hmac.new(DINGTALK_SECRET.encode(), f"{timestamp}\n{DINGTALK_SECRET}".encode(), hashlib.sha256).digest()
-    return bool(timestamp) and abs(time.time() * 1000 - int(timestamp)) < 3_600_000 \
+    return (
+        bool(timestamp)
+        and abs(time.time() * 1000 - int(timestamp)) < 3_600_000
         and sign == base64.b64encode(digest).decode()
+    )
 
 
 @pytest.fixture
@@ -136,8 +139,9 @@ def smtp() -> Iterator[SmtpReceiver]:
         return AuthResult(success=False)
 
     receiver.port = _free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=receiver.port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = Controller(
+        Handler(), hostname="127.0.0.1", port=receiver.port, authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     yield receiver
     controller.stop()
@@ -183,10 +187,19 @@ class Site:
         return open_engine(self.db_url)
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_") or k == "GOVPULSE_TEST_POSTGRES_URL"}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("GOVPULSE_") or k == "GOVPULSE_TEST_POSTGRES_URL"
+        }
         env.update({name: self.base_url for name in ENV_NAMES})
-        env.update({"GOVPULSE_CONFIG": str(self.config), "GOVPULSE_DATABASE_URL": self.db_url, "GOVPULSE_LANG": "en",
-                    "GOVPULSE_HOME": str(self.root / "home"), "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {
+                "GOVPULSE_CONFIG": str(self.config),
+                "GOVPULSE_DATABASE_URL": self.db_url,
+                "GOVPULSE_LANG": "en",
+                "GOVPULSE_HOME": str(self.root / "home"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
             env.pop(proxy, None)
         return env
@@ -195,8 +208,12 @@ class Site:
 def make_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, slow_seconds: float = 1.0) -> Iterator[Site]:
     scenario = build_scenario("truth")
     with start_simulator(scenario, slow_seconds=slow_seconds) as sim:
-        site = Site(root=tmp_path, db_url=f"sqlite:///{tmp_path / 'govpulse.db'}", base_url=sim.base_url,
-                    config=tmp_path / "govpulse.toml")
+        site = Site(
+            root=tmp_path,
+            db_url=f"sqlite:///{tmp_path / 'govpulse.db'}",
+            base_url=sim.base_url,
+            config=tmp_path / "govpulse.toml",
+        )
         site.configure(f'[report]\nout_dir = "{tmp_path / "reports"}"\n')
         for key, value in site.env().items():
             monkeypatch.setenv(key, value)
@@ -230,8 +247,14 @@ class DaemonProcess:
         self.log = site.root / f"{name}.log"
         self.out = self.log.open("ab")
         script = Path(sys.executable).with_name("govpulse")
-        self.proc = subprocess.Popen([str(script), "run"], env=site.env(), cwd=site.root, stdout=self.out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(script), "run"],
+            env=site.env(),
+            cwd=site.root,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -241,8 +264,11 @@ class DaemonProcess:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        wait_until(lambda: "govpulse scheduler running" in self.text() or self.proc.poll() is not None, timeout,
-                   "the daemon to start")
+        wait_until(
+            lambda: "govpulse scheduler running" in self.text() or self.proc.poll() is not None,
+            timeout,
+            "the daemon to start",
+        )
         assert self.proc.poll() is None, self.text()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:

@@ -15,20 +15,35 @@ from tests.scheduler.sched_helpers import DINGTALK_SECRET, SMTP_PASSWORD, cli, r
 def channel(name: str, kind: str, **keys: object) -> str:
     """An [alerts.channels.NAME] table."""
     return f'[alerts.channels.{name}]\ntype = "{kind}"\n' + "".join(
-        f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in keys.items())
+        f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in keys.items()
+    )
 
 
 def channels_config(webhook, smtp, tmp_path) -> str:
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
-    return "\n".join((
-        "[alerts]\nlogin_required_threshold = 1",
-        channel("ops", "webhook", webhook_url=webhook.url("/hook")),
-        channel("wecom", "wecom", webhook_url=webhook.url("/wecom") + "?key=wecom-robot-key"),
-        channel("ding", "dingtalk", webhook_url=webhook.url("/dingtalk") + "?access_token=ding-token",
-                secret=DINGTALK_SECRET),
-        channel("mail", "email", smtp_host="127.0.0.1", smtp_port=smtp.port, user="govpulse",
-                password_file=str(tmp_path / "smtp-password"), **{"from": "govpulse@example.gov.cn"},
-                to=["office@example.gov.cn"])))
+    return "\n".join(
+        (
+            "[alerts]\nlogin_required_threshold = 1",
+            channel("ops", "webhook", webhook_url=webhook.url("/hook")),
+            channel("wecom", "wecom", webhook_url=webhook.url("/wecom") + "?key=wecom-robot-key"),
+            channel(
+                "ding",
+                "dingtalk",
+                webhook_url=webhook.url("/dingtalk") + "?access_token=ding-token",
+                secret=DINGTALK_SECRET,
+            ),
+            channel(
+                "mail",
+                "email",
+                smtp_host="127.0.0.1",
+                smtp_port=smtp.port,
+                user="govpulse",
+                password_file=str(tmp_path / "smtp-password"),
+                **{"from": "govpulse@example.gov.cn"},
+                to=["office@example.gov.cn"],
+            ),
+        )
+    )
 
 
 def kinds(received) -> list[str]:
@@ -87,18 +102,27 @@ def test_alerts_once_per_change_of_state_on_every_channel(site, webhook, smtp, t
     from registry.scoring import run_scoring
 
     strict = run_scoring(engine, policy=replace(load_policy(load_settings()), dormant_days=1), as_of=utcnow())
-    assert cli("schedule", "add", "rescore", "--cron", "0 3 * * *", "--chain", "score,notify",
-               "--notify", "ops").exit_code == 0
+    assert (
+        cli("schedule", "add", "rescore", "--cron", "0 3 * * *", "--chain", "score,notify", "--notify", "ops").exit_code
+        == 0
+    )
     assert cli("schedule", "run", "rescore").exit_code == 0
     recovered = {e["account_id"] for e in webhook.at("/hook")[-1].body["events"] if e["kind"] == "recovered"}
     with engine.connect() as conn:
         latest = conn.execute(select(func.max(Verdict.run_id))).scalar()
 
         def status_in(run_id: int, statuses: tuple[str, ...]) -> set[int]:
-            return set(conn.execute(select(Verdict.account_id).where(
-                Verdict.run_id == run_id, Verdict.status.in_(statuses), Verdict.registry_status == "active")).scalars())
+            return set(
+                conn.execute(
+                    select(Verdict.account_id).where(
+                        Verdict.run_id == run_id, Verdict.status.in_(statuses), Verdict.registry_status == "active"
+                    )
+                ).scalars()
+            )
 
-        expected = status_in(strict.run_id, ("dormant", "zombie", "shell", "unreachable")) & status_in(latest, ("active",))
+        expected = status_in(strict.run_id, ("dormant", "zombie", "shell", "unreachable")) & status_in(
+            latest, ("active",)
+        )
     assert expected and recovered == expected
     assert cli("schedule", "run", "rescore").exit_code == 0
     assert not [e for e in webhook.at("/hook")[-1].body["events"] if e["kind"] == "recovered"]
@@ -106,9 +130,15 @@ def test_alerts_once_per_change_of_state_on_every_channel(site, webhook, smtp, t
 
 
 def test_failing_channel_is_recorded_retried_and_never_stops_the_chain(site, webhook, tmp_path) -> None:
-    site.configure("\n".join(("[alerts]\nmax_attempts = 2",
-                               channel("ops", "webhook", webhook_url=webhook.url("/hook")),
-                               channel("flaky", "webhook", webhook_url=webhook.url("/fail") + "?token=do-not-log-me"))))
+    site.configure(
+        "\n".join(
+            (
+                "[alerts]\nmax_attempts = 2",
+                channel("ops", "webhook", webhook_url=webhook.url("/hook")),
+                channel("flaky", "webhook", webhook_url=webhook.url("/fail") + "?token=do-not-log-me"),
+            )
+        )
+    )
     assert cli("schedule", "add", "ping", "--cron", "0 2 * * *", "--chain", "notify").exit_code == 0
     engine = site.engine()
     for _ in range(2):
@@ -122,14 +152,15 @@ def test_failing_channel_is_recorded_retried_and_never_stops_the_chain(site, web
     assert len(webhook.at("/hook")) == 2  # the working channel was served both times
     flaky = rows(engine, AlertEvent, AlertEvent.channel == "flaky")
     assert [(r["dedup_key"], r["attempts"], r["sent_at"]) for r in flaky] == [
-        (f"summary:{runs[0]['id']}", 2, None), (f"summary:{runs[1]['id']}", 1, None)]
+        (f"summary:{runs[0]['id']}", 2, None),
+        (f"summary:{runs[1]['id']}", 1, None),
+    ]
     assert flaky[0]["last_error"] == "127.0.0.1: HTTP 500 Internal Server Error"
 
     webhook.failing = False  # the channel is back: what it missed goes out, except what used up its tries
     assert cli("schedule", "run", "ping").exit_code == 0
     [delivered] = webhook.at("/fail")
-    assert [e["key"] for e in delivered.body["events"]] == [f"summary:{runs[1]['id']}",
-                                                             f"summary:{runs[1]['id'] + 1}"]
+    assert [e["key"] for e in delivered.body["events"]] == [f"summary:{runs[1]['id']}", f"summary:{runs[1]['id'] + 1}"]
     assert rows(engine, JobStep)[-1]["status"] == "succeeded"
     flaky = rows(engine, AlertEvent, AlertEvent.channel == "flaky")
     assert [r["sent_at"] is not None for r in flaky] == [False, True, True]
@@ -147,11 +178,14 @@ def test_bad_channel_configuration_fails_the_step_not_the_run(site, webhook) -> 
     engine.dispose()
 
 
-def test_channel_secrets_come_from_the_environment_or_a_file_and_are_masked(site, webhook, tmp_path,
-                                                                            monkeypatch) -> None:
+def test_channel_secrets_come_from_the_environment_or_a_file_and_are_masked(
+    site, webhook, tmp_path, monkeypatch
+) -> None:
     (tmp_path / "ding-url").write_text(webhook.url("/dingtalk") + "?access_token=ding-token\n")
-    site.configure(channel("office-wecom", "wecom") + channel("ding", "dingtalk", secret=DINGTALK_SECRET,
-                                                              webhook_url_file=str(tmp_path / "ding-url")))
+    site.configure(
+        channel("office-wecom", "wecom")
+        + channel("ding", "dingtalk", secret=DINGTALK_SECRET, webhook_url_file=str(tmp_path / "ding-url"))
+    )
     monkeypatch.setenv("GOVPULSE_ALERT_OFFICE_WECOM_WEBHOOK_URL", webhook.url("/wecom") + "?key=from-env")
     assert cli("schedule", "add", "ping", "--cron", "0 2 * * *", "--chain", "notify").exit_code == 0
     assert cli("schedule", "run", "ping").exit_code == 0

@@ -53,19 +53,28 @@ def finished(engine, name: str, count: int = 1):
     def check():
         done = [r for r in runs_of(engine, name) if r["status"] != "running"]
         return done if len(done) >= count else None
+
     return check
 
 
 def test_chain_runs_end_to_end_on_its_trigger(site, daemons, webhook) -> None:
-    engine, daemon = start(site, daemons, "failing_after = 1", f'[alerts.channels.ops]\ntype = "webhook"\n'
-                                                                 f'webhook_url = "{webhook.url("/hook")}"\n')
+    engine, daemon = start(
+        site,
+        daemons,
+        "failing_after = 1",
+        f'[alerts.channels.ops]\ntype = "webhook"\nwebhook_url = "{webhook.url("/hook")}"\n',
+    )
     # added while the daemon runs: it picks the schedule up on its next poll, no restart
     assert cli("schedule", "add", "nightly", "--cron", cron_in(3), "--platform", "toutiao").exit_code == 0
     [run] = wait_until(finished(engine, "nightly"), 60, "the nightly run")
     assert run["trigger"] == "cron" and run["status"] == "succeeded", run
     steps = steps_of(engine, run["id"])
-    assert [(s, steps[s]["status"]) for s in steps] == [("patrol", "succeeded"), ("score", "succeeded"),
-                                                        ("report", "succeeded"), ("notify", "succeeded")]
+    assert [(s, steps[s]["status"]) for s in steps] == [
+        ("patrol", "succeeded"),
+        ("score", "succeeded"),
+        ("report", "succeeded"),
+        ("notify", "succeeded"),
+    ]
     patrol = steps["patrol"]["counts"]
     assert patrol["accounts"] == patrol["done"] > 0 and patrol["ok"] > 0
     [patrol_row] = rows(engine, Patrol)
@@ -81,12 +90,16 @@ def test_chain_runs_end_to_end_on_its_trigger(site, daemons, webhook) -> None:
     assert status["daemon"]["running"] is True and status["daemon"]["pid"] == daemon.pid
     assert [(r["schedule_name"], r["status"]) for r in status["runs"]] == [("nightly", "succeeded")]
     [nightly] = status["schedules"]
-    assert datetime.fromisoformat(nightly["next_runs"][0]) - datetime.fromisoformat(run["started_at"].isoformat()) \
-        > timedelta(hours=23)
+    assert datetime.fromisoformat(nightly["next_runs"][0]) - datetime.fromisoformat(
+        run["started_at"].isoformat()
+    ) > timedelta(hours=23)
     # sources whose last visit failed (failing_after = 1), by platform and outcome, as the patrol counted them
     failing = {(f["platform"], f["outcome"]): f["accounts"] for f in status["failing_sources"]}
-    assert failing == {("toutiao", k): v for k, v in patrol.items()
-                       if k in ("malformed", "rate_limited", "timeout", "error", "not_found", "login_required")}
+    assert failing == {
+        ("toutiao", k): v
+        for k, v in patrol.items()
+        if k in ("malformed", "rate_limited", "timeout", "error", "not_found", "login_required")
+    }
     assert failing
     assert daemon.stop() == 0
     engine.dispose()
@@ -121,8 +134,10 @@ def test_scheduled_and_manual_patrols_never_overlap(slow_site, daemons) -> None:
 
     # 2. The scheduled patrol runs: a manual one started meanwhile is refused with the holder named.
     assert cli("schedule", "remove", "nightly").exit_code == 0
-    assert cli("schedule", "add", "again", "--cron", cron_in(2), "--platform", "toutiao",
-               "--chain", "patrol").exit_code == 0
+    assert (
+        cli("schedule", "add", "again", "--cron", cron_in(2), "--platform", "toutiao", "--chain", "patrol").exit_code
+        == 0
+    )
     wait_until(lambda: rows(engine, Patrol), 30, "the scheduled patrol to start")
     manual = cli("patrol", "--platform", "toutiao")
     assert manual.exit_code == 1
@@ -137,8 +152,12 @@ def test_waiting_for_the_lock_per_configuration(slow_site, daemons) -> None:
     site = slow_site
     engine, daemon = start(site, daemons, 'on_lock = "wait"\nlock_wait_seconds = 60')
     with acquire_lock(engine, "patrol", holder="govpulse patrol (tester)"):
-        assert cli("schedule", "add", "nightly", "--cron", cron_in(2), "--platform", "toutiao",
-                   "--chain", "patrol").exit_code == 0
+        assert (
+            cli(
+                "schedule", "add", "nightly", "--cron", cron_in(2), "--platform", "toutiao", "--chain", "patrol"
+            ).exit_code
+            == 0
+        )
         wait_until(lambda: rows(engine, JobStep), 30, "the patrol step to start waiting")
         assert rows(engine, Patrol) == []  # still waiting for us
     [run] = wait_until(finished(engine, "nightly"), 60, "the patrol after the wait")
@@ -177,8 +196,11 @@ def test_killed_mid_patrol_then_restarted_marks_the_run_aborted_and_catches_up_o
     # the catch-up completed the interrupted patrol (or, past patrol.resume_hours, ran a new one)
     assert [p["status"] for p in rows(engine, Patrol)] in (["finished"], ["aborted", "finished"])
     # one catch-up for the missed fire times of "often", not a burst
-    wait_until(lambda: len([r for r in runs_of(engine, "often")[often_before:] if r["trigger"] == "cron"]) >= 2,
-               20, "two regular runs of often after the restart")
+    wait_until(
+        lambda: len([r for r in runs_of(engine, "often")[often_before:] if r["trigger"] == "cron"]) >= 2,
+        20,
+        "two regular runs of often after the restart",
+    )
     assert [r["trigger"] for r in runs_of(engine, "often")[often_before:]].count("catchup") == 1
     assert len(runs_of(engine, "nightly")) == 2
     assert restarted.stop() == 0

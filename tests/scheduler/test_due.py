@@ -19,20 +19,49 @@ from scheduler.steps import run_budgets
 
 def seed(engine, counts: dict[str, int], *, closed: int = 0) -> None:
     """Two units; accounts split between them; `closed` extra closed Weibo accounts."""
-    upsert(engine, Organization, [{"id": 1, "name": "岳麓区", "level": "district", "created_at": utcnow(),
-                                   "updated_at": utcnow()},
-                                  {"id": 2, "name": "望月湖街道", "parent_id": 1, "level": "street",
-                                   "created_at": utcnow(), "updated_at": utcnow()},
-                                  {"id": 3, "name": "天心区", "level": "district", "created_at": utcnow(),
-                                   "updated_at": utcnow()}], keys=["id"])
+    upsert(
+        engine,
+        Organization,
+        [
+            {"id": 1, "name": "岳麓区", "level": "district", "created_at": utcnow(), "updated_at": utcnow()},
+            {
+                "id": 2,
+                "name": "望月湖街道",
+                "parent_id": 1,
+                "level": "street",
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            },
+            {"id": 3, "name": "天心区", "level": "district", "created_at": utcnow(), "updated_at": utcnow()},
+        ],
+        keys=["id"],
+    )
     rows = []
     for platform, n in counts.items():
         for i in range(n):
-            rows.append({"platform": platform, "platform_id": f"{platform}{i}", "name": f"{platform} {i}",
-                         "org_id": 2 if i % 3 else 3, "status": "active", "created_at": utcnow(), "updated_at": utcnow()})
+            rows.append(
+                {
+                    "platform": platform,
+                    "platform_id": f"{platform}{i}",
+                    "name": f"{platform} {i}",
+                    "org_id": 2 if i % 3 else 3,
+                    "status": "active",
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                }
+            )
     for i in range(closed):
-        rows.append({"platform": "weibo", "platform_id": f"closed{i}", "name": f"closed {i}", "org_id": 2,
-                     "status": "closed", "created_at": utcnow(), "updated_at": utcnow()})
+        rows.append(
+            {
+                "platform": "weibo",
+                "platform_id": f"closed{i}",
+                "name": f"closed {i}",
+                "org_id": 2,
+                "status": "closed",
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            }
+        )
     with engine.begin() as conn:
         conn.execute(insert(Account), rows)
 
@@ -60,8 +89,9 @@ def test_budget_caps_each_platform_and_never_hands_out_an_account_twice(engine) 
 def test_next_visit_is_one_interval_ahead_spread_by_a_jitter_from_the_id(engine) -> None:
     seed(engine, {"weibo": 640})
     now = utcnow()
-    ids = claim_due_accounts(engine, platform_budgets={"weibo": None}, now=now, interval=timedelta(hours=24),
-                             jitter=0.1)
+    ids = claim_due_accounts(
+        engine, platform_budgets={"weibo": None}, now=now, interval=timedelta(hours=24), jitter=0.1
+    )
     times = due_times(engine, ids)
     assert min(times) >= now + timedelta(hours=21.6) - timedelta(seconds=1)
     assert max(times) <= now + timedelta(hours=26.4) + timedelta(seconds=1)
@@ -103,7 +133,9 @@ def test_accounts_a_stopped_patrol_never_reached_are_due_again(engine) -> None:
     ids = claim_due_accounts(engine, platform_budgets={"weibo": None}, now=now)
     with engine.begin() as conn:
         patrol_id = conn.execute(insert(Patrol).values(status="aborted", scope={}, summary={})).inserted_primary_key[0]
-        conn.execute(insert(FetchOutcome), [{"patrol_id": patrol_id, "account_id": i, "outcome": "ok"} for i in ids[:4]])
+        conn.execute(
+            insert(FetchOutcome), [{"patrol_id": patrol_id, "account_id": i, "outcome": "ok"} for i in ids[:4]]
+        )
     release_unvisited(engine, account_ids=ids, patrol_id=patrol_id, now=now)
     again = claim_due_accounts(engine, platform_budgets={"weibo": None}, now=now)
     assert again == ids[4:]
@@ -117,15 +149,32 @@ def test_daily_budget_is_shared_out_over_the_runs_of_the_day(gp_env) -> None:
     hourly = Schedule(name="hourly", cron="0 * * * *", scope={"due_only": True}, chain=["patrol"])
     tz = zone("Asia/Shanghai")
     assert run_budgets(settings, hourly, tz, utcnow()) == {"wechat": 21, "weibo": 100, "toutiao": None}
-    nightly = Schedule(name="nightly", cron="0 2 * * *", scope={"platforms": ["weibo"], "daily_budget": {"weibo": 50}},
-                       chain=["patrol"])
+    nightly = Schedule(
+        name="nightly",
+        cron="0 2 * * *",
+        scope={"platforms": ["weibo"], "daily_budget": {"weibo": 50}},
+        chain=["patrol"],
+    )
     assert run_budgets(settings, nightly, tz, utcnow()) == {"weibo": 50}
 
 
 def test_due_only_schedule_patrols_its_share_of_the_budget_then_the_next_accounts(site) -> None:
     site.configure("[scheduler]\ndaily_budget = { toutiao = 48 }\n")  # hourly: 2 accounts a run
-    assert cli("schedule", "add", "rolling", "--cron", "0 * * * *", "--platform", "toutiao", "--due-only",
-               "--chain", "patrol").exit_code == 0
+    assert (
+        cli(
+            "schedule",
+            "add",
+            "rolling",
+            "--cron",
+            "0 * * * *",
+            "--platform",
+            "toutiao",
+            "--due-only",
+            "--chain",
+            "patrol",
+        ).exit_code
+        == 0
+    )
     engine = site.engine()
     visited = []
     for _ in range(2):
@@ -134,8 +183,13 @@ def test_due_only_schedule_patrols_its_share_of_the_budget_then_the_next_account
         step = rows(engine, JobStep)[-1]
         assert step["counts"]["due"] == 2 and step["counts"]["accounts"] == 2
         with engine.connect() as conn:
-            visited.append(set(conn.execute(select(FetchOutcome.account_id)
-                                            .where(FetchOutcome.patrol_id == step["counts"]["patrol_id"])).scalars()))
+            visited.append(
+                set(
+                    conn.execute(
+                        select(FetchOutcome.account_id).where(FetchOutcome.patrol_id == step["counts"]["patrol_id"])
+                    ).scalars()
+                )
+            )
     assert [len(v) for v in visited] == [2, 2] and not visited[0] & visited[1]
     with engine.connect() as conn:
         due = dict(conn.execute(select(Account.id, Account.next_due_at).where(Account.platform == "toutiao")).all())

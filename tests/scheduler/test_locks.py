@@ -39,8 +39,9 @@ def english(monkeypatch):
 
 
 def start_holder(db_url: str, hold_seconds: float) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, db_url, str(hold_seconds)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, db_url, str(hold_seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
 
@@ -52,7 +53,8 @@ def test_second_holder_is_refused_with_who_holds_it(engine, db_url) -> None:
             with acquire_lock(engine, "patrol", holder="schedule nightly"):
                 pass
         assert err.value.message.startswith(
-            f"a patrol is running: held by manual patrol pid {proc.pid} on {socket.gethostname()} since ")
+            f"a patrol is running: held by manual patrol pid {proc.pid} on {socket.gethostname()} since "
+        )
         assert read_lock(engine, "patrol").pid == proc.pid
     finally:
         proc.kill()
@@ -83,9 +85,17 @@ def test_lock_of_a_killed_process_is_recovered_at_once(engine, db_url) -> None:
 def _plant(engine, *, host: str, heartbeat_age: float) -> None:
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(insert(Lock.__table__).values(
-            name="patrol", token="other", holder="remote patrol", pid=1, host=host,
-            acquired_at=now - timedelta(hours=1), heartbeat_at=now - timedelta(seconds=heartbeat_age)))
+        conn.execute(
+            insert(Lock.__table__).values(
+                name="patrol",
+                token="other",
+                holder="remote patrol",
+                pid=1,
+                host=host,
+                acquired_at=now - timedelta(hours=1),
+                heartbeat_at=now - timedelta(seconds=heartbeat_age),
+            )
+        )
 
 
 def test_holder_on_another_host_is_trusted_while_its_heartbeat_is_fresh(engine) -> None:
@@ -164,8 +174,15 @@ def test_a_lock_whose_pid_now_belongs_to_another_process_is_taken_over(engine) -
     other = subprocess.Popen(["sleep", "60"])
     try:
         now = utcnow()
-        row = {"name": "patrol", "token": "dead", "holder": "govpulse patrol", "pid": other.pid,
-               "host": socket.gethostname(), "acquired_at": now, "heartbeat_at": now}
+        row = {
+            "name": "patrol",
+            "token": "dead",
+            "holder": "govpulse patrol",
+            "pid": other.pid,
+            "host": socket.gethostname(),
+            "acquired_at": now,
+            "heartbeat_at": now,
+        }
         with engine.begin() as conn:
             conn.execute(insert(Lock.__table__).values(**row, pid_start="another-boot:1"))
         with acquire_lock(engine, "patrol", holder="me") as handle:

@@ -23,8 +23,19 @@ def listed(gp) -> dict[str, dict]:
 
 
 def test_add_list_pause_resume_remove(gp) -> None:
-    out = gp.ok("schedule", "add", "nightly", "--cron", "0 2 * * *", "--platform", "weibo", "--platform", "微信",
-                "--time-limit", "3600").output
+    out = gp.ok(
+        "schedule",
+        "add",
+        "nightly",
+        "--cron",
+        "0 2 * * *",
+        "--platform",
+        "weibo",
+        "--platform",
+        "微信",
+        "--time-limit",
+        "3600",
+    ).output
     assert out.startswith("nightly: 0 2 * * * (next run ")
     gp.ok("schedule", "add", "monday", "--cron", "30 1 * * 1", "--chain", "score,report")
     rows = listed(gp)
@@ -34,8 +45,11 @@ def test_add_list_pause_resume_remove(gp) -> None:
     assert nightly["options"] == {"time_limit": 3600}
     first = datetime.fromisoformat(nightly["next_runs"][0])
     assert first == next_local(2, 0)
-    assert [datetime.fromisoformat(t) - first for t in nightly["next_runs"]] == [timedelta(0), timedelta(days=1),
-                                                                               timedelta(days=2)]
+    assert [datetime.fromisoformat(t) - first for t in nightly["next_runs"]] == [
+        timedelta(0),
+        timedelta(days=1),
+        timedelta(days=2),
+    ]
     # crontab weekdays: 1 is Monday (APScheduler 3 alone would read it as Tuesday)
     monday = [datetime.fromisoformat(t) for t in rows["monday"]["next_runs"]]
     assert monday[0] == next_local(1, 30, weekday=0) and monday[1] - monday[0] == timedelta(days=7)
@@ -87,7 +101,8 @@ def test_bad_input_is_refused_and_nothing_is_written(gp) -> None:
 def test_config_schedules_are_listed_and_protected(gp, tmp_path: Path) -> None:
     (tmp_path / "govpulse.toml").write_text(
         '[[schedules]]\nname = "quarterly"\ncron = "0 3 1 1,4,7,10 *"\nplatforms = ["weibo"]\nby_unit = true\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     row = listed(gp)["quarterly"]
     assert row["origin"] == "config (pending)" and row["options"] == {"by_unit": True}
     from registry.config import load_settings
@@ -112,7 +127,9 @@ def test_config_schedules_are_listed_and_protected(gp, tmp_path: Path) -> None:
 def test_bad_config_schedule_names_where(gp, tmp_path: Path) -> None:
     (tmp_path / "govpulse.toml").write_text(
         '[[schedules]]\nname = "ok"\ncron = "0 2 * * *"\n\n[[schedules]]\nname = "bad"\ncron = "0 2 * * *"\n'
-        'chian = ["patrol"]\n', encoding="utf-8")
+        'chian = ["patrol"]\n',
+        encoding="utf-8",
+    )
     result = gp("schedule", "list")
     assert result.exit_code == 2
     assert result.output.startswith("Error: schedules[1]: unknown key(s) chian")
@@ -138,15 +155,35 @@ def test_status_shows_patrols_started_by_hand(gp, engine) -> None:
     gp.ok("db", "upgrade")
     now = utcnow()
     with engine.begin() as conn:
-        scheduled, by_hand = (conn.execute(insert(Patrol.__table__).values(
-            started_at=now - timedelta(hours=h), status=s, scope={}, summary={}, accounts_total=300,
-            accounts_done=d)).inserted_primary_key[0] for h, s, d in ((3, "finished", 300), (1, "running", 120)))
-        run = conn.execute(insert(JobRun.__table__).values(schedule_name="nightly", started_at=now - timedelta(hours=3),
-                                                           status="ok")).inserted_primary_key[0]
-        conn.execute(insert(JobStep.__table__).values(run_id=run, step="patrol", started_at=now - timedelta(hours=3),
-                                                      status="ok", counts={"patrol_id": scheduled}))
+        scheduled, by_hand = (
+            conn.execute(
+                insert(Patrol.__table__).values(
+                    started_at=now - timedelta(hours=h),
+                    status=s,
+                    scope={},
+                    summary={},
+                    accounts_total=300,
+                    accounts_done=d,
+                )
+            ).inserted_primary_key[0]
+            for h, s, d in ((3, "finished", 300), (1, "running", 120))
+        )
+        run = conn.execute(
+            insert(JobRun.__table__).values(schedule_name="nightly", started_at=now - timedelta(hours=3), status="ok")
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(JobStep.__table__).values(
+                run_id=run,
+                step="patrol",
+                started_at=now - timedelta(hours=3),
+                status="ok",
+                counts={"patrol_id": scheduled},
+            )
+        )
     data = json.loads(gp.ok("status", "--json").output)
     assert [(p["id"], p["schedule"], p["status"]) for p in data["patrols"]] == [
-        (by_hand, None, "running"), (scheduled, "nightly", "finished")]
+        (by_hand, None, "running"),
+        (scheduled, "nightly", "finished"),
+    ]
     text = gp.ok("status").output
     assert f"{by_hand}\tby hand\trunning\t120/300" in text and f"{scheduled}\tschedule nightly\tfinished" in text

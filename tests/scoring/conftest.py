@@ -7,6 +7,7 @@ import pytest
 from tests.scoring.scoring_world import Scorer, World
 from sqlalchemy.engine import Engine
 
+
 @pytest.fixture
 def world(engine: Engine) -> World:
     return World(engine)

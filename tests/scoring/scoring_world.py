@@ -43,34 +43,67 @@ class World:
             session.flush()
             return rows[0].id
 
-    def org(self, name: str, parent: int | None = None, *, level: str = "department",
-            headcount: int | None = None) -> int:
+    def org(
+        self, name: str, parent: int | None = None, *, level: str = "department", headcount: int | None = None
+    ) -> int:
         return self._add(Organization(name=name, parent_id=parent, level=level, headcount=headcount))
 
-    def account(self, org: int, platform: str = "weibo", *, name: str | None = None, status: str = "active",
-                changed_on: date | None = None, opened_on: date | None = None, patrolled: bool = True,
-                followers: int | None = 5000) -> int:
+    def account(
+        self,
+        org: int,
+        platform: str = "weibo",
+        *,
+        name: str | None = None,
+        status: str = "active",
+        changed_on: date | None = None,
+        opened_on: date | None = None,
+        patrolled: bool = True,
+        followers: int | None = 5000,
+    ) -> int:
         n = next(self._ids)
-        account_id = self._add(Account(platform=platform, platform_id=f"{platform}{n}", name=name or f"账号{n}",
-                                       org_id=org, status=status, status_changed_on=changed_on, opened_on=opened_on))
+        account_id = self._add(
+            Account(
+                platform=platform,
+                platform_id=f"{platform}{n}",
+                name=name or f"账号{n}",
+                org_id=org,
+                status=status,
+                status_changed_on=changed_on,
+                opened_on=opened_on,
+            )
+        )
         if patrolled:
             self.outcome(account_id, "ok")
         if followers is not None:
             self.snapshot(account_id, followers)
         return account_id
 
-    def outcome(self, account: int, outcome: str = "ok", *, at: datetime | None = None, reason: str | None = None) -> int:
+    def outcome(
+        self, account: int, outcome: str = "ok", *, at: datetime | None = None, reason: str | None = None
+    ) -> int:
         at = at or ago(1 / 24)
         patrol = self._add(Patrol(started_at=at, finished_at=at, status="finished"))
-        return self._add(FetchOutcome(patrol_id=patrol, account_id=account, fetched_at=at, outcome=outcome,
-                                      reason=reason))
+        return self._add(
+            FetchOutcome(patrol_id=patrol, account_id=account, fetched_at=at, outcome=outcome, reason=reason)
+        )
 
     def snapshot(self, account: int, followers: int | None, *, at: datetime | None = None) -> int:
         return self._add(AccountSnapshot(account_id=account, taken_at=at or ago(1 / 24), followers=followers))
 
-    def posts(self, account: int, days: Iterable[float | None], *, repost: bool = False, pinned: bool = False,
-              engagement: int | None = 20, reads: int | None = None, title: str | None = None,
-              text: str | None = None, hashed: bool = True, url: str | None = None) -> list[int]:
+    def posts(
+        self,
+        account: int,
+        days: Iterable[float | None],
+        *,
+        repost: bool = False,
+        pinned: bool = False,
+        engagement: int | None = 20,
+        reads: int | None = None,
+        title: str | None = None,
+        text: str | None = None,
+        hashed: bool = True,
+        url: str | None = None,
+    ) -> list[int]:
         """One post per entry of `days` (days before AS_OF; None = an unreadable date). engagement=None:
         the source gives none (all counts NULL); otherwise it is split over reposts, comments and likes."""
         rows = []
@@ -80,13 +113,28 @@ class World:
             text_n = text if text is not None else f"正文{n}"
             counts: dict[str, Any] = {"reposts": None, "comments": None, "likes": None}
             if engagement is not None:
-                counts = {"reposts": engagement // 4, "comments": engagement // 4,
-                          "likes": engagement - 2 * (engagement // 4)}
-            rows.append(Post(account_id=account, platform_post_id=f"p{n}", published_at=None if d is None else ago(d),
-                             first_seen_at=AS_OF - timedelta(hours=2), last_seen_at=AS_OF - timedelta(hours=2),
-                             title=title_n, text=text_n, url=url or f"https://example.org/p/{n}", is_pinned=pinned,
-                             is_repost=repost, reads=reads, content_hash=content_hash(title_n, text_n) if hashed else None,
-                             **counts))
+                counts = {
+                    "reposts": engagement // 4,
+                    "comments": engagement // 4,
+                    "likes": engagement - 2 * (engagement // 4),
+                }
+            rows.append(
+                Post(
+                    account_id=account,
+                    platform_post_id=f"p{n}",
+                    published_at=None if d is None else ago(d),
+                    first_seen_at=AS_OF - timedelta(hours=2),
+                    last_seen_at=AS_OF - timedelta(hours=2),
+                    title=title_n,
+                    text=text_n,
+                    url=url or f"https://example.org/p/{n}",
+                    is_pinned=pinned,
+                    is_repost=repost,
+                    reads=reads,
+                    content_hash=content_hash(title_n, text_n) if hashed else None,
+                    **counts,
+                )
+            )
         with session_scope(self.engine) as session:
             session.add_all(rows)
             session.flush()

@@ -23,8 +23,14 @@ def in_terminal(db_url: str, *args: str, columns: int = 80, raw: bool = False) -
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     env = {**os.environ, "TERM": "xterm", "COLUMNS": str(columns)}
-    proc = subprocess.Popen([GOVPULSE, "--db", db_url, "--lang", "zh", *args], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [GOVPULSE, "--db", db_url, "--lang", "zh", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
     os.close(slave)
     chunks = []
     while True:

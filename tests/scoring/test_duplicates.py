@@ -21,8 +21,13 @@ def publish(world, account: int, days: list[float], **kw) -> None:
 def units(world) -> dict[str, int]:
     district = world.org("某区", level="district")
     a = world.org("甲局", district)
-    return {"district": district, "a": a, "a_office": world.org("甲局办公室", a), "b": world.org("乙局", district),
-            "other": world.org("某市另一局", world.org("某市", level="city"))}
+    return {
+        "district": district,
+        "a": a,
+        "a_office": world.org("甲局办公室", a),
+        "b": world.org("乙局", district),
+        "other": world.org("某市另一局", world.org("某市", level="city")),
+    }
 
 
 def test_siblings_republishing_the_same_news_are_flagged(world, score, units) -> None:

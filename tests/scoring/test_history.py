@@ -12,8 +12,12 @@ def test_transitions_across_runs(world, score) -> None:
     account = world.account(world.org("区"))
     world.posts(account, [10])
     first = score.verdict(account)
-    assert (first["status"], first["change"], first["previous_status"], first["flagged_since"]) == \
-        ("active", "new", None, None)
+    assert (first["status"], first["change"], first["previous_status"], first["flagged_since"]) == (
+        "active",
+        "new",
+        None,
+        None,
+    )
 
     day20 = AS_OF + timedelta(days=10)
     world.outcome(account, at=day20 - timedelta(hours=1))
@@ -115,6 +119,11 @@ def test_two_runs_at_once_never_compare_with_the_same_run(world, score, engine, 
     for run in runs:
         run.join()
     with Session(engine) as session:
-        changes = sorted(session.exec(select(Verdict.run_id, Verdict.change, Verdict.previous_status)
-                                      .where(Verdict.account_id == account).order_by(Verdict.run_id)).all())
+        changes = sorted(
+            session.exec(
+                select(Verdict.run_id, Verdict.change, Verdict.previous_status)
+                .where(Verdict.account_id == account)
+                .order_by(Verdict.run_id)
+            ).all()
+        )
     assert [(c, p) for _, c, p in changes] == [("new", None), ("still_flagged", "dormant")]

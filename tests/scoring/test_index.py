@@ -10,8 +10,7 @@ from registry.policy import Policy
 from tests.scoring.scoring_world import sqlite_only
 
 
-def expected(posts: int, days: int, gap: float, engagement: float | None, followers: float | None,
-             p: Policy) -> float:
+def expected(posts: int, days: int, gap: float, engagement: float | None, followers: float | None, p: Policy) -> float:
     """docs/scoring.md, written out by hand."""
     f = min(1, math.log1p(posts) / math.log1p(p.index_posts_ref))
     r = max(0.0, 1 - days / p.zombie_days)
@@ -20,7 +19,9 @@ def expected(posts: int, days: int, gap: float, engagement: float | None, follow
     if engagement is None:
         return round(100 * activity, 1)
     e = min(1, math.log1p(engagement) / math.log1p(p.index_engagement_ref))
-    reach = e if followers is None else 0.6 * e + 0.4 * min(1, math.log1p(followers) / math.log1p(p.index_followers_ref))
+    reach = (
+        e if followers is None else 0.6 * e + 0.4 * min(1, math.log1p(followers) / math.log1p(p.index_followers_ref))
+    )
     return round(100 * (0.6 * activity + 0.4 * reach), 1)
 
 

@@ -47,7 +47,9 @@ def test_a_shell_or_zombie_merges_into_the_parent_units_active_account(world, sc
     # Each account's reason is its own status, not that of the unit's strongest account.
     assert plan[shell]["reason_en"].startswith("Shell account whose parent unit has an active account")
     assert plan[zombie]["reason_en"].startswith("Zombie account whose parent unit has an active account")
-    assert plan[zombie]["reason_zh"].startswith("僵尸账号，上级单位") and "整合到“某区发布”" in plan[zombie]["reason_zh"]
+    assert (
+        plan[zombie]["reason_zh"].startswith("僵尸账号，上级单位") and "整合到“某区发布”" in plan[zombie]["reason_zh"]
+    )
     assert target not in plan  # alone on its platform: nothing to say
 
 
@@ -94,8 +96,11 @@ def test_quotas_by_level_and_by_headcount(world, score) -> None:
     small_team = world.org("某所", level="department", headcount=20)
     accounts = {}
     for unit in (by_level, small_team):
-        accounts[unit] = [world.active(unit, "weibo", followers=9000), world.active(unit, "wechat"),
-                          world.account(unit, "toutiao")]
+        accounts[unit] = [
+            world.active(unit, "weibo", followers=9000),
+            world.active(unit, "wechat"),
+            world.account(unit, "toutiao"),
+        ]
         world.posts(accounts[unit][2], [5])
     policy = Policy(quotas=Quotas(by_level={"department": 2}, by_headcount=(HeadcountBand(max_headcount=30, cap=1),)))
     score(policy)
@@ -104,8 +109,10 @@ def test_quotas_by_level_and_by_headcount(world, score) -> None:
     level_cut = [a for a in accounts[by_level] if a in plan]
     assert level_cut == [accounts[by_level][2]]  # the weakest of three, cap 2
     assert plan[level_cut[0]]["action"] == "over_quota"
-    assert plan[level_cut[0]]["numbers"] | {"accounts": 3, "cap": 2, "basis": "level=department"} == \
-        plan[level_cut[0]]["numbers"]
+    assert (
+        plan[level_cut[0]]["numbers"] | {"accounts": 3, "cap": 2, "basis": "level=department"}
+        == plan[level_cut[0]]["numbers"]
+    )
     assert "over_quota" in verdicts[level_cut[0]]["flags"]
     team_cut = [a for a in accounts[small_team] if a in plan]
     assert len(team_cut) == 2 and accounts[small_team][0] not in team_cut  # cap 1 by headcount, strongest kept
@@ -125,8 +132,10 @@ def test_plan_command(gp, world, score) -> None:
     gp.ok("score", "--as-of", "2026-06-30")
     rows = table(gp.ok("plan").output)
     assert [(r["account"], r["action"], r["into"]) for r in rows] == [
-        (f"甲发布 (#{dup - 1})", "Keep", "—"), (f"甲副号 (#{dup})", "Merge", f"甲发布 (#{dup - 1})"),
-        (f"乙公众号 (#{zombie})", "Close", "—")]
+        (f"甲发布 (#{dup - 1})", "Keep", "—"),
+        (f"甲副号 (#{dup})", "Merge", f"甲发布 (#{dup - 1})"),
+        (f"乙公众号 (#{zombie})", "Close", "—"),
+    ]
     only = json.loads(gp.ok("plan", "--org", "乙局", "--json").output)
     assert [(r["account_id"], r["action"]) for r in only] == [(zombie, "close")]
     zh = gp.ok("plan", "--org", "甲局", lang="zh").output

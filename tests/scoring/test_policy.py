@@ -44,7 +44,8 @@ def test_policy_show_prints_the_defaults(gp_sqlite) -> None:
 
 def test_a_policy_file_with_platform_overrides_and_quotas(gp_sqlite, tmp_path: Path, monkeypatch) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text("""
+    policy.write_text(
+        """
 dormant_days = 10
 unreachable_after = 3
 [platforms.toutiao]
@@ -52,7 +53,9 @@ dormant_days = 7
 [quotas]
 by_level = { department = 2, community = 1 }
 by_headcount = [ { max_headcount = 30, cap = 1 }, { max_headcount = 200, cap = 3 } ]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("GOVPULSE_POLICY_FILE", str(policy))
     data = json.loads(gp_sqlite.ok("policy", "show", "--json").output)
     assert (data["dormant_days"], data["unreachable_after"]) == (10, 3)
@@ -69,29 +72,37 @@ def test_govpulse_toml_policy_section_then_the_file_on_top(tmp_path: Path, gp_en
     policy = tmp_path / "p.toml"
     policy.write_text("zombie_days = 120\n", encoding="utf-8")
     config = tmp_path / "govpulse.toml"
-    config.write_text(f'[policy]\nfile = "{policy}"\nzombie_days = 60\ndormant_days = 21\n'
-                      '[policy.platforms.weibo]\nfollowers_floor = 50\n', encoding="utf-8")
+    config.write_text(
+        f'[policy]\nfile = "{policy}"\nzombie_days = 60\ndormant_days = 21\n'
+        "[policy.platforms.weibo]\nfollowers_floor = 50\n",
+        encoding="utf-8",
+    )
     p = load_policy(load_settings(config))
     assert (p.dormant_days, p.zombie_days) == (21, 120)
     assert p.for_platform("weibo").followers_floor == 50
     assert p.source == f"{config} [policy] + {policy}"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("dormant_days = -1\n", "dormant_days: must not be negative"),
-    ("dormant_days = 'x'\n", "dormant_days: must be a whole number"),
-    ("window_days = 0\n", "window_days: must be at least 1"),
-    ("zombie_dayz = 90\n", "unknown policy key 'zombie_dayz'"),
-    ("[platforms.myspace]\ndormant_days = 3\n", "platforms.myspace: unknown platform"),
-    ("[platforms.weibo]\nquotas = 3\n", "platforms.weibo.quotas: unknown threshold"),
-    ("unreachable_outcomes = ['ok']\n", "unreachable_outcomes: not a failure outcome: 'ok'"),
-    ("[quotas]\nby_level = { ministry = 3 }\n", "quotas.by_level.ministry: unknown level"),
-    ("[quotas]\nby_headcount = [ { max_headcount = 50, cap = 2 }, { max_headcount = 10, cap = 1 } ]\n",
-     "quotas.by_headcount: bands must be in increasing order"),
-    ("[quotas]\nby_headcount = [ { max = 50 } ]\n", "quotas.by_headcount[0]: must be"),
-    ("dormant_days = 30\nzombie_days = 20\n", "zombie_days: (20) must not be below dormant_days (30)"),
-    ("dormant_days = \n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dormant_days = -1\n", "dormant_days: must not be negative"),
+        ("dormant_days = 'x'\n", "dormant_days: must be a whole number"),
+        ("window_days = 0\n", "window_days: must be at least 1"),
+        ("zombie_dayz = 90\n", "unknown policy key 'zombie_dayz'"),
+        ("[platforms.myspace]\ndormant_days = 3\n", "platforms.myspace: unknown platform"),
+        ("[platforms.weibo]\nquotas = 3\n", "platforms.weibo.quotas: unknown threshold"),
+        ("unreachable_outcomes = ['ok']\n", "unreachable_outcomes: not a failure outcome: 'ok'"),
+        ("[quotas]\nby_level = { ministry = 3 }\n", "quotas.by_level.ministry: unknown level"),
+        (
+            "[quotas]\nby_headcount = [ { max_headcount = 50, cap = 2 }, { max_headcount = 10, cap = 1 } ]\n",
+            "quotas.by_headcount: bands must be in increasing order",
+        ),
+        ("[quotas]\nby_headcount = [ { max = 50 } ]\n", "quotas.by_headcount[0]: must be"),
+        ("dormant_days = 30\nzombie_days = 20\n", "zombie_days: (20) must not be below dormant_days (30)"),
+        ("dormant_days = \n", "not valid TOML"),
+    ],
+)
 def test_errors_name_the_file_and_the_key(gp_sqlite, tmp_path: Path, monkeypatch, text: str, message: str) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text(text, encoding="utf-8")

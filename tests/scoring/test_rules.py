@@ -12,10 +12,17 @@ from registry.scoring import explain_account
 from tests.scoring.scoring_world import AS_OF, ago, sqlite_only
 
 
-@pytest.mark.parametrize(("days", "status", "flags"), [
-    (13, "active", []), (14, "dormant", ["stale_14d"]), (15, "dormant", ["stale_14d"]),
-    (89, "dormant", ["stale_14d"]), (90, "zombie", ["stale_90d", "stale_14d"]), (91, "zombie", ["stale_90d", "stale_14d"]),
-])
+@pytest.mark.parametrize(
+    ("days", "status", "flags"),
+    [
+        (13, "active", []),
+        (14, "dormant", ["stale_14d"]),
+        (15, "dormant", ["stale_14d"]),
+        (89, "dormant", ["stale_14d"]),
+        (90, "zombie", ["stale_90d", "stale_14d"]),
+        (91, "zombie", ["stale_90d", "stale_14d"]),
+    ],
+)
 def test_silence_thresholds(world, score, days, status, flags) -> None:
     account = world.account(world.org("区"))
     world.posts(account, [days, days + 0.5, 200])
@@ -109,14 +116,17 @@ def test_data_older_than_the_limit_is_unknown(world, score, age, status) -> None
         assert v["rule"] == "data_stale"
 
 
-@pytest.mark.parametrize(("outcomes", "status", "rule"), [
-    (["gone"], "unknown", "gone_unconfirmed"),
-    (["gone", "gone"], "unreachable", "gone"),
-    (["not_found", "gone"], "unreachable", "gone"),
-    (["gone", "timeout", "gone"], "unknown", "gone_unconfirmed"),  # oldest first; a timeout breaks the chain
-    (["gone", "gone", "timeout"], "unknown", "fetch_failed"),
-    (["gone", "gone", "ok"], "active", "active"),
-])
+@pytest.mark.parametrize(
+    ("outcomes", "status", "rule"),
+    [
+        (["gone"], "unknown", "gone_unconfirmed"),
+        (["gone", "gone"], "unreachable", "gone"),
+        (["not_found", "gone"], "unreachable", "gone"),
+        (["gone", "timeout", "gone"], "unknown", "gone_unconfirmed"),  # oldest first; a timeout breaks the chain
+        (["gone", "gone", "timeout"], "unknown", "fetch_failed"),
+        (["gone", "gone", "ok"], "active", "active"),
+    ],
+)
 def test_unreachable_needs_consecutive_gone_patrols(world, score, outcomes, status, rule) -> None:
     account = world.account(world.org("区"), patrolled=False)
     for k, outcome in enumerate(outcomes):
@@ -154,8 +164,9 @@ def test_undated_posts_are_not_never_posted(world, score) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize(("originals", "limit", "status"), [(0, 0, "shell"), (1, 0, "active"), (1, 1, "shell"),
-                                                            (2, 1, "active")])
+@pytest.mark.parametrize(
+    ("originals", "limit", "status"), [(0, 0, "shell"), (1, 0, "active"), (1, 1, "shell"), (2, 1, "active")]
+)
 def test_reposts_only(world, score, originals, limit, status) -> None:
     account = world.account(world.org("区"))
     world.posts(account, [1, 2, 3], repost=True)
@@ -167,12 +178,15 @@ def test_reposts_only(world, score, originals, limit, status) -> None:
 
 
 @sqlite_only
-@pytest.mark.parametrize(("engagement", "followers", "status", "flags"), [
-    (4, 99, "shell", ["negligible_reach", "low_engagement", "low_following"]),
-    (5, 99, "active", ["low_following"]),
-    (4, 100, "active", ["low_engagement"]),
-    (0, 0, "shell", ["negligible_reach", "low_engagement", "low_following"]),
-])
+@pytest.mark.parametrize(
+    ("engagement", "followers", "status", "flags"),
+    [
+        (4, 99, "shell", ["negligible_reach", "low_engagement", "low_following"]),
+        (5, 99, "active", ["low_following"]),
+        (4, 100, "active", ["low_engagement"]),
+        (0, 0, "shell", ["negligible_reach", "low_engagement", "low_following"]),
+    ],
+)
 def test_negligible_reach_at_its_floors(world, score, engagement, followers, status, flags) -> None:
     account = world.account(world.org("区"), followers=followers)
     world.posts(account, [1, 2, 3], engagement=engagement)

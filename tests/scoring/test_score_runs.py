@@ -26,10 +26,18 @@ def unit(world) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("command", [("score",), ("explain", "#1"), ("report",)])
-@pytest.mark.parametrize("value, says", [
-    ("9999-12-31", "is later than now"), ((utcnow() + timedelta(days=2)).date().isoformat(), "is later than now"),
-    ("2008-12-31", "is before 2009-01-01"), ("0001-01-01", "is before 2009-01-01"),
-    ("0001-01-01T00:00+08:00", "is not a date"), ("", "is not a date"), ("2026-02-30", "is not a date")])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("9999-12-31", "is later than now"),
+        ((utcnow() + timedelta(days=2)).date().isoformat(), "is later than now"),
+        ("2008-12-31", "is before 2009-01-01"),
+        ("0001-01-01", "is before 2009-01-01"),
+        ("0001-01-01T00:00+08:00", "is not a date"),
+        ("", "is not a date"),
+        ("2026-02-30", "is not a date"),
+    ],
+)
 def test_as_of_outside_the_platforms_lifetime_is_refused(gp, world, command, value, says) -> None:
     world.active(world.org("某区"), name="正常号")
     world.active(world.org("某局"), name="正常号2")

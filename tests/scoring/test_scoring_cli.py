@@ -39,8 +39,14 @@ def test_score_prints_a_summary_with_closed_accounts_apart(gp, district) -> None
     result = gp.ok("score", "--as-of", "2026-06-30")
     rows = {r["status"]: r for r in table(result.output)}  # statuses in the words of the label catalog
     assert {s: rows[s]["in service"] for s in rows} == {
-        "Active": "1", "Dormant (fails)": "1", "Zombie": "1", "Shell": "1", "Unreachable": "1", "Not enough data": "1",
-        "total": "6"}
+        "Active": "1",
+        "Dormant (fails)": "1",
+        "Zombie": "1",
+        "Shell": "1",
+        "Unreachable": "1",
+        "Not enough data": "1",
+        "total": "6",
+    }
     assert rows["Zombie"]["closed or merged"] == "1" and rows["total"]["closed or merged"] == "1"
     assert "plan: Close 2" in result.output  # the zombie (30 followers) and the gone account
     assert "since the previous run: first verdict 7" in result.output
@@ -54,8 +60,14 @@ def test_verdicts_match_the_ground_truth_and_filter(gp, district) -> None:
     gp.ok("score", "--as-of", "2026-06-30")
     verdicts = {v["account_name"]: v for v in json.loads(gp.ok("verdicts", "--json").output)}
     assert {name: v["status"] for name, v in verdicts.items()} == {
-        "正常号": "active", "睡眠号": "dormant", "僵尸号": "zombie", "空壳号": "shell", "注销号": "unreachable",
-        "受阻号": "unknown", "已关停号": "zombie"}
+        "正常号": "active",
+        "睡眠号": "dormant",
+        "僵尸号": "zombie",
+        "空壳号": "shell",
+        "注销号": "unreachable",
+        "受阻号": "unknown",
+        "已关停号": "zombie",
+    }
     assert verdicts["受阻号"]["evidence"]["outcome_reason"] == "302 to passport"
     assert verdicts["睡眠号"]["evidence"]["median_engagement"] is None
     only = json.loads(gp.ok("verdicts", "--status", "zombie", "--platform", "toutiao", "--json").output)
@@ -77,7 +89,7 @@ def test_score_scoped_to_a_unit(gp, district) -> None:
 def test_explain_shows_every_rule_with_its_number(gp, district) -> None:
     out = gp.ok("explain", "#%d" % district["shell"], "--as-of", "2026-06-30").output
     assert "status                      Shell" in out
-    rows = {r["rule"]: r for r in table(out[out.index("rule\tresult"):])}
+    rows = {r["rule"]: r for r in table(out[out.index("rule\tresult") :])}
     assert rows["reposts_only"]["result"] == "FIRED *"
     assert rows["reposts_only"]["value"] == "0"  # original posts (of 4)
     assert rows["negligible_reach"]["result"] == "FIRED"

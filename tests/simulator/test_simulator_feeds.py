@@ -30,7 +30,11 @@ STYLES = [
     ("wechat", "/feeds/MP_WXS_{biz_num}.atom", "atom10", "application/atom+xml", 10),
     ("wechat", "/feed/{biz_num}.xml", "rss20", "application/rss+xml", 20),
 ]
-DEFAULT_PATH = {"weibo": "/weibo/user/{id}", "toutiao": "/toutiao/user/token/{id}", "wechat": "/feeds/MP_WXS_{biz_num}.atom"}
+DEFAULT_PATH = {
+    "weibo": "/weibo/user/{id}",
+    "toutiao": "/toutiao/user/token/{id}",
+    "wechat": "/feeds/MP_WXS_{biz_num}.atom",
+}
 
 
 def get_feed(sim: SimulatorHandle, acc: SimAccount, path: str | None = None) -> Fetched:
@@ -50,8 +54,9 @@ def entry_time(entry: Any) -> datetime:
 
 
 @pytest.mark.parametrize(("platform", "path", "version", "ctype", "limit"), STYLES)
-def test_bridge_feeds_parse_with_the_posts_times(truth_server: SimulatorHandle, platform: str, path: str,
-                                                 version: str, ctype: str, limit: int) -> None:
+def test_bridge_feeds_parse_with_the_posts_times(
+    truth_server: SimulatorHandle, platform: str, path: str, version: str, ctype: str, limit: int
+) -> None:
     acc = pick(truth_server.scenario, "active", platform)
     got = get_feed(truth_server, acc, path)
     assert got.status == 200 and got.content_type.startswith(ctype)
@@ -59,7 +64,7 @@ def test_bridge_feeds_parse_with_the_posts_times(truth_server: SimulatorHandle, 
     assert not feed.bozo and feed.version == version
     posts = [p for p in truth_server.scenario.posts(acc) if not p.pinned]
     assert len(feed.entries) == min(limit, len(posts))
-    assert [entry_time(e) for e in feed.entries] == [p.published_at for p in posts[:len(feed.entries)]]
+    assert [entry_time(e) for e in feed.entries] == [p.published_at for p in posts[: len(feed.entries)]]
     assert all(e.link.startswith("https://") for e in feed.entries)
     if version == "atom10":  # wewe-rss sets only <updated>
         assert all("published" not in e and re.fullmatch(r"\S+T\S+\.000Z", e.updated) for e in feed.entries)
@@ -69,7 +74,9 @@ def test_bridge_feeds_parse_with_the_posts_times(truth_server: SimulatorHandle, 
         assert feed.entries[0].published.endswith(" GMT")
 
 
-@pytest.mark.parametrize(("path", "key"), [("/feeds/MP_WXS_{biz_num}.json", "date_modified"), ("/feed/{biz_num}.json", "date_published")])
+@pytest.mark.parametrize(
+    ("path", "key"), [("/feeds/MP_WXS_{biz_num}.json", "date_modified"), ("/feed/{biz_num}.json", "date_published")]
+)
 def test_json_feeds(truth_server: SimulatorHandle, path: str, key: str) -> None:
     acc = pick(truth_server.scenario, "active", "wechat")
     got = get_feed(truth_server, acc, path)
@@ -98,8 +105,12 @@ def test_rsshub_drops_an_old_pinned_post_and_keeps_a_new_one(truth_server: Simul
 
 
 QUIRK_FORMATS = {
-    "cn_datetime": "%Y年%m月%d日 %H:%M", "cn_date": "%Y年%m月%d日", "slash": "%Y/%m/%d %H:%M",
-    "cst": "%a, %d %b %Y %H:%M:%S CST", "nozone_rfc": "%a, %d %b %Y %H:%M:%S", "nozone_iso": "%Y-%m-%d %H:%M:%S",
+    "cn_datetime": "%Y年%m月%d日 %H:%M",
+    "cn_date": "%Y年%m月%d日",
+    "slash": "%Y/%m/%d %H:%M",
+    "cst": "%a, %d %b %Y %H:%M:%S CST",
+    "nozone_rfc": "%a, %d %b %Y %H:%M:%S",
+    "nozone_iso": "%Y-%m-%d %H:%M:%S",
 }
 
 
@@ -109,7 +120,7 @@ def test_date_quirks_mean_shanghai_time(faults_server: SimulatorHandle, quirk: s
     acc = pick(faults_server.scenario, "feed_quirks", platform, quirk=quirk)
     feed = parse(get_feed(faults_server, acc))
     entries = feed.entries
-    posts = [p for p in faults_server.scenario.posts(acc) if not p.pinned][:len(entries)]
+    posts = [p for p in faults_server.scenario.posts(acc) if not p.pinned][: len(entries)]
     for entry, post in zip(entries, posts, strict=True):
         raw = entry.get("published") or entry.get("updated")
         read = datetime.strptime(raw, QUIRK_FORMATS[quirk]).replace(tzinfo=SHANGHAI)
@@ -135,7 +146,8 @@ def test_encoding_and_content_type_quirks(faults_server: SimulatorHandle) -> Non
                 got.body.decode("utf-8")
         assert ("charset=utf-8" in got.content_type) == (quirk != "gbk")
     assert get_feed(faults_server, pick(sc, "feed_quirks", "weibo", quirk="wrong_ctype")).content_type.startswith(
-        "text/html")
+        "text/html"
+    )
 
 
 def test_unescaped_xml_still_yields_every_entry(faults_server: SimulatorHandle) -> None:
@@ -236,6 +248,10 @@ def test_hostile_feed_is_well_formed_with_script_text(truth_server: SimulatorHan
 def test_never_posted_feed_is_empty_and_well_formed(truth_server: SimulatorHandle) -> None:
     feed = parse(get_feed(truth_server, pick(truth_server.scenario, "never_posted", "wechat")))
     assert not feed.bozo and feed.version == "atom10" and feed.entries == []
-    doc = json.loads(fetch(truth_server.base_url, "/__posts?platform=wechat&id="
-                           + pick(truth_server.scenario, "never_posted", "wechat").platform_id).body)
+    doc = json.loads(
+        fetch(
+            truth_server.base_url,
+            "/__posts?platform=wechat&id=" + pick(truth_server.scenario, "never_posted", "wechat").platform_id,
+        ).body
+    )
     assert doc == []

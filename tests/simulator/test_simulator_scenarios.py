@@ -22,12 +22,24 @@ from registry.errors import ValidationError
 NOW = datetime(2026, 3, 15, 4, 30, tzinfo=UTC)
 # The documented mapping: kind -> (outcome, status) on the platform's default route.
 EXPECTED = {
-    "active": ("ok", "active"), "dormant": ("ok", "dormant"), "zombie": ("ok", "zombie"),
-    "never_posted": ("empty", "zombie"), "shell_reposts": ("ok", "shell"), "pinned_old": ("ok", "active"),
-    "pinned_new": ("ok", "active"), "deleted": ("not_found", "unreachable"), "blocked": ("rate_limited", "unknown"),
-    "login_wall": ("login_required", "unknown"), "flaky": ("ok", "active"), "malformed": ("malformed", "unknown"),
-    "slow": ("timeout", "unknown"), "legacy_dates": ("ok", "active"), "feed_quirks": ("ok", "active"),
-    "hostile": ("ok", "active"), "drift": ("malformed", "unknown"), "flood": ("ok", "active"),
+    "active": ("ok", "active"),
+    "dormant": ("ok", "dormant"),
+    "zombie": ("ok", "zombie"),
+    "never_posted": ("empty", "zombie"),
+    "shell_reposts": ("ok", "shell"),
+    "pinned_old": ("ok", "active"),
+    "pinned_new": ("ok", "active"),
+    "deleted": ("not_found", "unreachable"),
+    "blocked": ("rate_limited", "unknown"),
+    "login_wall": ("login_required", "unknown"),
+    "flaky": ("ok", "active"),
+    "malformed": ("malformed", "unknown"),
+    "slow": ("timeout", "unknown"),
+    "legacy_dates": ("ok", "active"),
+    "feed_quirks": ("ok", "active"),
+    "hostile": ("ok", "active"),
+    "drift": ("malformed", "unknown"),
+    "flood": ("ok", "active"),
 }
 GONE = ("deregistered", "migrated", "banned")
 
@@ -51,7 +63,9 @@ def test_same_name_and_seed_give_the_same_scenario(tmp_path: Path) -> None:
     later = build_scenario("truth")
     assert abs((later.now - datetime.now(UTC)).total_seconds()) < 5 and later.now.microsecond == 0
     shifted = build_scenario("truth", now=NOW + timedelta(days=1))
-    assert [t["expected_status"] for t in shifted.truth().values()] == [t["expected_status"] for t in one.truth().values()]
+    assert [t["expected_status"] for t in shifted.truth().values()] == [
+        t["expected_status"] for t in one.truth().values()
+    ]
 
 
 def test_posts_generated_in_advance_are_the_posts_generated_on_demand() -> None:
@@ -65,10 +79,14 @@ def test_last_update_is_the_newest_own_post_pinned_included(truth_server: Simula
     truth = json.loads(fetch(truth_server.base_url, "/__truth").body)
     assert truth["scenario"] == "truth" and len(truth["accounts"]) == len(truth_server.scenario.accounts)
     for record in truth["accounts"]:
-        posts = json.loads(fetch(truth_server.base_url,
-                                 f"/__posts?platform={record['platform']}&id={record['platform_id']}").body)
-        own = [datetime.fromisoformat(p["published_at"]) for p in posts
-               if not {"future", "foreign_author"} & set(p["flags"])]
+        posts = json.loads(
+            fetch(truth_server.base_url, f"/__posts?platform={record['platform']}&id={record['platform_id']}").body
+        )
+        own = [
+            datetime.fromisoformat(p["published_at"])
+            for p in posts
+            if not {"future", "foreign_author"} & set(p["flags"])
+        ]
         want = record["expected_last_post_at"]
         assert (max(own).isoformat() if own else None) == want, record["kind"]
         assert record["posts_total"] == len(posts) and record["pinned"] == sum(p["pinned"] for p in posts)
@@ -207,8 +225,23 @@ def test_roster_as_an_office_keeps_it(tmp_path: Path) -> None:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert tuple(rows[0]) == ROSTER_HEADERS == ("序号", "主办单位", "上级单位", "平台", "账号名称", "账号ID", "类别",
-                                                "备案编号", "联系人", "联系电话", "开设时间")
+    assert (
+        tuple(rows[0])
+        == ROSTER_HEADERS
+        == (
+            "序号",
+            "主办单位",
+            "上级单位",
+            "平台",
+            "账号名称",
+            "账号ID",
+            "类别",
+            "备案编号",
+            "联系人",
+            "联系电话",
+            "开设时间",
+        )
+    )
     assert len(rows) == len(scenario.accounts) + 1
     labels = {"新浪微博": "weibo", "今日头条": "toutiao", "微信公众号": "wechat"}
     units = {u.name: u.parent for u in scenario.units}
@@ -222,8 +255,9 @@ def test_roster_as_an_office_keeps_it(tmp_path: Path) -> None:
     assert len({(r[3], r[4]) for r in rows[1:]}) == len(scenario.accounts)
 
 
-def test_feed_templates_and_routes_are_the_configuration_defaults(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_feed_templates_and_routes_are_the_configuration_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     scenario = build_scenario("truth", now=NOW)

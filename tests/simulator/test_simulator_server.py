@@ -109,8 +109,13 @@ def test_stop_is_prompt_even_with_a_slow_request_in_flight() -> None:
 
 
 def _start_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], list[str]]:
-    proc = subprocess.Popen([GOVPULSE, "--lang", "en", "simulate", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [GOVPULSE, "--lang", "en", "simulate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     lines: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -122,13 +127,30 @@ def _start_cli(*args: str, env: dict[str, str] | None = None) -> tuple[subproces
 
 def test_the_command_serves_until_terminated(tmp_path: Path) -> None:
     roster, truth = tmp_path / "roster.csv", tmp_path / "truth.json"
-    proc, lines = _start_cli("--port", "0", "--scenario", "truth", "--now", "2026-03-15T12:30:00",
-                             "--roster-out", str(roster), "--truth-out", str(truth))
+    proc, lines = _start_cli(
+        "--port",
+        "0",
+        "--scenario",
+        "truth",
+        "--now",
+        "2026-03-15T12:30:00",
+        "--roster-out",
+        str(roster),
+        "--truth-out",
+        str(truth),
+    )
     try:
         base = next(line.split()[3] for line in lines if line.startswith("simulator listening on"))
         exports = dict(line.split()[1].split("=", 1) for line in lines if line.strip().startswith("export "))
-        assert exports == {name: base for name in ("GOVPULSE_WEIBO_BASE_URL", "GOVPULSE_TOUTIAO_BASE_URL",
-                                                   "GOVPULSE_WECHAT_BASE_URL", "GOVPULSE_BRIDGE_BASE_URL")}
+        assert exports == {
+            name: base
+            for name in (
+                "GOVPULSE_WEIBO_BASE_URL",
+                "GOVPULSE_TOUTIAO_BASE_URL",
+                "GOVPULSE_WECHAT_BASE_URL",
+                "GOVPULSE_BRIDGE_BASE_URL",
+            )
+        }
         served = fetch(base, "/__truth").json()
         assert served["now"] == datetime(2026, 3, 15, 4, 30, tzinfo=UTC).isoformat()  # no zone: Shanghai
         assert json.loads(truth.read_text(encoding="utf-8")) == served
@@ -142,17 +164,24 @@ def test_the_command_serves_until_terminated(tmp_path: Path) -> None:
 
 def test_the_command_refuses_a_busy_port() -> None:
     with start_simulator(build_scenario("truth")) as sim:
-        done = subprocess.run([GOVPULSE, "--lang", "en", "simulate", "--port", str(sim.port), "--scenario", "truth"],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [GOVPULSE, "--lang", "en", "simulate", "--port", str(sim.port), "--scenario", "truth"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert done.returncode == 2
     assert done.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{sim.port}")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--scenario", "nope"], "Error: unknown scenario 'nope'"),
-    (["--now", "yesterday"], "Error: --now 'yesterday' is not an ISO date-time"),
-    (["--scenario", "demo", "--size", "5"], "Error: --size applies to the bench scenario only"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "nope"], "Error: unknown scenario 'nope'"),
+        (["--now", "yesterday"], "Error: --now 'yesterday' is not an ISO date-time"),
+        (["--scenario", "demo", "--size", "5"], "Error: --size applies to the bench scenario only"),
+    ],
+)
 def test_the_command_rejects_bad_options(args: list[str], message: str) -> None:
     done = subprocess.run([GOVPULSE, "--lang", "en", "simulate", *args], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and done.stderr.startswith(message)
@@ -166,8 +195,9 @@ def test_rate_limit_blocks_each_address_on_each_site_beyond_its_rate() -> None:
     with start_simulator(scenario, rate_limit=3) as sim:
         first = [fetch(sim.base_url, timeline, source="127.0.0.2").status for _ in range(5)]
         other_address = fetch(sim.base_url, timeline, source="127.0.0.3")
-        other_site = fetch(sim.base_url, f"/api/pc/list/user/feed?category=profile_all&token={toutiao.platform_id}",
-                           source="127.0.0.2")
+        other_site = fetch(
+            sim.base_url, f"/api/pc/list/user/feed?category=profile_all&token={toutiao.platform_id}", source="127.0.0.2"
+        )
         time.sleep(1.05)  # the window has passed: answered again
         later = fetch(sim.base_url, timeline, source="127.0.0.2")
         stats = sim.stats()

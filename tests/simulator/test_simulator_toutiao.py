@@ -16,8 +16,10 @@ PATHS = ("/api/pc/list/user/feed", "/api/pc/list/feed")
 def walk(sim: SimulatorHandle, token: str, path: str = PATHS[0]) -> list[dict]:
     items, cursor = [], 0
     for _ in range(100):
-        got = fetch(sim.base_url, f"{path}?category=profile_all&token={token}&max_behot_time={cursor}"
-                                  "&aid=24&app_name=toutiao_web")
+        got = fetch(
+            sim.base_url,
+            f"{path}?category=profile_all&token={token}&max_behot_time={cursor}&aid=24&app_name=toutiao_web",
+        )
         js = got.json()
         assert got.status == 200 and js["message"] == "success"
         items += js["data"]

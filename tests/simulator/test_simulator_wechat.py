@@ -35,7 +35,9 @@ def publish_pages(sim: SimulatorHandle, fakeid: str, count: int = 5) -> list[dic
 
 
 def articles(pages: list[dict]) -> list[dict]:
-    return [a for page in pages for entry in page["publish_list"] for a in json.loads(entry["publish_info"])["appmsgex"]]
+    return [
+        a for page in pages for entry in page["publish_list"] for a in json.loads(entry["publish_info"])["appmsgex"]
+    ]
 
 
 def test_appmsgpublish_pages_cover_every_article(truth_server: SimulatorHandle) -> None:
@@ -71,8 +73,11 @@ def test_appmsg_list_ex_pages_cover_every_article(truth_server: SimulatorHandle)
 
 def test_searchbiz_finds_the_fakeid(truth_server: SimulatorHandle) -> None:
     acc = pick(truth_server.scenario, "active", "wechat")
-    js = fetch(truth_server.base_url, f"/cgi-bin/searchbiz?action=search_biz&begin=0&count=5&query={quote(acc.name)}"
-                                      "&token=1&lang=zh_CN&f=json&ajax=1").json()
+    js = fetch(
+        truth_server.base_url,
+        f"/cgi-bin/searchbiz?action=search_biz&begin=0&count=5&query={quote(acc.name)}"
+        "&token=1&lang=zh_CN&f=json&ajax=1",
+    ).json()
     assert js["base_resp"]["ret"] == 0 and acc.platform_id in [r["fakeid"] for r in js["list"]]
 
 
@@ -98,7 +103,9 @@ def test_gone_accounts_list_old_articles_whose_pages_say_so(truth_server: Simula
 
 def test_short_links_and_unknown_articles(truth_server: SimulatorHandle) -> None:
     acc = pick(truth_server.scenario, "active", "wechat")
-    atom = fetch(truth_server.base_url, f"/feeds/MP_WXS_{base64.b64decode(acc.platform_id).decode()}.atom").body.decode()
+    atom = fetch(
+        truth_server.base_url, f"/feeds/MP_WXS_{base64.b64decode(acc.platform_id).decode()}.atom"
+    ).body.decode()
     short = re.search(r"<id>https://mp\.weixin\.qq\.com(/s/[\w-]+)</id>", atom).group(1)
     page = fetch(truth_server.base_url, short)
     assert CT.search(page.body)
@@ -118,8 +125,9 @@ def test_read_counts_need_a_token_and_stop_at_100001(demo_server: SimulatorHandl
     post = max(sc.posts(acc), key=lambda p: p.reads or 0)
     form = f"__biz={acc.platform_id}&mid={post.push}&idx={post.idx}&sn=x&is_only_read=1".encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    js = fetch(demo_server.base_url, "/mp/getappmsgext?appmsg_token=abc&x5=0", method="POST", body=form,
-               headers=headers).json()
+    js = fetch(
+        demo_server.base_url, "/mp/getappmsgext?appmsg_token=abc&x5=0", method="POST", body=form, headers=headers
+    ).json()
     assert js["appmsgstat"]["read_num"] == 100_001 and js["appmsgstat"]["like_num"] == post.likes
     no_token = fetch(demo_server.base_url, "/mp/getappmsgext?x5=0", method="POST", body=form, headers=headers).json()
     assert no_token["base_resp"]["ret"] == -3 and "appmsgstat" not in no_token
@@ -151,6 +159,8 @@ def test_list_closed_everywhere_when_the_platform_closed_it() -> None:
     with start_simulator(scenario) as sim:
         js = fetch(sim.base_url, f"{PUBLISH}&begin=0&count=5&fakeid={acc.platform_id}").json()
         assert js["base_resp"] == {"ret": 200013, "err_msg": "freq control"}
-        assert fetch(sim.base_url, f"/feeds/MP_WXS_{base64.b64decode(acc.platform_id).decode()}.atom").status == 200  # the bridge still works
+        assert (
+            fetch(sim.base_url, f"/feeds/MP_WXS_{base64.b64decode(acc.platform_id).decode()}.atom").status == 200
+        )  # the bridge still works
     truth = scenario.truth()[acc.key]
     assert truth["routes"]["api"]["status"] == "unknown" and truth["routes"]["feed"]["status"] == "active"

@@ -40,8 +40,9 @@ def walk(sim: SimulatorHandle, uid: str, *, style: str, count: int = 20, prefix:
         assert js["ok"] == 1, js
         pages.append(mblogs(js["data"]))
         info = js["data"]["cardlistInfo"]
-        assert info["containerid"] == f"{prefix}{uid}" and info["total"] == len(sim.scenario.posts(
-            sim.scenario.account("weibo", uid)))
+        assert info["containerid"] == f"{prefix}{uid}" and info["total"] == len(
+            sim.scenario.posts(sim.scenario.account("weibo", uid))
+        )
         if style == "since":
             since = info.get("since_id")
             if since is None:
@@ -55,8 +56,11 @@ def walk(sim: SimulatorHandle, uid: str, *, style: str, count: int = 20, prefix:
 
 def test_profile_in_both_forms(truth_server: SimulatorHandle) -> None:
     acc = pick(truth_server.scenario, "active", "weibo")
-    for query in (f"containerid=100505{acc.platform_id}", f"type=uid&value={acc.platform_id}",
-                  f"type=uid&value={acc.platform_id}&containerid=100505{acc.platform_id}"):
+    for query in (
+        f"containerid=100505{acc.platform_id}",
+        f"type=uid&value={acc.platform_id}",
+        f"type=uid&value={acc.platform_id}&containerid=100505{acc.platform_id}",
+    ):
         got = fetch(truth_server.base_url, f"{API}?{query}")
         assert got.status == 200 and got.content_type.startswith("application/json")
         js = got.json()
@@ -64,8 +68,16 @@ def test_profile_in_both_forms(truth_server: SimulatorHandle) -> None:
         user = js["data"]["userInfo"]
         assert user["id"] == int(acc.platform_id) and user["screen_name"] == acc.name
         assert user["statuses_count"] == len(truth_server.scenario.posts(acc))
-        assert {"followers_count", "followers_count_str", "follow_count", "verified", "verified_type",
-                "verified_reason", "profile_url", "avatar_hd"} <= set(user)
+        assert {
+            "followers_count",
+            "followers_count_str",
+            "follow_count",
+            "verified",
+            "verified_type",
+            "verified_reason",
+            "profile_url",
+            "avatar_hd",
+        } <= set(user)
         tabs = {t["tab_type"]: t for t in js["data"]["tabsInfo"]["tabs"]}
         assert tabs["weibo"]["containerid"] == f"107603{acc.platform_id}"
 
@@ -205,8 +217,10 @@ def test_shapes_of_posts_across_a_district(demo_server: SimulatorHandle) -> None
                 note("video", m.get("page_info", {}).get("type") == "video")
                 note("empty_bid", m["bid"] == "")
                 note("wan", isinstance(m["comments_count"], str) and m["comments_count"].endswith("万"))
-                note("million", m["attitudes_count"] == "100万+" and
-                     m["number_display_strategy"]["display_text"] == "100万+")
+                note(
+                    "million",
+                    m["attitudes_count"] == "100万+" and m["number_display_strategy"]["display_text"] == "100万+",
+                )
                 if m["bid"] == "":
                     assert parse_qs(urlsplit(card["scheme"]).query)["mblogid"][0]
         js = fetch(demo_server.base_url, f"{API}?containerid=107603{acc.platform_id}&page=1&count=100").json()
@@ -229,8 +243,12 @@ def test_hostile_timeline(truth_server: SimulatorHandle) -> None:
     own = [datetime.strptime(m["created_at"], MODERN) for m in posts if m not in foreign]
     assert truth["expected_last_post_at"] == max(t for t in own if t <= truth_server.scenario.now)
     assert datetime.strptime(foreign[0]["created_at"], MODERN) > truth["expected_last_post_at"]
-    assert "<script>" in fetch(truth_server.base_url, f"{API}?containerid=100505{acc.platform_id}").json()[
-        "data"]["userInfo"]["screen_name"]
+    assert (
+        "<script>"
+        in fetch(truth_server.base_url, f"{API}?containerid=100505{acc.platform_id}").json()["data"]["userInfo"][
+            "screen_name"
+        ]
+    )
 
 
 def test_deleted_and_unknown_accounts_have_no_content(truth_server: SimulatorHandle) -> None:

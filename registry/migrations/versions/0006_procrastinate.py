@@ -10,6 +10,7 @@ installed on PostgreSQL only, from the SQL the pinned procrastinate version ship
 version is taken by a revision of ours that applies the migration files it ships between the two
 versions (see docs/postgresql.md).
 """
+
 from typing import Sequence, Union
 
 import sqlalchemy as sa
