@@ -35,11 +35,12 @@ def sources_group() -> None:
 def sources_check(platform: str | None, accounts: tuple[str, ...], as_json: bool) -> None:
     """Fetch one account per configured source and say whether it works (exit 1 when one fails).
 
-    逐一检查已配置的数据源: 每个来源取一个账号试抓, 显示路由、地址 (隐去密钥)、结果及原因、读到的条数和最新发布时间。
+    For each source, one account is tried: the route, the URL (secrets masked), the outcome and its reason,
+    the posts read and the newest publish time.
     """
     ctx = app()
     settings = ctx.settings
-    platforms = (normalize_platform(platform),) if platform else PLATFORMS
+    platforms = (normalize_platform(platform),) if platform is not None else PLATFORMS
     ids: list[int] = []
     if accounts:
         with session_scope(ctx.engine) as session:

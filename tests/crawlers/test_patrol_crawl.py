@@ -147,7 +147,7 @@ def test_an_interrupted_patrol_is_completed_without_loss_or_duplicates(crawl: Cr
     """Stopped by Ctrl-C, by its time limit, killed outright: each time the next patrol over the same
     scope carries on, and the last one completes it."""
     total = len(crawl.scenario.accounts)
-    crawl.configure(concurrency=1, delay=0.05)  # slow enough to be interrupted half-way
+    crawl.configure(concurrency=1, delay=0.15)  # slow enough to be interrupted half-way, each time
     # Ctrl-C: the crawl stops gracefully and keeps what it stored.
     cli = crawl.start("patrol")
     patrol = wait_for(crawl, 1, cli)

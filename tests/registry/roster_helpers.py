@@ -61,7 +61,7 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]], *, hidden: tuple[
             sheet.sheet_state = "hidden"
         for row in rows:
             sheet.append(row)
-            for cell, value in zip(sheet[sheet.max_row], row, strict=True):
+            for cell, value in zip(sheet[sheet.max_row], row, strict=False):
                 if type(value) is str and value.startswith("="):
                     cell.data_type = "s"
     workbook.save(path)
