@@ -224,14 +224,17 @@ async def crawl_shard(context: Any, patrol_id: int, shard_id: int) -> dict[str, 
     if host is None:
         raise ShardFailed("crawl_shard runs inside `govpulse worker` only")
     worker_id = context.job.worker_id
-    await asyncio.to_thread(_shard_started, host.engine, shard_id, host.name, worker_id)
     log_file = _log_path(host.settings, patrol_id, shard_id)
-    child = await _spawn(host, patrol_id, shard_id, log_file)
+    child: asyncio.subprocess.Process | None = None
     try:
+        # An abort can come at any await, also before the crawl is started: it is an abort all the same.
+        await asyncio.to_thread(_shard_started, host.engine, shard_id, host.name, worker_id)
+        child = await _spawn(host, patrol_id, shard_id, log_file)
         rc = await child.wait()
     except asyncio.CancelledError:
-        await asyncio.shield(_stop_child(child, host.grace))
-        await asyncio.to_thread(_shard_ended, host.engine, shard_id, "aborted")
+        if child is not None:
+            await asyncio.shield(_stop_child(child, host.grace))
+        await asyncio.shield(asyncio.to_thread(_shard_ended, host.engine, shard_id, "aborted"))
         raise exceptions.JobAborted() from None
     if rc != EXIT_OK:
         message = log_tail(log_file, host.settings) or f"the crawl exited with code {rc}"
