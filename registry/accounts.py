@@ -33,7 +33,7 @@ from registry.identifiers import (
     validate_id,
 )
 from registry.merging import check_merge
-from registry.models import Account, FetchOutcome, Organization, Post, ScoreRun, Verdict
+from registry.models import Account, FetchOutcome, LatestVerdict, Organization, Post, ScoreRun, Verdict
 from registry.orgs import OrgIndex, find_org, org_subtree_select
 from registry.timeutil import not_after_now, utcnow
 from registry.vocabulary import PLATFORMS
@@ -477,24 +477,20 @@ def account_detail(session: Session, account: Account) -> dict[str, Any]:
         if outcome
         else None
     )
-    wanted = (
-        Verdict.status,
-        Verdict.flags,
-        Verdict.rule,
-        Verdict.threshold,
-        Verdict.liveness_index,
-        Verdict.days_silent,
-        Verdict.last_post_at,
-        Verdict.run_id,
-        ScoreRun.as_of,
-    )
-    verdict = session.exec(
-        select(*wanted)
-        .join(ScoreRun, col(ScoreRun.id) == Verdict.run_id)
-        .where(Verdict.account_id == account.id, col(ScoreRun.as_of) <= not_after_now())
-        .order_by(col(ScoreRun.id).desc())
-        .limit(1)
-    ).first()
+    verdict = None
+    # The latest verdict when its run is current, else the latest transition in a current run (a run
+    # dated in the future is not the current one).
+    for v in (LatestVerdict, Verdict):
+        wanted = (v.status, v.flags, v.rule, v.threshold, v.liveness_index, v.days_silent, v.last_post_at, v.run_id)
+        verdict = session.exec(
+            select(*wanted, ScoreRun.as_of)
+            .join(ScoreRun, col(ScoreRun.id) == v.run_id)
+            .where(v.account_id == account.id, col(ScoreRun.as_of) <= not_after_now())
+            .order_by(col(ScoreRun.id).desc())
+            .limit(1)
+        ).first()
+        if verdict is not None:
+            break
     row["verdict"] = (
         dict(
             zip(

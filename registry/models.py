@@ -328,21 +328,14 @@ Index("ix_outcome_scoring", FetchOutcome.account_id, FetchOutcome.fetched_at, Fe
 Index("ix_snapshot_scoring", AccountSnapshot.account_id, AccountSnapshot.taken_at, AccountSnapshot.followers)
 
 
-class Verdict(Table, table=True):
-    """One account's verdict in one run, with its evidence and the rule that fired."""
+class VerdictFields(SQLModel):
+    """One account's verdict as one run judged it, with its evidence and the rule that fired."""
 
-    __tablename__ = "verdict"
-    __table_args__ = (
-        UniqueConstraint("run_id", "account_id", name="uq_verdict_run_account"),
-        Index("ix_verdict_account_run", "account_id", "run_id"),
-    )
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="score_run.id")  # indexed by uq_verdict_run_account
+    run_id: int = Field(foreign_key="score_run.id")
     account_id: int = Field(foreign_key="account.id")
     status: str = Field(max_length=20)  # one of VERDICT_STATUSES
     registry_status: str = Field(default="active", max_length=20)  # the account's lifecycle status then
-    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flags: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
     rule: Optional[str] = Field(default=None, max_length=50)
     rule_zh: Optional[str] = None
     rule_en: Optional[str] = None
@@ -351,11 +344,35 @@ class Verdict(Table, table=True):
     index_basis: Optional[str] = Field(default=None, max_length=20)  # "full" | "activity_only"
     last_post_at: Optional[datetime] = _ts(default=None)
     days_silent: Optional[int] = None
-    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     # History: the account's status in its previous verdict, what changed, since when it is flagged.
     previous_status: Optional[str] = Field(default=None, max_length=20)
     change: Optional[str] = Field(default=None, max_length=20)
     flagged_since: Optional[datetime] = _ts(default=None)
+
+
+class Verdict(VerdictFields, Table, table=True):
+    """Verdict history as transitions: a row only where an account's judgement changed (its first verdict,
+    another status, flags, rule or registry status), with the evidence at that run. The account's verdict
+    in run N is its latest row up to N (registry.scoring.history.verdicts_at)."""
+
+    __tablename__ = "verdict"
+    __table_args__ = (
+        UniqueConstraint("run_id", "account_id", name="uq_verdict_run_account"),
+        Index("ix_verdict_account_run", "account_id", "run_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+
+
+class LatestVerdict(VerdictFields, Table, table=True):
+    """Each account's latest verdict, whole (run_id: the latest run that judged it), replaced by every run
+    that judges the account: what `verdicts`, `account show`, the newest report and the alerts read."""
+
+    __tablename__ = "latest_verdict"
+    __table_args__ = (Index("ix_latest_verdict_run", "run_id"),)
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
 
 
 class PlanItem(Table, table=True):

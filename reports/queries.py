@@ -41,13 +41,14 @@ from registry.models import (
     Verdict,
 )
 from registry.orgs import find_org
+from registry.scoring.history import verdicts_at
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
 from registry.timeutil import not_after_now, to_local
 from registry.vocabulary import READ_OUTCOMES
 
 ORG = Organization.__table__
 ACC = Account.__table__
-VER = Verdict.__table__
+VER_HISTORY = Verdict.__table__
 RUN = ScoreRun.__table__
 OUT = FetchOutcome.__table__
 PAT = Patrol.__table__
@@ -310,12 +311,18 @@ def org_tree(scope: ScopeRow) -> CTE:
     return tree.union_all(step)
 
 
-def _in_scope(tree: CTE, run_id: int, verdict: Any = VER) -> Any:
-    """FROM verdict JOIN account JOIN org_tree, for one run, accounts in service."""
+def _in_scope(tree: CTE, verdict: Any) -> Any:
+    """FROM verdicts JOIN account JOIN org_tree, for one run (verdicts()), accounts in service."""
     return (
         verdict.join(ACC, ACC.c.id == verdict.c.account_id).join(tree, tree.c.id == ACC.c.org_id),
-        and_(verdict.c.run_id == run_id, verdict.c.registry_status.not_in(RETIRED)),
+        verdict.c.registry_status.not_in(RETIRED),
     )
+
+
+def verdicts(conn: Connection, run_id: int) -> Any:
+    """Every account's verdict in run `run_id`, as that run judged it (registry.scoring.history.verdicts_at:
+    the history keeps only transitions)."""
+    return verdicts_at(conn, run_id)
 
 
 # ------------------------------------------------------------------------------------------ figures
@@ -333,21 +340,23 @@ def patrol_info(conn: Connection, run: RunRow) -> dict[str, Any] | None:
 
 
 def retired_count(conn: Connection, tree: CTE, run_id: int) -> int:
+    ver = verdicts(conn, run_id)
     q = (
         select(func.count())
-        .select_from(VER.join(ACC, ACC.c.id == VER.c.account_id).join(tree, tree.c.id == ACC.c.org_id))
-        .where(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED))
+        .select_from(ver.join(ACC, ACC.c.id == ver.c.account_id).join(tree, tree.c.id == ACC.c.org_id))
+        .where(ver.c.registry_status.in_(RETIRED))
     )
     return int(conn.execute(q).scalar_one())
 
 
 def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
-    frm, where = _in_scope(tree, run_id)
+    ver = verdicts(conn, run_id)
+    frm, where = _in_scope(tree, ver)
     q = (
-        select(ACC.c.platform, VER.c.status, func.count().label("n"))
+        select(ACC.c.platform, ver.c.status, func.count().label("n"))
         .select_from(frm)
         .where(where)
-        .group_by(ACC.c.platform, VER.c.status)
+        .group_by(ACC.c.platform, ver.c.status)
     )
     return [CountRow(platform=r.platform, status=r.status, count=int(r.n)) for r in conn.execute(q)]
 
@@ -380,12 +389,13 @@ def compliance(counts: list[CountRow]) -> dict[str, Any]:
 def transitions(conn: Connection, tree: CTE, run_id: int) -> list[TransitionRow]:
     """How statuses moved, as the scorer recorded with each verdict: the previous status and the change
     (the same the alerts read), counted."""
-    frm, where = _in_scope(tree, run_id)
+    ver = verdicts(conn, run_id)
+    frm, where = _in_scope(tree, ver)
     q = (
-        select(VER.c.previous_status.label("prev"), VER.c.status.label("cur"), VER.c.change, func.count().label("n"))
+        select(ver.c.previous_status.label("prev"), ver.c.status.label("cur"), ver.c.change, func.count().label("n"))
         .select_from(frm)
         .where(where)
-        .group_by(VER.c.previous_status, VER.c.status, VER.c.change)
+        .group_by(ver.c.previous_status, ver.c.status, ver.c.change)
     )
     return [TransitionRow(prev=r.prev, cur=r.cur, change=r.change, count=int(r.n)) for r in conn.execute(q)]
 
@@ -394,13 +404,12 @@ def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None)
     """Accounts judged in the previous run (in scope, in service) that this run no longer judges."""
     if prev_id is None:
         return 0
-    pv = VER.alias("pv")
-    cur = VER.alias("cur")
-    frm, where = _in_scope(tree, prev_id, pv)
+    pv, cur = verdicts(conn, prev_id).alias("pv"), verdicts(conn, run_id).alias("cur")
+    frm, where = _in_scope(tree, pv)
     q = (
         select(func.count())
-        .select_from(frm.outerjoin(cur, and_(cur.c.account_id == pv.c.account_id, cur.c.run_id == run_id)))
-        .where(where, cur.c.id.is_(None))
+        .select_from(frm.outerjoin(cur, cur.c.account_id == pv.c.account_id))
+        .where(where, cur.c.account_id.is_(None))
     )
     return int(conn.execute(q).scalar_one())
 
@@ -409,12 +418,28 @@ def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
     """Status counts of the given runs, oldest first."""
     if not runs:
         return []
-    frm = VER.join(ACC, ACC.c.id == VER.c.account_id).join(tree, tree.c.id == ACC.c.org_id)
+    # A status or registry status never changes without a history row, so each account's status at a run
+    # is that of its latest history row up to the run: every row holds from its run until the next one.
+    # (The runs cover the report's scope, so every account of the tree was judged by each of them.)
+    h = VER_HISTORY
+    held = select(
+        h.c.account_id,
+        h.c.run_id,
+        h.c.status,
+        h.c.registry_status,
+        func.lead(h.c.run_id).over(partition_by=h.c.account_id, order_by=h.c.run_id).label("until"),
+    ).subquery()
+    at = RUN.alias("at")
+    frm = (
+        held.join(at, and_(held.c.run_id <= at.c.id, or_(held.c.until.is_(None), held.c.until > at.c.id)))
+        .join(ACC, ACC.c.id == held.c.account_id)
+        .join(tree, tree.c.id == ACC.c.org_id)
+    )
     q = (
-        select(VER.c.run_id, VER.c.status, func.count().label("n"))
+        select(at.c.id.label("run_id"), held.c.status, func.count().label("n"))
         .select_from(frm)
-        .where(VER.c.run_id.in_([r["id"] for r in runs]), VER.c.registry_status.not_in(RETIRED))
-        .group_by(VER.c.run_id, VER.c.status)
+        .where(at.c.id.in_([r["id"] for r in runs]), held.c.registry_status.not_in(RETIRED))
+        .group_by(at.c.id, held.c.status)
     )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for r in conn.execute(q):
@@ -423,12 +448,13 @@ def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
 
 
 def _unit_status_counts(conn: Connection, tree: CTE, run_id: int) -> dict[tuple[int, str], Counter[str]]:
-    frm, where = _in_scope(tree, run_id)
+    ver = verdicts(conn, run_id)
+    frm, where = _in_scope(tree, ver)
     q = (
-        select(tree.c.top_id, tree.c.top_name, VER.c.status, func.count().label("n"))
+        select(tree.c.top_id, tree.c.top_name, ver.c.status, func.count().label("n"))
         .select_from(frm)
         .where(where)
-        .group_by(tree.c.top_id, tree.c.top_name, VER.c.status)
+        .group_by(tree.c.top_id, tree.c.top_name, ver.c.status)
     )
     counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
     for r in conn.execute(q):
@@ -466,10 +492,10 @@ def unit_league(conn: Connection, tree: CTE, run_id: int, prev_id: int | None = 
     return rows
 
 
-def _evidence_columns() -> list[Any]:
+def _evidence_columns(ver: Any) -> list[Any]:
     """The evidence the report shows, read out of the verdict's JSON in SQL (json_extract / ->>), typed.
     Keys as the scorer writes them (registry/scoring/run.py)."""
-    ev = VER.c.evidence
+    ev = ver.c.evidence
     return [
         ev["posts"].as_integer().label("posts_window"),
         ev["originals"].as_integer().label("originals_window"),
@@ -479,11 +505,11 @@ def _evidence_columns() -> list[Any]:
     ]
 
 
-def _last_post_url() -> Any:
+def _last_post_url(ver: Any) -> Any:
     """The link of the post the verdict's last update comes from (an index seek per account)."""
     return (
         select(POST.c.url)
-        .where(POST.c.account_id == VER.c.account_id, POST.c.published_at == VER.c.last_post_at)
+        .where(POST.c.account_id == ver.c.account_id, POST.c.published_at == ver.c.last_post_at)
         .order_by(POST.c.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -493,12 +519,13 @@ def _last_post_url() -> Any:
 def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = False) -> list[AccountRow]:
     """Every account in scope with its verdict, evidence and previous status (for the interactive table);
     with `retired`, the merged and closed ones instead."""
-    frm, where = _in_scope(tree, run_id)
+    ver = verdicts(conn, run_id)
+    frm, where = _in_scope(tree, ver)
     if retired:
-        where = and_(VER.c.run_id == run_id, VER.c.registry_status.in_(RETIRED))
+        where = ver.c.registry_status.in_(RETIRED)
     q = (
         select(
-            VER.c.account_id,
+            ver.c.account_id,
             ACC.c.name,
             ACC.c.platform,
             ACC.c.platform_id,
@@ -506,26 +533,26 @@ def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = Fa
             tree.c.path.label("unit"),
             tree.c.top_id,
             tree.c.top_name,
-            VER.c.status,
-            VER.c.previous_status.label("prev_status"),
-            VER.c.registry_status,
-            VER.c.flags,
-            VER.c.rule,
-            VER.c.rule_zh,
-            VER.c.rule_en,
-            VER.c.threshold,
-            VER.c.liveness_index,
-            VER.c.index_basis,
-            VER.c.last_post_at,
-            _last_post_url().label("last_post_url"),
-            VER.c.days_silent,
-            *_evidence_columns(),
+            ver.c.status,
+            ver.c.previous_status.label("prev_status"),
+            ver.c.registry_status,
+            ver.c.flags,
+            ver.c.rule,
+            ver.c.rule_zh,
+            ver.c.rule_en,
+            ver.c.threshold,
+            ver.c.liveness_index,
+            ver.c.index_basis,
+            ver.c.last_post_at,
+            _last_post_url(ver).label("last_post_url"),
+            ver.c.days_silent,
+            *_evidence_columns(ver),
             ACC.c.contact_name,
             ACC.c.contact_phone,
         )
         .select_from(frm)
         .where(where)
-        .order_by(tree.c.path, ACC.c.platform, ACC.c.name, VER.c.account_id)
+        .order_by(tree.c.path, ACC.c.platform, ACC.c.name, ver.c.account_id)
     )
     result = conn.execute(q)
     keys = list(result.keys())
@@ -536,10 +563,11 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
     """The run's consolidation plan for units in scope, grouped by unit then platform."""
     tgt = ACC.alias("tgt")
     unit_tree = tree.alias("unit_tree")
+    ver = verdicts(conn, run_id)
     frm = (
         PLAN.join(ACC, ACC.c.id == PLAN.c.account_id)
         .join(unit_tree, unit_tree.c.id == PLAN.c.org_id)
-        .outerjoin(VER, and_(VER.c.run_id == PLAN.c.run_id, VER.c.account_id == PLAN.c.account_id))
+        .outerjoin(ver, ver.c.account_id == PLAN.c.account_id)
         .outerjoin(tgt, tgt.c.id == PLAN.c.target_account_id)
     )
     q = (
@@ -551,7 +579,7 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
             ACC.c.name,
             ACC.c.platform,
             ACC.c.platform_id,
-            VER.c.status,
+            ver.c.status,
             PLAN.c.action,
             PLAN.c.target_account_id,
             tgt.c.name.label("target_name"),
@@ -566,12 +594,12 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
     return [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
 
 
-def _latest_outcome_id(run: RunRow) -> Any:
+def _latest_outcome_id(run: RunRow, ver: Any) -> Any:
     """Correlated subquery: the id of the account's latest fetch outcome known when the run was made."""
     f = OUT.alias("f")
     return (
         select(f.c.id)
-        .where(f.c.account_id == VER.c.account_id, f.c.fetched_at <= run["created_at"])
+        .where(f.c.account_id == ver.c.account_id, f.c.fetched_at <= run["created_at"])
         .order_by(f.c.fetched_at.desc(), f.c.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -580,17 +608,18 @@ def _latest_outcome_id(run: RunRow) -> Any:
 
 def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]:
     """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason."""
-    frm, where = _in_scope(tree, run["id"])
-    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
+    ver = verdicts(conn, run["id"])
+    frm, where = _in_scope(tree, ver)
+    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run, ver))
     q = (
         select(
-            VER.c.account_id,
+            ver.c.account_id,
             ACC.c.name,
             ACC.c.platform,
             ACC.c.platform_id,
             tree.c.path.label("unit"),
             tree.c.top_id,
-            VER.c.status,
+            ver.c.status,
             OUT.c.outcome,
             OUT.c.http_status,
             OUT.c.reason,
@@ -606,8 +635,9 @@ def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]
 
 def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
     """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
-    frm, where = _in_scope(tree, run["id"])
-    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run))
+    ver = verdicts(conn, run["id"])
+    frm, where = _in_scope(tree, ver)
+    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run, ver))
     q = (
         select(
             ACC.c.platform,

@@ -11,11 +11,11 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from registry.bulk import insert_many
-from registry.models import PlanItem, ScoreRun, Verdict
+from registry.models import Account, LatestVerdict, PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
@@ -122,8 +122,8 @@ class ScoreResult:
 
 
 def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int | None = None) -> ScoreResult:
-    """Score every account (or those of unit `org_id` and below) as of `as_of`: one ScoreRun, one
-    Verdict per account and the plan, written in one transaction (all or nothing). The previous
+    """Score every account (or those of unit `org_id` and below) as of `as_of`: one ScoreRun, each
+    account's latest verdict, a history row where it changed, and the plan, written in one transaction (all or nothing). The previous
     verdicts are read with the rest and checked again inside that transaction, so two runs never compare
     against the same one."""
     started = time.perf_counter()
@@ -145,8 +145,18 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             previous = previous_verdicts(conn, a.scope, last_run)
         clock("history")
         changes, batches = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
-        for rows in batches:
-            insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, rows, converted=True)
+        # The latest verdicts of the accounts in scope are replaced whole; the history gains only the
+        # transitions (a quiet night writes none).
+        latest = LatestVerdict.__table__
+        if org_id is None:
+            conn.execute(delete(latest))
+        else:
+            conn.execute(delete(latest).where(latest.c.account_id.in_(select(Account.id).where(a.scope))))
+        transitions = 0
+        for rows, moved in batches:
+            insert_many(conn, latest, VERDICT_COLUMNS, rows, converted=True)
+            insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
+            transitions += len(moved)
         insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, plan_rows(a, run_id), converted=True)
         clock("write")
         j = a.judgement
@@ -158,6 +168,7 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             "closed_counts": dict(Counter(j.status[closed].tolist())),
             "flags": {code: n for code, n in {**flags, "over_quota": len(a.over_quota)}.items() if n},
             "changes": dict(changes),
+            "transitions": transitions,
             "plan": dict(Counter(it.action for it in a.plan)),
             "timings": {**a.timings, **clock.laps},
         }

@@ -1,19 +1,22 @@
 """Stored score runs: listing them, and removing one with everything that belongs to it (its verdicts
-and its consolidation plan), for a run made by mistake (a wrong --as-of, a wrong policy)."""
+and its consolidation plan), for a run made by mistake (a wrong --as-of, a wrong policy). The accounts
+whose latest verdict that run was get back their verdict of the run before it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection, Engine
 
 from registry.db import session_scope
 from registry.errors import NotFoundError, ValidationError
 from registry.i18n import L
-from registry.models import PlanItem, ScoreRun, Verdict
+from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
+from registry.scoring.history import verdicts_at
 from registry.timeutil import not_after_now
 
+BATCH = 5000  # latest verdicts restored at a time
 MAX_ID = 2**63 - 1  # an id beyond the database's integers is refused before any query
 
 
@@ -21,16 +24,14 @@ def list_runs(engine: Engine, *, limit: int = 50) -> list[dict[str, Any]]:
     """The newest runs first, each with its number of verdicts and whether it is the current one (the
     newest judged as of now or earlier) or dated in the future."""
     horizon = not_after_now()
-    counts = select(Verdict.run_id, func.count().label("n")).group_by(Verdict.run_id).subquery()
     with session_scope(engine) as session:
         rows = session.execute(
-            select(ScoreRun.id, ScoreRun.as_of, ScoreRun.created_at, ScoreRun.policy, func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.run_id == ScoreRun.id)
+            select(ScoreRun.id, ScoreRun.as_of, ScoreRun.created_at, ScoreRun.policy, ScoreRun.summary)
             .order_by(ScoreRun.as_of.desc(), ScoreRun.id.desc())
             .limit(limit)
         ).all()
     out, current_seen = [], False
-    for run_id, as_of, created_at, policy, verdicts in rows:
+    for run_id, as_of, created_at, policy, summary in rows:
         future = as_of > horizon
         current = not future and not current_seen
         current_seen = current_seen or current
@@ -40,7 +41,7 @@ def list_runs(engine: Engine, *, limit: int = 50) -> list[dict[str, Any]]:
                 "run_id": run_id,
                 "as_of": as_of,
                 "created_at": created_at,
-                "verdicts": int(verdicts),
+                "verdicts": _judged(summary),
                 "org_id": scope.get("org_id") if isinstance(scope, dict) else None,
                 "current": current,
                 "future": future,
@@ -62,7 +63,36 @@ def remove_run(engine: Engine, run_id: int) -> dict[str, int]:
                 L(f"没有研判 #{run_id}", f"no score run #{run_id}"),
                 hint=L("用 govpulse score runs 查看编号", "see `govpulse score runs` for the numbers"),
             )
+        verdicts = _judged(session.get(ScoreRun, run_id).summary)  # type: ignore[union-attr]
         plans = session.execute(delete(PlanItem).where(PlanItem.run_id == run_id)).rowcount
-        verdicts = session.execute(delete(Verdict).where(Verdict.run_id == run_id)).rowcount
+        session.execute(delete(Verdict).where(Verdict.run_id == run_id))
+        _restore_latest(session.connection(), run_id)
         session.execute(delete(ScoreRun).where(ScoreRun.id == run_id))
-    return {"run_id": run_id, "verdicts": int(verdicts or 0), "plan_items": int(plans or 0)}
+    return {"run_id": run_id, "verdicts": verdicts, "plan_items": int(plans or 0)}
+
+
+def _judged(summary: Any) -> int:
+    """How many accounts a run judged (one verdict each), as its summary has it."""
+    n = summary.get("accounts") if isinstance(summary, dict) else None
+    return int(n) if isinstance(n, int) else 0
+
+
+def _restore_latest(conn: Connection, run_id: int) -> None:
+    """The accounts whose latest verdict run `run_id` was take their verdict in the newest earlier run
+    that judged them (none: they have no verdict left). One statement per earlier run looked at, newest
+    first, until every such account has one; the history (transitions) of run `run_id` is gone already."""
+    lv = LatestVerdict.__table__
+    waiting = select(lv.c.account_id).where(lv.c.run_id == run_id)
+    earlier = conn.execute(select(ScoreRun.id).where(ScoreRun.id < run_id).order_by(ScoreRun.id.desc())).scalars()
+    for before in list(earlier):
+        if conn.execute(waiting.limit(1)).first() is None:
+            break
+        ver = verdicts_at(conn, before)
+        names = [c.name for c in lv.c]
+        taken = select(*(ver.c[n] for n in names)).where(ver.c.account_id.in_(waiting))
+        rows = [tuple(r) for r in conn.execute(taken)]
+        for start in range(0, len(rows), BATCH):
+            part = rows[start : start + BATCH]
+            conn.execute(delete(lv).where(lv.c.account_id.in_([r[names.index("account_id")] for r in part])))
+            conn.execute(insert(lv), [dict(zip(names, r, strict=True)) for r in part])
+    conn.execute(delete(lv).where(lv.c.run_id == run_id))

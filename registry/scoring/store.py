@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.scoring.history import Previous, change, flag_changes
+from registry.scoring.history import Previous, change, flag_changes, is_transition
 from registry.scoring.metrics import nullable
 from registry.scoring.rules import BY_CODE, flag_codes
 
@@ -174,9 +174,10 @@ def verdict_rows(
     as_of: datetime,
     previous: Previous,
     dialect: str,
-) -> tuple[Counter[str], Iterator[list[tuple[Any, ...]]]]:
+) -> tuple[Counter[str], Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]]:
     """The changes since the previous verdicts, counted, and one row per account in VERDICT_COLUMNS order,
-    in batches (built as they are written: a run's rows are never all in memory at once)."""
+    in batches (built as they are written: a run's rows are never all in memory at once): each batch as
+    (every row: the latest verdicts; the rows that are transitions: the history)."""
     f, j = a.frame, a.judgement
     cols = columns(a)
     texts: dict[tuple[str, str], tuple[str, str, str]] = {}
@@ -186,12 +187,16 @@ def verdict_rows(
     flag_json = {mask: dumps(flag_codes(mask)) for mask in set(masks)}  # few distinct sets of flags
     flags_text = [flag_json[mask] for mask in masks]
     changes: list[tuple[Any, ...]] = []  # (previous status, change, flagged since) per account
+    moves: list[bool] = []  # whether each verdict is a transition (history.is_transition)
     extras: dict[int, dict[str, Any]] = {}
     now = stored_time(as_of, dialect)
-    for i, (account_id, status) in enumerate(zip(cols["id"], j.status.tolist(), strict=True)):
+    for i, (account_id, status, rule, registry) in enumerate(
+        zip(cols["id"], j.status.tolist(), j.rule.tolist(), f.registry_status.tolist(), strict=True)
+    ):
         before = previous.get(account_id)
         what, since = change(status, before, now)
         changes.append((before[0] if before else None, what, since))
+        moves.append(is_transition(status, flags_text[i], rule, registry, before))
         if before is not None:
             moved = flag_changes(masks[i], flags_text[i], before)
             if moved:
@@ -216,11 +221,11 @@ def verdict_rows(
         changes,
     )
 
-    def batches() -> Iterator[list[tuple[Any, ...]]]:
+    def batches() -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
         for start in range(0, len(f), BATCH):
             part = slice(start, start + BATCH)
             found = evidence_json({k: v[part] for k, v in cols.items()}, extras_by_batch.get(start // BATCH, {}))
-            yield [
+            rows = [
                 (
                     run_id,
                     account_id,
@@ -240,6 +245,7 @@ def verdict_rows(
                     *(c[part] for c in columns_out), found, strict=True
                 )
             ]
+            yield rows, [row for row, moved in zip(rows, moves[part], strict=True) if moved]
 
     return Counter(what for _, what, _ in changes), batches()
 

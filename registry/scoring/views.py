@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from registry.models import Account, Organization, PlanItem, Post, ScoreRun, Verdict
-from registry.scoring.history import flagged_days
+from registry.models import Account, Organization, PlanItem, Post, ScoreRun
+from registry.scoring.history import current_verdicts, flagged_days
 from registry.scoring.rules import CLOSED, STATUS_ORDER
 from registry.scoring.sql import account_scope
 from registry.timeutil import not_after_now
@@ -35,16 +35,7 @@ def latest_verdicts(
     """Each account's latest verdict (accounts of the units `org_ids` and below; None: all), with what
     changed since its previous verdict and the link of its last post. Ordered by status, then silence."""
     dialect = session.get_bind().dialect.name
-    v = Verdict.__table__
-    current = select(ScoreRun.id).where(ScoreRun.as_of <= not_after_now())
-    latest = (
-        select(v.c.id)
-        .where(v.c.account_id == Account.id, v.c.run_id.in_(current))
-        .order_by(v.c.run_id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    ids = select(latest.label("id")).select_from(Account).where(account_scope(dialect, org_ids)).subquery()
+    v = current_verdicts(not_after_now())
     link = (
         select(Post.url)
         .where(Post.account_id == v.c.account_id, Post.published_at == v.c.last_post_at)
@@ -62,10 +53,10 @@ def latest_verdicts(
             ScoreRun.as_of,
             link.label("last_post_url"),
         )
-        .join(ids, ids.c.id == v.c.id)
         .join(Account, Account.id == v.c.account_id)
         .join(Organization, Organization.id == Account.org_id)
         .join(ScoreRun, ScoreRun.id == v.c.run_id)
+        .where(account_scope(dialect, org_ids))
     )
     if status:
         stmt = stmt.where(v.c.status == status)
@@ -73,7 +64,7 @@ def latest_verdicts(
         stmt = stmt.where(Account.platform == platform)
     rows = []
     for r in session.execute(stmt).mappings():
-        row = {c.name: r[c] for c in v.c}
+        row = {c.name: r[c.name] for c in v.c}
         row.update(
             platform=r["platform"],
             platform_id=r["platform_id"],

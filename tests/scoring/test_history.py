@@ -99,8 +99,9 @@ def test_two_runs_at_once_never_compare_with_the_same_run(world, score, engine, 
     import threading
 
     import registry.scoring.run as run_module
-    from registry.models import Verdict
-    from sqlmodel import Session, select
+    from registry.models import ScoreRun
+    from registry.scoring.history import verdicts_at
+    from sqlalchemy import select
 
     account = world.account(world.org("区"))
     world.posts(account, [30])
@@ -118,12 +119,11 @@ def test_two_runs_at_once_never_compare_with_the_same_run(world, score, engine, 
         run.start()
     for run in runs:
         run.join()
-    with Session(engine) as session:
-        changes = sorted(
-            session.exec(
-                select(Verdict.run_id, Verdict.change, Verdict.previous_status)
-                .where(Verdict.account_id == account)
-                .order_by(Verdict.run_id)
+    changes = []  # each run's verdict of the account, as the history reads it
+    with engine.connect() as conn:
+        for run_id in conn.execute(select(ScoreRun.id).order_by(ScoreRun.id)).scalars().all():
+            ver = verdicts_at(conn, run_id)
+            changes += conn.execute(
+                select(ver.c.run_id, ver.c.change, ver.c.previous_status).where(ver.c.account_id == account)
             ).all()
-        )
     assert [(c, p) for _, c, p in changes] == [("new", None), ("still_flagged", "dormant")]

@@ -1,0 +1,166 @@
+"""Verdict history as changes: the latest verdict whole, the history only where a verdict changed, and every
+earlier run still read as it was judged (by the report's queries, by `explain --as-of`, after a run is
+removed)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from registry.models import LatestVerdict, ScoreRun, Verdict
+from registry.scoring.history import verdicts_at
+from tests.scoring.scoring_world import AS_OF, sqlite_only
+
+DAYS = ("2026-06-30", "2026-07-05", "2026-07-06", "2026-07-07")  # the runs' dates (end of day, Shanghai)
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def _states(engine) -> dict[int, dict[int, tuple]]:
+    """run -> account -> (status, change, previous status, days silent, flagged since), as the report reads them."""
+    out: dict[int, dict[int, tuple]] = {}
+    with engine.connect() as conn:
+        for run_id in conn.execute(select(ScoreRun.id).order_by(ScoreRun.id)).scalars():
+            ver = verdicts_at(conn, run_id)
+            out[run_id] = {
+                r[0]: tuple(r[1:])
+                for r in conn.execute(
+                    select(
+                        ver.c.account_id,
+                        ver.c.status,
+                        ver.c.change,
+                        ver.c.previous_status,
+                        ver.c.days_silent,
+                        ver.c.flagged_since,
+                    )
+                )
+            }
+    return out
+
+
+def _world(world):
+    unit = world.org("区")
+    quiet = world.account(unit, name="沉寂号")  # last post 10 days before the first run
+    world.posts(quiet, [10])
+    busy = world.account(unit, name="活跃号")
+    world.posts(busy, range(0, 60, 2))
+    return quiet, busy
+
+
+def _patrol(world, accounts, day: int) -> None:
+    for account in accounts:
+        world.outcome(account, at=AS_OF + timedelta(days=day, hours=-1))
+
+
+def test_runs_write_history_only_for_changes_and_read_as_judged(gp, world, engine) -> None:
+    quiet, busy = _world(world)
+    seen: dict[str, dict[int, tuple]] = {}
+    for day, date in zip((0, 5, 6, 7), DAYS, strict=True):
+        _patrol(world, (quiet, busy), day)
+        gp.ok("score", "--as-of", date)
+        rows = {r["account_id"]: r for r in json.loads(gp.ok("verdicts", "--json").output)}
+        seen[date] = {
+            a: (
+                rows[a]["status"],
+                rows[a]["change"],
+                rows[a]["previous_status"],
+                rows[a]["days_silent"],
+                rows[a]["flagged_since"],
+            )
+            for a in (quiet, busy)
+        }
+    assert [seen[d][quiet][:2] for d in DAYS] == [
+        ("active", "new"),
+        ("dormant", "newly_flagged"),
+        ("dormant", "still_flagged"),
+        ("dormant", "still_flagged"),
+    ]
+    assert [seen[d][busy][:2] for d in DAYS] == [("active", "new"), *[("active", "unchanged")] * 3]
+
+    # History: the first verdict of each account and the one transition; the latest verdict whole.
+    with Session(engine) as session:
+        history = session.execute(
+            select(Verdict.account_id, Verdict.status, Verdict.change).order_by(Verdict.run_id, Verdict.account_id)
+        ).all()
+        latest = session.execute(select(LatestVerdict.account_id, LatestVerdict.run_id)).all()
+    assert [tuple(r) for r in history] == [
+        (quiet, "active", "new"),
+        (busy, "active", "new"),
+        (quiet, "dormant", "newly_flagged"),
+    ]
+    assert sorted(r[1] for r in latest) == [4, 4]
+
+    # Each run read back as it was judged then, days silent counted to that run's time.
+    states = _states(engine)
+    for run_id, date in enumerate(DAYS, start=1):
+        got = {a: (s[0], s[1], s[2], s[3]) for a, s in states[run_id].items()}
+        assert got == {a: tuple(json.loads(json.dumps(v[:4]))) for a, v in seen[date].items()}, date
+    assert states[3][quiet][4] is not None and states[3][quiet][4] == states[4][quiet][4]  # flagged since run 2
+
+    # The report's trend counts each run's statuses from the history alone.
+    from reports.queries import load_report_data
+
+    trend = {r["run_id"]: r["counts"] for r in load_report_data(engine).trend}
+    assert trend == {
+        run: {
+            s: sum(1 for v in states[run].values() if v[0] == s)
+            for s in ("active", "dormant")
+            if any(v[0] == s for v in states[run].values())
+        }
+        for run in states
+    }
+
+    # explain --as-of a past date works the verdict out afresh: the same status as stored then.
+    for date, expected, silent in (
+        ("2026-06-30", "active", 10),
+        ("2026-07-05", "dormant", 15),
+        ("2026-07-06", "dormant", 16),
+    ):
+        data = json.loads(gp.ok("explain", "#%d" % quiet, "--as-of", date, "--json").output)
+        assert (data["status"], data["days_silent"]) == (expected, silent), date
+        assert states[DAYS.index(date) + 1][quiet][3] == silent
+
+
+@sqlite_only
+def test_a_quiet_night_adds_no_verdict_rows(world, score, engine) -> None:
+    quiet, busy = _world(world)
+    score()
+    before = _count(engine, Verdict.__table__)
+    for day in range(1, 4):
+        _patrol(world, (quiet, busy), day)
+        result = score(as_of=AS_OF + timedelta(days=day))
+        assert result.summary["transitions"] == 0
+    assert _count(engine, Verdict.__table__) == before == 2
+    assert _count(engine, LatestVerdict.__table__) == 2
+
+
+@sqlite_only
+def test_removing_the_latest_run_gives_back_the_verdict_before_it(gp, world, engine) -> None:
+    quiet, busy = _world(world)
+    for day, date in zip((0, 5), DAYS[:2], strict=True):
+        _patrol(world, (quiet, busy), day)
+        gp.ok("score", "--as-of", date)
+    keys = ("run_id", "status", "change", "previous_status", "days_silent", "flagged_since", "rule", "flags")
+
+    def shown() -> dict[int, tuple]:
+        return {r["account_id"]: tuple(r[k] for k in keys) for r in json.loads(gp.ok("verdicts", "--json").output)}
+
+    before = shown()
+    assert before[quiet][1] == "dormant"
+    _patrol(world, (quiet, busy), 6)
+    gp.ok("score", "--as-of", DAYS[2])
+    done = json.loads(gp.ok("score", "remove", "3", "--json").output)
+    assert done["verdicts"] == 2  # the accounts the run judged, though it wrote no history
+    assert shown() == before  # (the evidence is that of the account's last transition)
+    gp.ok("score", "remove", "2")
+    back = {
+        r["account_id"]: (r["run_id"], r["status"], r["change"]) for r in json.loads(gp.ok("verdicts", "--json").output)
+    }
+    assert back == {quiet: (1, "active", "new"), busy: (1, "active", "new")}
+    assert _count(engine, Verdict.__table__) == 2
