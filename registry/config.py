@@ -160,6 +160,16 @@ def _defaults() -> dict[str, Any]:
             "log_excerpt_chars": 4000,
         },
         "schedules": [],
+        # What old records are reduced to (registry/retention.py; docs/operations.md). Days; 0 = forever.
+        "retention": {
+            "outcomes_days": 30,  # older fetch outcomes removed, but each account's newest keep_outcomes
+            "keep_outcomes": 10,
+            "snapshots_days": 30,  # older account snapshots removed, but each account's newest
+            "plans_days": 14,  # plans of older score runs removed, but the latest run of each scope
+            "logs_days": 60,  # patrol log files
+            "reports_days": 365,  # report, notice and bulletin files in report.out_dir (latest.html stays)
+            "after_chain": True,  # the daemon prunes after each chain of a schedule
+        },
         "alerts": {
             "lang": "zh",
             "channels": {},  # name -> {type = "webhook" | "wecom" | "dingtalk" | "email", ...}

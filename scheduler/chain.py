@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -205,6 +206,8 @@ def run_chain(runtime: Runtime, name: str, *, trigger: str, steps: Mapping[str, 
         log.info("schedule %s run %s (%s): %s", name, ctx.run_id, trigger, " → ".join(schedule.chain))
         try:
             _run_steps(ctx)
+            if ctx.status != INTERRUPTED:
+                apply_retention(runtime)
         except BaseException as exc:  # the bookkeeping itself failed (database gone): still close the run
             ctx.status, ctx.message = FAILED, f"{type(exc).__name__}: {exc}"
             raise
@@ -214,6 +217,29 @@ def run_chain(runtime: Runtime, name: str, *, trigger: str, steps: Mapping[str, 
         return ctx.run_id
     finally:
         guard.release()
+
+
+def apply_retention(runtime: Runtime) -> None:
+    """Prune what [retention] no longer keeps, after a chain (its failure is logged, the run stands)."""
+    from registry.policy import load_policy
+    from registry.retention import Retention, prune
+
+    settings = runtime.settings
+    try:
+        retention = Retention.from_settings(settings)
+        if not retention.after_chain:
+            return
+        log_dir, out_dir = settings.patrol.get("log_dir"), settings.report.get("out_dir")
+        result = prune(
+            runtime.engine,
+            retention,
+            policy_depth=load_policy(settings).history_depth,
+            log_dir=Path(str(log_dir)).expanduser() if log_dir else None,
+            report_dir=Path(str(out_dir)).expanduser() if out_dir else None,
+        )
+        log.info("retention: removed %s", {**result.rows, **result.files})
+    except Exception:
+        log.exception("retention after the chain failed")
 
 
 def _run_steps(ctx: RunContext) -> None:

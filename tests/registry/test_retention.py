@@ -1,0 +1,211 @@
+"""Retention through the command line: `db prune [--dry-run]` (never what a verdict or the trend rests
+on), `db stats`, `db backup` (a copy the commands read as they read the original); and the daemon's prune
+after a chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.db import make_engine
+from registry.models import AccountSnapshot, FetchOutcome, LatestVerdict, PlanItem, Verdict
+from tests.scoring.scoring_world import AS_OF, World, sqlite_only
+
+
+def _count(engine, model, account=None) -> int:
+    with engine.connect() as conn:
+        q = select(func.count()).select_from(model)
+        if account is not None:
+            q = q.where(model.account_id == account)
+        return conn.execute(q).scalar_one()
+
+
+def _old_history(world: World) -> tuple[int, int]:
+    """An account read every day for 20 days, and one the platform has said is gone in the last three patrols
+    (AS_OF is months before the machine's clock: everything here is older than the 60 days kept whole)."""
+    unit = world.org("区")
+    fine = world.account(unit, name="正常号", patrolled=False, followers=None)
+    world.posts(fine, [1, 3])
+    gone = world.account(unit, name="注销号", patrolled=False)
+    world.posts(gone, [40])
+    for day in range(1, 21):
+        world.outcome(fine, at=AS_OF - timedelta(days=day))
+        world.snapshot(fine, 1000 + day, at=AS_OF - timedelta(days=day))
+        world.outcome(gone, at=AS_OF - timedelta(days=day + 3))
+    for day in range(3):
+        world.outcome(gone, "gone", at=AS_OF - timedelta(days=day, hours=2))
+    return fine, gone
+
+
+def _verdicts(gp) -> dict[int, dict]:
+    gp.ok("score", "--as-of", "2026-06-30")
+    return {
+        r["account_id"]: {k: r[k] for k in ("status", "rule", "days_silent", "evidence", "flags")}
+        for r in json.loads(gp.ok("verdicts", "--json").output)
+    }
+
+
+def _what_stays(engine) -> tuple:
+    """What prune never touches: the latest verdicts, the history and the report's trend."""
+    from reports.queries import load_report_data
+
+    with engine.connect() as conn:
+        latest = conn.execute(select(LatestVerdict.account_id, LatestVerdict.status).order_by("account_id")).all()
+        history = conn.execute(select(Verdict.run_id, Verdict.account_id, Verdict.status).order_by("id")).all()
+    trend = [(r["run_id"], r["counts"]) for r in load_report_data(engine).trend]
+    return [tuple(r) for r in latest], [tuple(r) for r in history], trend
+
+
+def _shown(gp, *db: str) -> list:
+    """What `verdicts` prints of every account, from a database (`--db`: another one)."""
+    return json.loads(gp.ok(*db, "verdicts", "--json").output)
+
+
+def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engine, gp_env) -> None:
+    world = World(engine)
+    fine, gone = _old_history(world)
+    before = _verdicts(gp)
+    assert before[gone]["status"] == "unreachable" and before[fine]["status"] == "active"
+    home = Path(gp_env["GOVPULSE_HOME"])
+    (home / "logs").mkdir()
+    (home / "reports").mkdir()
+    old, new = time.time() - 400 * 86400, time.time()
+    for path, when in (
+        (home / "logs" / "patrol-1.log", old),
+        (home / "logs" / "patrol-2.log", new),
+        (home / "reports" / "govpulse-report-2025-01-01.html", old),
+        (home / "reports" / "latest.html", old),
+        (home / "reports" / "notes.txt", old),
+    ):
+        path.write_text("x" * 100)
+        os.utime(path, (when, when))
+    outcomes, snapshots = _count(engine, FetchOutcome), _count(engine, AccountSnapshot)
+    kept = _what_stays(engine)
+
+    dry = gp.ok("db", "prune", "--dry-run").output
+    assert "would remove 23 fetch outcomes" in dry  # fine: 20 -> 10; gone: 23 -> 10 (its three "gone" kept)
+    assert "would remove 19 account snapshots" in dry  # each account keeps its newest
+    assert "would remove 1 patrol log files" in dry and "would remove 1 report files" in dry
+    assert (_count(engine, FetchOutcome), _count(engine, AccountSnapshot)) == (outcomes, snapshots)
+    assert (home / "logs" / "patrol-1.log").exists()
+
+    done = json.loads(gp.ok("db", "prune", "--json").output)
+    assert done["removed"] == {"fetch_outcome": 23, "account_snapshot": 19, "plan_item": 0, "logs": 1, "reports": 1}
+    assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (10, 10)
+    assert _count(engine, AccountSnapshot) == 2
+    assert sorted(p.name for p in (home / "logs").iterdir()) == ["patrol-2.log"]
+    assert sorted(p.name for p in (home / "reports").iterdir()) == ["latest.html", "notes.txt"]
+    # The verdicts, their history and the trend are untouched; worked out again on what is left, the same.
+    assert _what_stays(engine) == kept
+    after = _verdicts(gp)
+    assert after == before
+    # The first run's plan is now an older run's (judged as of June): removed; the latest run's stays.
+    with engine.connect() as conn:
+        plans = dict(conn.execute(select(PlanItem.run_id, func.count()).group_by(PlanItem.run_id)).all())
+    assert len(plans) == 2 and min(plans.values()) > 0
+    again = json.loads(gp.ok("db", "prune", "--json").output)["removed"]
+    assert (again["fetch_outcome"], again["plan_item"]) == (0, plans[min(plans)])
+    assert _count(engine, PlanItem) == plans[max(plans)]
+
+
+def test_retention_settings_are_checked(gp, gp_env, tmp_path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[retention]\noutcomes_days = -3\n")
+    bad = gp("--config", str(config), "db", "prune")
+    assert bad.exit_code != 0
+    assert "[retention] outcomes_days must be a whole number >= 0, not -3" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_stats_show_sizes_and_growth_per_run(gp, engine) -> None:
+    world = World(engine)
+    _old_history(world)
+    gp.ok("score", "--as-of", "2026-06-30")
+    rows = {r["table"]: r for r in json.loads(gp.ok("db", "stats", "--json").output)}
+    assert rows["fetch_outcome"]["rows"] == _count(engine, FetchOutcome)
+    assert rows["latest_verdict"]["rows"] == 2 and rows["verdict"]["rows"] == 2
+    assert rows["verdict"]["rows_per_run"] == 2.0
+    assert rows["fetch_outcome"]["bytes"] > 0
+    assert "fetch_outcome" in gp.ok("db", "stats").output
+
+
+@sqlite_only
+def test_backup_of_sqlite_is_a_consistent_copy(gp, engine, tmp_path) -> None:
+    world = World(engine)
+    _old_history(world)
+    gp.ok("score", "--as-of", "2026-06-30")
+    out = gp.ok("db", "backup", str(tmp_path / "backups")).output
+    copy = next((tmp_path / "backups").glob("govpulse-*.db"))
+    assert str(copy) in out
+    con = sqlite3.connect(copy)
+    assert con.execute("SELECT count(*) FROM fetch_outcome").fetchone()[0] == _count(engine, FetchOutcome)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    assert not list((tmp_path / "backups").glob("*.partial"))
+    # Restoring is putting the file in place: the commands read the copy as they read the original.
+    restored = tmp_path / "restored.db"
+    shutil.copyfile(copy, restored)
+    assert _shown(gp, "--db", f"sqlite:///{restored}") == _shown(gp)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_backup_of_postgresql_restores(gp, engine, db_url, tmp_path) -> None:
+    world = World(engine)
+    _old_history(world)
+    gp.ok("score", "--as-of", "2026-06-30")
+    gp.ok("db", "backup", str(tmp_path / "backups"))
+    dump = next((tmp_path / "backups").glob("govpulse-*.dump"))
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=True).stdout
+    assert "TABLE DATA public fetch_outcome" in listing
+    restored = db_url.rsplit("/", 1)[0] + "/" + db_url.rsplit("/", 1)[1] + "_restored"
+    admin = make_engine(db_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = restored.rsplit("/", 1)[1]
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(restored)
+        subprocess.run(
+            [
+                "pg_restore",
+                "--no-owner",
+                f"--host={url.host}",
+                f"--port={url.port}",
+                f"--username={url.username}",
+                f"--dbname={name}",
+                str(dump),
+            ],
+            check=True,
+            env={**os.environ, "PGPASSWORD": url.password or ""},
+        )
+        copy = make_engine(restored)
+        assert _count(copy, FetchOutcome) == _count(engine, FetchOutcome)
+        copy.dispose()
+        assert _shown(gp, "--db", restored) == _shown(gp)  # as docs/operations.md says to restore
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@sqlite_only
+def test_a_chain_prunes_after_its_steps_unless_told_not_to(gp, engine, tmp_path) -> None:
+    world = World(engine)
+    fine, gone = _old_history(world)
+    gp.ok("schedule", "add", "weekly", "--cron", "0 3 * * 1", "--chain", "score")
+    off = tmp_path / "off.toml"
+    off.write_text("[retention]\nafter_chain = false\n")
+    gp.ok("--config", str(off), "schedule", "run", "weekly")
+    assert _count(engine, FetchOutcome) == 43
+    gp.ok("schedule", "run", "weekly")
+    assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (10, 10)
