@@ -426,7 +426,7 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
     engagement, pinned mark and last_seen_at updated; a post is never duplicated, so storing the same
     visit twice changes nothing. Posts the platform attributes to another account (flag foreign_author)
     are not the account's posts: they are not stored, and the outcome's reason counts them. One outcome
-    per (patrol, account) is upserted, a snapshot stored when the visit read the profile, and the
+    per (patrol, account) is upserted, a snapshot stored when the visit read a profile that differs from the account's latest, and the
     patrol's accounts_done brought up to date.
     """
     stats = StoreStats(visits=len(visits))
@@ -513,18 +513,44 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
                 )
         upsert(session, FetchOutcome, outcome_rows, keys=["patrol_id", "account_id"], update=_OUTCOME_UPDATE)
         if snapshot_rows:
-            # One snapshot per account and patrol, even if a visit is stored again.
+            # One snapshot per account and patrol, even if a visit is stored again; and only when the
+            # profile differs from the account's latest snapshot (a quiet account adds no row a night:
+            # the latest snapshot up to any time still gives the follower count then).
             session.execute(
                 delete(AccountSnapshot).where(
                     AccountSnapshot.patrol_id.in_(patrol_ids), AccountSnapshot.account_id.in_(account_ids)
                 )
             )
-            session.execute(AccountSnapshot.__table__.insert(), snapshot_rows)
+            latest = _latest_profiles(session, account_ids)
+            changed = [r for r in snapshot_rows if latest.get(r["account_id"]) != tuple(r[k] for k in _PROFILE)]
+            if changed:
+                session.execute(AccountSnapshot.__table__.insert(), changed)
         for patrol_id in patrol_ids:
             session.execute(
                 update(Patrol).where(Patrol.id == patrol_id).values(accounts_done=_done_subquery(patrol_id))
             )
     return stats
+
+
+_PROFILE = ("followers", "followers_raw", "following", "posts_total", "name_seen", "verified_seen")
+
+
+def _latest_profiles(session: Any, account_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    """Each account's latest snapshot, as the values of _PROFILE (one statement for the batch)."""
+    s = AccountSnapshot.__table__
+    newest = (
+        select(s.c.id)
+        .where(s.c.account_id == Account.id)
+        .order_by(s.c.taken_at.desc(), s.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(s.c.account_id, *(s.c[k] for k in _PROFILE)).where(
+            s.c.id.in_(select(newest).where(_ids_in(Account.id, account_ids)))
+        )
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def _post_counts(session: Any, account_ids: Sequence[int]) -> dict[int, int]:

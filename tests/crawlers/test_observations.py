@@ -141,6 +141,30 @@ def test_a_visit_stored_again_in_the_same_patrol_replaces_its_outcome(engine: En
         assert s.execute(select(func.count()).select_from(Post)).scalar_one() == 1
 
 
+def test_a_profile_unchanged_since_the_latest_snapshot_adds_no_row(engine: Engine) -> None:
+    aid = make_roster(engine)["ids"]["1001"]
+    seen = []
+    for day, followers in enumerate((7, 7, 7, 8, 8)):
+        pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
+        store_visits(
+            engine,
+            [
+                AccountVisit(
+                    patrol_id=pid,
+                    account_id=aid,
+                    outcome="ok",
+                    posts=[],
+                    fetched_at=NOW + timedelta(days=day),
+                    profile=ProfileItem(followers=followers),
+                )
+            ],
+        )
+        seen.append(pid)
+    snapshots = rows(engine, AccountSnapshot, AccountSnapshot.account_id == aid)
+    assert sorted((s.patrol_id, s.followers) for s in snapshots) == [(seen[0], 7), (seen[3], 8)]
+    assert len(rows(engine, FetchOutcome, FetchOutcome.account_id == aid)) == 5  # every visit's outcome
+
+
 def test_posts_of_another_account_are_not_stored_and_the_reason_says_so(engine: Engine) -> None:
     ids = make_roster(engine)["ids"]
     pid = start_patrol(engine, scope=ResolvedScope(), accounts_total=1)
