@@ -164,8 +164,11 @@ def _defaults() -> dict[str, Any]:
         "retention": {
             "outcomes_days": 30,  # older fetch outcomes removed, but each account's newest keep_outcomes
             "keep_outcomes": 10,
+            "fold_outcomes": True,  # identical outcomes in a row beyond those: only the first and latest kept
             "snapshots_days": 30,  # older account snapshots removed, but each account's newest
-            "plans_days": 14,  # plans of older score runs removed, but the latest run of each scope
+            # plans of older score runs removed, but the latest run of each scope (each published report keeps
+            # its plan in its files; a report made again for an older run shows none)
+            "plans_days": 3,
             "logs_days": 60,  # patrol log files
             "reports_days": 365,  # report, notice and bulletin files in report.out_dir (latest.html stays)
             "after_chain": True,  # the daemon prunes after each chain of a schedule

@@ -1,6 +1,9 @@
 """Keeping the store bounded: what old rows and files are reduced to, table sizes, consistent backups.
 
 What prune removes (keys of [retention], defaults in registry.config; 0 keeps everything of that kind):
+- with `fold_outcomes`, the visits inside a stretch of identical outcomes of an account (same outcome,
+  source, HTTP status and reason, in finished patrols), beyond its newest `keep_outcomes`: the first and
+  the latest of each stretch stay, so a quiet night adds no outcome row in the end (_repeated_outcomes);
 - fetch outcomes older than `outcomes_days`, except each account's newest `keep_outcomes` (at least
   what the scorer reads to count consecutive "gone" answers, Policy.history_depth, and always the
   latest, which the report's crawl problems and the data's freshness rest on);
@@ -28,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import String, case, cast, delete, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from registry.errors import GovpulseError, ValidationError
@@ -57,6 +60,7 @@ class Retention:
     plans_days: int
     logs_days: int
     reports_days: int
+    fold_outcomes: bool  # of a stretch of identical read outcomes, only the first and the latest kept
     after_chain: bool  # the daemon prunes after each chain
 
     @classmethod
@@ -115,6 +119,48 @@ def _old_rows(table: Any, time_column: Any, cutoff: datetime, keep: int) -> Any:
     return select(table.c.id).join(ranked, ranked.c.id == table.c.id).where(time_column < cutoff, ranked.c.k > keep)
 
 
+def _repeated_outcomes(keep: int) -> Any:
+    """Ids of the outcomes inside a stretch of identical outcomes of one account: a row whose previous
+    and next rows (by fetch time) have the same outcome, source, HTTP status and reason, all in finished
+    patrols, and that is not among the account's newest `keep` (what the scorer counts for "gone" and
+    `status` for failing sources). The first and the latest of each stretch stay, so the latest outcome
+    up to any time is still that outcome (what the scorer, the report and `status` read); login walls
+    are kept (their alert counts them per patrol), and so is every visit of a patrol that may resume."""
+    o, patrol = FetchOutcome.__table__, Patrol.__table__
+    key = (
+        o.c.outcome
+        + "|"
+        + o.c.source
+        + "|"
+        + func.coalesce(cast(o.c.http_status, String), "")
+        + "|"
+        + func.coalesce(o.c.reason, "")
+    )
+    same = case((patrol.c.status == "finished", key), else_=None)
+    order = (o.c.fetched_at, o.c.id)
+    rows = (
+        select(
+            o.c.id,
+            o.c.outcome,
+            same.label("k"),
+            func.lag(same).over(partition_by=o.c.account_id, order_by=order).label("before"),
+            func.lead(same).over(partition_by=o.c.account_id, order_by=order).label("after"),
+            func.row_number()
+            .over(partition_by=o.c.account_id, order_by=(o.c.fetched_at.desc(), o.c.id.desc()))
+            .label("newest"),
+        )
+        .join(patrol, patrol.c.id == o.c.patrol_id)
+        .subquery()
+    )
+    return select(rows.c.id).where(
+        rows.c.newest > keep,
+        rows.c.outcome != "login_required",
+        rows.c.k.is_not(None),
+        rows.c.k == rows.c.before,
+        rows.c.k == rows.c.after,
+    )
+
+
 def _plans_kept(conn: Connection) -> set[int]:
     """The latest score run of each scope (a whole-registry run, or one per unit a run was limited to)."""
     latest: dict[Any, int] = {}
@@ -141,9 +187,14 @@ def prune(
     o, s, p = FetchOutcome.__table__, AccountSnapshot.__table__, PlanItem.__table__
     with engine.begin() as conn:
         todo: list[tuple[str, Any, Any]] = []
+        keep = max(1, retention.keep_outcomes, policy_depth)
+        folded = _repeated_outcomes(keep)
+        if retention.fold_outcomes:
+            todo.append(("repeated_outcome", o, folded))
         if (cut := _cutoff(now, retention.outcomes_days)) is not None:
-            keep = max(1, retention.keep_outcomes, policy_depth)
-            todo.append(("fetch_outcome", o, _old_rows(o, o.c.fetched_at, cut, keep)))
+            old = _old_rows(o, o.c.fetched_at, cut, keep)
+            # (counted apart from the repeated ones, which go first)
+            todo.append(("fetch_outcome", o, old.where(o.c.id.not_in(folded)) if retention.fold_outcomes else old))
         if (cut := _cutoff(now, retention.snapshots_days)) is not None:
             todo.append(("account_snapshot", s, _old_rows(s, s.c.taken_at, cut, 1)))
         if (cut := _cutoff(now, retention.plans_days)) is not None:
@@ -270,7 +321,10 @@ def backup(engine: Engine, folder: Path, *, now: datetime | None = None) -> Path
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GovpulseError(
-            L(f"无法创建备份目录 {folder}: {exc.strerror}", f"cannot create the backup folder {folder}: {exc.strerror}")
+            L(
+                f"无法创建备份目录 {folder}: {exc.strerror}",
+                f"cannot create the backup folder {folder}: {exc.strerror}",
+            )
         ) from None
     url = make_url(str(engine.url.render_as_string(hide_password=False)))
     if url.get_backend_name() == "sqlite":

@@ -43,6 +43,7 @@ def db_current() -> None:
 
 
 LABELS = {
+    "repeated_outcome": ("重复的巡查结果", "repeated fetch outcomes"),
     "fetch_outcome": ("巡查结果", "fetch outcomes"),
     "account_snapshot": ("账号快照", "account snapshots"),
     "plan_item": ("整合建议", "plan items"),

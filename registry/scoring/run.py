@@ -123,9 +123,9 @@ class ScoreResult:
 
 def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int | None = None) -> ScoreResult:
     """Score every account (or those of unit `org_id` and below) as of `as_of`: one ScoreRun, each
-    account's latest verdict, a history row where it changed, and the plan, written in one transaction (all or nothing). The previous
-    verdicts are read with the rest and checked again inside that transaction, so two runs never compare
-    against the same one."""
+    account's latest verdict, a history row where it changed, and the plan, written in one transaction
+    (all or nothing). The previous verdicts are read with the rest and checked again inside that
+    transaction, so two runs never compare against the same one."""
     started = time.perf_counter()
     as_of = as_utc(as_of)
     # Read and work out everything first, without holding the write lock; then write it in one go.

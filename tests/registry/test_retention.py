@@ -92,14 +92,23 @@ def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engin
     kept = _what_stays(engine)
 
     dry = gp.ok("db", "prune", "--dry-run").output
-    assert "would remove 23 fetch outcomes" in dry  # fine: 20 -> 10; gone: 23 -> 10 (its three "gone" kept)
+    # fine: 20 -> 10; gone: 23 -> 10 (its three "gone" kept): first the visits inside a stretch of the same
+    # outcome beyond the newest 10 (9 and 12: the oldest of each stretch stays), then what is still too old
+    assert "would remove 21 repeated fetch outcomes" in dry and "would remove 2 fetch outcomes" in dry
     assert "would remove 19 account snapshots" in dry  # each account keeps its newest
     assert "would remove 1 patrol log files" in dry and "would remove 1 report files" in dry
     assert (_count(engine, FetchOutcome), _count(engine, AccountSnapshot)) == (outcomes, snapshots)
     assert (home / "logs" / "patrol-1.log").exists()
 
     done = json.loads(gp.ok("db", "prune", "--json").output)
-    assert done["removed"] == {"fetch_outcome": 23, "account_snapshot": 19, "plan_item": 0, "logs": 1, "reports": 1}
+    assert done["removed"] == {
+        "repeated_outcome": 21,
+        "fetch_outcome": 2,
+        "account_snapshot": 19,
+        "plan_item": 0,
+        "logs": 1,
+        "reports": 1,
+    }
     assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (10, 10)
     assert _count(engine, AccountSnapshot) == 2
     assert sorted(p.name for p in (home / "logs").iterdir()) == ["patrol-2.log"]
@@ -209,3 +218,43 @@ def test_a_chain_prunes_after_its_steps_unless_told_not_to(gp, engine, tmp_path)
     assert _count(engine, FetchOutcome) == 43
     gp.ok("schedule", "run", "weekly")
     assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (10, 10)
+
+
+def test_folding_repeated_outcomes_changes_nothing_a_report_or_the_scorer_reads(gp, engine, tmp_path) -> None:
+    """Nightly patrols and runs; then the repeats folded (keeping the newest two): every run's report reads
+    the same problems, statuses and trend, and each night worked out again reads the same outcome (its
+    age is counted from the first visit of the stretch: the verdict history keeps what was judged)."""
+    from reports.queries import load_report_data
+
+    world = World(engine)
+    unit = world.org("区")
+    quiet = world.account(unit, name="正常号", patrolled=False)
+    world.posts(quiet, [1, 3])
+    failing = world.account(unit, name="超时号", patrolled=False)
+    world.posts(failing, [2])
+    nights = [AS_OF - timedelta(days=d) for d in (12, 10, 8, 6, 4, 2, 0)]
+    for n, night in enumerate(nights):
+        world.outcome(quiet, at=night - timedelta(hours=2))
+        world.outcome(failing, "ok" if n < 3 else "timeout", at=night - timedelta(hours=2), reason=None)
+        gp.ok("score", "--as-of", night.isoformat())
+
+    def read() -> list:
+        out = []
+        for night in nights:
+            data = load_report_data(engine, as_of=night)
+            problems = [(p["account_id"], p["outcome"]) for p in data.problems]
+            out.append((data.run["id"], problems, data.counts, [(t["run_id"], t["counts"]) for t in data.trend]))
+            for account in (quiet, failing):
+                shown = json.loads(gp.ok("explain", "#%d" % account, "--as-of", night.isoformat(), "--json").output)
+                out.append((account, shown["evidence"]["outcome"], shown["evidence"]["outcome_reason"]))
+        return out
+
+    before = read()
+    config = tmp_path / "keep1.toml"
+    config.write_text("[retention]\nkeep_outcomes = 1\noutcomes_days = 0\n")
+    removed = json.loads(gp.ok("--config", str(config), "db", "prune", "--json").output)["removed"]
+    # The newest two stay whatever they are (the policy counts two "gone" in a row), then the first and
+    # the last of each stretch: quiet 7 -> 3; failing (3 times ok, then 4 timeouts) 7 -> 5.
+    assert removed["repeated_outcome"] == 6
+    assert (_count(engine, FetchOutcome, quiet), _count(engine, FetchOutcome, failing)) == (3, 5)
+    assert read() == before
