@@ -163,7 +163,7 @@ def _defaults() -> dict[str, Any]:
         # What old records are reduced to (registry/retention.py; docs/operations.md). Days; 0 = forever.
         "retention": {
             "outcomes_days": 30,  # older fetch outcomes removed, but each account's newest keep_outcomes
-            "keep_outcomes": 10,
+            "keep_outcomes": 3,  # at least what the scorer ("gone" twice) and `status` (failing_after) read
             "fold_outcomes": True,  # identical outcomes in a row beyond those: only the first and latest kept
             "snapshots_days": 30,  # older account snapshots removed, but each account's newest
             # plans of older score runs removed, but the latest run of each scope (each published report keeps

@@ -92,9 +92,9 @@ def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engin
     kept = _what_stays(engine)
 
     dry = gp.ok("db", "prune", "--dry-run").output
-    # fine: 20 -> 10; gone: 23 -> 10 (its three "gone" kept): first the visits inside a stretch of the same
-    # outcome beyond the newest 10 (9 and 12: the oldest of each stretch stays), then what is still too old
-    assert "would remove 21 repeated fetch outcomes" in dry and "would remove 2 fetch outcomes" in dry
+    # fine: 20 -> 3; gone: 23 -> 3 (its three "gone" kept): first the visits inside a stretch of the same
+    # outcome beyond the newest 3 (16 and 18: the oldest of each stretch stays), then what is still too old
+    assert "would remove 34 repeated fetch outcomes" in dry and "would remove 3 fetch outcomes" in dry
     assert "would remove 19 account snapshots" in dry  # each account keeps its newest
     assert "would remove 1 patrol log files" in dry and "would remove 1 report files" in dry
     assert (_count(engine, FetchOutcome), _count(engine, AccountSnapshot)) == (outcomes, snapshots)
@@ -102,14 +102,14 @@ def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engin
 
     done = json.loads(gp.ok("db", "prune", "--json").output)
     assert done["removed"] == {
-        "repeated_outcome": 21,
-        "fetch_outcome": 2,
+        "repeated_outcome": 34,
+        "fetch_outcome": 3,
         "account_snapshot": 19,
         "plan_item": 0,
         "logs": 1,
         "reports": 1,
     }
-    assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (10, 10)
+    assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (3, 3)
     assert _count(engine, AccountSnapshot) == 2
     assert sorted(p.name for p in (home / "logs").iterdir()) == ["patrol-2.log"]
     assert sorted(p.name for p in (home / "reports").iterdir()) == ["latest.html", "notes.txt"]
@@ -217,7 +217,7 @@ def test_a_chain_prunes_after_its_steps_unless_told_not_to(gp, engine, tmp_path)
     gp.ok("--config", str(off), "schedule", "run", "weekly")
     assert _count(engine, FetchOutcome) == 43
     gp.ok("schedule", "run", "weekly")
-    assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (10, 10)
+    assert (_count(engine, FetchOutcome, fine), _count(engine, FetchOutcome, gone)) == (3, 3)
 
 
 def test_folding_repeated_outcomes_changes_nothing_a_report_or_the_scorer_reads(gp, engine, tmp_path) -> None:
