@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     seed = Path(f"/tmp/govpulse-bench-storage-seed-{args.accounts}-{args.posts}.db")
     if not seed.exists():
         started = time.perf_counter()
-        generate(seed, args.accounts, args.posts, as_of)
+        partial = seed.with_name(seed.name + ".partial")  # a seed left half-written is never used
+        partial.unlink(missing_ok=True)
+        generate(partial, args.accounts, args.posts, as_of)
+        partial.replace(seed)
         print(f"generated {seed} in {time.perf_counter() - started:.0f} s")
     path = args.db or Path(f"/tmp/govpulse-bench-storage-{args.accounts}-{args.posts}.db")
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
