@@ -9,7 +9,8 @@ the crawl's pipeline does: every outcome as before, the profile as before, no ne
 run judges as of that night, and retention prunes as the daemon does after each chain (the [retention]
 defaults). After each night the database is checkpointed and measured: the bytes its pages use (the file
 less its free pages) by table (SQLite's dbstat), the posts table apart. Prints the growth per night beyond
-the posts, and a projection for a year (tables that retention bounds stop growing after their days).
+the posts over all the nights and over the last third of them (once retention's windows are full), and a
+projection for a year: the growth of the nights run, then the later rate for the rest of the year.
 """
 
 from __future__ import annotations
@@ -134,29 +135,27 @@ def main(argv: list[str] | None = None) -> int:
 
     nights = args.nights
     first, last = sizes[0], sizes[-1]
-    tables = sorted(set(first) | set(last))
+
+    def beyond_posts(a: dict[str, int], b: dict[str, int]) -> float:
+        """MB the store grew from `a` to `b`, the posts apart."""
+        return ((b["(used)"] - a["(used)"]) - (b.get("post", 0) - a.get("post", 0))) / 1e6
+
     print(f"\ngrowth over {nights} nights, MB per night, by table:")
-    bounded = {
-        "fetch_outcome": retention.outcomes_days,
-        "account_snapshot": retention.snapshots_days,
-        "plan_item": retention.plans_days,
-    }
-    total = 0.0
-    year = 0.0
-    for t in tables:
+    for t in sorted(set(first) | set(last)):
         per_night = (last.get(t, 0) - first.get(t, 0)) / nights / 1e6
-        if t in ("(used)", "post") or abs(per_night) < 0.005:
-            continue
-        total += per_night
-        days = bounded.get(t) or 365
-        year += per_night * min(365, days)
-        print(f"  {t}: {per_night:.2f}" + (f" (bounded by retention: {days} days)" if t in bounded else ""))
-    used = (last["(used)"] - first["(used)"]) / nights / 1e6
-    posts = (last.get("post", 0) - first.get("post", 0)) / nights / 1e6
-    print(f"store: {used:.2f} MB per night in all, posts {posts:.2f}, beyond the posts {used - posts:.2f} MB per night")
+        if t not in ("(used)", "post") and abs(per_night) >= 0.005:
+            print(f"  {t}: {per_night:.2f}")
+    average = beyond_posts(first, last) / nights
+    # Once the retention windows are full (outcomes kept whole, plans kept) a night only adds what it
+    # changes: the steady rate is the mean of the later nights, the year the fill so far plus that rate.
+    settled = max(1, nights // 3)
+    steady = beyond_posts(sizes[-settled - 1], last) / settled
+    year = beyond_posts(first, last) + steady * max(0, 365 - nights)
+    print(f"beyond the posts: {average:.2f} MB per night over the {nights} nights")
+    print(f"beyond the posts: {steady:.2f} MB per night over the last {settled} nights (retention windows full)")
     print(
-        f"projection for a year of nights beyond the posts: {year:.0f} MB "
-        f"(the tables retention bounds stop growing after their days); store now {last['(used)'] / 1e6:.0f} MB"
+        f"projection for a year of nights beyond the posts: {year:.0f} MB (the {nights} nights, then "
+        f"{365 - nights} at the later rate); store now {last['(used)'] / 1e6:.0f} MB"
     )
     return 0
 
