@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, exists, func, literal, null, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post, PostPeriod
 from registry.policy import Policy
-from registry.scoring.periods import HASH_WIDTH, engagement_expr, period_of_time
+from registry.scoring.periods import HASH_WIDTH, period_of_time
 from registry.scoring.sql import epoch_seconds, in_ids, raw_rows, seq_agg
 from registry.types import TZDateTime
 from registry.vocabulary import OUTCOMES, READ_OUTCOMES

@@ -48,7 +48,18 @@ from registry.scoring.sql import fixed_width, in_ids, seq_agg
 PERIOD_SECONDS = 30 * 86400
 HASH_WIDTH = 12  # leading characters of content_hash compared (48 bits of a hex digest)
 BATCH = 5000  # accounts per statement
-COLUMNS = ["account_id", "period", "posts", "originals", "engaged", "newest", "times", "engagement", "reposts", "hashes"]
+COLUMNS = [
+    "account_id",
+    "period",
+    "posts",
+    "originals",
+    "engaged",
+    "newest",
+    "times",
+    "engagement",
+    "reposts",
+    "hashes",
+]
 
 
 def epoch_floor(column: Any, dialect: str) -> Any:
@@ -115,7 +126,7 @@ def _grouped(dialect: str, *where: Any, source: Any = None) -> Any:
 def _since_table(since: Mapping[int, int], dialect: str) -> Any:
     """(account_id, since) pairs as a table of one bound parameter (any number of accounts)."""
     if dialect == "sqlite":
-        value = literal_column("value")
+        value: Any = literal_column("value")
         return (
             select(
                 cast(func.json_extract(value, "$[0]"), Integer).label("account_id"),
@@ -150,9 +161,7 @@ def refresh_periods(conn: Connection, since: Mapping[int, datetime | None]) -> N
         )
         source = s.join(p, p.c.account_id == s.c.account_id)
         ts = epoch_floor(p.c.published_at, dialect)
-        conn.execute(
-            insert(table).from_select(COLUMNS, _grouped(dialect, period_of(ts) >= s.c.since, source=source))
-        )
+        conn.execute(insert(table).from_select(COLUMNS, _grouped(dialect, period_of(ts) >= s.c.since, source=source)))
 
 
 def rebuild_periods(conn: Connection) -> None:
@@ -164,7 +173,7 @@ def rebuild_periods(conn: Connection) -> None:
 def _in_texts(column: Any, values: list[str], dialect: str) -> Any:
     """`column IN values` as one bound parameter, whatever the number of values."""
     if dialect == "sqlite":
-        texts = select(literal_column("value")).select_from(
+        texts: Any = select(literal_column("value")).select_from(
             func.json_each(bindparam("texts", json.dumps(values), unique=True))
         )
         return column.in_(texts)
@@ -244,10 +253,11 @@ def differences(conn: Connection) -> list[Difference]:
             bad.setdefault(key[0], []).append(key[1])
     if not bad:
         return []
+    acc = Account.__table__
     names = {
         r[0]: (r[1], r[2])
         for r in conn.execute(
-            select(Account.id, Account.platform, Account.platform_id).where(Account.id.in_(sorted(bad)))
+            select(acc.c.id, acc.c.platform, acc.c.platform_id).where(in_ids(acc.c.id, sorted(bad), dialect))
         )
     }
     return [Difference(a, *names.get(a, ("?", "?")), periods=bad[a]) for a in sorted(bad)]
