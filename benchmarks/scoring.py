@@ -3,14 +3,15 @@
     .venv/bin/python -m benchmarks.scoring --accounts 100000 --posts 5000000
 
 Generates an SQLite database of its own (organizations in a tree, accounts on three platforms, posts
-over a year with realistic titles and texts, one patrol's outcomes and snapshots), then measures in the
-same process:
+over a year with realistic titles and texts, one patrol's outcomes and snapshots) and builds the per-account aggregates of the posts
+(post_period) with the statement migration 0007 runs, then measures in the same process:
   floor:  SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id
   score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing every verdict)
 and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes.
 
 With --parts it times, instead, the pieces every run has to do, each on its own against the same floor:
-reading the window's posts (only counting them, and as the scorer reads them), reading the accounts,
+reading the window's posts (only counting them, and as the scorer reads them from the aggregates), every
+read of posts a run makes, reading the accounts,
 and writing one row per account (the run's verdict rows as stored, and the narrowest row possible),
 rolled back so that the database is left as it was.
 """
@@ -18,9 +19,9 @@ rolled back so that the database is left as it was.
 from __future__ import annotations
 
 import argparse
-import os
 import hashlib
 import multiprocessing
+import os
 import random
 import resource
 import sqlite3
@@ -244,7 +245,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
     from registry.bulk import insert_many
     from registry.models import Account, Post, ScoreRun, Verdict
     from registry.policy import Policy
-    from registry.scoring.metrics import _window_statement, measure_accounts, window_start_expr
+    from registry.scoring.metrics import _window_statement, measure_accounts, read_posts, window_start_expr
     from registry.scoring.run import analyse
     from registry.scoring.sql import account_scope, raw_rows
     from registry.scoring.store import VERDICT_COLUMNS, verdict_rows
@@ -276,6 +277,10 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
         report(
             "window's posts, as the scorer reads them",
             _best(lambda: raw_rows(conn, _window_statement("sqlite", policy, as_of, scope))),
+        )
+        report(
+            "every read of posts (window, silent accounts, posts without a hash)",
+            _best(lambda: read_posts(conn, policy, as_of, scope)),
         )
         report(
             "accounts with their latest followers and outcome",

@@ -283,6 +283,8 @@ class PostPeriod(Table, table=True):
     reads instead of every post of its window. Lists are aligned, one entry per post."""
 
     __tablename__ = "post_period"
+    # Rows stored in key order: an account's periods lie together, read by one seek.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     account_id: int = Field(foreign_key="account.id", primary_key=True)
     period: int = Field(primary_key=True)  # floor(epoch seconds / PERIOD_SECONDS) of published_at

@@ -261,7 +261,7 @@ def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any)
         select(pp.c.account_id, pp.c.period, pp.c.posts, pp.c.times, pp.c.engagement, pp.c.reposts, pp.c.hashes)
         .select_from(acc.join(pp, pp.c.account_id == acc.c.id))
         .where(scope, pp.c.period >= first, pp.c.period <= last)
-        .order_by(pp.c.account_id, pp.c.period)
+        .order_by(acc.c.id, pp.c.period)  # accounts in order, each with a seek to its periods
         .subquery()
     )
     w = rows.c

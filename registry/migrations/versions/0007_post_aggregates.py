@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("reposts", sa.Text(), nullable=False),
         sa.Column("hashes", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "period"),
+        sqlite_with_rowid=False,  # rows stored in key order: an account's periods read by one seek
     )
     # The same statement the patrol's store runs for the accounts it wrote, here over every stored post
     # (one INSERT ... SELECT, grouped in the database, on SQLite and PostgreSQL alike).
