@@ -27,7 +27,6 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     Text,
-    any_,
     bindparam,
     case,
     cast,
@@ -170,16 +169,6 @@ def rebuild_periods(conn: Connection) -> None:
     conn.execute(insert(PostPeriod.__table__).from_select(COLUMNS, _grouped(conn.dialect.name)))
 
 
-def _in_texts(column: Any, values: list[str], dialect: str) -> Any:
-    """`column IN values` as one bound parameter, whatever the number of values."""
-    if dialect == "sqlite":
-        texts: Any = select(literal_column("value")).select_from(
-            func.json_each(bindparam("texts", json.dumps(values), unique=True))
-        )
-        return column.in_(texts)
-    return column == any_(bindparam("texts", values, type_=ARRAY(Text), unique=True))
-
-
 def written_since(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[int, datetime | None]:
     """Per account, the earliest publish time, as stored, among these posts ((account, platform post id)):
     where the periods a write touched begin. Accounts whose written posts are all undated are absent."""
@@ -192,7 +181,7 @@ def written_since(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[int
         select(p.c.account_id, func.min(p.c.published_at))
         .where(
             in_ids(p.c.account_id, sorted({a for a, _ in wanted}), dialect),
-            _in_texts(p.c.platform_post_id, sorted({pid for _, pid in wanted}), dialect),
+            in_ids(p.c.platform_post_id, sorted({pid for _, pid in wanted}), dialect, Text),
             p.c.published_at.is_not(None),
         )
         .group_by(p.c.account_id)

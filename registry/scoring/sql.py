@@ -57,14 +57,14 @@ def fixed_width(expr: Any, width: int, dialect: str) -> Any:
     return func.rpad(func.coalesce(expr, ""), width)
 
 
-def in_ids(column: Any, ids: list[int], dialect: str) -> Any:
-    """`column IN ids` as one bound parameter, whatever the number of ids."""
+def in_ids(column: Any, ids: list[int] | list[str], dialect: str, kind: Any = BigInteger) -> Any:
+    """`column IN ids` as one bound parameter, whatever the number of ids (`kind`: their SQL type)."""
     if dialect == "sqlite":
         values: Any = select(literal_column("value")).select_from(
             func.json_each(bindparam("ids", json.dumps(ids), unique=True))
         )
         return column.in_(values)
-    return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger), unique=True))
+    return column == any_(bindparam("ids", ids, type_=ARRAY(kind), unique=True))
 
 
 def org_subtree(org_ids: list[int]) -> Select[Any]:
