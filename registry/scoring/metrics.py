@@ -269,6 +269,7 @@ def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any)
     return select(
         *(seq_agg(c, dialect, *order) for c in (w.account_id, w.posts, w.times, w.engagement)),
         *(seq_agg(c, dialect, *order, sep="") for c in (w.reposts, w.hashes)),
+        seq_agg(w.period, dialect, *order),
     )
 
 
@@ -283,7 +284,7 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
     opened = day_start(frame.opened_on)
     frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
     frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
-    ids_text, counts_text, times_text, engagement_text, reposts_text, hash_text = row
+    ids_text, counts_text, times_text, engagement_text, reposts_text, hash_text, _periods_text = row
     if not ids_text:
         return
     counts = _ints(counts_text)
@@ -350,11 +351,14 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
     of accounts and history (db.reading_together)."""
     dialect = conn.dialect.name
     acc = Account.__table__
-    pp = PostPeriod.__table__
     window = raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0]
-    first, last, inner = _periods(policy, as_of)
+    _first, last, inner = _periods(policy, as_of)
+    row_ids, counts, periods = _ints(window[0]), _ints(window[1]), _ints(window[6])
     # Accounts that may have no post in the window (none in a period wholly inside it): their newest post
     # before it (an index seek), and undated posts. measure_posts keeps these for accounts found silent.
+    in_scope = np.array([r[0] for r in raw_rows(conn, select(acc.c.id).where(scope))], np.int64)
+    busy = row_ids[(periods >= inner) & (periods < last)]
+    silent = np.setdiff1d(in_scope, busy)
     q = Post.__table__.alias("q")
     older = _newest(
         epoch_seconds(q.c.published_at, dialect),
@@ -363,13 +367,15 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
         order=q.c.published_at,
     )
     undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
-    busy = exists().where(pp.c.account_id == acc.c.id, pp.c.period >= inner, pp.c.period < last)
-    silent_rows = raw_rows(conn, select(acc.c.id, older, undated).where(scope, ~busy))
-    # Posts of the window stored without a content hash (hashed from their text by duplicates.py): only
-    # accounts whose periods of the window hold such a post are looked at.
-    unhashed_accounts = select(pp.c.account_id).where(
-        pp.c.period >= first, pp.c.period <= last, pp.c.hashes.contains(NO_HASH, autoescape=True)
+    silent_rows = (
+        raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect)))
+        if len(silent)
+        else []
     )
+    # Posts of the window stored without a content hash (hashed from their text by duplicates.py): only
+    # for the accounts whose periods of the window hold such a post.
+    blank = np.frombuffer((window[5] or "").encode("ascii", "replace"), f"S{HASH_WIDTH}") == NO_HASH.encode()
+    unhashed_ids: Any = np.unique(np.repeat(row_ids, counts)[blank]) if blank.any() else []
     unhashed = (
         select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
         .select_from(
@@ -383,9 +389,9 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
                 ),
             )
         )
-        .where(scope, acc.c.id.in_(unhashed_accounts))
+        .where(in_ids(acc.c.id, [int(a) for a in unhashed_ids], dialect))
     )
-    return PostReads(window, silent_rows, raw_rows(conn, unhashed))
+    return PostReads(window, silent_rows, raw_rows(conn, unhashed) if len(unhashed_ids) else [])
 
 
 def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[Frame, Params]:
