@@ -277,6 +277,26 @@ class Post(Table, table=True):
     content_hash: Optional[str] = Field(default=None, max_length=64, index=True)  # normalised title/text
 
 
+class PostPeriod(Table, table=True):
+    """An account's dated posts of one period (registry.scoring.periods), kept with the posts: what the scorer
+    reads instead of every post of its window. Lists are aligned, one entry per post."""
+
+    __tablename__ = "post_period"
+    # Rows stored in key order: an account's periods lie together, read by one seek.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    period: int = Field(primary_key=True)  # floor(epoch seconds / PERIOD_SECONDS) of published_at
+    posts: int
+    originals: int
+    engaged: int  # posts whose source gave engagement
+    newest: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch seconds, pinned posts included
+    times: str = Field(sa_column=Column(sa.Text, nullable=False))  # epoch seconds, comma-separated
+    engagement: str = Field(sa_column=Column(sa.Text, nullable=False))  # comma-separated, -1: not given
+    reposts: str = Field(sa_column=Column(sa.Text, nullable=False))  # "1" repost, "0" original, per post
+    hashes: str = Field(sa_column=Column(sa.Text, nullable=False))  # content_hash cut to 12, spaces: none
+
+
 class AccountSnapshot(Table, table=True):
     """The account as one patrol saw it: followers, totals, name."""
 

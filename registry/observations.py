@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from registry.db import session_scope, upsert
 from registry.models import Account, AccountSnapshot, FetchOutcome, Patrol, Post
 from registry.post_identity import align_wechat_ids
+from registry.scoring.periods import refresh_periods, written_since
 from registry.patrol_scope import PatrolScope, ResolvedScope
 from registry.timeutil import utcnow
 from registry.visits import AccountVisit, PostItem
@@ -470,6 +471,9 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
             update=_POST_UPDATE,
             keep_if_null=_KEEP_IF_NULL,
         )
+        # The per-account aggregates of the posts, in the same transaction (registry.scoring.periods).
+        conn = session.connection()
+        refresh_periods(conn, written_since(conn, posts.keys()))
         after = _post_counts(session, account_ids)
         new = {aid: after.get(aid, 0) - before.get(aid, 0) for aid in account_ids}
         stats.posts_new = sum(new.values())

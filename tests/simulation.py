@@ -197,7 +197,16 @@ class Crawl:
         """`govpulse patrol --json ...`, which must succeed; its result."""
         done = self.run("patrol", "--json", *args)
         assert done.returncode == 0, done.stdout + done.stderr
+        self.verify()
         return json.loads(done.stdout)
+
+    def verify(self) -> dict[str, Any]:
+        """`govpulse db verify --json`: the per-account aggregates equal what the stored posts say."""
+        done = self.run("db", "verify", "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["ok"] and report["differences"] == [], report
+        return report
 
     # -- what was stored ------------------------------------------------------------------------
 

@@ -10,12 +10,14 @@ import click
 from govpulse.context import app
 from govpulse.output import emit_json, emit_table
 from registry.db import current_revision, head_revision, make_engine, upgrade
+from registry.errors import ExitCode
 from registry.i18n import L
+from registry.scoring.periods import counts, differences
 
 
 @click.group("db")
 def db_group() -> None:
-    """Database: schema, retention, sizes, backup."""
+    """Database: schema, retention, sizes, backup, checks."""
 
 
 @db_group.command("upgrade")
@@ -145,6 +147,52 @@ def db_backup(folder: Path) -> None:
     path = backup(app().engine, folder)
     size = path.stat().st_size / 1e6
     click.echo(L(f"已备份到 {path} ({size:.1f} MB)", f"backed up to {path} ({size:.1f} MB)"))
+@db_group.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def db_verify(as_json: bool) -> None:
+    """Recompute the per-account aggregates of the posts from the posts and report any difference
+    (exit 1, naming the accounts)."""
+    with app().engine.connect() as conn:
+        found = differences(conn)
+        accounts, rows = counts(conn)
+    if as_json:
+        emit_json(
+            {
+                "ok": not found,
+                "accounts": accounts,
+                "periods": rows,
+                "differences": [
+                    {
+                        "account_id": d.account_id,
+                        "platform": d.platform,
+                        "platform_id": d.platform_id,
+                        "periods": d.periods,
+                    }
+                    for d in found
+                ],
+            }
+        )
+    elif not found:
+        click.echo(
+            L(
+                f"帖子汇总与帖子一致：{accounts} 个账号，{rows} 个时段。",
+                f"post aggregates agree with the posts: {accounts} accounts, {rows} periods",
+            )
+        )
+    else:
+        for d in found:
+            click.echo(
+                f"#{d.account_id} {d.platform}:{d.platform_id} ({L('时段', 'periods')} {', '.join(map(str, d.periods))})"
+            )
+        click.echo(
+            L(
+                f"Error: {len(found)} 个账号的帖子汇总与帖子不一致（见上）。",
+                f"Error: the post aggregates of {len(found)} account(s) differ from their posts (above).",
+            ),
+            err=True,
+        )
+    if found:
+        raise SystemExit(int(ExitCode.FAILURE))
 
 
 COMMANDS: list[click.Command] = [db_group]

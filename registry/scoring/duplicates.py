@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from registry.digest import content_hash
-from registry.scoring.metrics import DAY, HASH_WIDTH, Frame, Params, WindowPosts
+from registry.scoring.metrics import DAY, Frame, Params, WindowPosts
+from registry.scoring.periods import HASH_WIDTH
 
 MAX_PARTNERS = 20  # related accounts named in a verdict's evidence
 

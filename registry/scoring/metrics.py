@@ -3,10 +3,11 @@
 1. accounts: every account in scope with its latest follower count and its latest fetch outcome, each
    found by an index-only seek per account, so the cost grows with accounts, not with history; for the
    few whose latest fetch failed, their latest outcomes in full;
-2. window: the posts of the window aggregated per account in one pass over ix_post_scoring, which
-   covers every column read; every account's publish times, engagement and content hashes come back
-   as one text each, in a single row, and are reduced here with numpy (longest gap, median engagement;
-   duplicates.py). Being the longest read, it may run on its own connection beside the first;
+2. window: the posts of the window as the patrol keeps them per account and period of 30 days
+   (registry.scoring.periods: aligned lists of publish times, engagement, repost marks and content hashes),
+   the rows of the periods the window overlaps joined into one text per column, in a single row, then
+   cut to the window and reduced here with numpy (longest gap, median engagement; duplicates.py). Being
+   the longest read, it may run on its own connection beside the first;
 3. silent: for accounts without a post in the window, the newest post before it (an index seek) and
    whether they have posts whose date was unreadable.
 
@@ -23,12 +24,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, exists, func, literal, null, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.engine import Connection
 
-from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post
+from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Post, PostPeriod
 from registry.policy import Policy
-from registry.scoring.sql import epoch_seconds, fixed_width, in_ids, raw_rows, seq_agg
+from registry.scoring.periods import HASH_WIDTH, period_of_time
+from registry.scoring.sql import epoch_seconds, in_ids, raw_rows, seq_agg
 from registry.types import TZDateTime
 from registry.vocabulary import OUTCOMES, READ_OUTCOMES
 
@@ -37,7 +39,6 @@ SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8, without summer time,
 # Outcomes coded in 4 bits (15: anything else, taken as an error).
 OUTCOME_CODES = {name: code for code, name in enumerate(OUTCOMES)}
 OUTCOME_NAMES = np.array([*OUTCOMES, *["error"] * (16 - len(OUTCOMES))], object)
-HASH_WIDTH = 12  # leading characters of content_hash compared (48 bits of a hex digest)
 NO_HASH = " " * HASH_WIDTH
 
 
@@ -141,15 +142,6 @@ def _newest(column: Any, *where: Any, order: Any) -> Any:
     return select(column).where(*where).order_by(order.desc()).limit(1).scalar_subquery()
 
 
-def _engagement() -> Any:
-    """reposts + comments + likes (+ reads), NULL when the source gave none of them."""
-    parts = (Post.reposts, Post.comments, Post.likes, Post.reads)
-    total: Any = func.coalesce(parts[0], 0)
-    for part in parts[1:]:
-        total = total + func.coalesce(part, 0)
-    return case((func.coalesce(*parts).is_(None), null()), else_=total)
-
-
 def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> Frame:
     """Every account in scope with its latest follower count and latest outcome (index-only seeks)."""
     dialect = conn.dialect.name
@@ -251,49 +243,38 @@ def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) ->
         frame.history.setdefault(rows_of[account_id], []).append(tuple(outcome))  # type: ignore[arg-type]
 
 
+def _periods(policy: Policy, as_of: datetime) -> tuple[int, int, int]:
+    """The periods a window overlaps (first, last), and the first lying wholly inside every account's."""
+    starts = [window_start(policy.for_platform(p), as_of) for p in policy.platforms] + [window_start(policy, as_of)]
+    return period_of_time(min(starts)), period_of_time(as_of), period_of_time(max(starts)) + 1
+
+
 def _window_statement(dialect: str, policy: Policy, as_of: datetime, scope: Any) -> Any:
-    """The window's posts aggregated per account, then every account's figures joined into one text per
-    column: a single row, so that the whole statement runs inside the database (where SQLite releases the
-    GIL) and comes back in one piece rather than as 100,000 rows. All columns list the accounts in the
-    same order, and each account's lists its posts in the same order."""
+    """The period rows the window overlaps, every account's joined into one text per column: a single
+    row, so that the whole statement runs inside the database (where SQLite releases the GIL) and comes
+    back in one piece rather than as 100,000 rows. All columns list the rows in the same order (account,
+    then period), and each row lists its posts in the same order."""
     acc = Account.__table__
-    start = window_start_expr(policy, as_of)
-    order = Post.published_at
-    engagement = _engagement()
-    per_account = (
-        select(
-            acc.c.id.label("id"),
-            func.count().label("posts"),
-            func.sum(case((Post.is_repost, 0), else_=1)).label("originals"),
-            func.count(engagement).label("engaged"),
-            seq_agg(epoch_seconds(Post.published_at, dialect), dialect, order).label("times"),
-            seq_agg(engagement, dialect, order).label("engagement"),
-            seq_agg(fixed_width(Post.content_hash, HASH_WIDTH, dialect), dialect, order, sep="").label("hashes"),
-        )
-        .select_from(
-            acc.join(
-                Post.__table__, and_(Post.account_id == acc.c.id, Post.published_at > start, Post.published_at <= as_of)
-            )
-        )
-        .where(scope)
-        .group_by(acc.c.id)
-        .order_by(acc.c.id)
+    pp = PostPeriod.__table__
+    first, last, _inner = _periods(policy, as_of)
+    rows = (
+        select(pp.c.account_id, pp.c.period, pp.c.posts, pp.c.times, pp.c.engagement, pp.c.reposts, pp.c.hashes)
+        .select_from(acc.join(pp, pp.c.account_id == acc.c.id))
+        .where(scope, pp.c.period >= first, pp.c.period <= last)
+        .order_by(acc.c.id, pp.c.period)  # accounts in order, each with a seek to its periods
         .subquery()
     )
-    w = per_account.c
+    w = rows.c
+    order = (w.account_id, w.period)
     return select(
-        *(seq_agg(c, dialect, w.id) for c in (w.id, w.posts, w.originals, w.engaged, w.times, w.engagement)),
-        seq_agg(w.hashes, dialect, w.id, sep=""),
+        *(seq_agg(c, dialect, *order) for c in (w.account_id, w.posts, w.times, w.engagement)),
+        *(seq_agg(c, dialect, *order, sep="") for c in (w.reposts, w.hashes)),
+        seq_agg(w.period, dialect, *order),
     )
 
 
 def _ints(text: str | None) -> np.ndarray:
     return np.fromstring(text or "", dtype=np.int64, sep=",")
-
-
-def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For lists laid end to end: the segment of each element and the start of each segment."""
-    return np.repeat(np.arange(len(counts)), counts), np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
 def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
@@ -303,49 +284,57 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
     opened = day_start(frame.opened_on)
     frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
     frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
-    ids_text, posts_text, originals_text, engaged_text, times_text, engagement_text, hash_text = row
+    ids_text, counts_text, times_text, engagement_text, reposts_text, hash_text, _periods_text = row
     if not ids_text:
         return
-    at = frame.rows_of(_ints(ids_text))
-    posts_n = _ints(posts_text)
-    frame.posts[at], frame.originals[at] = posts_n, _ints(originals_text)
-    engaged_n = _ints(engaged_text)
-    frame.engaged_posts[at] = engaged_n
-    times = _ints(times_text)
-    if len(times) != posts_n.sum() or len(hash_text) != HASH_WIDTH * len(times):
+    counts = _ints(counts_text)
+    rows = np.repeat(frame.rows_of(_ints(ids_text)), counts)  # each post's account row
+    times, engagement = _ints(times_text), _ints(engagement_text)
+    reposts = np.frombuffer(reposts_text.encode("ascii", "replace"), np.uint8) == ord("1")
+    hashes = np.frombuffer(hash_text.encode("ascii", "replace"), dtype=f"S{HASH_WIDTH}")
+    if not len(times) == len(engagement) == len(reposts) == len(hashes) == len(rows):
         raise RuntimeError("the window's lists are out of step")  # a database that reorders aggregates
 
+    # The window itself: after the account's window start, not after as_of.
+    inside = (times > starts[rows]) & (times <= as_of_ts)
+    rows, times, engagement, reposts, hashes = (x[inside] for x in (rows, times, engagement, reposts, hashes))
+    if not len(rows):
+        return
+    # Each account's posts in time order (periods come in order; the posts within one almost always).
+    step = np.diff(rows)
+    if (step < 0).any() or ((step == 0) & (np.diff(times) < 0)).any():
+        order = np.lexsort((times, rows))
+        rows, times, engagement, reposts, hashes = (x[order] for x in (rows, times, engagement, reposts, hashes))
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    posts_n = np.diff(np.r_[first, len(rows)])
+    at = rows[first]
+    seg = np.repeat(np.arange(len(first)), posts_n)
+    engaged = engagement >= 0
+    frame.posts[at] = posts_n
+    frame.originals[at] = np.add.reduceat((~reposts).astype(np.int64), first)
+    engaged_n = np.add.reduceat(engaged.astype(np.int64), first)
+    frame.engaged_posts[at] = engaged_n
+
     # Longest gap: between consecutive posts, from the window's start to the first, from the last to as_of.
-    seg, first = _segments(posts_n)
     last = first + posts_n - 1
     gaps = np.diff(times, prepend=0).astype(float)
     gaps[first] = times[first] - frame.window_open[at]
-    order = None
-    if (gaps < 0).any():  # the index gives each account's posts in time order; sort if it did not
-        order = np.lexsort((times, seg))
-        times = times[order]
-        gaps = np.diff(times, prepend=0).astype(float)
-        gaps[first] = times[first] - frame.window_open[at]
     inner = np.maximum.reduceat(gaps, first)
     frame.longest_gap[at] = np.maximum(inner, as_of_ts - times[last]) / DAY
     frame.last_post_ts[at] = times[last]
 
     # Median engagement over the posts whose source gave it: one sort of (account, value) keys.
-    values = _ints(engagement_text)
     has = engaged_n > 0
-    eseg, efirst = _segments(engaged_n[has])
-    keys = np.sort((eseg << 40) | np.clip(values, 0, (1 << 40) - 1))
+    compact = (np.cumsum(has) - 1)[seg[engaged]]
+    keys = np.sort((compact << 40) | np.clip(engagement[engaged], 0, (1 << 40) - 1))
     values = keys & ((1 << 40) - 1)
+    efirst = np.r_[0, np.cumsum(engaged_n[has])[:-1]].astype(np.int64)
     lo, hi = efirst + (engaged_n[has] - 1) // 2, efirst + engaged_n[has] // 2
     frame.median_engagement[at[has]] = (values[lo] + values[hi]) / 2
 
     # Content hashes, fixed width, for duplicates.py (posts without one are hashed from their text).
-    raw = hash_text.encode("ascii", "replace")
-    hashes = np.frombuffer(raw, dtype=f"S{HASH_WIDTH}")
-    if order is not None:
-        hashes = hashes[order]
     keep = hashes != NO_HASH.encode()
-    frame.window_posts = WindowPosts(row=at[seg][keep], ts=times[keep], hashes=hashes[keep])
+    frame.window_posts = WindowPosts(row=rows[keep], ts=times[keep], hashes=hashes[keep])
 
 
 @dataclass
@@ -363,9 +352,13 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
     dialect = conn.dialect.name
     acc = Account.__table__
     window = raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0]
+    _first, last, inner = _periods(policy, as_of)
+    row_ids, counts, periods = _ints(window[0]), _ints(window[1]), _ints(window[6])
+    # Accounts that may have no post in the window (none in a period wholly inside it): their newest post
+    # before it (an index seek), and undated posts. measure_posts keeps these for accounts found silent.
     in_scope = np.array([r[0] for r in raw_rows(conn, select(acc.c.id).where(scope))], np.int64)
-    silent = np.setdiff1d(in_scope, _ints(window[0]), assume_unique=True)
-    # For accounts without a post in the window: their newest post before it, and undated posts.
+    busy = row_ids[(periods >= inner) & (periods < last)]
+    silent = np.setdiff1d(in_scope, busy)
     q = Post.__table__.alias("q")
     older = _newest(
         epoch_seconds(q.c.published_at, dialect),
@@ -379,6 +372,10 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
         if len(silent)
         else []
     )
+    # Posts of the window stored without a content hash (hashed from their text by duplicates.py): only
+    # for the accounts whose periods of the window hold such a post.
+    blank = np.frombuffer((window[5] or "").encode("ascii", "replace"), f"S{HASH_WIDTH}") == NO_HASH.encode()
+    unhashed_ids: Any = np.unique(np.repeat(row_ids, counts)[blank]) if blank.any() else []
     unhashed = (
         select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
         .select_from(
@@ -392,9 +389,9 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
                 ),
             )
         )
-        .where(scope)
+        .where(in_ids(acc.c.id, [int(a) for a in unhashed_ids], dialect))
     )
-    return PostReads(window, silent_rows, raw_rows(conn, unhashed))
+    return PostReads(window, silent_rows, raw_rows(conn, unhashed) if len(unhashed_ids) else [])
 
 
 def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[Frame, Params]:
@@ -411,8 +408,9 @@ def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostRead
     if reads.silent:
         ids, newest, has_undated = zip(*reads.silent, strict=True)
         at = frame.rows_of(np.array(ids))
-        frame.last_post_ts[at] = np.array(newest, float)
-        frame.undated_posts[at] = np.array(has_undated, bool)
+        silent = frame.posts[at] == 0  # the others had a post in the window after all
+        frame.last_post_ts[at[silent]] = np.array(newest, float)[silent]
+        frame.undated_posts[at[silent]] = np.array(has_undated, bool)[silent]
 
 
 def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:

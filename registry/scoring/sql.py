@@ -38,7 +38,7 @@ def epoch_seconds(column: Any, dialect: str) -> Any:
     return cast(func.extract("epoch", column), BigInteger)
 
 
-def seq_agg(expr: Any, dialect: str, order_by: Any, sep: str = ",") -> Any:
+def seq_agg(expr: Any, dialect: str, *order_by: Any, sep: str = ",") -> Any:
     """`expr` over a group joined by `sep` (NULLs skipped), in `order_by` order.
 
     SQLite before 3.44 has no ORDER BY inside aggregates: group_concat takes the rows in scan order,
@@ -47,7 +47,7 @@ def seq_agg(expr: Any, dialect: str, order_by: Any, sep: str = ",") -> Any:
     """
     if dialect == "sqlite":
         return func.group_concat(expr, literal(sep))
-    return func.string_agg(cast(expr, Text), literal(sep)).aggregate_order_by(order_by)
+    return func.string_agg(cast(expr, Text), literal(sep)).aggregate_order_by(*order_by)
 
 
 def fixed_width(expr: Any, width: int, dialect: str) -> Any:
@@ -57,14 +57,14 @@ def fixed_width(expr: Any, width: int, dialect: str) -> Any:
     return func.rpad(func.coalesce(expr, ""), width)
 
 
-def in_ids(column: Any, ids: list[int], dialect: str) -> Any:
-    """`column IN ids` as one bound parameter, whatever the number of ids."""
+def in_ids(column: Any, ids: list[int] | list[str], dialect: str, kind: Any = BigInteger) -> Any:
+    """`column IN ids` as one bound parameter, whatever the number of ids (`kind`: their SQL type)."""
     if dialect == "sqlite":
         values: Any = select(literal_column("value")).select_from(
             func.json_each(bindparam("ids", json.dumps(ids), unique=True))
         )
         return column.in_(values)
-    return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger), unique=True))
+    return column == any_(bindparam("ids", ids, type_=ARRAY(kind), unique=True))
 
 
 def org_subtree(org_ids: list[int]) -> Select[Any]:

@@ -16,6 +16,7 @@ from registry.db import session_scope
 from registry.digest import content_hash
 from registry.models import Account, AccountSnapshot, FetchOutcome, Organization, Patrol, Post
 from registry.policy import Policy
+from registry.scoring.periods import refresh_periods
 from registry.scoring import latest_verdicts, plan_rows, run_scoring
 
 # Runs a test on the SQLite file alone: for the many variants of a rule whose SQL is exercised on both
@@ -138,6 +139,7 @@ class World:
         with session_scope(self.engine) as session:
             session.add_all(rows)
             session.flush()
+            refresh_periods(session.connection(), {account: None})  # as the patrol's store does
             return [r.id for r in rows]
 
     def active(self, org: int, platform: str = "weibo", **kw: Any) -> int:
