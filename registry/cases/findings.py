@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import aliased
 
 from registry.models import Account, PlanItem, Verdict
 from registry.scoring.rules import CLOSED, FLAGGED
@@ -121,7 +120,7 @@ def evidence(conn: Connection, run_id: int, findings: list[Finding]) -> dict[tup
     silent, the measured figures) or the plan's recommendation, by (account, kind)."""
     v = Verdict.__table__
     p = PlanItem.__table__
-    target = aliased(Account)
+    target = Account.__table__.alias("target")
     out: dict[tuple[int, str], dict[str, Any]] = {}
     by_account: dict[int, list[Finding]] = {}
     for f in findings:
@@ -163,12 +162,12 @@ def evidence(conn: Connection, run_id: int, findings: list[Finding]) -> dict[tup
                 p.c.account_id,
                 p.c.action,
                 p.c.target_account_id,
-                target.name.label("target_name"),
+                target.c.name.label("target_name"),
                 p.c.reason_zh,
                 p.c.reason_en,
                 p.c.numbers,
             )
-            .outerjoin(target, target.id == p.c.target_account_id)
+            .outerjoin(target, target.c.id == p.c.target_account_id)
             .where(p.c.run_id == run_id, p.c.action.in_(("merge", "close")), p.c.account_id.in_(part))
         )
         for r in conn.execute(plan).mappings():
@@ -182,7 +181,7 @@ def account_facts(conn: Connection, run_id: int, account_ids: list[int]) -> dict
     not judge are absent)."""
     v = Verdict.__table__
     acc = Account.__table__
-    tv = aliased(v)
+    tv = v.alias("target_verdict")
     facts: dict[int, Facts] = {}
     for start in range(0, len(account_ids), CHUNK):
         part = account_ids[start : start + CHUNK]

@@ -31,7 +31,7 @@ def opened(world: World, gp: Any) -> dict[str, dict[str, Any]]:
     return {r["account_name"]: r for r in rows}
 
 
-def fill(path: Path, answers: dict[str, tuple[Any, ...]], extra: list[tuple[Any, ...]] = ()) -> Path:
+def fill(path: Path, answers: dict[str, tuple[Any, ...]], extra: tuple[tuple[Any, ...], ...] = ()) -> Path:
     """The reply sheet as a unit fills it: 整改方式, 整改措施, 完成时间, 责任人, 联系电话 by case code."""
     book = openpyxl.load_workbook(path)
     sheet = book["回执"]
