@@ -145,6 +145,15 @@ def _defaults() -> dict[str, Any]:
             "contact": "",
             "phone": "",
         },
+        # Rectification cases (docs/cases.md): prefix of the case codes (PREFIX-YEAR-NNNN), days a unit has
+        # after hand-over (deadline_days by kind, e.g. { shell = 30 }, over the default), and the grace
+        # period after the deadline before an overdue case is escalated.
+        "cases": {
+            "prefix": "GP",
+            "deadline_days": 15,
+            "deadline_days_by_kind": {},
+            "grace_days": 15,
+        },
         "scheduler": {
             "timezone": "Asia/Shanghai",
             "misfire_grace_seconds": 3600,  # a run missed by less than this is caught up once at start

@@ -492,3 +492,71 @@ class AlertEvent(Table, table=True):
     attempts: int = 0
     last_error: Optional[str] = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ----------------------------------------------------------------------------------------------- cases
+
+
+class RectificationCase(Table, table=True):
+    """整改: one account problem carried from 排查 (found) through 移交, 处置 and 追责 to 通报, one form for the
+    office and the unit. Its code (e.g. YL-2026-0042) is what both quote; the timeline is case_event."""
+
+    __tablename__ = "rectification_case"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_rectification_case_code"),
+        UniqueConstraint("year", "number", name="uq_rectification_case_year_number"),
+        # The case step finds an account's open case of a kind, and the lists go by stage and unit.
+        Index("ix_case_account_kind", "account_id", "kind", "stage"),
+        Index("ix_case_stage_org", "stage", "org_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40)  # office prefix, year, number: YL-2026-0042
+    year: int
+    number: int
+    account_id: int = Field(foreign_key="account.id")
+    org_id: int = Field(foreign_key="organization.id")  # the responsible unit when it was opened
+    kind: str = Field(max_length=30)  # one of CASE_KINDS
+    rule: Optional[str] = Field(default=None, max_length=50)  # the rule that fired (or the plan's action)
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # at opening
+    # What identifies "the same evidence" (a withdrawn case is not reopened while it stays the same).
+    evidence_key: str = Field(default="", max_length=200)
+    action_required: str = Field(max_length=30)  # one of CASE_REMEDIES
+    stage: str = Field(default="found", max_length=20)  # one of CASE_STAGES
+    outcome: Optional[str] = Field(default=None, max_length=20)  # CASE_OUTCOMES, once closed
+    opened_at: datetime = _ts(default_factory=utcnow)
+    opened_run_id: Optional[int] = Field(default=None, foreign_key="score_run.id")
+    last_seen_run_id: Optional[int] = Field(default=None, foreign_key="score_run.id")  # last run it fired in
+    last_seen_at: Optional[datetime] = _ts(default=None)
+    handed_over_at: Optional[datetime] = _ts(default=None)
+    deadline: Optional[date] = None
+    claimed_at: Optional[datetime] = _ts(default=None)
+    claim_action: Optional[str] = Field(default=None, max_length=20)  # one of CLAIM_ACTIONS
+    claim_note: Optional[str] = Field(default=None, max_length=2000)  # 整改措施
+    claim_done_on: Optional[date] = None  # 完成时间
+    responsible: Optional[str] = Field(default=None, max_length=50)  # 责任人
+    contact_phone: Optional[str] = Field(default=None, max_length=50)  # 联系电话
+    overdue_at: Optional[datetime] = _ts(default=None)
+    escalated_at: Optional[datetime] = _ts(default=None)
+    closed_at: Optional[datetime] = _ts(default=None)
+    published_at: Optional[datetime] = _ts(default=None)  # named in a bulletin (通报)
+    published_in: Optional[str] = Field(default=None, max_length=20)  # the bulletin's period
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class CaseEvent(Table, table=True):
+    """One entry of a case's timeline, never changed once written: what happened, when, by whom (a person,
+    or the patrol's score run), with the evidence of that moment."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_at", "case_id", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="rectification_case.id")
+    at: datetime = _ts(default_factory=utcnow)
+    kind: str = Field(max_length=20)  # one of CASE_EVENTS
+    actor: str = Field(max_length=100)  # a person, or "patrol"
+    run_id: Optional[int] = Field(default=None, foreign_key="score_run.id")
+    stage: str = Field(max_length=20)  # the case's stage after this event
+    note: Optional[str] = Field(default=None, max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

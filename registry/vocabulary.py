@@ -77,6 +77,48 @@ CHANGES = ("new", "unchanged", "newly_flagged", "still_flagged", "changed", "rec
 # The consolidation plan's recommendations (registry/scoring/plan.py).
 ACTIONS = ("keep", "merge", "close", "revive", "over_quota")
 
+# Rectification cases (一表通, registry/cases/). The problem a case is about: a verdict status, a rule's
+# flag, or the consolidation plan's merge or close.
+CASE_KINDS = ("zombie", "dormant", "shell", "unreachable", "closed_but_posting", "merge", "close", "duplicate")
+# What the unit must do about it.
+CASE_REMEDIES = ("resume_or_close", "improve_or_merge", "verify_status", "stop_or_reopen", "merge", "close", "dedupe")
+# Where a case stands. 排查 found; 移交 handed_over; 处置 awaiting_recheck (a claim waits for the next patrol)
+# and disputed (a person decides); 追责 overdue, then escalated after the grace period; closed with an
+# outcome. 通报 is the bulletin's mark (published_at), over any stage.
+CASE_STAGES = ("found", "handed_over", "awaiting_recheck", "disputed", "overdue", "escalated", "closed")
+OPEN_CASE_STAGES = CASE_STAGES[:-1]
+# The five phases of 一表通, each stage in one (the bulletin phase is the published mark).
+CASE_PHASES = ("found", "handover", "handling", "accountability", "bulletin", "closed")
+STAGE_PHASE = {
+    "found": "found",
+    "handed_over": "handover",
+    "awaiting_recheck": "handling",
+    "disputed": "handling",
+    "overdue": "accountability",
+    "escalated": "accountability",
+    "closed": "closed",
+}
+# How a case closed: the problem stopped before hand-over, the patrol confirmed the fix, a person
+# withdrew it.
+CASE_OUTCOMES = ("cleared", "confirmed", "withdrawn")
+# What a unit says it did (a claim, by the CLI or the reply sheet).
+CLAIM_ACTIONS = ("resumed", "closed", "merged", "disputed")
+# The timeline's entries.
+CASE_EVENTS = (
+    "opened",
+    "evidence",
+    "cleared",
+    "handed_over",
+    "claimed",
+    "confirmed",
+    "rejected",
+    "overdue",
+    "escalated",
+    "upheld",
+    "withdrawn",
+    "published",
+)
+
 # A scheduled run and its steps (JobRun.status, JobStep.status).
 RUN_STATUSES = ("running", "succeeded", "failed", "skipped", "interrupted", "aborted")
 
@@ -95,4 +137,11 @@ LABELLED: dict[str, tuple[str, ...]] = {
     "change": CHANGES,
     "action": ACTIONS,
     "run_status": RUN_STATUSES,
+    "case_kind": CASE_KINDS,
+    "case_remedy": CASE_REMEDIES,
+    "case_stage": CASE_STAGES,
+    "case_phase": CASE_PHASES,
+    "case_outcome": CASE_OUTCOMES,
+    "claim_action": CLAIM_ACTIONS,
+    "case_event": CASE_EVENTS,
 }

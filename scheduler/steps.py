@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from crawlers.launcher import run_patrol
+from registry.cases import case_settings, update_cases
 from registry.config import Settings
 from registry.db import session_scope
 from registry.i18n import L
@@ -125,6 +126,7 @@ def patrol(ctx: RunContext) -> StepResult:
 
 
 def score(ctx: RunContext) -> StepResult:
+    """Score, then the case step over the run (open, confirm, mark overdue and escalated)."""
     orgs = _org_ids(ctx)
     result = run_scoring(
         ctx.runtime.engine,
@@ -132,7 +134,10 @@ def score(ctx: RunContext) -> StepResult:
         as_of=utcnow(),
         org_id=orgs[0] if orgs and len(orgs) == 1 else None,
     )
-    return StepResult(counts={"score_run_id": result.run_id, **result.counts}, data={"score_run_id": result.run_id})
+    cases = update_cases(ctx.runtime.engine, settings=case_settings(ctx.runtime.settings), run_id=result.run_id)
+    counts = {"score_run_id": result.run_id, **result.counts}
+    counts.update({f"cases_{k}": v for k, v in sorted(cases.counts.items())})
+    return StepResult(counts=counts, data={"score_run_id": result.run_id})
 
 
 def report(ctx: RunContext) -> StepResult:

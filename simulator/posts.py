@@ -389,3 +389,37 @@ def _assign_ids(acc: SimAccount, rng: random.Random, posts: list[Post], step: in
                     extra.push, extra.idx, extra.id = appmsgid, idx, f"{appmsgid}_{idx}"
                     out.append(extra)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A change in how an account behaves from a given moment (epoch seconds) on: "starts_posting" (a
+    post at `at`, then one every `every` seconds, up to the moment it is asked for) or "stops_posting"
+    (its posts from `at` on are gone from its timeline)."""
+
+    at: int
+    behaviour: str = "starts_posting"
+    every: int = DAY
+
+
+TURNS = ("starts_posting", "stops_posting")
+
+
+def turned(acc: SimAccount, posts: tuple[Post, ...], turn: Turn, now_ts: int) -> tuple[Post, ...]:
+    """The account's posts as they stand at `now_ts` after its turn."""
+    if turn.behaviour == "stops_posting":
+        return tuple(p for p in posts if p.ts < turn.at)
+    new: list[Post] = []
+    for k, ts in enumerate(range(turn.at, now_ts + 1, max(1, turn.every))):
+        p = _make(acc, random.Random(f"{acc.seed}:turn:{k}"), {"ts": ts}, False)
+        if acc.platform == "weibo":
+            p.id = ids.weibo_mid(ts, acc.index)
+        elif acc.platform == "toutiao":
+            p.id = ids.toutiao_item_id(ts, acc.index)
+        else:
+            p.push = 2_700_000_000 + k
+            p.id = f"{p.push}_1"
+        new.append(p)
+    new.reverse()  # newest first, after the pinned ones
+    pinned = [p for p in posts if p.pinned]
+    return (*pinned, *new, *(p for p in posts if not p.pinned))

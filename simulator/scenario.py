@@ -15,6 +15,7 @@ import functools
 import io
 import json
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from simulator.kinds import (
     expectation,
     in_fact,
 )
-from simulator.posts import NewsItem, Post, family_news, generate
+from simulator.posts import DAY, TURNS, NewsItem, Post, Turn, family_news, generate, turned
 from registry.errors import ValidationError
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "新浪微博", "toutiao": "今日头条"}
@@ -105,6 +106,7 @@ class SimAccount:
     opened_on: date | None = None
     user_id: str = ""  # Toutiao numeric user id beside the token
     screen_name: str = ""  # the name the platform shows (hostile accounts: not the roster name)
+    turn: Turn | None = None  # a change of behaviour from a given moment (posts.Turn)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -138,8 +140,18 @@ class Scenario:
         return self.accounts[index] if 0 <= index < len(self.accounts) else None
 
     def posts(self, account: SimAccount) -> tuple[Post, ...]:
-        """The account's posts: pinned first, then newest first."""
-        return self.posts_of(account.index)
+        """The account's posts: pinned first, then newest first (after its turn, as of this moment)."""
+        posts = self.posts_of(account.index)
+        if account.turn is not None:
+            return turned(account, posts, account.turn, int(time.time()))
+        return posts
+
+    def turn(self, account: SimAccount, behaviour: str, *, at: int | None = None, every: int = DAY) -> None:
+        """From `at` (epoch seconds; default this moment) on, the account behaves otherwise (TURNS): a
+        dormant account that starts posting, an active one that stops."""
+        if behaviour not in TURNS:
+            raise ValidationError(f"unknown turn {behaviour!r}", hint=f"choose one of: {', '.join(TURNS)}")
+        account.turn = Turn(int(time.time()) if at is None else at, behaviour, every)
 
     def pregenerate(self) -> None:
         """Generate every account's posts now and keep them all, as a platform has its posts before anyone

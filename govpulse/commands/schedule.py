@@ -11,6 +11,7 @@ import click
 from govpulse.context import app
 from govpulse.output import MAX_LIMIT, emit_json, emit_kv, emit_table, fmt
 from registry.i18n import L
+from registry.labels import label
 from registry.timeutil import to_local
 from scheduler.schedules import (
     STEPS,
@@ -289,6 +290,7 @@ def status(limit: int, as_json: bool) -> None:
         "schedules": next_runs(ctx.engine, ctx.settings),
         "failing_sources": failing_sources(ctx.engine, last_n=last_n),
         "patrols": recent_patrols(ctx.engine),
+        "cases": case_stage_counts(ctx.engine),
     }
     distributed = distributed_state(ctx.engine)
     if distributed is not None:
@@ -376,8 +378,24 @@ def status(limit: int, as_json: bool) -> None:
         [L("平台", "platform"), L("结果", "outcome"), L("账号数", "accounts"), L("例如", "e.g.")],
         title=L(f"连续 {last_n} 次抓取失败的来源", f"Sources failing their last {last_n} visits"),
     )
+    if data["cases"]:
+        emit_table(
+            [[label("case_stage", k), v] for k, v in data["cases"].items()],
+            [L("阶段", "stage"), L("案件数", "cases")],
+            title=L("整改案件", "Rectification cases"),
+        )
     if distributed is not None:
         _emit_distributed(distributed)
+
+
+def case_stage_counts(engine: Any) -> dict[str, int]:
+    """Cases by stage, in the order of the stages."""
+    from registry.cases.service import stage_counts
+    from registry.vocabulary import CASE_STAGES
+
+    with engine.connect() as conn:
+        counts = stage_counts(conn)
+    return {s: counts[s] for s in CASE_STAGES if counts.get(s)}
 
 
 def _emit_distributed(d: dict[str, Any]) -> None:

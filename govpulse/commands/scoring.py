@@ -98,8 +98,19 @@ def score(click_ctx: click.Context, as_of: str | None, org: str | None, as_json:
     with session_scope(ctx.engine) as session:
         org_ids = _org_ids(session, org)
     result = run_scoring(ctx.engine, policy=policy, as_of=when, org_id=org_ids[0] if org_ids else None)
+    from govpulse.commands.cases import emit_step
+    from registry.cases import case_settings, update_cases
+
+    cases = update_cases(ctx.engine, settings=case_settings(ctx.settings), run_id=result.run_id)
     if as_json:
-        emit_json({"run_id": result.run_id, "as_of": result.as_of, **result.summary})
+        emit_json(
+            {
+                "run_id": result.run_id,
+                "as_of": result.as_of,
+                **result.summary,
+                "cases": {"counts": cases.counts, "open": cases.open_by_stage, "seconds": cases.seconds},
+            }
+        )
         return
     rows = [(label("status", s), result.counts.get(s, 0), result.closed_counts.get(s, 0)) for s in VERDICT_STATUSES]
     rows.append((L("合计", "total"), sum(result.counts.values()), sum(result.closed_counts.values())))
@@ -119,6 +130,7 @@ def score(click_ctx: click.Context, as_of: str | None, org: str | None, as_json:
         if counts:
             text = ", ".join(f"{label(section, k)} {v}" for k, v in sorted(counts.items()))
             click.echo(f"{title}: {text}")
+    emit_step(cases, False)
 
 
 @score.command("runs")
