@@ -12,6 +12,7 @@ from typing import Any
 from registry.config import Settings
 from registry.vocabulary import PLATFORMS
 from registry.errors import ValidationError
+from crawlers.links import LINK_SLOT
 
 BOT_NAME = "govpulse"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -109,6 +110,17 @@ def check(settings: Settings) -> None:
     parse_workers(settings)
 
 
+def link_politeness(settings: Settings) -> tuple[int, float]:
+    """(concurrency, delay) of the one slot all links written in posts share, whatever their host."""
+    conf = settings.get("compliance", default={}) or {}
+    try:
+        return max(1, int(conf.get("link_concurrency", 2))), max(0.0, float(conf.get("link_delay", 0.5)))
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "compliance.link_concurrency and compliance.link_delay must be numbers", hint="see docs/compliance.md"
+        ) from None
+
+
 def slot_name(source: str) -> str:
     return BRIDGE_SLOT if source == "feed" else source
 
@@ -124,6 +136,7 @@ def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
     slots = {slot_name(source): _slot(concurrency, delay)}
     if source in ("feed", "wechat"):  # WeChat article pages, read to check silent accounts
         slots["wechat"] = _slot(*politeness(settings, "wechat"))
+    slots[LINK_SLOT] = _slot(*link_politeness(settings))  # links written in posts (the broken-link check)
     try:
         numbers = {
             key: float(patrol.get(key, default))

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "govpulse.commands.simulate",
     "govpulse.commands.demo",
     "govpulse.commands.scoring",
+    "govpulse.commands.compliance",
     "govpulse.commands.report",
     "govpulse.commands.schedule",
 )
