@@ -10,6 +10,8 @@ from pathlib import Path
 from registry.compliance.matcher import Checker, links
 from registry.compliance.rules import configured_files, load_rules
 from registry.config import Settings
+from registry.errors import ValidationError
+from registry.vocabulary import SEVERITIES
 from registry.visits import PostItem
 
 # The checks that read a post's text: a post read again without one of them matching is fixed for it.
@@ -31,13 +33,26 @@ def compliance_spec(settings: Settings) -> ComplianceSpec | None:
     conf = settings.get("compliance", default={}) or {}
     if not conf.get("enabled", True):
         return None
-    base = settings.path.parent if getattr(settings, "path", None) else None
+    base = settings.path.resolve().parent if settings.path is not None else None
     files = tuple(str(p) for p in configured_files(conf, base=base))
+    severity = conf.get("personal_data_severity", "deduction")
+    if severity not in SEVERITIES:
+        raise ValidationError(
+            f"compliance.personal_data_severity must be one of {', '.join(SEVERITIES)}, not {severity!r}"
+        )
+    try:
+        timeout = float(conf.get("link_timeout", 5))
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not 0 < timeout <= 120:
+        raise ValidationError(
+            f"compliance.link_timeout must be a number of seconds (0-120], not {conf.get('link_timeout')!r}"
+        )
     return ComplianceSpec(
         files=files,
-        personal_severity=str(conf.get("personal_data_severity", "deduction")),
+        personal_severity=str(severity),
         check_links=bool(conf.get("check_links", True)),
-        link_timeout=float(conf.get("link_timeout", 5)),
+        link_timeout=timeout,
     )
 
 

@@ -102,12 +102,16 @@ def politeness(settings: Settings, source: str) -> tuple[int, float]:
 
 def check(settings: Settings) -> None:
     """Every patrol setting a crawl would fail on, checked before anything is written."""
+    from crawlers.compliance import checker_for, compliance_spec
     from crawlers.workers import parse_workers
 
     feed_platforms(settings)
     for source in SOURCES:
         crawl_settings(settings, source)
     parse_workers(settings)
+    spec = compliance_spec(settings)
+    if spec is not None:  # a malformed rule file: refused with its file, line and key
+        checker_for(spec)
 
 
 def link_politeness(settings: Settings) -> tuple[int, float]:
