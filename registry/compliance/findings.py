@@ -193,6 +193,7 @@ def record_checked_posts(session: Session, checked: Sequence[tuple[dict[str, Any
 _COLUMNS = (
     Finding.id,
     Finding.account_id,
+    Account.org_id,
     Account.platform,
     Account.name.label("account_name"),
     Organization.name.label("unit"),
