@@ -167,6 +167,25 @@ def post_ids(session: Session, keys: Collection[tuple[int, str]]) -> dict[tuple[
 def record_checked_posts(session: Session, checked: Sequence[tuple[dict[str, Any], Any, Any]]) -> FindingStats:
     """From the store of a patrol's visits: (the post's row as stored, its AccountVisit, its PostItem) for
     each post the crawl checked."""
+    # Only posts with a hit now, or with findings from before (which may be fixed now), need their ids:
+    # on a first patrol that is a few posts in thousands.
+    account_ids = sorted({row["account_id"] for row, _visit, _post in checked})
+    known: set[tuple[int, str]] = set()
+    for chunk in _chunks(account_ids):
+        rows = session.execute(
+            select(Post.account_id, Post.platform_post_id)
+            .join(Finding, Finding.post_id == Post.id)
+            .where(Finding.account_id.in_(chunk))
+            .distinct()
+        )
+        known.update((account_id, platform_post_id) for account_id, platform_post_id in rows)
+    checked = [
+        (row, visit, post)
+        for row, visit, post in checked
+        if post.findings or (row["account_id"], row["platform_post_id"]) in known
+    ]
+    if not checked:
+        return FindingStats()
     keys = {(row["account_id"], row["platform_post_id"]) for row, _visit, _post in checked}
     ids = post_ids(session, keys)
     posts = []
