@@ -44,7 +44,7 @@ def outcome_of_status(status: int) -> tuple[bool, str]:
     return status in GONE_STATUSES, f"HTTP {status}"
 
 
-def outcome_of_failure(exc: BaseException) -> tuple[bool, str]:
+def outcome_of_failure(exc: BaseException | None) -> tuple[bool, str]:
     if isinstance(exc, CannotResolveHostError):
         return True, "host not found"
     return False, type(exc).__name__

@@ -326,7 +326,7 @@ class PatrolSpider(scrapy.Spider):
         base = urlsplit(self.wechat_base)  # the configured host (a proxy, or the simulator)
         return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
 
-    async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit | None:
+    async def parse_article(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         result = await self.read(parse_wechat_article_page, response, visit)
         if result.outcome == ABANDONED:
             return self.finish(visit, ABANDONED)

@@ -130,8 +130,8 @@ def load_rules(paths: Iterable[Path]) -> RuleSet:
         kind = meta.get("kind")
         if kind not in RULE_KINDS:
             raise spots.error("list.kind", f"kind must be one of {', '.join(RULE_KINDS)}, not {kind!r}")
-        source = _text(spots, "list.source", meta.get("source"), required=True)
-        _text(spots, "list.name", meta.get("name"), required=True)
+        source = _required(spots, "list.source", meta.get("source"))
+        _required(spots, "list.name", meta.get("name"))
         severity = _severity(spots, "list.severity", meta.get("severity"), DEFAULT_SEVERITY[kind])
         entries = doc.get("rule", [])
         if not isinstance(entries, list):
@@ -144,8 +144,8 @@ def load_rules(paths: Iterable[Path]) -> RuleSet:
             where = f"rule #{n}"
             if kind == "leader":
                 _check_keys(spots, n, entry, _LEADER_KEYS)
-                name = _text(spots, f"{where}.name", entry.get("name"), required=True, rule=n)
-                title = _text(spots, f"{where}.title", entry.get("title"), required=True, rule=n)
+                name = _required(spots, f"{where}.name", entry.get("name"), rule=n)
+                title = _required(spots, f"{where}.title", entry.get("title"), rule=n)
                 former = _strings(spots, f"{where}.former", entry.get("former", []), rule=n)
                 sev = _severity(spots, f"{where}.severity", entry.get("severity"), severity, rule=n)
                 src = _text(spots, f"{where}.source", entry.get("source"), rule=n) or source
@@ -153,7 +153,7 @@ def load_rules(paths: Iterable[Path]) -> RuleSet:
                 titles.update([title, *former])
                 continue
             _check_keys(spots, n, entry, _RULE_KEYS)
-            match = _text(spots, f"{where}.match", entry.get("match"), required=True, rule=n)
+            match = _required(spots, f"{where}.match", entry.get("match"), rule=n)
             suggest = _text(
                 spots, f"{where}.suggest", entry.get("suggest"), required=kind in ("typo", "expression"), rule=n
             )
@@ -252,6 +252,12 @@ def _text(spots: _Spots, key: str, value: Any, *, required: bool = False, rule: 
     if len(value) > MAX_PATTERN and not key.endswith(("source", "name")):
         raise spots.error(key, f"longer than {MAX_PATTERN} characters", rule=rule)
     return value
+
+
+def _required(spots: _Spots, key: str, value: Any, *, rule: int | None = None) -> str:
+    text = _text(spots, key, value, required=True, rule=rule)
+    assert text is not None
+    return text
 
 
 def _strings(spots: _Spots, key: str, value: Any, *, rule: int | None = None) -> list[str]:

@@ -25,7 +25,19 @@ from sqlalchemy import text
 
 from registry.errors import GovpulseError, NotFoundError
 
-SECTIONS = ("summary", "units", "trend", "flagged", "accounts", "plan", "problems", "inventory", "checks", "scope", "method")
+SECTIONS = (
+    "summary",
+    "units",
+    "trend",
+    "flagged",
+    "accounts",
+    "plan",
+    "problems",
+    "inventory",
+    "checks",
+    "scope",
+    "method",
+)
 FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 
 
