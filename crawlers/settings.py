@@ -12,6 +12,7 @@ from typing import Any
 from registry.config import Settings
 from registry.vocabulary import PLATFORMS
 from registry.errors import ValidationError
+from crawlers.links import LINK_SLOT
 
 BOT_NAME = "govpulse"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -101,12 +102,27 @@ def politeness(settings: Settings, source: str) -> tuple[int, float]:
 
 def check(settings: Settings) -> None:
     """Every patrol setting a crawl would fail on, checked before anything is written."""
+    from crawlers.compliance import checker_for, compliance_spec
     from crawlers.workers import parse_workers
 
     feed_platforms(settings)
     for source in SOURCES:
         crawl_settings(settings, source)
     parse_workers(settings)
+    spec = compliance_spec(settings)
+    if spec is not None:  # a malformed rule file: refused with its file, line and key
+        checker_for(spec)
+
+
+def link_politeness(settings: Settings) -> tuple[int, float]:
+    """(concurrency, delay) of the one slot all links written in posts share, whatever their host."""
+    conf = settings.get("compliance", default={}) or {}
+    try:
+        return max(1, int(conf.get("link_concurrency", 2))), max(0.0, float(conf.get("link_delay", 0.5)))
+    except (TypeError, ValueError):
+        raise ValidationError(
+            "compliance.link_concurrency and compliance.link_delay must be numbers", hint="see docs/compliance.md"
+        ) from None
 
 
 def slot_name(source: str) -> str:
@@ -124,6 +140,7 @@ def crawl_settings(settings: Settings, source: str) -> dict[str, Any]:
     slots = {slot_name(source): _slot(concurrency, delay)}
     if source in ("feed", "wechat"):  # WeChat article pages, read to check silent accounts
         slots["wechat"] = _slot(*politeness(settings, "wechat"))
+    slots[LINK_SLOT] = _slot(*link_politeness(settings))  # links written in posts (the broken-link check)
     try:
         numbers = {
             key: float(patrol.get(key, default))

@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from crawlers.compliance import ComplianceSpec, check_posts
 from crawlers.items import AccountVisit, PageResult
 from crawlers.parsing import content_hash
 from registry.config import Settings
@@ -167,12 +168,19 @@ def store(visits: list[AccountVisit]) -> StoreStats:
     return store_visits(_STORE_ENGINE, visits)
 
 
-def parse(parser: Callable[..., PageResult], body: bytes, **args: Any) -> PageResult:
-    """Parse one response and fingerprint its posts' text (the duplicate-content hash costs as much as
-    the parsing: it belongs off the event loop too)."""
+def parse(
+    parser: Callable[..., PageResult], body: bytes, checks: ComplianceSpec | None = None, **args: Any
+) -> PageResult:
+    """Parse one response, fingerprint its posts' text (the duplicate-content hash costs as much as the
+    parsing: it belongs off the event loop too) and run the compliance checks on their full text."""
     result = parser(body, **args)
     for post in result.posts:
         post.content_hash = content_hash(post.title, post.text)
+    if checks is not None:
+        check_posts(result.posts, checks)
+    else:
+        for post in result.posts:
+            post.full_text = None
     return result
 
 

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "govpulse.commands.demo",
     "govpulse.commands.scoring",
     "govpulse.commands.cases",
+    "govpulse.commands.compliance",
     "govpulse.commands.report",
     "govpulse.commands.schedule",
 )

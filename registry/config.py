@@ -182,6 +182,18 @@ def _defaults() -> dict[str, Any]:
             "reports_days": 365,  # report, notice and bulletin files in report.out_dir (latest.html stays)
             "after_chain": True,  # the daemon prunes after each chain of a schedule
         },
+        # Compliance checks in the patrol (docs/compliance.md): the shipped starting lists and the office's
+        # own rule files (paths relative to this file), broken links checked politely.
+        "compliance": {
+            "enabled": True,
+            "shipped": True,
+            "rule_files": [],
+            "personal_data_severity": "deduction",
+            "check_links": True,
+            "link_timeout": 5,
+            "link_concurrency": 2,
+            "link_delay": 0.5,
+        },
         "alerts": {
             "lang": "zh",
             "channels": {},  # name -> {type = "webhook" | "wecom" | "dingtalk" | "email", ...}

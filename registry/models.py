@@ -315,6 +315,40 @@ class AccountSnapshot(Table, table=True):
     verified_seen: Optional[bool] = None
 
 
+class Finding(Table, table=True):
+    """合规问题: a compliance rule that matched a post, for a person to confirm or dismiss. One row per post
+    and fingerprint (check, rule, matched text, context): seeing it again changes only last_seen_at."""
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("post_id", "fingerprint", name="uq_finding_post_fingerprint"),
+        Index("ix_finding_account_status", "account_id", "status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    post_id: int = Field(foreign_key="post.id")
+    patrol_id: Optional[int] = Field(default=None, foreign_key="patrol.id")  # the patrol that first saw it
+    post_url: Optional[str] = Field(default=None, max_length=2000)
+    post_published_at: Optional[datetime] = _ts(default=None)
+    check: str = Field(max_length=30)  # registry.vocabulary.COMPLIANCE_CHECKS
+    severity: str = Field(max_length=20)  # registry.vocabulary.SEVERITIES
+    rule: str = Field(max_length=300)  # as people read it: 布署→部署
+    rule_file: Optional[str] = Field(default=None, max_length=200)
+    rule_source: Optional[str] = Field(default=None, max_length=500)
+    match: str = Field(max_length=300)  # masked where it is personal data
+    context: str = Field(max_length=300)  # at most 120 characters around the match, personal data masked
+    detail: Optional[str] = Field(default=None, max_length=300)  # a broken link's outcome (HTTP 404, timeout)
+    fingerprint: str = Field(max_length=64, index=True)
+    status: str = Field(default="open", max_length=20)  # registry.vocabulary.FINDING_STATUSES
+    found_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    fixed_at: Optional[datetime] = _ts(default=None)
+    reviewed_at: Optional[datetime] = _ts(default=None)
+    reviewed_by: Optional[str] = Field(default=None, max_length=100)
+    note: Optional[str] = Field(default=None, max_length=1000)
+
+
 # --------------------------------------------------------------------------------------------- scoring
 
 

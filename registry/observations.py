@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, update
 from sqlalchemy.engine import Engine
 
+from registry.compliance.findings import record_checked_posts
 from registry.db import session_scope, upsert
 from registry.models import Account, AccountSnapshot, FetchOutcome, Patrol, Post
 from registry.post_identity import align_wechat_ids
@@ -436,12 +437,15 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
     posts: dict[tuple[int, str], dict[str, Any]] = {}
     seen: Counter[int] = Counter()
     foreign: Counter[int] = Counter()
+    checked: list[tuple[dict[str, Any], AccountVisit, PostItem]] = []  # posts the compliance checks read
     for visit in visits:
         for post in visit.posts:
             if FOREIGN_FLAG in (post.flags or ()):
                 foreign[visit.account_id] += 1
                 continue
             row = _post_row(visit.account_id, post, visit.fetched_at, hasher)
+            if post.findings is not None:
+                checked.append((row, visit, post))
             key = (visit.account_id, row["platform_post_id"])
             if key in posts:  # the same post twice in one visit (pages shifted by a new post)
                 row["is_pinned"] = row["is_pinned"] or posts[key]["is_pinned"]
@@ -477,6 +481,8 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
         after = _post_counts(session, account_ids)
         new = {aid: after.get(aid, 0) - before.get(aid, 0) for aid in account_ids}
         stats.posts_new = sum(new.values())
+        if checked:
+            record_checked_posts(session, checked)
 
         outcome_rows = []
         snapshot_rows = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -27,6 +28,13 @@ class PostItem:
     flags: list[str] = field(default_factory=list)  # future_clamped, bad_count, foreign_author, bad_date, ...
     author_id: str | None = None  # whom the platform attributes the post to
     content_hash: str | None = None  # of title and text (parsing.text.content_hash); set by the crawl
+    # Compliance checks (registry/compliance/), run by the crawl on the full text: the text beyond the
+    # stored excerpt while the post is parsed (dropped once checked), the checks that ran, and their hits
+    # (None: not checked, so nothing about this post's findings changes).
+    full_text: str | None = None
+    checked: tuple[str, ...] = ()
+    findings: list[dict[str, Any]] | None = None
+    links: dict[str, str] = field(default_factory=dict)  # links written in the text -> their context
 
 
 @dataclass

@@ -122,6 +122,24 @@ CASE_EVENTS = (
 # A scheduled run and its steps (JobRun.status, JobStep.status).
 RUN_STATUSES = ("running", "succeeded", "failed", "skipped", "interrupted", "aborted")
 
+# Compliance checks on what the patrol reads (registry/compliance/): the check that matched, how grave it
+# is (a veto candidate is never a veto until a person confirms it), where a finding stands, and the kinds
+# of rule file an office keeps. not_checked is shown where a source cannot tell (WeChat through feeds).
+COMPLIANCE_CHECKS = (
+    "typo",
+    "expression",
+    "leader_title",
+    "banned",
+    "custom",
+    "personal_data",
+    "dead_link",
+    "comments_closed",
+)
+SEVERITIES = ("veto", "deduction", "notice")
+FINDING_STATUSES = ("open", "confirmed", "false_positive", "fixed")
+RULE_KINDS = ("typo", "expression", "leader", "banned", "custom")
+COMPLIANCE_NOT_CHECKED = "not_checked"
+
 # Catalog section -> the codes that must have a label there, in both languages.
 LABELLED: dict[str, tuple[str, ...]] = {
     "platform": PLATFORMS,
@@ -144,4 +162,8 @@ LABELLED: dict[str, tuple[str, ...]] = {
     "case_outcome": CASE_OUTCOMES,
     "claim_action": CLAIM_ACTIONS,
     "case_event": CASE_EVENTS,
+    "compliance_check": (*COMPLIANCE_CHECKS, COMPLIANCE_NOT_CHECKED),
+    "severity": SEVERITIES,
+    "finding_status": FINDING_STATUSES,
+    "rule_kind": RULE_KINDS,
 }

@@ -24,6 +24,7 @@ from reports.queries import STATUS_ORDER, ReportData, load_report_data
 from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator
+from reports.compliance_checks import load_checks
 from reports.inventory import load_inventory
 from registry.policy import load_policy
 from reports.render import render, render_fragment
@@ -122,6 +123,11 @@ def build_report(
         t=t,
         tops=[u["top_id"] for u in data.units],
     )
+    ctx["checks"] = load_checks(
+        engine,
+        org_id=data.scope["org_id"],
+        tops=[(u["top_id"], view.unit_label(u["name"], u["top_id"], data, t)) for u in data.units],
+    )
 
     def recommendation(row: Any) -> str:
         return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)
@@ -151,6 +157,7 @@ def build_report(
         cells = exports.build_exports(
             data, t, scope_label=ctx["scope_label"], days=ctx["days"], generated_at=generated_at
         )
+        cells.sheets.append(exports.findings_sheet(ctx["checks"].findings, t))
         exports.write_exports(cells, staged.path(paths.xlsx), staged.path(paths.csv))
         deadline = generated_at + timedelta(days=int(conf.get("deadline_days", 15)))
         letter = letterhead(conf)

@@ -240,6 +240,26 @@ def build_exports(
     return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values)
 
 
+def findings_sheet(findings: Sequence[dict[str, Any]], t: Translator) -> Section:
+    """The compliance findings (all but the false positives), with their status."""
+    columns = [
+        Column(t("col.unit"), lambda f: f["unit"]),
+        Column(t("col.platform"), lambda f: t.maybe(f"platform.{f['platform']}")),
+        Column(t("col.account"), lambda f: f["account_name"]),
+        Column(t("checks.col_posted"), lambda f: f["post_published_at"], "datetime"),
+        Column(t("checks.col_link"), lambda f: f["post_url"]),
+        Column(t("checks.col_check"), lambda f: t.maybe(f"compliance_check.{f['check']}")),
+        Column(t("checks.col_severity"), lambda f: t.maybe(f"severity.{f['severity']}")),
+        Column(t("checks.col_match"), lambda f: f["match"]),
+        Column(t("checks.col_context"), lambda f: f["context"]),
+        Column(t("checks.col_rule"), lambda f: f["rule"]),
+        Column(t("checks.col_source"), lambda f: f["rule_source"]),
+        Column(t("checks.col_status"), lambda f: t.maybe(f"finding_status.{f['status']}")),
+        Column(t("checks.col_note"), lambda f: f["note"]),
+    ]
+    return Section(t("section.checks"), columns, table(columns, findings))
+
+
 def write_exports(exports: Exports, xlsx_path: Path, csv_path: Path) -> None:
     write_xlsx(xlsx_path, exports.sheets)
     write_csv(csv_path, exports.accounts_columns, exports.accounts_values)

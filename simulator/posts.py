@@ -11,7 +11,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -423,3 +423,13 @@ def turned(acc: SimAccount, posts: tuple[Post, ...], turn: Turn, now_ts: int) ->
     new.reverse()  # newest first, after the pinned ones
     pinned = [p for p in posts if p.pinned]
     return (*pinned, *new, *(p for p in posts if not p.pinned))
+def plant(posts: tuple[Post, ...], plants: Sequence[Any], *, edited: bool, base: str) -> tuple[Post, ...]:
+    """The posts with planted texts (simulator/plants.py) in place of the texts of their newest ordinary
+    posts; `edited`: the corrected text where a plant has one."""
+    ordinary = [i for i, p in enumerate(posts) if not p.pinned and not p.repost]
+    out = list(posts)
+    for item in plants:
+        i = ordinary[item.position]
+        text = item.edited if edited and item.edited is not None else item.text
+        out[i] = replace(out[i], text=text.replace("{dead}", base + "/__gone/notice-2024.html"), flags=())
+    return tuple(out)

@@ -418,6 +418,11 @@ class Router:
             if acc is None:
                 return Answer("sim.posts", json_reply({"error": "no such account"}, 404))
             return Answer("sim.posts", Reply(200, dumps([p.as_dict() for p in sc.posts(acc)])))
+        if req.path == "/__edit" and req.method == "POST":
+            sc.edit()
+            return Answer("sim.edit", json_reply({"ok": True}))
+        if req.path.startswith("/__gone/"):  # a page a post links to, removed since
+            return Answer("sim.gone", Reply(404, b"not found", TEXT))
         if req.path == "/__reset" and req.method == "POST":
             self.reset()
             return Answer("sim.reset", json_reply({"ok": True}))

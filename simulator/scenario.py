@@ -33,7 +33,8 @@ from simulator.kinds import (
     expectation,
     in_fact,
 )
-from simulator.posts import DAY, TURNS, NewsItem, Post, Turn, family_news, generate, turned
+from simulator.plants import DEAD_PATH, PLANTS, Plant
+from simulator.posts import DAY, TURNS, NewsItem, Post, Turn, family_news, generate, plant, turned
 from registry.errors import ValidationError
 
 PLATFORM_LABELS = {"wechat": "微信公众号", "weibo": "新浪微博", "toutiao": "今日头条"}
@@ -123,6 +124,10 @@ class Scenario:
     size: int | None = None
     wechat_list_closed: bool = False  # every MP-backend list answers ret 200013, as reported since 2026-07
     families: dict[str, tuple[NewsItem, ...]] = field(default_factory=dict)
+    # Compliance errors planted in known posts (simulator/plants.py): account index -> its plants.
+    plants: dict[int, tuple[Plant, ...]] = field(default_factory=dict)
+    edited: bool = False  # POST /__edit: accounts have corrected the posts that have an edited text
+    link_base: str = ""  # the simulator's own address, for planted links (set when it starts)
 
     def __post_init__(self) -> None:
         self._by_key = {a.key: a for a in self.accounts}
@@ -161,7 +166,38 @@ class Scenario:
 
     def _generate(self, index: int) -> tuple[Post, ...]:
         acc = self.accounts[index]
-        return generate(acc, self.now_ts, self.families.get(acc.family or "", ()))
+        posts = generate(acc, self.now_ts, self.families.get(acc.family or "", ()))
+        if index in self.plants:
+            posts = plant(posts, self.plants[index], edited=self.edited, base=self.link_base)
+        return posts
+
+    def edit(self) -> None:
+        """The accounts correct their planted posts (the posts are made again on the next request)."""
+        self.edited = True
+        if hasattr(self.posts_of, "cache_clear"):
+            self.posts_of.cache_clear()
+
+    def planted(self) -> list[dict[str, Any]]:
+        """Every planted post with the findings it must raise now (the compliance ground truth)."""
+        out = []
+        for index, plants in self.plants.items():
+            acc = self.accounts[index]
+            ordinary = [p for p in self.posts(acc) if not p.pinned and not p.repost]
+            for item in plants:
+                expect = item.expect_after_edit if self.edited and item.edited is not None else item.expect
+                base = self.link_base
+                for check, rule in expect:
+                    out.append(
+                        {
+                            "platform": acc.platform,
+                            "platform_id": acc.platform_id,
+                            "post_id": ordinary[item.position].id,
+                            "title": ordinary[item.position].title,
+                            "check": check,
+                            "rule": rule.replace("{dead}", base + DEAD_PATH),
+                        }
+                    )
+        return out
 
     # ------------------------------------------------------------------------------------- truth
     def route_of(self, account: SimAccount, route: str) -> dict[str, Any]:
@@ -630,11 +666,31 @@ def _bench(b: _Builder, size: int) -> Scenario:
     return b.build(size=size)
 
 
+def _compliance(b: _Builder) -> Scenario:
+    """One active account on each platform, with known compliance errors planted in their newest posts."""
+    tree = _small_tree(b)
+    for n, platform in enumerate(PLATFORMS):
+        unit, short, category = tree[n % len(tree)]
+        b.account(
+            unit,
+            platform,
+            _account_names(short, unit.level, platform, 1)[0],
+            "active",
+            category=category,
+            followers=_followers(b.rng, unit.level),
+        )
+    scenario = b.build()
+    for acc in scenario.accounts:
+        scenario.plants[acc.index] = tuple(p for p in PLANTS if p.platform == acc.platform)
+    return scenario
+
+
 SCENARIOS: dict[str, str] = {
     "demo": "a fictional district: 38 units, 300 accounts, mostly active, a few of every kind",
     "truth": "the test scenario: 2-3 accounts of every kind (one per platform where it applies)",
     "faults": "active accounts behind every fault form and feed quirk, with three controls",
     "hostile": "the faults scenario, three accounts flooding their timelines, and silent accounts as controls",
+    "compliance": "one active account per platform with known compliance errors planted in known posts",
     "bench": f"--size accounts (default {BENCH_SIZE:,}), about 60 posts each over 180 days, all reachable",
 }
 
@@ -654,7 +710,9 @@ def build_scenario(
     scenario = (
         _bench(b, size or BENCH_SIZE)
         if name == "bench"
-        else {"demo": _demo, "truth": _truth, "faults": _faults, "hostile": _hostile}[name](b)
+        else {"demo": _demo, "truth": _truth, "faults": _faults, "hostile": _hostile, "compliance": _compliance}[name](
+            b
+        )
     )
     scenario.wechat_list_closed = wechat_list_closed
     return scenario

@@ -209,7 +209,9 @@ def start_simulator(
         daemon=True,
     )
     thread.start()
-    return SimulatorHandle(server, thread, scenario)
+    handle = SimulatorHandle(server, thread, scenario)
+    scenario.link_base = handle.base_url  # planted links point here
+    return handle
 
 
 def serve(

@@ -13,7 +13,7 @@ from datetime import datetime
 from crawlers.items import PostItem
 from crawlers.parsing.counts import read_counts
 from crawlers.parsing.dates import parse_platform_time, raw_text
-from crawlers.parsing.text import TEXT_LIMIT, plain_text, plain_title, safe_url
+from crawlers.parsing.text import MAX_INPUT_CHARS, TEXT_LIMIT, plain_text, plain_title, safe_url, truncate
 
 FOREIGN = "foreign_author"
 
@@ -39,6 +39,7 @@ def build_post(
     """
     published_at, date_flags = parse_platform_time(raw_time, fetched_at=fetched_at)
     numbers, raws, count_flags = read_counts(counts or {})
+    full = plain_text(text, limit=MAX_INPUT_CHARS)  # the compliance checks read all of it; the post keeps an excerpt
     all_flags: list[str] = []
     for flag in (*flags, *date_flags, *count_flags):
         if flag not in all_flags:
@@ -48,7 +49,7 @@ def build_post(
         published_at=published_at,
         published_raw=raw_text(raw_time),
         title=plain_title(title),
-        text=plain_text(text, limit=TEXT_LIMIT),
+        text=truncate(full, TEXT_LIMIT) if full else None,
         url=safe_url(url),
         is_pinned=is_pinned,
         is_repost=is_repost,
@@ -59,6 +60,7 @@ def build_post(
         counts_raw=raws or None,
         flags=all_flags,
         author_id=author_id,
+        full_text=full if full and len(full) > TEXT_LIMIT else None,
     )
 
 

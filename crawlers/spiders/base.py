@@ -32,6 +32,8 @@ from twisted.internet.error import TCPTimedOutError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
+from crawlers.compliance import compliance_spec
+from crawlers.links import attach_link_findings, link_meta, links_of, outcome_of_failure, outcome_of_status
 from crawlers.items import AccountVisit, PageResult, PostItem, ProfileItem
 from crawlers.middlewares import REFUSED_ADDRESS
 from crawlers.parsing import parse_wechat_article_page
@@ -74,6 +76,8 @@ class Visit:
     variant: str = ""  # which of a source's list endpoints is in use (WeChat)
     cursor: str | None = None  # of the page requested (one request per visit is in flight at a time)
     pending: PageResult | None = None  # a page read, waiting for another request before it is used (Weibo)
+    links: list[str] | None = None  # links of its posts still to check (None: not collected yet)
+    link_outcomes: dict[str, tuple[bool, str]] = field(default_factory=dict)
 
     def add(self, posts: list[PostItem]) -> int:
         """Keep the page's posts; how many were not seen earlier in this visit."""
@@ -138,6 +142,7 @@ class PatrolSpider(scrapy.Spider):
         silent_days = float(patrol.get("verify_silent_days", 14) or 0)
         self.verify_silent = timedelta(days=silent_days) if silent_days > 0 else None
         self.wechat_base = str(gp.platform("wechat")["base_url"]).rstrip("/")
+        self.compliance = compliance_spec(gp)
 
     # -- the accounts ----------------------------------------------------------------------------
 
@@ -243,8 +248,8 @@ class PatrolSpider(scrapy.Spider):
         }
         try:
             if self.parse_pool is None:
-                return parse(parser, response.body, **args)
-            return await self.parse_pool.run(parse, parser, response.body, **args)
+                return parse(parser, response.body, self.compliance, **args)
+            return await self.parse_pool.run(parse, parser, response.body, self.compliance, **args)
         except WorkerLost as exc:
             self.logger.error("account %s left for the next patrol: %s", visit.ref.id, exc)
             if isinstance(exc, WorkersExhausted) and self.crawler.engine.running:
@@ -302,7 +307,7 @@ class PatrolSpider(scrapy.Spider):
         that has been silent, since only that page says whether the account itself is gone."""
         url = self.article_check_url(visit)
         if url is None:
-            return self.finish(visit)
+            return self.next_link(visit)
         return self.request(visit, url, self.parse_article, page=visit.pages + 1, slot="wechat")
 
     def article_check_url(self, visit: Visit, *, now: datetime | None = None) -> str | None:
@@ -321,7 +326,7 @@ class PatrolSpider(scrapy.Spider):
         base = urlsplit(self.wechat_base)  # the configured host (a proxy, or the simulator)
         return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
 
-    async def parse_article(self, response: Response, visit: Visit, page: int) -> AccountVisit | None:
+    async def parse_article(self, response: Response, visit: Visit, page: int) -> scrapy.Request | AccountVisit | None:
         result = await self.read(parse_wechat_article_page, response, visit)
         if result.outcome == ABANDONED:
             return self.finish(visit, ABANDONED)
@@ -329,7 +334,42 @@ class PatrolSpider(scrapy.Spider):
             return self.finish(visit, "gone", result.reason, result.http_status, final=True)
         if result.outcome is not None:
             visit.notes.append(f"account check on its newest article failed: {result.outcome} ({result.reason})")
-        return self.finish(visit)
+        return self.next_link(visit)
+
+    # -- links written in the posts ----------------------------------------------------------------
+
+    def next_link(self, visit: Visit) -> scrapy.Request | AccountVisit | None:
+        """The visit's posts are read: request the next link they contain, or finish the visit."""
+        spec = self.compliance
+        if spec is None or not spec.check_links:
+            return self.finish(visit)
+        if visit.links is None:
+            visit.links = links_of([p for p in visit.posts.values() if FOREIGN not in p.flags])
+        if not visit.links:
+            broken = attach_link_findings(list(visit.posts.values()), visit.link_outcomes)
+            self.crawler.stats.inc_value("govpulse/links_broken", broken)
+            return self.finish(visit)
+        url = visit.links.pop(0)
+        return scrapy.Request(
+            url,
+            callback=self.link_answered,
+            errback=self.link_failed,
+            meta=link_meta(spec.link_timeout),
+            cb_kwargs={"visit": visit, "link": url},
+            priority=visit.pages + 1,
+            dont_filter=True,
+        )
+
+    def link_answered(self, response: Response, visit: Visit, link: str) -> scrapy.Request | AccountVisit | None:
+        visit.link_outcomes[link] = outcome_of_status(response.status)
+        self.crawler.stats.inc_value("govpulse/links_checked")
+        return self.next_link(visit)
+
+    def link_failed(self, failure: Failure) -> scrapy.Request | AccountVisit | None:
+        kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        kwargs["visit"].link_outcomes[kwargs["link"]] = outcome_of_failure(failure.value)
+        self.crawler.stats.inc_value("govpulse/links_checked")
+        return self.next_link(kwargs["visit"])
 
     def finish(
         self,

@@ -25,7 +25,19 @@ from sqlalchemy import text
 
 from registry.errors import GovpulseError, NotFoundError
 
-SECTIONS = ("summary", "units", "trend", "flagged", "accounts", "plan", "problems", "inventory", "scope", "method")
+SECTIONS = (
+    "summary",
+    "units",
+    "trend",
+    "flagged",
+    "accounts",
+    "plan",
+    "problems",
+    "inventory",
+    "checks",
+    "scope",
+    "method",
+)
 FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 
 
@@ -64,6 +76,7 @@ def test_every_section_is_present_in_chinese(scenario: Scenario, make_report) ->
         "整合方案",
         "巡查异常",
         "工作群与政务应用",
+        "合规检查",
         "研判方法",
     ):
         assert any(h.startswith(expected) for h in headings), (expected, headings)
