@@ -242,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     from registry.config import load_settings
     from reports.queries import load_report_data
     from reports import build_report, exports, view
+    from reports.build import report_page
     from reports.i18n import Translator
-    from reports.render import render
 
     floor, n = _floor(path, args.runs)
     print(f"accounts: {n:,} in the run, {args.runs} runs")
@@ -254,21 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"queries (load_report_data): {queries} = {queries.wall / floor.wall:.1f} x floor")
 
     t = Translator("zh")
+    settings = load_settings()
     with Timer() as html:
-        ctx = view.page_context(data, t, max_rows=2000)
-        page = render(
-            "report.html",
-            styles=("report.css",),
-            script="report.js",
-            t=t,
-            generated_at=as_of,
-            exports=[],
-            table=view.table_payload(data, t, 90),
-            fetch_span=None,
-            recommendation=lambda r: view.recommendation(r, data.plan_by_account.get(r["account_id"]), t),
-            **ctx,
-        )
-    print(f"html render: {html}, {len(page.encode()) / 1e6:.1f} MB")
+        page, ctx, _ = report_page(engine, settings, data, t, generated_at=as_of, exports=[])
+    print(f"html render (with the inventory section): {html}, {len(page.encode()) / 1e6:.1f} MB")
     print(f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {queries.cpu + html.cpu:.2f} s)")
 
     from reports import word
@@ -308,7 +297,6 @@ def main(argv: list[str] | None = None) -> int:
                 )
         print(f"docx notices ({len(units)} units): {unit_docx}")
 
-    settings = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         with Timer() as cells:
