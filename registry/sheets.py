@@ -369,14 +369,15 @@ def write_sheet(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
     formats: Sequence[str | None] = (),
+    footer: str | None = None,
 ) -> int:
     """Append `rows` as a new sheet of a workbook from new_workbook(); returns the number of rows.
 
-    The header row is bold, frozen and filtered; column widths fit the header and the first WIDTH_SAMPLE
-    rows (`rows` may be a stream). Values: str, int, float, bool, naive date/datetime (local time: Excel
-    has no time zones) or None (an empty cell). `formats` gives a column's number format (DATETIME_FORMAT,
-    PERCENT_FORMAT...). Text is always stored as text, never as a formula; characters that XML cannot
-    carry are dropped.
+    The header row is bold, frozen and filtered, and printed at the top of every page (see print_setup);
+    column widths fit the header and the first WIDTH_SAMPLE rows (`rows` may be a stream). Values: str,
+    int, float, bool, naive date/datetime (local time: Excel has no time zones) or None (an empty cell). `formats` gives a column's number format (DATETIME_FORMAT,
+    PERCENT_FORMAT...), `footer` the printed page's footer (print_setup). Text is always stored as text,
+    never as a formula; characters that XML cannot carry are dropped.
     """
     sheet = workbook.add_worksheet(sheet_title(title, [w.name for w in workbook.worksheets()]))
     stream = iter(rows)
@@ -384,6 +385,7 @@ def write_sheet(
     for i, width in enumerate(column_widths(header, sample, formats)):
         sheet.set_column(i, i, width)
     sheet.freeze_panes(1, 0)
+    print_setup(sheet, footer)
     bold = workbook.add_format({"bold": True})
     for i, h in enumerate(header):
         sheet.write_string(0, i, _NOT_XML.sub("", h), bold)
@@ -413,6 +415,20 @@ def write_sheet(
     if n:
         sheet.autofilter(0, 0, n, len(header) - 1)
     return n
+
+
+A4 = 9  # the paper size code of the spreadsheet formats
+
+
+def print_setup(sheet: Any, footer: str | None = None) -> None:
+    """How a sheet prints: A4 landscape, every column on the page's width (as many pages down as the rows
+    need), the header row at the top of each page, the page number and the page count in the footer
+    (`footer` in the spreadsheet's header/footer codes, by default in the user's language)."""
+    sheet.set_paper(A4)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_footer(footer or L("&C第 &P 页，共 &N 页", "&CPage &P of &N"))
 
 
 def column_widths(

@@ -66,7 +66,7 @@ class Section:
     values: Sequence[Sequence[Any]]
 
 
-def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
+def write_xlsx(path: Path, sections: Sequence[Section], footer: str | None = None) -> None:
     workbook = new_workbook(str(path))
     for s in sections:
         write_sheet(
@@ -75,6 +75,7 @@ def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
             [neutralize_formula(c.header) for c in s.columns],
             s.values,
             [NUMBER_FORMATS.get(c.kind) for c in s.columns],
+            footer=footer,
         )
     workbook.close()
 
@@ -129,6 +130,7 @@ class Exports:
     sheets: list[Section]
     accounts_columns: list[Column]
     accounts_values: list[list[Any]]
+    footer: str | None = None  # each printed sheet's footer, in the report's language
 
 
 def build_exports(
@@ -237,11 +239,11 @@ def build_exports(
         Section(t("method.policy"), key_value, table(key_value, policy)),
         Section(t("method.sources"), sources, table(sources, data.sources)),
     ]
-    return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values)
+    return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values, footer=t("report.xlsx_footer"))
 
 
 def write_exports(exports: Exports, xlsx_path: Path, csv_path: Path) -> None:
-    write_xlsx(xlsx_path, exports.sheets)
+    write_xlsx(xlsx_path, exports.sheets, exports.footer)
     write_csv(csv_path, exports.accounts_columns, exports.accounts_values)
 
 
