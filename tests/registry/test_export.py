@@ -230,3 +230,19 @@ def printed_pages(workbook: Path, tmp_path: Path) -> list[tuple[tuple[float, flo
         for n in range(1, len(sizes) + 1)
     ]
     return list(zip(sizes, texts, strict=True))
+
+
+def test_xlsx_keeps_text_as_typed_markup_spaces_and_all(registry, tmp_path: Path) -> None:
+    tricky = '学校 & 家长  <群>  "通知" &amp;'
+    registry.ok("account", "edit", "2803301702", "--notes", tricky, "--name", "岳麓<党政>&办")
+    exported = tmp_path / "roster.xlsx"
+    registry.ok("export", str(exported))
+    sheet = load_workbook(exported).active
+    header = [c.value for c in sheet[1]]
+    row = next(
+        r for r in sheet.iter_rows(min_row=2, values_only=True) if r[header.index("platform_id")] == "2803301702"
+    )
+    assert row[header.index("notes")] == tricky
+    assert row[header.index("name")] == "岳麓<党政>&办"
+    registry.ok("export", str(tmp_path / "roster.csv"))
+    assert sheet.max_row == len(read_csv(tmp_path / "roster.csv"))  # the same rows as the CSV (header too)
