@@ -434,6 +434,29 @@ def _flags_reader() -> Any:
     return read
 
 
+SHARED_VALUES = (
+    "org_id",
+    "top_id",
+    "days_silent",
+    "posts_window",
+    "originals_window",
+    "liveness_index",
+    "contact_name",
+    "platform",
+    "unit",
+    "top_name",
+    "status",
+    "prev_status",
+    "change",
+    "registry_status",
+    "rule",
+    "rule_zh",
+    "rule_en",
+    "threshold",
+    "index_basis",
+)
+
+
 def account_rows(conn: Connection, tree: CTE, run_id: int) -> tuple[list[AccountRow], list[AccountRow]]:
     """Every account in scope with its verdict, evidence and previous status (for the interactive table),
     and apart the merged and closed ones: both from one pass over the run."""
@@ -474,10 +497,19 @@ def account_rows(conn: Connection, tree: CTE, run_id: int) -> tuple[list[Account
     keys = list(result.keys())
     at_flags, at_registry = keys.index("flags"), keys.index("registry_status")
     read_flags = _flags_reader()
+    # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per row:
+    # a hundred thousand rows would otherwise hold a million copies of a few hundred strings.
+    shared: list[tuple[int, dict[Any, Any]]] = [
+        (keys.index(k), {}) for k in SHARED_VALUES
+    ]  # a cache per column: 1 and 1.0 stay apart
     in_service: list[AccountRow] = []
     retired: list[AccountRow] = []
     for r in result:
-        row = dict(zip(keys, r, strict=True))
+        values = list(r)
+        for i, seen in shared:
+            v = values[i]
+            values[i] = seen.setdefault(v, v)
+        row = dict(zip(keys, values, strict=True))
         row["flags"] = read_flags(r[at_flags])
         (retired if r[at_registry] in RETIRED else in_service).append(row)  # type: ignore[arg-type]
     return in_service, retired
