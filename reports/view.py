@@ -262,6 +262,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
     unit_top: list[int] = []
     tops = {u["top_id"]: i for i, u in enumerate(data.units)}
     rules: dict[str, int] = {}
+    rule_of: dict[tuple[Any, ...], int] = {}  # the rule's text is the same for every row with the same parts
     rows = []
     for r in data.accounts:
         ui = units.get(r["org_id"])
@@ -269,7 +270,10 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             ui = units[r["org_id"]] = len(unit_names)
             unit_names.append(r["unit"])
             unit_top.append(tops.get(r["top_id"], -1))
-        ri = rules.setdefault(rule_text(r, t), len(rules))
+        parts = (r["rule"], r["rule_zh"], r["rule_en"], r["threshold"], *r["flags"])
+        ri = rule_of.get(parts)
+        if ri is None:
+            ri = rule_of[parts] = rules.setdefault(rule_text(r, t), len(rules))
         rows.append(
             [
                 ui,
