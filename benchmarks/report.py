@@ -10,9 +10,11 @@ plan), by bulk inserts, then measures in the same process:
   queries: load_report_data() (every query of the report)
   html:    rendering the page (report.html with its data block)
   docx:    the 通报 draft and every unit's notice as Word documents (`report --docx`), against the html
-  exports: the cells of the workbook and CSV, then the XLSX (openpyxl, write-only) and the CSV, each alone
+  exports: the cells of the workbook and CSV, then the XLSX (xlsxwriter, constant memory) and the CSV, each alone
   build:   build_report() end to end (queries, HTML, latest.html, XLSX, CSV), and the file sizes
 and the peak memory (max RSS). Re-uses the database when it exists with the same sizes.
+With --xlsx-alone FILE, only the report's workbook is written (rows read, cells, file), in a fresh process
+whose peak memory is its own.
 """
 
 from __future__ import annotations
@@ -223,27 +225,63 @@ def _floor(path: Path, run_id: int) -> tuple[Timer, int]:
     return timer, len(rows)
 
 
+def _xlsx_alone(path: Path, target: Path, as_of: datetime) -> int:
+    """The report's workbook written alone (the report's rows read, the sheets' cells, the file), with the
+    peak memory of this process: what `build_report` holds for its exports."""
+    from reports import exports, view
+    from reports.i18n import Translator
+    from reports.queries import load_report_data
+
+    engine = open_engine(f"sqlite:///{path}")
+    t = Translator("zh")
+    with Timer() as timer:
+        data = load_report_data(engine)
+        ctx = view.page_context(data, t, max_rows=2000)
+        cells = exports.build_exports(data, t, scope_label=ctx["scope_label"], days=ctx["days"], generated_at=as_of)
+        exports.write_xlsx(target, cells.sheets, cells.footer)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"report xlsx alone ({len(data.accounts):,} accounts): {timer}, {target.stat().st_size / 1e6:.1f} MB, "
+        f"peak memory (max RSS) {peak:.0f} MB; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=4, help="score runs (a week apart; the trend shows them)")
     parser.add_argument("--db", type=Path, default=None, help="database file (default: /tmp/govpulse-bench-...)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: a temporary folder)")
+    parser.add_argument(
+        "--xlsx-alone",
+        type=Path,
+        metavar="FILE",
+        help="only write the report's workbook to FILE, in a fresh process: its time and peak memory",
+    )
+    parser.add_argument("--xlsx-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-report-{args.accounts}-{args.runs}.db")
     as_of = datetime(2026, 11, 27, 2, tzinfo=UTC)
+    if args.xlsx_child:
+        return _xlsx_alone(path, args.xlsx_child, as_of)
     if not path.exists():
         started = time.perf_counter()
         generate(path, args.accounts, args.runs, as_of)
         print(f"generated {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if args.xlsx_alone:
+        import subprocess
 
-    import openpyxl  # noqa: F401  (imported before the timings: its import is not the workbook's cost)
+        command = [sys.executable, "-m", "benchmarks.report", "--db", str(path), "--xlsx-child", str(args.xlsx_alone)]
+        return subprocess.run(command, check=False).returncode
+
+    import xlsxwriter  # noqa: F401  (imported before the timings: its import is not the workbook's cost)
 
     from registry.config import load_settings
     from reports.queries import load_report_data
     from reports import build_report, exports, view
+    from reports.build import report_page
     from reports.i18n import Translator
-    from reports.render import render
 
     floor, n = _floor(path, args.runs)
     print(f"accounts: {n:,} in the run, {args.runs} runs")
@@ -254,21 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"queries (load_report_data): {queries} = {queries.wall / floor.wall:.1f} x floor")
 
     t = Translator("zh")
+    settings = load_settings()
     with Timer() as html:
-        ctx = view.page_context(data, t, max_rows=2000)
-        page = render(
-            "report.html",
-            styles=("report.css",),
-            script="report.js",
-            t=t,
-            generated_at=as_of,
-            exports=[],
-            table=view.table_payload(data, t, 90),
-            fetch_span=None,
-            recommendation=lambda r: view.recommendation(r, data.plan_by_account.get(r["account_id"]), t),
-            **ctx,
-        )
-    print(f"html render: {html}, {len(page.encode()) / 1e6:.1f} MB")
+        page, ctx, _ = report_page(engine, settings, data, t, generated_at=as_of, exports=[])
+    print(f"html render (with the inventory section): {html}, {len(page.encode()) / 1e6:.1f} MB")
     print(f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {queries.cpu + html.cpu:.2f} s)")
 
     from reports import word
@@ -308,7 +335,6 @@ def main(argv: list[str] | None = None) -> int:
                 )
         print(f"docx notices ({len(units)} units): {unit_docx}")
 
-    settings = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         with Timer() as cells:
@@ -318,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         n_cells = sum(len(s.columns) * len(s.values) for s in sheets.sheets)
         print(f"export cells (build_exports): {cells}, {n_cells:,} cells in the workbook")
         with Timer() as xlsx:
-            exports.write_xlsx(out / "bench.xlsx", sheets.sheets)
-        print(f"xlsx written (openpyxl write-only): {xlsx}, {xlsx.cpu / n_cells * 1e6:.1f} us CPU per cell")
+            exports.write_xlsx(out / "bench.xlsx", sheets.sheets, sheets.footer)
+        print(f"xlsx written (xlsxwriter, constant memory): {xlsx}, {xlsx.cpu / n_cells * 1e6:.1f} us CPU per cell")
         with Timer() as csv_timer:
             exports.write_csv(out / "bench.csv", sheets.accounts_columns, sheets.accounts_values)
         print(f"csv written: {csv_timer}")

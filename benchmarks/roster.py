@@ -1,6 +1,7 @@
 """Roster import and export at city scale.
 
     .venv/bin/python -m benchmarks.roster [--accounts 100000 --units 10000] [--db URL] [--xlsx-import]
+    .venv/bin/python -m benchmarks.roster --exports 3     # only the exports: CSV and XLSX, 3 rounds each
 
 Generates a roster (CSV with Chinese headers, as offices keep it) of N accounts in M units, then measures,
 each in a fresh process so that its peak memory is its own: the import into an empty database, the same
@@ -163,16 +164,54 @@ def floor(path: Path, workdir: Path) -> float:
     return seconds
 
 
+def exports_only(accounts: int, units: int, db: str | None, rounds: int) -> None:
+    """The CSV and the XLSX export of the same registry, alternating, each in a fresh process; the ratio
+    of their median times (wall and CPU: the CPU time is steadier on a shared machine)."""
+    import statistics
+
+    with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
+        workdir = Path(tmp)
+        roster = workdir / "roster.csv"
+        generate(roster, accounts, units)
+        db = db or f"sqlite:///{workdir / 'govpulse.db'}"
+        measure("import", db, roster)
+        runs: dict[str, list[dict]] = {"csv": [], "xlsx": []}
+        for _ in range(rounds):
+            for suffix in runs:
+                runs[suffix].append(measure("export", db, workdir / f"export.{suffix}"))
+        sizes = {suffix: round(os.path.getsize(workdir / f"export.{suffix}") / 2**20, 1) for suffix in runs}
+    median = {
+        suffix: {key: statistics.median(r[key] for r in rs) for key in ("seconds", "cpu_seconds", "peak_rss_mb")}
+        for suffix, rs in runs.items()
+    }
+    results = {
+        "accounts": accounts,
+        "rounds": rounds,
+        "export_csv": {"runs": runs["csv"], "median": median["csv"], "mb": sizes["csv"]},
+        "export_xlsx": {"runs": runs["xlsx"], "median": median["xlsx"], "mb": sizes["xlsx"]},
+        "xlsx_to_csv_wall": round(median["xlsx"]["seconds"] / median["csv"]["seconds"], 2),
+        "xlsx_to_csv_cpu": round(median["xlsx"]["cpu_seconds"] / median["csv"]["cpu_seconds"], 2),
+        "load_average": os.getloadavg(),
+    }
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file); give an empty database")
     parser.add_argument("--xlsx-import", action="store_true", help="also import the XLSX export into SQLite")
+    parser.add_argument(
+        "--exports", type=int, metavar="N", help="import once, then export CSV and XLSX N times each (alternating)"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
+        return
+    if args.exports:
+        exports_only(args.accounts, args.units, args.db, args.exports)
         return
     with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
         workdir = Path(tmp)

@@ -115,40 +115,13 @@ def build_report(
     paths = ReportPaths(
         html=folder / f"{stem}.html", latest=folder / LATEST, xlsx=folder / f"{stem}.xlsx", csv=folder / f"{stem}.csv"
     )
-    ctx = view.page_context(data, t, max_rows=int(conf.get("max_html_rows", 2000)))
-    ctx["inventory"] = load_inventory(
+    page, ctx, common = report_page(
         engine,
-        load_policy(settings).inventory,
-        org_id=data.scope["org_id"],
-        t=t,
-        tops=[u["top_id"] for u in data.units],
-    )
-    ctx["checks"] = load_checks(
-        engine,
-        org_id=data.scope["org_id"],
-        tops=[(u["top_id"], view.unit_label(u["name"], u["top_id"], data, t)) for u in data.units],
-    )
-
-    def recommendation(row: Any) -> str:
-        return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)
-
-    common: dict[str, Any] = {
-        "t": t,
-        "generated_at": generated_at,
-        "recommendation": recommendation,
-        "flags_text": view.flags_text,
-        **ctx,
-    }
-    firsts = [s["first_fetch"] for s in data.sources if s["first_fetch"] is not None]
-    lasts = [s["last_fetch"] for s in data.sources if s["last_fetch"] is not None]
-    page = render(
-        "report.html",
-        styles=("report.css",),
-        script="report.js",
+        settings,
+        data,
+        t,
+        generated_at=generated_at,
         exports=[(t("report.xlsx"), paths.xlsx.name), (t("report.csv"), paths.csv.name)],
-        table=view.table_payload(data, t, ctx["days"]["window_days"]),
-        fetch_span=(min(firsts), max(lasts)) if firsts and lasts else None,
-        **common,
     )
     staged = _Staged()
     try:
@@ -189,6 +162,56 @@ def build_report(
     if paths.unit_notices:
         _remove_stale_notices(paths.unit_notices[0].parent, keep=set(paths.unit_notices))
     return paths
+
+
+def report_page(
+    engine: Engine,
+    settings: Settings,
+    data: ReportData,
+    t: Translator,
+    *,
+    generated_at: datetime,
+    exports: list[tuple[str, str]],
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The report's HTML page (with the inventory section read from the registry), the page context and
+    what the notices share with it."""
+    conf = settings.report
+    ctx = view.page_context(data, t, max_rows=int(conf.get("max_html_rows", 2000)))
+    ctx["inventory"] = load_inventory(
+        engine,
+        load_policy(settings).inventory,
+        org_id=data.scope["org_id"],
+        t=t,
+        tops=[u["top_id"] for u in data.units],
+    )
+    ctx["checks"] = load_checks(
+        engine,
+        org_id=data.scope["org_id"],
+        tops=[(u["top_id"], view.unit_label(u["name"], u["top_id"], data, t)) for u in data.units],
+    )
+
+    def recommendation(row: Any) -> str:
+        return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)
+
+    common: dict[str, Any] = {
+        "t": t,
+        "generated_at": generated_at,
+        "recommendation": recommendation,
+        "flags_text": view.flags_text,
+        **ctx,
+    }
+    firsts = [s["first_fetch"] for s in data.sources if s["first_fetch"] is not None]
+    lasts = [s["last_fetch"] for s in data.sources if s["last_fetch"] is not None]
+    page = render(
+        "report.html",
+        styles=("report.css",),
+        script="report.js",
+        exports=exports,
+        table=view.table_payload(data, t, ctx["days"]["window_days"]),
+        fetch_span=(min(firsts), max(lasts)) if firsts and lasts else None,
+        **common,
+    )
+    return page, ctx, common
 
 
 def letterhead(conf: dict[str, Any]) -> dict[str, str]:

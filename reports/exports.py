@@ -10,7 +10,7 @@ Each row's cells are computed once and shared by the accounts sheet, the flagged
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +57,26 @@ def table(columns: Sequence[Column], rows: Sequence[Any]) -> list[list[Any]]:
     return [[cell_value(get(row)) for get in getters] for row in rows]
 
 
+class LazyTable(Sequence[list[Any]]):
+    """A table whose cells are computed row by row each time it is read (by the workbook, then by the
+    CSV) instead of held: at 100,000 accounts the cells of the accounts and flagged sheets would hold
+    about 50 MB while the rows they come from are in memory anyway."""
+
+    def __init__(self, rows: Sequence[Any], cells: Callable[[Any], list[Any]]) -> None:
+        self.rows, self.cells = rows, cells
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return map(self.cells, self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self.cells(r) for r in self.rows[index]]
+        return self.cells(self.rows[index])
+
+
 @dataclass(frozen=True)
 class Section:
     """One sheet of the workbook: its title, columns and cells."""
@@ -66,7 +86,7 @@ class Section:
     values: Sequence[Sequence[Any]]
 
 
-def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
+def write_xlsx(path: Path, sections: Sequence[Section], footer: str | None = None) -> None:
     workbook = new_workbook(str(path))
     for s in sections:
         write_sheet(
@@ -75,6 +95,7 @@ def write_xlsx(path: Path, sections: Sequence[Section]) -> None:
             [neutralize_formula(c.header) for c in s.columns],
             s.values,
             [NUMBER_FORMATS.get(c.kind) for c in s.columns],
+            footer=footer,
         )
     workbook.close()
 
@@ -128,7 +149,8 @@ class Exports:
 
     sheets: list[Section]
     accounts_columns: list[Column]
-    accounts_values: list[list[Any]]
+    accounts_values: Sequence[list[Any]]
+    footer: str | None = None  # each printed sheet's footer, in the report's language
 
 
 def build_exports(
@@ -213,15 +235,19 @@ def build_exports(
     league = [(i, unit_label(u["name"], u["top_id"], data, t), u) for i, u in enumerate(data.units, 1)]
 
     acc_cols = account_columns(t, days["window_days"])
-    acc_values = table(acc_cols, data.accounts)
-    # The flagged sheet: the same cells, with the recommendation after the verdict.
-    position = {id(row): i for i, row in enumerate(data.accounts)}
-    flagged = data.flagged
-    advice = table([Column("", lambda r: recommendation(r, data.plan_by_account.get(r["account_id"]), t))], flagged)
-    flagged_values = [
-        acc_values[position[id(r)]][:5] + a + acc_values[position[id(r)]][5:]
-        for r, a in zip(flagged, advice, strict=True)
-    ]
+    getters = [c.get for c in acc_cols]
+
+    def account_cells(row: Any) -> list[Any]:
+        return [cell_value(get(row)) for get in getters]
+
+    def flagged_cells(row: Any) -> list[Any]:
+        # The flagged sheet: the account's cells, with the recommendation after the verdict.
+        cells = account_cells(row)
+        advice = cell_value(recommendation(row, data.plan_by_account.get(row["account_id"]), t))
+        return cells[:5] + [advice] + cells[5:]
+
+    acc_values = LazyTable(data.accounts, account_cells)
+    flagged_values = LazyTable(data.flagged, flagged_cells)
     flagged_cols = acc_cols[:5] + [Column(t("col.recommendation"), lambda r: None)] + acc_cols[5:]
 
     sheets = [
@@ -237,7 +263,7 @@ def build_exports(
         Section(t("method.policy"), key_value, table(key_value, policy)),
         Section(t("method.sources"), sources, table(sources, data.sources)),
     ]
-    return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values)
+    return Exports(sheets=sheets, accounts_columns=acc_cols, accounts_values=acc_values, footer=t("report.xlsx_footer"))
 
 
 def findings_sheet(findings: Sequence[dict[str, Any]], t: Translator) -> Section:
@@ -261,7 +287,7 @@ def findings_sheet(findings: Sequence[dict[str, Any]], t: Translator) -> Section
 
 
 def write_exports(exports: Exports, xlsx_path: Path, csv_path: Path) -> None:
-    write_xlsx(xlsx_path, exports.sheets)
+    write_xlsx(xlsx_path, exports.sheets, exports.footer)
     write_csv(csv_path, exports.accounts_columns, exports.accounts_values)
 
 

@@ -16,6 +16,7 @@ Definitions the report relies on (and states in its method section):
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -95,6 +96,7 @@ class AccountRow(TypedDict):
     top_name: str
     status: str
     prev_status: str | None  # the status of the account's previous verdict; None: its first verdict
+    change: str | None  # the change the scorer stored with the verdict (see TransitionRow)
     registry_status: str  # the account's lifecycle status when judged (active, closing, merged, closed)
     flags: list[str]  # codes of the rules that fired beside the verdict (low_engagement, over_quota, ...)
     rule: str | None
@@ -339,28 +341,6 @@ def patrol_info(conn: Connection, run: RunRow) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def retired_count(conn: Connection, tree: CTE, run_id: int) -> int:
-    ver = verdicts(conn, run_id)
-    q = (
-        select(func.count())
-        .select_from(ver.join(ACC, ACC.c.id == ver.c.account_id).join(tree, tree.c.id == ACC.c.org_id))
-        .where(ver.c.registry_status.in_(RETIRED))
-    )
-    return int(conn.execute(q).scalar_one())
-
-
-def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
-    ver = verdicts(conn, run_id)
-    frm, where = _in_scope(tree, ver)
-    q = (
-        select(ACC.c.platform, ver.c.status, func.count().label("n"))
-        .select_from(frm)
-        .where(where)
-        .group_by(ACC.c.platform, ver.c.status)
-    )
-    return [CountRow(platform=r.platform, status=r.status, count=int(r.n)) for r in conn.execute(q)]
-
-
 def compliance(counts: list[CountRow]) -> dict[str, Any]:
     """Totals and the compliance rate from status counts (see the module docstring)."""
     by_status: Counter[str] = Counter()
@@ -386,20 +366,6 @@ def compliance(counts: list[CountRow]) -> dict[str, Any]:
     return {**figures(by_status), "platforms": {p: figures(c) for p, c in sorted(by_platform.items())}}
 
 
-def transitions(conn: Connection, tree: CTE, run_id: int) -> list[TransitionRow]:
-    """How statuses moved, as the scorer recorded with each verdict: the previous status and the change
-    (the same the alerts read), counted."""
-    ver = verdicts(conn, run_id)
-    frm, where = _in_scope(tree, ver)
-    q = (
-        select(ver.c.previous_status.label("prev"), ver.c.status.label("cur"), ver.c.change, func.count().label("n"))
-        .select_from(frm)
-        .where(where)
-        .group_by(ver.c.previous_status, ver.c.status, ver.c.change)
-    )
-    return [TransitionRow(prev=r.prev, cur=r.cur, change=r.change, count=int(r.n)) for r in conn.execute(q)]
-
-
 def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> int:
     """Accounts judged in the previous run (in scope, in service) that this run no longer judges."""
     if prev_id is None:
@@ -414,65 +380,20 @@ def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None)
     return int(conn.execute(q).scalar_one())
 
 
-def trend(conn: Connection, tree: CTE, runs: list[RunRow]) -> list[TrendRow]:
-    """Status counts of the given runs, oldest first."""
-    if not runs:
-        return []
-    # A status or registry status never changes without a history row, so each account's status at a run
-    # is that of its latest history row up to the run: every row holds from its run until the next one.
-    # (The runs cover the report's scope, so every account of the tree was judged by each of them.)
-    h = VER_HISTORY
-    held = select(
-        h.c.account_id,
-        h.c.run_id,
-        h.c.status,
-        h.c.registry_status,
-        func.lead(h.c.run_id).over(partition_by=h.c.account_id, order_by=h.c.run_id).label("until"),
-    ).subquery()
-    at = RUN.alias("at")
-    frm = (
-        held.join(at, and_(held.c.run_id <= at.c.id, or_(held.c.until.is_(None), held.c.until > at.c.id)))
-        .join(ACC, ACC.c.id == held.c.account_id)
-        .join(tree, tree.c.id == ACC.c.org_id)
-    )
-    q = (
-        select(at.c.id.label("run_id"), held.c.status, func.count().label("n"))
-        .select_from(frm)
-        .where(at.c.id.in_([r["id"] for r in runs]), held.c.registry_status.not_in(RETIRED))
-        .group_by(at.c.id, held.c.status)
-    )
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for r in conn.execute(q):
-        counts[r.run_id][r.status] = int(r.n)
-    return [TrendRow(run_id=r["id"], as_of=r["as_of"], counts=counts.get(r["id"], {})) for r in reversed(runs)]
-
-
-def _unit_status_counts(conn: Connection, tree: CTE, run_id: int) -> dict[tuple[int, str], Counter[str]]:
-    ver = verdicts(conn, run_id)
-    frm, where = _in_scope(tree, ver)
-    q = (
-        select(tree.c.top_id, tree.c.top_name, ver.c.status, func.count().label("n"))
-        .select_from(frm)
-        .where(where)
-        .group_by(tree.c.top_id, tree.c.top_name, ver.c.status)
-    )
-    counts: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    for r in conn.execute(q):
-        counts[(r.top_id, r.top_name)][r.status] += int(r.n)
-    return counts
-
-
 def _rate(c: Counter[str]) -> float | None:
     checked = sum(c.values()) - sum(c[s] for s in NOT_CHECKED)
     return sum(c[s] for s in PASSING) / checked if checked else None
 
 
-def unit_league(conn: Connection, tree: CTE, run_id: int, prev_id: int | None = None) -> list[UnitRow]:
-    """One row per league unit: accounts, checked, passing, flagged, unknown, rate, counts per status and
-    the previous run's rate; worst rate first (the units to call), then the most flagged."""
-    prev = {top: _rate(c) for (top, _), c in _unit_status_counts(conn, tree, prev_id).items()} if prev_id else {}
+def unit_league(
+    current: dict[tuple[int, str], Counter[str]], prev: dict[int, Counter[str]] | None = None
+) -> list[UnitRow]:
+    """One row per league unit from its counts per status: accounts, checked, passing, flagged, unknown,
+    rate, counts per status and the previous run's rate; worst rate first (the units to call), then the
+    most flagged."""
+    prev_rates = {top: _rate(c) for top, c in (prev or {}).items()}
     rows = []
-    for (top_id, name), c in _unit_status_counts(conn, tree, run_id).items():
+    for (top_id, name), c in current.items():
         accounts, unknown = sum(c.values()), sum(c[s] for s in NOT_CHECKED)
         rows.append(
             UnitRow(
@@ -485,7 +406,7 @@ def unit_league(conn: Connection, tree: CTE, run_id: int, prev_id: int | None = 
                 unknown=unknown,
                 rate=_rate(c),
                 by_status=dict(c),
-                prev_rate=prev.get(top_id),
+                prev_rate=prev_rates.get(top_id),
             )
         )
     rows.sort(key=lambda u: (u["rate"] is None, u["rate"] or 0, -u["flagged"], -u["accounts"], u["name"]))
@@ -516,13 +437,52 @@ def _last_post_url(ver: Any) -> Any:
     )
 
 
-def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = False) -> list[AccountRow]:
-    """Every account in scope with its verdict, evidence and previous status (for the interactive table);
-    with `retired`, the merged and closed ones instead."""
+def _flags_reader() -> Any:
+    """The verdict's flags (a JSON list) from their text, each distinct text parsed once: nearly every
+    account carries one of a few lists."""
+    parsed: dict[str, list[str]] = {}
+
+    def read(value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, str):  # a driver that decodes JSON itself
+            return list(value)
+        flags = parsed.get(value)
+        if flags is None:
+            flags = parsed[value] = json.loads(value)
+        return list(flags)
+
+    return read
+
+
+SHARED_VALUES = (
+    "org_id",
+    "top_id",
+    "days_silent",
+    "posts_window",
+    "originals_window",
+    "liveness_index",
+    "contact_name",
+    "platform",
+    "unit",
+    "top_name",
+    "status",
+    "prev_status",
+    "change",
+    "registry_status",
+    "rule",
+    "rule_zh",
+    "rule_en",
+    "threshold",
+    "index_basis",
+)
+
+
+def account_rows(conn: Connection, tree: CTE, run_id: int) -> tuple[list[AccountRow], list[AccountRow]]:
+    """Every account in scope with its verdict, evidence and previous status (for the interactive table),
+    and apart the merged and closed ones: both from one pass over the run."""
     ver = verdicts(conn, run_id)
-    frm, where = _in_scope(tree, ver)
-    if retired:
-        where = ver.c.registry_status.in_(RETIRED)
+    frm = ver.join(ACC, ACC.c.id == ver.c.account_id).join(tree, tree.c.id == ACC.c.org_id)
     q = (
         select(
             ver.c.account_id,
@@ -535,8 +495,9 @@ def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = Fa
             tree.c.top_name,
             ver.c.status,
             ver.c.previous_status.label("prev_status"),
+            ver.c.change,
             ver.c.registry_status,
-            ver.c.flags,
+            cast(ver.c.flags, Text).label("flags"),
             ver.c.rule,
             ver.c.rule_zh,
             ver.c.rule_en,
@@ -551,12 +512,76 @@ def account_rows(conn: Connection, tree: CTE, run_id: int, *, retired: bool = Fa
             ACC.c.contact_phone,
         )
         .select_from(frm)
-        .where(where)
         .order_by(tree.c.path, ACC.c.platform, ACC.c.name, ver.c.account_id)
     )
     result = conn.execute(q)
     keys = list(result.keys())
-    return [dict(zip(keys, r, strict=True)) for r in result]  # type: ignore[misc]
+    at_flags, at_registry = keys.index("flags"), keys.index("registry_status")
+    read_flags = _flags_reader()
+    # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per row:
+    # a hundred thousand rows would otherwise hold a million copies of a few hundred strings.
+    shared: list[tuple[int, dict[Any, Any]]] = [
+        (keys.index(k), {}) for k in SHARED_VALUES
+    ]  # a cache per column: 1 and 1.0 stay apart
+    in_service: list[AccountRow] = []
+    retired: list[AccountRow] = []
+    for r in result:
+        values = list(r)
+        for i, seen in shared:
+            v = values[i]
+            values[i] = seen.setdefault(v, v)
+        row = dict(zip(keys, values, strict=True))
+        row["flags"] = read_flags(r[at_flags])
+        (retired if r[at_registry] in RETIRED else in_service).append(row)  # type: ignore[arg-type]
+    return in_service, retired
+
+
+def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
+    """The run's counts per platform and status, its transitions and its counts per league unit, from its
+    rows (already read: no second pass over the verdicts)."""
+    by_platform = Counter((r["platform"], r["status"]) for r in rows)
+    moves = Counter((r["prev_status"], r["status"], r["change"]) for r in rows)
+    units: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        units[(r["top_id"], r["top_name"])][r["status"]] += 1
+    return (
+        [CountRow(platform=p, status=st, count=n) for (p, st), n in by_platform.items()],
+        [TransitionRow(prev=prev, cur=cur, change=change, count=n) for (prev, cur, change), n in moves.items()],
+        units,
+    )
+
+
+def _earlier_runs(conn: Connection, tree: CTE, run_ids: list[int]) -> dict[int, dict[tuple[int, str, str, str], int]]:
+    """Counts per league unit, platform and status of earlier runs (the trend's and the previous one), in
+    one grouped pass over the history: a status or registry status never changes without a history row,
+    so each account's verdict at a run is its latest history row up to that run (each row holds from its
+    run until the account's next)."""
+    if not run_ids:
+        return {}
+    h = VER_HISTORY
+    held = select(
+        h.c.account_id,
+        h.c.run_id,
+        h.c.status,
+        h.c.registry_status,
+        func.lead(h.c.run_id).over(partition_by=h.c.account_id, order_by=h.c.run_id).label("until"),
+    ).subquery()
+    at = RUN.alias("at")
+    frm = (
+        held.join(at, and_(held.c.run_id <= at.c.id, or_(held.c.until.is_(None), held.c.until > at.c.id)))
+        .join(ACC, ACC.c.id == held.c.account_id)
+        .join(tree, tree.c.id == ACC.c.org_id)
+    )
+    q = (
+        select(at.c.id, tree.c.top_id, tree.c.top_name, ACC.c.platform, held.c.status, func.count())
+        .select_from(frm)
+        .where(at.c.id.in_(run_ids), held.c.registry_status.not_in(RETIRED))
+        .group_by(at.c.id, tree.c.top_id, tree.c.top_name, ACC.c.platform, held.c.status)
+    )
+    counts: dict[int, dict[tuple[int, str, str, str], int]] = defaultdict(lambda: defaultdict(int))
+    for run, top_id, top_name, platform, status, n in conn.execute(q):
+        counts[run][(top_id, top_name, platform, status)] += int(n)
+    return counts
 
 
 def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
@@ -689,7 +714,24 @@ def load_report_data(
         run, prev = runs[0], (runs[1] if len(runs) > 1 else None)
         tree = org_tree(scope)
         prev_id = prev["id"] if prev else None
-        counts = status_counts(conn, tree, run["id"])
+        accounts, retired = account_rows(conn, tree, run["id"])
+        counts, moves, unit_counts = _tally(accounts)
+        shown = runs[:trend_runs]
+        earlier_ids = sorted({r["id"] for r in shown[1:]} | ({prev_id} if prev_id is not None else set()))
+        earlier = _earlier_runs(conn, tree, earlier_ids)
+        dropped = dropped_since(conn, tree, run["id"], prev_id)
+        run_status: dict[int, Counter[str]] = defaultdict(Counter)
+        for run_id, cells in earlier.items():
+            for (_, _, _, status), n in cells.items():
+                run_status[run_id][status] += n
+        run_status[run["id"]] = Counter(r["status"] for r in accounts)
+        prev_cells = earlier.get(prev_id, {}) if prev_id is not None else {}
+        prev_units: dict[int, Counter[str]] = defaultdict(Counter)
+        for (top_id, _, _, status), n in prev_cells.items():
+            prev_units[top_id][status] += n
+        prev_counts: Counter[tuple[str, str]] = Counter()
+        for (_, _, platform, status), n in prev_cells.items():
+            prev_counts[(platform, status)] += n
         plan = plan_rows(conn, tree, run["id"])
         plan_by_account: dict[int, PlanRow] = {}
         for item in plan:
@@ -699,20 +741,22 @@ def load_report_data(
             prev_run=prev,
             scope=scope,
             patrol=patrol_info(conn, run),
-            retired=retired_count(conn, tree, run["id"]),
+            retired=len(retired),
             counts=counts,
             compliance=compliance(counts),
-            transitions=transitions(conn, tree, run["id"]),
-            dropped=dropped_since(conn, tree, run["id"], prev_id),
-            trend=trend(conn, tree, runs[:trend_runs]),
-            units=unit_league(conn, tree, run["id"], prev_id),
-            accounts=account_rows(conn, tree, run["id"]),
+            transitions=moves,
+            dropped=dropped,
+            trend=[
+                TrendRow(run_id=r["id"], as_of=r["as_of"], counts=dict(run_status[r["id"]])) for r in reversed(shown)
+            ],
+            units=unit_league(unit_counts, prev_units if prev_id is not None else None),
+            accounts=accounts,
             plan=plan,
             problems=crawl_problems(conn, tree, run),
             sources=sources_used(conn, tree, run),
-            retired_posting=[
-                r for r in account_rows(conn, tree, run["id"], retired=True) if CLOSED_BUT_POSTING in r["flags"]
-            ],
+            retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
-            prev_compliance=compliance(status_counts(conn, tree, prev_id)) if prev_id else None,
+            prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])
+            if prev_id is not None
+            else None,
         )

@@ -7,7 +7,7 @@ render.py, so that "—" for missing and Asia/Shanghai times are decided in one 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from registry.scoring.rules import FLAGGED, NOT_CHECKED
@@ -228,9 +228,19 @@ def rule_text(r: AccountRow, t: Translator) -> str:
     return rule
 
 
+_BEIJING = timedelta(hours=8)  # Asia/Shanghai since its last summer time (1991)
+
+
 def _local_text(value: datetime | None) -> str | None:
+    """A stored time as Beijing time text, 2026-11-27 10:00 (a hundred thousand per page: the fixed offset
+    where it holds, the zone database before)."""
+    if value is None:
+        return None
+    if value.tzinfo is UTC and value.year > 1991:
+        return (value.replace(tzinfo=None) + _BEIJING).isoformat(" ", "minutes")
     local = to_local(value)
-    return local.strftime("%Y-%m-%d %H:%M") if local else None
+    assert local is not None
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _round(value: float | None) -> float | None:
@@ -252,6 +262,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
     unit_top: list[int] = []
     tops = {u["top_id"]: i for i, u in enumerate(data.units)}
     rules: dict[str, int] = {}
+    rule_of: dict[tuple[Any, ...], int] = {}  # the rule's text is the same for every row with the same parts
     rows = []
     for r in data.accounts:
         ui = units.get(r["org_id"])
@@ -259,7 +270,10 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             ui = units[r["org_id"]] = len(unit_names)
             unit_names.append(r["unit"])
             unit_top.append(tops.get(r["top_id"], -1))
-        ri = rules.setdefault(rule_text(r, t), len(rules))
+        parts = (r["rule"], r["rule_zh"], r["rule_en"], r["threshold"], *r["flags"])
+        ri = rule_of.get(parts)
+        if ri is None:
+            ri = rule_of[parts] = rules.setdefault(rule_text(r, t), len(rules))
         rows.append(
             [
                 ui,

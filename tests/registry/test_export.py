@@ -160,3 +160,89 @@ def test_export_errors(registry, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot write ")
     assert not (tmp_path / "no-such-dir").exists()
+
+
+def test_xlsx_prints_landscape_a4_with_every_column_the_header_on_each_page_and_page_numbers(
+    registry, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    lines = ["平台,账号名称,账号ID,主办单位,上级单位,联系人,联系电话,备注"]
+    lines += [f"微博,岳麓第{i}号,28033{i:05d},党政办,长沙市/岳麓区,王{i},0731-8888{i:04d},备注{i}" for i in range(150)]
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    registry.ok("import", str(roster))
+    exported = tmp_path / "roster.xlsx"
+    registry.ok("export", str(exported))
+
+    sheet = load_workbook(exported).active  # the print settings as a spreadsheet program reads them
+    setup = sheet.page_setup
+    assert (setup.orientation, setup.paperSize) == ("landscape", 9)  # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and setup.fitToWidth in (None, 1) and setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$1:$1"
+    assert "&P" in sheet.oddFooter.center.text and "&N" in sheet.oddFooter.center.text
+    header = [c.value for c in sheet[1]]
+
+    pages = printed_pages(exported, tmp_path)  # and as LibreOffice prints it
+    assert len(pages) > 1
+    for n, (size, text) in enumerate(pages, 1):
+        width, height = size
+        assert width > height, f"page {n} is not landscape"
+        flat = "".join(text.split())
+        missing = [h for h in header if "".join(h.split()) not in flat]
+        assert not missing, f"page {n} lacks the header columns {missing}"
+        assert f"{n}" in text.strip().splitlines()[-1] and f"{len(pages)}" in text.strip().splitlines()[-1]
+    assert "备注149" in "".join(t for _, t in pages) and "0731-88880149" in "".join(t for _, t in pages)
+
+
+def printed_pages(workbook: Path, tmp_path: Path) -> list[tuple[tuple[float, float], str]]:
+    """Each page of the workbook printed to PDF by LibreOffice: its size in points and its text."""
+    import re
+    import shutil
+    import subprocess
+
+    for tool in ("soffice", "pdftotext", "pdfinfo"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} not installed: .ci/system-deps installs libreoffice-calc-nogui and poppler-utils")
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(workbook),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    pdf = workbook.with_suffix(".pdf")
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "9999", str(pdf)], check=True, capture_output=True, text=True)
+    sizes = [(float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info.stdout)]
+    texts = [
+        subprocess.run(
+            ["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for n in range(1, len(sizes) + 1)
+    ]
+    return list(zip(sizes, texts, strict=True))
+
+
+def test_xlsx_keeps_text_as_typed_markup_spaces_and_all(registry, tmp_path: Path) -> None:
+    tricky = '学校 & 家长  <群>  "通知" &amp;'
+    registry.ok("account", "edit", "2803301702", "--notes", tricky, "--name", "岳麓<党政>&办")
+    exported = tmp_path / "roster.xlsx"
+    registry.ok("export", str(exported))
+    sheet = load_workbook(exported).active
+    header = [c.value for c in sheet[1]]
+    row = next(
+        r for r in sheet.iter_rows(min_row=2, values_only=True) if r[header.index("platform_id")] == "2803301702"
+    )
+    assert row[header.index("notes")] == tricky
+    assert row[header.index("name")] == "岳麓<党政>&办"
+    registry.ok("export", str(tmp_path / "roster.csv"))
+    assert sheet.max_row == len(read_csv(tmp_path / "roster.csv"))  # the same rows as the CSV (header too)

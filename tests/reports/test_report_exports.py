@@ -51,6 +51,11 @@ def test_workbook_has_a_sheet_per_section_with_chinese_headers(scenario: Scenari
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2", ws.title
         assert all(c.font.bold for c in ws[1] if c.value is not None)
+        # Printed on A4 landscape, every column across the page, the header on each page, numbered pages.
+        assert (ws.page_setup.orientation, ws.page_setup.paperSize) == ("landscape", 9), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.print_title_rows == "$1:$1", ws.title
+        assert ws.oddFooter.center.text == "第 &P 页，共 &N 页", ws.title
     accounts = wb["全部账号"]
     header = [c.value for c in accounts[1]]
     assert header[:8] == ["单位", "平台", "账号", "平台账号标识", "研判结果", "上次结果", "最后更新", "未更新天数"]

@@ -13,7 +13,7 @@ from alembic import op
 import registry.types
 
 revision: str = "0009"
-down_revision: Union[str, None] = "0004"
+down_revision: Union[str, None] = "0010"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

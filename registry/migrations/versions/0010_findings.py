@@ -13,7 +13,7 @@ from alembic import op
 import registry.types
 
 revision: str = "0010"
-down_revision: Union[str, None] = "0004"
+down_revision: Union[str, None] = "0007"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
