@@ -1,6 +1,6 @@
 """What the case step reads of a score run: the problems it found, their evidence, and the facts of the
-accounts whose cases may close. The one place where cases read the scorer's stored verdicts and plan (a
-change in how verdicts are stored is adapted here).
+accounts whose cases may close. The one place where cases read the scorer's stored verdicts (each run's as
+registry.scoring.history.verdicts_at gives them: the history keeps only transitions) and plan.
 
 The problems of a run are read as plain rows (no JSON decoded, times as epoch seconds): a run of 100,000
 accounts has tens of thousands, nearly all already on an open case. Evidence is read only for the few
@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.engine import Connection
 
-from registry.models import Account, PlanItem, Verdict
+from registry.models import Account, PlanItem
+from registry.scoring.history import verdicts_at
 from registry.scoring.rules import CLOSED, FLAGGED
 from registry.scoring.sql import epoch_seconds, raw_rows
 
@@ -69,7 +70,7 @@ def run_findings(conn: Connection, run_id: int) -> list[Finding]:
     """The problems of run `run_id` that call for a unit's action: accounts in service judged zombie,
     dormant, shell or unreachable, or publishing duplicates; accounts closed or merged in the registry
     that still post; and the plan's merges and closures of accounts without such a problem."""
-    v = Verdict.__table__
+    v = verdicts_at(conn, run_id)
     acc = Account.__table__
     in_service = v.c.registry_status.not_in(CLOSED)
     duplicate = _has_flag(v.c.flags, "duplicate_content")
@@ -118,7 +119,7 @@ def run_findings(conn: Connection, run_id: int) -> list[Finding]:
 def evidence(conn: Connection, run_id: int, findings: list[Finding]) -> dict[tuple[int, str], dict[str, Any]]:
     """The evidence of `findings` in run `run_id`: the verdict (status, rule, threshold, last post, days
     silent, the measured figures) or the plan's recommendation, by (account, kind)."""
-    v = Verdict.__table__
+    v = verdicts_at(conn, run_id)
     p = PlanItem.__table__
     target = Account.__table__.alias("target")
     out: dict[tuple[int, str], dict[str, Any]] = {}
@@ -179,9 +180,9 @@ def evidence(conn: Connection, run_id: int, findings: list[Finding]) -> dict[tup
 def account_facts(conn: Connection, run_id: int, account_ids: list[int]) -> dict[int, Facts]:
     """The verdict of run `run_id` and the registry state of each of `account_ids` (those the run did
     not judge are absent)."""
-    v = Verdict.__table__
+    v = verdicts_at(conn, run_id)
     acc = Account.__table__
-    tv = v.alias("target_verdict")
+    tv = verdicts_at(conn, run_id).alias("target_verdict")
     facts: dict[int, Facts] = {}
     for start in range(0, len(account_ids), CHUNK):
         part = account_ids[start : start + CHUNK]
