@@ -115,15 +115,19 @@ def children(pid: int) -> list[int]:
 
 
 def role(pid: int, database: str) -> str:
-    """What a child of the crawl process does: the store process is the one with the database open."""
+    """What a child of the crawl process does: the store process is the one with the database open. A
+    worker not (yet) known to be the store counts as a parse worker and is looked at again next time."""
     try:
         if "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text():
             return "other"
-        fds = Path(f"/proc/{pid}/fd")
-        if any(os.readlink(fd).startswith(database) for fd in fds.iterdir()):
-            return "store"
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd).startswith(database):
+                    return "store"
+            except OSError:  # closed meanwhile
+                continue
     except OSError:
-        return "other"
+        pass
     return "parse"
 
 
