@@ -21,7 +21,7 @@ from pathlib import Path
 # (kind of work, what a frame's "function (file)" text contains), tried in this order on each frame; a
 # stack that is importing a module is start-up, whatever the module.
 KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("logging", ("(logging/", "crawlers/redaction.py")),
+    ("logging", ("(logging/", "RedactingFilter")),
     ("parsing and hashing", ("crawlers/parsing/", "registry/digest.py")),
     ("storing (SQL)", ("registry/observations.py", "registry/post_identity.py", "(sqlalchemy/", "(sqlmodel/")),
     (
