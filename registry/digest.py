@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 # Everything but letters and digits (Unicode categories L* and N*): Python's \w is exactly those plus
-# "_" (tests/test_digest.py checks every code point). One regular expression instead of a Python loop
+# "_" (tests/registry/test_digest.py checks every code point). One regular expression instead of a Python loop
 # over the characters, which cost a fifth of parsing a page.
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 
