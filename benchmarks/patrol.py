@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 from sqlalchemy import func, select
 
+from benchmarks import cpu_profile
 from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol
 from crawlers.workers import parse
 from crawlers.parsing import parse_feed, parse_weibo_profile, parse_weibo_timeline
@@ -78,6 +79,8 @@ class Run:
     peak_rss_all_mb: float = float("nan")  # the crawl process and its workers together
     simulator_cpu_seconds: float = float("nan")  # what answering cost, on the same cores
     requests_per_account: dict[str, float] | None = None  # by source: each platform's API, and "feed"
+    cpu_by_process: dict[str, float] = field(default_factory=dict)  # crawl, parse, store: CPU seconds
+    profile: list[str] = field(default_factory=list)  # --profile: CPU by process and kind of work
     by_route: dict[tuple[str, str], int] = field(default_factory=dict)  # (platform, route) -> requests
     accounts_by_platform: dict[str, int] = field(default_factory=dict)
 
@@ -111,17 +114,48 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def patrol(settings: Any, engine: Any, label: str) -> tuple[PatrolResult, Run]:
+def role(pid: int, database: str) -> str:
+    """What a child of the crawl process does: the store process is the one with the database open. A
+    worker not (yet) known to be the store counts as a parse worker and is looked at again next time."""
+    try:
+        if "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text():
+            return "other"
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd).startswith(database):
+                    return "store"
+            except OSError:  # closed meanwhile
+                continue
+    except OSError:
+        pass
+    return "parse"
+
+
+def patrol(settings: Any, engine: Any, label: str, profile: Path | None = None) -> tuple[PatrolResult, Run]:
+    """One patrol, timed; with `profile`, the crawl and its workers sampled by py-spy into that file."""
     peak = peak_all = 0.0
+    sampler: subprocess.Popen[bytes] | None = None
+    workers: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU seconds at the last sample)
+    database = str(engine.url.database)
 
     def watch(info: ProgressInfo) -> None:
-        nonlocal peak, peak_all
+        nonlocal peak, peak_all, sampler
         row = get_patrol(engine, info.patrol_id)
         if row is None or not row.pid:
             return
+        if profile is not None and sampler is None:
+            sampler = cpu_profile.start(row.pid, profile)
         peak = max(peak, status_mb(row.pid, "VmHWM"))
         # With its parse and store workers (sampled twice a second).
-        peak_all = max(peak_all, status_mb(row.pid, "VmRSS") + sum(status_mb(c, "VmRSS") for c in children(row.pid)))
+        kids = children(row.pid)
+        peak_all = max(peak_all, status_mb(row.pid, "VmRSS") + sum(status_mb(c, "VmRSS") for c in kids))
+        for child in kids:
+            try:
+                cpu = process_cpu(child)
+            except (OSError, IndexError):
+                continue
+            known = workers.get(child)
+            workers[child] = (known[0] if known and known[0] != "parse" else role(child, database), cpu)
 
     started, cpu = time.perf_counter(), children_cpu()
     result = run_patrol(settings, scope=PatrolScope(), on_progress=watch, resume=False, engine=engine)
@@ -129,7 +163,16 @@ def patrol(settings: Any, engine: Any, label: str) -> tuple[PatrolResult, Run]:
     row = get_patrol(engine, result.patrol_id)
     by_source = (row.summary or {}).get("requests", {}) if row else {}
     run = Run(label, seconds, result.accounts_done, sum(by_source.values()), result.posts_new, peak, cpu, peak_all)
+    # The workers' CPU as last sampled (at most half a second before they ended); the crawl process is
+    # the rest of what the reaped children used.
+    for kind, seconds_used in workers.values():
+        run.cpu_by_process[kind] = run.cpu_by_process.get(kind, 0.0) + seconds_used
+    run.cpu_by_process["crawl"] = cpu - sum(run.cpu_by_process.values())
     run.requests_per_account = per_account(engine, result.patrol_id, by_source)
+    if sampler is not None and profile is not None:
+        sampler.wait(timeout=60)
+        if profile.exists():
+            run.profile = cpu_profile.breakdown(cpu_profile.read(profile), cpu, run.accounts)
     return result, run
 
 
@@ -288,7 +331,14 @@ async def fetch_all(urls: list[str], concurrency: int) -> tuple[int, float]:
     return done, time.perf_counter() - started
 
 
-def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None = None) -> list[Run]:
+def bench(
+    size: int,
+    concurrency: int,
+    work: Path,
+    routes: dict[str, str] | None = None,
+    parse_workers: str | None = None,
+    profile: bool = False,
+) -> list[Run]:
     now = datetime.now(UTC).replace(microsecond=0)
     scenario = build_scenario("bench", size=size, now=now)
     server = subprocess.Popen(
@@ -308,6 +358,8 @@ def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None
             concurrency=concurrency,
             timeout=30.0,
         )
+        if parse_workers is not None:
+            settings.data["patrol"]["parse_workers"] = parse_workers
         for platform, route in (routes or {}).items():
             settings.data["platforms"][platform]["route"] = route
             if platform == "wechat" and route == "api":  # an MP session (the simulator takes any); secrets
@@ -321,7 +373,7 @@ def bench(size: int, concurrency: int, work: Path, routes: dict[str, str] | None
             print(f"{size:,} accounts: roster imported in {time.perf_counter() - started:.1f} s", flush=True)
             answering = process_cpu(server.pid)
             reset_simulator(base_url)
-            first, run1 = patrol(settings, engine, "first patrol")
+            first, run1 = patrol(settings, engine, "first patrol", work / "first-patrol.pyspy" if profile else None)
             run1.simulator_cpu_seconds, answering = process_cpu(server.pid) - answering, process_cpu(server.pid)
             run1.by_route = simulator_requests(base_url, wechat_route)
             assert first.status == "finished", first.message
@@ -386,6 +438,12 @@ def main() -> None:
         metavar="PLATFORM=ROUTE",
         help="another route than the default for a platform (e.g. weibo=feed); repeatable",
     )
+    parser.add_argument("--parse-workers", help="patrol.parse_workers for the patrols (default: auto)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the first patrol with py-spy (pip install py-spy) and print where its CPU goes",
+    )
     args = parser.parse_args()
     routes = dict(r.split("=", 1) for r in args.route)
     sizes = args.accounts or [10_000]
@@ -399,7 +457,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="govpulse-bench-") as tmp:
             work = args.keep / str(size) if args.keep else Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            runs = bench(size, args.concurrency, work, routes)
+            if args.profile and cpu_profile.available() is None:
+                parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+            runs = bench(size, args.concurrency, work, routes, args.parse_workers, args.profile)
         for run in runs:
             measured = run.cpu_seconds == run.cpu_seconds  # not NaN
             rss = f"{run.peak_rss_mb:.0f} MB | {run.peak_rss_all_mb:.0f} MB" if measured else "— | —"
@@ -414,6 +474,21 @@ def main() -> None:
             if run.requests_per_account:
                 rates = ", ".join(f"{source} {rate:.2f}" for source, rate in run.requests_per_account.items())
                 print(f"| {size:,} | {run.label}: requests per account by source | {rates} |", flush=True)
+        for run in runs:
+            if run.cpu_by_process:
+                shares = ", ".join(
+                    f"{kind} {used / run.accounts * 1000:.1f}" for kind, used in sorted(run.cpu_by_process.items())
+                )
+                print(
+                    f"| {size:,} | {run.label}: CPU ms per account by process | {shares}; "
+                    f"simulator {run.simulator_cpu_seconds / run.accounts * 1000:.1f} |",
+                    flush=True,
+                )
+        if runs[0].profile:
+            print(f"\nwhere the first patrol's CPU goes, {size:,} accounts (py-spy samples holding the GIL):")
+            print("| process | kind of work | samples | CPU ms per account |")
+            print("|---|---|---|---|")
+            print("\n".join(runs[0].profile), flush=True)
         first, ceiling = runs[0], runs[1]
         print(
             f"| {size:,} | first patrol / ceiling | | {ceiling.seconds / first.seconds:.0%} | | | | | | | | |",

@@ -97,6 +97,8 @@ def clean_link(
     secret, which are dropped (the link still opens the post)."""
     if not url:
         return url
+    if not drop_fragment and _plainly_clean(url, params, secrets):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -113,6 +115,21 @@ def clean_link(
     netloc = parts.netloc.rpartition("@")[2]  # user:password@ of a bridge URL
     cleaned = parts._replace(netloc=netloc, query=urlencode(query), fragment="" if drop_fragment else parts.fragment)
     return redact(urlunsplit(cleaned), secrets)
+
+
+# Characters after which a URL needs the full reading: a user:password@, an IPv6 host (which urlsplit
+# checks), and escapes that could spell a parameter's name or a secret in another way.
+_NEEDS_READING = frozenset("@[]%+")
+
+
+def _plainly_clean(url: str, params: Collection[str], secrets: Collection[str]) -> bool:
+    """True when a link surely carries no credential: no parameter of that name anywhere in it, no
+    configured secret, nothing encoded. Most posts' links are such, and reading each one's query cost a
+    patrol a few per cent of its time; any doubt goes to the full reading."""
+    if not url.isascii() or not _NEEDS_READING.isdisjoint(url):
+        return False
+    lower = url.lower()
+    return not any(name in lower for name in params) and not any(secret in url for secret in secrets)
 
 
 class RedactingFilter(logging.Filter):

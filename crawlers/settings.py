@@ -29,12 +29,16 @@ BASE: dict[str, Any] = {
     "NEWSPIDER_MODULE": NEWSPIDER_MODULE,
     # URLs with credentials are logged at DEBUG ("Crawled (200) <GET ...>"): INFO and above only.
     "LOG_LEVEL": "INFO",
+    "LOG_FORMATTER": "crawlers.logformat.PatrolLogFormatter",
     "LOGSTATS_INTERVAL": 60.0,
     # No consoles: nothing may drive or inspect the crawl from outside.
     "TELNETCONSOLE_ENABLED": False,
     "REMOTE_CONTROL_ENABLED": False,
     # Platform APIs, not pages for search engines; the patrol identifies itself by its User-Agent.
     "ROBOTSTXT_OBEY": False,
+    # Requests are taken in priority order (later pages first); the downloader-aware queue, made for
+    # crawls over many sites, weighed every slot at each request for the one or two slots of a source.
+    "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
     # Cookies are configured credentials sent as a header, never a jar that grows or leaks.
     "COOKIES_ENABLED": False,
     # No Referer: a URL with a credential in its query must not travel to another host on a redirect.
@@ -66,6 +70,9 @@ BASE: dict[str, Any] = {
         "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": None,  # every status is let through
         "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
         "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+        # No Referer is ever sent (REFERRER_POLICY above): the middleware would only compute that for
+        # every request.
+        "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
     },
     "MEMUSAGE_ENABLED": False,
 }

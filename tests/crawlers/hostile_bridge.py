@@ -38,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
                 200, "<!DOCTYPE html><html><head><title>登录</title></head><body>请先登录</body></html>".encode()
             )
         elif path.startswith("/loop"):
-            n = int(self.path.rsplit("/", 1)[-1]) if path.count("/") > 1 else 0
+            n = int(path.rsplit("/", 1)[-1]) if path.count("/") > 1 else 0
             self._send(302, location=f"/loop/{n + 1}")
         elif path == "/huge":
             self._send(200, FEED, "application/rss+xml")

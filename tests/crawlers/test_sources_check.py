@@ -113,6 +113,24 @@ def test_a_bridge_answering_badly_gets_an_outcome_and_a_reason(crawl: Crawl) -> 
         assert outcomes[aid].outcome == want and words in (outcomes[aid].reason or ""), (path, outcomes[aid])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("path", "want", "words"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_the_configured_bridge_answering_badly_gets_an_outcome_and_a_reason(
+    crawl: Crawl, path: str, want: str, words: str
+) -> None:
+    # The bridge of the configuration itself (its own base URL and template), not an account's own feed.
+    with hostile_bridge() as base:
+        crawl.configure(
+            extra=f'max_response_bytes = {HUGE // 2}\n[bridge.base_urls]\nweibo = "{base}"\n'
+            f'[bridge.templates]\nweibo = "{{base}}{path}?uid={{id}}"\n',
+            weibo="feed",
+        )
+        code, out = check(crawl, "--platform", "weibo")
+    [source] = out["sources"]
+    assert code == 1 and not out["ok"]
+    assert source["outcome"] == want and words in source["reason"], source
+
+
 def test_feed_urls_to_link_local_or_metadata_addresses_are_refused(crawl: Crawl) -> None:
     for url in (
         "http://169.254.169.254/latest/meta-data/",
