@@ -519,10 +519,9 @@ def account_rows(conn: Connection, tree: CTE, run_id: int) -> tuple[list[Account
     at_flags, at_registry = keys.index("flags"), keys.index("registry_status")
     read_flags = _flags_reader()
     # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per row:
-    # a hundred thousand rows would otherwise hold a million copies of a few hundred strings.
-    shared: list[tuple[int, dict[Any, Any]]] = [
-        (keys.index(k), {}) for k in SHARED_VALUES
-    ]  # a cache per column: 1 and 1.0 stay apart
+    # a hundred thousand rows would otherwise hold a million copies of a few hundred strings. A cache
+    # per column, so that 1 and 1.0 stay apart.
+    shared: list[tuple[int, dict[Any, Any]]] = [(keys.index(k), {}) for k in SHARED_VALUES]
     in_service: list[AccountRow] = []
     retired: list[AccountRow] = []
     for r in result:
