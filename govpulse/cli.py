@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "govpulse.commands.scoring",
     "govpulse.commands.cases",
     "govpulse.commands.report",
+    "govpulse.commands.bulletin",
     "govpulse.commands.schedule",
 )
 

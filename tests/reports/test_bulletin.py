@@ -1,0 +1,154 @@
+"""`govpulse bulletin`: the 通报 of a period from the cases in their stages, through the command line on
+SQLite and PostgreSQL; the cases it names marked published; the .docx read back; bad periods refused."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from sqlalchemy import select
+
+from registry.models import Bulletin, CaseEvent, RectificationCase
+from tests.reports.bulletin_cases import NAMED, NOT_NAMED, code, seed_cases
+from tests.reports.report_scenario import XSS_SCRIPT, Scenario, parse, texts
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def issue(gp: Any, out: Path, *args: str) -> dict[str, Any]:
+    result = gp.ok("bulletin", "--out", str(out), "--json", *args)
+    return json.loads(result.output)
+
+
+def section(html_text: str, start: str, end: str | None) -> str:
+    body = html_text.split(start, 1)[1]
+    return body.split(end, 1)[0] if end else body
+
+
+def test_the_four_sections_name_the_right_accounts_and_counts(scenario: Scenario, gp: Any, tmp_path: Path) -> None:
+    seed_cases(scenario)
+    out = tmp_path / "通报"
+    done = issue(gp, out, "--period", "2026-11", "--lang", "zh")
+    assert done["period"] == "2026-11" and done["named"] == len(NAMED)
+    assert done["figures"]["cases"] == {"opened": 7, "fixed": 1, "open": 5, "overdue": 2}
+    assert done["figures"]["previous_cases"] == {"opened": 1, "fixed": 1, "open": 0, "overdue": 0}
+    page = parse(Path(done["html"]))
+    text = squeezed(page.text_content())
+    headings = texts(page.xpath("//h2"))
+    assert headings[:4] == ["一、总体情况", "二、存在问题", "三、整改情况", "四、工作要求"]
+    assert "关于滨江区2026年11月政务新媒体问题整改情况的通报" in text
+
+    overall = section(text, "一、总体情况", "二、存在问题")
+    assert "本期新立整改案件7件（较上期增加6）" in overall
+    assert "经巡查确认整改到位1件（与上期持平）" in overall
+    assert "尚未整改到位5件（较上期增加5），其中逾期2件（较上期增加2）" in overall
+
+    problems = section(text, "二、存在问题", "三、整改情况")
+    for name in NAMED:
+        assert name in problems
+    for name in NOT_NAMED:
+        assert squeezed(name) not in problems  # closed, cleared or in dispute: not named
+    assert "空壳账号1个" in problems and "僵尸账号1个" in problems and "长期不更新1个" in problems
+    assert "一中微博（微博，第一中学）" in problems  # each with its platform and unit
+
+    rect = section(text, "三、整改情况", "四、工作要求")
+    assert "确认整改到位1件，尚未整改到位5件，其中逾期2件（已督办1件）" in rect
+    assert "逾期未整改的单位：第一中学2件" in rect and "整改到位的单位：区教育局1件" in rect
+
+    reqs = section(text, "四、工作要求", "附件1")
+    assert "2026年12月20日" in reqs  # the open case's deadline
+    assert "已逾期的2个问题" in reqs and "新发现的1个问题" in reqs
+
+    units = page.xpath("//table[@class='bulletin-units']/tbody/tr")
+    assert texts(units[0].xpath("td"))[:6] == ["第一中学", "2", "0", "2", "2", "1"]  # the most overdue first
+    open_codes = texts(page.xpath("//table[@class='bulletin-open']/tbody/tr/td[1]"))
+    assert open_codes[:2] == [code(3), code(2)]  # escalated, then overdue, first
+    assert set(open_codes) == {code(1), code(2), code(3), code(6)}
+    assert texts(page.xpath("//table[@class='bulletin-fixed']/tbody/tr/td[1]")) == [code(4)]
+    assert page.xpath("//div[@class='sign']/div[@class='seal']")
+    assert XSS_SCRIPT not in Path(done["html"]).read_text(encoding="utf-8")  # hostile names stay text
+
+
+def test_the_named_cases_are_marked_published_in_the_bulletins_transaction(
+    scenario: Scenario, gp: Any, tmp_path: Path
+) -> None:
+    codes = seed_cases(scenario)
+    first = issue(gp, tmp_path / "out", "--period", "2026-11")
+    c, e = RectificationCase.__table__, CaseEvent.__table__
+    with scenario.engine.connect() as conn:
+        published = dict(conn.execute(select(c.c.code, c.c.published_in)).all())
+        events = conn.execute(
+            select(c.c.code, e.c.stage, e.c.data).join(c, c.c.id == e.c.case_id).where(e.c.kind == "published")
+        ).all()
+        bulletins = conn.execute(select(Bulletin.__table__)).mappings().all()
+    assert {k for k, v in published.items() if v == "2026-11"} == {codes[n] for n in NAMED}
+    assert all(published[codes[n]] is None for n in NOT_NAMED)
+    assert sorted(r.code for r in events) == sorted(codes[n] for n in NAMED)
+    assert {r.code: r.stage for r in events}[codes["一中校园"]] == "escalated"
+    assert [(b["period"], b["number"]) for b in bulletins] == [("2026-11", first["number"])]
+
+    # The next period's bulletin names them again (an event each), keeps their first period, and says
+    # what became of the last bulletin's problems; so does the report.
+    second = issue(gp, tmp_path / "out", "--period", "2026-12")
+    assert second["number"] == first["number"] + 1
+    with scenario.engine.connect() as conn:
+        assert dict(conn.execute(select(c.c.code, c.c.published_in)).all()) == published
+        assert conn.execute(select(e.c.id).where(e.c.kind == "published")).all().__len__() == 2 * len(NAMED)
+    text = squeezed(parse(Path(second["html"])).text_content())
+    assert "上期通报（2026-11）的4个问题中，已整改到位0个，已撤销0个，仍未整改到位4个，其中逾期2个" in text
+
+
+def test_bad_periods_are_refused_and_nothing_is_written(scenario: Scenario, gp: Any, tmp_path: Path) -> None:
+    seed_cases(scenario)
+    out = tmp_path / "out"
+    for bad in ("2026-13", "2026Q5", "11月", "2026-11-01", "1999-01", "2099Q1", ""):
+        result = gp("bulletin", "--period", bad, "--out", str(out))
+        assert result.exit_code != 0, bad
+        assert result.output.startswith("Error") and "--period" in result.output, result.output
+        assert "Traceback" not in result.output
+    assert not out.exists() or not list(out.iterdir())
+    with scenario.engine.connect() as conn:
+        assert conn.execute(select(Bulletin.__table__)).all() == []
+        assert conn.execute(select(CaseEvent.__table__).where(CaseEvent.__table__.c.kind == "published")).all() == []
+
+
+def test_the_docx_reads_back_with_the_same_sections_and_tables(
+    sqlite_scenario: Scenario, gp_sqlite: Any, tmp_path: Path
+) -> None:
+    seed_cases(sqlite_scenario)
+    done = issue(gp_sqlite, tmp_path / "out", "--period", "2026-11")
+    doc = Document(done["docx"])
+    paras = [p.text for p in doc.paragraphs if p.text.strip()]
+    for heading in ("一、总体情况", "二、存在问题", "三、整改情况", "四、工作要求", "附件1　各单位整改情况"):
+        assert heading in paras
+    assert any("一中微博（微博，第一中学）" in p for p in paras)
+    assert re.fullmatch(
+        r"\d{4}年\d{1,2}月\d{1,2}日", paras[next(i for i, p in enumerate(paras) if p.startswith("附件：")) + 1]
+    )
+    units, open_cases, fixed = doc.tables
+    assert [c.text for c in units.rows[1].cells][:6] == ["第一中学", "2", "0", "2", "2", "1"]
+    assert open_cases.rows[0].cells[0].text == "案件编号"
+    assert {r.cells[0].text for r in open_cases.rows[1:]} == {code(1), code(2), code(3), code(6)}
+    assert [r.cells[0].text for r in fixed.rows[1:]] == [code(4)]
+    assert doc.sections[-1].page_width > doc.sections[-1].page_height  # annexes on landscape pages
+
+
+def test_english_and_an_office_number(
+    sqlite_scenario: Scenario, gp_sqlite: Any, gp_env: dict[str, str], tmp_path: Path
+) -> None:
+    seed_cases(sqlite_scenario)
+    (tmp_path / "govpulse.toml").write_text(
+        '[report]\nbulletin_no = "滨网信通〔{year}〕{n}号"\nissuer = "滨江区委网信办"\n', encoding="utf-8"
+    )
+    done = issue(gp_sqlite, tmp_path / "out", "--period", "2026Q4", "--lang", "en")
+    assert re.fullmatch(r"滨网信通〔\d{4}〕1号", done["doc_no"])
+    page = parse(Path(done["html"]))
+    assert texts(page.xpath("//h2"))[:4] == ["1. Overview", "2. Problems", "3. Rectification", "4. Requirements"]
+    assert texts(page.xpath("//p[@class='doc-no']")) == [done["doc_no"]]
+    assert "2026 Q4" in texts(page.xpath("//h1"))[0]
+    assert texts(page.xpath("//div[@class='issuer']")) == ["滨江区委网信办"]
