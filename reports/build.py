@@ -25,6 +25,7 @@ from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator
 from reports.inventory import load_inventory
+from reports.cases import ledger as case_ledger
 from registry.policy import load_policy
 from reports.render import render, render_fragment
 
@@ -122,6 +123,7 @@ def build_report(
         t=t,
         tops=[u["top_id"] for u in data.units],
     )
+    ctx["cases"] = case_ledger(engine, data.scope["org_id"], max_rows=int(conf.get("max_html_rows", 2000)))
 
     def recommendation(row: Any) -> str:
         return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)

@@ -20,9 +20,8 @@ from registry.vocabulary import CASE_KINDS, OPEN_CASE_STAGES
 LATE = ("overdue", "escalated")
 # The order a ledger lists open cases in: late first (escalated before overdue), then those waiting on
 # the unit, those found but not yet handed over last.
-STAGE_RANK = {
-    s: i for i, s in enumerate(("escalated", "overdue", "handed_over", "awaiting_recheck", "disputed", "found"))
-}
+LEDGER_STAGES = ("escalated", "overdue", "handed_over", "awaiting_recheck", "disputed", "found", "closed")
+STAGE_RANK = {s: i for i, s in enumerate(LEDGER_STAGES)}
 
 
 def scope_cases(conn: Connection, org_id: int | None) -> list[dict[str, Any]]:
@@ -124,3 +123,20 @@ def follow_up(
 def local_date(value: datetime | None) -> Any:
     local = to_local(value)
     return local.date() if local else None
+
+
+def ledger(engine: Any, org_id: int | None, *, max_rows: int) -> dict[str, Any]:
+    """The report's 整改台账 and 上期问题整改情况: the cases of the scope now, by unit and stage, the open
+    ones listed late first (up to `max_rows`), and the previous bulletin's problems then and now."""
+    with engine.connect() as conn:
+        cases = scope_cases(conn, org_id)
+        followup = follow_up(conn, org_id, cases)
+    open_rows = sorted((c for c in cases if c["stage"] in OPEN_CASE_STAGES), key=ledger_order)
+    return {
+        "total": len(cases),
+        "units": by_unit(cases),
+        "stages": LEDGER_STAGES,
+        "open": open_rows[:max_rows],
+        "more": max(0, len(open_rows) - max_rows),
+        "followup": followup,
+    }

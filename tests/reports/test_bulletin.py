@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from docx import Document
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from registry.models import Bulletin, CaseEvent, RectificationCase
 from tests.reports.bulletin_cases import NAMED, NOT_NAMED, code, seed_cases
@@ -152,3 +152,44 @@ def test_english_and_an_office_number(
     assert texts(page.xpath("//p[@class='doc-no']")) == [done["doc_no"]]
     assert "2026 Q4" in texts(page.xpath("//h1"))[0]
     assert texts(page.xpath("//div[@class='issuer']")) == ["滨江区委网信办"]
+
+
+def test_the_report_keeps_the_ledger_and_follows_up_the_last_bulletin(
+    scenario: Scenario, gp: Any, tmp_path: Path
+) -> None:
+    codes = seed_cases(scenario)
+    out = tmp_path / "reports"
+    gp.ok("report", "--out", str(out))
+    page = parse(out / "latest.html")
+    assert texts(page.xpath("//section[@id='followup']/p")) == ["尚未印发过通报。"]
+    issue(gp, tmp_path / "通报", "--period", "2026-11")
+    # After the bulletin, the patrol confirms the shell account fixed.
+    c = RectificationCase.__table__
+    with scenario.engine.begin() as conn:
+        conn.execute(
+            update(c)
+            .where(c.c.code == codes["一中微博"])
+            .values(stage="closed", outcome="confirmed", closed_at=func.now())
+        )
+    gp.ok("report", "--out", str(out))
+    page = parse(out / "latest.html")
+    toc = [a.get("href") for a in page.xpath("//nav[@class='toc']/a")]
+    assert "#cases" in toc and "#followup" in toc
+    # 整改台账: by unit and stage, the unit with overdue cases first; open cases, overdue first.
+    ledger = page.xpath("//section[@id='cases']")[0]
+    heads = texts(ledger.xpath(".//table[@class='cases-units']/thead/tr/th"))
+    assert heads[:3] == ["单位", "逾期已督办", "逾期"] and heads[-2:] == ["已办结", "案件数"]
+    first = texts(ledger.xpath(".//table[@class='cases-units']/tbody/tr[1]/td"))
+    assert first[:3] == ["第一中学", "1", "0"] and first[-1] == "2"
+    assert texts(ledger.xpath(".//table[@class='cases-open']/tbody/tr/td[1]")) == [
+        codes["一中校园"],
+        codes["教育局头条"],
+        codes[XSS_SCRIPT],
+        codes["卫健头条"],
+    ]
+    # 上期问题整改情况: the four problems named, one now fixed.
+    follow = page.xpath("//section[@id='followup']")[0]
+    assert "点名的4个问题：已整改到位1个，已撤销0个，仍未整改到位3个，其中逾期1个" in squeezed(follow.text_content())
+    rows = {r[0]: r for r in (texts(tr.xpath("td")) for tr in follow.xpath(".//tbody/tr"))}
+    assert rows[codes["一中微博"]][4:] == ["逾期", "已办结 · 经巡查确认整改"]
+    assert set(rows) == {codes[n] for n in NAMED}
