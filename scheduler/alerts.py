@@ -6,6 +6,7 @@ Each change becomes an `alert_event` row per channel, keyed so that it is record
   patrol_failed:<schedule>:<local date>    a patrol that failed (one alert per schedule and day)
   login_required:<platform>:<first patrol> many login_required outcomes at once: credentials expired
   summary:<run>                            the run's outcome, with the report's path or link
+  case_overdue:<code>, case_escalated:<code> a rectification case past its deadline, then escalated
 Unsent rows of a channel (new, or failed before) go out together in one message; a channel that fails
 is recorded (attempts, last_error) and retried on later runs up to alerts.max_attempts, and never stops
 the chain.
@@ -24,6 +25,7 @@ from urllib.parse import quote
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
+from registry.cases.service import unalerted
 from registry.db import upsert
 from registry.errors import LockedError
 from registry.i18n import L
@@ -157,6 +159,21 @@ def collect_events(ctx: RunContext) -> list[Event]:
         )
         if score_run_id:
             events += verdict_changes(conn, score_run_id)
+        for case in unalerted(conn):
+            events.append(
+                Event(
+                    f"case_{case['stage']}:{case['code']}",
+                    f"case_{case['stage']}",
+                    {
+                        "code": case["code"],
+                        "name": case["account_name"],
+                        "platform": case["platform"],
+                        "org": case["org_name"],
+                        "problem": case["kind"],
+                        "deadline": case["deadline"].isoformat() if case["deadline"] else None,
+                    },
+                )
+            )
         patrol_id = ctx.data("patrol_id")
         if patrol_id:
             events += login_walls(conn, patrol_id, int(conf.get("login_required_threshold", 5)))
@@ -264,6 +281,21 @@ def compose(rows: list[AlertEvent], *, lang: str, max_items: int) -> channels.Me
                     f"- …and {len(items) - max_items} more, see the report",
                 )
             )
+    for kind, heading in (
+        ("case_overdue", tr("逾期未整改的案件", "Cases past their deadline")),
+        ("case_escalated", tr("逾期已督办的案件", "Cases escalated")),
+    ):
+        items = groups.get(kind, [])
+        if not items:
+            continue
+        lines.append(f"**{heading}: {len(items)}**")
+        for e in items[:max_items]:
+            lines.append(
+                f"- {clean(e['code'])} {clean(e['name'])} ({t.maybe('platform.' + e['platform'])}, {clean(e['org'])}): "
+                f"{label('case_kind', e['problem'], lang)}, {tr('期限', 'deadline')} {e['deadline']}"
+            )
+        if len(items) > max_items:
+            lines.append(tr(f"- …另有 {len(items) - max_items} 件", f"- …and {len(items) - max_items} more"))
     events = [{"kind": r.kind, "key": r.dedup_key, **r.payload} for r in rows]
     return channels.Message(title=title, text="\n".join(lines), data={"source": "govpulse", "events": events})
 

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from registry.bulk import insert_many
@@ -270,14 +270,15 @@ def mark_published(engine: Engine, codes: list[str], *, period: str, actor: str,
     return len(todo)
 
 
-def unalerted(conn: Connection, channel: str) -> list[dict[str, Any]]:
-    """Cases overdue or escalated whose alert `channel` has not recorded yet (key case_<stage>:<code>),
-    so that each is said once per case and stage."""
+def unalerted(conn: Connection) -> list[dict[str, Any]]:
+    """Cases overdue or escalated that no alert has recorded yet (key case_<stage>:<code>), so that the
+    channels say each once per case and stage."""
     c = RectificationCase.__table__
     ae = AlertEvent.__table__
-    stmt = _case_select().where(c.c.stage.in_(("overdue", "escalated")))
     key = literal("case_") + c.c.stage + literal(":") + c.c.code
-    stmt = stmt.where(~select(ae.c.id).where(and_(ae.c.dedup_key == key, ae.c.channel == channel)).exists()).order_by(
-        c.c.org_id, c.c.year, c.c.number
+    stmt = (
+        _case_select()
+        .where(c.c.stage.in_(("overdue", "escalated")), ~select(ae.c.id).where(ae.c.dedup_key == key).exists())
+        .order_by(c.c.org_id, c.c.year, c.c.number)
     )
     return [dict(r) for r in conn.execute(stmt).mappings()]
