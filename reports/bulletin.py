@@ -10,6 +10,7 @@ in the transaction that the files are moved into place in: a bulletin not writte
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -341,6 +342,20 @@ def _noon(day: Any) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=SHANGHAI)
 
 
+def _move_into_place(staged: _Staged) -> None:
+    """Both files, or neither: one that cannot be moved (a folder in its place, a full disk) takes back
+    the one already moved, and the transaction is rolled back with it."""
+    moved: list[Path] = []
+    try:
+        for tmp, final in staged.moves:
+            os.replace(tmp, final)
+            moved.append(final)
+    except OSError:
+        for final in moved:
+            final.unlink(missing_ok=True)
+        raise
+
+
 def build_bulletin(
     engine: Engine,
     settings: Settings,
@@ -409,7 +424,7 @@ def build_bulletin(
                 cases=named,
                 figures=figures,
             )
-            staged.commit()  # the last step inside the transaction: files in place, then the marks
+            _move_into_place(staged)  # the last step inside the transaction: files in place, then the marks
     except OSError as exc:
         staged.discard()
         raise GovpulseError(

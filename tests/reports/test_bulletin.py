@@ -193,3 +193,51 @@ def test_the_report_keeps_the_ledger_and_follows_up_the_last_bulletin(
     rows = {r[0]: r for r in (texts(tr.xpath("td")) for tr in follow.xpath(".//tbody/tr"))}
     assert rows[codes["一中微博"]][4:] == ["逾期", "已办结 · 经巡查确认整改"]
     assert set(rows) == {codes[n] for n in NAMED}
+
+
+def test_the_printed_bulletin_keeps_every_heading_and_row(
+    chromium_paths: tuple[str, str], sqlite_scenario: Scenario, gp_sqlite: Any, tmp_path: Path
+) -> None:
+    from tests.reports.test_report_browser import assert_chinese_font, page_size, poppler, print_pdf, printed
+
+    codes = seed_cases(sqlite_scenario)
+    done = issue(gp_sqlite, tmp_path / "out", "--period", "2026-11")
+    pdf = print_pdf(chromium_paths[0], Path(done["html"]), tmp_path / "bulletin.pdf")
+    assert tuple(round(x) for x in page_size(pdf)) == (595, 842), "A4 portrait"
+    text = squeezed(poppler("pdftotext", str(pdf), "-"))
+    for heading in (
+        "关于滨江区2026年11月政务新媒体问题整改情况的通报",
+        "一、总体情况",
+        "二、存在问题",
+        "三、整改情况",
+        "四、工作要求",
+        "附件1各单位整改情况",
+        "附件2未整改问题清单",
+        "附件3本期已整改问题清单",
+    ):
+        assert heading in text, heading
+    page = parse(Path(done["html"]))
+    [row] = page.xpath(f"//table[@class='bulletin-open']/tbody/tr[td[1]='{codes['一中微博']}']")
+    missing = [v for v in (squeezed(td.text_content()) for td in row.xpath("td")) if not printed(text, v)]
+    assert not missing, f"not on the printed page: {missing}"
+    assert_chinese_font(pdf)
+
+
+def test_a_bulletin_that_cannot_be_written_marks_nothing(
+    sqlite_scenario: Scenario, gp_sqlite: Any, tmp_path: Path
+) -> None:
+    seed_cases(sqlite_scenario)
+    out = tmp_path / "out"
+    (out / "govpulse-bulletin-2026-11.docx").mkdir(parents=True)  # the .docx cannot be put in place
+    result = gp_sqlite("bulletin", "--period", "2026-11", "--out", str(out))
+    assert result.exit_code != 0 and result.output.startswith("Error"), result.output
+    assert [p.name for p in out.iterdir()] == ["govpulse-bulletin-2026-11.docx"]  # no HTML, no temporary file
+    with sqlite_scenario.engine.connect() as conn:
+        assert conn.execute(select(Bulletin.__table__)).all() == []
+        assert (
+            conn.execute(
+                select(RectificationCase.__table__.c.id).where(RectificationCase.__table__.c.published_at.isnot(None))
+            ).all()
+            == []
+        )
+        assert conn.execute(select(CaseEvent.__table__).where(CaseEvent.__table__.c.kind == "published")).all() == []
