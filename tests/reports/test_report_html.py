@@ -25,7 +25,20 @@ from sqlalchemy import text
 
 from registry.errors import GovpulseError, NotFoundError
 
-SECTIONS = ("summary", "units", "trend", "flagged", "accounts", "plan", "cases", "followup", "problems", "inventory", "scope", "method")
+SECTIONS = (
+    "summary",
+    "units",
+    "trend",
+    "flagged",
+    "accounts",
+    "plan",
+    "cases",
+    "followup",
+    "problems",
+    "inventory",
+    "scope",
+    "method",
+)
 FLAGGED = ("dormant", "zombie", "shell", "unreachable")
 
 
