@@ -4,7 +4,7 @@ same transaction, and finding the one before it (whose problems the next bulleti
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -12,20 +12,22 @@ from sqlalchemy.engine import Connection
 
 from registry.bulk import insert_many
 from registry.cases.step import EVENT_COLUMNS
+from registry.periods import period_of
 from registry.models import Bulletin, BulletinCase, CaseEvent, RectificationCase
 from registry.timeutil import to_local
 
 CHUNK = 5000
 
 
-def previous_bulletin(conn: Connection, *, org_id: int | None, period: str | None = None) -> dict[str, Any] | None:
-    """The latest bulletin of the same scope (every unit, or the unit), of another period than `period`."""
+def previous_bulletin(conn: Connection, *, org_id: int | None, before: date | None = None) -> dict[str, Any] | None:
+    """The bulletin last issued for the same scope (every unit, or the unit); with `before`, the last one
+    of a period that ended before that day (a bulletin re-issued for a later period is not "previous")."""
     b = Bulletin.__table__
     stmt = select(b).where(b.c.org_id.is_(None) if org_id is None else b.c.org_id == org_id)
-    if period is not None:
-        stmt = stmt.where(b.c.period != period)
-    row = conn.execute(stmt.order_by(b.c.issued_at.desc(), b.c.id.desc()).limit(1)).mappings().first()
-    return dict(row) if row else None
+    for row in conn.execute(stmt.order_by(b.c.issued_at.desc(), b.c.id.desc())).mappings():
+        if before is None or period_of(row["period"]).last < before:
+            return dict(row)
+    return None
 
 
 def next_number(conn: Connection, year: int) -> int:

@@ -65,22 +65,26 @@ def quarter(year: int, q: int) -> Period:
     return Period(f"{year}Q{q}", first, last)
 
 
+def period_of(text: str, *, option: str = "--period") -> Period:
+    """A month (2026-11) or a quarter (2026Q4), as written; anything else is refused."""
+    value = text.strip()
+    month, q = MONTH.match(value), QUARTER.match(value)
+    if month and 1 <= int(month[2]) <= 12:
+        return month_period(int(month[1]), int(month[2]))
+    if q:
+        return quarter(int(q[1]), int(q[2]))
+    raise ValidationError(
+        L(f"{option} {text!r} 不是月份或季度", f"{option} {text!r} is not a month or a quarter"), hint=HINT
+    )
+
+
 def parse_period(text: str | None, *, now: datetime | None = None, option: str = "--period") -> Period:
     """`--period`: 2026-11 or 2026Q4; default the month before the current one. A period that has not
     started yet, or one before 2009, is refused."""
     today = to_local(now or utcnow()).date()  # type: ignore[union-attr]
     if text is None:
         return month_period(today.year, today.month).previous()
-    value = text.strip()
-    month, q = MONTH.match(value), QUARTER.match(value)
-    if month and 1 <= int(month[2]) <= 12:
-        period = month_period(int(month[1]), int(month[2]))
-    elif q:
-        period = quarter(int(q[1]), int(q[2]))
-    else:
-        raise ValidationError(
-            L(f"{option} {text!r} 不是月份或季度", f"{option} {text!r} is not a month or a quarter"), hint=HINT
-        )
+    period = period_of(text, option=option)
     if period.first.year < EARLIEST_YEAR:
         raise ValidationError(
             L(f"{option} {text!r} 早于 {EARLIEST_YEAR} 年", f"{option} {text!r} is before {EARLIEST_YEAR}"), hint=HINT

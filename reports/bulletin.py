@@ -97,7 +97,7 @@ def _join(parts: list[str], t: Translator) -> str:
 
 
 def _ordinal(k: int, t: Translator) -> str:
-    return f"（{'一二三四五六七八九十'[k]}）" if t.lang == "zh" and k < 10 else f"({k + 1})"
+    return f"（{'一二三四五六七八九十'[k]}）" if t.lang == "zh" and k < 10 else f"({k + 1}) "
 
 
 def _case_row(c: dict[str, Any], t: Translator) -> list[Any]:
@@ -200,7 +200,7 @@ def compose(
                 "p",
                 t(
                     "case_bulletin.problem_kind",
-                    k=_ordinal(k, t),
+                    k=_ordinal(k, t).rstrip(),
                     kind=t.maybe(f"case_kind.{kind}"),
                     n=f"{len(rows):,}",
                     remedy=t.maybe(f"case_remedy.{rows[0]['action_required']}"),
@@ -390,7 +390,7 @@ def build_bulletin(
     try:
         with engine.begin() as conn:
             cases = scope_cases(conn, org_id)
-            followup = follow_up(conn, org_id, cases, period=period.label)
+            followup = follow_up(conn, org_id, cases, before=period.first)
             local = to_local(now)
             assert local is not None
             number = next_number(conn, local.year)

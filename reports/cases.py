@@ -5,7 +5,7 @@ ledger by unit and stage, and what became of the problems the last bulletin name
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -92,14 +92,14 @@ def problems_by_kind(cases: list[dict[str, Any]]) -> list[tuple[str, list[dict[s
 
 
 def follow_up(
-    conn: Connection, org_id: int | None, cases: list[dict[str, Any]], *, period: str | None = None
+    conn: Connection, org_id: int | None, cases: list[dict[str, Any]], *, before: date | None = None
 ) -> dict[str, Any] | None:
     """What became of the problems the previous bulletin of this scope named: each case then and now."""
-    before = previous_bulletin(conn, org_id=org_id, period=period)
-    if before is None:
+    last = previous_bulletin(conn, org_id=org_id, before=before)
+    if last is None:
         return None
     bc = BulletinCase.__table__
-    then = dict(conn.execute(select(bc.c.case_id, bc.c.stage).where(bc.c.bulletin_id == before["id"])).all())
+    then = dict(conn.execute(select(bc.c.case_id, bc.c.stage).where(bc.c.bulletin_id == last["id"])).all())
     rows = sorted(
         ({**c, "stage_then": then[c["id"]]} for c in cases if c["id"] in then),
         key=lambda c: (c["stage"] != "closed", *ledger_order(c)),
@@ -109,7 +109,7 @@ def follow_up(
         for c in rows
     )
     return {
-        "bulletin": before,
+        "bulletin": last,
         "rows": rows,
         "total": len(rows),
         "fixed": counts["fixed"],

@@ -102,6 +102,11 @@ def test_the_named_cases_are_marked_published_in_the_bulletins_transaction(
     text = squeezed(parse(Path(second["html"])).text_content())
     assert "上期通报（2026-11）的4个问题中，已整改到位0个，已撤销0个，仍未整改到位4个，其中逾期2个" in text
 
+    # November issued again after December: December's bulletin is not its "previous" one.
+    again = issue(gp, tmp_path / "out", "--period", "2026-11")
+    assert again["number"] == second["number"] + 1
+    assert "上期通报" not in squeezed(parse(Path(again["html"])).text_content())
+
 
 def test_bad_periods_are_refused_and_nothing_is_written(scenario: Scenario, gp: Any, tmp_path: Path) -> None:
     seed_cases(scenario)
