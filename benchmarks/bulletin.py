@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.bulletin --accounts 100000 --cases 20000
 
 Generates the report benchmark's database once (benchmarks/report.py: a city, N accounts, score runs),
-adds M open cases over its flagged accounts in every open stage, plus as many closed ones, by bulk
+adds M open cases over its flagged accounts in every open stage, plus half as many closed ones, by bulk
 inserts, then measures in the same process:
   ledger:   the cases of the scope, by unit and stage (what the report's 整改台账 reads)
   bulletin: build_bulletin() end to end (queries, composing, HTML, .docx, recording and marking the cases)
@@ -36,7 +36,7 @@ REMEDY = {
 
 
 def add_cases(path: Path, n_open: int, as_of: datetime) -> int:
-    """n_open open cases and as many closed ones (confirmed in the period) over the flagged accounts."""
+    """n_open open cases and half as many closed ones (confirmed in the period), one per flagged account."""
     con = sqlite3.connect(path)
     con.execute("DELETE FROM bulletin_case")
     con.execute("DELETE FROM bulletin")
@@ -49,9 +49,9 @@ def add_cases(path: Path, n_open: int, as_of: datetime) -> int:
         (run,),
     ).fetchall()
     rows = []
-    for i, (account, org, status) in enumerate(flagged[: 2 * n_open]):
-        is_open = i % 2 == 0
-        stage = OPEN[i // 2 % len(OPEN)] if is_open else "closed"
+    for i, (account, org, status) in enumerate(flagged[: n_open + n_open // 2]):
+        is_open = i < n_open
+        stage = OPEN[i % len(OPEN)] if is_open else "closed"
         opened = as_of - timedelta(days=20 + i % 10)
         rows.append(
             (
@@ -89,7 +89,7 @@ def add_cases(path: Path, n_open: int, as_of: datetime) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bulletin", description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
-    parser.add_argument("--cases", type=int, default=20_000, help="open cases (as many closed ones are added)")
+    parser.add_argument("--cases", type=int, default=20_000, help="open cases (half as many closed ones are added)")
     parser.add_argument("--runs", type=int, default=4)
     args = parser.parse_args(argv)
     as_of = datetime(2026, 11, 27, 2, tzinfo=UTC)
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(source, path)
         engine = open_engine(f"sqlite:///{path}")  # brings the copy to the newest schema
         n_open = add_cases(path, args.cases, as_of)
-        print(f"accounts: {args.accounts:,}, open cases: {n_open:,} (and as many closed)")
+        print(f"accounts: {args.accounts:,}, open cases: {n_open:,} (and half as many closed)")
         settings = load_settings()
         with Timer() as read:
             book = ledger(engine, None, max_rows=2000)

@@ -246,3 +246,18 @@ def test_a_bulletin_that_cannot_be_written_marks_nothing(
             == []
         )
         assert conn.execute(select(CaseEvent.__table__).where(CaseEvent.__table__.c.kind == "published")).all() == []
+
+
+def test_a_units_bulletin_names_its_own_cases_only(sqlite_scenario: Scenario, gp_sqlite: Any, tmp_path: Path) -> None:
+    codes = seed_cases(sqlite_scenario)
+    done = issue(gp_sqlite, tmp_path / "out", "--period", "2026-11", "--org", "区教育局")
+    assert Path(done["html"]).name == f"govpulse-bulletin-2026-11-unit{sqlite_scenario.orgs['区教育局']}.html"
+    page = parse(Path(done["html"]))
+    assert "关于区教育局2026年11月" in texts(page.xpath("//h1"))[0]
+    # 区教育局 and 第一中学 below it: the open cases of both, none of the other units.
+    assert set(texts(page.xpath("//table[@class='bulletin-open']/tbody/tr/td[1]"))) == {
+        codes["教育局头条"],
+        codes["一中微博"],
+        codes["一中校园"],
+    }
+    assert done["named"] == 3
