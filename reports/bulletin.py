@@ -213,7 +213,7 @@ def compose(
         blocks.append(("p", t("case_bulletin.no_problems")))
     # 三、整改情况
     blocks.append(("h", t("case_bulletin.rectification")))
-    units = by_unit(cases, period.start)
+    units = by_unit(cases, period.start, at)
     escalated = sum(u["escalated"] for u in units)
     blocks.append(
         (

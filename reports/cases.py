@@ -60,9 +60,11 @@ def ledger_order(case: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def by_unit(cases: list[dict[str, Any]], start: datetime | None = None) -> list[dict[str, Any]]:
-    """Per unit: its cases by stage, open, late, and (with `start`) confirmed fixed since then; the units
-    with the most late cases first."""
+def by_unit(
+    cases: list[dict[str, Any]], start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per unit: its cases by stage, open, late, and (with `start`) confirmed fixed in [start, end); the
+    units with the most late cases first."""
     units: dict[int, dict[str, Any]] = {}
     for c in cases:
         u = units.setdefault(
@@ -70,7 +72,9 @@ def by_unit(cases: list[dict[str, Any]], start: datetime | None = None) -> list[
         )
         u["stages"][c["stage"]] += 1
         u["total"] += 1
-        if start is not None and c["outcome"] == "confirmed" and c["closed_at"] is not None and c["closed_at"] >= start:
+        closed = c["closed_at"]
+        in_period = start is not None and closed is not None and start <= closed and (end is None or closed < end)
+        if c["outcome"] == "confirmed" and in_period:
             u["fixed"] += 1
     rows = list(units.values())
     for u in rows:
