@@ -16,18 +16,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from registry.bulletins import next_number, record_bulletin
 from registry.config import Settings
 from registry.errors import GovpulseError
+from registry.i18n import L
+from registry.scoring.rules import FLAGGED
 from registry.periods import Period
 from registry.timeutil import to_local, utcnow
 from reports import view
 from reports.build import _output_folder, _Staged, doc_number, letterhead
 from reports.cases import by_unit, follow_up, ledger_order, period_figures, problems_by_kind, scope_cases
 from reports.i18n import Translator
-from reports.queries import ReportData, load_report_data
+from reports.queries import RunRow, ScopeRow, compliance, covering_runs, org_tree, resolve_scope, status_counts
 from reports.render import fmt_dt, official_date, render
 
 NAMED_PER_KIND = 30  # accounts named in the text per problem; all of them are in annex 2
@@ -55,6 +57,24 @@ class Document:
     contact: str
     issuer: str
     date: datetime
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """The score run a period's figures come from, over the scope: its compliance and problem accounts."""
+
+    run: RunRow
+    compliance: dict[str, Any]
+    flagged: int
+
+
+def run_figures(conn: Connection, scope: ScopeRow, as_of: datetime) -> RunFigures | None:
+    """The latest run judged before `as_of` that covers the scope (None: there is none)."""
+    runs = covering_runs(conn, scope, as_of)
+    if not runs:
+        return None
+    c = compliance(status_counts(conn, org_tree(scope), runs[0]["id"]))
+    return RunFigures(runs[0], c, sum(c["by_status"].get(s, 0) for s in FLAGGED))
 
 
 @dataclass(frozen=True)
@@ -127,8 +147,8 @@ def _case_headers(t: Translator) -> list[str]:
 
 
 def compose(
-    data: ReportData,
-    prev_data: ReportData | None,
+    data: RunFigures,
+    prev_data: RunFigures | None,
     cases: list[dict[str, Any]],
     followup: dict[str, Any] | None,
     period: Period,
@@ -147,8 +167,8 @@ def compose(
     cur_f = period_figures(cases, period.start, at)
     prev_f = period_figures(cases, prev.start, prev.end)
     c, pc = data.compliance, (prev_data.compliance if prev_data else None)
-    flagged = len(data.flagged)
-    prev_flagged = len(prev_data.flagged) if prev_data else None
+    flagged = data.flagged
+    prev_flagged = prev_data.flagged if prev_data else None
     blocks: list[tuple[str, Any]] = []
     blocks.append(
         (
@@ -374,17 +394,27 @@ def build_bulletin(
     conf = settings.report
     t = Translator(lang)
     at = min(period.end, now)
-    data = load_report_data(engine, org=org, as_of=at, trend_runs=2)
-    try:
-        prev_data: ReportData | None = load_report_data(engine, org=org, as_of=period.start, trend_runs=2)
-    except GovpulseError:  # nothing judged before the period: no change to state
-        prev_data = None
-    org_id = data.scope["org_id"]
+    with engine.connect() as conn:
+        scope = resolve_scope(conn, org)
+        data = run_figures(conn, scope, at)
+        prev_data = run_figures(conn, scope, period.start)  # None: nothing judged before, no change to state
+    if data is None:
+        local = to_local(at)
+        raise GovpulseError(
+            L(
+                f"没有 {local:%Y-%m-%d} 之前覆盖该范围的研判结果",
+                f"no score run before {local:%Y-%m-%d} covers this scope",
+            ),
+            hint=L(
+                "先运行 govpulse score, 或换一个 --period", "run `govpulse score` first, or choose another --period"
+            ),
+        )
+    org_id = scope["org_id"]
     folder = _output_folder(out_dir if out_dir is not None else conf["out_dir"])
     stem = f"govpulse-bulletin-{period.label}" + (f"-unit{org_id}" if org_id is not None else "")
     paths = (folder / f"{stem}.html", folder / f"{stem}.docx")
     letter = letterhead(conf)
-    scope_label = data.scope["org_name"] or data.scope["anchor_name"] or t("report.scope_all")
+    scope_label = scope["org_name"] or scope["anchor_name"] or t("report.scope_all")
     reply_by = now + timedelta(days=int(conf.get("deadline_days", 15)))
     staged = _Staged()
     try:

@@ -45,6 +45,7 @@ def test_the_four_sections_name_the_right_accounts_and_counts(scenario: Scenario
 
     overall = section(text, "一、总体情况", "二、存在问题")
     assert "本期新立整改案件7件（较上期增加6）" in overall
+    assert "截至2026年11月27日，共巡查研判账号14个，达标率50.0%；发现问题账号7个。" in overall  # no run before
     assert "经巡查确认整改到位1件（与上期持平）" in overall
     assert "尚未整改到位5件（较上期增加5），其中逾期2件（较上期增加2）" in overall
 
@@ -261,3 +262,10 @@ def test_a_units_bulletin_names_its_own_cases_only(sqlite_scenario: Scenario, gp
         codes["一中校园"],
     }
     assert done["named"] == 3
+
+
+def test_without_a_score_run_it_says_so(db_url: str, gp: Any, tmp_path: Path) -> None:
+    gp.ok("org", "add", "滨江区")
+    result = gp("bulletin", "--period", "2026-11", "--out", str(tmp_path / "out"))
+    assert result.exit_code != 0 and result.output.startswith("Error: no score run"), result.output
+    assert not (tmp_path / "out").exists()
