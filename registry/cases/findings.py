@@ -1,24 +1,30 @@
-"""What the case step reads of a score run: the problems it found, and the facts of the accounts that
-have open cases. The one place where cases read the scorer's stored verdicts and plan (a change in how
-verdicts are stored is adapted here)."""
+"""What the case step reads of a score run: the problems it found, their evidence, and the facts of the
+accounts whose cases may close. The one place where cases read the scorer's stored verdicts and plan (a
+change in how verdicts are stored is adapted here).
+
+The problems of a run are read as plain rows (no JSON decoded, times as epoch seconds): a run of 100,000
+accounts has tens of thousands, nearly all already on an open case. Evidence is read only for the few
+that open a case or change one.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import aliased
 
 from registry.models import Account, PlanItem, Verdict
 from registry.scoring.rules import CLOSED, FLAGGED
+from registry.scoring.sql import epoch_seconds, raw_rows
 
 # Problems of a kind that are "the same problem" for an open case: a dormant account turning zombie
 # is still the one silence.
 GROUP = {"dormant": "silent", "zombie": "silent"}
+CHUNK = 5000
 
 
 def group(kind: str) -> str:
@@ -31,7 +37,6 @@ class Finding:
     org_id: int
     kind: str
     rule: str | None
-    evidence: dict[str, Any]
     key: str  # what identifies this evidence (a withdrawn case is not reopened on the same)
 
 
@@ -48,10 +53,6 @@ class Facts:
     status_changed_on: Any  # date the account was closed or merged
     merged_into_id: int | None
     target_status: str | None  # the merge target's verdict status in the same run
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else "never" if value is None else str(value)
 
 
 def _time(value: Any) -> datetime | None:
@@ -71,12 +72,65 @@ def run_findings(conn: Connection, run_id: int) -> list[Finding]:
     v = Verdict.__table__
     acc = Account.__table__
     in_service = v.c.registry_status.not_in(CLOSED)
+    duplicate = _has_flag(v.c.flags, "duplicate_content")
     stmt = (
         select(
             v.c.account_id,
             acc.c.org_id,
             v.c.status,
-            v.c.registry_status,
+            v.c.registry_status.in_(CLOSED),
+            v.c.rule,
+            epoch_seconds(v.c.last_post_at, conn.dialect.name),
+            duplicate,
+        )
+        .join(acc, acc.c.id == v.c.account_id)
+        .where(
+            v.c.run_id == run_id,
+            or_(
+                and_(in_service, or_(v.c.status.in_(FLAGGED), duplicate)),
+                and_(~in_service, _has_flag(v.c.flags, "closed_but_posting")),
+            ),
+        )
+    )
+    found: list[Finding] = []
+    judged: set[int] = set()
+    for account, org, status, closed, rule, last, dup in raw_rows(conn, stmt):
+        when = "never" if last is None else str(int(last))
+        if closed:
+            found.append(Finding(account, org, "closed_but_posting", "closed_but_posting", f"posting:{when}"))
+            continue
+        if status in FLAGGED:
+            judged.add(account)
+            key = f"unreachable:{rule}" if status == "unreachable" else f"{group(status)}:{when}"
+            found.append(Finding(account, org, status, rule, key))
+        if dup:
+            found.append(Finding(account, org, "duplicate", "duplicate_content", f"duplicate:{when}"))
+    p = PlanItem.__table__
+    plan = select(p.c.account_id, p.c.org_id, p.c.action, p.c.target_account_id).where(
+        p.c.run_id == run_id, p.c.action.in_(("merge", "close"))
+    )
+    for account, org, action, target in raw_rows(conn, plan):
+        if account not in judged:  # else its status case carries it; a claim of merged or closed settles it
+            found.append(Finding(account, org, action, action, f"{action}:{target or ''}"))
+    return found
+
+
+def evidence(conn: Connection, run_id: int, findings: list[Finding]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The evidence of `findings` in run `run_id`: the verdict (status, rule, threshold, last post, days
+    silent, the measured figures) or the plan's recommendation, by (account, kind)."""
+    v = Verdict.__table__
+    p = PlanItem.__table__
+    target = Account.__table__.alias("target")
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    by_account: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_account.setdefault(f.account_id, []).append(f)
+    ids = sorted(by_account)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        verdicts = select(
+            v.c.account_id,
+            v.c.status,
             v.c.rule,
             v.c.threshold,
             v.c.flags,
@@ -84,81 +138,53 @@ def run_findings(conn: Connection, run_id: int) -> list[Finding]:
             v.c.days_silent,
             v.c.liveness_index,
             v.c.evidence,
-        )
-        .join(acc, acc.c.id == v.c.account_id)
-        .where(
-            v.c.run_id == run_id,
-            or_(
-                and_(in_service, or_(v.c.status.in_(FLAGGED), _has_flag(v.c.flags, "duplicate_content"))),
-                and_(~in_service, _has_flag(v.c.flags, "closed_but_posting")),
-            ),
-        )
-    )
-    found: list[Finding] = []
-    judged: set[int] = set()
-    for r in conn.execute(stmt).mappings():
-        flags = list(r["flags"] or ())
-        last = r["last_post_at"]
-        base = {
-            "status": r["status"],
-            "rule": r["rule"],
-            "threshold": r["threshold"],
-            "flags": flags,
-            "last_post_at": last.isoformat() if last else None,
-            "days_silent": r["days_silent"],
-            "liveness_index": r["liveness_index"],
-            "measured": r["evidence"],
-            "run_id": run_id,
-        }
-        account, org = r["account_id"], r["org_id"]
-        if r["registry_status"] in CLOSED:
-            found.append(
-                Finding(account, org, "closed_but_posting", "closed_but_posting", base, f"posting:{_iso(last)}")
+        ).where(v.c.run_id == run_id, v.c.account_id.in_(part))
+        for r in conn.execute(verdicts).mappings():
+            last = r["last_post_at"]
+            base = {
+                "status": r["status"],
+                "rule": r["rule"],
+                "threshold": r["threshold"],
+                "flags": list(r["flags"] or ()),
+                "last_post_at": last.isoformat() if last else None,
+                "days_silent": r["days_silent"],
+                "liveness_index": r["liveness_index"],
+                "measured": r["evidence"],
+                "run_id": run_id,
+            }
+            for f in by_account[r["account_id"]]:
+                data = dict(base)
+                if f.kind == "duplicate":
+                    data["duplicate_with"] = (r["evidence"] or {}).get("duplicate_with")
+                out[(f.account_id, f.kind)] = data
+        plan = (
+            select(
+                p.c.account_id,
+                p.c.action,
+                p.c.target_account_id,
+                target.c.name.label("target_name"),
+                p.c.reason_zh,
+                p.c.reason_en,
+                p.c.numbers,
             )
-            continue
-        if r["status"] in FLAGGED:
-            judged.add(account)
-            key = f"{group(r['status'])}:{_iso(last)}"
-            if r["status"] == "unreachable":
-                key = f"unreachable:{(r['evidence'] or {}).get('outcome')}"
-            found.append(Finding(account, org, r["status"], r["rule"], base, key))
-        if "duplicate_content" in flags:
-            dup = {**base, "duplicate_with": (r["evidence"] or {}).get("duplicate_with")}
-            found.append(Finding(account, org, "duplicate", "duplicate_content", dup, f"duplicate:{_iso(last)}"))
-    p = PlanItem.__table__
-    target = aliased(Account)
-    plan = (
-        select(p.c.account_id, p.c.org_id, p.c.action, p.c.target_account_id, p.c.reason_zh, p.c.reason_en)
-        .add_columns(target.name.label("target_name"), p.c.numbers)
-        .outerjoin(target, target.id == p.c.target_account_id)
-        .where(p.c.run_id == run_id, p.c.action.in_(("merge", "close")))
-    )
-    for r in conn.execute(plan).mappings():
-        if r["account_id"] in judged:
-            continue  # its status case carries the problem; a claim of merged or closed settles it
-        evidence = {
-            "action": r["action"],
-            "target_account_id": r["target_account_id"],
-            "target_name": r["target_name"],
-            "reason_zh": r["reason_zh"],
-            "reason_en": r["reason_en"],
-            "numbers": r["numbers"],
-            "run_id": run_id,
-        }
-        key = f"{r['action']}:{r['target_account_id'] or ''}"
-        found.append(Finding(r["account_id"], r["org_id"], r["action"], r["action"], evidence, key))
-    return found
+            .outerjoin(target, target.c.id == p.c.target_account_id)
+            .where(p.c.run_id == run_id, p.c.action.in_(("merge", "close")), p.c.account_id.in_(part))
+        )
+        for r in conn.execute(plan).mappings():
+            if (r["account_id"], r["action"]) in {(f.account_id, f.kind) for f in by_account[r["account_id"]]}:
+                out[(r["account_id"], r["action"])] = {**dict(r), "run_id": run_id}
+    return out
 
 
 def account_facts(conn: Connection, run_id: int, account_ids: list[int]) -> dict[int, Facts]:
-    """The verdict of run `run_id` and the registry state of each of `account_ids` (the accounts with open
-    cases; those the run did not judge are absent)."""
+    """The verdict of run `run_id` and the registry state of each of `account_ids` (those the run did
+    not judge are absent)."""
     v = Verdict.__table__
     acc = Account.__table__
-    tv = aliased(v)
+    tv = v.alias("target_verdict")
     facts: dict[int, Facts] = {}
-    for start in range(0, len(account_ids), 5000):
-        part = account_ids[start : start + 5000]
+    for start in range(0, len(account_ids), CHUNK):
+        part = account_ids[start : start + CHUNK]
         stmt = (
             select(
                 v.c.account_id,
@@ -179,12 +205,13 @@ def account_facts(conn: Connection, run_id: int, account_ids: list[int]) -> dict
             measured = r["evidence"] or {}
             if isinstance(measured, str):
                 measured = json.loads(measured)
+            fetched = _time(measured.get("fetched_at"))
             facts[r["account_id"]] = Facts(
                 status=r["status"],
                 flags=list(r["flags"] or ()),
                 last_post_at=r["last_post_at"],
                 outcome=measured.get("outcome"),
-                fetched_at=_time(measured.get("fetched_at")),
+                fetched_at=fetched.astimezone(UTC) if fetched else None,
                 registry_status=r["registry_status"],
                 status_changed_on=r["status_changed_on"],
                 merged_into_id=r["merged_into_id"],

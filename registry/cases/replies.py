@@ -49,35 +49,40 @@ def write_reply_sheets(cases: list[dict[str, Any]], out_dir: Path, *, stamp: str
     paths = []
     for unit, rows in sorted(by_unit.items()):
         path = out_dir / f"回执-{_SAFE_NAME.sub('_', unit)[:80]}-{stamp}.xlsx"
-        workbook = new_workbook(str(path))
-        write_sheet(
-            workbook,
-            "回执",
-            REPLY_HEADER,
-            (
-                (
-                    r["code"],
-                    r["account_name"],
-                    platform_label(r["platform"]),
-                    label("case_kind", r["kind"], "zh"),
-                    label("case_remedy", r["action_required"], "zh"),
-                    r["deadline"],
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                for r in rows
-            ),
-            formats=[None, None, None, None, None, DATE_FORMAT, None, None, DATE_FORMAT, None, None],
-        )
-        note = workbook.add_worksheet("填写说明")
-        note.write_string(0, 0, f"整改方式填写: {actions}; 完成时间格式 YYYY-MM-DD; 一行一个案件, 勿改案件编号。")
-        note.write_string(1, 0, "单位反馈不等于办结: 下次巡查核实后方可销号。")
-        workbook.close()
+        with path.open("wb") as fh:
+            _write_reply_sheet(fh, rows, actions)
         paths.append(path)
     return paths
+
+
+def _write_reply_sheet(fh: Any, rows: list[dict[str, Any]], actions: str) -> None:
+    workbook = new_workbook(fh)
+    write_sheet(
+        workbook,
+        "回执",
+        REPLY_HEADER,
+        (
+            (
+                r["code"],
+                r["account_name"],
+                platform_label(r["platform"]),
+                label("case_kind", r["kind"], "zh"),
+                label("case_remedy", r["action_required"], "zh"),
+                r["deadline"],
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
+            for r in rows
+        ),
+        formats=[None, None, None, None, None, DATE_FORMAT, None, None, DATE_FORMAT, None, None],
+    )
+    note = workbook.add_worksheet("填写说明")
+    note.write_string(0, 0, f"整改方式填写: {actions}; 完成时间格式 YYYY-MM-DD; 一行一个案件, 勿改案件编号。")
+    note.write_string(1, 0, "单位反馈不等于办结: 下次巡查核实后方可销号。")
+    workbook.close()
 
 
 @dataclass
@@ -272,11 +277,15 @@ def export_cases(engine: Engine, path: Path, *, lang: str) -> int:
         code = "bulletin" if r["published_at"] is not None else STAGE_PHASE[r["stage"]]
         return label("case_phase", code, lang)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = new_workbook(str(path))
+    with path.open("wb") as fh:
+        return _write_cases(fh, rows, header, phase, lang)
+
+
+def _write_cases(fh: Any, rows: list[dict[str, Any]], header: list[str], phase: Any, lang: str) -> int:
+    workbook = new_workbook(fh)
     n = write_sheet(
         workbook,
-        tr("整改台账", "cases"),
+        "整改台账" if lang != "en" else "cases",
         header,
         (
             (

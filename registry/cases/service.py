@@ -89,7 +89,7 @@ def case_events(conn: Connection, case_id: int) -> list[dict[str, Any]]:
 
 def stage_counts(conn: Connection) -> dict[str, int]:
     c = RectificationCase.__table__
-    return dict(conn.execute(select(c.c.stage, func.count()).group_by(c.c.stage)).all())  # type: ignore[arg-type]
+    return {stage: n for stage, n in conn.execute(select(c.c.stage, func.count()).group_by(c.c.stage)).all()}
 
 
 def _append(conn: Connection, rows: list[tuple[Any, ...]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import bindparam
 
 from registry.bulk import insert_many
-from registry.cases.findings import Facts, Finding, account_facts, group, run_findings
+from registry.scoring.sql import raw_rows
+from registry.cases.findings import Facts, Finding, account_facts, evidence, group, run_findings
 from registry.cases.settings import CaseSettings
 from registry.db import one_writer_at_a_time
 from registry.errors import NotFoundError
@@ -40,7 +41,6 @@ REMEDY = {
     "close": "close",
     "duplicate": "dedupe",
 }
-HANDED = ("handed_over", "awaiting_recheck", "disputed", "overdue", "escalated")
 GONE = ("gone", "not_found")
 READ = ("ok", "empty")
 CHUNK = 5000
@@ -63,8 +63,6 @@ CASE_COLUMNS = (
     "last_seen_at",
     "updated_at",
 )
-# The columns the step may change on an open case (written back together for the cases it changed).
-STATE = ("stage", "outcome", "evidence_key", "overdue_at", "escalated_at", "closed_at")
 
 
 @dataclass
@@ -91,8 +89,15 @@ def _latest_run(conn: Connection) -> int | None:
     ).scalar()
 
 
-def _posts_after_handover(conn: Connection, as_of: datetime) -> dict[int, dict[str, Any]]:
-    """The newest post published after hand-over (and not after `as_of`) of each open handed-over case."""
+def _posts_after_handover(conn: Connection, as_of: datetime, case_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The newest post published after hand-over (and not after `as_of`) of each of these cases."""
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(case_ids), CHUNK):
+        out.update(_newest_posts(conn, as_of, case_ids[start : start + CHUNK]))
+    return out
+
+
+def _newest_posts(conn: Connection, as_of: datetime, case_ids: list[int]) -> dict[int, dict[str, Any]]:
     c = RectificationCase.__table__
     p = Post.__table__
     ranked = (
@@ -105,7 +110,7 @@ def _posts_after_handover(conn: Connection, as_of: datetime) -> dict[int, dict[s
             func.row_number().over(partition_by=c.c.id, order_by=p.c.published_at.desc()).label("n"),
         )
         .join(p, and_(p.c.account_id == c.c.account_id, p.c.published_at > c.c.handed_over_at))
-        .where(c.c.stage.in_(HANDED), p.c.published_at <= as_of)
+        .where(c.c.id.in_(case_ids), c.c.handed_over_at.is_not(None), p.c.published_at <= as_of)
         .subquery()
     )
     rows = conn.execute(select(ranked).where(ranked.c.n == 1)).mappings()
@@ -155,7 +160,13 @@ def _merged_check(f: Facts) -> tuple[bool, str]:
 def _check(kind: str, claim: str | None, firing: bool, f: Facts, post: dict[str, Any] | None) -> tuple[bool, str]:
     """Whether the patrol's facts show the problem fixed, the way the claim (or, unclaimed, the kind of
     problem) says it should be: (fixed, why)."""
-    way = claim or {"merge": "merged", "close": "closed"}.get(kind, "resumed")
+    # Unclaimed, the kind says how it is fixed, or the registry does (an account the office closed or
+    # merged since).
+    way = (
+        claim
+        or {"merge": "merged", "close": "closed"}.get(kind)
+        or {"closed": "closed", "merged": "merged"}.get(f.registry_status, "resumed")
+    )
     if way == "closed":
         return _closed_check(f)
     if way == "merged":
@@ -173,31 +184,63 @@ class _Writes:
     def __init__(self, run_id: int, now: datetime) -> None:
         self.run_id, self.now = run_id, now
         self.events: list[tuple[Any, ...]] = []
-        self.changed: dict[int, dict[str, Any]] = {}
         self.counts: Counter[str] = Counter()
+        self.closed: dict[str, list[int]] = {"cleared": [], "confirmed": []}
+        self.rejected: list[int] = []
+        self.keys: list[dict[str, Any]] = []
 
     def event(self, case_id: int, kind: str, stage: str, data: dict[str, Any], note: str | None = None) -> None:
         self.events.append((case_id, self.now, kind, PATROL, self.run_id, stage, note, data))
         self.counts[kind] += 1
 
-    def change(self, row: dict[str, Any], **values: Any) -> None:
-        row.update(values)
-        self.changed[row["id"]] = row
+
+@dataclass
+class _Open:
+    id: int
+    account_id: int
+    kind: str
+    stage: str
+    key: str
+    claim_action: str | None
+    claimed_at: Any  # as the driver gives it; read when a recheck needs it
 
 
-def _open_cases(conn: Connection) -> list[dict[str, Any]]:
+def _aware(value: Any) -> datetime | None:
+    """A stored time as the driver gives it (text on SQLite), as an aware UTC datetime."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _open_cases(conn: Connection) -> list[_Open]:
     c = RectificationCase.__table__
-    cols = (c.c.id, c.c.account_id, c.c.kind, c.c.deadline, c.c.claimed_at, c.c.claim_action, *(c.c[k] for k in STATE))
-    return [dict(r) for r in conn.execute(select(*cols).where(c.c.stage.in_(OPEN_CASE_STAGES))).mappings()]
+    stmt = select(
+        c.c.id, c.c.account_id, c.c.kind, c.c.stage, c.c.evidence_key, c.c.claim_action, c.c.claimed_at
+    ).where(c.c.stage.in_(OPEN_CASE_STAGES))
+    return [_Open(*row) for row in raw_rows(conn, stmt)]
 
 
-def _withdrawn(conn: Connection) -> set[tuple[int, str, str]]:
+def _withdrawn(conn: Connection, account_ids: list[int]) -> set[tuple[int, str, str]]:
+    """(account, problem group, evidence key) of the withdrawn cases of these accounts."""
     c = RectificationCase.__table__
-    rows = conn.execute(select(c.c.account_id, c.c.kind, c.c.evidence_key).where(c.c.outcome == "withdrawn")).all()
-    return {(a, group(k), key) for a, k, key in rows}
+    out: set[tuple[int, str, str]] = set()
+    for start in range(0, len(account_ids), CHUNK):
+        stmt = select(c.c.account_id, c.c.kind, c.c.evidence_key).where(
+            c.c.outcome == "withdrawn", c.c.account_id.in_(account_ids[start : start + CHUNK])
+        )
+        out.update((a, group(k), key) for a, k, key in raw_rows(conn, stmt))
+    return out
 
 
-def _open_new(conn: Connection, new: list[Finding], w: _Writes, settings: CaseSettings, as_of: datetime) -> None:
+def _open_new(
+    conn: Connection,
+    new: list[Finding],
+    proof: dict[tuple[int, str], dict[str, Any]],
+    w: _Writes,
+    settings: CaseSettings,
+    as_of: datetime,
+) -> None:
     """Number and insert the new cases, with their "opened" events."""
     if not new:
         return
@@ -214,7 +257,7 @@ def _open_new(conn: Connection, new: list[Finding], w: _Writes, settings: CaseSe
             f.org_id,
             f.kind,
             f.rule,
-            f.evidence,
+            proof.get((f.account_id, f.kind), {}),
             f.key,
             REMEDY[f.kind],
             "found",
@@ -229,62 +272,70 @@ def _open_new(conn: Connection, new: list[Finding], w: _Writes, settings: CaseSe
     for start in range(0, len(rows), CHUNK):
         insert_many(conn, c, CASE_COLUMNS, rows[start : start + CHUNK])
     ids = dict(
-        conn.execute(
-            select(c.c.number, c.c.id).where(c.c.year == year, c.c.number >= first, c.c.number < first + len(new))
-        ).all()
+        raw_rows(
+            conn,
+            select(c.c.number, c.c.id).where(c.c.year == year, c.c.number >= first, c.c.number < first + len(new)),
+        )
     )
     for i, f in enumerate(new):
-        w.event(ids[first + i], "opened", "found", f.evidence)
+        w.event(ids[first + i], "opened", "found", proof.get((f.account_id, f.kind), {}))
 
 
-def _recheck(case: dict[str, Any], finding: Finding | None, f: Facts, post: dict[str, Any] | None, w: _Writes) -> None:
+def _recheck(case: _Open, firing: bool, f: Facts, post: dict[str, Any] | None, w: _Writes) -> None:
     """One open case against its account's facts in the run (no database access: decisions only)."""
-    firing = finding is not None
-    stage = case["stage"]
-    if firing:
-        assert finding is not None
-        if finding.key != case["evidence_key"]:
-            w.change(case, evidence_key=finding.key)
-            w.event(case["id"], "evidence", stage, finding.evidence)
-    if stage == "found":
+    if f.status == "unknown" and f.outcome not in GONE:
+        return  # a failed fetch neither confirms nor rejects
+    if case.stage == "found":
         if not firing:
-            w.change(case, stage="closed", outcome="cleared", closed_at=w.now)
-            w.event(case["id"], "cleared", "closed", _facts_data(f))
+            w.closed["cleared"].append(case.id)
+            w.event(case.id, "cleared", "closed", _facts_data(f))
         return
-    if stage == "disputed" or f.status == "unknown" and f.outcome not in GONE:
-        return  # a person decides; a failed fetch neither confirms nor rejects
-    claimed = stage == "awaiting_recheck"
-    fixed, why = _check(case["kind"], case["claim_action"] if claimed else None, firing, f, post)
+    if case.stage == "disputed":
+        return  # a person decides
+    claimed = case.stage == "awaiting_recheck"
+    fixed, why = _check(case.kind, case.claim_action if claimed else None, firing, f, post)
     data = {**_facts_data(f), "why": why, **({"post": post} if post else {})}
     if fixed:
-        w.change(case, stage="closed", outcome="confirmed", closed_at=w.now)
-        w.event(case["id"], "confirmed", "closed", data)
+        w.closed["confirmed"].append(case.id)
+        w.event(case.id, "confirmed", "closed", data)
         return
     if not claimed:
         return
-    looked = f.fetched_at is not None and case["claimed_at"] is not None and f.fetched_at > case["claimed_at"]
+    claimed_at = _aware(case.claimed_at)
+    looked = f.fetched_at is not None and claimed_at is not None and f.fetched_at > claimed_at
     if looked and (f.outcome in READ or f.outcome in GONE):
-        w.change(case, stage="handed_over")  # the deadline decides below whether it is overdue
-        w.event(case["id"], "rejected", "handed_over", data)
+        w.rejected.append(case.id)  # back to the unit: the deadline decides below whether it is overdue
+        w.event(case.id, "rejected", "handed_over", data)
 
 
-def _deadlines(case: dict[str, Any], today: date, grace: int, w: _Writes) -> None:
-    deadline = case["deadline"]
-    if deadline is None:
-        return
-    if case["stage"] == "handed_over" and today > deadline:
-        w.change(case, stage="overdue", overdue_at=case["overdue_at"] or w.now)
-        w.event(
-            case["id"], "overdue", "overdue", {"deadline": deadline.isoformat(), "days_late": (today - deadline).days}
-        )
-    if case["stage"] == "overdue" and today > deadline + timedelta(days=grace):
-        w.change(case, stage="escalated", escalated_at=w.now)
-        w.event(
-            case["id"],
-            "escalated",
-            "escalated",
-            {"deadline": deadline.isoformat(), "days_late": (today - deadline).days},
-        )
+def _update_ids(conn: Connection, ids: list[int], **values: Any) -> None:
+    c = RectificationCase.__table__
+    for start in range(0, len(ids), CHUNK):
+        conn.execute(update(c).where(c.c.id.in_(ids[start : start + CHUNK])).values(**values))
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _deadlines(conn: Connection, today: date, grace: int, w: _Writes) -> None:
+    """Handed-over cases past their deadline become overdue; overdue ones past the grace period too,
+    escalated. Found and written set by set."""
+    c = RectificationCase.__table__
+    for stage, after, cutoff, stamp in (
+        ("handed_over", "overdue", today, "overdue_at"),
+        ("overdue", "escalated", today - timedelta(days=grace), "escalated_at"),
+    ):
+        rows = raw_rows(conn, select(c.c.id, c.c.deadline).where(c.c.stage == stage, c.c.deadline < cutoff))
+        if not rows:
+            continue
+        values: dict[str, Any] = {"stage": after, "updated_at": w.now, stamp: w.now}
+        if stamp == "overdue_at":
+            values[stamp] = func.coalesce(c.c.overdue_at, w.now)
+        _update_ids(conn, [r[0] for r in rows], **values)
+        for case_id, deadline in rows:
+            day = _day(deadline)
+            w.event(case_id, after, after, {"deadline": day.isoformat(), "days_late": (today - day).days})
 
 
 def update_cases(
@@ -293,6 +344,7 @@ def update_cases(
     """The case step over score run `run_id` (default the latest), with deadlines judged as of `as_of`
     (default the run's own as_of: `score --as-of` moves both)."""
     started = time.perf_counter()
+    c = RectificationCase.__table__
     with engine.begin() as conn:
         one_writer_at_a_time(conn, "cases")
         run_id = run_id if run_id is not None else _latest_run(conn)
@@ -305,52 +357,52 @@ def update_cases(
         w = _Writes(run_id, when)
         findings = {(f.account_id, group(f.kind)): f for f in run_findings(conn, run_id)}
         cases = _open_cases(conn)
-        by_key = {(c["account_id"], group(c["kind"])): c for c in cases}
-        facts = account_facts(conn, run_id, sorted({c["account_id"] for c in cases}))
-        posts = _posts_after_handover(conn, as_utc(run_as_of))
-        seen = []
+        by_key = {(case.account_id, group(case.kind)): case for case in cases}
+
+        # The open cases: still found (last seen now; new evidence when it changed), or to recheck.
+        seen: list[int] = []
+        changed: list[tuple[_Open, Finding]] = []
+        recheck: list[_Open] = []
         for case in cases:
-            f = facts.get(case["account_id"])
-            if f is None:
-                continue  # the run did not judge this account (scoped to other units)
-            finding = findings.get((case["account_id"], group(case["kind"])))
+            finding = findings.get((case.account_id, group(case.kind)))
             if finding is not None:
-                seen.append(case["id"])
-            _recheck(case, finding, f, posts.get(case["id"]), w)
-        today = local_day(when)
-        for case in cases:
-            _deadlines(case, today, settings.grace_days, w)
-        withdrawn = _withdrawn(conn)
-        new = [
-            f
-            for key, f in findings.items()
-            if key not in by_key and (f.account_id, group(f.kind), f.key) not in withdrawn
-        ]
-        _open_new(conn, new, w, settings, when)
-        c = RectificationCase.__table__
-        for start in range(0, len(seen), CHUNK):
-            conn.execute(
-                update(c)
-                .where(c.c.id.in_(seen[start : start + CHUNK]))
-                .values(last_seen_run_id=run_id, last_seen_at=w.now)
-            )
-        if w.changed:
-            stmt = (
-                update(c)
-                .where(c.c.id == bindparam("case_id"))
-                .values({k: bindparam(f"v_{k}") for k in STATE} | {"updated_at": bindparam("v_updated_at")})
-            )
-            params = [
-                {"case_id": row["id"], "v_updated_at": w.now, **{f"v_{k}": row[k] for k in STATE}}
-                for row in w.changed.values()
-            ]
-            for start in range(0, len(params), CHUNK):
-                conn.execute(stmt, params[start : start + CHUNK])
+                seen.append(case.id)
+                if finding.key != case.key:
+                    changed.append((case, finding))
+            if finding is None or case.stage == "awaiting_recheck":
+                recheck.append(case)
+        facts = account_facts(conn, run_id, sorted({case.account_id for case in recheck}))
+        posts = _posts_after_handover(conn, as_utc(run_as_of), [case.id for case in recheck if case.stage != "found"])
+        for case in recheck:
+            f = facts.get(case.account_id)
+            if f is not None:  # else the run did not judge this account (scoped to other units)
+                _recheck(case, (case.account_id, group(case.kind)) in findings, f, posts.get(case.id), w)
+
+        # New problems, unless a withdrawn case had the same evidence.
+        fresh = [f for key, f in findings.items() if key not in by_key]
+        withdrawn = _withdrawn(conn, sorted({f.account_id for f in fresh}))
+        new = [f for f in fresh if (f.account_id, group(f.kind), f.key) not in withdrawn]
+        proof = evidence(conn, run_id, new + [f for _, f in changed])
+        for case, finding in changed:
+            w.keys.append({"case_id": case.id, "v_key": finding.key})
+            w.event(case.id, "evidence", case.stage, proof.get((finding.account_id, finding.kind), {}))
+
+        _update_ids(conn, seen, last_seen_run_id=run_id, last_seen_at=w.now)
+        if w.keys:
+            stmt = update(c).where(c.c.id == bindparam("case_id")).values(evidence_key=bindparam("v_key"))
+            for start in range(0, len(w.keys), CHUNK):
+                conn.execute(stmt, w.keys[start : start + CHUNK])
+        for outcome, ids in w.closed.items():
+            _update_ids(conn, ids, stage="closed", outcome=outcome, closed_at=w.now, updated_at=w.now)
+        _update_ids(conn, w.rejected, stage="handed_over", updated_at=w.now)
+        _deadlines(conn, local_day(when), settings.grace_days, w)
+        _open_new(conn, new, proof, w, settings, when)
         for start in range(0, len(w.events), CHUNK):
             insert_many(conn, CaseEvent.__table__, EVENT_COLUMNS, w.events[start : start + CHUNK])
-        open_by_stage = dict(
-            conn.execute(
-                select(c.c.stage, func.count()).where(c.c.stage.in_(OPEN_CASE_STAGES)).group_by(c.c.stage)
-            ).all()
-        )
+        open_by_stage = {
+            stage: n
+            for stage, n in raw_rows(
+                conn, select(c.c.stage, func.count()).where(c.c.stage.in_(OPEN_CASE_STAGES)).group_by(c.c.stage)
+            )
+        }
     return CaseStepResult(run_id, when, dict(w.counts), open_by_stage, round(time.perf_counter() - started, 2))

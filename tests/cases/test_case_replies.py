@@ -31,7 +31,7 @@ def opened(world: World, gp: Any) -> dict[str, dict[str, Any]]:
     return {r["account_name"]: r for r in rows}
 
 
-def fill(path: Path, answers: dict[str, tuple[Any, ...]], extra: list[tuple[Any, ...]] = ()) -> Path:
+def fill(path: Path, answers: dict[str, tuple[Any, ...]], extra: tuple[tuple[Any, ...], ...] = ()) -> Path:
     """The reply sheet as a unit fills it: 整改方式, 整改措施, 完成时间, 责任人, 联系电话 by case code."""
     book = openpyxl.load_workbook(path)
     sheet = book["回执"]
@@ -104,6 +104,8 @@ def test_reply_sheet_round_trip(gp: Any, opened: dict[str, dict[str, Any]], tmp_
     shown = json.loads(gp.ok("case", "show", codes["睡眠号"], "--json").output)
     assert (shown["claim_action"], shown["claim_note"], shown["responsible"]) == ("resumed", "恢复日更", "张三")
     assert shown["claim_done_on"] == "2026-07-01" and shown["events"][-1]["kind"] == "claimed"
+    page = gp.ok("--lang", "zh", "case", "show", codes["睡眠号"]).output
+    assert "时间线" in page and "立案" in page and "单位反馈" in page and "待复核" in page
 
     # The dispute upheld: back to the unit; a second decision finds no dispute.
     gp.ok("case", "decide", codes["僵尸号"], "--uphold", "--note", "证据充分")
