@@ -87,7 +87,8 @@ def record_bulletin(
             .values(published_at=now, published_in=period)
         )
     data = {"period": period, "bulletin": doc_no or f"{local.year}-{number}"}
-    events = [(case_id, now, "published", actor, None, row["stage"], None, data) for case_id, row in named.items()]
+    note = f"{doc_no} ({period})" if doc_no else period  # what the timeline shows beside the event
+    events = [(case_id, now, "published", actor, None, row["stage"], note, data) for case_id, row in named.items()]
     for start in range(0, len(events), CHUNK):
         insert_many(conn, CaseEvent.__table__, EVENT_COLUMNS, events[start : start + CHUNK])
     return bulletin_id

@@ -84,13 +84,16 @@ def test_the_named_cases_are_marked_published_in_the_bulletins_transaction(
     with scenario.engine.connect() as conn:
         published = dict(conn.execute(select(c.c.code, c.c.published_in)).all())
         events = conn.execute(
-            select(c.c.code, e.c.stage, e.c.data).join(c, c.c.id == e.c.case_id).where(e.c.kind == "published")
+            select(c.c.code, e.c.stage, e.c.data, e.c.note)
+            .join(c, c.c.id == e.c.case_id)
+            .where(e.c.kind == "published")
         ).all()
         bulletins = conn.execute(select(Bulletin.__table__)).mappings().all()
     assert {k for k, v in published.items() if v == "2026-11"} == {codes[n] for n in NAMED}
     assert all(published[codes[n]] is None for n in NOT_NAMED)
     assert sorted(r.code for r in events) == sorted(codes[n] for n in NAMED)
     assert {r.code: r.stage for r in events}[codes["一中校园"]] == "escalated"
+    assert {(r.note, r.data["period"]) for r in events} == {("2026-11", "2026-11")}
     assert [(b["period"], b["number"]) for b in bulletins] == [("2026-11", first["number"])]
 
     # The next period's bulletin names them again (an event each), keeps their first period, and says
