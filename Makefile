@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m benchmarks.scoring --accounts 100000 --posts 5000000 --parts
 	$(BIN)/python -m benchmarks.report --accounts 6000
 	$(BIN)/python -m benchmarks.report --accounts 100000
+	$(BIN)/python -m benchmarks.bulletin --accounts 100000 --cases 20000
 	$(BIN)/python -m benchmarks.cases --accounts 100000 --posts 1000000
 	$(BIN)/python -m benchmarks.scheduler
 	$(BIN)/python -m benchmarks.storage --accounts 100000 --posts 1000000 --nights 30

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "govpulse.commands.cases",
     "govpulse.commands.compliance",
     "govpulse.commands.report",
+    "govpulse.commands.bulletin",
     "govpulse.commands.schedule",
 )
 

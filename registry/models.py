@@ -594,3 +594,36 @@ class CaseEvent(Table, table=True):
     stage: str = Field(max_length=20)  # the case's stage after this event
     note: Optional[str] = Field(default=None, max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Bulletin(Table, table=True):
+    """A 通报 as issued: its period, number of the year (its 文号 is made from it), scope and the score run
+    its figures come from. The cases it names are bulletin_case."""
+
+    __tablename__ = "bulletin"
+    __table_args__ = (
+        UniqueConstraint("year", "number", name="uq_bulletin_year_number"),
+        Index("ix_bulletin_period", "period"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    period: str = Field(max_length=20)  # 2026-11 or 2026Q4
+    year: int  # the year it was issued in
+    number: int  # its number in that year
+    doc_no: str = Field(default="", max_length=100)
+    org_id: Optional[int] = Field(default=None, foreign_key="organization.id")  # None: every unit
+    run_id: Optional[int] = Field(default=None, foreign_key="score_run.id")
+    lang: str = Field(default="zh", max_length=5)
+    issued_at: datetime = _ts(default_factory=utcnow)
+    actor: str = Field(default="", max_length=100)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class BulletinCase(Table, table=True):
+    """A case named in a bulletin, with its stage then (what the next bulletin reports on)."""
+
+    __tablename__ = "bulletin_case"
+
+    bulletin_id: int = Field(foreign_key="bulletin.id", primary_key=True)
+    case_id: int = Field(foreign_key="rectification_case.id", primary_key=True)
+    stage: str = Field(max_length=20)

@@ -26,6 +26,7 @@ from reports import exports, view
 from reports.i18n import Translator
 from reports.compliance_checks import load_checks
 from reports.inventory import load_inventory
+from reports.cases import ledger as case_ledger
 from registry.policy import load_policy
 from reports.render import render, render_fragment
 
@@ -189,6 +190,7 @@ def report_page(
         org_id=data.scope["org_id"],
         tops=[(u["top_id"], view.unit_label(u["name"], u["top_id"], data, t)) for u in data.units],
     )
+    ctx["cases"] = case_ledger(engine, data.scope["org_id"], max_rows=int(conf.get("max_html_rows", 2000)))
 
     def recommendation(row: Any) -> str:
         return view.recommendation(row, data.plan_by_account.get(row["account_id"]), t)

@@ -444,3 +444,30 @@ def write_unit_notice(
         _para(doc, t("notice.contact", contact=letter.get("contact") or "—", phone=letter.get("phone") or "—"))
     _signature(doc, letter.get("issuer", ""), generated_at, t.lang)
     doc.save(str(path))
+
+
+def write_document(path: Path, doc: Any) -> None:
+    """A document composed once for HTML and Word (reports/bulletin.py Document): 文号, title, addressee,
+    its headings, paragraphs and tables, contact, annex list, issuer and date with room for the seal, then
+    the annexes on landscape pages."""
+    out = new_document()
+    _title(out, doc.doc_no, doc.title)
+    _para(out, doc.to, indent=False)
+    for kind, value in doc.blocks:
+        if kind == "h":
+            _heading(out, value)
+        elif kind == "table":
+            add_table(out, value.headers, value.rows, size=value.size)
+        else:
+            _para(out, value)
+    if doc.contact:
+        _para(out, doc.contact)
+    if doc.annexes:
+        _para(out, doc.annex_list)
+    _signature(out, doc.issuer, doc.date, doc.lang)
+    if doc.annexes:
+        _landscape(out)
+        for title, table in doc.annexes:
+            _para(out, title, indent=False, font=HEADING_FONT)
+            add_table(out, table.headers, table.rows, size=table.size)
+    out.save(str(path))

@@ -83,7 +83,7 @@ def find_case(conn: Connection, code: str) -> dict[str, Any]:
 
 def case_events(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     e = CaseEvent.__table__
-    rows = conn.execute(select(e).where(e.c.case_id == case_id).order_by(e.c.at, e.c.id)).mappings()
+    rows = conn.execute(select(e).where(e.c.case_id == case_id).order_by(e.c.id)).mappings()
     return [dict(r) for r in rows]
 
 

@@ -160,7 +160,13 @@ def _merged_check(f: Facts) -> tuple[bool, str]:
 def _check(kind: str, claim: str | None, firing: bool, f: Facts, post: dict[str, Any] | None) -> tuple[bool, str]:
     """Whether the patrol's facts show the problem fixed, the way the claim (or, unclaimed, the kind of
     problem) says it should be: (fixed, why)."""
-    way = claim or {"merge": "merged", "close": "closed"}.get(kind, "resumed")
+    # Unclaimed, the kind says how it is fixed, or the registry does (an account the office closed or
+    # merged since).
+    way = (
+        claim
+        or {"merge": "merged", "close": "closed"}.get(kind)
+        or {"closed": "closed", "merged": "merged"}.get(f.registry_status, "resumed")
+    )
     if way == "closed":
         return _closed_check(f)
     if way == "merged":

@@ -104,6 +104,8 @@ def test_reply_sheet_round_trip(gp: Any, opened: dict[str, dict[str, Any]], tmp_
     shown = json.loads(gp.ok("case", "show", codes["睡眠号"], "--json").output)
     assert (shown["claim_action"], shown["claim_note"], shown["responsible"]) == ("resumed", "恢复日更", "张三")
     assert shown["claim_done_on"] == "2026-07-01" and shown["events"][-1]["kind"] == "claimed"
+    page = gp.ok("--lang", "zh", "case", "show", codes["睡眠号"]).output
+    assert "时间线" in page and "立案" in page and "单位反馈" in page and "待复核" in page
 
     # The dispute upheld: back to the unit; a second decision finds no dispute.
     gp.ok("case", "decide", codes["僵尸号"], "--uphold", "--note", "证据充分")

@@ -32,6 +32,8 @@ SECTIONS = (
     "flagged",
     "accounts",
     "plan",
+    "cases",
+    "followup",
     "problems",
     "inventory",
     "checks",
