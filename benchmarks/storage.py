@@ -147,12 +147,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {t}: {per_night:.2f}")
     average = beyond_posts(first, last) / nights
     # Once the retention windows are full (outcomes kept whole, plans kept) a night only adds what it
-    # changes: the steady rate is the mean of the later nights, the year the fill so far plus that rate.
+    # changes: the steady rate is the median night of the last third (a night on which retention's
+    # day count is reached removes more than it adds), the year the nights run plus that rate.
     settled = max(1, nights // 3)
-    steady = beyond_posts(sizes[-settled - 1], last) / settled
+    later = sorted(beyond_posts(a, b) for a, b in zip(sizes[-settled - 1 : -1], sizes[-settled:], strict=True))
+    steady = (later[(settled - 1) // 2] + later[settled // 2]) / 2
     year = beyond_posts(first, last) + steady * max(0, 365 - nights)
     print(f"beyond the posts: {average:.2f} MB per night over the {nights} nights")
-    print(f"beyond the posts: {steady:.2f} MB per night over the last {settled} nights (retention windows full)")
+    print(f"beyond the posts: {steady:.2f} MB on the median night of the last {settled} (retention windows full)")
     print(
         f"projection for a year of nights beyond the posts: {year:.0f} MB (the {nights} nights, then "
         f"{365 - nights} at the later rate); store now {last['(used)'] / 1e6:.0f} MB"
