@@ -31,7 +31,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -71,7 +70,7 @@ def epoch_floor(column: Any, dialect: str) -> Any:
 def period_of(ts: Any) -> Any:
     """SQL: the period of epoch seconds `ts` (floor division, also below 1970)."""
     p = literal(PERIOD_SECONDS)
-    return (ts - ((ts % p) + p) % p) / p
+    return (ts - ((ts % p) + p) % p).self_group().op("/")(p)  # an exact multiple of p: integer division
 
 
 def period_of_time(when: datetime) -> int:
@@ -141,23 +140,39 @@ def _since_table(since: Mapping[int, int], dialect: str) -> Any:
     ).subquery("since")
 
 
+# Keys of period rows as one number, for a DELETE by a bound list: account * KEY + period + OFFSET.
+KEY, OFFSET = 2**21, 2**20  # periods within about ±86,000 years of 1970
+WHOLE = -(2**19)  # since "the beginning": before any period
+
+
+def _key(column_account: Any, column_period: Any) -> Any:
+    return cast(column_account, BigInteger) * KEY + column_period + OFFSET
+
+
 def refresh_periods(conn: Connection, since: Mapping[int, datetime | None]) -> None:
     """Recompute the periods of these accounts from the posts, from the period of their `since` time on
     (None: all of them). Call it in the transaction that wrote the posts, with, per account, the earliest
-    publish time among the posts written (new or updated)."""
+    publish time among the posts written (new or updated). Per batch of accounts: one read of their period
+    keys, one DELETE of the stale ones, one INSERT ... SELECT grouped over their posts (index seeks)."""
     dialect = conn.dialect.name
-    periods = {a: (-(2**40) if t is None else period_of_time(t)) for a, t in since.items()}
+    periods = {a: (WHOLE if t is None else max(period_of_time(t), WHOLE)) for a, t in since.items()}
     table = PostPeriod.__table__
     p = Post.__table__
     accounts = sorted(periods)
     for start in range(0, len(accounts), BATCH):
         chunk = {a: periods[a] for a in accounts[start : start + BATCH]}
-        s = _since_table(chunk, dialect)
-        conn.execute(
+        ids = sorted(chunk)
+        stored = conn.execute(
+            select(table.c.account_id, table.c.period).where(in_ids(table.c.account_id, ids, dialect))
+        )
+        stale = sorted({a * KEY + period + OFFSET for a, period in stored if period >= chunk[a]})
+        conn.execute(  # even when nothing is stale: the same statements for every batch
             delete(table).where(
-                exists().where(s.c.account_id == table.c.account_id, table.c.period >= s.c.since).correlate(table)
+                in_ids(table.c.account_id, sorted({k // KEY for k in stale}), dialect),
+                in_ids(_key(table.c.account_id, table.c.period), stale, dialect),
             )
         )
+        s = _since_table(chunk, dialect)
         source = s.join(p, p.c.account_id == s.c.account_id)
         ts = epoch_floor(p.c.published_at, dialect)
         conn.execute(insert(table).from_select(COLUMNS, _grouped(dialect, period_of(ts) >= s.c.since, source=source)))

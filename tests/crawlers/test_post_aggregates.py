@@ -42,6 +42,9 @@ def test_the_store_keeps_the_aggregates_with_the_posts(engine: Engine, gp) -> No
     # The pinned post of 200 days ago has its own period; the newest publish time counts pinned posts.
     stored = periods(engine, aid)
     assert [r["posts"] for r in stored] == [1, 1]
+    assert [r["period"] for r in stored] == [
+        int((NOW - timedelta(days=d)).timestamp()) // PERIOD_SECONDS for d in (200, 1)
+    ]
     assert stored[-1]["newest"] == int((NOW - timedelta(days=1)).timestamp())
     assert stored[0]["times"] == str(int((NOW - timedelta(days=200)).timestamp()))
     assert [r["engagement"] for r in stored] == ["0", "6"]  # likes 0 is a value; 5 + 1
