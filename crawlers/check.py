@@ -171,6 +171,7 @@ def check_one(settings: Settings, platform: str, ref: AccountRef | None, name: s
         check.reason = "no active account of this platform to try: register one first"
         return check
     spider = SPIDERS[source_key](patrol_id=0, gp=settings, db=None, scope={}, feed_platforms=frozenset(PLATFORMS))
+    spider.compliance = None  # a source check reads the source: no compliance checks, no links requested
     secrets = configured_secrets(settings)
     step: Any = spider.begin(spider.new_visit(ref, None))
     while isinstance(step, Request):
