@@ -341,6 +341,20 @@ def patrol_info(conn: Connection, run: RunRow) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
+def status_counts(conn: Connection, tree: CTE, run_id: int) -> list[CountRow]:
+    """Counts per platform and status of run `run_id`'s accounts in scope and in service (when its rows
+    are not read anyway: the report tallies them from its one pass)."""
+    ver = verdicts(conn, run_id)
+    frm, where = _in_scope(tree, ver)
+    q = (
+        select(ACC.c.platform, ver.c.status, func.count().label("n"))
+        .select_from(frm)
+        .where(where)
+        .group_by(ACC.c.platform, ver.c.status)
+    )
+    return [CountRow(platform=r.platform, status=r.status, count=int(r.n)) for r in conn.execute(q)]
+
+
 def compliance(counts: list[CountRow]) -> dict[str, Any]:
     """Totals and the compliance rate from status counts (see the module docstring)."""
     by_status: Counter[str] = Counter()

@@ -423,6 +423,8 @@ def turned(acc: SimAccount, posts: tuple[Post, ...], turn: Turn, now_ts: int) ->
     new.reverse()  # newest first, after the pinned ones
     pinned = [p for p in posts if p.pinned]
     return (*pinned, *new, *(p for p in posts if not p.pinned))
+
+
 def plant(posts: tuple[Post, ...], plants: Sequence[Any], *, edited: bool, base: str) -> tuple[Post, ...]:
     """The posts with planted texts (simulator/plants.py) in place of the texts of their newest ordinary
     posts; `edited`: the corrected text where a plant has one."""

@@ -147,6 +147,8 @@ def db_backup(folder: Path) -> None:
     path = backup(app().engine, folder)
     size = path.stat().st_size / 1e6
     click.echo(L(f"已备份到 {path} ({size:.1f} MB)", f"backed up to {path} ({size:.1f} MB)"))
+
+
 @db_group.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def db_verify(as_json: bool) -> None:
