@@ -66,8 +66,8 @@ def _folder(value: Any) -> Path | None:
 @click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def db_prune(dry_run: bool, as_json: bool) -> None:
-    """Remove what [retention] no longer keeps: old fetch outcomes and snapshots (never an account's
-    latest), old plans, patrol logs and report files. Posts and verdicts are never removed.
+    """Remove what [retention] no longer keeps: repeated and old fetch outcomes and old snapshots (never
+    an account's latest), old plans, patrol logs and report files. Posts and verdicts are never removed.
 
     \b
     govpulse db prune --dry-run
