@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from registry.db import session_scope
 from registry.errors import NotFoundError, ValidationError
 from registry.i18n import L
-from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
+from registry.models import Bulletin, CaseEvent, LatestVerdict, PlanItem, RectificationCase, ScoreRun, Verdict
 from registry.scoring.history import verdicts_at
 from registry.timeutil import not_after_now
 
@@ -51,7 +51,8 @@ def list_runs(engine: Engine, *, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def remove_run(engine: Engine, run_id: int) -> dict[str, int]:
-    """Delete run `run_id`, its verdicts and its plan, in one transaction. How many rows went."""
+    """Delete run `run_id`, its verdicts and its plan, in one transaction (cases and bulletins that cite it
+    keep their timeline, without the link). How many rows went."""
     if not 0 < run_id <= MAX_ID:
         raise ValidationError(
             L(f"研判编号 {run_id} 无效", f"score run {run_id} is not a valid run number"),
@@ -67,6 +68,16 @@ def remove_run(engine: Engine, run_id: int) -> dict[str, int]:
         plans = session.execute(delete(PlanItem).where(PlanItem.run_id == run_id)).rowcount
         session.execute(delete(Verdict).where(Verdict.run_id == run_id))
         _restore_latest(session.connection(), run_id)
+        # Cases and bulletins the run fed keep their timeline (what happened, happened); only their
+        # link to the removed run goes.
+        for model, column in (
+            (RectificationCase, "opened_run_id"),
+            (RectificationCase, "last_seen_run_id"),
+            (CaseEvent, "run_id"),
+            (Bulletin, "run_id"),
+        ):
+            col = getattr(model, column)
+            session.execute(update(model).where(col == run_id).values({column: None}))
         session.execute(delete(ScoreRun).where(ScoreRun.id == run_id))
     return {"run_id": run_id, "verdicts": verdicts, "plan_items": int(plans or 0)}
 

@@ -165,7 +165,9 @@ def test_an_interrupted_patrol_is_completed_without_loss_or_duplicates(crawl: Cr
     assert (limited["status"], limited["stopped_by"]) == ("aborted", "time_limit")
     assert len(first_outcomes) <= limited["accounts_done"] < total
 
-    # kill -9 of the crawl process: the command fails, what was stored stays.
+    # kill -9 of the crawl process: the command fails, what was stored stays. Slower still, so that the
+    # few accounts left are not all done before the kill.
+    crawl.configure(concurrency=1, delay=0.6)
     cli = crawl.start("patrol")
     wait_for(crawl, limited["accounts_done"] + 1, cli)
     engine = crawl.engine()
