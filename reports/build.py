@@ -26,7 +26,9 @@ from reports import exports, view
 from reports.i18n import Translator
 from reports.compliance_checks import load_checks
 from reports.inventory import load_inventory
+from reports.cases import REPLY_STAGES, notice_cases
 from reports.cases import ledger as case_ledger
+from registry.cases.replies import write_reply_sheet
 from registry.policy import load_policy
 from reports.render import render, render_fragment
 
@@ -43,6 +45,7 @@ class ReportPaths:
     unit_notices: tuple[Path, ...] = field(default_factory=tuple)  # one file per unit, for sending
     bulletin: Path | None = None  # the 通报 draft (.docx)
     unit_docx: tuple[Path, ...] = field(default_factory=tuple)  # each unit's notice as .docx
+    replies: tuple[Path, ...] = field(default_factory=tuple)  # the reply sheets (回执) beside the notices
 
 
 def report_stem(data: ReportData) -> str:
@@ -135,14 +138,17 @@ def build_report(
         exports.write_exports(cells, staged.path(paths.xlsx), staged.path(paths.csv))
         deadline = generated_at + timedelta(days=int(conf.get("deadline_days", 15)))
         letter = letterhead(conf)
+        notice_dir = folder / notice_folder(stem)
+        notices = _with_cases(staged, engine, data, t, notice_dir) if by_unit or docx else []
         if by_unit:
-            paths = _notices(staged, paths, folder, stem, data, t, common, deadline=deadline, letter=letter)
+            paths = _notices(staged, paths, folder, stem, notices, data, t, common, deadline=deadline, letter=letter)
         if docx:
             paths = _word(
                 staged,
                 paths,
                 folder,
                 stem,
+                notices,
                 data,
                 t,
                 scope_label=ctx["scope_label"],
@@ -150,6 +156,8 @@ def build_report(
                 letter=letter,
                 generated_at=generated_at,
             )
+        replies = tuple(notice_dir / n["reply"] for n in notices if n["reply"])
+        paths = dataclasses.replace(paths, replies=replies)
         staged.commit()
     except OSError as exc:  # a full disk, a folder that went read-only: nothing half-written stays
         staged.discard()
@@ -221,11 +229,35 @@ def letterhead(conf: dict[str, Any]) -> dict[str, str]:
     return {key: str(conf.get(key) or "").strip() for key in ("issuer", "doc_no", "bulletin_no", "contact", "phone")}
 
 
+def notice_folder(stem: str) -> str:
+    """The folder of the single notices (and their reply sheets) beside the report."""
+    return stem.replace("govpulse-report-", "govpulse-notices-", 1)
+
+
+def _with_cases(
+    staged: _Staged, engine: Engine, data: ReportData, t: Translator, notice_dir: Path
+) -> list[dict[str, Any]]:
+    """The notices, each with its unit's open cases (read for all units at once) and, when some await the
+    unit's answer, the reply sheet (回执) written beside it for the unit to fill in and send back."""
+    notices = view.notices(data, t)
+    cases = notice_cases(engine, data.scope["org_id"], [n["top_id"] for n in notices])
+    for i, n in enumerate(notices, 1):
+        n["cases"] = cases.get(n["top_id"], [])
+        answerable = [c for c in n["cases"] if c["stage"] in REPLY_STAGES]
+        n["reply"] = None
+        if answerable:
+            reply = notice_dir / f"{i:03d}-{safe_file_part(n['name'])}-回执.xlsx"
+            write_reply_sheet(staged.path(reply), answerable)
+            n["reply"] = reply.name
+    return notices
+
+
 def _word(
     staged: _Staged,
     paths: ReportPaths,
     folder: Path,
     stem: str,
+    notices: list[dict[str, Any]],
     data: ReportData,
     t: Translator,
     *,
@@ -252,9 +284,9 @@ def _word(
             "bulletin_no": doc_number(letter["bulletin_no"], 1, generated_at) if letter["bulletin_no"] else "",
         },
     )
-    notice_dir = folder / stem.replace("govpulse-report-", "govpulse-notices-", 1)
+    notice_dir = folder / notice_folder(stem)
     singles = []
-    for i, n in enumerate(view.notices(data, t), 1):
+    for i, n in enumerate(notices, 1):
         single = notice_dir / f"{i:03d}-{safe_file_part(n['name'])}.docx"
         word.write_unit_notice(
             staged.path(single),
@@ -306,6 +338,7 @@ def _notices(
     paths: ReportPaths,
     folder: Path,
     stem: str,
+    notices: list[dict[str, Any]],
     data: ReportData,
     t: Translator,
     common: dict[str, Any],
@@ -314,8 +347,7 @@ def _notices(
     letter: dict[str, str],
 ) -> ReportPaths:
     """Each unit's notice rendered once, then written in its own file and in the combined one."""
-    notices = view.notices(data, t)
-    notice_stem = stem.replace("govpulse-report-", "govpulse-notices-", 1)
+    notice_stem = notice_folder(stem)
     labels = {
         "status_labels": {s: t.maybe(f"status.{s}") for s in STATUS_ORDER},
         "platform_labels": {p: t.maybe(f"platform.{p}") for p in view.platforms_of(data)},

@@ -10,14 +10,21 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from registry.bulletins import previous_bulletin
-from registry.cases.service import list_cases
+from registry.cases.service import CLAIMABLE, list_cases
+from registry.db import reading
 from registry.models import BulletinCase
+from registry.orgs import OrgIndex
 from registry.timeutil import to_local
 from registry.vocabulary import CASE_KINDS, OPEN_CASE_STAGES
 
 LATE = ("overdue", "escalated")
+# What a unit's notice lists: its open cases once handed over (a found case has no deadline yet, the
+# office has not handed it over); its reply sheet, those the unit can answer (a dispute waits on the office).
+NOTICE_STAGES = tuple(s for s in OPEN_CASE_STAGES if s != "found")
+REPLY_STAGES = tuple(s for s in NOTICE_STAGES if s in CLAIMABLE)
 # The order a ledger lists open cases in: late first (escalated before overdue), then those waiting on
 # the unit, those found but not yet handed over last.
 LEDGER_STAGES = ("escalated", "overdue", "handed_over", "awaiting_recheck", "disputed", "found", "closed")
@@ -144,3 +151,22 @@ def ledger(engine: Any, org_id: int | None, *, max_rows: int) -> dict[str, Any]:
         "more": max(0, len(open_rows) - max_rows),
         "followup": followup,
     }
+
+
+def notice_cases(engine: Any, org_id: int | None, tops: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each notice's cases: the open cases handed over in the scope, read at once for every unit, each
+    under the report's unit (`tops`) it falls under, in ledger order."""
+    with reading(engine) as conn, Session(bind=conn) as session:
+        cases = list_cases(conn, org_id=org_id, open_only=True)
+        index = OrgIndex.load(session)
+    wanted = set(tops)
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for case in cases:
+        if case["stage"] not in NOTICE_STAGES:
+            continue
+        org: int | None = case["org_id"]
+        while org is not None and org not in wanted:
+            org = index.parents.get(org)
+        if org is not None:
+            found[org].append(case)
+    return {top: sorted(rows, key=ledger_order) for top, rows in found.items()}

@@ -405,6 +405,35 @@ def write_unit_notice(
         )
     else:
         _para(doc, t("notice.none"))
+    if n.get("cases"):
+        _heading(doc, t("notice.cases"))
+        if n.get("reply"):
+            _para(doc, t("notice.reply", file=n["reply"]))
+        add_table(
+            doc,
+            [
+                t("case_bulletin.col_code"),
+                t("col.account"),
+                t("col.platform"),
+                t("case_bulletin.col_kind"),
+                t("case_bulletin.col_stage"),
+                t("case_bulletin.col_deadline"),
+            ],
+            [
+                [
+                    c["code"],
+                    f"{c['account_name']}（{c['org_name']}）"
+                    if t.lang == "zh"
+                    else f"{c['account_name']} ({c['org_name']})",
+                    t.maybe(f"platform.{c['platform']}"),
+                    t.maybe(f"case_kind.{c['kind']}"),
+                    t.maybe(f"case_stage.{c['stage']}"),
+                    str(c["deadline"] or "—"),
+                ]
+                for c in n["cases"]
+            ],
+            size=8,
+        )
     if n["plan"]:
         _heading(doc, t("notice.plan"))
         add_table(

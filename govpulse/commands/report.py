@@ -69,6 +69,8 @@ def report_cmd(
             f"{L('各单位通知（Word）', 'notices per unit (Word)')}: "
             f"{paths.unit_docx[0].parent if paths.unit_docx else '—'} ({len(paths.unit_docx)})"
         )
+    if paths.replies:
+        click.echo(f"{L('回执', 'reply sheets')}: {paths.replies[0].parent} ({len(paths.replies)})")
 
 
 COMMANDS: list[click.Command] = [report_cmd]

@@ -45,17 +45,22 @@ def write_reply_sheets(cases: list[dict[str, Any]], out_dir: Path, *, stamp: str
     by_unit: dict[str, list[dict[str, Any]]] = {}
     for case in cases:
         by_unit.setdefault(case["org_name"], []).append(case)
-    actions = "/".join(label("claim_action", a, "zh") for a in CLAIM_ACTIONS)
     paths = []
     for unit, rows in sorted(by_unit.items()):
         path = out_dir / f"回执-{_SAFE_NAME.sub('_', unit)[:80]}-{stamp}.xlsx"
-        with path.open("wb") as fh:
-            _write_reply_sheet(fh, rows, actions)
+        write_reply_sheet(path, rows)
         paths.append(path)
     return paths
 
 
-def _write_reply_sheet(fh: Any, rows: list[dict[str, Any]], actions: str) -> None:
+def write_reply_sheet(path: Path, rows: list[dict[str, Any]]) -> None:
+    """One reply sheet listing `rows` (cases as list_cases gives them) by code, at `path`."""
+    with path.open("wb") as fh:
+        _write_reply_sheet(fh, rows)
+
+
+def _write_reply_sheet(fh: Any, rows: list[dict[str, Any]]) -> None:
+    actions = "/".join(label("claim_action", a, "zh") for a in CLAIM_ACTIONS)
     workbook = new_workbook(fh)
     write_sheet(
         workbook,
