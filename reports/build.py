@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -168,8 +169,10 @@ def build_report(
     except BaseException:
         staged.discard()
         raise
-    if paths.unit_notices:
-        _remove_stale_notices(paths.unit_notices[0].parent, keep=set(paths.unit_notices))
+    if paths.unit_notices or paths.unit_docx:
+        _remove_stale_notices(
+            folder / notice_folder(stem), keep={*paths.unit_notices, *paths.replies}, html=bool(paths.unit_notices)
+        )
     return paths
 
 
@@ -314,20 +317,36 @@ def doc_number(template: str, n: int, when: datetime) -> str:
 
 
 NOTICE_FILE = re.compile(r"\d{3}-[\w-]+\.html")
+REPLY_FILE = re.compile(r"\d{3}-[\w-]+-回执\.xlsx")
 GENERATOR = b'<meta name="generator" content="govpulse">'
 
 
-def _remove_stale_notices(folder: Path, *, keep: set[Path]) -> None:
-    """Notices of an earlier writing of the same report that this one did not write again (a unit
-    renamed, merged or gone): removed, so that the folder holds the notices of this report only. Only
-    files govpulse wrote itself (named and marked as its notices) are touched."""
+def _ours(path: Path, *, html: bool) -> bool:
+    """A notice govpulse wrote (its generator meta tag), or a reply sheet it wrote (its 填写说明 sheet)."""
+    if html and NOTICE_FILE.fullmatch(path.name):
+        with path.open("rb") as f:
+            return GENERATOR in f.read(4096)
+    if REPLY_FILE.fullmatch(path.name):
+        try:
+            with zipfile.ZipFile(path) as book:
+                return "填写说明" in book.read("xl/workbook.xml").decode("utf-8", "replace")
+        except (zipfile.BadZipFile, KeyError):
+            return False
+    return False
+
+
+def _remove_stale_notices(folder: Path, *, keep: set[Path], html: bool) -> None:
+    """Notices (when `html`: this writing wrote them) and reply sheets of an earlier writing of the same
+    report that this one did not write again (a unit renamed, merged or gone, its cases answered):
+    removed, so that the folder holds those of this report only. Only files govpulse wrote itself (named
+    and marked as its own) are touched."""
+    if not folder.is_dir():
+        return
     for path in folder.iterdir():
-        if path in keep or not NOTICE_FILE.fullmatch(path.name) or not path.is_file():
+        if path in keep or not path.is_file():
             continue
         try:
-            with path.open("rb") as f:
-                ours = GENERATOR in f.read(4096)
-            if ours:
+            if _ours(path, html=html):
                 path.unlink()
         except OSError:  # left in place: the report itself is written
             continue

@@ -67,3 +67,31 @@ def test_notices_list_the_units_open_cases(world: World, gp: Any, tmp_path: Path
     [english] = (tmp_path / "en").glob("govpulse-notices-*/*-水务局.html")
     text = english.read_text(encoding="utf-8")
     assert water_code in text and "Rectification cases" in text and "handed over" in text.lower()
+
+
+def test_a_reply_sheet_of_answered_cases_goes_when_the_notices_are_written_again(
+    world: World, gp: Any, tmp_path: Path
+) -> None:
+    root = world.org("某区", level="district")
+    unit = world.org("水务局", root)
+    dormant = world.account(unit, "wechat", name="睡眠号")
+    world.posts(dormant, [20, 40], engagement=None)
+    gp.ok("score", "--as-of", "2026-06-30")
+    gp.ok("case", "handover", "--out", str(tmp_path / "handover"))
+    [case] = json.loads(gp.ok("cases", "--json").output)
+    out = tmp_path / "out"
+    gp.ok("report", "--out", str(out), "--by-unit")
+    [reply] = out.glob("govpulse-notices-*/*-回执.xlsx")
+    mine = reply.with_name("001-mine-回执.xlsx")  # a file the office put there: not govpulse's, kept
+    mine.write_bytes(b"not a workbook")
+
+    # Disputed: on the office's list, nothing for the unit to answer. Writing the Word notices alone
+    # removes the old sheet, keeps the HTML notices and the office's own file.
+    gp.ok("case", "claim", case["code"], "--action", "disputed", "--note", "账号仍在更新")
+    gp.ok("report", "--out", str(out), "--docx")
+    assert not reply.exists() and mine.exists()
+    [notice] = out.glob("govpulse-notices-*/*-水务局.html")
+    assert case["code"] in notice.read_text(encoding="utf-8")  # the earlier writing's notice, untouched
+    [word] = out.glob("govpulse-notices-*/*-水务局.docx")
+    text = docx_text(word)
+    assert case["code"] in text and "有异议" in text and "回执" not in text
