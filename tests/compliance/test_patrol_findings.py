@@ -25,12 +25,16 @@ def compliance_server() -> Iterator[SimulatorHandle]:
         yield sim
 
 
-@pytest.fixture
-def office(compliance_server: SimulatorHandle, tmp_path: Path) -> Crawl:
-    crawl = make_crawl(compliance_server, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
+def configured(sim: SimulatorHandle, tmp_path: Path, db_url: str) -> Crawl:
+    crawl = make_crawl(sim, tmp_path, db_url)
     (tmp_path / "leaders.toml").write_text(LEADER_RULES, encoding="utf-8")
     crawl.configure(extra='[compliance]\nrule_files = ["leaders.toml"]\nlink_timeout = 2\n')
     return crawl
+
+
+@pytest.fixture
+def office(compliance_server: SimulatorHandle, tmp_path: Path) -> Crawl:
+    return configured(compliance_server, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
 
 
 def findings(office: Crawl, *args: str) -> list[dict]:
@@ -115,8 +119,9 @@ def score(office: Crawl) -> dict:
 
 
 def test_a_confirmed_finding_opens_a_case_the_next_patrol_confirms(
-    office: Crawl, compliance_server: SimulatorHandle
+    compliance_server: SimulatorHandle, db_url: str, tmp_path: Path
 ) -> None:
+    office = configured(compliance_server, tmp_path, db_url)
     office.patrol()
     rows = findings(office)
     banned = next(r for r in rows if r["check"] == "banned")
