@@ -139,6 +139,7 @@ def test_a_confirmed_finding_opens_a_case_the_next_patrol_confirms(
     assert "13912345678" not in json.dumps(cases, ensure_ascii=False)  # personal data stays masked
     shown = office.run("--lang", "en", "case", "show", case["code"])
     assert "correct or delete the post" in shown.stdout, shown.stdout + shown.stderr
+    assert f"finding #{banned['id']}" in shown.stdout  # the timeline names the finding
 
     # The same finding never opens a second case; dismissed before hand-over, its case is cleared.
     assert "opened" not in score(office)
