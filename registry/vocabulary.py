@@ -78,10 +78,29 @@ CHANGES = ("new", "unchanged", "newly_flagged", "still_flagged", "changed", "rec
 ACTIONS = ("keep", "merge", "close", "revive", "over_quota")
 
 # Rectification cases (一表通, registry/cases/). The problem a case is about: a verdict status, a rule's
-# flag, or the consolidation plan's merge or close.
-CASE_KINDS = ("zombie", "dormant", "shell", "unreachable", "closed_but_posting", "merge", "close", "duplicate")
+# flag, the consolidation plan's merge or close, or a compliance finding a person confirmed.
+CASE_KINDS = (
+    "zombie",
+    "dormant",
+    "shell",
+    "unreachable",
+    "closed_but_posting",
+    "merge",
+    "close",
+    "duplicate",
+    "compliance",
+)
 # What the unit must do about it.
-CASE_REMEDIES = ("resume_or_close", "improve_or_merge", "verify_status", "stop_or_reopen", "merge", "close", "dedupe")
+CASE_REMEDIES = (
+    "resume_or_close",
+    "improve_or_merge",
+    "verify_status",
+    "stop_or_reopen",
+    "merge",
+    "close",
+    "dedupe",
+    "correct_or_delete",
+)
 # Where a case stands. 排查 found; 移交 handed_over; 处置 awaiting_recheck (a claim waits for the next patrol)
 # and disputed (a person decides); 追责 overdue, then escalated after the grace period; closed with an
 # outcome. 通报 is the bulletin's mark (published_at), over any stage.

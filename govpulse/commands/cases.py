@@ -163,6 +163,13 @@ def _evidence_text(data: dict[str, Any]) -> str:
                 f"new post {post['post_id']} ({fmt_time(post['published_at'])})",
             )
         )
+    if data.get("finding_id") is not None:  # a compliance case: the finding it was opened from
+        parts.append(L(f"合规问题 #{data['finding_id']}", f"finding #{data['finding_id']}"))
+        if data.get("check"):
+            parts.append(f"{label('compliance_check', data['check'])} ({label('severity', data['severity'])})")
+        for key in ("rule", "context", "post_url"):
+            if data.get(key):
+                parts.append(str(data[key]))
     for key, zh, en in (
         ("status", "研判", "status"),
         ("days_silent", "未更新天数", "days silent"),

@@ -1,6 +1,7 @@
 """What the case step reads of a score run: the problems it found, their evidence, and the facts of the
 accounts whose cases may close. The one place where cases read the scorer's stored verdicts (each run's as
-registry.scoring.history.verdicts_at gives them: the history keeps only transitions) and plan.
+registry.scoring.history.verdicts_at gives them: the history keeps only transitions) and plan, and the
+compliance findings a person confirmed (registry.compliance.findings.case_candidates).
 
 The problems of a run are read as plain rows (no JSON decoded, times as epoch seconds): a run of 100,000
 accounts has tens of thousands, nearly all already on an open case. Evidence is read only for the few
@@ -16,8 +17,11 @@ from typing import Any
 
 from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
+from registry.compliance.findings import case_candidates
 from registry.models import Account, PlanItem
+from registry.models import Finding as ComplianceFinding
 from registry.scoring.history import verdicts_at
 from registry.scoring.rules import CLOSED, FLAGGED
 from registry.scoring.sql import epoch_seconds, raw_rows
@@ -28,8 +32,21 @@ GROUP = {"dormant": "silent", "zombie": "silent"}
 CHUNK = 5000
 
 
+COMPLIANCE = "compliance"
+
+
 def group(kind: str) -> str:
     return GROUP.get(kind, kind)
+
+
+def problem(kind: str, key: str) -> str:
+    """What makes two problems of an account the same one: the kind's group, except that each compliance
+    finding is a problem of its own (an account may have several findings, each with its case)."""
+    return key if kind == COMPLIANCE else group(kind)
+
+
+def finding_key(finding_id: int) -> str:
+    return f"finding:{finding_id}"
 
 
 @dataclass
@@ -39,6 +56,7 @@ class Finding:
     kind: str
     rule: str | None
     key: str  # what identifies this evidence (a withdrawn case is not reopened on the same)
+    proof: dict[str, Any] | None = None  # the evidence, when read with the problem (compliance findings)
 
 
 @dataclass
@@ -219,3 +237,60 @@ def account_facts(conn: Connection, run_id: int, account_ids: list[int]) -> dict
                 target_status=r["target_status"],
             )
     return facts
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def compliance_findings(conn: Connection) -> list[Finding]:
+    """The confirmed compliance findings still standing, one problem each, with their evidence: the check,
+    severity, rule and its source, the post (link, time) and the matched text with its context (personal
+    data stored masked), and who confirmed it. A person reviews each, so they are few."""
+    rows = case_candidates(Session(bind=conn))
+    return [
+        Finding(
+            r["account_id"],
+            r["org_id"],
+            COMPLIANCE,
+            r["check"],
+            finding_key(r["id"]),
+            {
+                "finding_id": r["id"],
+                "check": r["check"],
+                "severity": r["severity"],
+                "rule": r["rule"],
+                "rule_file": r["rule_file"],
+                "rule_source": r["rule_source"],
+                "post_url": r["post_url"],
+                "post_published_at": _iso(r["post_published_at"]),
+                "match": r["match"],
+                "context": r["context"],
+                "detail": r["detail"],
+                "reviewed_at": _iso(r["reviewed_at"]),
+                "reviewed_by": r["reviewed_by"],
+            },
+        )
+        for r in rows
+    ]
+
+
+@dataclass
+class FindingState:
+    status: str
+    last_seen_at: datetime | None
+    reviewed_by: str | None
+    note: str | None
+
+
+def finding_states(conn: Connection, finding_ids: list[int]) -> dict[int, FindingState]:
+    """Where each of these compliance findings stands now (absent: deleted with its post)."""
+    f = ComplianceFinding.__table__
+    out: dict[int, FindingState] = {}
+    for start in range(0, len(finding_ids), CHUNK):
+        stmt = select(f.c.id, f.c.status, f.c.last_seen_at, f.c.reviewed_by, f.c.note).where(
+            f.c.id.in_(finding_ids[start : start + CHUNK])
+        )
+        for fid, status, seen, by, note in conn.execute(stmt):
+            out[fid] = FindingState(status, _time(seen), by, note)
+    return out

@@ -20,7 +20,18 @@ from sqlalchemy.sql import bindparam
 
 from registry.bulk import insert_many
 from registry.scoring.sql import raw_rows
-from registry.cases.findings import Facts, Finding, account_facts, evidence, group, run_findings
+from registry.cases.findings import (
+    COMPLIANCE,
+    Facts,
+    Finding,
+    FindingState,
+    account_facts,
+    compliance_findings,
+    evidence,
+    finding_states,
+    problem,
+    run_findings,
+)
 from registry.cases.settings import CaseSettings
 from registry.db import one_writer_at_a_time
 from registry.errors import NotFoundError
@@ -40,6 +51,7 @@ REMEDY = {
     "merge": "merge",
     "close": "close",
     "duplicate": "dedupe",
+    "compliance": "correct_or_delete",
 }
 GONE = ("gone", "not_found")
 READ = ("ok", "empty")
@@ -185,7 +197,7 @@ class _Writes:
         self.run_id, self.now = run_id, now
         self.events: list[tuple[Any, ...]] = []
         self.counts: Counter[str] = Counter()
-        self.closed: dict[str, list[int]] = {"cleared": [], "confirmed": []}
+        self.closed: dict[str, list[int]] = {"cleared": [], "confirmed": [], "withdrawn": []}
         self.rejected: list[int] = []
         self.keys: list[dict[str, Any]] = []
 
@@ -222,14 +234,14 @@ def _open_cases(conn: Connection) -> list[_Open]:
 
 
 def _withdrawn(conn: Connection, account_ids: list[int]) -> set[tuple[int, str, str]]:
-    """(account, problem group, evidence key) of the withdrawn cases of these accounts."""
+    """(account, problem, evidence key) of the withdrawn cases of these accounts."""
     c = RectificationCase.__table__
     out: set[tuple[int, str, str]] = set()
     for start in range(0, len(account_ids), CHUNK):
         stmt = select(c.c.account_id, c.c.kind, c.c.evidence_key).where(
             c.c.outcome == "withdrawn", c.c.account_id.in_(account_ids[start : start + CHUNK])
         )
-        out.update((a, group(k), key) for a, k, key in raw_rows(conn, stmt))
+        out.update((a, problem(k, key), key) for a, k, key in raw_rows(conn, stmt))
     return out
 
 
@@ -257,7 +269,7 @@ def _open_new(
             f.org_id,
             f.kind,
             f.rule,
-            proof.get((f.account_id, f.kind), {}),
+            _proof(f, proof),
             f.key,
             REMEDY[f.kind],
             "found",
@@ -278,7 +290,36 @@ def _open_new(
         )
     )
     for i, f in enumerate(new):
-        w.event(ids[first + i], "opened", "found", proof.get((f.account_id, f.kind), {}))
+        w.event(ids[first + i], "opened", "found", _proof(f, proof))
+
+
+def _proof(f: Finding, proof: dict[tuple[int, str], dict[str, Any]]) -> dict[str, Any]:
+    return f.proof if f.proof is not None else proof.get((f.account_id, f.kind), {})
+
+
+def _finding_id(case: _Open) -> int:
+    return int(case.key.removeprefix("finding:"))
+
+
+def _recheck_compliance(case: _Open, state: FindingState | None, w: _Writes) -> None:
+    """A compliance case against its finding now: fixed by a patrol (the post corrected or deleted) confirms
+    it; dismissed as a false positive clears it before hand-over, and after it withdraws it (a person
+    decided); still confirmed and seen again by a patrol after the unit's claim rejects the claim."""
+    if state is None or case.stage == "disputed":
+        return  # a post deleted with its findings says nothing; a dispute a person decides
+    data = {"finding_id": _finding_id(case), "finding_status": state.status}
+    if state.status == "fixed":
+        w.closed["confirmed"].append(case.id)
+        w.event(case.id, "confirmed", "closed", {**data, "why": "finding_fixed"})
+    elif state.status == "false_positive":
+        outcome = "cleared" if case.stage == "found" else "withdrawn"
+        w.closed[outcome].append(case.id)
+        w.event(case.id, outcome, "closed", {**data, "reviewed_by": state.reviewed_by}, note=state.note)
+    elif case.stage == "awaiting_recheck" and state.status == "confirmed":
+        claimed_at, seen = _aware(case.claimed_at), _aware(state.last_seen_at)
+        if claimed_at is not None and seen is not None and seen > claimed_at:
+            w.rejected.append(case.id)
+            w.event(case.id, "rejected", "handed_over", {**data, "why": "still_firing"})
 
 
 def _recheck(case: _Open, firing: bool, f: Facts, post: dict[str, Any] | None, w: _Writes) -> None:
@@ -355,37 +396,42 @@ def update_cases(
             raise NotFoundError(L(f"没有研判 #{run_id}", f"no score run #{run_id}"))
         when = as_utc(as_of) if as_of is not None else as_utc(run_as_of)
         w = _Writes(run_id, when)
-        findings = {(f.account_id, group(f.kind)): f for f in run_findings(conn, run_id)}
+        findings = {(f.account_id, problem(f.kind, f.key)): f for f in run_findings(conn, run_id)}
+        findings.update({(f.account_id, problem(f.kind, f.key)): f for f in compliance_findings(conn)})
         cases = _open_cases(conn)
-        by_key = {(case.account_id, group(case.kind)): case for case in cases}
+        by_key = {(case.account_id, problem(case.kind, case.key)): case for case in cases}
 
         # The open cases: still found (last seen now; new evidence when it changed), or to recheck.
         seen: list[int] = []
         changed: list[tuple[_Open, Finding]] = []
         recheck: list[_Open] = []
+        recheck_compliance: list[_Open] = []
         for case in cases:
-            finding = findings.get((case.account_id, group(case.kind)))
+            finding = findings.get((case.account_id, problem(case.kind, case.key)))
             if finding is not None:
                 seen.append(case.id)
                 if finding.key != case.key:
                     changed.append((case, finding))
             if finding is None or case.stage == "awaiting_recheck":
-                recheck.append(case)
+                (recheck_compliance if case.kind == COMPLIANCE else recheck).append(case)
         facts = account_facts(conn, run_id, sorted({case.account_id for case in recheck}))
         posts = _posts_after_handover(conn, as_utc(run_as_of), [case.id for case in recheck if case.stage != "found"])
         for case in recheck:
             f = facts.get(case.account_id)
             if f is not None:  # else the run did not judge this account (scoped to other units)
-                _recheck(case, (case.account_id, group(case.kind)) in findings, f, posts.get(case.id), w)
+                _recheck(case, (case.account_id, problem(case.kind, case.key)) in findings, f, posts.get(case.id), w)
+        states = finding_states(conn, sorted(_finding_id(case) for case in recheck_compliance))
+        for case in recheck_compliance:
+            _recheck_compliance(case, states.get(_finding_id(case)), w)
 
         # New problems, unless a withdrawn case had the same evidence.
         fresh = [f for key, f in findings.items() if key not in by_key]
         withdrawn = _withdrawn(conn, sorted({f.account_id for f in fresh}))
-        new = [f for f in fresh if (f.account_id, group(f.kind), f.key) not in withdrawn]
-        proof = evidence(conn, run_id, new + [f for _, f in changed])
+        new = [f for f in fresh if (f.account_id, problem(f.kind, f.key), f.key) not in withdrawn]
+        proof = evidence(conn, run_id, [f for f in new + [f for _, f in changed] if f.proof is None])
         for case, finding in changed:
             w.keys.append({"case_id": case.id, "v_key": finding.key})
-            w.event(case.id, "evidence", case.stage, proof.get((finding.account_id, finding.kind), {}))
+            w.event(case.id, "evidence", case.stage, _proof(finding, proof))
 
         _update_ids(conn, seen, last_seen_run_id=run_id, last_seen_at=w.now)
         if w.keys:

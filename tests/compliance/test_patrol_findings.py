@@ -25,12 +25,16 @@ def compliance_server() -> Iterator[SimulatorHandle]:
         yield sim
 
 
-@pytest.fixture
-def office(compliance_server: SimulatorHandle, tmp_path: Path) -> Crawl:
-    crawl = make_crawl(compliance_server, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
+def configured(sim: SimulatorHandle, tmp_path: Path, db_url: str) -> Crawl:
+    crawl = make_crawl(sim, tmp_path, db_url)
     (tmp_path / "leaders.toml").write_text(LEADER_RULES, encoding="utf-8")
     crawl.configure(extra='[compliance]\nrule_files = ["leaders.toml"]\nlink_timeout = 2\n')
     return crawl
+
+
+@pytest.fixture
+def office(compliance_server: SimulatorHandle, tmp_path: Path) -> Crawl:
+    return configured(compliance_server, tmp_path, f"sqlite:///{tmp_path / 'govpulse.db'}")
 
 
 def findings(office: Crawl, *args: str) -> list[dict]:
@@ -99,3 +103,56 @@ def test_a_false_positive_stays_quiet_and_an_edited_post_is_fixed(
     assert after[banned["id"]]["status"] == "fixed"
     assert {r["status"] for i, r in after.items() if i not in (quiet["id"], banned["id"])} == {"open"}
     assert findings(office, "--status", "fixed") == [after[banned["id"]]]
+
+
+def compliance_cases(office: Crawl) -> dict[int, dict]:
+    """The compliance cases by the finding each was opened from."""
+    done = office.run("cases", "--json", "--kind", "compliance")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {c["evidence"]["finding_id"]: c for c in json.loads(done.stdout)}
+
+
+def score(office: Crawl) -> dict:
+    done = office.run("score", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)["cases"]["counts"]
+
+
+def test_a_confirmed_finding_opens_a_case_the_next_patrol_confirms(
+    compliance_server: SimulatorHandle, db_url: str, tmp_path: Path
+) -> None:
+    office = configured(compliance_server, tmp_path, db_url)
+    office.patrol()
+    rows = findings(office)
+    banned = next(r for r in rows if r["check"] == "banned")
+    personal = next(r for r in rows if r["check"] == "personal_data")
+    for row in (banned, personal):
+        done = office.run("findings", "review", str(row["id"]), "--confirm")
+        assert done.returncode == 0, done.stderr
+    assert score(office)["opened"] >= 2
+    cases = compliance_cases(office)
+    assert set(cases) == {banned["id"], personal["id"]}  # open findings open nothing
+    case = cases[banned["id"]]
+    assert case["stage"] == "found" and case["action_required"] == "correct_or_delete"
+    assert case["rule"] == "banned" and case["evidence"]["severity"] == banned["severity"]
+    assert case["evidence"]["post_url"] == banned["post_url"] and case["evidence"]["context"] == banned["context"]
+    assert "13912345678" not in json.dumps(cases, ensure_ascii=False)  # personal data stays masked
+    shown = office.run("--lang", "en", "case", "show", case["code"])
+    assert "correct or delete the post" in shown.stdout, shown.stdout + shown.stderr
+    assert f"finding #{banned['id']}" in shown.stdout  # the timeline names the finding
+
+    # The same finding never opens a second case; dismissed before hand-over, its case is cleared.
+    assert "opened" not in score(office)
+    done = office.run("findings", "review", str(personal["id"]), "--false-positive", "--note", "已脱敏")
+    assert done.returncode == 0, done.stderr
+    assert score(office)["cleared"] == 1
+    cleared = compliance_cases(office)[personal["id"]]
+    assert (cleared["stage"], cleared["outcome"]) == ("closed", "cleared")
+
+    # The unit corrects the post: the next patrol marks the finding fixed, and the score run confirms the case.
+    assert fetch(compliance_server.base_url, "/__edit", method="POST").status == 200
+    office.patrol()
+    assert score(office)["confirmed"] == 1
+    fixed = compliance_cases(office)[banned["id"]]
+    assert (fixed["code"], fixed["stage"], fixed["outcome"]) == (case["code"], "closed", "confirmed")
+    assert len(compliance_cases(office)) == 2
