@@ -43,6 +43,7 @@ from registry.ledger import ImportSummary
 from registry.models import AccountSnapshot, FetchOutcome, Patrol, Post
 from registry.patrol_scope import PatrolScope
 from registry.policy import load_policy
+from registry.cases import case_settings, update_cases
 from registry.scoring import ScoreResult, run_scoring
 from registry.timeutil import utcnow
 
@@ -245,9 +246,11 @@ def run_demo(
                     f"scoring {len(runs)} weekly runs (simulated time; the last is this patrol)",
                 )
             )
-            for week in runs[:-1]:
-                run_scoring(engine, policy=policy, as_of=week)
+            cases = case_settings(settings)
+            for week in runs[:-1]:  # each run followed by its case step, as `govpulse score` does
+                update_cases(engine, settings=cases, run_id=run_scoring(engine, policy=policy, as_of=week).run_id)
             score = run_scoring(engine, policy=policy, as_of=as_of)
+            update_cases(engine, settings=cases, run_id=score.run_id)
             report = build_report(engine, settings, out_dir=out_dir / "reports", lang=lang, as_of=as_of)
         finally:
             engine.dispose()

@@ -68,6 +68,13 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
         trend = connection.execute(
             "SELECT count(*) FROM score_run WHERE json_extract(summary, '$.accounts') = 300"
         ).fetchone()[0]
+        # Each run is followed by its case step: every zombie of the last run has its one open case.
+        zombies_without_case = connection.execute(
+            "SELECT count(*) FROM latest_verdict v WHERE v.status = 'zombie' AND v.registry_status = 'active'"
+            " AND NOT EXISTS (SELECT 1 FROM rectification_case c WHERE c.account_id = v.account_id"
+            " AND c.kind IN ('zombie', 'dormant') AND c.stage != 'closed')"
+        ).fetchone()[0]
+        codes = [row[0] for row in connection.execute("SELECT code FROM rectification_case WHERE stage != 'closed'")]
     finally:
         connection.close()
     reachable = [t for t in truth if t["patrols_needed"] == 1]
@@ -82,6 +89,8 @@ def test_the_demo_runs_end_to_end_without_touching_the_office_registry(tmp_path:
     assert "scoring 5 weekly runs" in done.stderr
     html = Path(report.group(1)).read_text(encoding="utf-8")
     assert "(Runs: 5)" in html and 'class="chart rate-chart"' in html
+    assert zombies_without_case == 0 and codes
+    assert f'data-case="{codes[0]}"' in html  # the report's case ledger lists them
 
 
 def test_a_demo_folder_is_cleared_for_the_next_run(tmp_path: Path) -> None:
