@@ -141,6 +141,8 @@ def build_report(
         letter = letterhead(conf)
         notice_dir = folder / notice_folder(stem)
         notices = _with_cases(staged, engine, data, t, notice_dir) if by_unit or docx else []
+        for n in notices:  # each unit's confirmed compliance findings (its HTML notice reads them from ctx)
+            n["findings"] = [f for f in ctx["checks"].confirmed if f["top_id"] == n["top_id"]]
         if by_unit:
             paths = _notices(staged, paths, folder, stem, notices, data, t, common, deadline=deadline, letter=letter)
         if docx:

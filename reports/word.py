@@ -434,6 +434,33 @@ def write_unit_notice(
             ],
             size=8,
         )
+    if n.get("findings"):
+        _heading(doc, t("section.checks"))
+        add_table(
+            doc,
+            [
+                t("col.account"),
+                t("checks.col_posted"),
+                t("checks.col_check"),
+                t("checks.col_severity"),
+                t("checks.col_match"),
+                t("checks.col_context"),
+                t("checks.col_rule"),
+            ],
+            [
+                [
+                    f["account_name"],
+                    fmt_dt(f["post_published_at"]),
+                    t.maybe(f"compliance_check.{f['check']}"),
+                    t.maybe(f"severity.{f['severity']}"),
+                    f["match"],
+                    f["context"],
+                    f["rule"],
+                ]
+                for f in n["findings"]
+            ],
+            size=8,
+        )
     if n["plan"]:
         _heading(doc, t("notice.plan"))
         add_table(

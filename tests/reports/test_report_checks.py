@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
@@ -86,5 +87,11 @@ def test_the_section_counts_per_unit_and_lists_the_confirmed(sqlite_scenario: Sc
     assert [texts(tr.xpath("td"))[5] for tr in own.xpath(".//table[@class='checks-confirmed']/tbody/tr")] == [
         "139****5678"
     ]
+    # The unit's Word notice lists its own confirmed findings too, masked, and no other unit's.
+    words = make_report(sqlite_scenario, docx=True)
+    by_name = {p.name: p for p in words.unit_docx}
+    own_docx = next(p for name, p in by_name.items() if "区卫健委" in name)
+    cells = [c.text for table in Document(str(own_docx)).tables for row in table.rows for c in row.cells]
+    assert "139****5678" in cells and "北韩" not in cells and "13912345678" not in cells
     english = parse(make_report(sqlite_scenario, lang="en").html)
     assert "Compliance checks" in texts(english.xpath("//section[@id='checks']/h2"))
