@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from govpulse.commands.report import document_options
 from govpulse.context import app
 from registry.i18n import L
 from registry.periods import parse_period
@@ -19,20 +20,7 @@ from registry.periods import parse_period
     metavar="PERIOD",
     help="The month (2026-11) or quarter (2026Q4) the bulletin covers (default: the previous month).",
 )
-@click.option("--org", metavar="UNIT", help="Only this unit and the units below it (id or exact name).")
-@click.option(
-    "--lang",
-    "doc_lang",
-    type=click.Choice(["zh", "en"]),
-    help="Language of the bulletin (default: report.lang of the configuration, zh).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write into (default: report.out_dir of the configuration).",
-)
+@document_options("doc_lang", "bulletin")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written and recorded as JSON.")
 def bulletin_cmd(
     period: str | None, org: str | None, doc_lang: str | None, out_dir: Path | None, as_json: bool

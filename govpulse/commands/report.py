@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,21 +13,36 @@ from registry.i18n import L
 from registry.timeutil import parse_as_of
 
 
+def document_options(lang_dest: str, what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--out, --org and --lang of the commands that write the office's documents (report, bulletin)."""
+
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(
+            (
+                click.option(
+                    "--out",
+                    "out_dir",
+                    metavar="DIR",
+                    type=click.Path(file_okay=False, path_type=Path),
+                    help="Folder to write into (default: report.out_dir of the configuration).",
+                ),
+                click.option("--org", metavar="UNIT", help="Only this unit and the units below it (id or exact name)."),
+                click.option(
+                    "--lang",
+                    lang_dest,
+                    type=click.Choice(["zh", "en"]),
+                    help=f"Language of the {what} (default: report.lang of the configuration, zh).",
+                ),
+            )
+        ):
+            func = option(func)
+        return func
+
+    return add
+
+
 @click.command("report")
-@click.option(
-    "--out",
-    "out_dir",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write into (default: report.out_dir of the configuration).",
-)
-@click.option("--org", metavar="UNIT", help="Only this unit and the units below it (id or exact name).")
-@click.option(
-    "--lang",
-    "report_lang",
-    type=click.Choice(["zh", "en"]),
-    help="Language of the report (default: report.lang of the configuration, zh).",
-)
+@document_options("report_lang", "report")
 @click.option(
     "--as-of", "as_of", metavar="DATE", help="Report the latest score run judged on or before DATE (default now)."
 )
