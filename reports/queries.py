@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -30,6 +31,7 @@ from sqlalchemy.sql.selectable import CTE
 from sqlmodel import Session
 
 from registry.db import reading
+from reports.gcpause import collector_paused
 from registry.errors import GovpulseError
 from registry.i18n import L
 from registry.models import (
@@ -503,24 +505,27 @@ def _latest_outcome_id(run: RunRow, ver: Any) -> Any:
 
 
 # The account's latest fetch outcome known when the run was made, read with its row (crawl problems and
-# the sources are tallied from it): (outcome id, outcome, http status, reason, source, fetched at).
-Fetch = tuple[int | None, str | None, int | None, str | None, str | None, datetime | None]
+# the sources are tallied from it): (outcome id, outcome, http status, reason, source, fetched at as stored).
+Fetch = tuple[int | None, str | None, int | None, str | None, str | None, Any]
 
 
 @dataclass
 class RunPass:
     """What one pass over the run's accounts in scope gives: the rows in service (for the table), the
-    merged and closed ones apart, and each in-service account's latest fetch outcome (same order)."""
+    merged and closed ones apart, and from the accounts' latest fetch outcomes the crawl problems and
+    the sources."""
 
     accounts: list[AccountRow]
     retired: list[AccountRow]
-    fetches: list[Fetch]
+    problems: list[ProblemRow]
+    sources: list[SourceRow]
 
 
-def account_rows(conn: Connection, tree: CTE, run: RunRow) -> RunPass:
+def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True) -> RunPass:
     """Every account in scope with its verdict, evidence, previous status and latest fetch outcome (for
     the interactive table, the crawl problems and the sources), and apart the merged and closed ones:
-    all from one pass over the run, read as the driver gives them (a hundred thousand rows)."""
+    all from one pass over the run, read as the driver gives them (a hundred thousand rows). The crawl
+    problems are ordered as the database would (`nulls_first`: never fetched first, as SQLite sorts)."""
     ver = verdicts(conn, run["id"])
     frm = (
         ver.join(ACC, ACC.c.id == ver.c.account_id)
@@ -569,7 +574,7 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow) -> RunPass:
     n = len(keys)
     rows = raw_rows(conn, q)
     if not rows:
-        return RunPass([], [], [])
+        return RunPass([], [], [], [])
     # Column by column (C loops over a hundred thousand values, not Python code per value and row).
     columns: list[Any] = list(zip(*rows, strict=True))
     del rows
@@ -583,21 +588,15 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow) -> RunPass:
     at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
     columns[at_flags] = list(map(_flags_reader(), columns[at_flags]))
     columns[at_last] = list(map(_aware, columns[at_last]))
-    at_fetched = len(names) - 1
-    columns[at_fetched] = list(map(_aware, columns[at_fetched]))
-    accounts: list[AccountRow] = []
+    accounts: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
+    fetches: list[Fetch] = list(zip(*columns[n:], strict=True))
     retired: list[AccountRow] = []
-    fetches: list[Fetch] = []
-    for values, fetch, registry in zip(
-        zip(*columns[:n], strict=True), zip(*columns[n:], strict=True), columns[at_registry], strict=True
-    ):
-        row = dict(zip(keys, values, strict=True))
-        if registry in RETIRED:
-            retired.append(row)  # type: ignore[arg-type]
-        else:
-            accounts.append(row)  # type: ignore[arg-type]
-            fetches.append(fetch)
-    return RunPass(accounts, retired, fetches)
+    if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
+        in_service = [registry not in RETIRED for registry in columns[at_registry]]
+        retired = [r for r, keep in zip(accounts, in_service, strict=True) if not keep]
+        accounts = [r for r, keep in zip(accounts, in_service, strict=True) if keep]
+        fetches = [f for f, keep in zip(fetches, in_service, strict=True) if keep]
+    return RunPass(accounts, retired, crawl_problems(accounts, fetches, nulls_first), sources_used(accounts, fetches))
 
 
 def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
@@ -706,7 +705,7 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]
     return rows
 
 
-def crawl_problems(run_pass: RunPass, *, nulls_first: bool = True) -> list[ProblemRow]:
+def crawl_problems(accounts: list[AccountRow], fetches: list[Fetch], nulls_first: bool = True) -> list[ProblemRow]:
     """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason:
     by outcome ("never fetched" first where the database sorts NULL first), then as the table."""
     rows = [
@@ -722,21 +721,20 @@ def crawl_problems(run_pass: RunPass, *, nulls_first: bool = True) -> list[Probl
             http_status=http_status,
             reason=reason,
             source=source,
-            fetched_at=fetched_at,
+            fetched_at=_aware(fetched_at),
         )
-        for r, (outcome_id, outcome, http_status, reason, source, fetched_at) in zip(
-            run_pass.accounts, run_pass.fetches, strict=True
-        )
+        for r, (outcome_id, outcome, http_status, reason, source, fetched_at) in zip(accounts, fetches, strict=True)
         if outcome_id is None or (outcome is not None and outcome not in READ_OUTCOMES)
     ]
     rows.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
     return rows
 
 
-def sources_used(run_pass: RunPass) -> list[SourceRow]:
-    """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
+def sources_used(accounts: list[AccountRow], fetches: list[Fetch]) -> list[SourceRow]:
+    """How the accounts in scope were last fetched: per platform and source, with the fetch time span
+    (stored times compared as stored: SQLite's text sorts as the times do)."""
     spans: dict[tuple[str, str | None], list[Any]] = {}
-    for r, (_, _, _, _, source, fetched_at) in zip(run_pass.accounts, run_pass.fetches, strict=True):
+    for r, (_, _, _, _, source, fetched_at) in zip(accounts, fetches, strict=True):
         span = spans.get((r["platform"], source))
         if span is None:
             spans[(r["platform"], source)] = [1, fetched_at, fetched_at]
@@ -748,7 +746,7 @@ def sources_used(run_pass: RunPass) -> list[SourceRow]:
             if span[2] is None or fetched_at > span[2]:
                 span[2] = fetched_at
     return [
-        SourceRow(platform=platform, source=source, count=n, first_fetch=lo, last_fetch=hi)
+        SourceRow(platform=platform, source=source, count=n, first_fetch=_aware(lo), last_fetch=_aware(hi))
         for (platform, source), (n, lo, hi) in sorted(spans.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
     ]
 
@@ -777,7 +775,7 @@ def load_report_data(
     engine: Engine, *, org: str | None = None, as_of: datetime | None = None, trend_runs: int = 12
 ) -> ReportData:
     """All the rows of one report, read in one transaction (a consistent snapshot)."""
-    with reading(engine) as conn:
+    with collector_paused(), reading(engine) as conn:
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
         if not runs:
@@ -785,7 +783,7 @@ def load_report_data(
         run, prev = runs[0], (runs[1] if len(runs) > 1 else None)
         tree = org_tree(scope)
         prev_id = prev["id"] if prev else None
-        run_pass = account_rows(conn, tree, run)
+        run_pass = account_rows(conn, tree, run, nulls_first=conn.dialect.name != "postgresql")
         accounts, retired = run_pass.accounts, run_pass.retired
         counts, moves, unit_counts = _tally(accounts)
         shown = runs[:trend_runs]
@@ -826,8 +824,8 @@ def load_report_data(
             units=unit_league(unit_counts, prev_units if prev_id is not None else None),
             accounts=accounts,
             plan=plan,
-            problems=crawl_problems(run_pass, nulls_first=conn.dialect.name != "postgresql"),
-            sources=sources_used(run_pass),
+            problems=run_pass.problems,
+            sources=run_pass.sources,
             retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
             prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])
