@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any, TypedDict
 
 from sqlalchemy import Integer, Text, case, cast, func, literal_column, or_, select
@@ -46,7 +47,7 @@ from registry.models import (
 )
 from registry.orgs import find_org
 from registry.scoring.history import verdicts_at
-from registry.scoring.sql import in_ids, raw_rows
+from registry.scoring.sql import in_ids
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
 from registry.timeutil import not_after_now, to_local
 from registry.vocabulary import READ_OUTCOMES
@@ -509,6 +510,21 @@ def _latest_outcome_id(run: RunRow, ver: Any) -> Any:
 Fetch = tuple[int | None, str | None, int | None, str | None, str | None, Any]
 
 
+CHUNK = 5000  # rows read from the driver at a time
+
+
+def _driver_chunks(conn: Connection, stmt: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a statement as the driver gives them (SQLAlchemy binds the parameters, but makes no
+    row objects and processes no values), a chunk at a time: a hundred thousand are never all held."""
+    result = conn.execute(stmt)
+    try:
+        cursor = result.cursor  # type: ignore[attr-defined]
+        while chunk := cursor.fetchmany(CHUNK):
+            yield chunk
+    finally:
+        result.close()
+
+
 @dataclass
 class RunPass:
     """What one pass over the run's accounts in scope gives: the rows in service (for the table), the
@@ -572,31 +588,38 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
     names = [c.name for c in q.selected_columns]
     keys = names[: names.index("outcome_id")]
     n = len(keys)
-    rows = raw_rows(conn, q)
-    if not rows:
-        return RunPass([], [], [], [])
-    # Column by column (C loops over a hundred thousand values, not Python code per value and row).
-    columns: list[Any] = list(zip(*rows, strict=True))
-    del rows
-    # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per row:
-    # a hundred thousand rows would otherwise hold a million copies of a few hundred strings. A cache
-    # per column, so that 1 and 1.0 stay apart.
-    for k in SHARED_VALUES:
-        i = keys.index(k)
-        seen: dict[Any, Any] = {}
-        columns[i] = list(map(seen.setdefault, columns[i], columns[i]))
+    shared = [keys.index(k) for k in SHARED_VALUES] + list(range(n + 1, len(names) - 1))  # and the outcome's
+    seen: dict[int, dict[Any, Any]] = {i: {} for i in shared}
     at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
-    columns[at_flags] = list(map(_flags_reader(), columns[at_flags]))
-    columns[at_last] = list(map(_aware, columns[at_last]))
-    accounts: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
-    fetches: list[Fetch] = list(zip(*columns[n:], strict=True))
+    read_flags = _flags_reader()
+    accounts: list[AccountRow] = []
     retired: list[AccountRow] = []
-    if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
-        in_service = [registry not in RETIRED for registry in columns[at_registry]]
-        retired = [r for r, keep in zip(accounts, in_service, strict=True) if not keep]
-        accounts = [r for r, keep in zip(accounts, in_service, strict=True) if keep]
-        fetches = [f for f, keep in zip(fetches, in_service, strict=True) if keep]
-    return RunPass(accounts, retired, crawl_problems(accounts, fetches, nulls_first), sources_used(accounts, fetches))
+    problems: list[ProblemRow] = []
+    spans: dict[tuple[str, str | None], list[Any]] = {}
+    for chunk in _driver_chunks(conn, q):
+        # Column by column (C loops over the values, not Python code per value and row), a chunk at a
+        # time: the rows as the driver gives them are never all held at once.
+        columns: list[Any] = list(zip(*chunk, strict=True))
+        del chunk
+        # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per
+        # row: a hundred thousand rows would otherwise hold a million copies of a few hundred strings.
+        # A cache per column, so that 1 and 1.0 stay apart.
+        for i, cache in seen.items():
+            columns[i] = list(map(cache.setdefault, columns[i], columns[i]))
+        columns[at_flags] = list(map(read_flags, columns[at_flags]))
+        columns[at_last] = list(map(_aware, columns[at_last]))
+        rows: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
+        fetches: list[Fetch] = list(zip(*columns[n:], strict=True))
+        if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
+            in_service = [registry not in RETIRED for registry in columns[at_registry]]
+            retired += [r for r, keep in zip(rows, in_service, strict=True) if not keep]
+            rows = [r for r, keep in zip(rows, in_service, strict=True) if keep]
+            fetches = [f for f, keep in zip(fetches, in_service, strict=True) if keep]
+        accounts += rows
+        problems += crawl_problems(rows, fetches)
+        _tally_sources(spans, rows, fetches)
+    problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
+    return RunPass(accounts, retired, problems, sources_used(spans))
 
 
 def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
@@ -639,12 +662,13 @@ def _earlier_runs(
     steps: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * (len(runs) + 1))
     prev_at = bisect_right(runs, prev_id) - 1 if prev_id is not None else -1
     dropped = 0
-    rows = raw_rows(conn, q)
-    for i, (account_id, run_id, status, registry, platform, top_id, top_name) in enumerate(rows):
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        until = nxt[1] if nxt is not None and nxt[0] == account_id else None
+    held: Any = None  # the row before, whose holding ends where the account's next row begins
+
+    def add(row: Any, until: int | None) -> None:
+        nonlocal dropped
+        account_id, run_id, status, registry, platform, top_id, top_name = row
         if registry in RETIRED:
-            continue
+            return
         first = bisect_left(runs, run_id)
         last = len(runs) if until is None else bisect_left(runs, until)
         if first < last:
@@ -653,6 +677,14 @@ def _earlier_runs(
             cell[last] -= 1
             if first <= prev_at < last and account_id not in judged:
                 dropped += 1
+
+    for chunk in _driver_chunks(conn, q):
+        for row in chunk:
+            if held is not None:
+                add(held, row[1] if row[0] == held[0] else None)
+            held = row
+    if held is not None:
+        add(held, None)
     counts: dict[int, dict[tuple[int, str, str, str], int]] = defaultdict(lambda: defaultdict(int))
     for key, cell in steps.items():
         n = 0
@@ -705,10 +737,10 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]
     return rows
 
 
-def crawl_problems(accounts: list[AccountRow], fetches: list[Fetch], nulls_first: bool = True) -> list[ProblemRow]:
-    """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason:
-    by outcome ("never fetched" first where the database sorts NULL first), then as the table."""
-    rows = [
+def crawl_problems(accounts: list[AccountRow], fetches: list[Fetch]) -> list[ProblemRow]:
+    """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason,
+    in the order of `accounts`."""
+    return [
         ProblemRow(
             account_id=r["account_id"],
             name=r["name"],
@@ -726,14 +758,13 @@ def crawl_problems(accounts: list[AccountRow], fetches: list[Fetch], nulls_first
         for r, (outcome_id, outcome, http_status, reason, source, fetched_at) in zip(accounts, fetches, strict=True)
         if outcome_id is None or (outcome is not None and outcome not in READ_OUTCOMES)
     ]
-    rows.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
-    return rows
 
 
-def sources_used(accounts: list[AccountRow], fetches: list[Fetch]) -> list[SourceRow]:
-    """How the accounts in scope were last fetched: per platform and source, with the fetch time span
-    (stored times compared as stored: SQLite's text sorts as the times do)."""
-    spans: dict[tuple[str, str | None], list[Any]] = {}
+def _tally_sources(
+    spans: dict[tuple[str, str | None], list[Any]], accounts: list[AccountRow], fetches: list[Fetch]
+) -> None:
+    """Count the accounts per platform and source of their latest fetch, with the span of the fetch
+    times (stored times compared as stored: SQLite's text sorts as the times do)."""
     for r, (_, _, _, _, source, fetched_at) in zip(accounts, fetches, strict=True):
         span = spans.get((r["platform"], source))
         if span is None:
@@ -745,6 +776,10 @@ def sources_used(accounts: list[AccountRow], fetches: list[Fetch]) -> list[Sourc
                 span[1] = fetched_at
             if span[2] is None or fetched_at > span[2]:
                 span[2] = fetched_at
+
+
+def sources_used(spans: dict[tuple[str, str | None], list[Any]]) -> list[SourceRow]:
+    """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
     return [
         SourceRow(platform=platform, source=source, count=n, first_fetch=_aware(lo), last_fetch=_aware(hi))
         for (platform, source), (n, lo, hi) in sorted(spans.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
