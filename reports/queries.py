@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
 from datetime import UTC, datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypedDict
 
 from sqlalchemy import Integer, Text, case, cast, func, literal_column, or_, select
@@ -316,6 +316,23 @@ def org_tree(scope: ScopeRow) -> CTE:
         cast(tree.c.lvl + one, Integer),
     ).where(child.c.parent_id == tree.c.id, tree.c.lvl >= one)
     return tree.union_all(step)
+
+
+def unit_parents(conn: Connection) -> dict[int, int | None]:
+    """Every unit's parent (id -> parent id), for finding the report unit a row falls under."""
+    return dict(conn.execute(select(ORG.c.id, ORG.c.parent_id)).tuples().all())
+
+
+def top_of(parents: dict[int, int | None], tops: Iterable[int]) -> Callable[[int | None], int | None]:
+    """The unit of `tops` that a unit falls under (itself or the nearest above it), None if none."""
+    wanted = set(tops)
+
+    def find(org: int | None) -> int | None:
+        while org is not None and org not in wanted:
+            org = parents.get(org)
+        return org
+
+    return find
 
 
 def _in_scope(tree: CTE, verdict: Any) -> Any:
