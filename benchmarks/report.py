@@ -4,15 +4,17 @@
     .venv/bin/python -m benchmarks.report --accounts 6000
 
 Generates an SQLite database of its own (a city of districts, units and communities; accounts on three
-platforms; one patrol's fetch outcomes; several score runs of verdicts with evidence; a consolidation
-plan), by bulk inserts, then measures in the same process:
-  floor:   the verdicts of the run joined with their accounts, every column fetched (plain sqlite3)
+platforms; one patrol's fetch outcomes; several score runs of verdicts with evidence, stored as the
+scorer stores them: the latest verdicts whole, the history as changes; a consolidation plan), by bulk
+inserts, then measures in the same process:
+  floor:   the latest verdicts of the run joined with their accounts, every column fetched (plain sqlite3)
   queries: load_report_data() (every query of the report)
   html:    rendering the page (report.html with its data block)
   docx:    the 通报 draft and every unit's notice as Word documents (`report --docx`), against the html
   exports: the cells of the workbook and CSV, then the XLSX (xlsxwriter, constant memory) and the CSV, each alone
   build:   build_report() end to end (queries, HTML, latest.html, XLSX, CSV), and the file sizes
 and the peak memory (max RSS). Re-uses the database when it exists with the same sizes.
+With --page-only, only the floor, the queries and the page are measured.
 With --xlsx-alone FILE, only the report's workbook is written (rows read, cells, file), in a fresh process
 whose peak memory is its own.
 """

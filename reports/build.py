@@ -26,7 +26,7 @@ from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator
 from reports.compliance_checks import load_checks
-from reports.gcpause import collector_paused
+from registry.bulk import gc_paused
 from reports.inventory import load_inventory
 from reports.cases import REPLY_STAGES, notice_cases
 from reports.cases import ledger as case_ledger
@@ -179,6 +179,7 @@ def build_report(
     return paths
 
 
+@gc_paused()
 def report_page(
     engine: Engine,
     settings: Settings,
@@ -190,19 +191,6 @@ def report_page(
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The report's HTML page (with the inventory section read from the registry), the page context and
     what the notices share with it."""
-    with collector_paused():
-        return _report_page(engine, settings, data, t, generated_at=generated_at, exports=exports)
-
-
-def _report_page(
-    engine: Engine,
-    settings: Settings,
-    data: ReportData,
-    t: Translator,
-    *,
-    generated_at: datetime,
-    exports: list[tuple[str, str]],
-) -> tuple[str, dict[str, Any], dict[str, Any]]:
     conf = settings.report
     ctx = view.page_context(data, t, max_rows=int(conf.get("max_html_rows", 2000)))
     ctx["inventory"] = load_inventory(

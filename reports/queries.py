@@ -32,7 +32,7 @@ from sqlalchemy.sql.selectable import CTE
 from sqlmodel import Session
 
 from registry.db import reading
-from reports.gcpause import collector_paused
+from registry.bulk import gc_paused
 from registry.errors import GovpulseError
 from registry.i18n import L
 from registry.models import (
@@ -827,7 +827,7 @@ def load_report_data(
     engine: Engine, *, org: str | None = None, as_of: datetime | None = None, trend_runs: int = 12
 ) -> ReportData:
     """All the rows of one report, read in one transaction (a consistent snapshot)."""
-    with collector_paused(), reading(engine) as conn:
+    with gc_paused(), reading(engine) as conn:
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
         if not runs:
