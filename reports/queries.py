@@ -320,7 +320,7 @@ def org_tree(scope: ScopeRow) -> CTE:
 
 def unit_parents(conn: Connection) -> dict[int, int | None]:
     """Every unit's parent (id -> parent id), for finding the report unit a row falls under."""
-    return dict(conn.execute(select(ORG.c.id, ORG.c.parent_id)).tuples().all())
+    return dict(conn.execute(select(ORG.c.id, ORG.c.parent_id)).all())
 
 
 def top_of(parents: dict[int, int | None], tops: Iterable[int]) -> Callable[[int | None], int | None]:
@@ -748,7 +748,7 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]
     if others:  # an account of the plan owned outside the scope's tree: its status read apart
         ver = verdicts(conn, run_id)
         q_other = select(ver.c.account_id, ver.c.status).where(in_ids(ver.c.account_id, others, conn.dialect.name))
-        statuses = {**statuses, **dict(conn.execute(q_other).tuples().all())}
+        statuses = {**statuses, **dict(conn.execute(q_other).all())}
     for r in rows:
         r["status"] = statuses.get(r["account_id"])
     return rows
