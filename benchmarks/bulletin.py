@@ -44,7 +44,7 @@ def add_cases(path: Path, n_open: int, as_of: datetime) -> int:
     con.execute("DELETE FROM rectification_case")
     run = con.execute("SELECT max(id) FROM score_run").fetchone()[0]
     flagged = con.execute(
-        "SELECT v.account_id, a.org_id, v.status FROM verdict v JOIN account a ON a.id = v.account_id "
+        "SELECT v.account_id, a.org_id, v.status FROM latest_verdict v JOIN account a ON a.id = v.account_id "
         "WHERE v.run_id = ? AND v.status IN ('dormant', 'zombie', 'shell', 'unreachable') ORDER BY v.account_id",
         (run,),
     ).fetchall()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=4)
     args = parser.parse_args(argv)
     as_of = datetime(2026, 11, 27, 2, tzinfo=UTC)
-    source = Path(f"/tmp/govpulse-bench-bulletin-{args.accounts}-{args.runs}.db")  # a city of its own
+    source = Path(f"/tmp/govpulse-bench-bulletin-{args.accounts}-{args.runs}-v2.db")  # a city of its own
     if not source.exists():
         started = time.perf_counter()
         generate(source, args.accounts, args.runs, as_of)

@@ -4,15 +4,17 @@
     .venv/bin/python -m benchmarks.report --accounts 6000
 
 Generates an SQLite database of its own (a city of districts, units and communities; accounts on three
-platforms; one patrol's fetch outcomes; several score runs of verdicts with evidence; a consolidation
-plan), by bulk inserts, then measures in the same process:
-  floor:   the verdicts of the run joined with their accounts, every column fetched (plain sqlite3)
+platforms; one patrol's fetch outcomes; several score runs of verdicts with evidence, stored as the
+scorer stores them: the latest verdicts whole, the history as changes; a consolidation plan), by bulk
+inserts, then measures in the same process:
+  floor:   the latest verdicts of the run joined with their accounts, every column fetched (plain sqlite3)
   queries: load_report_data() (every query of the report)
   html:    rendering the page (report.html with its data block)
   docx:    the 通报 draft and every unit's notice as Word documents (`report --docx`), against the html
   exports: the cells of the workbook and CSV, then the XLSX (xlsxwriter, constant memory) and the CSV, each alone
   build:   build_report() end to end (queries, HTML, latest.html, XLSX, CSV), and the file sizes
 and the peak memory (max RSS). Re-uses the database when it exists with the same sizes.
+With --page-only, only the floor, the queries and the page are measured.
 With --xlsx-alone FILE, only the report's workbook is written (rows read, cells, file), in a fresh process
 whose peak memory is its own.
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 
 from benchmarks.bulk import fresh_database, stored_time as _ts
 from registry.db import open_engine
+from registry.scoring.history import Before, change, is_transition
 
 PLATFORMS = ("weibo", "wechat", "toutiao")
 STATUSES = (
@@ -46,6 +49,11 @@ STATUSES = (
 )
 OUTCOME = {"unknown": ("timeout", "login_required", "malformed", "rate_limited"), "unreachable": ("gone",)}
 SILENT = {"active": (0, 13), "shell": (0, 13), "dormant": (14, 89), "zombie": (90, 400)}
+VERDICT_INSERT = (
+    "(run_id, account_id, status, registry_status, flags, rule, rule_zh, rule_en, liveness_index, index_basis, "
+    "last_post_at, days_silent, evidence, previous_status, change, flagged_since) "
+    "VALUES (?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 WORDS = "政务 发布 教育 卫健 应急 交通 文明 环境 社区 街道 服务 平安 青年 妇联 医保 税务 市场 监管 文旅 体育".split()
 
 
@@ -101,6 +109,7 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
     )
     kinds, weights = zip(*STATUSES, strict=True)
     latest: dict[int, str] = {}
+    before: dict[int, Before] = {}  # each account's previous verdict, as the scorer compares them
     last_posts: list[tuple] = []
     for run in range(n_runs):
         run_as_of = as_of - timedelta(days=7 * (n_runs - 1 - run))
@@ -114,7 +123,8 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
                 json.dumps({"dormant_days": 14, "zombie_days": 90, "window_days": 90}),
             ),
         )
-        rows = []
+        rows: list[tuple] = []
+        history: list[tuple] = []
         for aid, platform, _pid, _name, _org in accounts:
             status = latest[aid] if aid in latest and rng.random() < 0.85 else rng.choices(kinds, weights)[0]
             latest[aid] = status
@@ -143,27 +153,33 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
                         f"https://m.weibo.cn/status/{4_900_000_000_000_000 + aid * 10}",
                     )
                 )
-            rows.append(
-                (
-                    run_id,
-                    aid,
-                    status,
-                    status,
-                    f"{status}规则",
-                    f"{status} rule",
-                    None if silent is None else round(rng.random() * 100, 1),
-                    "full" if engaged else "activity_only",
-                    None if silent is None else _ts(run_as_of - timedelta(days=silent)),
-                    silent,
-                    json.dumps(evidence, ensure_ascii=False),
-                )
+            previous = before.get(aid)
+            what, since = change(status, previous, _ts(run_as_of))
+            row = (
+                run_id,
+                aid,
+                status,
+                status,
+                f"{status}规则",
+                f"{status} rule",
+                None if silent is None else round(rng.random() * 100, 1),
+                "full" if engaged else "activity_only",
+                None if silent is None else _ts(run_as_of - timedelta(days=silent)),
+                silent,
+                json.dumps(evidence, ensure_ascii=False),
+                previous[0] if previous else None,
+                what,
+                since,
             )
-        con.executemany(
-            "INSERT INTO verdict (run_id, account_id, status, registry_status, flags, rule, rule_zh, rule_en, "
-            "liveness_index, index_basis, last_post_at, days_silent, evidence) "
-            "VALUES (?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+            # As the scorer writes a run: the history only where the verdict changed (flags, rule and
+            # registry status follow the status here), the latest verdicts whole after the last run.
+            if is_transition(status, "[]", status, "active", previous):
+                history.append(row)
+            if run == n_runs - 1:
+                rows.append(row)
+            before[aid] = (status, "[]", since, status, "active")
+        con.executemany(f"INSERT INTO verdict {VERDICT_INSERT}", history)
+    con.executemany(f"INSERT INTO latest_verdict {VERDICT_INSERT}", rows)
     # The posts the last updates come from (the report links each account's last post).
     con.executemany(
         "INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, "
@@ -217,7 +233,7 @@ def _floor(path: Path, run_id: int) -> tuple[Timer, int]:
     con = sqlite3.connect(path)
     with Timer() as timer:
         rows = con.execute(
-            "SELECT v.*, a.name, a.platform, a.platform_id, a.org_id FROM verdict v "
+            "SELECT v.*, a.name, a.platform, a.platform_id, a.org_id FROM latest_verdict v "
             "JOIN account a ON a.id = v.account_id WHERE v.run_id = ?",
             (run_id,),
         ).fetchall()
@@ -259,9 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="only write the report's workbook to FILE, in a fresh process: its time and peak memory",
     )
+    parser.add_argument(
+        "--page-only", action="store_true", help="only the floor, the queries and the page (no Word, no exports)"
+    )
     parser.add_argument("--xlsx-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    path = args.db or Path(f"/tmp/govpulse-bench-report-{args.accounts}-{args.runs}.db")
+    path = args.db or Path(f"/tmp/govpulse-bench-report-{args.accounts}-{args.runs}-v2.db")
     as_of = datetime(2026, 11, 27, 2, tzinfo=UTC)
     if args.xlsx_child:
         return _xlsx_alone(path, args.xlsx_child, as_of)
@@ -296,7 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     with Timer() as html:
         page, ctx, _ = report_page(engine, settings, data, t, generated_at=as_of, exports=[])
     print(f"html render (with the inventory section): {html}, {len(page.encode()) / 1e6:.1f} MB")
-    print(f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {queries.cpu + html.cpu:.2f} s)")
+    page_cpu = queries.cpu + html.cpu
+    print(
+        f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {page_cpu:.2f} s) = "
+        f"{(queries.wall + html.wall) / floor.wall:.1f} x floor (CPU {page_cpu / floor.cpu:.1f} x)"
+    )
+    if args.page_only:
+        print(f"load average of the machine (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        return 0
 
     from reports import word
 

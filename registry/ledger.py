@@ -12,9 +12,7 @@ Ledger; import_ledger() does the rest.
 from __future__ import annotations
 
 import csv
-import gc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from registry import audit
-from registry.bulk import insert_dicts
+from registry.bulk import gc_paused, insert_dicts
 from registry.columns import ORG_FIELDS, ColumnSet
 from registry.db import session_scope
 from registry.errors import GovpulseError, RowError, ValidationError
@@ -398,7 +396,7 @@ def import_ledger(
     """Import a ledger file (see the module doc). Raises RowError (nothing written) on bad rows unless
     skip_invalid; then the bad rows go to `rejects_path` (default: FILE.rejects.csv beside the file).
     A dry run checks and compares everything and writes nothing."""
-    with _gc_paused():
+    with gc_paused():
         return _import(
             engine,
             Path(path),
@@ -410,19 +408,6 @@ def import_ledger(
             rejects_path=rejects_path,
             progress=progress,
         )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector, run again and again over the 100,000s of live row objects of a
-    large import, would make it quadratic; these objects hold no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _import(

@@ -26,6 +26,7 @@ from registry.timeutil import to_local, utcnow
 from reports import exports, view
 from reports.i18n import Translator
 from reports.compliance_checks import load_checks
+from registry.bulk import gc_paused
 from reports.inventory import load_inventory
 from reports.cases import REPLY_STAGES, notice_cases
 from reports.cases import ledger as case_ledger
@@ -178,6 +179,7 @@ def build_report(
     return paths
 
 
+@gc_paused()
 def report_page(
     engine: Engine,
     settings: Settings,

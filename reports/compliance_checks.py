@@ -16,7 +16,9 @@ from sqlmodel import Session
 
 from registry.compliance.findings import CONFIRMED, FALSE_POSITIVE, FIXED, STILL_STANDING, list_findings
 from registry.db import reading
-from registry.orgs import OrgIndex, org_subtree_ids
+from registry.orgs import org_subtree_ids
+from reports.queries import top_of as unit_top
+from reports.queries import unit_parents
 from registry.vocabulary import COMPLIANCE_CHECKS, SEVERITIES
 
 
@@ -34,14 +36,10 @@ def load_checks(engine: Engine, *, org_id: int | None, tops: Iterable[tuple[int,
     with reading(engine) as conn, Session(bind=conn) as session:
         org_ids = org_subtree_ids(session, org_id) if org_id is not None else None
         rows = list_findings(session, org_ids=org_ids)
-        index = OrgIndex.load(session)
+        parents = unit_parents(conn) if rows else {}
     tops = list(tops)
     names = dict(tops)
-
-    def top_of(org: int | None) -> int | None:
-        while org is not None and org not in names:
-            org = index.parents.get(org)
-        return org
+    top_of = unit_top(parents, names)
 
     units: dict[int | None, dict[str, Any]] = {}
     shown = []

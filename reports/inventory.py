@@ -20,7 +20,9 @@ from sqlmodel import Session
 from registry.db import reading
 from registry.inventory.fields import APP_DUTIES, APP_KINDS, GROUP_PLATFORMS
 from registry.inventory.rules import APP_RULES, GROUP_RULES, Finding, inventory_findings
-from registry.orgs import OrgIndex, org_subtree_ids
+from registry.orgs import org_subtree_ids
+from reports.queries import top_of as unit_top
+from reports.queries import unit_parents
 from registry.policy import InventoryPolicy
 from reports.i18n import Translator
 
@@ -46,13 +48,8 @@ def load_inventory(
     with reading(engine) as conn, Session(bind=conn) as session:
         org_ids = set(org_subtree_ids(session, org_id)) if org_id is not None else None
         check = inventory_findings(session, policy, org_ids=org_ids, today=today)
-        index = OrgIndex.load(session)
-    tops = set(tops)
-
-    def top_of(org: int | None) -> int | None:
-        while org is not None and org not in tops:
-            org = index.parents.get(org)
-        return org
+        parents = unit_parents(conn) if check.findings else {}
+    top_of = unit_top(parents, tops)
 
     flagged: dict[tuple[int, str], int] = {}
     for f in check.findings:

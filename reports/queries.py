@@ -17,18 +17,22 @@ Definitions the report relies on (and states in its method section):
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import datetime
+from itertools import repeat
+from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypedDict
 
-from sqlalchemy import Integer, Text, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import Integer, Text, case, cast, func, literal_column, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.selectable import CTE
 from sqlmodel import Session
 
 from registry.db import reading
+from registry.bulk import gc_paused
 from registry.errors import GovpulseError
 from registry.i18n import L
 from registry.models import (
@@ -43,6 +47,7 @@ from registry.models import (
 )
 from registry.orgs import find_org
 from registry.scoring.history import verdicts_at
+from registry.scoring.sql import in_ids
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
 from registry.timeutil import not_after_now, to_local
 from registry.vocabulary import READ_OUTCOMES
@@ -313,6 +318,23 @@ def org_tree(scope: ScopeRow) -> CTE:
     return tree.union_all(step)
 
 
+def unit_parents(conn: Connection) -> dict[int, int | None]:
+    """Every unit's parent (id -> parent id), for finding the report unit a row falls under."""
+    return dict(conn.execute(select(ORG.c.id, ORG.c.parent_id)).all())
+
+
+def top_of(parents: dict[int, int | None], tops: Iterable[int]) -> Callable[[int | None], int | None]:
+    """The unit of `tops` that a unit falls under (itself or the nearest above it), None if none."""
+    wanted = set(tops)
+
+    def find(org: int | None) -> int | None:
+        while org is not None and org not in wanted:
+            org = parents.get(org)
+        return org
+
+    return find
+
+
 def _in_scope(tree: CTE, verdict: Any) -> Any:
     """FROM verdicts JOIN account JOIN org_tree, for one run (verdicts()), accounts in service."""
     return (
@@ -378,20 +400,6 @@ def compliance(counts: list[CountRow]) -> dict[str, Any]:
         }
 
     return {**figures(by_status), "platforms": {p: figures(c) for p, c in sorted(by_platform.items())}}
-
-
-def dropped_since(conn: Connection, tree: CTE, run_id: int, prev_id: int | None) -> int:
-    """Accounts judged in the previous run (in scope, in service) that this run no longer judges."""
-    if prev_id is None:
-        return 0
-    pv, cur = verdicts(conn, prev_id).alias("pv"), verdicts(conn, run_id).alias("cur")
-    frm, where = _in_scope(tree, pv)
-    q = (
-        select(func.count())
-        .select_from(frm.outerjoin(cur, cur.c.account_id == pv.c.account_id))
-        .where(where, cur.c.account_id.is_(None))
-    )
-    return int(conn.execute(q).scalar_one())
 
 
 def _rate(c: Counter[str]) -> float | None:
@@ -492,11 +500,71 @@ SHARED_VALUES = (
 )
 
 
-def account_rows(conn: Connection, tree: CTE, run_id: int) -> tuple[list[AccountRow], list[AccountRow]]:
-    """Every account in scope with its verdict, evidence and previous status (for the interactive table),
-    and apart the merged and closed ones: both from one pass over the run."""
-    ver = verdicts(conn, run_id)
-    frm = ver.join(ACC, ACC.c.id == ver.c.account_id).join(tree, tree.c.id == ACC.c.org_id)
+def _aware(value: Any) -> datetime | None:
+    """A stored time as the driver gives it (SQLite: UTC text; PostgreSQL: a datetime), aware UTC, as
+    TZDateTime reads it (the rows of a run are read without SQLAlchemy's processing)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _latest_outcome_id(run: RunRow, ver: Any) -> Any:
+    """Correlated subquery: the id of the account's latest fetch outcome known when the run was made."""
+    f = OUT.alias("f")
+    return (
+        select(f.c.id)
+        .where(f.c.account_id == ver.c.account_id, f.c.fetched_at <= run["created_at"])
+        .order_by(f.c.fetched_at.desc(), f.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# The account's latest fetch outcome known when the run was made, read with its row (crawl problems and
+# the sources are tallied from it): (outcome id, outcome, http status, reason, source, fetched at as stored).
+Fetch = tuple[int | None, str | None, int | None, str | None, str | None, Any]
+
+
+CHUNK = 5000  # rows read from the driver at a time
+
+
+def _driver_chunks(conn: Connection, stmt: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a statement as the driver gives them (SQLAlchemy binds the parameters, but makes no
+    row objects and processes no values), a chunk at a time: a hundred thousand are never all held."""
+    result = conn.execute(stmt)
+    try:
+        cursor = result.cursor  # type: ignore[attr-defined]
+        while chunk := cursor.fetchmany(CHUNK):
+            yield chunk
+    finally:
+        result.close()
+
+
+@dataclass
+class RunPass:
+    """What one pass over the run's accounts in scope gives: the rows in service (for the table), the
+    merged and closed ones apart, and from the accounts' latest fetch outcomes the crawl problems and
+    the sources."""
+
+    accounts: list[AccountRow]
+    retired: list[AccountRow]
+    problems: list[ProblemRow]
+    sources: list[SourceRow]
+
+
+def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True) -> RunPass:
+    """Every account in scope with its verdict, evidence, previous status and latest fetch outcome (for
+    the interactive table, the crawl problems and the sources), and apart the merged and closed ones:
+    all from one pass over the run, read as the driver gives them (a hundred thousand rows). The crawl
+    problems are ordered as the database would (`nulls_first`: never fetched first, as SQLite sorts)."""
+    ver = verdicts(conn, run["id"])
+    frm = (
+        ver.join(ACC, ACC.c.id == ver.c.account_id)
+        .join(tree, tree.c.id == ACC.c.org_id)
+        .outerjoin(OUT, OUT.c.id == _latest_outcome_id(run, ver))
+    )
     q = (
         select(
             ver.c.account_id,
@@ -524,29 +592,51 @@ def account_rows(conn: Connection, tree: CTE, run_id: int) -> tuple[list[Account
             *_evidence_columns(ver),
             ACC.c.contact_name,
             ACC.c.contact_phone,
+            OUT.c.id.label("outcome_id"),
+            OUT.c.outcome,
+            OUT.c.http_status,
+            OUT.c.reason,
+            OUT.c.source,
+            OUT.c.fetched_at,
         )
         .select_from(frm)
         .order_by(tree.c.path, ACC.c.platform, ACC.c.name, ver.c.account_id)
     )
-    result = conn.execute(q)
-    keys = list(result.keys())
-    at_flags, at_registry = keys.index("flags"), keys.index("registry_status")
+    names = [c.name for c in q.selected_columns]
+    keys = names[: names.index("outcome_id")]
+    n = len(keys)
+    shared = [keys.index(k) for k in SHARED_VALUES] + list(range(n + 1, len(names) - 1))  # and the outcome's
+    seen: dict[int, dict[Any, Any]] = {i: {} for i in shared}
+    at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
     read_flags = _flags_reader()
-    # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per row:
-    # a hundred thousand rows would otherwise hold a million copies of a few hundred strings. A cache
-    # per column, so that 1 and 1.0 stay apart.
-    shared: list[tuple[int, dict[Any, Any]]] = [(keys.index(k), {}) for k in SHARED_VALUES]
-    in_service: list[AccountRow] = []
+    accounts: list[AccountRow] = []
     retired: list[AccountRow] = []
-    for r in result:
-        values = list(r)
-        for i, seen in shared:
-            v = values[i]
-            values[i] = seen.setdefault(v, v)
-        row = dict(zip(keys, values, strict=True))
-        row["flags"] = read_flags(r[at_flags])
-        (retired if r[at_registry] in RETIRED else in_service).append(row)  # type: ignore[arg-type]
-    return in_service, retired
+    problems: list[ProblemRow] = []
+    spans: dict[tuple[str, str | None], list[Any]] = {}
+    for chunk in _driver_chunks(conn, q):
+        # Column by column (C loops over the values, not Python code per value and row), a chunk at a
+        # time: the rows as the driver gives them are never all held at once.
+        columns: list[Any] = list(zip(*chunk, strict=True))
+        del chunk
+        # Values most rows repeat (a unit's path, the status, the rule's text) held once, not once per
+        # row: a hundred thousand rows would otherwise hold a million copies of a few hundred strings.
+        # A cache per column, so that 1 and 1.0 stay apart.
+        for i, cache in seen.items():
+            columns[i] = list(map(cache.setdefault, columns[i], columns[i]))
+        columns[at_flags] = list(map(read_flags, columns[at_flags]))
+        columns[at_last] = list(map(_aware, columns[at_last]))
+        rows: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
+        fetches: list[Fetch] = list(zip(*columns[n:], strict=True))
+        if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
+            in_service = [registry not in RETIRED for registry in columns[at_registry]]
+            retired += [r for r, keep in zip(rows, in_service, strict=True) if not keep]
+            rows = [r for r, keep in zip(rows, in_service, strict=True) if keep]
+            fetches = [f for f, keep in zip(fetches, in_service, strict=True) if keep]
+        accounts += rows
+        problems += crawl_problems(rows, fetches)
+        _tally_sources(spans, rows, fetches)
+    problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
+    return RunPass(accounts, retired, problems, sources_used(spans))
 
 
 def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
@@ -564,48 +654,72 @@ def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow],
     )
 
 
-def _earlier_runs(conn: Connection, tree: CTE, run_ids: list[int]) -> dict[int, dict[tuple[int, str, str, str], int]]:
-    """Counts per league unit, platform and status of earlier runs (the trend's and the previous one), in
-    one grouped pass over the history: a status or registry status never changes without a history row,
-    so each account's verdict at a run is its latest history row up to that run (each row holds from its
-    run until the account's next)."""
+def _earlier_runs(
+    conn: Connection, tree: CTE, run_ids: list[int], prev_id: int | None, judged: set[int]
+) -> tuple[dict[int, dict[tuple[int, str, str, str], int]], int]:
+    """Counts per league unit, platform and status of earlier runs (the trend's and the previous one),
+    and the accounts the previous run judged (in scope, in service) that this run no longer judges (not
+    in `judged`), from one read of the history in scope: a status or registry status never changes
+    without a history row, so each account's verdict at a run is its latest history row up to that run
+    (each row holds from its run until the account's next)."""
     if not run_ids:
-        return {}
+        return {}, 0
     h = VER_HISTORY
-    held = select(
-        h.c.account_id,
-        h.c.run_id,
-        h.c.status,
-        h.c.registry_status,
-        func.lead(h.c.run_id).over(partition_by=h.c.account_id, order_by=h.c.run_id).label("until"),
-    ).subquery()
-    at = RUN.alias("at")
-    frm = (
-        held.join(at, and_(held.c.run_id <= at.c.id, or_(held.c.until.is_(None), held.c.until > at.c.id)))
-        .join(ACC, ACC.c.id == held.c.account_id)
-        .join(tree, tree.c.id == ACC.c.org_id)
-    )
     q = (
-        select(at.c.id, tree.c.top_id, tree.c.top_name, ACC.c.platform, held.c.status, func.count())
-        .select_from(frm)
-        .where(at.c.id.in_(run_ids), held.c.registry_status.not_in(RETIRED))
-        .group_by(at.c.id, tree.c.top_id, tree.c.top_name, ACC.c.platform, held.c.status)
+        select(
+            h.c.account_id, h.c.run_id, h.c.status, h.c.registry_status, ACC.c.platform, tree.c.top_id, tree.c.top_name
+        )
+        .select_from(h.join(ACC, ACC.c.id == h.c.account_id).join(tree, tree.c.id == ACC.c.org_id))
+        .where(h.c.run_id <= max(run_ids))
+        .order_by(h.c.account_id, h.c.run_id)
     )
+    runs = sorted(run_ids)
+    # Each history row adds its cell to the runs from its own until the account's next row: +1 at the
+    # first run it holds, -1 at the first run the next row holds, summed along the runs afterwards.
+    steps: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * (len(runs) + 1))
+    prev_at = bisect_right(runs, prev_id) - 1 if prev_id is not None else -1
+    dropped = 0
+    held: Any = None  # the row before, whose holding ends where the account's next row begins
+
+    def add(row: Any, until: int | None) -> None:
+        nonlocal dropped
+        account_id, run_id, status, registry, platform, top_id, top_name = row
+        if registry in RETIRED:
+            return
+        first = bisect_left(runs, run_id)
+        last = len(runs) if until is None else bisect_left(runs, until)
+        if first < last:
+            cell = steps[(top_id, top_name, platform, status)]
+            cell[first] += 1
+            cell[last] -= 1
+            if first <= prev_at < last and account_id not in judged:
+                dropped += 1
+
+    for chunk in _driver_chunks(conn, q):
+        for row in chunk:
+            if held is not None:
+                add(held, row[1] if row[0] == held[0] else None)
+            held = row
+    if held is not None:
+        add(held, None)
     counts: dict[int, dict[tuple[int, str, str, str], int]] = defaultdict(lambda: defaultdict(int))
-    for run, top_id, top_name, platform, status, n in conn.execute(q):
-        counts[run][(top_id, top_name, platform, status)] += int(n)
-    return counts
+    for key, cell in steps.items():
+        n = 0
+        for k, run_id in enumerate(runs):
+            n += cell[k]
+            if n:
+                counts[run_id][key] += n
+    return counts, dropped
 
 
-def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
-    """The run's consolidation plan for units in scope, grouped by unit then platform."""
+def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]) -> list[PlanRow]:
+    """The run's consolidation plan for units in scope, grouped by unit then platform, each account with
+    its status in the run (`statuses`: those of the run's rows already read; any other looked up)."""
     tgt = ACC.alias("tgt")
     unit_tree = tree.alias("unit_tree")
-    ver = verdicts(conn, run_id)
     frm = (
         PLAN.join(ACC, ACC.c.id == PLAN.c.account_id)
         .join(unit_tree, unit_tree.c.id == PLAN.c.org_id)
-        .outerjoin(ver, ver.c.account_id == PLAN.c.account_id)
         .outerjoin(tgt, tgt.c.id == PLAN.c.target_account_id)
     )
     q = (
@@ -617,7 +731,7 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
             ACC.c.name,
             ACC.c.platform,
             ACC.c.platform_id,
-            ver.c.status,
+            literal_column("NULL").label("status"),
             PLAN.c.action,
             PLAN.c.target_account_id,
             tgt.c.name.label("target_name"),
@@ -629,69 +743,63 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
         .where(PLAN.c.run_id == run_id)
         .order_by(unit_tree.c.path, ACC.c.platform, PLAN.c.action, ACC.c.name, PLAN.c.id)
     )
-    return [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
+    rows = [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
+    others = sorted({r["account_id"] for r in rows} - statuses.keys())
+    if others:  # an account of the plan owned outside the scope's tree: its status read apart
+        ver = verdicts(conn, run_id)
+        q_other = select(ver.c.account_id, ver.c.status).where(in_ids(ver.c.account_id, others, conn.dialect.name))
+        statuses = {**statuses, **dict(conn.execute(q_other).all())}
+    for r in rows:
+        r["status"] = statuses.get(r["account_id"])
+    return rows
 
 
-def _latest_outcome_id(run: RunRow, ver: Any) -> Any:
-    """Correlated subquery: the id of the account's latest fetch outcome known when the run was made."""
-    f = OUT.alias("f")
-    return (
-        select(f.c.id)
-        .where(f.c.account_id == ver.c.account_id, f.c.fetched_at <= run["created_at"])
-        .order_by(f.c.fetched_at.desc(), f.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]:
-    """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason."""
-    ver = verdicts(conn, run["id"])
-    frm, where = _in_scope(tree, ver)
-    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run, ver))
-    q = (
-        select(
-            ver.c.account_id,
-            ACC.c.name,
-            ACC.c.platform,
-            ACC.c.platform_id,
-            tree.c.path.label("unit"),
-            tree.c.top_id,
-            ver.c.status,
-            OUT.c.outcome,
-            OUT.c.http_status,
-            OUT.c.reason,
-            OUT.c.source,
-            OUT.c.fetched_at,
-        )
-        .select_from(frm)
-        .where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(READ_OUTCOMES)))
-        .order_by(OUT.c.outcome, tree.c.path, ACC.c.platform, ACC.c.name)
-    )
-    return [ProblemRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
-
-
-def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
-    """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
-    ver = verdicts(conn, run["id"])
-    frm, where = _in_scope(tree, ver)
-    frm = frm.outerjoin(OUT, OUT.c.id == _latest_outcome_id(run, ver))
-    q = (
-        select(
-            ACC.c.platform,
-            OUT.c.source,
-            func.count().label("n"),
-            func.min(OUT.c.fetched_at).label("lo"),
-            func.max(OUT.c.fetched_at).label("hi"),
-        )
-        .select_from(frm)
-        .where(where)
-        .group_by(ACC.c.platform, OUT.c.source)
-        .order_by(ACC.c.platform)
-    )
+def crawl_problems(accounts: list[AccountRow], fetches: list[Fetch]) -> list[ProblemRow]:
+    """Accounts whose latest fetch failed (or that were never fetched), with the outcome and its reason,
+    in the order of `accounts`."""
     return [
-        SourceRow(platform=r.platform, source=r.source, count=int(r.n), first_fetch=r.lo, last_fetch=r.hi)
-        for r in conn.execute(q)
+        ProblemRow(
+            account_id=r["account_id"],
+            name=r["name"],
+            platform=r["platform"],
+            platform_id=r["platform_id"],
+            unit=r["unit"],
+            top_id=r["top_id"],
+            status=r["status"],
+            outcome=outcome,
+            http_status=http_status,
+            reason=reason,
+            source=source,
+            fetched_at=_aware(fetched_at),
+        )
+        for r, (outcome_id, outcome, http_status, reason, source, fetched_at) in zip(accounts, fetches, strict=True)
+        if outcome_id is None or (outcome is not None and outcome not in READ_OUTCOMES)
+    ]
+
+
+def _tally_sources(
+    spans: dict[tuple[str, str | None], list[Any]], accounts: list[AccountRow], fetches: list[Fetch]
+) -> None:
+    """Count the accounts per platform and source of their latest fetch, with the span of the fetch
+    times (stored times compared as stored: SQLite's text sorts as the times do)."""
+    for r, (_, _, _, _, source, fetched_at) in zip(accounts, fetches, strict=True):
+        span = spans.get((r["platform"], source))
+        if span is None:
+            spans[(r["platform"], source)] = [1, fetched_at, fetched_at]
+            continue
+        span[0] += 1
+        if fetched_at is not None:
+            if span[1] is None or fetched_at < span[1]:
+                span[1] = fetched_at
+            if span[2] is None or fetched_at > span[2]:
+                span[2] = fetched_at
+
+
+def sources_used(spans: dict[tuple[str, str | None], list[Any]]) -> list[SourceRow]:
+    """How the accounts in scope were last fetched: per platform and source, with the fetch time span."""
+    return [
+        SourceRow(platform=platform, source=source, count=n, first_fetch=_aware(lo), last_fetch=_aware(hi))
+        for (platform, source), (n, lo, hi) in sorted(spans.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
     ]
 
 
@@ -719,7 +827,7 @@ def load_report_data(
     engine: Engine, *, org: str | None = None, as_of: datetime | None = None, trend_runs: int = 12
 ) -> ReportData:
     """All the rows of one report, read in one transaction (a consistent snapshot)."""
-    with reading(engine) as conn:
+    with gc_paused(), reading(engine) as conn:
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
         if not runs:
@@ -727,12 +835,13 @@ def load_report_data(
         run, prev = runs[0], (runs[1] if len(runs) > 1 else None)
         tree = org_tree(scope)
         prev_id = prev["id"] if prev else None
-        accounts, retired = account_rows(conn, tree, run["id"])
+        run_pass = account_rows(conn, tree, run, nulls_first=conn.dialect.name != "postgresql")
+        accounts, retired = run_pass.accounts, run_pass.retired
         counts, moves, unit_counts = _tally(accounts)
         shown = runs[:trend_runs]
         earlier_ids = sorted({r["id"] for r in shown[1:]} | ({prev_id} if prev_id is not None else set()))
-        earlier = _earlier_runs(conn, tree, earlier_ids)
-        dropped = dropped_since(conn, tree, run["id"], prev_id)
+        judged = {r["account_id"] for r in accounts} | {r["account_id"] for r in retired}
+        earlier, dropped = _earlier_runs(conn, tree, earlier_ids, prev_id, judged)
         run_status: dict[int, Counter[str]] = defaultdict(Counter)
         for run_id, cells in earlier.items():
             for (_, _, _, status), n in cells.items():
@@ -745,7 +854,9 @@ def load_report_data(
         prev_counts: Counter[tuple[str, str]] = Counter()
         for (_, _, platform, status), n in prev_cells.items():
             prev_counts[(platform, status)] += n
-        plan = plan_rows(conn, tree, run["id"])
+        statuses = {r["account_id"]: r["status"] for r in accounts}
+        statuses.update((r["account_id"], r["status"]) for r in retired)
+        plan = plan_rows(conn, tree, run["id"], statuses)
         plan_by_account: dict[int, PlanRow] = {}
         for item in plan:
             plan_by_account.setdefault(item["account_id"], item)
@@ -765,8 +876,8 @@ def load_report_data(
             units=unit_league(unit_counts, prev_units if prev_id is not None else None),
             accounts=accounts,
             plan=plan,
-            problems=crawl_problems(conn, tree, run),
-            sources=sources_used(conn, tree, run),
+            problems=run_pass.problems,
+            sources=run_pass.sources,
             retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
             prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])

@@ -243,10 +243,6 @@ def _local_text(value: datetime | None) -> str | None:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 1)
-
-
 def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str, Any]:
     """The interactive table's data: one short array per account, repeated strings as indexes.
 
@@ -263,37 +259,54 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
     tops = {u["top_id"]: i for i, u in enumerate(data.units)}
     rules: dict[str, int] = {}
     rule_of: dict[tuple[Any, ...], int] = {}  # the rule's text is the same for every row with the same parts
-    rows = []
-    for r in data.accounts:
-        ui = units.get(r["org_id"])
+    accounts = data.accounts
+
+    def column(key: str) -> list[Any]:
+        return [r[key] for r in accounts]  # type: ignore[literal-required]
+
+    # Column by column: each value converted once per distinct value where few are distinct, by C loops
+    # (map) where a function of its own does.
+    unit_at = []
+    for org_id, unit, top_id in zip(column("org_id"), column("unit"), column("top_id"), strict=True):
+        ui = units.get(org_id)
         if ui is None:
-            ui = units[r["org_id"]] = len(unit_names)
-            unit_names.append(r["unit"])
-            unit_top.append(tops.get(r["top_id"], -1))
+            ui = units[org_id] = len(unit_names)
+            unit_names.append(unit)
+            unit_top.append(tops.get(top_id, -1))
+        unit_at.append(ui)
+    rule_at = []
+    for r in accounts:
         parts = (r["rule"], r["rule_zh"], r["rule_en"], r["threshold"], *r["flags"])
         ri = rule_of.get(parts)
         if ri is None:
             ri = rule_of[parts] = rules.setdefault(rule_text(r, t), len(rules))
-        rows.append(
-            [
-                ui,
-                p_index[r["platform"]],
-                r["name"],
-                r["platform_id"],
-                s_index.get(r["status"], -1),
-                s_index.get(r["prev_status"], -1) if r["prev_status"] else -1,
-                _local_text(r["last_post_at"]),
-                r["days_silent"],
-                r["posts_window"],
-                r["originals_window"],
-                _round(r["median_engagement"]),
-                r["followers"],
-                _round(r["liveness_index"]),
-                1 if r["index_basis"] == "activity_only" else 0,
-                ri,
-                safe_http_url(r["last_post_url"]),
-            ]
+        rule_at.append(ri)
+    local: dict[datetime | None, str | None] = {}
+    last_post = [local[v] if v in local else local.setdefault(v, _local_text(v)) for v in column("last_post_at")]
+    rows = list(
+        map(
+            list,
+            zip(
+                unit_at,
+                map(p_index.__getitem__, column("platform")),
+                column("name"),
+                column("platform_id"),
+                [s_index.get(s, -1) for s in column("status")],
+                [s_index.get(s, -1) if s else -1 for s in column("prev_status")],
+                last_post,
+                column("days_silent"),
+                column("posts_window"),
+                column("originals_window"),
+                [None if v is None else round(float(v), 1) for v in column("median_engagement")],
+                column("followers"),
+                [None if v is None else round(float(v), 1) for v in column("liveness_index")],
+                [1 if b == "activity_only" else 0 for b in column("index_basis")],
+                rule_at,
+                map(safe_http_url, column("last_post_url")),
+                strict=True,
+            ),
         )
+    )
     return {
         "rows": rows,
         "units": unit_names,
