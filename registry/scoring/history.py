@@ -24,7 +24,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, Text, case, cast, func, literal, null, or_, select, union, union_all
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, LatestVerdict, ScoreRun, Verdict
@@ -87,11 +87,11 @@ def run_scope(conn: Connection, run_id: int) -> Any:
     return account_scope(conn.dialect.name, None if org_id is None else [org_id], name=f"run_scope_{next(_NAMES)}")
 
 
-def judged_runs(conn: Connection, horizon: Any, account_id: int | None = None) -> Any:
+def judged_runs(conn: Connection, horizon: Any, account_id: int | None = None) -> tuple[Any, int | None]:
     """Each account's current run, as a subquery (account_id, run_id): the newest run judged as of
     `horizon` or earlier whose scope holds the account (a run dated in the future is not the current
     one; `account_id`: that account alone). Read from the runs and their scopes: a run does not rewrite
-    the verdicts it confirms."""
+    the verdicts it confirms. With the earliest of those runs (None: there is none)."""
     run = ScoreRun.__table__
     acc = Account.__table__
     result = conn.execute(select(run.c.id, run.c.policy).where(run.c.as_of <= horizon).order_by(run.c.id.desc()))
@@ -111,26 +111,37 @@ def judged_runs(conn: Connection, horizon: Any, account_id: int | None = None) -
     fallback = cast(null(), Integer) if whole is None else literal(whole, Integer)
     judged = case(*branches, else_=fallback) if branches else fallback
     stmt = select(acc.c.id.label("account_id"), judged.label("run_id")).where(judged.is_not(None))
-    return (stmt if account_id is None else stmt.where(acc.c.id == account_id)).subquery("judged")
+    runs = [run_id for run_id in (*limited.values(), whole) if run_id is not None]
+    return (stmt if account_id is None else stmt.where(acc.c.id == account_id)).subquery("judged"), min(
+        runs, default=None
+    )
 
 
-def _as_judged(conn: Connection, judged: Any) -> Any:
+def _as_judged(conn: Connection, judged: Any, after: int | None) -> Any:
     """The verdict of each account of `judged` (account_id, run_id) in its run, as a subquery with the
     columns of a verdict: the latest verdict when it was written by that run or before (the runs since
     found the same), else the account's latest transition up to that run, whose evidence is as of that
     transition, with days silent counted to the run's time again and what changed reading "still
-    flagged" or "unchanged" (a run writes a transition for every other change)."""
+    flagged" or "unchanged" (a run writes a transition for every other change). `after`: no account's
+    run is earlier (None: no account), so that only the few accounts whose latest verdict is newer than
+    that, or who have none, are looked up in the history."""
     dialect = conn.dialect.name
     lv, v = LatestVerdict.__table__, Verdict.__table__
     names = [c.name for c in lv.c if c.name != "digest"]
     whole = select(*(judged.c.run_id if n == "run_id" else lv.c[n] for n in names)).join(
         judged, (judged.c.account_id == lv.c.account_id) & (lv.c.run_id <= judged.c.run_id)
     )
+    if after is None:
+        return whole.subquery("ver")
+    late = union(
+        select(lv.c.account_id).where(lv.c.run_id > after),
+        select(v.c.account_id).where(v.c.account_id.not_in(select(lv.c.account_id))),
+    )
     upto = (
         select(v.c.account_id, judged.c.run_id.label("judged"), func.max(v.c.run_id).label("at"))
         .join(judged, (judged.c.account_id == v.c.account_id) & (v.c.run_id <= judged.c.run_id))
         .outerjoin(lv, lv.c.account_id == v.c.account_id)
-        .where(or_(lv.c.run_id.is_(None), lv.c.run_id > judged.c.run_id))
+        .where(v.c.account_id.in_(late), or_(lv.c.run_id.is_(None), lv.c.run_id > judged.c.run_id))
         .group_by(v.c.account_id, judged.c.run_id)
         .subquery()
     )
@@ -164,13 +175,14 @@ def verdicts_at(conn: Connection, run_id: int) -> Any:
         .where(run_scope(conn, run_id))
         .subquery("judged")
     )
-    return _as_judged(conn, judged)
+    return _as_judged(conn, judged, run_id)
 
 
 def current_verdicts(conn: Connection, horizon: Any, account_id: int | None = None) -> Any:
     """Each account's verdict (or that of `account_id`) in its newest run judged as of `horizon` or
     earlier (judged_runs), as a subquery with the columns of a verdict."""
-    return _as_judged(conn, judged_runs(conn, horizon, account_id))
+    judged, earliest = judged_runs(conn, horizon, account_id)
+    return _as_judged(conn, judged, earliest)
 
 
 def change(status: str, previous: Before | None, as_of: Any) -> tuple[str, Any]:

@@ -130,7 +130,7 @@ def _value_bits(a: Analysis) -> np.ndarray:
         mask = j.rule == code
         values = j.values.get(code, j.facts.days_silent)
         values = np.asarray(values)[mask] if np.ndim(values) else np.full(int(mask.sum()), values, dtype=object)
-        if values.dtype.kind in "fiub":
+        if values.dtype.kind in "fiub" and values.ndim == 1:
             out[mask] = _bits(values.astype(float), 2)
         else:
             out[mask] = _codes([plain(v) for v in values.tolist()])
