@@ -6,7 +6,7 @@ Generates an SQLite database of its own (organizations in a tree, accounts on th
 over a year with realistic titles and texts, one patrol's outcomes and snapshots) and builds the per-account aggregates of the posts
 (post_period) with the statement migration 0007 runs, then measures in the same process:
   floor:  SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id
-  score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing every verdict)
+  score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing what changed)
 and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes.
 
 With --parts it times, instead, the pieces every run has to do, each on its own against the same floor:
@@ -286,7 +286,8 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
             "accounts with their latest followers and outcome",
             _best(lambda: measure_accounts(conn, policy, as_of, scope)),
         )
-        rows = [row for batch in verdict_rows(analyse(conn, policy, as_of), 0, as_of, {}, "sqlite")[1] for row in batch]
+        batches = verdict_rows(analyse(conn, policy, as_of), 0, as_of, {}, "sqlite")[1]
+        rows = [row[:-1] for latest, _ in batches for row in latest]  # (without the digest)
         conn.rollback()
         # The narrowest row a store of one row per account could have, in a table with nothing else.
         conn.exec_driver_sql(
@@ -329,6 +330,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, default=None, help="database file (default: /tmp/govpulse-bench-...)")
     parser.add_argument("--runs", type=int, default=3, help="scoring runs (each after the first has a history)")
     parser.add_argument("--parts", action="store_true", help="time the pieces of a run instead (nothing is kept)")
+    parser.add_argument(
+        "--unchanged",
+        action="store_true",
+        help="judge every run as of the same time (an hour apart otherwise): once the stored verdicts are "
+        "those of that time, a run changes nothing",
+    )
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
@@ -358,12 +365,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for run in range(args.runs):
         started, cpu = time.perf_counter(), time.process_time()
-        result = run_scoring(engine, policy=Policy(), as_of=as_of + timedelta(hours=run))
+        result = run_scoring(engine, policy=Policy(), as_of=as_of + timedelta(hours=0 if args.unchanged else run))
         runs.append((time.perf_counter() - started, time.process_time() - cpu))
         floors.append(_floor(path))
         print(
             f"scoring run {run + 1}: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} s CPU ({result.accounts} accounts, "
-            f"{sum(result.plan.values())} plan items, changes {result.changes})\n"
+            f"{sum(result.plan.values())} plan items, changes {result.changes}; written: "
+            f"{result.summary['rewritten']} latest verdicts, {result.summary['transitions']} history rows, "
+            f"{result.summary['plan_items']} plan items)\n"
             f"  phases (s): {result.summary['timings']}"
         )
     for k, what in ((0, "wall"), (1, "CPU")):

@@ -33,8 +33,9 @@ from registry.identifiers import (
     validate_id,
 )
 from registry.merging import check_merge
-from registry.models import Account, FetchOutcome, LatestVerdict, Organization, Post, ScoreRun, Verdict
+from registry.models import Account, FetchOutcome, Organization, Post, ScoreRun
 from registry.orgs import OrgIndex, find_org, org_subtree_select
+from registry.scoring.history import current_verdicts
 from registry.timeutil import not_after_now, utcnow
 from registry.vocabulary import PLATFORMS
 
@@ -477,20 +478,12 @@ def account_detail(session: Session, account: Account) -> dict[str, Any]:
         if outcome
         else None
     )
-    verdict = None
-    # The latest verdict when its run is current, else the latest transition in a current run (a run
-    # dated in the future is not the current one).
-    for v in (LatestVerdict, Verdict):
-        wanted = (v.status, v.flags, v.rule, v.threshold, v.liveness_index, v.days_silent, v.last_post_at, v.run_id)
-        verdict = session.exec(
-            select(*wanted, ScoreRun.as_of)
-            .join(ScoreRun, col(ScoreRun.id) == v.run_id)
-            .where(v.account_id == account.id, col(ScoreRun.as_of) <= not_after_now())
-            .order_by(col(ScoreRun.id).desc())
-            .limit(1)
-        ).first()
-        if verdict is not None:
-            break
+    # The account's verdict in its current run (a run dated in the future is not the current one).
+    v = current_verdicts(session.connection(), not_after_now(), account.id)
+    wanted = (v.c.status, v.c.flags, v.c.rule, v.c.threshold, v.c.liveness_index, v.c.days_silent, v.c.last_post_at)
+    verdict = session.execute(
+        select(*wanted, v.c.run_id, ScoreRun.as_of).join(ScoreRun, col(ScoreRun.id) == v.c.run_id)
+    ).first()
     row["verdict"] = (
         dict(
             zip(

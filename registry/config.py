@@ -175,9 +175,6 @@ def _defaults() -> dict[str, Any]:
             "keep_outcomes": 3,  # at least what the scorer ("gone" twice) and `status` (failing_after) read
             "fold_outcomes": True,  # identical outcomes in a row beyond those: only the first and latest kept
             "snapshots_days": 30,  # older account snapshots removed, but each account's newest
-            # plans of older score runs removed, but the latest run of each scope (each published report keeps
-            # its plan in its files; a report made again for an older run shows none)
-            "plans_days": 3,
             "logs_days": 60,  # patrol log files
             "reports_days": 365,  # report, notice and bulletin files in report.out_dir (latest.html stays)
             "after_chain": True,  # the daemon prunes after each chain of a schedule

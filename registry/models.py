@@ -419,19 +419,26 @@ class Verdict(VerdictFields, Table, table=True):
 
 
 class LatestVerdict(VerdictFields, Table, table=True):
-    """Each account's latest verdict, whole (run_id: the latest run that judged it), replaced by every run
-    that judges the account: what `verdicts`, `account show`, the newest report and the alerts read."""
+    """Each account's latest verdict, whole: what `verdicts`, `account show`, the newest report and the
+    alerts read. A run rewrites an account's row only where what it works out differs (`digest`, of
+    every column but the run); run_id is the run that last wrote it, and every later run that judged
+    the account found the same (registry.scoring.history.judged_runs)."""
 
     __tablename__ = "latest_verdict"
     __table_args__ = (Index("ix_latest_verdict_run", "run_id"),)
 
     account_id: int = Field(foreign_key="account.id", primary_key=True)
+    digest: Optional[int] = Field(default=None, sa_type=BigInteger)  # None: rewritten by the next run
 
 
 class PlanItem(Table, table=True):
-    """A consolidation recommendation (keep, merge, close, revive, over_quota) from one run."""
+    """A consolidation recommendation (keep, merge, close, revive, over_quota) as a change: written by
+    the run in which the account's recommendation took effect (run_id) and in force until a later run
+    of its scope writes another; an empty action marks an account that left the plan. The plan of a
+    run is the items in force then (registry.scoring.plans.plan_at)."""
 
     __tablename__ = "plan_item"
+    __table_args__ = (Index("ix_plan_item_account_run", "account_id", "run_id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="score_run.id", index=True)

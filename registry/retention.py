@@ -8,14 +8,13 @@ What prune removes (keys of [retention], defaults in registry.config; 0 keeps ev
   what the scorer reads to count consecutive "gone" answers, Policy.history_depth, and always the
   latest, which the report's crawl problems and the data's freshness rest on);
 - account snapshots older than `snapshots_days`, except each account's newest (its follower count);
-- the consolidation plans of score runs judged as of more than `plans_days` ago, except the latest run
-  of each scope (the run a report reads);
 - patrol log files (patrol-N.log in patrol.log_dir) older than `logs_days`;
 - report files (govpulse-report-*, govpulse-notices-*, govpulse-bulletin-*) in report.out_dir older than `reports_days`;
   latest.html is never removed.
 Never removed: posts (the last update and the evidence come from them), verdicts (the latest ones and
-the history of transitions: what `verdicts`, the trend, the report's changes and the alerts read), score
-runs, patrols, units and accounts. A report of a run whose plan was pruned shows no plan; `explain
+the history of transitions: what `verdicts`, the trend, the report's changes and the alerts read), the
+consolidation plans (stored as changes: each item is the plan of every run until the next item of its
+account, so every kept run's plan stays whole), score runs, patrols, units and accounts. `explain
 --as-of` a date before the retained outcomes and snapshots works from what is left.
 """
 
@@ -36,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from registry.errors import GovpulseError, ValidationError
 from registry.i18n import L
-from registry.models import AccountSnapshot, FetchOutcome, Patrol, PlanItem, ScoreRun
+from registry.models import AccountSnapshot, FetchOutcome, Patrol, ScoreRun
 from registry.timeutil import utcnow
 
 RUN = ScoreRun.__table__
@@ -57,7 +56,6 @@ class Retention:
     outcomes_days: int
     keep_outcomes: int
     snapshots_days: int
-    plans_days: int
     logs_days: int
     reports_days: int
     fold_outcomes: bool  # of a stretch of identical read outcomes, only the first and the latest kept
@@ -161,15 +159,6 @@ def _repeated_outcomes(keep: int) -> Any:
     )
 
 
-def _plans_kept(conn: Connection) -> set[int]:
-    """The latest score run of each scope (a whole-registry run, or one per unit a run was limited to)."""
-    latest: dict[Any, int] = {}
-    for run_id, policy in conn.execute(select(RUN.c.id, RUN.c.policy).order_by(RUN.c.id)):
-        scope = (policy or {}).get("scope") if isinstance(policy, dict) else None
-        latest[(scope or {}).get("org_id") if isinstance(scope, dict) else None] = run_id
-    return set(latest.values())
-
-
 def prune(
     engine: Engine,
     retention: Retention,
@@ -184,7 +173,7 @@ def prune(
     database; with `dry_run`, only count it."""
     now = now or utcnow()
     result = PruneResult(dry_run=dry_run)
-    o, s, p = FetchOutcome.__table__, AccountSnapshot.__table__, PlanItem.__table__
+    o, s = FetchOutcome.__table__, AccountSnapshot.__table__
     with engine.begin() as conn:
         todo: list[tuple[str, Any, Any]] = []
         keep = max(1, retention.keep_outcomes, policy_depth)
@@ -197,13 +186,6 @@ def prune(
             todo.append(("fetch_outcome", o, old.where(o.c.id.not_in(folded)) if retention.fold_outcomes else old))
         if (cut := _cutoff(now, retention.snapshots_days)) is not None:
             todo.append(("account_snapshot", s, _old_rows(s, s.c.taken_at, cut, 1)))
-        if (cut := _cutoff(now, retention.plans_days)) is not None:
-            old_runs = select(RUN.c.id).where(RUN.c.as_of < cut)  # judged as of then
-            kept = _plans_kept(conn)
-            ids = select(p.c.id).where(p.c.run_id.in_(old_runs))
-            if kept:
-                ids = ids.where(p.c.run_id.not_in(kept))
-            todo.append(("plan_item", p, ids))
         for name, table, ids in todo:
             if dry_run:
                 result.rows[name] = conn.execute(select(func.count()).select_from(ids.subquery())).scalar_one()

@@ -40,13 +40,13 @@ from registry.models import (
     FetchOutcome,
     Organization,
     Patrol,
-    PlanItem,
     Post,
     ScoreRun,
     Verdict,
 )
 from registry.orgs import find_org
 from registry.scoring.history import verdicts_at
+from registry.scoring.plans import plan_at
 from registry.scoring.sql import in_ids
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
 from registry.timeutil import not_after_now, to_local
@@ -58,7 +58,6 @@ VER_HISTORY = Verdict.__table__
 RUN = ScoreRun.__table__
 OUT = FetchOutcome.__table__
 PAT = Patrol.__table__
-PLAN = PlanItem.__table__
 POST = Post.__table__
 
 STATUS_ORDER = DISPLAY_ORDER
@@ -717,31 +716,32 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]
     its status in the run (`statuses`: those of the run's rows already read; any other looked up)."""
     tgt = ACC.alias("tgt")
     unit_tree = tree.alias("unit_tree")
+    plan = plan_at(conn, run_id)
     frm = (
-        PLAN.join(ACC, ACC.c.id == PLAN.c.account_id)
-        .join(unit_tree, unit_tree.c.id == PLAN.c.org_id)
-        .outerjoin(tgt, tgt.c.id == PLAN.c.target_account_id)
+        plan.join(ACC, ACC.c.id == plan.c.account_id)
+        .join(unit_tree, unit_tree.c.id == plan.c.org_id)
+        .outerjoin(tgt, tgt.c.id == plan.c.target_account_id)
     )
     q = (
         select(
-            PLAN.c.org_id,
+            plan.c.org_id,
             unit_tree.c.path.label("unit"),
             unit_tree.c.top_id,
-            PLAN.c.account_id,
+            plan.c.account_id,
             ACC.c.name,
             ACC.c.platform,
             ACC.c.platform_id,
             literal_column("NULL").label("status"),
-            PLAN.c.action,
-            PLAN.c.target_account_id,
+            plan.c.action,
+            plan.c.target_account_id,
             tgt.c.name.label("target_name"),
-            PLAN.c.reason_zh,
-            PLAN.c.reason_en,
-            PLAN.c.numbers,
+            plan.c.reason_zh,
+            plan.c.reason_en,
+            plan.c.numbers,
         )
         .select_from(frm)
-        .where(PLAN.c.run_id == run_id)
-        .order_by(unit_tree.c.path, ACC.c.platform, PLAN.c.action, ACC.c.name, PLAN.c.id)
+        .where(plan.c.run_id == run_id)
+        .order_by(unit_tree.c.path, ACC.c.platform, plan.c.action, ACC.c.name, plan.c.id)
     )
     rows = [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
     others = sorted({r["account_id"] for r in rows} - statuses.keys())

@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from registry.compliance.findings import case_candidates
-from registry.models import Account, PlanItem
+from registry.models import Account
 from registry.models import Finding as ComplianceFinding
 from registry.scoring.history import verdicts_at
+from registry.scoring.plans import plan_at
 from registry.scoring.rules import CLOSED, FLAGGED
 from registry.scoring.sql import epoch_seconds, raw_rows
 
@@ -124,7 +125,7 @@ def run_findings(conn: Connection, run_id: int) -> list[Finding]:
             found.append(Finding(account, org, status, rule, key))
         if dup:
             found.append(Finding(account, org, "duplicate", "duplicate_content", f"duplicate:{when}"))
-    p = PlanItem.__table__
+    p = plan_at(conn, run_id)
     plan = select(p.c.account_id, p.c.org_id, p.c.action, p.c.target_account_id).where(
         p.c.run_id == run_id, p.c.action.in_(("merge", "close"))
     )
@@ -138,7 +139,7 @@ def evidence(conn: Connection, run_id: int, findings: list[Finding]) -> dict[tup
     """The evidence of `findings` in run `run_id`: the verdict (status, rule, threshold, last post, days
     silent, the measured figures) or the plan's recommendation, by (account, kind)."""
     v = verdicts_at(conn, run_id)
-    p = PlanItem.__table__
+    p = plan_at(conn, run_id)
     target = Account.__table__.alias("target")
     out: dict[tuple[int, str], dict[str, Any]] = {}
     by_account: dict[int, list[Finding]] = {}

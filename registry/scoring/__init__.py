@@ -6,8 +6,9 @@
     plan_rows(session, run_id=None, org_ids=None) -> list[dict]
 
 Modules: metrics (set-based measurement), rules (statuses, flags, precedence), index (liveness index),
-duplicates (duplicate publishing), plan (consolidation), history (changes between runs), run (a run),
-store (writing it), explain (one account, every rule), views (stored results as rows).
+duplicates (duplicate publishing), plan (consolidation), plans (the plan stored as changes), history
+(changes between runs), run (a run), store (writing what changed), explain (one account, every rule),
+views (stored results as rows).
 The method is written up in docs/scoring.md.
 """
 

@@ -1,8 +1,10 @@
 """Verdict history: each account's verdict compared with its previous one.
 
-The latest verdict of each account is kept whole (latest_verdict); the history (verdict) keeps only the
-transitions, so a run in which nothing changed for an account writes no history for it. An account's
-verdict in an earlier run is its latest transition up to that run (verdicts_at).
+The latest verdict of each account is kept whole (latest_verdict), rewritten only by a run that works out
+something else for it; the history (verdict) keeps only the transitions, so a run in which nothing
+changed for an account writes nothing for it. Which run judged an account is read from the runs and
+their scopes (judged_runs); its verdict in an earlier run is its latest transition up to that run
+(verdicts_at).
 
 change is one of
     new             no earlier verdict
@@ -17,38 +19,49 @@ flagged_since is when the current unbroken stretch of flagged verdicts began (ca
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, case, cast, func, literal, null, select, union_all
+from sqlalchemy import Integer, Text, case, cast, func, literal, null, or_, select, union, union_all
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, LatestVerdict, ScoreRun, Verdict
 from registry.scoring.rules import FLAGGED, flag_codes
-from registry.scoring.sql import account_scope, epoch_seconds, raw_rows
+from registry.scoring.sql import account_scope, epoch_seconds, org_subtree, raw_rows
 
-# account -> (status, flags as JSON text, flagged_since as the driver gives it, rule, registry status)
-Before = tuple[str, str, Any, str | None, str]
+# account -> (status, flags as JSON text, flagged_since as the driver gives it, rule, registry status,
+# digest of the stored latest verdict)
+Before = tuple[str, str, Any, str | None, str, int | None]
 Previous = dict[int, Before]
 DAY = 86400
+_NAMES = itertools.count()  # names of the scopes' CTEs
 
 
 def latest_run(conn: Connection, before_run: int | None = None) -> int | None:
-    """The latest run with verdicts (before run `before_run`), or None."""
-    v = LatestVerdict.__table__
-    stmt = select(func.max(v.c.run_id))
-    return conn.execute(stmt if before_run is None else stmt.where(v.c.run_id < before_run)).scalar()
+    """The latest score run (before run `before_run`), or None."""
+    run = ScoreRun.__table__
+    stmt = select(func.max(run.c.id))
+    return conn.execute(stmt if before_run is None else stmt.where(run.c.id < before_run)).scalar()
 
 
 def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Previous:
-    """Each account's latest verdict (up to run `last_run`, latest_run(): the latest verdicts are kept
-    whole, one row per account)."""
+    """Each account's latest verdict (when there was a run up to `last_run`, latest_run(): the latest
+    verdicts are kept whole, one row per account), with the digest of its stored row."""
     if last_run is None:
         return {}
     acc = Account.__table__
     v = LatestVerdict.__table__
-    columns = (v.c.account_id, v.c.status, cast(v.c.flags, Text), v.c.flagged_since, v.c.rule, v.c.registry_status)
+    columns = (
+        v.c.account_id,
+        v.c.status,
+        cast(v.c.flags, Text),
+        v.c.flagged_since,
+        v.c.rule,
+        v.c.registry_status,
+        v.c.digest,
+    )
     rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(scope))
     return {r[0]: tuple(r[1:]) for r in rows}  # type: ignore[misc]
 
@@ -59,67 +72,117 @@ def is_transition(status: str, flags_json: str, rule: str | None, registry_statu
     return before is None or (status, flags_json, rule, registry_status) != (before[0], before[1], before[3], before[4])
 
 
+def scope_org(policy: Any) -> int | None:
+    """The unit a run was limited to (its stored policy's scope), None for the whole registry."""
+    scope = (policy or {}).get("scope") if isinstance(policy, dict) else None
+    org_id = scope.get("org_id") if isinstance(scope, dict) else None
+    return None if org_id is None else int(org_id)
+
+
 def run_scope(conn: Connection, run_id: int) -> Any:
     """The accounts run `run_id` judged: those of its unit and below, or all (a WHERE clause on Account)."""
     policy = conn.execute(select(ScoreRun.__table__.c.policy).where(ScoreRun.__table__.c.id == run_id)).scalar()
-    scope = (policy or {}).get("scope") if isinstance(policy, dict) else None
-    org_id = scope.get("org_id") if isinstance(scope, dict) else None
-    return account_scope(conn.dialect.name, None if org_id is None else [int(org_id)])
+    org_id = scope_org(policy)
+    # (the CTE named apart, so that the scopes of several readers can meet in one statement)
+    return account_scope(conn.dialect.name, None if org_id is None else [org_id], name=f"run_scope_{next(_NAMES)}")
 
 
-def verdicts_at(conn: Connection, run_id: int) -> Any:
-    """Every account's verdict as run `run_id` judged it, as a subquery with the columns of a verdict
-    (run_id is `run_id`): the latest verdict when that run wrote it, else the account's latest
-    transition up to that run (accounts of the run's scope), whose evidence is as of that transition;
-    days silent are counted to the run's time again, and what changed reads "still flagged" or
-    "unchanged" (a run writes a transition for every other change). Accounts with no verdict that old
-    are absent, as they were from that run."""
+def judged_runs(conn: Connection, horizon: Any, account_id: int | None = None) -> tuple[Any, int | None]:
+    """Each account's current run, as a subquery (account_id, run_id): the newest run judged as of
+    `horizon` or earlier whose scope holds the account (a run dated in the future is not the current
+    one; `account_id`: that account alone). Read from the runs and their scopes: a run does not rewrite
+    the verdicts it confirms. With the earliest of those runs (None: there is none)."""
+    run = ScoreRun.__table__
+    acc = Account.__table__
+    result = conn.execute(select(run.c.id, run.c.policy).where(run.c.as_of <= horizon).order_by(run.c.id.desc()))
+    limited: dict[int, int] = {}  # unit -> its newest run, newer than the newest whole-registry run
+    whole: int | None = None
+    for run_id, policy in result:
+        org_id = scope_org(policy)
+        if org_id is None:
+            whole = run_id
+            break
+        limited.setdefault(org_id, run_id)
+    result.close()
+    branches = [
+        (acc.c.org_id.in_(org_subtree([org_id], f"run_scope_{next(_NAMES)}")), literal(run_id, Integer))
+        for org_id, run_id in sorted(limited.items(), key=lambda item: -item[1])
+    ]
+    fallback = cast(null(), Integer) if whole is None else literal(whole, Integer)
+    judged = case(*branches, else_=fallback) if branches else fallback
+    stmt = select(acc.c.id.label("account_id"), judged.label("run_id")).where(judged.is_not(None))
+    runs = [run_id for run_id in (*limited.values(), whole) if run_id is not None]
+    return (stmt if account_id is None else stmt.where(acc.c.id == account_id)).subquery("judged"), min(
+        runs, default=None
+    )
+
+
+def _as_judged(conn: Connection, judged: Any, after: int | None) -> Any:
+    """The verdict of each account of `judged` (account_id, run_id) in its run, as a subquery with the
+    columns of a verdict: the latest verdict when it was written by that run or before (the runs since
+    found the same), else the account's latest transition up to that run, whose evidence is as of that
+    transition, with days silent counted to the run's time again and what changed reading "still
+    flagged" or "unchanged" (a run writes a transition for every other change). `after`: no account's
+    run is earlier (None: no account), so that only the few accounts whose latest verdict is newer than
+    that, or who have none, are looked up in the history."""
     dialect = conn.dialect.name
-    lv, v, acc = LatestVerdict.__table__, Verdict.__table__, Account.__table__
-    names = [c.name for c in lv.c if c.name != "run_id"]
-    current = select(literal(run_id, Integer).label("run_id"), *(lv.c[n] for n in names)).where(lv.c.run_id == run_id)
+    lv, v = LatestVerdict.__table__, Verdict.__table__
+    names = [c.name for c in lv.c if c.name != "digest"]
+    whole = select(*(judged.c.run_id if n == "run_id" else lv.c[n] for n in names)).join(
+        judged, (judged.c.account_id == lv.c.account_id) & (lv.c.run_id <= judged.c.run_id)
+    )
+    if after is None:
+        return whole.subquery("ver")
+    late = union(
+        select(lv.c.account_id).where(lv.c.run_id > after),
+        select(v.c.account_id).where(v.c.account_id.not_in(select(lv.c.account_id))),
+    )
     upto = (
-        select(v.c.account_id, func.max(v.c.run_id).label("at"))
-        .where(v.c.run_id <= run_id)
-        .where(v.c.account_id.not_in(select(lv.c.account_id).where(lv.c.run_id == run_id)))
-        .where(v.c.account_id.in_(select(acc.c.id).where(run_scope(conn, run_id))))
-        .group_by(v.c.account_id)
+        select(v.c.account_id, judged.c.run_id.label("judged"), func.max(v.c.run_id).label("at"))
+        .join(judged, (judged.c.account_id == v.c.account_id) & (v.c.run_id <= judged.c.run_id))
+        .outerjoin(lv, lv.c.account_id == v.c.account_id)
+        .where(v.c.account_id.in_(late), or_(lv.c.run_id.is_(None), lv.c.run_id > judged.c.run_id))
+        .group_by(v.c.account_id, judged.c.run_id)
         .subquery()
     )
-    run = ScoreRun.__table__
-    now = select(epoch_seconds(run.c.as_of, dialect)).where(run.c.id == run_id).scalar_subquery()
-    same = v.c.run_id == run_id
+    run = ScoreRun.__table__.alias("judging")
+    same = v.c.run_id == upto.c.judged
     silent = case(
         (v.c.last_post_at.is_(None), null()),
-        else_=cast((now - epoch_seconds(v.c.last_post_at, dialect)) // DAY, Integer),
+        else_=cast((epoch_seconds(run.c.as_of, dialect) - epoch_seconds(v.c.last_post_at, dialect)) // DAY, Integer),
     )
     derived = {
+        "run_id": upto.c.judged,
         "days_silent": case((same, v.c.days_silent), else_=silent),
         "previous_status": case((same, v.c.previous_status), else_=v.c.status),
         "change": case((same, v.c.change), (v.c.status.in_(FLAGGED), "still_flagged"), else_="unchanged"),
     }
-    earlier = select(
-        literal(run_id, Integer).label("run_id"), *(derived[n].label(n) if n in derived else v.c[n] for n in names)
-    ).join(upto, (upto.c.account_id == v.c.account_id) & (upto.c.at == v.c.run_id))
-    return union_all(current, earlier).subquery("ver")
-
-
-def current_verdicts(horizon: Any) -> Any:
-    """Each account's verdict in the newest run judged as of `horizon` or earlier (a run dated in the
-    future is not the current one), as a subquery with the columns of a verdict: the latest verdict
-    where its run is current, else the account's latest transition in a current run."""
-    lv, v, run = LatestVerdict.__table__, Verdict.__table__, ScoreRun.__table__
-    names = [c.name for c in lv.c]
-    current = select(run.c.id).where(run.c.as_of <= horizon)
-    whole = select(*(lv.c[n] for n in names)).where(lv.c.run_id.in_(current))
-    at = (
-        select(v.c.account_id, func.max(v.c.run_id).label("at"))
-        .where(v.c.run_id.in_(current), v.c.account_id.not_in(select(lv.c.account_id).where(lv.c.run_id.in_(current))))
-        .group_by(v.c.account_id)
-        .subquery()
+    earlier = (
+        select(*(derived[n].label(n) if n in derived else v.c[n] for n in names))
+        .join(upto, (upto.c.account_id == v.c.account_id) & (upto.c.at == v.c.run_id))
+        .join(run, run.c.id == upto.c.judged)
     )
-    earlier = select(*(v.c[n] for n in names)).join(at, (at.c.account_id == v.c.account_id) & (at.c.at == v.c.run_id))
-    return union_all(whole, earlier).subquery("cur")
+    return union_all(whole, earlier).subquery("ver")
+
+
+def verdicts_at(conn: Connection, run_id: int) -> Any:
+    """Every account's verdict as run `run_id` judged it, as a subquery with the columns of a verdict
+    (run_id is `run_id`; accounts of the run's scope, _as_judged). Accounts with no verdict that old
+    are absent, as they were from that run."""
+    acc = Account.__table__
+    judged = (
+        select(acc.c.id.label("account_id"), literal(run_id, Integer).label("run_id"))
+        .where(run_scope(conn, run_id))
+        .subquery("judged")
+    )
+    return _as_judged(conn, judged, run_id)
+
+
+def current_verdicts(conn: Connection, horizon: Any, account_id: int | None = None) -> Any:
+    """Each account's verdict (or that of `account_id`) in its newest run judged as of `horizon` or
+    earlier (judged_runs), as a subquery with the columns of a verdict."""
+    judged, earliest = judged_runs(conn, horizon, account_id)
+    return _as_judged(conn, judged, earliest)
 
 
 def change(status: str, previous: Before | None, as_of: Any) -> tuple[str, Any]:

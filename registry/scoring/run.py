@@ -11,11 +11,11 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import Connection, Engine
 
 from registry.bulk import insert_many
-from registry.models import Account, LatestVerdict, PlanItem, ScoreRun, Verdict
+from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
@@ -23,8 +23,9 @@ from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
 from registry.scoring.plan import Item, build_plan
+from registry.scoring.plans import plan_changes
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
-from registry.scoring.sql import account_scope
+from registry.scoring.sql import account_scope, in_ids
 from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
@@ -145,19 +146,20 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             previous = previous_verdicts(conn, a.scope, last_run)
         clock("history")
         changes, batches = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
-        # The latest verdicts of the accounts in scope are replaced whole; the history gains only the
-        # transitions (a quiet night writes none).
+        # An account's latest verdict is rewritten only where it differs from the stored one; the history
+        # gains only the transitions (a quiet night writes neither).
         latest = LatestVerdict.__table__
-        if org_id is None:
-            conn.execute(delete(latest))
-        else:
-            conn.execute(delete(latest).where(latest.c.account_id.in_(select(Account.id).where(a.scope))))
-        transitions = 0
+        transitions = rewritten = 0
         for rows, moved in batches:
-            insert_many(conn, latest, VERDICT_COLUMNS, rows, converted=True)
+            if rows:
+                ids = [row[1] for row in rows]
+                conn.execute(delete(latest).where(in_ids(latest.c.account_id, ids, conn.dialect.name)))
+                insert_many(conn, latest, (*VERDICT_COLUMNS, "digest"), rows, converted=True)
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
-        insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, plan_rows(a, run_id), converted=True)
+            rewritten += len(rows)
+        planned = plan_changes(conn, run_id, plan_rows(a, run_id), a.scope, a.frame.account_id.tolist())
+        insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, planned, converted=True)
         clock("write")
         j = a.judgement
         closed = isin(a.frame.registry_status, CLOSED)
@@ -169,6 +171,8 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             "flags": {code: n for code, n in {**flags, "over_quota": len(a.over_quota)}.items() if n},
             "changes": dict(changes),
             "transitions": transitions,
+            "rewritten": rewritten,
+            "plan_items": len(planned),
             "plan": dict(Counter(it.action for it in a.plan)),
             "timings": {**a.timings, **clock.laps},
         }

@@ -1,12 +1,13 @@
 """Stored score runs: listing them, and removing one with everything that belongs to it (its verdicts
 and its consolidation plan), for a run made by mistake (a wrong --as-of, a wrong policy). The accounts
-whose latest verdict that run was get back their verdict of the run before it."""
+whose latest verdict that run was get back their verdict of the run before it; what a removed run wrote
+that the run after it found the same becomes that later run's (runs write only changes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from registry.db import session_scope
@@ -65,9 +66,15 @@ def remove_run(engine: Engine, run_id: int) -> dict[str, int]:
                 hint=L("用 govpulse score runs 查看编号", "see `govpulse score runs` for the numbers"),
             )
         verdicts = _judged(session.get(ScoreRun, run_id).summary)  # type: ignore[union-attr]
-        plans = session.execute(delete(PlanItem).where(PlanItem.run_id == run_id)).rowcount
-        session.execute(delete(Verdict).where(Verdict.run_id == run_id))
-        _restore_latest(session.connection(), run_id)
+        conn = session.connection()
+        plans = conn.execute(select(func.count()).where(PlanItem.run_id == run_id)).scalar_one()
+        later = conn.execute(select(func.min(ScoreRun.id)).where(ScoreRun.id > run_id)).scalar()
+        if later is None:
+            session.execute(delete(PlanItem).where(PlanItem.run_id == run_id))
+            session.execute(delete(Verdict).where(Verdict.run_id == run_id))
+            _restore_latest(conn, run_id)
+        else:
+            _hand_on(conn, run_id, later)
         # Cases and bulletins the run fed keep their timeline (what happened, happened); only their
         # link to the removed run goes.
         for model, column in (
@@ -88,6 +95,19 @@ def _judged(summary: Any) -> int:
     return int(n) if isinstance(n, int) else 0
 
 
+def _hand_on(conn: Connection, run_id: int, later: int) -> None:
+    """Before removing run `run_id`, hand what it wrote to the run after it, `later`: a run writes only
+    what differs from the run before, so what `later` did not write again it found the same. The
+    latest verdicts written by `run_id` become `later`'s; its transitions and plan items become
+    `later`'s where `later` wrote none of its own for the account, and go otherwise."""
+    lv = LatestVerdict.__table__
+    conn.execute(update(lv).where(lv.c.run_id == run_id).values(run_id=later))
+    for table in (Verdict.__table__, PlanItem.__table__):
+        own = select(table.c.account_id).where(table.c.run_id == later)
+        conn.execute(update(table).where(table.c.run_id == run_id, table.c.account_id.not_in(own)).values(run_id=later))
+        conn.execute(delete(table).where(table.c.run_id == run_id))
+
+
 def _restore_latest(conn: Connection, run_id: int) -> None:
     """The accounts whose latest verdict run `run_id` was take their verdict in the newest earlier run
     that judged them (none: they have no verdict left). One statement per earlier run looked at, newest
@@ -99,7 +119,7 @@ def _restore_latest(conn: Connection, run_id: int) -> None:
         if conn.execute(waiting.limit(1)).first() is None:
             break
         ver = verdicts_at(conn, before)
-        names = [c.name for c in lv.c]
+        names = [c.name for c in lv.c if c.name != "digest"]  # (none: rewritten by the next run)
         taken = select(*(ver.c[n] for n in names)).where(ver.c.account_id.in_(waiting))
         rows = [tuple(r) for r in conn.execute(taken)]
         for start in range(0, len(rows), BATCH):

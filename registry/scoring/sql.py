@@ -67,20 +67,23 @@ def in_ids(column: Any, ids: list[int] | list[str], dialect: str, kind: Any = Bi
     return column == any_(bindparam("ids", ids, type_=ARRAY(kind), unique=True))
 
 
-def org_subtree(org_ids: list[int]) -> Select[Any]:
-    """The ids of these units and of every unit below them (a recursive CTE, evaluated in the database)."""
-    tree = select(Organization.id).where(Organization.id.in_(org_ids)).cte("subtree", recursive=True)
+def org_subtree(org_ids: list[int], name: str = "subtree") -> Select[Any]:
+    """The ids of these units and of every unit below them (a recursive CTE named `name`, evaluated in the
+    database)."""
+    tree = select(Organization.id).where(Organization.id.in_(org_ids)).cte(name, recursive=True)
     tree = tree.union_all(select(Organization.id).where(Organization.parent_id == tree.c.id))
     return select(tree.c.id)
 
 
-def account_scope(dialect: str, org_ids: list[int] | None = None, account_ids: list[int] | None = None) -> Any:
-    """A WHERE clause on Account: the accounts of these units and all units below them, or these
-    accounts (both None: every account)."""
+def account_scope(
+    dialect: str, org_ids: list[int] | None = None, account_ids: list[int] | None = None, name: str = "subtree"
+) -> Any:
+    """A WHERE clause on Account: the accounts of these units and all units below them (`name`: of the
+    CTE, unique in a statement), or these accounts (both None: every account)."""
     if account_ids is not None:
         return in_ids(Account.id, account_ids, dialect)
     if org_ids is not None:
-        return Account.org_id.in_(org_subtree(org_ids))
+        return Account.org_id.in_(org_subtree(org_ids, name))
     return true()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from hashlib import blake2b
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -47,30 +48,33 @@ def stored_time(value: datetime | None, dialect: str) -> Any:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def columns(a: Analysis) -> dict[str, list[Any]]:
-    """The figures of a run as Python lists, converted once each rather than value by value."""
+def columns(a: Analysis, rows: np.ndarray | None = None) -> dict[str, list[Any]]:
+    """The figures of a run (of the accounts at positions `rows`; None: all) as Python lists, converted
+    once each rather than value by value."""
     f, j = a.frame, a.judgement
-    reason: list[str | None] = [None] * len(f)
-    http_status: list[int | None] = [None] * len(f)
-    for i, outcomes in f.history.items():
-        reason[i], http_status[i] = outcomes[0][2], outcomes[0][3]
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    at = range(len(f)) if rows is None else rows.tolist()
+    first = {i: outcomes[0] for i, outcomes in f.history.items()}
     return {
-        "id": f.account_id.tolist(),
-        "window_days": a.params.window_days.tolist(),
-        "posts": f.posts.tolist(),
-        "originals": f.originals.tolist(),
-        "engaged": f.engaged_posts.tolist(),
-        "duplicates": f.duplicates.tolist(),
-        "longest_gap": nullable(f.longest_gap, 1),
-        "median": nullable(f.median_engagement, 1),
-        "followers": nullable(f.followers),
-        "gone": j.facts.consecutive_gone.tolist(),
-        "days": nullable(j.facts.days_silent),
-        "index": nullable(a.index, 1),
-        "outcome": f.outcome.tolist(),
-        "fetched_at": iso_times(f.fetched_ts),
-        "reason": reason,
-        "http_status": http_status,
+        "id": take(f.account_id).tolist(),
+        "window_days": take(a.params.window_days).tolist(),
+        "posts": take(f.posts).tolist(),
+        "originals": take(f.originals).tolist(),
+        "engaged": take(f.engaged_posts).tolist(),
+        "duplicates": take(f.duplicates).tolist(),
+        "longest_gap": nullable(take(f.longest_gap), 1),
+        "median": nullable(take(f.median_engagement), 1),
+        "followers": nullable(take(f.followers)),
+        "gone": take(j.facts.consecutive_gone).tolist(),
+        "days": nullable(take(j.facts.days_silent)),
+        "index": nullable(take(a.index), 1),
+        "outcome": take(f.outcome).tolist(),
+        "fetched_at": iso_times(take(f.fetched_ts)),
+        "reason": [first[i][2] if i in first else None for i in at],
+        "http_status": [first[i][3] if i in first else None for i in at],
     }
 
 
@@ -105,12 +109,32 @@ EVIDENCE = (
 _TEMPLATE = "{" + ",".join(f'"{key}":%s' for key, _, _ in EVIDENCE) + "%s}"
 
 
-def _values(a: Analysis, cols: dict[str, list[Any]]) -> list[Any]:
-    """The measured value of the rule that set each account's status."""
+def _values(a: Analysis, cols: dict[str, list[Any]], rows: np.ndarray | None = None) -> list[Any]:
+    """The measured value of the rule that set each account's status (of the accounts at `rows`, whose
+    columns `cols` are)."""
     j = a.judgement
+    at = range(len(j.rule)) if rows is None else rows.tolist()
+    codes = j.rule.tolist() if rows is None else j.rule[rows].tolist()
     return [
-        cols["days"][i] if code not in j.values else plain(j.values[code][i]) for i, code in enumerate(j.rule.tolist())
+        cols["days"][k] if code not in j.values else plain(j.values[code][i])
+        for k, (i, code) in enumerate(zip(at, codes, strict=True))
     ]
+
+
+def _value_bits(a: Analysis) -> np.ndarray:
+    """A code of each account's measured value (_values) from the arrays: the bits of the number as
+    stored (rounded as plain() rounds it), else of its repr."""
+    j = a.judgement
+    out = np.zeros(len(j.rule), np.uint64)
+    for code in set(j.rule.tolist()):
+        mask = j.rule == code
+        values = j.values.get(code, j.facts.days_silent)
+        values = np.asarray(values)[mask] if np.ndim(values) else np.full(int(mask.sum()), values, dtype=object)
+        if values.dtype.kind in "fiub" and values.ndim == 1:
+            out[mask] = _bits(values.astype(float), 2)
+        else:
+            out[mask] = _codes([plain(v) for v in values.tolist()])
+    return out
 
 
 def evidence(a: Analysis, cols: dict[str, list[Any]], i: int) -> dict[str, Any]:
@@ -168,6 +192,98 @@ VERDICT_COLUMNS = (
 )
 
 
+_K = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's constants: every input bit reaches every output bit
+_K1, _K2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _h64(text: str) -> int:
+    return int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _codes(values: list[Any]) -> np.ndarray:
+    """A stable 64-bit code of each value (of its type and repr; few distinct values, each hashed once)."""
+    seen: dict[Any, int] = {}
+
+    def code(key: Any) -> int:
+        found = seen[key] = _h64(repr(key))
+        return found
+
+    try:
+        keys = [(v.__class__, v) for v in values]
+        return np.array([seen[k] if k in seen else code(k) for k in keys], np.uint64)
+    except TypeError:  # a value that is not hashable (a list): by its repr
+        return np.array([_h64(repr(v)) for v in values], np.uint64)
+
+
+def _bits(values: np.ndarray, digits: int | None = None) -> np.ndarray:
+    """A float column's bits as stored (rounded to `digits`; one NaN, no negative zero)."""
+    x = np.asarray(values, float)
+    if digits is not None:
+        x = np.round(x, digits)
+    return np.where(np.isnan(x), np.nan, x + 0.0).view(np.uint64)
+
+
+def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
+    h = (h ^ v) * _K
+    h = (h ^ (h >> np.uint64(30))) * _K1
+    h = (h ^ (h >> np.uint64(27))) * _K2
+    return h ^ (h >> np.uint64(31))
+
+
+def digests(parts: list[np.ndarray]) -> np.ndarray:
+    """One 64-bit digest per account of the columns `parts` (uint64 each), vectorised."""
+    h = np.zeros(len(parts[0]), np.uint64)
+    with np.errstate(over="ignore"):
+        for part in parts:
+            h = _mix(h, part)
+    return h.view(np.int64)
+
+
+def _content(
+    a: Analysis,
+    flags: np.ndarray,
+    texts: dict[tuple[str, str], tuple[str, str, str]],
+    changes: list[tuple[Any, ...]],
+    extras: dict[int, dict[str, Any]],
+) -> np.ndarray:
+    """The digest of each account's latest verdict as this run would write it, but for the run: every
+    column and every figure of the evidence, from the arrays (no row is built for it)."""
+    f, j = a.frame, a.judgement
+    text_codes = {key: _h64(repr(value)) for key, value in texts.items()}
+    more = np.zeros(len(f), np.uint64)
+    for i, found in extras.items():
+        more[i] = _h64(dumps(found))
+    for i, outcomes in f.history.items():
+        more[i] ^= _h64(repr(outcomes[0][2:4]))
+    return digests(
+        [
+            f.account_id.astype(np.uint64),
+            _codes(j.status.tolist()),
+            _codes(f.registry_status.tolist()),
+            flags.astype(np.uint64),
+            np.array([text_codes[k] for k in zip(j.rule.tolist(), f.platform.tolist(), strict=True)], np.uint64),
+            _bits(a.index, 1),
+            _codes(a.basis.tolist()),
+            _bits(f.last_post_ts),
+            _bits(j.facts.days_silent),
+            _bits(a.params.window_days),
+            _bits(f.posts),
+            _bits(f.originals),
+            _bits(f.engaged_posts),
+            _bits(f.duplicates),
+            _bits(f.longest_gap, 1),
+            _bits(f.median_engagement, 1),
+            _bits(f.followers),
+            _bits(j.facts.consecutive_gone),
+            _codes(f.outcome.tolist()),
+            _bits(np.floor(f.fetched_ts)),
+            _value_bits(a),
+            _codes(changes),
+            more,
+        ]
+    )
+
+
 def verdict_rows(
     a: Analysis,
     run_id: int,
@@ -175,11 +291,13 @@ def verdict_rows(
     previous: Previous,
     dialect: str,
 ) -> tuple[Counter[str], Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]]:
-    """The changes since the previous verdicts, counted, and one row per account in VERDICT_COLUMNS order,
+    """The changes since the previous verdicts, counted, and the rows to write in VERDICT_COLUMNS order,
     in batches (built as they are written: a run's rows are never all in memory at once): each batch as
-    (every row: the latest verdicts; the rows that are transitions: the history)."""
+    (the latest verdicts whose digest differs from the stored one, each with its digest last; the rows
+    that are transitions: the history). Rows are built only for those accounts: a run that works out the
+    same verdicts as stored builds none."""
     f, j = a.frame, a.judgement
-    cols = columns(a)
+    ids = f.account_id.tolist()
     texts: dict[tuple[str, str], tuple[str, str, str]] = {}
     for key in set(zip(j.rule.tolist(), f.platform.tolist(), strict=True)):
         texts[key] = BY_CODE[key[0]].text(a.params.policy.for_platform(key[1]))
@@ -188,43 +306,36 @@ def verdict_rows(
     flags_text = [flag_json[mask] for mask in masks]
     changes: list[tuple[Any, ...]] = []  # (previous status, change, flagged since) per account
     moves: list[bool] = []  # whether each verdict is a transition (history.is_transition)
+    stored: list[int | None] = []  # the digest of each account's stored latest verdict
     extras: dict[int, dict[str, Any]] = {}
     now = stored_time(as_of, dialect)
     for i, (account_id, status, rule, registry) in enumerate(
-        zip(cols["id"], j.status.tolist(), j.rule.tolist(), f.registry_status.tolist(), strict=True)
+        zip(ids, j.status.tolist(), j.rule.tolist(), f.registry_status.tolist(), strict=True)
     ):
         before = previous.get(account_id)
         what, since = change(status, before, now)
         changes.append((before[0] if before else None, what, since))
         moves.append(is_transition(status, flags_text[i], rule, registry, before))
+        stored.append(None if before is None else before[5])
         if before is not None:
             moved = flag_changes(masks[i], flags_text[i], before)
             if moved:
                 extras[i] = moved
-    cols = {**cols, "value": _values(a, cols)}
     for i, others in a.frame.duplicate_with.items():
         extras.setdefault(i, {})["duplicate_with"] = others
-    extras_by_batch: dict[int, dict[int, dict[str, Any]]] = {}
-    for i, more in extras.items():
-        extras_by_batch.setdefault(i // BATCH, {})[i % BATCH] = more
-    columns_out = (
-        cols["id"],
-        j.status.tolist(),
-        f.registry_status.tolist(),
-        flags_text,
-        j.rule.tolist(),
-        f.platform.tolist(),
-        cols["index"],
-        a.basis.tolist(),
-        stored_times(f.last_post_ts, dialect),
-        cols["days"],
-        changes,
-    )
+    digest = _content(a, a.flag_masks, texts, changes, extras)
+    known = np.array([d is not None for d in stored], bool)
+    before = np.array([0 if d is None else d for d in stored], np.int64)
+    written = np.flatnonzero(~known | (digest != before) | np.array(moves, bool))
+    every = (j.status.tolist(), f.registry_status.tolist(), flags_text, j.rule.tolist(), f.platform.tolist())
 
     def batches() -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
-        for start in range(0, len(f), BATCH):
-            part = slice(start, start + BATCH)
-            found = evidence_json({k: v[part] for k, v in cols.items()}, extras_by_batch.get(start // BATCH, {}))
+        for start in range(0, len(written), BATCH):
+            part = written[start : start + BATCH]
+            at = part.tolist()
+            cols = columns(a, part)
+            cols["value"] = _values(a, cols, part)
+            found = evidence_json(cols, {k: extras[i] for k, i in enumerate(at) if i in extras})
             rows = [
                 (
                     run_id,
@@ -242,10 +353,21 @@ def verdict_rows(
                     *moved,
                 )
                 for account_id, status, registry, flag_text, code, platform, index, basis, last, days, moved, ev in zip(
-                    *(c[part] for c in columns_out), found, strict=True
+                    cols["id"],
+                    *([c[i] for i in at] for c in every),
+                    cols["index"],
+                    a.basis[part].tolist(),
+                    stored_times(f.last_post_ts[part], dialect),
+                    cols["days"],
+                    [changes[i] for i in at],
+                    found,
+                    strict=True,
                 )
             ]
-            yield rows, [row for row, moved in zip(rows, moves[part], strict=True) if moved]
+            yield (
+                [(*row, int(digest[i])) for row, i in zip(rows, at, strict=True)],
+                [row for row, i in zip(rows, at, strict=True) if moves[i]],
+            )
 
     return Counter(what for _, what, _ in changes), batches()
 

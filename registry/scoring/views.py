@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from registry.models import Account, Organization, PlanItem, Post, ScoreRun
+from registry.models import Account, Organization, Post, ScoreRun
 from registry.scoring.history import current_verdicts, flagged_days
+from registry.scoring.plans import plan_at
 from registry.scoring.rules import CLOSED, STATUS_ORDER
 from registry.scoring.sql import account_scope
 from registry.timeutil import not_after_now
@@ -35,7 +36,7 @@ def latest_verdicts(
     """Each account's latest verdict (accounts of the units `org_ids` and below; None: all), with what
     changed since its previous verdict and the link of its last post. Ordered by status, then silence."""
     dialect = session.get_bind().dialect.name
-    v = current_verdicts(not_after_now())
+    v = current_verdicts(session.connection(), not_after_now())
     link = (
         select(Post.url)
         .where(Post.account_id == v.c.account_id, Post.published_at == v.c.last_post_at)
@@ -97,9 +98,10 @@ def plan_rows(session: Session, run_id: int | None = None, org_ids: list[int] | 
         run_id = run.id
     dialect = session.get_bind().dialect.name
     target = aliased(Account)
+    item = plan_at(session.connection(), run_id)
     stmt = (
         select(
-            PlanItem,
+            item,
             Account.platform,
             Account.platform_id,
             Account.name,
@@ -107,30 +109,32 @@ def plan_rows(session: Session, run_id: int | None = None, org_ids: list[int] | 
             target.name,
             target.platform_id,
         )
-        .join(Account, Account.id == PlanItem.account_id)
-        .join(Organization, Organization.id == PlanItem.org_id)
-        .outerjoin(target, target.id == PlanItem.target_account_id)
-        .where(PlanItem.run_id == run_id, account_scope(dialect, org_ids))
-        .order_by(PlanItem.org_id, Account.platform, PlanItem.action != "keep", Account.id)
+        .join(Account, Account.id == item.c.account_id)
+        .join(Organization, Organization.id == item.c.org_id)
+        .outerjoin(target, target.id == item.c.target_account_id)
+        .where(account_scope(dialect, org_ids))
+        .order_by(item.c.org_id, Account.platform, item.c.action != "keep", Account.id)
     )
     rows = []
-    for item, plat, pid, name, org_name, target_name, target_pid in session.execute(stmt):
+    for r in session.execute(stmt):
+        it = r._mapping
+        plat, pid, name, org_name, target_name, target_pid = tuple(r)[len(item.c) :]
         rows.append(
             {
                 "run_id": run_id,
-                "account_id": item.account_id,
+                "account_id": it[item.c.account_id],
                 "platform": plat,
                 "platform_id": pid,
                 "account_name": name,
-                "org_id": item.org_id,
+                "org_id": it[item.c.org_id],
                 "org_name": org_name,
-                "action": item.action,
-                "target_account_id": item.target_account_id,
+                "action": it[item.c.action],
+                "target_account_id": it[item.c.target_account_id],
                 "target_name": target_name,
                 "target_platform_id": target_pid,
-                "reason_zh": item.reason_zh,
-                "reason_en": item.reason_en,
-                "numbers": item.numbers,
+                "reason_zh": it[item.c.reason_zh],
+                "reason_en": it[item.c.reason_en],
+                "numbers": it[item.c.numbers],
             }
         )
     return rows

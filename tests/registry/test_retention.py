@@ -65,6 +65,19 @@ def _what_stays(engine) -> tuple:
     return [tuple(r) for r in latest], [tuple(r) for r in history], trend
 
 
+def _plans(engine) -> dict[int, list[tuple]]:
+    """Every run's plan as the readers read it: run -> (account, action, target) items."""
+    from registry.models import ScoreRun
+    from registry.scoring.plans import plan_at
+
+    with engine.connect() as conn:
+        runs = conn.execute(select(ScoreRun.id).order_by(ScoreRun.id)).scalars().all()
+        return {
+            run: sorted((r.account_id, r.action, r.target_account_id) for r in conn.execute(select(plan_at(conn, run))))
+            for run in runs
+        }
+
+
 def _shown(gp, *db: str) -> list:
     """What `verdicts` prints of every account, from a database (`--db`: another one)."""
     return json.loads(gp.ok(*db, "verdicts", "--json").output)
@@ -90,6 +103,7 @@ def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engin
         os.utime(path, (when, when))
     outcomes, snapshots = _count(engine, FetchOutcome), _count(engine, AccountSnapshot)
     kept = _what_stays(engine)
+    plans = _plans(engine)
 
     dry = gp.ok("db", "prune", "--dry-run").output
     # fine: 20 -> 3; gone: 23 -> 3 (its three "gone" kept): first the visits inside a stretch of the same
@@ -105,7 +119,6 @@ def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engin
         "repeated_outcome": 34,
         "fetch_outcome": 3,
         "account_snapshot": 19,
-        "plan_item": 0,
         "logs": 1,
         "reports": 1,
     }
@@ -117,13 +130,14 @@ def test_prune_keeps_what_verdicts_rest_on_and_dry_run_removes_nothing(gp, engin
     assert _what_stays(engine) == kept
     after = _verdicts(gp)
     assert after == before
-    # The first run's plan is now an older run's (judged as of June): removed; the latest run's stays.
-    with engine.connect() as conn:
-        plans = dict(conn.execute(select(PlanItem.run_id, func.count()).group_by(PlanItem.run_id)).all())
-    assert len(plans) == 2 and min(plans.values()) > 0
+    # Plans are stored as changes and never pruned: the second run, which changed nothing, wrote no plan
+    # item, and every run's plan (both judged as of June) reads back whole, before and after.
+    both = _plans(engine)
+    assert both == {1: plans[1], 2: plans[1]} and plans[1]
+    assert _count(engine, PlanItem) == len(plans[1])
     again = json.loads(gp.ok("db", "prune", "--json").output)["removed"]
-    assert (again["fetch_outcome"], again["plan_item"]) == (0, plans[min(plans)])
-    assert _count(engine, PlanItem) == plans[max(plans)]
+    assert again["fetch_outcome"] == 0 and "plan_item" not in again
+    assert _plans(engine) == both
 
 
 def test_retention_settings_are_checked(gp, gp_env, tmp_path) -> None:

@@ -164,3 +164,63 @@ def test_removing_the_latest_run_gives_back_the_verdict_before_it(gp, world, eng
     }
     assert back == {quiet: (1, "active", "new"), busy: (1, "active", "new")}
     assert _count(engine, Verdict.__table__) == 2
+
+
+def _stored(engine) -> tuple:
+    """What the runs wrote: the latest verdicts (account, run, digest), the history rows, the plan items."""
+    from registry.models import PlanItem
+
+    with engine.connect() as conn:
+        latest = conn.execute(
+            select(LatestVerdict.account_id, LatestVerdict.run_id, LatestVerdict.digest).order_by("account_id")
+        ).all()
+    return [tuple(r) for r in latest], _count(engine, Verdict.__table__), _count(engine, PlanItem.__table__)
+
+
+def _read(gp, quiet: int) -> dict[str, object]:
+    """What the readers show, without the run's number and time (which are the newest run's)."""
+    verdicts = json.loads(gp.ok("verdicts", "--json").output)
+    plan = json.loads(gp.ok("plan", "--json").output)
+    explain = json.loads(gp.ok("explain", "#%d" % quiet, "--as-of", DAYS[0], "--json").output)
+    account = json.loads(gp.ok("account", "show", "#%d" % quiet, "--json").output)["verdict"]
+    skip = ("run_id", "as_of")
+    return {
+        "verdicts": [{k: v for k, v in r.items() if k not in skip} for r in verdicts],
+        "plan": [{k: v for k, v in r.items() if k not in skip} for r in plan],
+        "explain": explain,
+        "account": {k: v for k, v in account.items() if k not in skip},
+    }
+
+
+def test_a_run_that_changes_nothing_writes_nothing_and_reads_the_same(gp, world, engine) -> None:
+    quiet, busy = _world(world)  # one unit, two accounts on one platform: the plan keeps one, merges the other
+    _patrol(world, (quiet, busy), 0)
+    gp.ok("score", "--as-of", DAYS[0])
+    gp.ok("score", "--as-of", DAYS[0])  # what changed since the first verdicts: "new" becomes "unchanged"
+    stored, shown = _stored(engine), _read(gp, quiet)
+    assert [r[1] for r in stored[0]] == [2, 2] and stored[2] > 0
+    assert {r["action"] for r in shown["plan"]} == {"keep", "merge"}  # type: ignore[union-attr]
+
+    done = json.loads(gp.ok("score", "--as-of", DAYS[0], "--json").output)
+    assert (done["transitions"], done["rewritten"], done["plan_items"]) == (0, 0, 0)
+    assert _stored(engine) == stored  # no latest verdict, history row or plan item written
+    assert _read(gp, quiet) == shown
+    # Every reader takes the newest run as the one that judged the accounts.
+    assert {r["run_id"] for r in json.loads(gp.ok("verdicts", "--json").output)} == {3}
+    assert {r["run_id"] for r in json.loads(gp.ok("plan", "--json").output)} == {3}
+    with engine.connect() as conn:
+        ver = verdicts_at(conn, 3)
+        assert conn.execute(select(ver.c.account_id, ver.c.change).order_by(ver.c.account_id)).all() == [
+            (quiet, "unchanged"),
+            (busy, "unchanged"),
+        ]
+
+    # Removing the run in between hands what it wrote to the run after it; removing that one goes back to
+    # the first run's verdicts, and its plan.
+    gp.ok("score", "remove", "2")
+    assert _read(gp, quiet) == shown
+    assert [r[1] for r in _stored(engine)[0]] == [3, 3]
+    gp.ok("score", "remove", "3")
+    back = {r["account_id"]: (r["run_id"], r["change"]) for r in json.loads(gp.ok("verdicts", "--json").output)}
+    assert back == {quiet: (1, "new"), busy: (1, "new")}
+    assert _read(gp, quiet)["plan"] == shown["plan"]
