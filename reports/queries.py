@@ -44,6 +44,7 @@ from registry.models import (
 from registry.orgs import find_org
 from registry.scoring.history import verdicts_at
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
+from registry.stretches import seen_at
 from registry.timeutil import not_after_now, to_local
 from registry.vocabulary import READ_OUTCOMES
 
@@ -662,7 +663,7 @@ def crawl_problems(conn: Connection, tree: CTE, run: RunRow) -> list[ProblemRow]
             OUT.c.http_status,
             OUT.c.reason,
             OUT.c.source,
-            OUT.c.fetched_at,
+            seen_at(OUT, run["created_at"]).label("fetched_at"),
         )
         .select_from(frm)
         .where(where, or_(OUT.c.id.is_(None), OUT.c.outcome.not_in(READ_OUTCOMES)))
@@ -681,8 +682,8 @@ def sources_used(conn: Connection, tree: CTE, run: RunRow) -> list[SourceRow]:
             ACC.c.platform,
             OUT.c.source,
             func.count().label("n"),
-            func.min(OUT.c.fetched_at).label("lo"),
-            func.max(OUT.c.fetched_at).label("hi"),
+            func.min(seen_at(OUT, run["created_at"])).label("lo"),
+            func.max(seen_at(OUT, run["created_at"])).label("hi"),
         )
         .select_from(frm)
         .where(where)
