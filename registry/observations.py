@@ -547,7 +547,8 @@ def _store_outcomes(session: Any, rows: list[dict[str, Any]]) -> None:
     the account's latest row, when that row's patrol finished, is folded into it (the stretch's latest
     visit, its count, the latest visit's patrol: a quiet night adds no row); the others are upserted on
     (patrol, account). Login walls always keep a row of their own (their alert counts them per patrol).
-    A visit stored again in the same patrol changes a stretch only in its latest visit's details."""
+    A visit stored again in the same patrol changes a stretch only in its latest visit's details, and
+    only when it is another visit (a later fetch time)."""
     o, patrol = FetchOutcome.__table__, Patrol.__table__
     latest = o.alias("latest")
     newest = (
@@ -612,6 +613,8 @@ def _store_outcomes(session: Any, rows: list[dict[str, Any]]) -> None:
             **kept,
             "last_fetched_at": case((stretch, stmt.excluded.fetched_at), else_=o.c.last_fetched_at),
         },
+        # A visit just folded into its stretch is written already: no second write of the row.
+        where=or_(o.c.visits == 1, o.c.last_fetched_at != stmt.excluded.fetched_at),
     )
     session.execute(stmt, rows)
 
