@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -549,6 +550,47 @@ def _store_outcomes(session: Any, rows: list[dict[str, Any]]) -> None:
     (patrol, account). Login walls always keep a row of their own (their alert counts them per patrol).
     A visit stored again in the same patrol changes a stretch only in its latest visit's details, and
     only when it is another visit (a later fetch time)."""
+    conn = session.connection()
+    fold, upsert_outcomes = _outcome_statements(conn.dialect)
+    # The fold runs as the driver's own executemany of its compiled text, the times converted once each:
+    # it is the same statement for every visit, and the per-visit parameter handling on the way would
+    # cost the store more than the statement itself.
+    to_time: Callable[[Any], Any] = FetchOutcome.__table__.c.fetched_at.type.bind_processor(conn.dialect) or (
+        lambda v: v
+    )
+    params = [
+        {
+            **fold.fixed,
+            "b_account": r["account_id"],
+            "b_patrol": r["patrol_id"],
+            "b_outcome": r["outcome"],
+            "b_source": r["source"],
+            "b_http_status": r["http_status"],
+            "b_reason": r["reason"],
+            "b_fetched_at": to_time(r["fetched_at"]),
+            "b_url": r["url"],
+            "b_pages": r["pages"],
+            "b_posts_seen": r["posts_seen"],
+            "b_posts_new": r["posts_new"],
+        }
+        for r in rows
+    ]
+    if fold.order is not None:  # SQLite: "?" placeholders in the statement's order
+        conn.exec_driver_sql(fold.text, [tuple(p[n] for n in fold.order) for p in params])
+    else:
+        conn.exec_driver_sql(fold.text, params)
+    session.execute(upsert_outcomes, rows)
+
+
+class _Compiled(NamedTuple):
+    text: str
+    order: tuple[str, ...] | None  # the parameters' order, for a driver taking them by position
+    fixed: dict[str, Any]  # the statement's own literals
+
+
+@lru_cache(maxsize=4)
+def _outcome_statements(dialect: Any) -> tuple[_Compiled, Any]:
+    """The fold (compiled for the dialect) and the upsert of _store_outcomes, built once."""
     o, patrol = FetchOutcome.__table__, Patrol.__table__
     latest = o.alias("latest")
     newest = (
@@ -581,28 +623,12 @@ def _store_outcomes(session: Any, rows: list[dict[str, Any]]) -> None:
             posts_seen=bindparam("b_posts_seen"),
             posts_new=bindparam("b_posts_new"),
         )
+        .compile(dialect=dialect)
     )
-    session.execute(
-        fold,
-        [
-            {
-                "b_account": r["account_id"],
-                "b_patrol": r["patrol_id"],
-                "b_outcome": r["outcome"],
-                "b_source": r["source"],
-                "b_http_status": r["http_status"],
-                "b_reason": r["reason"],
-                "b_fetched_at": r["fetched_at"],
-                "b_url": r["url"],
-                "b_pages": r["pages"],
-                "b_posts_seen": r["posts_seen"],
-                "b_posts_new": r["posts_new"],
-            }
-            for r in rows
-        ],
-    )
+    order = tuple(fold.positiontup) if fold.positiontup is not None else None
+    fixed = {k: v for k, v in fold.params.items() if not k.startswith("b_")}
     # The upsert: a new row, or the visit of this patrol stored again (a folded one keeps its stretch).
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    insert = sqlite_insert if dialect.name == "sqlite" else pg_insert
     stmt = insert(o)
     stretch = o.c.visits > 1
     kept = {c: case((stretch, o.c[c]), else_=stmt.excluded[c]) for c in _STRETCH_KEY}
@@ -616,7 +642,7 @@ def _store_outcomes(session: Any, rows: list[dict[str, Any]]) -> None:
         # A visit just folded into its stretch is written already: no second write of the row.
         where=or_(o.c.visits == 1, o.c.last_fetched_at != stmt.excluded.fetched_at),
     )
-    session.execute(stmt, rows)
+    return _Compiled(fold.string, order, fixed), stmt
 
 
 # What makes two visits' outcomes identical (a stretch), with the stretch's first visit.
@@ -638,12 +664,12 @@ def _latest_profiles(
         .limit(1)
         .scalar_subquery()
     )
+    wanted = (s.c.id, s.c.account_id, s.c.patrol_id, *(s.c[k] for k in _PROFILE))
+    # Two index seeks per account joined by UNION ALL (an OR of the two would scan the table).
     rows = session.execute(
-        select(s.c.id, s.c.account_id, s.c.patrol_id, *(s.c[k] for k in _PROFILE)).where(
-            or_(
-                s.c.id.in_(select(newest).where(_ids_in(Account.id, account_ids))),
-                and_(s.c.patrol_id.in_(patrol_ids), _ids_in(s.c.account_id, account_ids)),
-            )
+        union_all(
+            select(*wanted).where(s.c.id.in_(select(newest).where(_ids_in(Account.id, account_ids)))),
+            select(*wanted).where(s.c.patrol_id.in_(patrol_ids), _ids_in(s.c.account_id, account_ids)),
         )
     )
     latest: dict[int, tuple[Any, ...]] = {}
