@@ -5,7 +5,8 @@
 Generates an SQLite database as benchmarks.scoring does (units, accounts, a year of posts, one patrol),
 scores it once, then simulates `--nights` nights: each night a patrol visits every account and stores
 what it saw through the patrol's own store function (registry.observations.store_visits, in batches as
-the crawl's pipeline does: every outcome as before, the profile as before, no new posts), a real scoring
+the crawl's pipeline does: every outcome as the seed patrol saw it, with its source, HTTP status and
+reason, the profile as before, no new posts), a real scoring
 run judges as of that night, and retention prunes as the daemon does after each chain (the [retention]
 defaults). After each night the database is checkpointed and measured: the bytes its pages use (the file
 less its free pages) by table (SQLite's dbstat), the posts table apart. Prints the growth per night beyond
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--db", type=Path, default=None, help="work database (default: /tmp/govpulse-bench-storage-...)"
     )
+    parser.add_argument(
+        "--seed", type=Path, default=None, help="generated database reused by later runs (default: /tmp/...-seed-...)"
+    )
     args = parser.parse_args(argv)
 
     from registry.config import load_settings
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from registry.visits import AccountVisit, ProfileItem
 
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
-    seed = Path(f"/tmp/govpulse-bench-storage-seed-{args.accounts}-{args.posts}.db")
+    seed = args.seed or Path(f"/tmp/govpulse-bench-storage-seed-{args.accounts}-{args.posts}.db")
     if not seed.exists():
         started = time.perf_counter()
         partial = seed.with_name(seed.name + ".partial")  # a seed left half-written is never used
@@ -82,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
     con = sqlite3.connect(path)
     accounts = con.execute(
-        "SELECT a.id, a.platform, a.platform_id, o.outcome, s.followers FROM account a "
+        "SELECT a.id, a.platform, a.platform_id, o.outcome, o.source, o.http_status, o.reason, s.followers "
+        "FROM account a "
         "JOIN fetch_outcome o ON o.account_id = a.id AND o.patrol_id = 1 "
         "LEFT JOIN account_snapshot s ON s.account_id = a.id ORDER BY a.id"
     ).fetchall()
@@ -104,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                 account_id=aid,
                 outcome=outcome,
                 fetched_at=fetched,
-                source="api",
-                http_status=200 if outcome == "ok" else None,
-                reason=None if outcome == "ok" else outcome,
+                source=source,
+                http_status=http_status,
+                reason=reason,
                 url=f"https://m.weibo.cn/api/container/getIndex?containerid=107603{pid}&page=1"
                 if platform == "weibo"
                 else f"https://bridge.example/{platform}/{pid}",
@@ -114,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 posts=[],
                 profile=ProfileItem(followers=followers),
             )
-            for aid, platform, pid, outcome, followers in accounts
+            for aid, platform, pid, outcome, source, http_status, reason, followers in accounts
         ]
         for start in range(0, len(visits), BATCH):
             store_visits(engine, visits[start : start + BATCH])
@@ -132,33 +137,42 @@ def main(argv: list[str] | None = None) -> int:
             f"store +{grew / 1e6:.2f} MB (posts +{(sizes[-1].get('post', 0) - sizes[-2].get('post', 0)) / 1e6:.2f})",
             flush=True,
         )
+        moved = {t: (sizes[-1].get(t, 0) - sizes[-2].get(t, 0)) / 1e6 for t in set(sizes[-1]) | set(sizes[-2])}
+        print(
+            "  by table, MB: "
+            + ", ".join(f"{t} {v:+.2f}" for t, v in sorted(moved.items()) if t != "(used)" and abs(v) >= 0.005),
+            flush=True,
+        )
 
     nights = args.nights
     first, last = sizes[0], sizes[-1]
 
-    def beyond_posts(a: dict[str, int], b: dict[str, int]) -> float:
-        """MB the store grew from `a` to `b`, the posts apart."""
-        return ((b["(used)"] - a["(used)"]) - (b.get("post", 0) - a.get("post", 0))) / 1e6
+    def beyond(a: dict[str, int], b: dict[str, int], apart: tuple[str, ...] = ("post",)) -> float:
+        """MB the store grew from `a` to `b`, the tables `apart` (the posts) left out."""
+        return ((b["(used)"] - a["(used)"]) - sum(b.get(t, 0) - a.get(t, 0) for t in apart)) / 1e6
 
     print(f"\ngrowth over {nights} nights, MB per night, by table:")
     for t in sorted(set(first) | set(last)):
         per_night = (last.get(t, 0) - first.get(t, 0)) / nights / 1e6
         if t not in ("(used)", "post") and abs(per_night) >= 0.005:
             print(f"  {t}: {per_night:.2f}")
-    average = beyond_posts(first, last) / nights
-    # Once the retention windows are full (outcomes kept whole, plans kept) a night only adds what it
-    # changes: the steady rate is the median night of the last third (a night on which retention's
-    # day count is reached removes more than it adds), the year the nights run plus that rate.
+    # Once the retention windows are full (plans kept for their days) a night only adds what it changes:
+    # the steady rate is the median night of the last third (a night on which retention's day count is
+    # reached removes more than it adds), the year the nights run plus that rate. Also without the
+    # consolidation plans (plan_item), whose storage is changed apart from the rest.
     settled = max(1, nights // 3)
-    later = sorted(beyond_posts(a, b) for a, b in zip(sizes[-settled - 1 : -1], sizes[-settled:], strict=True))
-    steady = (later[(settled - 1) // 2] + later[settled // 2]) / 2
-    year = beyond_posts(first, last) + steady * max(0, 365 - nights)
-    print(f"beyond the posts: {average:.2f} MB per night over the {nights} nights")
-    print(f"beyond the posts: {steady:.2f} MB on the median night of the last {settled} (retention windows full)")
-    print(
-        f"projection for a year of nights beyond the posts: {year:.0f} MB (the {nights} nights, then "
-        f"{365 - nights} at the later rate); store now {last['(used)'] / 1e6:.0f} MB"
-    )
+    for label, apart in (("beyond the posts", ("post",)), ("beyond the posts and the plans", ("post", "plan_item"))):
+        average = beyond(first, last, apart) / nights
+        later = sorted(beyond(a, b, apart) for a, b in zip(sizes[-settled - 1 : -1], sizes[-settled:], strict=True))
+        steady = (later[(settled - 1) // 2] + later[settled // 2]) / 2
+        year = beyond(first, last, apart) + steady * max(0, 365 - nights)
+        print(f"{label}: {average:.2f} MB per night over the {nights} nights")
+        print(f"{label}: {steady:.2f} MB on the median night of the last {settled} (retention windows full)")
+        print(
+            f"{label}: projection for a year of nights {year:.0f} MB (the {nights} nights, then "
+            f"{365 - nights} at the later rate)"
+        )
+    print(f"store now {last['(used)'] / 1e6:.0f} MB")
     return 0
 
 

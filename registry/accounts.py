@@ -467,7 +467,8 @@ def account_detail(session: Session, account: Account) -> dict[str, Any]:
         .order_by(col(FetchOutcome.fetched_at).desc(), col(FetchOutcome.id).desc())
         .limit(1)
     ).first()
-    row["last_patrol_at"] = outcome.fetched_at if outcome else None
+    # (a stretch of identical outcomes: its latest visit, in its latest visit's patrol)
+    row["last_patrol_at"] = (outcome.last_fetched_at or outcome.fetched_at) if outcome else None
     row["last_outcome"] = (
         {
             "outcome": outcome.outcome,

@@ -171,9 +171,9 @@ def _defaults() -> dict[str, Any]:
         "schedules": [],
         # What old records are reduced to (registry/retention.py; docs/operations.md). Days; 0 = forever.
         "retention": {
-            "outcomes_days": 30,  # older fetch outcomes removed, but each account's newest keep_outcomes
-            "keep_outcomes": 3,  # at least what the scorer ("gone" twice) and `status` (failing_after) read
-            "fold_outcomes": True,  # identical outcomes in a row beyond those: only the first and latest kept
+            "outcomes_days": 30,  # fetch outcomes last seen before removed, but each account's newest keep_outcomes
+            "keep_outcomes": 3,  # rows (stretches of identical outcomes): more than the scorer and `status` read
+            "fold_outcomes": True,  # identical rows the store could not fold: only the first and latest kept
             "snapshots_days": 30,  # older account snapshots removed, but each account's newest
             "logs_days": 60,  # patrol log files
             "reports_days": 365,  # report, notice and bulletin files in report.out_dir (latest.html stays)

@@ -225,7 +225,10 @@ class PatrolHost(Table, table=True):
 
 
 class FetchOutcome(Table, table=True):
-    """The outcome of one account's visit in one patrol, with the HTTP status and a short reason."""
+    """The outcome of an account's visits: one patrol's, with the HTTP status and a short reason, or a
+    stretch of identical outcomes of consecutive finished patrols folded into one row when stored
+    (registry.observations.store_visits): `fetched_at` is then the stretch's first visit,
+    `last_fetched_at` its latest, `visits` how many, and `patrol_id` the latest visit's patrol."""
 
     __tablename__ = "fetch_outcome"
     # uq_outcome_patrol_account serves the lookups by patrol and ix_outcome_scoring (below) those by
@@ -244,6 +247,9 @@ class FetchOutcome(Table, table=True):
     pages: int = 0
     posts_seen: int = 0
     posts_new: int = 0
+    # A stretch (visits > 1): its latest visit (None: a single visit, at fetched_at) and how many.
+    last_fetched_at: Optional[datetime] = _ts(default=None)
+    visits: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Post(Table, table=True):
@@ -377,7 +383,13 @@ Index(
     Post.reads,
     Post.content_hash,
 )
-Index("ix_outcome_scoring", FetchOutcome.account_id, FetchOutcome.fetched_at, FetchOutcome.outcome)
+Index(
+    "ix_outcome_scoring",
+    FetchOutcome.account_id,
+    FetchOutcome.fetched_at,
+    FetchOutcome.outcome,
+    FetchOutcome.last_fetched_at,
+)
 Index("ix_snapshot_scoring", AccountSnapshot.account_id, AccountSnapshot.taken_at, AccountSnapshot.followers)
 
 

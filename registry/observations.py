@@ -14,9 +14,12 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, not_, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from registry.compliance.findings import record_checked_posts
@@ -408,17 +411,6 @@ def _post_row(account_id: int, post: PostItem, fetched_at: datetime, hasher: Has
 # What a later sighting of a stored post changes: engagement, whether it is pinned, when it was seen.
 _POST_UPDATE = ["last_seen_at", "is_pinned", "reposts", "comments", "likes", "reads", "counts_raw"]
 _KEEP_IF_NULL = ("reposts", "comments", "likes", "reads", "counts_raw")
-_OUTCOME_UPDATE = [
-    "fetched_at",
-    "outcome",
-    "http_status",
-    "reason",
-    "source",
-    "url",
-    "pages",
-    "posts_seen",
-    "posts_new",
-]
 
 
 def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hasher | None = None) -> StoreStats:
@@ -428,7 +420,8 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
     engagement, pinned mark and last_seen_at updated; a post is never duplicated, so storing the same
     visit twice changes nothing. Posts the platform attributes to another account (flag foreign_author)
     are not the account's posts: they are not stored, and the outcome's reason counts them. One outcome
-    per (patrol, account) is upserted, a snapshot stored when the visit read a profile that differs from the account's latest, and the
+    per (patrol, account) is stored (folded into the account's stretch of identical outcomes, see
+    _store_outcomes), a snapshot stored when the visit read a profile that differs from the account's latest, and the
     patrol's accounts_done brought up to date.
     """
     stats = StoreStats(visits=len(visits))
@@ -521,18 +514,26 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
                         "verified_seen": profile.verified_seen,
                     }
                 )
-        upsert(session, FetchOutcome, outcome_rows, keys=["patrol_id", "account_id"], update=_OUTCOME_UPDATE)
+        _store_outcomes(session, outcome_rows)
         if snapshot_rows:
             # One snapshot per account and patrol, even if a visit is stored again; and only when the
             # profile differs from the account's latest snapshot (a quiet account adds no row a night:
-            # the latest snapshot up to any time still gives the follower count then).
-            session.execute(
-                delete(AccountSnapshot).where(
-                    AccountSnapshot.patrol_id.in_(patrol_ids), AccountSnapshot.account_id.in_(account_ids)
-                )
-            )
-            latest = _latest_profiles(session, account_ids)
-            changed = [r for r in snapshot_rows if latest.get(r["account_id"]) != tuple(r[k] for k in _PROFILE)]
+            # the latest snapshot up to any time still gives the follower count then). A visit stored
+            # again replaces its patrol's snapshot only when it read another profile.
+            latest, stored = _latest_profiles(session, account_ids, patrol_ids)
+            stale: list[int] = []
+            changed = []
+            for r in snapshot_rows:
+                values = tuple(r[k] for k in _PROFILE)
+                mine = stored.get((r["account_id"], r["patrol_id"]))
+                if mine is not None:
+                    if mine[1] == values:
+                        continue
+                    stale.append(mine[0])
+                if latest.get(r["account_id"]) != values:
+                    changed.append(r)
+            if stale:
+                session.execute(delete(AccountSnapshot).where(AccountSnapshot.id.in_(stale)))
             if changed:
                 session.execute(AccountSnapshot.__table__.insert(), changed)
         for patrol_id in patrol_ids:
@@ -542,25 +543,143 @@ def store_visits(engine: Engine, visits: Sequence[AccountVisit], *, hasher: Hash
     return stats
 
 
+def _store_outcomes(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Two statements for the batch. A visit whose outcome, source, HTTP status and reason are those of
+    the account's latest row, when that row's patrol finished, is folded into it (the stretch's latest
+    visit, its count, the latest visit's patrol: a quiet night adds no row); the others are upserted on
+    (patrol, account). Login walls always keep a row of their own (their alert counts them per patrol).
+    A visit stored again in the same patrol changes a stretch only in its latest visit's details, and
+    only when it is another visit (a later fetch time)."""
+    conn = session.connection()
+    fold, upsert_outcomes = _outcome_statements(conn.dialect)
+    # The fold runs as the driver's own executemany of its compiled text, the times converted once each:
+    # it is the same statement for every visit, and the per-visit parameter handling on the way would
+    # cost the store more than the statement itself.
+    to_time: Callable[[Any], Any] = FetchOutcome.__table__.c.fetched_at.type.bind_processor(conn.dialect) or (
+        lambda v: v
+    )
+    params = [
+        {
+            **fold.fixed,
+            "b_account": r["account_id"],
+            "b_patrol": r["patrol_id"],
+            "b_outcome": r["outcome"],
+            "b_source": r["source"],
+            "b_http_status": r["http_status"],
+            "b_reason": r["reason"],
+            "b_fetched_at": to_time(r["fetched_at"]),
+            "b_url": r["url"],
+            "b_pages": r["pages"],
+            "b_posts_seen": r["posts_seen"],
+            "b_posts_new": r["posts_new"],
+        }
+        for r in rows
+    ]
+    if fold.order is not None:  # SQLite: "?" placeholders in the statement's order
+        conn.exec_driver_sql(fold.text, [tuple(p[n] for n in fold.order) for p in params])
+    else:
+        conn.exec_driver_sql(fold.text, params)
+    session.execute(upsert_outcomes, rows)
+
+
+class _Compiled(NamedTuple):
+    text: str
+    order: tuple[str, ...] | None  # the parameters' order, for a driver taking them by position
+    fixed: dict[str, Any]  # the statement's own literals
+
+
+@lru_cache(maxsize=4)
+def _outcome_statements(dialect: Any) -> tuple[_Compiled, Any]:
+    """The fold (compiled for the dialect) and the upsert of _store_outcomes, built once."""
+    o, patrol = FetchOutcome.__table__, Patrol.__table__
+    latest = o.alias("latest")
+    newest = (
+        select(latest.c.id)
+        .where(latest.c.account_id == bindparam("b_account"))
+        .order_by(latest.c.fetched_at.desc(), latest.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    finished = select(patrol.c.id).where(patrol.c.id == o.c.patrol_id, patrol.c.status == FINISHED).exists()
+    fold = (
+        update(o)
+        .where(
+            o.c.id == newest,
+            o.c.patrol_id != bindparam("b_patrol"),
+            o.c.outcome == bindparam("b_outcome"),
+            o.c.outcome != "login_required",
+            o.c.source == bindparam("b_source"),
+            o.c.http_status.is_not_distinct_from(bindparam("b_http_status")),
+            o.c.reason.is_not_distinct_from(bindparam("b_reason")),
+            func.coalesce(o.c.last_fetched_at, o.c.fetched_at) <= bindparam("b_fetched_at"),
+            finished,
+        )
+        .values(
+            patrol_id=bindparam("b_patrol"),
+            last_fetched_at=bindparam("b_fetched_at"),
+            visits=o.c.visits + 1,
+            url=bindparam("b_url"),
+            pages=bindparam("b_pages"),
+            posts_seen=bindparam("b_posts_seen"),
+            posts_new=bindparam("b_posts_new"),
+        )
+        .compile(dialect=dialect)
+    )
+    order = tuple(fold.positiontup) if fold.positiontup is not None else None
+    fixed = {k: v for k, v in fold.params.items() if not k.startswith("b_")}
+    # The upsert: a new row, or the visit of this patrol stored again (a folded one keeps its stretch).
+    insert = sqlite_insert if dialect.name == "sqlite" else pg_insert
+    stmt = insert(o)
+    stretch = o.c.visits > 1
+    kept = {c: case((stretch, o.c[c]), else_=stmt.excluded[c]) for c in _STRETCH_KEY}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["patrol_id", "account_id"],
+        set_={
+            **{c: stmt.excluded[c] for c in ("url", "pages", "posts_seen", "posts_new")},
+            **kept,
+            "last_fetched_at": case((stretch, stmt.excluded.fetched_at), else_=o.c.last_fetched_at),
+        },
+        # A visit just folded into its stretch is written already: no second write of the row.
+        where=or_(o.c.visits == 1, o.c.last_fetched_at != stmt.excluded.fetched_at),
+    )
+    return _Compiled(fold.string, order, fixed), stmt
+
+
+# What makes two visits' outcomes identical (a stretch), with the stretch's first visit.
+_STRETCH_KEY = ("fetched_at", "outcome", "http_status", "reason", "source")
+
 _PROFILE = ("followers", "followers_raw", "following", "posts_total", "name_seen", "verified_seen")
 
 
-def _latest_profiles(session: Any, account_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-    """Each account's latest snapshot, as the values of _PROFILE (one statement for the batch)."""
+def _latest_profiles(
+    session: Any, account_ids: Sequence[int], patrol_ids: Sequence[int]
+) -> tuple[dict[int, tuple[Any, ...]], dict[tuple[int, int], tuple[int, tuple[Any, ...]]]]:
+    """Each account's latest snapshot of another patrol, as the values of _PROFILE, and the snapshots
+    these patrols already stored ((account, patrol) -> (id, values)): one statement for the batch."""
     s = AccountSnapshot.__table__
     newest = (
         select(s.c.id)
-        .where(s.c.account_id == Account.id)
+        .where(s.c.account_id == Account.id, s.c.patrol_id.not_in(patrol_ids))
         .order_by(s.c.taken_at.desc(), s.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+    wanted = (s.c.id, s.c.account_id, s.c.patrol_id, *(s.c[k] for k in _PROFILE))
+    # Two index seeks per account joined by UNION ALL (an OR of the two would scan the table).
     rows = session.execute(
-        select(s.c.account_id, *(s.c[k] for k in _PROFILE)).where(
-            s.c.id.in_(select(newest).where(_ids_in(Account.id, account_ids)))
+        union_all(
+            select(*wanted).where(s.c.id.in_(select(newest).where(_ids_in(Account.id, account_ids)))),
+            select(*wanted).where(s.c.patrol_id.in_(patrol_ids), _ids_in(s.c.account_id, account_ids)),
         )
     )
-    return {r[0]: tuple(r[1:]) for r in rows}
+    latest: dict[int, tuple[Any, ...]] = {}
+    stored: dict[tuple[int, int], tuple[int, tuple[Any, ...]]] = {}
+    for snapshot_id, account_id, patrol_id, *profile in rows:
+        if patrol_id in patrol_ids:
+            stored[(account_id, patrol_id)] = (snapshot_id, tuple(profile))
+        else:
+            latest[account_id] = tuple(profile)
+    return latest, stored
 
 
 def _post_counts(session: Any, account_ids: Sequence[int]) -> dict[int, int]:

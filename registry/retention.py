@@ -1,10 +1,15 @@
 """Keeping the store bounded: what old rows and files are reduced to, table sizes, consistent backups.
 
+The patrol's store already folds a visit whose outcome repeats the account's latest into that row (a
+stretch of identical outcomes, registry.stretches): a quiet night adds no outcome row.
+
 What prune removes (keys of [retention], defaults in registry.config; 0 keeps everything of that kind):
-- with `fold_outcomes`, the visits inside a stretch of identical outcomes of an account (same outcome,
-  source, HTTP status and reason, in finished patrols), beyond its newest `keep_outcomes`: the first and
-  the latest of each stretch stay, so a quiet night adds no outcome row in the end (_repeated_outcomes);
-- fetch outcomes older than `outcomes_days`, except each account's newest `keep_outcomes` (at least
+- with `fold_outcomes`, the rows inside a run of identical outcome rows of an account (same outcome,
+  source, HTTP status and reason, in finished patrols: rows the store could not fold because a patrol
+  was unfinished then), beyond its newest `keep_outcomes`: the first and the latest stay
+  (_repeated_outcomes);
+- fetch outcomes whose latest visit is older than `outcomes_days`, except each account's newest
+  `keep_outcomes` rows (at least
   what the scorer reads to count consecutive "gone" answers, Policy.history_depth, and always the
   latest, which the report's crawl problems and the data's freshness rest on);
 - account snapshots older than `snapshots_days`, except each account's newest (its follower count);
@@ -36,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from registry.errors import GovpulseError, ValidationError
 from registry.i18n import L
 from registry.models import AccountSnapshot, FetchOutcome, Patrol, ScoreRun
+from registry.stretches import last_visit
 from registry.timeutil import utcnow
 
 RUN = ScoreRun.__table__
@@ -181,7 +187,7 @@ def prune(
         if retention.fold_outcomes:
             todo.append(("repeated_outcome", o, folded))
         if (cut := _cutoff(now, retention.outcomes_days)) is not None:
-            old = _old_rows(o, o.c.fetched_at, cut, keep)
+            old = _old_rows(o, last_visit(o), cut, keep)  # a stretch is as old as its latest visit
             # (counted apart from the repeated ones, which go first)
             todo.append(("fetch_outcome", o, old.where(o.c.id.not_in(folded)) if retention.fold_outcomes else old))
         if (cut := _cutoff(now, retention.snapshots_days)) is not None:
@@ -288,7 +294,11 @@ def _per_run(conn: Connection, table: str, column: str, recent: int) -> float:
     ids = [r[0] for r in conn.execute(select(parent.c.id).order_by(parent.c.id.desc()).limit(recent))]
     if not ids:
         return 0.0
-    n = conn.execute(text(f'SELECT count(*) FROM "{table}" WHERE "{column}" >= :lo'), {"lo": min(ids)}).scalar_one()
+    # A stretch of outcomes carries its latest visit's patrol: it was added when its first visit was.
+    since = " AND fetched_at >= (SELECT started_at FROM patrol WHERE id = :lo)" if table == "fetch_outcome" else ""
+    n = conn.execute(
+        text(f'SELECT count(*) FROM "{table}" WHERE "{column}" >= :lo{since}'), {"lo": min(ids)}
+    ).scalar_one()
     return int(n) / len(ids)
 
 

@@ -49,6 +49,7 @@ from registry.scoring.history import verdicts_at
 from registry.scoring.plans import plan_at
 from registry.scoring.sql import in_ids
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
+from registry.stretches import seen_at
 from registry.timeutil import not_after_now, to_local
 from registry.vocabulary import READ_OUTCOMES
 
@@ -596,7 +597,7 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
             OUT.c.http_status,
             OUT.c.reason,
             OUT.c.source,
-            OUT.c.fetched_at,
+            seen_at(OUT, run["created_at"]).label("fetched_at"),
         )
         .select_from(frm)
         .order_by(tree.c.path, ACC.c.platform, ACC.c.name, ver.c.account_id)

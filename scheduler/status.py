@@ -13,6 +13,7 @@ from registry.config import Settings
 from registry.db import reading
 from registry.locks import read_lock
 from registry.models import Account, FetchOutcome, JobRun, JobStep, Organization, Patrol
+from registry.stretches import last_visit
 from registry.timeutil import utcnow
 from registry.vocabulary import READ_OUTCOMES
 from scheduler.cron import next_fire_times, parse_cron, zone
@@ -116,21 +117,26 @@ def recent_patrols(engine: Engine, *, limit: int = 5) -> list[dict[str, Any]]:
 def failing_sources(engine: Engine, *, last_n: int, examples: int = 3) -> list[dict[str, Any]]:
     """Accounts whose last `last_n` visits (within 30 days) all failed, by platform and latest outcome."""
     since = utcnow() - timedelta(days=FAILING_WINDOW_DAYS)
-    rank = func.row_number().over(
-        partition_by=FetchOutcome.account_id, order_by=(FetchOutcome.fetched_at.desc(), FetchOutcome.id.desc())
-    )  # type: ignore[union-attr]
+    o = FetchOutcome.__table__
+    # A row is a stretch of identical outcomes (registry.stretches): its visits count, newest first.
+    before = (
+        func.sum(o.c.visits).over(
+            partition_by=o.c.account_id, order_by=(o.c.fetched_at.desc(), o.c.id.desc()), rows=(None, 0)
+        )
+        - o.c.visits
+    )
     ranked = (
-        select(FetchOutcome.account_id, FetchOutcome.outcome, rank.label("rn"))
-        .where(FetchOutcome.fetched_at >= since)
+        select(o.c.account_id, o.c.outcome, o.c.visits, before.label("before"))
+        .where(last_visit(o) >= since)
         .subquery("ranked")
     )
     bad = func.count().filter(ranked.c.outcome.not_in(READ_OUTCOMES))
-    latest = func.max(ranked.c.outcome).filter(ranked.c.rn == 1)
+    latest = func.max(ranked.c.outcome).filter(ranked.c.before == 0)
     failing = (
         select(ranked.c.account_id, latest.label("outcome"))
-        .where(ranked.c.rn <= last_n)
+        .where(ranked.c.before < last_n)
         .group_by(ranked.c.account_id)
-        .having(bad == last_n)
+        .having(bad == func.count(), func.sum(ranked.c.visits) >= last_n)
         .subquery("failing")
     )
     group = (Account.platform, failing.c.outcome)

@@ -31,6 +31,7 @@ from registry.models import Account, AccountSnapshot, FetchOutcome, Organization
 from registry.policy import Policy
 from registry.scoring.periods import HASH_WIDTH, period_of_time
 from registry.scoring.sql import epoch_seconds, in_ids, raw_rows, seq_agg
+from registry.stretches import seen_at, visits_until
 from registry.types import TZDateTime
 from registry.vocabulary import OUTCOMES, READ_OUTCOMES
 
@@ -160,9 +161,10 @@ def _accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> 
             acc.c.opened_on,
             acc.c.is_main,
             _newest(s.c.followers, s.c.account_id == acc.c.id, s.c.taken_at <= as_of, order=s.c.taken_at),
-            # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code.
+            # One seek gives both the time and the outcome: epoch seconds * 16 + the outcome's code (the
+            # time of a stretch's latest visit up to as_of: its last, or its first when as_of falls inside).
             _newest(
-                epoch_seconds(o.c.fetched_at, dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
+                epoch_seconds(seen_at(o, as_of), dialect) * 16 + case(OUTCOME_CODES, value=o.c.outcome, else_=15),
                 o.c.account_id == acc.c.id,
                 o.c.fetched_at <= as_of,
                 order=o.c.fetched_at,
@@ -215,7 +217,8 @@ def day_start(days: np.ndarray) -> np.ndarray:
 
 def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) -> None:
     """For accounts whose latest fetch did not read normally: their latest outcomes in full (reason, HTTP
-    status), as many as it takes to count consecutive "gone" answers."""
+    status), as many as it takes to count consecutive "gone" answers (a stretch of identical outcomes
+    counts as the visits it folds, up to as_of)."""
     troubled = [i for i, o in enumerate(frame.outcome.tolist()) if o is not None and o not in READ_OUTCOMES]
     if not troubled:
         return
@@ -225,9 +228,10 @@ def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) ->
         select(
             o.c.account_id,
             o.c.outcome,
-            epoch_seconds(o.c.fetched_at, dialect),
+            epoch_seconds(seen_at(o, as_of), dialect),
             o.c.reason,
             o.c.http_status,
+            visits_until(o, as_of).label("visits"),
             func.row_number()
             .over(partition_by=o.c.account_id, order_by=(o.c.fetched_at.desc(), o.c.id.desc()))
             .label("k"),
@@ -236,11 +240,12 @@ def _history(conn: Connection, frame: Frame, policy: Policy, as_of: datetime) ->
         .subquery()
     )
     stmt = (
-        select(*list(ranked.c)[:5]).where(ranked.c.k <= policy.history_depth).order_by(ranked.c.account_id, ranked.c.k)
+        select(*list(ranked.c)[:6]).where(ranked.c.k <= policy.history_depth).order_by(ranked.c.account_id, ranked.c.k)
     )
     rows_of = dict(zip(frame.account_id[troubled].tolist(), troubled, strict=True))
-    for account_id, *outcome in raw_rows(conn, stmt):
-        frame.history.setdefault(rows_of[account_id], []).append(tuple(outcome))  # type: ignore[arg-type]
+    for account_id, *outcome, visits in raw_rows(conn, stmt):
+        seen = frame.history.setdefault(rows_of[account_id], [])
+        seen.extend([tuple(outcome)] * max(0, min(int(visits), policy.history_depth - len(seen))))  # type: ignore[list-item]
 
 
 def _periods(policy: Policy, as_of: datetime) -> tuple[int, int, int]:
