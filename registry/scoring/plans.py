@@ -1,14 +1,16 @@
 """The consolidation plan stored as changes: an account's item is written by the run in which its
-recommendation (unit, action, target, reasons, numbers) took effect and stays in force until a later run
-of its scope writes another; an account that leaves the plan gets an item with an empty action. The plan
-of any run is the items in force then (plan_at), so a run that changes nothing writes no plan item, and
-no kept run's plan is ever lost to retention."""
+recommendation (unit, action, target) took effect and stays in force until a later run of its scope
+writes another; its reasons and numbers are refreshed in place while it holds (a silent account's days
+move every night); an account that leaves the plan gets an item with an empty action. The plan of any
+run is the items in force then (plan_at), so a run that changes no recommendation writes no plan item,
+and no kept run's plan is ever lost to retention."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import Integer, Text, cast, func, literal, select
+from sqlalchemy import JSON, Integer, Text, bindparam, cast, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, PlanItem
@@ -40,12 +42,19 @@ def plan_at(conn: Connection, run_id: int) -> Any:
     return select(*columns).where(items.c.action != LEFT).subquery("plan")
 
 
-def plan_changes(conn: Connection, run_id: int, rows: list[Row], scope: Any, judged: list[int]) -> list[Row]:
-    """Of a run's plan `rows` (store.plan_rows), those that differ from each account's item in force, and
-    an item with an empty action for each account of `judged` (the run's accounts, in `scope`) that had
-    an item in force and has none in this plan."""
+def plan_changes(
+    conn: Connection, run_id: int, rows: list[Row], scope: Any, judged: list[int]
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    """Of a run's plan `rows` (store.plan_rows): the new items, those whose recommendation (unit, action,
+    target) differs from the account's item in force, with an item with an empty action for each account
+    of `judged` (the run's accounts, in `scope`) that had an item in force and has none in this plan; and
+    the refreshes, items in force whose recommendation stays but whose reasons or numbers moved (days
+    silent, index: every night for a silent account), updated in place rather than written again, so that
+    a quiet night adds no row. An earlier run's plan thus reads the recommendation in force then, with
+    the reasons as last refreshed while it held (as the verdict history keeps the evidence of a
+    transition)."""
     if not rows and not judged:
-        return []
+        return [], []
     items = _in_force(conn, None, scope).subquery()
     stmt = select(
         items.c.account_id,
@@ -55,12 +64,32 @@ def plan_changes(conn: Connection, run_id: int, rows: list[Row], scope: Any, jud
         items.c.reason_zh,
         items.c.reason_en,
         cast(items.c.numbers, Text),
+        items.c.id,
     )
     before = {r[0]: tuple(r[1:]) for r in raw_rows(conn, stmt)}
-    changed = [row for row in rows if before.get(row[1]) != tuple(row[2:])]
+    changed: list[Row] = []
+    refreshed: list[dict[str, Any]] = []
+    for row in rows:
+        item = before.get(row[1])
+        if item is None or item[:3] != tuple(row[2:5]):
+            changed.append(row)
+        elif item[3:6] != tuple(row[5:8]):
+            refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": json.loads(row[7])})
     planned = {row[1] for row in rows}
     return changed + [
         (run_id, account, item[0], LEFT, None, "", "", "{}")
         for account in judged
         if account not in planned and (item := before.get(account)) is not None and item[1] != LEFT
-    ]
+    ], refreshed
+
+
+def refresh_items(conn: Connection, refreshed: list[dict[str, Any]]) -> None:
+    """Update the reasons and numbers of items in force in place (plan_changes), in one executemany."""
+    if refreshed:
+        p = PlanItem.__table__
+        stmt = (
+            update(p)
+            .where(p.c.id == bindparam("item"))
+            .values(reason_zh=bindparam("zh"), reason_en=bindparam("en"), numbers=bindparam("numbers", type_=JSON))
+        )
+        conn.execute(stmt, refreshed)

@@ -23,7 +23,7 @@ from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
 from registry.scoring.plan import Item, build_plan
-from registry.scoring.plans import plan_changes
+from registry.scoring.plans import plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope, in_ids
 from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
@@ -158,8 +158,9 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
             rewritten += len(rows)
-        planned = plan_changes(conn, run_id, plan_rows(a, run_id), a.scope, a.frame.account_id.tolist())
+        planned, refreshed = plan_changes(conn, run_id, plan_rows(a, run_id), a.scope, a.frame.account_id.tolist())
         insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, planned, converted=True)
+        refresh_items(conn, refreshed)
         clock("write")
         j = a.judgement
         closed = isin(a.frame.registry_status, CLOSED)

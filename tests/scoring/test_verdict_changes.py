@@ -224,3 +224,26 @@ def test_a_run_that_changes_nothing_writes_nothing_and_reads_the_same(gp, world,
     back = {r["account_id"]: (r["run_id"], r["change"]) for r in json.loads(gp.ok("verdicts", "--json").output)}
     assert back == {quiet: (1, "new"), busy: (1, "new")}
     assert _read(gp, quiet)["plan"] == shown["plan"]
+
+
+def test_a_recommendation_that_holds_is_refreshed_in_place_not_written_again(gp, world, engine) -> None:
+    from registry.models import PlanItem
+
+    unit = world.org("某区", level="district")
+    zombie = world.account(world.org("甲", unit), followers=50)
+    world.posts(zombie, [150])
+    items = []
+    for day, date in ((0, DAYS[0]), (5, DAYS[1])):
+        _patrol(world, (zombie,), day)
+        gp.ok("score", "--as-of", date)
+        items.append(_count(engine, PlanItem.__table__))
+        plan = {r["account_id"]: r for r in json.loads(gp.ok("plan", "--json").output)}
+        assert plan[zombie]["action"] == "close"
+        days = plan[zombie]["numbers"]["days_silent"]
+        assert f"{days}天未更新" in plan[zombie]["reason_zh"]
+        if day:
+            assert days == first + 5  # the reason and numbers of the latest run, five days on
+        else:
+            first = days
+    # The second run kept the recommendation (close): its item was refreshed, no row was added.
+    assert items[1] == items[0] == 1
