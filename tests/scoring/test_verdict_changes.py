@@ -232,18 +232,16 @@ def test_a_recommendation_that_holds_is_refreshed_in_place_not_written_again(gp,
     unit = world.org("某区", level="district")
     zombie = world.account(world.org("甲", unit), followers=50)
     world.posts(zombie, [150])
-    items = []
+    items, silent = [], []
     for day, date in ((0, DAYS[0]), (5, DAYS[1])):
         _patrol(world, (zombie,), day)
         gp.ok("score", "--as-of", date)
         items.append(_count(engine, PlanItem.__table__))
         plan = {r["account_id"]: r for r in json.loads(gp.ok("plan", "--json").output)}
         assert plan[zombie]["action"] == "close"
-        days = plan[zombie]["numbers"]["days_silent"]
-        assert f"{days}天未更新" in plan[zombie]["reason_zh"]
-        if day:
-            assert days == first + 5  # the reason and numbers of the latest run, five days on
-        else:
-            first = days
-    # The second run kept the recommendation (close): its item was refreshed, no row was added.
+        silent.append(plan[zombie]["numbers"]["days_silent"])
+        assert f"{silent[-1]}天未更新" in plan[zombie]["reason_zh"]
+    # The reason and numbers are those of the latest run, five days on; the second run kept the
+    # recommendation (close), so its item was refreshed and no row was added.
+    assert silent[1] == silent[0] + 5
     assert items[1] == items[0] == 1
