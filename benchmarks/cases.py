@@ -17,7 +17,6 @@ Re-uses the generated database when it exists with the same sizes (the cases are
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
-from benchmarks.scoring import generate
+from benchmarks.scoring import generate_apart
 from registry.db import open_engine
 
 
@@ -54,16 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-cases-{args.accounts}-{args.posts}.db")
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
-    if not path.exists():
-        started = time.perf_counter()
-        child = multiprocessing.get_context("fork").Process(
-            target=generate, args=(path, args.accounts, args.posts, as_of)
-        )
-        child.start()
-        child.join()
-        if child.exitcode:
-            return child.exitcode
-        print(f"generated {path} in {time.perf_counter() - started:.0f} s")
+    if not path.exists() and (failed := generate_apart(path, args.accounts, args.posts, as_of)):
+        return failed
 
     from registry.cases import CaseSettings, update_cases
     from registry.models import CaseEvent, PlanItem, RectificationCase, ScoreRun, Verdict

@@ -323,6 +323,19 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
         report(f"refreshing the post aggregates of {len(today)} accounts with a post today", min(seconds))
 
 
+def generate_apart(path: Path, n_accounts: int, n_posts: int, as_of: datetime) -> int:
+    """generate() in a child process, so that the peak memory measured afterwards is the measured code's
+    alone; the child's exit code (0: generated)."""
+    started = time.perf_counter()
+    child = multiprocessing.get_context("fork").Process(target=generate, args=(path, n_accounts, n_posts, as_of))
+    child.start()
+    child.join()
+    if child.exitcode:
+        return child.exitcode
+    print(f"generated {path} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scoring", description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -339,17 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
-    if not path.exists():
-        # In a child process, so that the peak memory below is the scorer's alone.
-        started = time.perf_counter()
-        child = multiprocessing.get_context("fork").Process(
-            target=generate, args=(path, args.accounts, args.posts, as_of)
-        )
-        child.start()
-        child.join()
-        if child.exitcode:
-            return child.exitcode
-        print(f"generated {path} in {time.perf_counter() - started:.0f} s")
+    if not path.exists() and (failed := generate_apart(path, args.accounts, args.posts, as_of)):
+        return failed
 
     from registry.policy import Policy
     from registry.scoring import run_scoring
