@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import repeat
+from itertools import compress, repeat
 from datetime import UTC, datetime
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypedDict
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.selectable import CTE
 from sqlmodel import Session
 
-from registry.db import reading
+from registry.db import reading_together
 from registry.bulk import gc_paused
 from registry.errors import GovpulseError
 from registry.i18n import L
@@ -208,6 +209,13 @@ class ReportData:
     retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
     prev_compliance: dict[str, Any] | None = None  # the previous run's figures over the same scope
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
+    # The values of `accounts` column by column, in the same order (the page's table is built from them).
+    account_columns: dict[str, list[Any]] = field(default_factory=dict)
+
+    def column(self, key: str) -> list[Any]:
+        """One value of every account in service, in the order of `accounts`."""
+        values = self.account_columns.get(key)
+        return values if values is not None else [r[key] for r in self.accounts]  # type: ignore[literal-required]
 
     @cached_property
     def flagged(self) -> list[AccountRow]:
@@ -510,6 +518,17 @@ def _aware(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _aware_column(values: list[Any]) -> list[datetime | None]:
+    """_aware over a column: SQLite's UTC text parsed with its offset, one C call per value (a hundred
+    thousand per report; the parse gives the UTC singleton, as _aware does); anything else (PostgreSQL's
+    datetimes, a text that carries its own offset) value by value."""
+    parse = datetime.fromisoformat
+    try:
+        return [None if v is None else parse(v + "+00:00") for v in values]
+    except (TypeError, ValueError):
+        return list(map(_aware, values))
+
+
 def _latest_outcome_id(run: RunRow, ver: Any) -> Any:
     """Correlated subquery: the id of the account's latest fetch outcome known when the run was made."""
     f = OUT.alias("f")
@@ -552,6 +571,7 @@ class RunPass:
     retired: list[AccountRow]
     problems: list[ProblemRow]
     sources: list[SourceRow]
+    columns: dict[str, list[Any]]  # the values of `accounts` column by column, in the same order
 
 
 def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True) -> RunPass:
@@ -610,6 +630,7 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
     at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
     read_flags = _flags_reader()
     accounts: list[AccountRow] = []
+    by_column: list[list[Any]] = [[] for _ in keys]  # the same values as `accounts`, a list per key
     retired: list[AccountRow] = []
     problems: list[ProblemRow] = []
     spans: dict[tuple[str, str | None], list[Any]] = {}
@@ -624,29 +645,35 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
         for i, cache in seen.items():
             columns[i] = list(map(cache.setdefault, columns[i], columns[i]))
         columns[at_flags] = list(map(read_flags, columns[at_flags]))
-        columns[at_last] = list(map(_aware, columns[at_last]))
+        columns[at_last] = _aware_column(columns[at_last])
         rows: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
         fetches: list[Fetch] = list(zip(*columns[n:], strict=True))
         if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
             in_service = [registry not in RETIRED for registry in columns[at_registry]]
             retired += [r for r, keep in zip(rows, in_service, strict=True) if not keep]
-            rows = [r for r, keep in zip(rows, in_service, strict=True) if keep]
-            fetches = [f for f, keep in zip(fetches, in_service, strict=True) if keep]
+            rows = list(compress(rows, in_service))
+            fetches = list(compress(fetches, in_service))
+            columns = [list(compress(column, in_service)) for column in columns[:n]]
         accounts += rows
+        for kept, column in zip(by_column, columns, strict=False):
+            kept += column
         problems += crawl_problems(rows, fetches)
         _tally_sources(spans, rows, fetches)
     problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
-    return RunPass(accounts, retired, problems, sources_used(spans))
+    return RunPass(accounts, retired, problems, sources_used(spans), dict(zip(keys, by_column, strict=True)))
 
 
-def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
+def _tally(
+    columns: dict[str, list[Any]],
+) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
     """The run's counts per platform and status, its transitions and its counts per league unit, from its
-    rows (already read: no second pass over the verdicts)."""
-    by_platform = Counter((r["platform"], r["status"]) for r in rows)
-    moves = Counter((r["prev_status"], r["status"], r["change"]) for r in rows)
+    rows' columns (already read: no second pass over the verdicts)."""
+    status = columns["status"]
+    by_platform = Counter(zip(columns["platform"], status, strict=True))
+    moves = Counter(zip(columns["prev_status"], status, columns["change"], strict=True))
     units: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    for r in rows:
-        units[(r["top_id"], r["top_name"])][r["status"]] += 1
+    for (top_id, top_name, st), n in Counter(zip(columns["top_id"], columns["top_name"], status, strict=True)).items():
+        units[(top_id, top_name)][st] += n
     return (
         [CountRow(platform=p, status=st, count=n) for (p, st), n in by_platform.items()],
         [TransitionRow(prev=prev, cur=cur, change=change, count=n) for (prev, cur, change), n in moves.items()],
@@ -655,15 +682,15 @@ def _tally(rows: list[AccountRow]) -> tuple[list[CountRow], list[TransitionRow],
 
 
 def _earlier_runs(
-    conn: Connection, tree: CTE, run_ids: list[int], prev_id: int | None, judged: set[int]
-) -> tuple[dict[int, dict[tuple[int, str, str, str], int]], int]:
+    conn: Connection, tree: CTE, run_ids: list[int], prev_id: int | None
+) -> tuple[dict[int, dict[tuple[int, str, str, str], int]], set[int]]:
     """Counts per league unit, platform and status of earlier runs (the trend's and the previous one),
-    and the accounts the previous run judged (in scope, in service) that this run no longer judges (not
-    in `judged`), from one read of the history in scope: a status or registry status never changes
-    without a history row, so each account's verdict at a run is its latest history row up to that run
-    (each row holds from its run until the account's next)."""
+    and the accounts the previous run judged (in scope, in service), from one read of the history in
+    scope: a status or registry status never changes without a history row, so each account's verdict
+    at a run is its latest history row up to that run (each row holds from its run until the account's
+    next)."""
     if not run_ids:
-        return {}, 0
+        return {}, set()
     h = VER_HISTORY
     q = (
         select(
@@ -678,11 +705,10 @@ def _earlier_runs(
     # first run it holds, -1 at the first run the next row holds, summed along the runs afterwards.
     steps: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * (len(runs) + 1))
     prev_at = bisect_right(runs, prev_id) - 1 if prev_id is not None else -1
-    dropped = 0
+    at_prev: set[int] = set()
     held: Any = None  # the row before, whose holding ends where the account's next row begins
 
     def add(row: Any, until: int | None) -> None:
-        nonlocal dropped
         account_id, run_id, status, registry, platform, top_id, top_name = row
         if registry in RETIRED:
             return
@@ -692,8 +718,8 @@ def _earlier_runs(
             cell = steps[(top_id, top_name, platform, status)]
             cell[first] += 1
             cell[last] -= 1
-            if first <= prev_at < last and account_id not in judged:
-                dropped += 1
+            if first <= prev_at < last:
+                at_prev.add(account_id)
 
     for chunk in _driver_chunks(conn, q):
         for row in chunk:
@@ -709,12 +735,12 @@ def _earlier_runs(
             n += cell[k]
             if n:
                 counts[run_id][key] += n
-    return counts, dropped
+    return counts, at_prev
 
 
-def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]) -> list[PlanRow]:
-    """The run's consolidation plan for units in scope, grouped by unit then platform, each account with
-    its status in the run (`statuses`: those of the run's rows already read; any other looked up)."""
+def plan_items(conn: Connection, tree: CTE, run_id: int) -> list[PlanRow]:
+    """The run's consolidation plan for units in scope, grouped by unit then platform (each account's
+    status is filled in by with_statuses)."""
     tgt = ACC.alias("tgt")
     unit_tree = tree.alias("unit_tree")
     plan = plan_at(conn, run_id)
@@ -744,7 +770,12 @@ def plan_rows(conn: Connection, tree: CTE, run_id: int, statuses: dict[int, str]
         .where(plan.c.run_id == run_id)
         .order_by(unit_tree.c.path, ACC.c.platform, plan.c.action, ACC.c.name, plan.c.id)
     )
-    rows = [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
+    return [PlanRow(**r._asdict()) for r in conn.execute(q)]  # type: ignore[typeddict-item]
+
+
+def with_statuses(conn: Connection, run_id: int, rows: list[PlanRow], statuses: dict[int, str]) -> list[PlanRow]:
+    """The plan's rows with each account's status in the run (`statuses`: those of the run's rows already
+    read; any other looked up)."""
     others = sorted({r["account_id"] for r in rows} - statuses.keys())
     if others:  # an account of the plan owned outside the scope's tree: its status read apart
         ver = verdicts(conn, run_id)
@@ -827,27 +858,36 @@ def _no_run(conn: Connection, as_of: datetime | None) -> GovpulseError:
 def load_report_data(
     engine: Engine, *, org: str | None = None, as_of: datetime | None = None, trend_runs: int = 12
 ) -> ReportData:
-    """All the rows of one report, read in one transaction (a consistent snapshot)."""
-    with gc_paused(), reading(engine) as conn:
+    """All the rows of one report, read on one snapshot of the database: the run's accounts on one
+    connection while the history (trend, previous run) and the plan are read on a second one in a
+    thread (the database works on one while Python works on the other's rows)."""
+    with gc_paused(), reading_together(engine, 2) as (conn, side):
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
         if not runs:
             raise _no_run(conn, as_of)
         run, prev = runs[0], (runs[1] if len(runs) > 1 else None)
-        tree = org_tree(scope)
         prev_id = prev["id"] if prev else None
-        run_pass = account_rows(conn, tree, run, nulls_first=conn.dialect.name != "postgresql")
-        accounts, retired = run_pass.accounts, run_pass.retired
-        counts, moves, unit_counts = _tally(accounts)
         shown = runs[:trend_runs]
         earlier_ids = sorted({r["id"] for r in shown[1:]} | ({prev_id} if prev_id is not None else set()))
-        judged = {r["account_id"] for r in accounts} | {r["account_id"] for r in retired}
-        earlier, dropped = _earlier_runs(conn, tree, earlier_ids, prev_id, judged)
+
+        def beside() -> tuple[Any, list[PlanRow]]:
+            tree = org_tree(scope)  # a statement of its own for this thread
+            return _earlier_runs(side, tree, earlier_ids, prev_id), plan_items(side, tree, run["id"])
+
+        with ThreadPoolExecutor(1) as pool:
+            read_beside = pool.submit(beside)
+            run_pass = account_rows(conn, org_tree(scope), run, nulls_first=conn.dialect.name != "postgresql")
+            (earlier, at_prev), plan = read_beside.result()
+        accounts, retired = run_pass.accounts, run_pass.retired
+        counts, moves, unit_counts = _tally(run_pass.columns)
+        judged = set(run_pass.columns["account_id"]).union(r["account_id"] for r in retired)
+        dropped = len(at_prev - judged)
         run_status: dict[int, Counter[str]] = defaultdict(Counter)
         for run_id, cells in earlier.items():
             for (_, _, _, status), n in cells.items():
                 run_status[run_id][status] += n
-        run_status[run["id"]] = Counter(r["status"] for r in accounts)
+        run_status[run["id"]] = Counter(run_pass.columns["status"])
         prev_cells = earlier.get(prev_id, {}) if prev_id is not None else {}
         prev_units: dict[int, Counter[str]] = defaultdict(Counter)
         for (top_id, _, _, status), n in prev_cells.items():
@@ -855,9 +895,9 @@ def load_report_data(
         prev_counts: Counter[tuple[str, str]] = Counter()
         for (_, _, platform, status), n in prev_cells.items():
             prev_counts[(platform, status)] += n
-        statuses = {r["account_id"]: r["status"] for r in accounts}
+        statuses = dict(zip(run_pass.columns["account_id"], run_pass.columns["status"], strict=True))
         statuses.update((r["account_id"], r["status"]) for r in retired)
-        plan = plan_rows(conn, tree, run["id"], statuses)
+        plan = with_statuses(conn, run["id"], plan, statuses)
         plan_by_account: dict[int, PlanRow] = {}
         for item in plan:
             plan_by_account.setdefault(item["account_id"], item)
@@ -881,6 +921,7 @@ def load_report_data(
             sources=run_pass.sources,
             retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
+            account_columns=run_pass.columns,
             prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])
             if prev_id is not None
             else None,

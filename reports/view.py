@@ -261,8 +261,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
     rule_of: dict[tuple[Any, ...], int] = {}  # the rule's text is the same for every row with the same parts
     accounts = data.accounts
 
-    def column(key: str) -> list[Any]:
-        return [r[key] for r in accounts]  # type: ignore[literal-required]
+    column = data.column
 
     # Column by column: each value converted once per distinct value where few are distinct, by C loops
     # (map) where a function of its own does.
@@ -275,11 +274,14 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             unit_top.append(tops.get(top_id, -1))
         unit_at.append(ui)
     rule_at = []
-    for r in accounts:
-        parts = (r["rule"], r["rule_zh"], r["rule_en"], r["threshold"], *r["flags"])
+    rule_parts = zip(
+        column("rule"), column("rule_zh"), column("rule_en"), column("threshold"), column("flags"), strict=True
+    )
+    for i, (rule, rule_zh, rule_en, threshold, flags) in enumerate(rule_parts):
+        parts = (rule, rule_zh, rule_en, threshold, *flags)
         ri = rule_of.get(parts)
         if ri is None:
-            ri = rule_of[parts] = rules.setdefault(rule_text(r, t), len(rules))
+            ri = rule_of[parts] = rules.setdefault(rule_text(accounts[i], t), len(rules))
         rule_at.append(ri)
     local: dict[datetime | None, str | None] = {}
     last_post = [local[v] if v in local else local.setdefault(v, _local_text(v)) for v in column("last_post_at")]

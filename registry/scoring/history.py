@@ -24,7 +24,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Text, case, cast, func, literal, null, or_, select, union, union_all
+from sqlalchemy import Integer, Text, case, cast, exists, func, literal, null, or_, select, union, union_all
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, LatestVerdict, ScoreRun, Verdict
@@ -133,10 +133,13 @@ def _as_judged(conn: Connection, judged: Any, after: int | None) -> Any:
     )
     if after is None:
         return whole.subquery("ver")
-    late = union(
-        select(lv.c.account_id).where(lv.c.run_id > after),
-        select(v.c.account_id).where(v.c.account_id.not_in(select(lv.c.account_id))),
-    )
+    newer = select(lv.c.account_id).where(lv.c.run_id > after)
+    unkept = select(v.c.account_id).where(v.c.account_id.not_in(select(lv.c.account_id)))
+    if not conn.execute(select(exists(newer) | exists(unkept))).scalar():
+        # Reading the newest run (the common case): every account's latest verdict is its verdict there,
+        # and a statement without the history's branch is read straight, not gathered first.
+        return whole.subquery("ver")
+    late = union(newer, unkept)
     upto = (
         select(v.c.account_id, judged.c.run_id.label("judged"), func.max(v.c.run_id).label("at"))
         .join(judged, (judged.c.account_id == v.c.account_id) & (v.c.run_id <= judged.c.run_id))
