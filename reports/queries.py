@@ -486,16 +486,8 @@ def _flags_reader() -> Any:
 
 
 SHARED_VALUES = (
-    "org_id",
-    "top_id",
-    "days_silent",
-    "posts_window",
-    "originals_window",
-    "liveness_index",
     "contact_name",
     "platform",
-    "unit",
-    "top_name",
     "status",
     "prev_status",
     "change",
@@ -592,9 +584,11 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
             ACC.c.platform,
             ACC.c.platform_id,
             ACC.c.org_id,
-            tree.c.path.label("unit"),
-            tree.c.top_id,
-            tree.c.top_name,
+            # The unit's path and league unit: filled in from the tree read apart (a few thousand units,
+            # the same strings for all their accounts, not a hundred thousand copies made by the driver).
+            literal_column("NULL").label("unit"),
+            literal_column("NULL").label("top_id"),
+            literal_column("NULL").label("top_name"),
             ver.c.status,
             ver.c.previous_status.label("prev_status"),
             ver.c.change,
@@ -626,6 +620,8 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
     keys = names[: names.index("outcome_id")]
     n = len(keys)
     shared = [keys.index(k) for k in SHARED_VALUES] + list(range(n + 1, len(names) - 1))  # and the outcome's
+    at_org, at_unit, at_top, at_top_name = (keys.index(k) for k in ("org_id", "unit", "top_id", "top_name"))
+    units = {row[0]: row[1:] for row in conn.execute(select(tree.c.id, tree.c.path, tree.c.top_id, tree.c.top_name))}
     seen: dict[int, dict[Any, Any]] = {i: {} for i in shared}
     at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
     read_flags = _flags_reader()
@@ -644,6 +640,9 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
         # A cache per column, so that 1 and 1.0 stay apart.
         for i, cache in seen.items():
             columns[i] = list(map(cache.setdefault, columns[i], columns[i]))
+        columns[at_unit], columns[at_top], columns[at_top_name] = zip(
+            *map(units.__getitem__, columns[at_org]), strict=True
+        )
         columns[at_flags] = list(map(read_flags, columns[at_flags]))
         columns[at_last] = _aware_column(columns[at_last])
         rows: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
