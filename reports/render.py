@@ -71,6 +71,20 @@ def csp_hash(script: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
+class _Environment(Environment):
+    """Jinja with `row.name` on a plain dict read as the item first: the pages read most values from row
+    dicts, and the default (the attribute first) raises and catches an AttributeError for each of them.
+    A dict's methods (`.get`) are still found where no item has their name."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def _json_text(value: Any, **_options: Any) -> str:
     """JSON for tojson: compact, UTF-8 (orjson; what it cannot encode is an error, as with json.dumps)."""
     return orjson.dumps(value).decode()
@@ -88,7 +102,7 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
 
 @cache
 def environment() -> Environment:
-    env = Environment(
+    env = _Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(("html", "htm", "xml", "j2"), default=True),
         undefined=StrictUndefined,
