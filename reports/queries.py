@@ -17,12 +17,14 @@ Definitions the report relies on (and states in its method section):
 from __future__ import annotations
 
 import json
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
+from operator import itemgetter
 from datetime import UTC, datetime
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypedDict
@@ -209,13 +211,11 @@ class ReportData:
     retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
     prev_compliance: dict[str, Any] | None = None  # the previous run's figures over the same scope
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
-    # The values of `accounts` column by column, in the same order (the page's table is built from them).
-    account_columns: dict[str, list[Any]] = field(default_factory=dict)
 
     def column(self, key: str) -> list[Any]:
-        """One value of every account in service, in the order of `accounts`."""
-        values = self.account_columns.get(key)
-        return values if values is not None else [r[key] for r in self.accounts]  # type: ignore[literal-required]
+        """One value of every account in service, in the order of `accounts` (taken when asked for: kept
+        beside the rows, the columns would add a third to the memory a report holds)."""
+        return list(map(itemgetter(key), self.accounts))
 
     @cached_property
     def flagged(self) -> list[AccountRow]:
@@ -468,24 +468,30 @@ def _last_post_url(ver: Any) -> Any:
 
 
 def _flags_reader() -> Any:
-    """The verdict's flags (a JSON list) from their text, each distinct text parsed once: nearly every
-    account carries one of a few lists."""
+    """The verdict's flags (a JSON list) from their text, each distinct text parsed once and its list
+    shared by the rows that carry it (nearly every account carries one of a few lists; the report only
+    reads them)."""
     parsed: dict[str, list[str]] = {}
+    none: list[str] = []
 
     def read(value: Any) -> list[str]:
         if value is None:
-            return []
+            return none
         if not isinstance(value, str):  # a driver that decodes JSON itself
             return list(value)
         flags = parsed.get(value)
         if flags is None:
             flags = parsed[value] = json.loads(value)
-        return list(flags)
+        return flags
 
     return read
 
 
 SHARED_VALUES = (
+    "days_silent",
+    "posts_window",
+    "originals_window",
+    "liveness_index",
     "contact_name",
     "platform",
     "status",
@@ -563,7 +569,7 @@ class RunPass:
     retired: list[AccountRow]
     problems: list[ProblemRow]
     sources: list[SourceRow]
-    columns: dict[str, list[Any]]  # the values of `accounts` column by column, in the same order
+    tally: Tally  # their counts, taken chunk by chunk
 
 
 def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True) -> RunPass:
@@ -626,7 +632,7 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
     at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
     read_flags = _flags_reader()
     accounts: list[AccountRow] = []
-    by_column: list[list[Any]] = [[] for _ in keys]  # the same values as `accounts`, a list per key
+    tally = Tally()
     retired: list[AccountRow] = []
     problems: list[ProblemRow] = []
     spans: dict[tuple[str, str | None], list[Any]] = {}
@@ -654,42 +660,59 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
             fetches = list(compress(fetches, in_service))
             columns = [list(compress(column, in_service)) for column in columns[:n]]
         accounts += rows
-        for kept, column in zip(by_column, columns, strict=False):
-            kept += column
+        tally.add(dict(zip(keys, columns, strict=False)))
         problems += crawl_problems(rows, fetches)
         _tally_sources(spans, rows, fetches)
     problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
-    return RunPass(accounts, retired, problems, sources_used(spans), dict(zip(keys, by_column, strict=True)))
+    return RunPass(accounts, retired, problems, sources_used(spans), tally)
 
 
-def _tally(
-    columns: dict[str, list[Any]],
-) -> tuple[list[CountRow], list[TransitionRow], dict[tuple[int, str], Counter[str]]]:
-    """The run's counts per platform and status, its transitions and its counts per league unit, from its
-    rows' columns (already read: no second pass over the verdicts)."""
-    status = columns["status"]
-    by_platform = Counter(zip(columns["platform"], status, strict=True))
-    moves = Counter(zip(columns["prev_status"], status, columns["change"], strict=True))
-    units: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    for (top_id, top_name, st), n in Counter(zip(columns["top_id"], columns["top_name"], status, strict=True)).items():
-        units[(top_id, top_name)][st] += n
-    return (
-        [CountRow(platform=p, status=st, count=n) for (p, st), n in by_platform.items()],
-        [TransitionRow(prev=prev, cur=cur, change=change, count=n) for (prev, cur, change), n in moves.items()],
-        units,
-    )
+@dataclass
+class Tally:
+    """The run's counts per platform and status, its transitions, its counts per league unit and each
+    account's status, taken from its rows in service a chunk of columns at a time (no second pass over
+    the verdicts, no column kept)."""
+
+    by_platform: Counter[tuple[str, str]] = field(default_factory=Counter)
+    moves: Counter[tuple[str | None, str, str | None]] = field(default_factory=Counter)
+    units: dict[tuple[int, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    statuses: dict[int, str] = field(default_factory=dict)
+
+    def add(self, columns: dict[str, Any]) -> None:
+        status = columns["status"]
+        self.by_platform.update(zip(columns["platform"], status, strict=True))
+        self.moves.update(zip(columns["prev_status"], status, columns["change"], strict=True))
+        for (top_id, top_name, st), n in Counter(
+            zip(columns["top_id"], columns["top_name"], status, strict=True)
+        ).items():
+            self.units[(top_id, top_name)][st] += n
+        self.statuses.update(zip(columns["account_id"], status, strict=True))
+
+    def by_status(self) -> Counter[str]:
+        by_status: Counter[str] = Counter()
+        for (_, status), n in self.by_platform.items():
+            by_status[status] += n
+        return by_status
+
+    def counts(self) -> list[CountRow]:
+        return [CountRow(platform=p, status=st, count=n) for (p, st), n in self.by_platform.items()]
+
+    def transitions(self) -> list[TransitionRow]:
+        return [
+            TransitionRow(prev=prev, cur=cur, change=change, count=n) for (prev, cur, change), n in self.moves.items()
+        ]
 
 
 def _earlier_runs(
     conn: Connection, tree: CTE, run_ids: list[int], prev_id: int | None
-) -> tuple[dict[int, dict[tuple[int, str, str, str], int]], set[int]]:
+) -> tuple[dict[int, dict[tuple[int, str, str, str], int]], array[int]]:
     """Counts per league unit, platform and status of earlier runs (the trend's and the previous one),
     and the accounts the previous run judged (in scope, in service), from one read of the history in
     scope: a status or registry status never changes without a history row, so each account's verdict
     at a run is its latest history row up to that run (each row holds from its run until the account's
     next)."""
     if not run_ids:
-        return {}, set()
+        return {}, array("q")
     h = VER_HISTORY
     q = (
         select(
@@ -704,7 +727,7 @@ def _earlier_runs(
     # first run it holds, -1 at the first run the next row holds, summed along the runs afterwards.
     steps: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * (len(runs) + 1))
     prev_at = bisect_right(runs, prev_id) - 1 if prev_id is not None else -1
-    at_prev: set[int] = set()
+    at_prev = array("q")  # (ids as machine integers: a hundred thousand of them)
     held: Any = None  # the row before, whose holding ends where the account's next row begins
 
     def add(row: Any, until: int | None) -> None:
@@ -718,7 +741,7 @@ def _earlier_runs(
             cell[first] += 1
             cell[last] -= 1
             if first <= prev_at < last:
-                at_prev.add(account_id)
+                at_prev.append(account_id)
 
     for chunk in _driver_chunks(conn, q):
         for row in chunk:
@@ -879,14 +902,16 @@ def load_report_data(
             run_pass = account_rows(conn, org_tree(scope), run, nulls_first=conn.dialect.name != "postgresql")
             (earlier, at_prev), plan = read_beside.result()
         accounts, retired = run_pass.accounts, run_pass.retired
-        counts, moves, unit_counts = _tally(run_pass.columns)
-        judged = set(run_pass.columns["account_id"]).union(r["account_id"] for r in retired)
-        dropped = len(at_prev - judged)
+        tally = run_pass.tally
+        counts, moves, unit_counts = tally.counts(), tally.transitions(), tally.units
+        statuses = tally.statuses  # with the merged and closed below: every account the run judged
+        statuses.update((r["account_id"], r["status"]) for r in retired)
+        dropped = sum(account_id not in statuses for account_id in at_prev)
         run_status: dict[int, Counter[str]] = defaultdict(Counter)
         for run_id, cells in earlier.items():
             for (_, _, _, status), n in cells.items():
                 run_status[run_id][status] += n
-        run_status[run["id"]] = Counter(run_pass.columns["status"])
+        run_status[run["id"]] = Counter(tally.by_status())
         prev_cells = earlier.get(prev_id, {}) if prev_id is not None else {}
         prev_units: dict[int, Counter[str]] = defaultdict(Counter)
         for (top_id, _, _, status), n in prev_cells.items():
@@ -894,8 +919,6 @@ def load_report_data(
         prev_counts: Counter[tuple[str, str]] = Counter()
         for (_, _, platform, status), n in prev_cells.items():
             prev_counts[(platform, status)] += n
-        statuses = dict(zip(run_pass.columns["account_id"], run_pass.columns["status"], strict=True))
-        statuses.update((r["account_id"], r["status"]) for r in retired)
         plan = with_statuses(conn, run["id"], plan, statuses)
         plan_by_account: dict[int, PlanRow] = {}
         for item in plan:
@@ -920,7 +943,6 @@ def load_report_data(
             sources=run_pass.sources,
             retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
-            account_columns=run_pass.columns,
             prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])
             if prev_id is not None
             else None,
