@@ -200,17 +200,11 @@ def change(status: str, previous: Before | None, as_of: Any) -> tuple[str, Any]:
     return ("recovered" if since is not None else "unchanged"), None
 
 
-def flag_changes(
-    mask: int,
-    flags_json: str,
-    previous: Before | None,
-) -> dict[str, list[str]]:
-    """Flags (a mask, rules.flag_codes) raised and cleared since the previous verdict (compared as JSON
-    text first: mostly equal)."""
-    if previous is None or previous[1] == flags_json:
-        return {}
+def flag_changes(mask: int, flags_before: str) -> dict[str, list[str]]:
+    """Flags (a mask, rules.flag_codes) raised and cleared since the previous verdict, whose flags were
+    `flags_before` (JSON text)."""
     flags = flag_codes(mask)
-    before = set(json.loads(previous[1]) or ())
+    before = set(json.loads(flags_before) or ())
     added = [f for f in flags if f not in before]
     removed = sorted(before - set(flags))
     return {k: v for k, v in (("flags_added", added), ("flags_removed", removed)) if v}

@@ -73,7 +73,8 @@ def plan_changes(
         item = before.get(row[1])
         if item is None or item[:3] != tuple(row[2:5]):
             changed.append(row)
-        elif item[3:6] != tuple(row[5:8]):
+        elif item[3:5] != tuple(row[5:7]) or (item[5] != row[7] and json.loads(item[5]) != json.loads(row[7])):
+            # (numbers compared as values: those refreshed in place are stored with other spacing)
             refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": json.loads(row[7])})
     planned = {row[1] for row in rows}
     return changed + [

@@ -174,6 +174,7 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             "transitions": transitions,
             "rewritten": rewritten,
             "plan_items": len(planned),
+            "plan_refreshed": len(refreshed),
             "plan": dict(Counter(it.action for it in a.plan)),
             "timings": {**a.timings, **clock.laps},
         }

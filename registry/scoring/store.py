@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.scoring.history import Previous, change, flag_changes, is_transition
+from registry.scoring.history import Previous, flag_changes
 from registry.scoring.metrics import nullable
-from registry.scoring.rules import BY_CODE, flag_codes
+from registry.scoring.rules import BY_CODE, FLAGGED, flag_codes, isin
 
 if TYPE_CHECKING:
     from registry.scoring.run import Analysis
@@ -304,30 +304,34 @@ def verdict_rows(
     masks = a.flag_masks.tolist()
     flag_json = {mask: dumps(flag_codes(mask)) for mask in set(masks)}  # few distinct sets of flags
     flags_text = [flag_json[mask] for mask in masks]
-    changes: list[tuple[Any, ...]] = []  # (previous status, change, flagged since) per account
-    moves: list[bool] = []  # whether each verdict is a transition (history.is_transition)
-    stored: list[int | None] = []  # the digest of each account's stored latest verdict
-    extras: dict[int, dict[str, Any]] = {}
     now = stored_time(as_of, dialect)
-    for i, (account_id, status, rule, registry) in enumerate(
-        zip(ids, j.status.tolist(), j.rule.tolist(), f.registry_status.tolist(), strict=True)
-    ):
-        before = previous.get(account_id)
-        what, since = change(status, before, now)
-        changes.append((before[0] if before else None, what, since))
-        moves.append(is_transition(status, flags_text[i], rule, registry, before))
-        stored.append(None if before is None else before[5])
-        if before is not None:
-            moved = flag_changes(masks[i], flags_text[i], before)
-            if moved:
-                extras[i] = moved
+    status = j.status
+    rules, registries = j.rule.tolist(), f.registry_status.tolist()
+    # The previous verdict of each account, column by column (None where there is none).
+    known, before = _previous_columns(previous, ids)
+    what, since = changes_of(status, known, before[0], before[2], now)
+    changes: list[tuple[Any, ...]] = list(zip(before[0], what, since, strict=True))
+    # Transitions (history.is_transition): the first verdict, or another status, flags, rule or registry
+    # status than the previous one.
+    other_flags = known & (before_array(flags_text) != before_array(before[1]))
+    moved = (
+        ~known
+        | other_flags
+        | (status != before_array(before[0]))
+        | (j.rule != before_array(before[3]))
+        | (f.registry_status != before_array(before[4]))
+    )
+    moves = moved.tolist()
+    extras: dict[int, dict[str, Any]] = {}
+    for i in np.flatnonzero(other_flags).tolist():
+        if flags_moved := flag_changes(masks[i], before[1][i]):
+            extras[i] = flags_moved
     for i, others in a.frame.duplicate_with.items():
         extras.setdefault(i, {})["duplicate_with"] = others
     digest = _content(a, a.flag_masks, texts, changes, extras)
-    known = np.array([d is not None for d in stored], bool)
-    before = np.array([0 if d is None else d for d in stored], np.int64)
-    written = np.flatnonzero(~known | (digest != before) | np.array(moves, bool))
-    every = (j.status.tolist(), f.registry_status.tolist(), flags_text, j.rule.tolist(), f.platform.tolist())
+    stored = np.array([0 if d is None else d for d in before[5]], np.int64)
+    written = np.flatnonzero(~known | (digest != stored) | moved)
+    every = (status.tolist(), registries, flags_text, rules, f.platform.tolist())
 
     def batches() -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
         for start in range(0, len(written), BATCH):
@@ -369,7 +373,52 @@ def verdict_rows(
                 [row for row, i in zip(rows, at, strict=True) if moves[i]],
             )
 
-    return Counter(what for _, what, _ in changes), batches()
+    return Counter(what), batches()
+
+
+def _previous_columns(previous: Previous, ids: list[int]) -> tuple[np.ndarray, list[list[Any]]]:
+    """Whether each account has a previous verdict, and that verdict's fields (history.Before) as one
+    list per field, in the order of `ids` (None where there is none)."""
+    rows = [previous.get(i) for i in ids]
+    known = np.array([r is not None for r in rows], bool)
+    empty = (None,) * 6
+    fields = [list(c) for c in zip(*[empty if r is None else r for r in rows], strict=True)] if rows else [[]] * 6
+    return known, fields
+
+
+def before_array(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
+
+
+def changes_of(
+    status: np.ndarray, known: np.ndarray, before: list[Any], since: list[Any], now: Any
+) -> tuple[list[str], list[Any]]:
+    """history.change() for every account at once: (change, flagged_since) per account."""
+    was, since_before = before_array(before), before_array(since)
+    flagged = isin(status, FLAGGED)
+    unknown = status == "unknown"
+    had_since = np.array([s is not None for s in since], bool)
+    what = np.select(
+        [
+            ~known,
+            flagged & ~had_since,
+            flagged & ((was == status) | (was == "unknown")),
+            flagged,
+            unknown & (was == "unknown"),
+            unknown,
+            had_since,
+        ],
+        ["new", "newly_flagged", "still_flagged", "changed", "unchanged", "no_data", "recovered"],
+        "unchanged",
+    )
+    stamped = np.empty(len(status), object)
+    stamped[:] = None
+    stamped[flagged & (~known | ~had_since)] = now
+    keep = known & (flagged & had_since | unknown)
+    stamped[keep] = since_before[keep]
+    return what.tolist(), stamped.tolist()
 
 
 PLAN_COLUMNS = ("run_id", "account_id", "org_id", "action", "target_account_id", "reason_zh", "reason_en", "numbers")
