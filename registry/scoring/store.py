@@ -297,7 +297,6 @@ def verdict_rows(
     that are transitions: the history). Rows are built only for those accounts: a run that works out the
     same verdicts as stored builds none."""
     f, j = a.frame, a.judgement
-    ids = f.account_id.tolist()
     texts: dict[tuple[str, str], tuple[str, str, str]] = {}
     for key in set(zip(j.rule.tolist(), f.platform.tolist(), strict=True)):
         texts[key] = BY_CODE[key[0]].text(a.params.policy.for_platform(key[1]))
@@ -308,19 +307,13 @@ def verdict_rows(
     status = j.status
     rules, registries = j.rule.tolist(), f.registry_status.tolist()
     # The previous verdict of each account, column by column (None where there is none).
-    known, before = _previous_columns(previous, ids)
+    known, before = previous.aligned(f.account_id)
     what, since = changes_of(status, known, before[0], before[2], now)
-    changes: list[tuple[Any, ...]] = list(zip(before[0], what, since, strict=True))
+    changes: list[tuple[Any, ...]] = list(zip(before[0].tolist(), what, since, strict=True))
     # Transitions (history.is_transition): the first verdict, or another status, flags, rule or registry
     # status than the previous one.
-    other_flags = known & (before_array(flags_text) != before_array(before[1]))
-    moved = (
-        ~known
-        | other_flags
-        | (status != before_array(before[0]))
-        | (j.rule != before_array(before[3]))
-        | (f.registry_status != before_array(before[4]))
-    )
+    other_flags = known & (before_array(flags_text) != before[1])
+    moved = ~known | other_flags | (status != before[0]) | (j.rule != before[3]) | (f.registry_status != before[4])
     moves = moved.tolist()
     extras: dict[int, dict[str, Any]] = {}
     for i in np.flatnonzero(other_flags).tolist():
@@ -329,7 +322,7 @@ def verdict_rows(
     for i, others in a.frame.duplicate_with.items():
         extras.setdefault(i, {})["duplicate_with"] = others
     digest = _content(a, a.flag_masks, texts, changes, extras)
-    stored = np.array([0 if d is None else d for d in before[5]], np.int64)
+    stored = np.where(before[5] == None, 0, before[5]).astype(np.int64)  # noqa: E711  (none, or not stored)
     written = np.flatnonzero(~known | (digest != stored) | moved)
     every = (status.tolist(), registries, flags_text, rules, f.platform.tolist())
 
@@ -376,30 +369,21 @@ def verdict_rows(
     return Counter(what), batches()
 
 
-def _previous_columns(previous: Previous, ids: list[int]) -> tuple[np.ndarray, list[list[Any]]]:
-    """Whether each account has a previous verdict, and that verdict's fields (history.Before) as one
-    list per field, in the order of `ids` (None where there is none)."""
-    rows = [previous.get(i) for i in ids]
-    known = np.array([r is not None for r in rows], bool)
-    empty = (None,) * 6
-    fields = [list(c) for c in zip(*[empty if r is None else r for r in rows], strict=True)] if rows else [[]] * 6
-    return known, fields
-
-
-def before_array(values: list[Any]) -> np.ndarray:
+def before_array(values: list[Any] | np.ndarray) -> np.ndarray:
     out = np.empty(len(values), object)
     out[:] = values
     return out
 
 
 def changes_of(
-    status: np.ndarray, known: np.ndarray, before: list[Any], since: list[Any], now: Any
+    status: np.ndarray, known: np.ndarray, before: list[Any] | np.ndarray, since: list[Any] | np.ndarray, now: Any
 ) -> tuple[list[str], list[Any]]:
-    """history.change() for every account at once: (change, flagged_since) per account."""
+    """history.change() for every account at once (`before`, `since`: each account's previous status and
+    flagged_since, None where there is none): (change, flagged_since) per account."""
     was, since_before = before_array(before), before_array(since)
     flagged = isin(status, FLAGGED)
     unknown = status == "unknown"
-    had_since = np.array([s is not None for s in since], bool)
+    had_since = since_before != None  # noqa: E711  (element-wise on an object array)
     what = np.select(
         [
             ~known,
