@@ -34,6 +34,12 @@ def _in_force(conn: Connection, upto: int | None, scope: Any) -> Any:
     return select(p).join(latest, (latest.c.account_id == p.c.account_id) & (latest.c.at == p.c.run_id))
 
 
+def items_in_force(conn: Connection, scope: Any, action: str) -> list[int]:
+    """The accounts (in `scope`) whose item in force has this action."""
+    items = _in_force(conn, None, scope).subquery()
+    return [r[0] for r in raw_rows(conn, select(items.c.account_id).where(items.c.action == action))]
+
+
 def plan_at(conn: Connection, run_id: int) -> Any:
     """The plan of run `run_id`: the items in force then for the accounts of its scope, as a subquery with
     the columns of plan_item (run_id is `run_id`; id is the item's)."""
