@@ -175,3 +175,19 @@ def test_a_run_keeps_the_plan_in_force_only_where_working_it_out_gives_the_same(
     twin.score(AS_OF + timedelta(days=100))
     twin.score(AS_OF + timedelta(days=100))
     assert twin.kept[-3:] == [False, False, True]
+
+
+def test_score_full_works_the_plan_out_again(gp, world: World) -> None:
+    import json
+
+    unit = world.org("区")
+    kept = world.active(unit, name="主号", followers=9000)
+    other = world.active(unit, name="副号")
+    first, again, full = (
+        json.loads(gp.ok("score", "--as-of", "2026-06-30", *extra, "--json").output) for extra in ((), (), ("--full",))
+    )
+    assert (first["plan_kept"], again["plan_kept"], full["plan_kept"]) == (False, True, False)
+    assert first["plan"] == again["plan"] == full["plan"] == {"keep": 1, "merge": 1}
+    assert full["plan_items"] == full["plan_refreshed"] == 0  # worked out again: the same items
+    plan = {r["account_id"]: r["action"] for r in json.loads(gp.ok("plan", "--json").output)}
+    assert plan == {kept: "keep", other: "merge"}
