@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Text, bindparam, cast, func, literal, select, update
+from sqlalchemy import JSON, Integer, Text, bindparam, cast, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, PlanItem
@@ -34,10 +34,13 @@ def _in_force(conn: Connection, upto: int | None, scope: Any) -> Any:
     return select(p).join(latest, (latest.c.account_id == p.c.account_id) & (latest.c.at == p.c.run_id))
 
 
-def items_in_force(conn: Connection, scope: Any, action: str) -> list[int]:
-    """The accounts (in `scope`) whose item in force has this action."""
-    items = _in_force(conn, None, scope).subquery()
-    return [r[0] for r in raw_rows(conn, select(items.c.account_id).where(items.c.action == action))]
+def items_in_force(conn: Connection, action: str) -> list[int]:
+    """The accounts whose item in force has this action (its items with that action that no later item
+    of the account replaced: an index seek each, not every account's latest item)."""
+    p = PlanItem.__table__
+    later = p.alias("later")
+    replaced = exists().where(later.c.account_id == p.c.account_id, later.c.run_id > p.c.run_id)
+    return [r[0] for r in raw_rows(conn, select(p.c.account_id).where(p.c.action == action, ~replaced))]
 
 
 def plan_at(conn: Connection, run_id: int) -> Any:

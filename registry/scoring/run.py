@@ -78,16 +78,18 @@ def analyse(
     plan: bool = True,
 ) -> Analysis:
     """Measure, judge, index and (`plan`) plan the accounts in scope (nothing is written). With `side`, a
-    second connection on the same snapshot (db.reading_together), the window's posts are read on it in a
-    thread while `conn` reads the accounts, the unit tree and (`history`) the previous verdicts."""
+    second connection on the same snapshot (db.reading_together), the window's posts and then the unit
+    tree are read on it in a thread while `conn` reads the accounts and (`history`) the previous
+    verdicts."""
     clock = Clock()
     scope = account_scope(conn.dialect.name, org_ids, account_ids)
     with ThreadPoolExecutor(1) as pool:
         posts = pool.submit(read_posts, side, policy, as_of, scope) if side is not None else None
+        units = pool.submit(org_tree, side) if side is not None else None  # after the posts, on their side
         frame, params = measure_accounts(conn, policy, as_of, scope)
-        tree = org_tree(conn)
         last_run = latest_run(conn) if history else None
         previous = previous_verdicts(conn, scope, last_run)
+        tree = units.result() if units is not None else org_tree(conn)
         reads = posts.result() if posts is not None else read_posts(conn, policy, as_of, scope)
     measure_posts(frame, params, as_of, reads)
     clock("measure")
@@ -120,8 +122,8 @@ def kept_plan(conn: Connection, a: Analysis, inputs: str | None, last_run: int |
     summary = conn.execute(select(ScoreRun.__table__.c.summary).where(ScoreRun.__table__.c.id == last_run)).scalar()
     if not isinstance(summary, dict) or summary.get("plan_inputs") != inputs:
         return None
-    quota = items_in_force(conn, a.scope, "over_quota")
-    rows = a.frame.rows_of(np.array(quota, np.int64))
+    quota = np.array(items_in_force(conn, "over_quota"), np.int64)
+    rows = a.frame.rows_of(quota[np.isin(quota, a.frame.account_id)])  # (of accounts still registered)
     return KeptPlan(last_run, dict(summary.get("plan") or {}), set(rows.tolist()))
 
 
