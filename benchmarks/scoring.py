@@ -246,6 +246,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
     from registry.models import Account, Post, ScoreRun, Verdict
     from registry.policy import Policy
     from registry.scoring.metrics import _window_statement, measure_accounts, read_posts, window_start_expr
+    from registry.scoring.history import Previous
     from registry.scoring.run import analyse
     from registry.scoring.sql import account_scope, raw_rows
     from registry.scoring.store import VERDICT_COLUMNS, verdict_rows
@@ -286,7 +287,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
             "accounts with their latest followers and outcome",
             _best(lambda: measure_accounts(conn, policy, as_of, scope)),
         )
-        batches = verdict_rows(analyse(conn, policy, as_of), 0, as_of, {}, "sqlite")[1]
+        batches = verdict_rows(analyse(conn, policy, as_of), 0, as_of, Previous.none(), "sqlite")[1]
         rows = [row[:-1] for latest, _ in batches for row in latest]  # (without the digest)
         conn.rollback()
         # The narrowest row a store of one row per account could have, in a table with nothing else.

@@ -77,9 +77,14 @@ def policy_show(as_json: bool) -> None:
     help="Judge as of DATE (YYYY-MM-DD, end of that day in Shanghai; default now; not in the future, not before 2009).",
 )
 @click.option("--org", metavar="UNIT", help="Only this unit and the units below it.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Work the consolidation plan out again even where the plan in force is known to be the same.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def score(click_ctx: click.Context, as_of: str | None, org: str | None, as_json: bool) -> None:
+def score(click_ctx: click.Context, as_of: str | None, org: str | None, full: bool, as_json: bool) -> None:
     """Score every account: one verdict each, the liveness index and the consolidation plan.
 
     \b
@@ -97,7 +102,7 @@ def score(click_ctx: click.Context, as_of: str | None, org: str | None, as_json:
     when = parse_as_of(as_of)
     with session_scope(ctx.engine) as session:
         org_ids = _org_ids(session, org)
-    result = run_scoring(ctx.engine, policy=policy, as_of=when, org_id=org_ids[0] if org_ids else None)
+    result = run_scoring(ctx.engine, policy=policy, as_of=when, org_id=org_ids[0] if org_ids else None, full=full)
     from govpulse.commands.cases import emit_step
     from registry.cases import case_settings, update_cases
 

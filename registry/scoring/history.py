@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Integer, Text, case, cast, exists, func, literal, null, or_, select, union, union_all
 from sqlalchemy.engine import Connection
 
@@ -31,10 +33,39 @@ from registry.models import Account, LatestVerdict, ScoreRun, Verdict
 from registry.scoring.rules import FLAGGED, flag_codes
 from registry.scoring.sql import account_scope, epoch_seconds, org_subtree, raw_rows
 
-# account -> (status, flags as JSON text, flagged_since as the driver gives it, rule, registry status,
-# digest of the stored latest verdict)
+# (status, flags as JSON text, flagged_since as the driver gives it, rule, registry status, digest of the
+# stored latest verdict)
 Before = tuple[str, str, Any, str | None, str, int | None]
-Previous = dict[int, Before]
+
+
+@dataclass
+class Previous:
+    """The latest verdict of each account in scope, column by column (the fields of Before), in account
+    id order."""
+
+    ids: np.ndarray
+    fields: list[np.ndarray]  # object arrays
+
+    @classmethod
+    def none(cls) -> Previous:
+        return cls(np.zeros(0, np.int64), [np.empty(0, object) for _ in range(6)])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def aligned(self, ids: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Whether each of `ids` (sorted) has a previous verdict, and its fields in the order of `ids`
+        (None where there is none)."""
+        at = np.minimum(np.searchsorted(self.ids, ids), max(len(self.ids) - 1, 0))
+        known = self.ids[at] == ids if len(self.ids) else np.zeros(len(ids), bool)
+        fields = []
+        for values in self.fields:
+            out = np.empty(len(ids), object)
+            out[known] = values[at[known]]
+            fields.append(out)
+        return known, fields
+
+
 DAY = 86400
 _NAMES = itertools.count()  # names of the scopes' CTEs
 
@@ -50,7 +81,7 @@ def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Pre
     """Each account's latest verdict (when there was a run up to `last_run`, latest_run(): the latest
     verdicts are kept whole, one row per account), with the digest of its stored row."""
     if last_run is None:
-        return {}
+        return Previous.none()
     acc = Account.__table__
     v = LatestVerdict.__table__
     columns = (
@@ -62,8 +93,17 @@ def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Pre
         v.c.registry_status,
         v.c.digest,
     )
-    rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(scope))
-    return {r[0]: tuple(r[1:]) for r in rows}  # type: ignore[misc]
+    rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(scope).order_by(v.c.account_id))
+    if not rows:
+        return Previous.none()
+    ids, *fields = zip(*rows, strict=True)
+    return Previous(np.array(ids, np.int64), [_objects(f) for f in fields])
+
+
+def _objects(values: tuple[Any, ...]) -> np.ndarray:
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
 
 
 def is_transition(status: str, flags_json: str, rule: str | None, registry_status: str, before: Before | None) -> bool:
@@ -203,17 +243,11 @@ def change(status: str, previous: Before | None, as_of: Any) -> tuple[str, Any]:
     return ("recovered" if since is not None else "unchanged"), None
 
 
-def flag_changes(
-    mask: int,
-    flags_json: str,
-    previous: Before | None,
-) -> dict[str, list[str]]:
-    """Flags (a mask, rules.flag_codes) raised and cleared since the previous verdict (compared as JSON
-    text first: mostly equal)."""
-    if previous is None or previous[1] == flags_json:
-        return {}
+def flag_changes(mask: int, flags_before: str) -> dict[str, list[str]]:
+    """Flags (a mask, rules.flag_codes) raised and cleared since the previous verdict, whose flags were
+    `flags_before` (JSON text)."""
     flags = flag_codes(mask)
-    before = set(json.loads(previous[1]) or ())
+    before = set(json.loads(flags_before) or ())
     added = [f for f in flags if f not in before]
     removed = sorted(before - set(flags))
     return {k: v for k, v in (("flags_added", added), ("flags_removed", removed)) if v}

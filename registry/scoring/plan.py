@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
+from hashlib import blake2b
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from registry.labels import label
+from registry.labels import catalog, label
 from registry.policy import Policy
 from registry.scoring.duplicates import Tree
 from registry.scoring.metrics import Frame, nullable
@@ -258,3 +261,13 @@ class Planner:
 
 def build_plan(frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> list[Item]:
     return Planner(frame, j, index, tree, policy).build()
+
+
+@cache
+def wording() -> str:
+    """A digest of what the plan is worded and worked out by (this module, the label catalogs): a run
+    may take the plan in force as its own only if these are as they were (run.py)."""
+    h = blake2b(Path(__file__).read_bytes(), digest_size=16)
+    for lang in ("zh", "en"):
+        h.update(repr(sorted(catalog(lang).items())).encode())
+    return h.hexdigest()

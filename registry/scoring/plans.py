@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Text, bindparam, cast, func, literal, select, update
+from sqlalchemy import JSON, Integer, Text, bindparam, cast, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, PlanItem
@@ -32,6 +32,15 @@ def _in_force(conn: Connection, upto: int | None, scope: Any) -> Any:
         newest = newest.where(p.c.run_id <= upto)
     latest = newest.group_by(p.c.account_id).subquery()
     return select(p).join(latest, (latest.c.account_id == p.c.account_id) & (latest.c.at == p.c.run_id))
+
+
+def items_in_force(conn: Connection, action: str) -> list[int]:
+    """The accounts whose item in force has this action (its items with that action that no later item
+    of the account replaced: an index seek each, not every account's latest item)."""
+    p = PlanItem.__table__
+    later = p.alias("later")
+    replaced = exists().where(later.c.account_id == p.c.account_id, later.c.run_id > p.c.run_id)
+    return [r[0] for r in raw_rows(conn, select(p.c.account_id).where(p.c.action == action, ~replaced))]
 
 
 def plan_at(conn: Connection, run_id: int) -> Any:
@@ -73,7 +82,8 @@ def plan_changes(
         item = before.get(row[1])
         if item is None or item[:3] != tuple(row[2:5]):
             changed.append(row)
-        elif item[3:6] != tuple(row[5:8]):
+        elif item[3:5] != tuple(row[5:7]) or (item[5] != row[7] and json.loads(item[5]) != json.loads(row[7])):
+            # (numbers compared as values: those refreshed in place are stored with other spacing)
             refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": json.loads(row[7])})
     planned = {row[1] for row in rows}
     return changed + [

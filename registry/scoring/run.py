@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from registry.bulk import insert_many
@@ -23,10 +23,10 @@ from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
 from registry.scoring.plan import Item, build_plan
-from registry.scoring.plans import plan_changes, refresh_items
+from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope, in_ids
-from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
+from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, plan_inputs, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
 
@@ -39,15 +39,20 @@ class Analysis:
     judgement: Judgement
     index: np.ndarray
     basis: np.ndarray
-    plan: list[Item]
+    plan: list[Item] | None  # None: not worked out (analyse(plan=False))
     tree: Tree
     scope: Any
     last_run: int | None  # the latest run before this one, when history was read
     previous: Previous  # its verdicts (history.previous_verdicts)
     timings: dict[str, float] = field(default_factory=dict)
+    kept: KeptPlan | None = None  # the plan in force, taken as this run's (run_scoring)
 
     @cached_property
     def over_quota(self) -> set[int]:
+        if self.kept is not None:
+            return self.kept.over_quota
+        if self.plan is None:
+            raise RuntimeError("the plan was not worked out")
         return {item.row for item in self.plan if item.action == "over_quota"}
 
     @cached_property
@@ -70,18 +75,21 @@ def analyse(
     account_ids: list[int] | None = None,
     side: Connection | None = None,
     history: bool = False,
+    plan: bool = True,
 ) -> Analysis:
-    """Measure, judge, index and plan the accounts in scope (nothing is written). With `side`, a second
-    connection on the same snapshot (db.reading_together), the window's posts are read on it in a thread
-    while `conn` reads the accounts, the unit tree and (`history`) the previous verdicts."""
+    """Measure, judge, index and (`plan`) plan the accounts in scope (nothing is written). With `side`, a
+    second connection on the same snapshot (db.reading_together), the window's posts and then the unit
+    tree are read on it in a thread while `conn` reads the accounts and (`history`) the previous
+    verdicts."""
     clock = Clock()
     scope = account_scope(conn.dialect.name, org_ids, account_ids)
     with ThreadPoolExecutor(1) as pool:
         posts = pool.submit(read_posts, side, policy, as_of, scope) if side is not None else None
+        units = pool.submit(org_tree, side) if side is not None else None  # after the posts, on their side
         frame, params = measure_accounts(conn, policy, as_of, scope)
-        tree = org_tree(conn)
         last_run = latest_run(conn) if history else None
         previous = previous_verdicts(conn, scope, last_run)
+        tree = units.result() if units is not None else org_tree(conn)
         reads = posts.result() if posts is not None else read_posts(conn, policy, as_of, scope)
     measure_posts(frame, params, as_of, reads)
     clock("measure")
@@ -90,9 +98,33 @@ def analyse(
     judgement = judge(frame, params, as_of)
     index, basis = liveness_index(judgement)
     clock("judge")
-    plan = build_plan(frame, judgement, index, tree, policy)
+    items = build_plan(frame, judgement, index, tree, policy) if plan else None
     clock("plan")
-    return Analysis(frame, params, judgement, index, basis, plan, tree, scope, last_run, previous, clock.laps)
+    return Analysis(frame, params, judgement, index, basis, items, tree, scope, last_run, previous, clock.laps)
+
+
+@dataclass
+class KeptPlan:
+    """The plan in force, when a run finds it is its own: the last run was of the whole registry and
+    worked its plan out from the same inputs (store.plan_inputs)."""
+
+    run_id: int
+    counts: dict[str, int]  # items by action, as that run counted them
+    over_quota: set[int]  # rows of the accounts whose item in force is over_quota
+
+
+def kept_plan(conn: Connection, a: Analysis, inputs: str | None, last_run: int | None) -> KeptPlan | None:
+    """The plan in force as this run's plan, when the latest run `last_run` recorded the same plan
+    inputs (`inputs`, None: this run works its plan out) and nothing has touched its plan since (a
+    removed run clears the record: runs.remove_run); else None."""
+    if inputs is None or last_run is None:
+        return None
+    summary = conn.execute(select(ScoreRun.__table__.c.summary).where(ScoreRun.__table__.c.id == last_run)).scalar()
+    if not isinstance(summary, dict) or summary.get("plan_inputs") != inputs:
+        return None
+    quota = np.array(items_in_force(conn, "over_quota"), np.int64)
+    rows = a.frame.rows_of(quota[np.isin(quota, a.frame.account_id)])  # (of accounts still registered)
+    return KeptPlan(last_run, dict(summary.get("plan") or {}), set(rows.tolist()))
 
 
 class Clock:
@@ -122,16 +154,29 @@ class ScoreResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int | None = None) -> ScoreResult:
+def run_scoring(
+    engine: Engine, *, policy: Policy, as_of: datetime, org_id: int | None = None, full: bool = False
+) -> ScoreResult:
     """Score every account (or those of unit `org_id` and below) as of `as_of`: one ScoreRun, each
     account's latest verdict, a history row where it changed, and the plan, written in one transaction
     (all or nothing). The previous verdicts are read with the rest and checked again inside that
-    transaction, so two runs never compare against the same one."""
+    transaction, so two runs never compare against the same one. The plan is worked out again unless
+    the plan in force is known to be the same (kept_plan); `full`: always."""
     started = time.perf_counter()
     as_of = as_utc(as_of)
     # Read and work out everything first, without holding the write lock; then write it in one go.
     with reading_together(engine, 2) as (conn, side):
-        a = analyse(conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True)
+        a = analyse(
+            conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True, plan=False
+        )
+        planning = time.perf_counter()
+        # A run of the whole registry whose plan inputs are those of the latest run takes the plan in force
+        # as its own: it is what working the plan out again would give, item for item.
+        inputs = plan_inputs(a) if org_id is None else None
+        a.kept = None if full else kept_plan(conn, a, inputs, a.last_run)
+        if a.kept is None:
+            a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy)
+        a.timings["plan"] = round(a.timings["plan"] + time.perf_counter() - planning, 2)
     with engine.begin() as conn:
         one_writer_at_a_time(conn, "score_run")  # so that each run sees the one stored before it
         clock = Clock()
@@ -144,6 +189,9 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
         last_run = latest_run(conn, run_id)
         if last_run != a.last_run:  # another run was stored meanwhile: compare with it instead
             previous = previous_verdicts(conn, a.scope, last_run)
+            if a.kept is not None:  # and its plan is not known to be this one's: work it out
+                a.kept = None
+                a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy)
         clock("history")
         changes, batches = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
         # An account's latest verdict is rewritten only where it differs from the stored one; the history
@@ -158,7 +206,11 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
             rewritten += len(rows)
-        planned, refreshed = plan_changes(conn, run_id, plan_rows(a, run_id), a.scope, a.frame.account_id.tolist())
+        planned, refreshed = (
+            ([], [])
+            if a.kept is not None
+            else plan_changes(conn, run_id, plan_rows(a, run_id), a.scope, a.frame.account_id.tolist())
+        )
         insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, planned, converted=True)
         refresh_items(conn, refreshed)
         clock("write")
@@ -174,9 +226,13 @@ def run_scoring(engine: Engine, *, policy: Policy, as_of: datetime, org_id: int 
             "transitions": transitions,
             "rewritten": rewritten,
             "plan_items": len(planned),
-            "plan": dict(Counter(it.action for it in a.plan)),
+            "plan_refreshed": len(refreshed),
+            "plan": a.kept.counts if a.kept is not None else dict(Counter(it.action for it in a.plan or ())),
+            "plan_kept": a.kept is not None,
             "timings": {**a.timings, **clock.laps},
         }
+        if inputs is not None:
+            summary["plan_inputs"] = inputs
         summary["seconds"] = round(time.perf_counter() - started, 2)
         conn.execute(update(ScoreRun.__table__).where(ScoreRun.__table__.c.id == run_id).values(summary=summary))
     return ScoreResult(

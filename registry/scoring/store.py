@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.scoring.history import Previous, change, flag_changes, is_transition
+from registry.scoring.history import Previous, flag_changes
 from registry.scoring.metrics import nullable
-from registry.scoring.rules import BY_CODE, flag_codes
+from registry.scoring.plan import wording
+from registry.scoring.rules import BY_CODE, FLAGGED, flag_codes, isin
 
 if TYPE_CHECKING:
     from registry.scoring.run import Analysis
@@ -297,37 +298,34 @@ def verdict_rows(
     that are transitions: the history). Rows are built only for those accounts: a run that works out the
     same verdicts as stored builds none."""
     f, j = a.frame, a.judgement
-    ids = f.account_id.tolist()
     texts: dict[tuple[str, str], tuple[str, str, str]] = {}
     for key in set(zip(j.rule.tolist(), f.platform.tolist(), strict=True)):
         texts[key] = BY_CODE[key[0]].text(a.params.policy.for_platform(key[1]))
     masks = a.flag_masks.tolist()
     flag_json = {mask: dumps(flag_codes(mask)) for mask in set(masks)}  # few distinct sets of flags
     flags_text = [flag_json[mask] for mask in masks]
-    changes: list[tuple[Any, ...]] = []  # (previous status, change, flagged since) per account
-    moves: list[bool] = []  # whether each verdict is a transition (history.is_transition)
-    stored: list[int | None] = []  # the digest of each account's stored latest verdict
-    extras: dict[int, dict[str, Any]] = {}
     now = stored_time(as_of, dialect)
-    for i, (account_id, status, rule, registry) in enumerate(
-        zip(ids, j.status.tolist(), j.rule.tolist(), f.registry_status.tolist(), strict=True)
-    ):
-        before = previous.get(account_id)
-        what, since = change(status, before, now)
-        changes.append((before[0] if before else None, what, since))
-        moves.append(is_transition(status, flags_text[i], rule, registry, before))
-        stored.append(None if before is None else before[5])
-        if before is not None:
-            moved = flag_changes(masks[i], flags_text[i], before)
-            if moved:
-                extras[i] = moved
+    status = j.status
+    rules, registries = j.rule.tolist(), f.registry_status.tolist()
+    # The previous verdict of each account, column by column (None where there is none).
+    known, before = previous.aligned(f.account_id)
+    what, since = changes_of(status, known, before[0], before[2], now)
+    changes: list[tuple[Any, ...]] = list(zip(before[0].tolist(), what, since, strict=True))
+    # Transitions (history.is_transition): the first verdict, or another status, flags, rule or registry
+    # status than the previous one.
+    other_flags = known & (before_array(flags_text) != before[1])
+    moved = ~known | other_flags | (status != before[0]) | (j.rule != before[3]) | (f.registry_status != before[4])
+    moves = moved.tolist()
+    extras: dict[int, dict[str, Any]] = {}
+    for i in np.flatnonzero(other_flags).tolist():
+        if flags_moved := flag_changes(masks[i], before[1][i]):
+            extras[i] = flags_moved
     for i, others in a.frame.duplicate_with.items():
         extras.setdefault(i, {})["duplicate_with"] = others
     digest = _content(a, a.flag_masks, texts, changes, extras)
-    known = np.array([d is not None for d in stored], bool)
-    before = np.array([0 if d is None else d for d in stored], np.int64)
-    written = np.flatnonzero(~known | (digest != before) | np.array(moves, bool))
-    every = (j.status.tolist(), f.registry_status.tolist(), flags_text, j.rule.tolist(), f.platform.tolist())
+    stored = np.where(before[5] == None, 0, before[5]).astype(np.int64)  # noqa: E711  (none, or not stored)
+    written = np.flatnonzero(~known | (digest != stored) | moved)
+    every = (status.tolist(), registries, flags_text, rules, f.platform.tolist())
 
     def batches() -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
         for start in range(0, len(written), BATCH):
@@ -369,7 +367,67 @@ def verdict_rows(
                 [row for row, i in zip(rows, at, strict=True) if moves[i]],
             )
 
-    return Counter(what for _, what, _ in changes), batches()
+    return Counter(what), batches()
+
+
+def before_array(values: list[Any] | np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
+
+
+def changes_of(
+    status: np.ndarray, known: np.ndarray, before: list[Any] | np.ndarray, since: list[Any] | np.ndarray, now: Any
+) -> tuple[list[str], list[Any]]:
+    """history.change() for every account at once (`before`, `since`: each account's previous status and
+    flagged_since, None where there is none): (change, flagged_since) per account."""
+    was, since_before = before_array(before), before_array(since)
+    flagged = isin(status, FLAGGED)
+    unknown = status == "unknown"
+    had_since = since_before != None  # noqa: E711  (element-wise on an object array)
+    what = np.select(
+        [
+            ~known,
+            flagged & ~had_since,
+            flagged & ((was == status) | (was == "unknown")),
+            flagged,
+            unknown & (was == "unknown"),
+            unknown,
+            had_since,
+        ],
+        ["new", "newly_flagged", "still_flagged", "changed", "unchanged", "no_data", "recovered"],
+        "unchanged",
+    )
+    stamped = np.empty(len(status), object)
+    stamped[:] = None
+    stamped[flagged & (~known | ~had_since)] = now
+    keep = known & (flagged & had_since | unknown)
+    stamped[keep] = since_before[keep]
+    return what.tolist(), stamped.tolist()
+
+
+def plan_inputs(a: Analysis) -> str:
+    """A digest of everything the consolidation plan is worked out from (plan.Planner): each account's
+    registry row (unit, platform, name, registry status, main flag), status, liveness index, days silent
+    and followers; the unit tree; the policy; the plan's own wording. Equal inputs give the same plan."""
+    f, j = a.frame, a.judgement
+    h = blake2b(digest_size=16)
+    texts = (
+        wording(),
+        dumps(a.params.policy.to_dict()),
+        dumps(f.name),
+        dumps(f.platform.tolist()),
+        dumps(f.registry_status.tolist()),
+        dumps(f.is_main),
+        dumps(j.status.tolist()),
+        dumps(list(a.tree.items())),  # (in the order read: another order only costs a plan worked out)
+    )
+    for text in texts:
+        h.update(text.encode())
+        h.update(b"\0")
+    for values in (f.account_id, f.org_id, _bits(f.followers), _bits(a.index, 1), _bits(j.facts.days_silent)):
+        h.update(np.ascontiguousarray(values, np.int64).tobytes())
+    return h.hexdigest()
 
 
 PLAN_COLUMNS = ("run_id", "account_id", "org_id", "action", "target_account_id", "reason_zh", "reason_en", "numbers")

@@ -127,3 +127,29 @@ def test_two_runs_at_once_never_compare_with_the_same_run(world, score, engine, 
                 select(ver.c.run_id, ver.c.change, ver.c.previous_status).where(ver.c.account_id == account)
             ).all()
     assert [(c, p) for _, c, p in changes] == [("new", None), ("still_flagged", "dormant")]
+
+
+def test_the_run_works_out_every_change_as_the_rule_for_one_account_says() -> None:
+    """The scorer decides what changed for all accounts at once (store.changes_of); for every pair of
+    statuses, with and without a flagged stretch running, it says what history.change says."""
+    import numpy as np
+
+    from registry.scoring.history import change
+    from registry.scoring.rules import STATUS_ORDER
+    from registry.scoring.store import changes_of
+
+    now, since = "2026-06-30 12:00:00.000000", "2026-05-01 12:00:00.000000"
+    cases = [(s, None) for s in STATUS_ORDER]
+    cases += [(s, (b, "[]", started)) for s in STATUS_ORDER for b in STATUS_ORDER for started in (None, since)]
+    status = np.array([s for s, _ in cases], object)
+    known = np.array([before is not None for _, before in cases])
+    what, when = changes_of(
+        status,
+        known,
+        [before[0] if before else None for _, before in cases],
+        [before[2] if before else None for _, before in cases],
+        now,
+    )
+    expected = [change(s, before, now) for s, before in cases]  # type: ignore[arg-type]
+    assert list(zip(what, when, strict=True)) == expected
+    assert {w for w, _ in expected} >= {"new", "newly_flagged", "still_flagged", "changed", "recovered", "no_data"}

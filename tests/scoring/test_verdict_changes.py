@@ -245,3 +245,6 @@ def test_a_recommendation_that_holds_is_refreshed_in_place_not_written_again(gp,
     # recommendation (close), so its item was refreshed and no row was added.
     assert silent[1] == silent[0] + 5
     assert items[1] == items[0] == 1
+    # Judged again as of the same day, nothing moved: the item is neither written nor refreshed again.
+    again = json.loads(gp.ok("score", "--as-of", DAYS[1], "--json").output)
+    assert (again["plan_items"], again["plan_refreshed"]) == (0, 0)
