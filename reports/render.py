@@ -86,8 +86,9 @@ class _Environment(Environment):
 
 
 def _json_text(value: Any, **_options: Any) -> str:
-    """JSON for tojson: compact, UTF-8 (orjson; what it cannot encode is an error, as with json.dumps)."""
-    return orjson.dumps(value).decode()
+    """JSON for tojson: compact, UTF-8 (orjson; keys that are not text written as text, and what it cannot
+    encode an error, as with json.dumps)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _bytecode_cache() -> FileSystemBytecodeCache | None:
