@@ -23,6 +23,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,10 +98,11 @@ def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Pre
     if not rows:
         return Previous.none()
     ids, *fields = zip(*rows, strict=True)
-    return Previous(np.array(ids, np.int64), [_objects(f) for f in fields])
+    return Previous(np.array(ids, np.int64), [object_array(f) for f in fields])
 
 
-def _objects(values: tuple[Any, ...]) -> np.ndarray:
+def object_array(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """The values as a numpy object array, as they are (np.array would make nested or typed arrays)."""
     out = np.empty(len(values), object)
     out[:] = values
     return out

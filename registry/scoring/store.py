@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.scoring.history import Previous, flag_changes
+from registry.scoring.history import Previous, flag_changes, object_array
 from registry.scoring.metrics import nullable
 from registry.scoring.plan import wording
 from registry.scoring.rules import BY_CODE, FLAGGED, flag_codes, isin
@@ -313,7 +313,7 @@ def verdict_rows(
     changes: list[tuple[Any, ...]] = list(zip(before[0].tolist(), what, since, strict=True))
     # Transitions (history.is_transition): the first verdict, or another status, flags, rule or registry
     # status than the previous one.
-    other_flags = known & (before_array(flags_text) != before[1])
+    other_flags = known & (object_array(flags_text) != before[1])
     moved = ~known | other_flags | (status != before[0]) | (j.rule != before[3]) | (f.registry_status != before[4])
     moves = moved.tolist()
     extras: dict[int, dict[str, Any]] = {}
@@ -370,18 +370,12 @@ def verdict_rows(
     return Counter(what), batches()
 
 
-def before_array(values: list[Any] | np.ndarray) -> np.ndarray:
-    out = np.empty(len(values), object)
-    out[:] = values
-    return out
-
-
 def changes_of(
     status: np.ndarray, known: np.ndarray, before: list[Any] | np.ndarray, since: list[Any] | np.ndarray, now: Any
 ) -> tuple[list[str], list[Any]]:
     """history.change() for every account at once (`before`, `since`: each account's previous status and
     flagged_since, None where there is none): (change, flagged_since) per account."""
-    was, since_before = before_array(before), before_array(since)
+    was, since_before = object_array(before), object_array(since)
     flagged = isin(status, FLAGGED)
     unknown = status == "unknown"
     had_since = since_before != None  # noqa: E711  (element-wise on an object array)
