@@ -98,11 +98,19 @@ def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector paused: run again and again over the 100,000s of live row objects of
     a large import or report (none of them in a cycle), it would walk them all at each collection and
     free nothing. Reference counting still frees what is dropped; nested blocks: the outermost turns it
-    back on."""
+    back on.
+
+    On the way out, what the block made and kept is moved to the oldest generation without a walk
+    (freeze, then unfreeze: the collector's own way to set objects aside). Otherwise the first allocation
+    after the block would start a collection of every young object, the hundred thousand rows the block
+    returns among them, at each block's end. The oldest generation is still collected as usual, so a cycle
+    among them is freed at the next full collection."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from registry.bulk import insert_many
+from registry.bulk import gc_paused, insert_many
 from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
@@ -154,6 +154,7 @@ class ScoreResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@gc_paused()  # a run makes a few million objects that live until it ends, none of them garbage before
 def run_scoring(
     engine: Engine, *, policy: Policy, as_of: datetime, org_id: int | None = None, full: bool = False
 ) -> ScoreResult:
