@@ -211,11 +211,14 @@ class ReportData:
     retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
     prev_compliance: dict[str, Any] | None = None  # the previous run's figures over the same scope
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
+    columns: dict[str, list[Any]] = field(default_factory=dict)  # those kept as read (load_report_data's keep)
 
     def column(self, key: str) -> list[Any]:
-        """One value of every account in service, in the order of `accounts` (taken when asked for: kept
-        beside the rows, the columns would add a third to the memory a report holds)."""
-        return list(map(itemgetter(key), self.accounts))
+        """One value of every account in service, in the order of `accounts`: kept as read, or taken from
+        the rows when asked for (all of them kept beside the rows would add a third to the memory a
+        report holds)."""
+        kept = self.columns.get(key)
+        return kept if kept is not None else list(map(itemgetter(key), self.accounts))
 
     @cached_property
     def flagged(self) -> list[AccountRow]:
@@ -570,13 +573,17 @@ class RunPass:
     problems: list[ProblemRow]
     sources: list[SourceRow]
     tally: Tally  # their counts, taken chunk by chunk
+    columns: dict[str, list[Any]]  # the columns asked to be kept, of the rows in service
 
 
-def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True) -> RunPass:
+def account_rows(
+    conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True, keep: Iterable[str] = ()
+) -> RunPass:
     """Every account in scope with its verdict, evidence, previous status and latest fetch outcome (for
     the interactive table, the crawl problems and the sources), and apart the merged and closed ones:
     all from one pass over the run, read as the driver gives them (a hundred thousand rows). The crawl
-    problems are ordered as the database would (`nulls_first`: never fetched first, as SQLite sorts)."""
+    problems are ordered as the database would (`nulls_first`: never fetched first, as SQLite sorts).
+    The columns named in `keep` are also kept whole, as they were read."""
     ver = verdicts(conn, run["id"])
     frm = (
         ver.join(ACC, ACC.c.id == ver.c.account_id)
@@ -636,6 +643,7 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
     retired: list[AccountRow] = []
     problems: list[ProblemRow] = []
     spans: dict[tuple[str, str | None], list[Any]] = {}
+    kept: dict[str, list[Any]] = {k: [] for k in keep}
     for chunk in _driver_chunks(conn, q):
         # Column by column (C loops over the values, not Python code per value and row), a chunk at a
         # time: the rows as the driver gives them are never all held at once.
@@ -660,11 +668,14 @@ def account_rows(conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool 
             fetches = list(compress(fetches, in_service))
             columns = [list(compress(column, in_service)) for column in columns[:n]]
         accounts += rows
-        tally.add(dict(zip(keys, columns, strict=False)))
+        by_key = dict(zip(keys, columns, strict=False))
+        tally.add(by_key)
+        for k, column in kept.items():
+            column += by_key[k]
         problems += crawl_problems(rows, fetches)
         _tally_sources(spans, rows, fetches)
     problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
-    return RunPass(accounts, retired, problems, sources_used(spans), tally)
+    return RunPass(accounts, retired, problems, sources_used(spans), tally, kept)
 
 
 @dataclass
@@ -878,11 +889,17 @@ def _no_run(conn: Connection, as_of: datetime | None) -> GovpulseError:
 
 
 def load_report_data(
-    engine: Engine, *, org: str | None = None, as_of: datetime | None = None, trend_runs: int = 12
+    engine: Engine,
+    *,
+    org: str | None = None,
+    as_of: datetime | None = None,
+    trend_runs: int = 12,
+    keep: Iterable[str] = (),
 ) -> ReportData:
     """All the rows of one report, read on one snapshot of the database: the run's accounts on one
     connection while the history (trend, previous run) and the plan are read on a second one in a
-    thread (the database works on one while Python works on the other's rows)."""
+    thread (the database works on one while Python works on the other's rows). The accounts' columns
+    named in `keep` are kept as read (ReportData.column), for a page that reads them whole."""
     with gc_paused(), reading_together(engine, 2) as (conn, side):
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
@@ -899,7 +916,9 @@ def load_report_data(
 
         with ThreadPoolExecutor(1) as pool:
             read_beside = pool.submit(beside)
-            run_pass = account_rows(conn, org_tree(scope), run, nulls_first=conn.dialect.name != "postgresql")
+            run_pass = account_rows(
+                conn, org_tree(scope), run, nulls_first=conn.dialect.name != "postgresql", keep=keep
+            )
             (earlier, at_prev), plan = read_beside.result()
         accounts, retired = run_pass.accounts, run_pass.retired
         tally = run_pass.tally
@@ -943,6 +962,7 @@ def load_report_data(
             sources=run_pass.sources,
             retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
+            columns=run_pass.columns,
             prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])
             if prev_id is not None
             else None,

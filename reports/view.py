@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from registry.scoring.rules import FLAGGED, NOT_CHECKED
@@ -243,12 +244,45 @@ def _local_text(value: datetime | None) -> str | None:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str, Any]:
-    """The interactive table's data: one short array per account, repeated strings as indexes.
+# The accounts' values the interactive table reads whole (load_report_data keeps them as it reads them).
+TABLE_KEYS = (
+    "org_id",
+    "unit",
+    "top_id",
+    "rule",
+    "rule_zh",
+    "rule_en",
+    "threshold",
+    "flags",
+    "last_post_at",
+    "platform",
+    "name",
+    "platform_id",
+    "status",
+    "prev_status",
+    "days_silent",
+    "posts_window",
+    "originals_window",
+    "median_engagement",
+    "followers",
+    "liveness_index",
+    "index_basis",
+    "last_post_url",
+)
 
-    Row: [unit, platform, name, platform id, status, previous status (-1 none), last update,
+
+def _tenths(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str, Any]:
+    """The interactive table's data, column by column (the page puts the rows together: a hundred
+    thousand short arrays cost more to build and to write than sixteen long ones), repeated strings as
+    indexes.
+
+    Columns: unit, platform, name, platform id, status, previous status (-1 none), last update,
     days silent, posts, originals, median engagement, followers, index, index on activity only (0/1),
-    rule, last post URL]. Unit, platform, status and rule are indexes into the lists beside the rows.
+    rule, last post URL. Unit, platform, status and rule are indexes into the lists beside them.
     """
     platforms = platforms_of(data)
     p_index = {p: i for i, p in enumerate(platforms)}
@@ -274,43 +308,39 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
             unit_top.append(tops.get(top_id, -1))
         unit_at.append(ui)
     rule_at = []
+    # The flags' lists are shared by the rows with the same flags (queries._flags_reader), and held by
+    # them while this runs: their identity stands for their content.
     rule_parts = zip(
-        column("rule"), column("rule_zh"), column("rule_en"), column("threshold"), column("flags"), strict=True
+        column("rule"), column("rule_zh"), column("rule_en"), column("threshold"), map(id, column("flags")), strict=True
     )
-    for i, (rule, rule_zh, rule_en, threshold, flags) in enumerate(rule_parts):
-        parts = (rule, rule_zh, rule_en, threshold, *flags)
+    for i, parts in enumerate(rule_parts):
         ri = rule_of.get(parts)
         if ri is None:
             ri = rule_of[parts] = rules.setdefault(rule_text(accounts[i], t), len(rules))
         rule_at.append(ri)
     local: dict[datetime | None, str | None] = {}
     last_post = [local[v] if v in local else local.setdefault(v, _local_text(v)) for v in column("last_post_at")]
-    rows = list(
-        map(
-            list,
-            zip(
-                unit_at,
-                map(p_index.__getitem__, column("platform")),
-                column("name"),
-                column("platform_id"),
-                [s_index.get(s, -1) for s in column("status")],
-                [s_index.get(s, -1) if s else -1 for s in column("prev_status")],
-                last_post,
-                column("days_silent"),
-                column("posts_window"),
-                column("originals_window"),
-                [None if v is None else round(float(v), 1) for v in column("median_engagement")],
-                column("followers"),
-                [None if v is None else round(float(v), 1) for v in column("liveness_index")],
-                [1 if b == "activity_only" else 0 for b in column("index_basis")],
-                rule_at,
-                map(safe_http_url, column("last_post_url")),
-                strict=True,
-            ),
-        )
-    )
+    tenths = cache(_tenths)  # few distinct values, each rounded once
+    columns = [
+        unit_at,
+        list(map(p_index.__getitem__, column("platform"))),
+        column("name"),
+        column("platform_id"),
+        [s_index.get(s, -1) for s in column("status")],
+        [s_index.get(s, -1) if s else -1 for s in column("prev_status")],
+        last_post,
+        column("days_silent"),
+        column("posts_window"),
+        column("originals_window"),
+        list(map(tenths, column("median_engagement"))),
+        column("followers"),
+        list(map(tenths, column("liveness_index"))),
+        [1 if b == "activity_only" else 0 for b in column("index_basis")],
+        rule_at,
+        list(map(safe_http_url, column("last_post_url"))),
+    ]
     return {
-        "rows": rows,
+        "columns": columns,
         "units": unit_names,
         "unitTop": unit_top,
         "tops": [unit_label(u["name"], u["top_id"], data, t) for u in data.units],

@@ -71,7 +71,19 @@
 
   /* ---------------------------------------------------------------- the accounts table */
 
+  // The data comes column by column (smaller, and cheaper to write); the table reads it row by row.
+  function rowsOf(columns) {
+    var n = columns.length ? columns[0].length : 0, rows = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var r = new Array(columns.length);
+      for (var c = 0; c < columns.length; c++) { r[c] = columns[c][i]; }
+      rows[i] = r;
+    }
+    return rows;
+  }
+
   function AccountsTable(D) {
+    D.rows = rowsOf(D.columns);
     var L = D.labels;
     var C = {UNIT: 0, PLATFORM: 1, NAME: 2, PID: 3, STATUS: 4, PREV: 5, LAST: 6, SILENT: 7, POSTS: 8,
              ORIG: 9, MEDIAN: 10, FOLLOWERS: 11, INDEX: 12, BASIS: 13, RULE: 14, URL: 15};

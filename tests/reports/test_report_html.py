@@ -56,6 +56,12 @@ def db_counts(sc: Scenario, run_id: int) -> Counter:
     return Counter({(p, s): n for p, s, n in rows})
 
 
+def table_rows(doc) -> list[list]:
+    """The interactive table's rows, from the page's data block (written column by column)."""
+    columns = json.loads(doc.xpath("//script[@id='table-data']")[0].text)["columns"]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
 def figure(doc, name: str) -> str:
     return doc.xpath(f"//*[@id='summary']//*[@data-figure='{name}']")[0].text_content().strip()
 
@@ -242,10 +248,9 @@ def test_untrusted_text_is_escaped_everywhere(scenario: Scenario, make_report) -
     # The data block holds the same strings, still closed by its own end tag.
     block = doc.xpath("//script[@id='table-data']")[0].text
     assert "</" not in block and "<" not in block
-    data = json.loads(block)
-    names = [row[2] for row in data["rows"]]
+    names = [row[2] for row in table_rows(doc)]
     assert XSS_SCRIPT in names and XSS_IMG in names and FORMULA in names
-    by_name = {row[2]: row for row in data["rows"]}
+    by_name = {row[2]: row for row in table_rows(doc)}
     assert by_name[XSS_SCRIPT][15] is None, "javascript: URL dropped"
     assert by_name["一中微博"][15].startswith("https://")
     # Problems keep the crawler's reason as text.
@@ -267,8 +272,7 @@ def test_org_limits_the_report_to_a_subtree(scenario: Scenario, make_report) -> 
     paths = make_report(scenario, org="区教育局")
     assert paths.html.name == f"govpulse-report-2026-11-27-unit{scenario.orgs['区教育局']}.html"
     doc = parse(paths.html)
-    data = json.loads(doc.xpath("//script[@id='table-data']")[0].text)
-    assert sorted(row[2] for row in data["rows"]) == sorted(["滨江教育", "教育局头条", "一中校园", "一中微博"])
+    assert sorted(row[2] for row in table_rows(doc)) == sorted(["滨江教育", "教育局头条", "一中校园", "一中微博"])
     units = texts(doc.xpath("//table[@id='units-table']/tbody/tr/td[2]"))
     assert sorted(units) == ["区教育局（本级）", "第一中学"]
     assert figure(doc, "total") == "4"
@@ -293,7 +297,7 @@ def test_long_lists_are_cut_in_the_page_but_not_in_the_table(scenario: Scenario,
     doc = parse(make_report(scenario).html)
     assert len(doc.xpath("//table[contains(@class, 'flagged-table')]/tbody/tr")) == 2
     assert "此处列出前 2 条（共 7 条）" in doc.xpath("//section[@id='flagged']")[0].text_content()
-    assert len(json.loads(doc.xpath("//script[@id='table-data']")[0].text)["rows"]) == 14
+    assert len(table_rows(doc)) == 14
 
 
 def test_notices_one_per_unit_for_a4(scenario: Scenario, make_report, report_settings) -> None:
