@@ -13,7 +13,7 @@ from typing import Any
 
 from registry.scoring.rules import FLAGGED, NOT_CHECKED
 from reports.queries import STATUS_ORDER, AccountRow, PlanRow, ReportData
-from registry.safety import safe_http_url
+from registry.safety import safe_http_urls
 from registry.timeutil import to_local
 from reports.charts import rate_svg, stacked_bars_svg, trend_svg
 from reports.i18n import Translator
@@ -180,12 +180,10 @@ def fmt_rate(rate: float | None) -> str:
 
 def moved_accounts(data: ReportData) -> dict[str, list[AccountRow]]:
     """Accounts newly flagged and recovered since the previous run, by name."""
-    newly = [
-        r
-        for r in data.accounts
-        if r["status"] in FLAGGED and r["prev_status"] is not None and r["prev_status"] not in FLAGGED
-    ]
-    recovered = [r for r in data.accounts if r["prev_status"] in FLAGGED and r["status"] == "active"]
+    flagged = frozenset(FLAGGED)
+    pairs = list(zip(data.accounts, data.column("status"), data.column("prev_status"), strict=True))
+    newly = [r for r, status, prev in pairs if status in flagged and prev is not None and prev not in flagged]
+    recovered = [r for r, status, prev in pairs if prev in flagged and status == "active"]
     return {"newly_flagged": newly, "recovered": recovered}
 
 
@@ -337,7 +335,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
         list(map(tenths, column("liveness_index"))),
         [1 if b == "activity_only" else 0 for b in column("index_basis")],
         rule_at,
-        list(map(safe_http_url, column("last_post_url"))),
+        safe_http_urls(column("last_post_url")),
     ]
     return {
         "columns": columns,
