@@ -94,7 +94,7 @@ def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, collect: bool = False) -> Iterator[None]:
     """The cyclic garbage collector paused: run again and again over the 100,000s of live row objects of
     a large import or report (none of them in a cycle), it would walk them all at each collection and
     free nothing. Reference counting still frees what is dropped; nested blocks: the outermost turns it
@@ -104,13 +104,18 @@ def gc_paused() -> Iterator[None]:
     (freeze, then unfreeze: the collector's own way to set objects aside). Otherwise the first allocation
     after the block would start a collection of every young object, the hundred thousand rows the block
     returns among them, at each block's end. The oldest generation is still collected as usual, so a cycle
-    among them is freed at the next full collection."""
+    among them is freed at the next full collection. `collect`: for a block that keeps little and leaves
+    cycles holding large arrays (closures over a scoring run's columns), one full collection instead, so
+    that they do not outlive it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            gc.freeze()
-            gc.unfreeze()
+            if collect:
+                gc.collect()
+            else:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 from registry.bulk import gc_paused
 
@@ -27,3 +28,23 @@ def test_a_paused_block_leaves_its_survivors_unwalked_and_frees_its_cycles_later
     # The cycle is in the oldest generation and a full collection still frees it.
     assert gc.collect() >= 1
     assert len(rows) == 100_000
+
+
+def test_a_block_that_keeps_little_frees_its_cycles_on_the_way_out() -> None:
+    class Columns:  # stands for a run's arrays, held by a closure over them
+        batches: object = None
+
+    def leave_a_cycle() -> weakref.ref[Columns]:
+        columns = Columns()
+
+        def batches() -> Columns:
+            return columns
+
+        columns.batches = batches  # columns -> batches -> its cell -> columns
+        return weakref.ref(columns)
+
+    with gc_paused(collect=True):
+        held = leave_a_cycle()
+        assert held() is not None  # reference counting alone does not free a cycle
+    assert held() is None
+    assert gc.isenabled()
