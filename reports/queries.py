@@ -26,7 +26,7 @@ from functools import cached_property
 from itertools import compress, repeat
 from operator import itemgetter
 from datetime import UTC, datetime
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypedDict
 
 from sqlalchemy import Integer, Text, case, cast, func, literal_column, or_, select
@@ -470,22 +470,27 @@ def _last_post_url(ver: Any) -> Any:
     )
 
 
-def _flags_reader() -> Any:
-    """The verdict's flags (a JSON list) from their text, each distinct text parsed once and its list
-    shared by the rows that carry it (nearly every account carries one of a few lists; the report only
-    reads them)."""
-    parsed: dict[str, list[str]] = {}
-    none: list[str] = []
+def _flags_reader() -> Callable[[Sequence[Any]], list[list[str]]]:
+    """A column of verdicts' flags (JSON lists) from their text, each distinct text parsed once and its
+    list shared by the rows that carry it (nearly every account carries one of a few lists; the report
+    only reads them)."""
+    parsed: dict[Any, list[str]] = {None: []}
 
-    def read(value: Any) -> list[str]:
-        if value is None:
-            return none
-        if not isinstance(value, str):  # a driver that decodes JSON itself
+    def one(value: Any) -> list[str]:
+        if not isinstance(value, str | None):  # a driver that decodes JSON itself
             return list(value)
         flags = parsed.get(value)
         if flags is None:
             flags = parsed[value] = json.loads(value)
         return flags
+
+    def read(values: Sequence[Any]) -> list[list[str]]:
+        try:
+            for text in set(values).difference(parsed):
+                parsed[text] = one(text)
+        except TypeError:  # values that are lists already
+            return list(map(one, values))
+        return list(map(parsed.__getitem__, values))
 
     return read
 
@@ -576,8 +581,19 @@ class RunPass:
     columns: dict[str, list[Any]]  # the columns asked to be kept, of the rows in service
 
 
+def unit_paths(conn: Connection, tree: CTE) -> dict[int, tuple[str, int, str]]:
+    """Each unit in scope: its path below the league level, its league unit's id and name."""
+    return {row[0]: row[1:] for row in conn.execute(select(tree.c.id, tree.c.path, tree.c.top_id, tree.c.top_name))}
+
+
 def account_rows(
-    conn: Connection, tree: CTE, run: RunRow, *, nulls_first: bool = True, keep: Iterable[str] = ()
+    conn: Connection,
+    tree: CTE,
+    run: RunRow,
+    units: dict[int, tuple[str, int, str]],
+    *,
+    nulls_first: bool = True,
+    keep: Iterable[str] = (),
 ) -> RunPass:
     """Every account in scope with its verdict, evidence, previous status and latest fetch outcome (for
     the interactive table, the crawl problems and the sources), and apart the merged and closed ones:
@@ -634,7 +650,6 @@ def account_rows(
     n = len(keys)
     shared = [keys.index(k) for k in SHARED_VALUES] + list(range(n + 1, len(names) - 1))  # and the outcome's
     at_org, at_unit, at_top, at_top_name = (keys.index(k) for k in ("org_id", "unit", "top_id", "top_name"))
-    units = {row[0]: row[1:] for row in conn.execute(select(tree.c.id, tree.c.path, tree.c.top_id, tree.c.top_name))}
     seen: dict[int, dict[Any, Any]] = {i: {} for i in shared}
     at_flags, at_last, at_registry = keys.index("flags"), keys.index("last_post_at"), keys.index("registry_status")
     read_flags = _flags_reader()
@@ -657,23 +672,28 @@ def account_rows(
         columns[at_unit], columns[at_top], columns[at_top_name] = zip(
             *map(units.__getitem__, columns[at_org]), strict=True
         )
-        columns[at_flags] = list(map(read_flags, columns[at_flags]))
+        columns[at_flags] = read_flags(columns[at_flags])
         columns[at_last] = _aware_column(columns[at_last])
         rows: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
-        fetches: list[Fetch] = list(zip(*columns[n:], strict=True))
         if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
             in_service = [registry not in RETIRED for registry in columns[at_registry]]
             retired += [r for r, keep in zip(rows, in_service, strict=True) if not keep]
             rows = list(compress(rows, in_service))
-            fetches = list(compress(fetches, in_service))
-            columns = [list(compress(column, in_service)) for column in columns[:n]]
+            columns = [list(compress(column, in_service)) for column in columns]
         accounts += rows
         by_key = dict(zip(keys, columns, strict=False))
         tally.add(by_key)
         for k, column in kept.items():
             column += by_key[k]
-        problems += crawl_problems(rows, fetches)
-        _tally_sources(spans, rows, fetches)
+        # The latest fetches: crawl problems among the rows whose outcome is missing or not a read (found
+        # by a set lookup per value; crawl_problems applies the exact test), and the sources.
+        outcome_ids, outcomes, _status, _reason, sources, fetched_at = columns[n:]
+        not_read = {o for o in set(outcomes) if o is None or o not in READ_OUTCOMES}
+        suspect = list(map(not_read.__contains__, outcomes))
+        if any(suspect):
+            fetches: list[Fetch] = list(compress(zip(*columns[n:], strict=True), suspect))
+            problems += crawl_problems(list(compress(rows, suspect)), fetches)
+        _tally_sources(spans, by_key["platform"], sources, fetched_at)
     problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
     return RunPass(accounts, retired, problems, sources_used(spans), tally, kept)
 
@@ -843,21 +863,25 @@ def crawl_problems(accounts: list[AccountRow], fetches: list[Fetch]) -> list[Pro
 
 
 def _tally_sources(
-    spans: dict[tuple[str, str | None], list[Any]], accounts: list[AccountRow], fetches: list[Fetch]
+    spans: dict[tuple[str, str | None], list[Any]],
+    platforms: Sequence[str],
+    sources: Sequence[str | None],
+    fetched_at: Sequence[Any],
 ) -> None:
     """Count the accounts per platform and source of their latest fetch, with the span of the fetch
-    times (stored times compared as stored: SQLite's text sorts as the times do)."""
-    for r, (_, _, _, _, source, fetched_at) in zip(accounts, fetches, strict=True):
-        span = spans.get((r["platform"], source))
-        if span is None:
-            spans[(r["platform"], source)] = [1, fetched_at, fetched_at]
-            continue
-        span[0] += 1
-        if fetched_at is not None:
-            if span[1] is None or fetched_at < span[1]:
-                span[1] = fetched_at
-            if span[2] is None or fetched_at > span[2]:
-                span[2] = fetched_at
+    times (stored times compared as stored: SQLite's text sorts as the times do), from their columns."""
+    times: defaultdict[tuple[str, str | None], list[Any]] = defaultdict(list)
+    for key, at in zip(zip(platforms, sources, strict=True), fetched_at, strict=True):
+        times[key].append(at)
+    for key, ats in times.items():
+        span = spans.setdefault(key, [0, None, None])
+        span[0] += len(ats)
+        if known := [at for at in ats if at is not None]:
+            lo, hi = min(known), max(known)
+            if span[1] is None or lo < span[1]:
+                span[1] = lo
+            if span[2] is None or hi > span[2]:
+                span[2] = hi
 
 
 def sources_used(spans: dict[tuple[str, str | None], list[Any]]) -> list[SourceRow]:
@@ -914,18 +938,20 @@ def load_report_data(
             tree = org_tree(scope)  # a statement of its own for this thread
             return _earlier_runs(side, tree, earlier_ids, prev_id), plan_items(side, tree, run["id"])
 
+        # The unit tree before the thread starts: a statement of many short steps waits for Python's lock
+        # at each step while the other thread holds it (three times as long, read beside).
+        tree = org_tree(scope)
+        units = unit_paths(conn, tree)
         with ThreadPoolExecutor(1) as pool:
             read_beside = pool.submit(beside)
-            run_pass = account_rows(
-                conn, org_tree(scope), run, nulls_first=conn.dialect.name != "postgresql", keep=keep
-            )
+            run_pass = account_rows(conn, tree, run, units, nulls_first=conn.dialect.name != "postgresql", keep=keep)
             (earlier, at_prev), plan = read_beside.result()
         accounts, retired = run_pass.accounts, run_pass.retired
         tally = run_pass.tally
         counts, moves, unit_counts = tally.counts(), tally.transitions(), tally.units
         statuses = tally.statuses  # with the merged and closed below: every account the run judged
         statuses.update((r["account_id"], r["status"]) for r in retired)
-        dropped = sum(account_id not in statuses for account_id in at_prev)
+        dropped = len(at_prev) - sum(map(statuses.__contains__, at_prev))
         run_status: dict[int, Counter[str]] = defaultdict(Counter)
         for run_id, cells in earlier.items():
             for (_, _, _, status), n in cells.items():
