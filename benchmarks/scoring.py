@@ -288,7 +288,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
             _best(lambda: measure_accounts(conn, policy, as_of, scope)),
         )
         batches = verdict_rows(analyse(conn, policy, as_of), 0, as_of, Previous.none(), "sqlite")[1]
-        rows = [row[:-1] for latest, _ in batches for row in latest]  # (without the digest)
+        rows = [row[: len(VERDICT_COLUMNS)] for latest, _ in batches for row in latest]  # (a transition's columns)
         conn.rollback()
         # The narrowest row a store of one row per account could have, in a table with nothing else.
         conn.exec_driver_sql(

@@ -441,6 +441,15 @@ class LatestVerdict(VerdictFields, Table, table=True):
 
     account_id: int = Field(foreign_key="account.id", primary_key=True)
     digest: Optional[int] = Field(default=None, sa_type=BigInteger)  # None: rewritten by the next run
+    # The evidence's figures that reports list for every account, as columns beside the evidence (the
+    # same values, written with it): a report reads them without parsing the evidence of every verdict.
+    posts_window: Optional[int] = None
+    originals_window: Optional[int] = None
+    median_engagement: Optional[float] = None
+    followers: Optional[int] = None
+    longest_gap_days: Optional[float] = None
+    # The link of the post the last update comes from, as stored when the verdict was written.
+    last_post_url: Optional[str] = Field(default=None, max_length=2000)
 
 
 class PlanItem(Table, table=True):

@@ -115,7 +115,7 @@ def build_report(
     conf = settings.report
     t = Translator(lang)
     data = load_report_data(
-        engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)), keep=view.TABLE_KEYS
+        engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)), keep=view.PAGE_KEYS
     )
     folder = _output_folder(out_dir if out_dir is not None else conf["out_dir"])
     stem = report_stem(data)

@@ -48,7 +48,7 @@ from registry.models import (
     Verdict,
 )
 from registry.orgs import find_org
-from registry.scoring.history import verdicts_at
+from registry.scoring.history import FIGURES, verdicts_at
 from registry.scoring.plans import plan_at
 from registry.scoring.sql import in_ids
 from registry.scoring.rules import CLOSED, DISPLAY_ORDER, FLAGGED, NOT_CHECKED, PASSING, SEVERITY
@@ -222,18 +222,24 @@ class ReportData:
 
     @cached_property
     def flagged(self) -> list[AccountRow]:
-        """Flagged accounts, worst first (zombie, unreachable, dormant, shell; longest silence first)."""
-        rows = [r for r in self.accounts if r["status"] in FLAGGED]
-        rows.sort(
-            key=lambda r: (
-                SEVERITY[r["status"]],
-                -(r["days_silent"] if r["days_silent"] is not None else 10**6),
-                r["top_name"],
-                r["unit"],
-                r["name"],
+        """Flagged accounts, worst first (zombie, unreachable, dormant, shell; longest silence first), then
+        by league unit, unit and name (sorted by keys made from columns, not a function per row)."""
+        flagged = list(map(frozenset(FLAGGED).__contains__, self.column("status")))
+        rows = list(compress(self.accounts, flagged))
+        status, days, top_name, unit, name = (
+            list(compress(self.column(key), flagged)) for key in ("status", "days_silent", "top_name", "unit", "name")
+        )
+        keys = list(
+            zip(
+                map(SEVERITY.__getitem__, status),
+                [-(d if d is not None else 10**6) for d in days],
+                top_name,
+                unit,
+                name,
+                strict=True,
             )
         )
-        return rows
+        return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
 
 
 # ------------------------------------------------------------------------------------------ runs, scope
@@ -446,30 +452,6 @@ def unit_league(
     return rows
 
 
-def _evidence_columns(ver: Any) -> list[Any]:
-    """The evidence the report shows, read out of the verdict's JSON in SQL (json_extract / ->>), typed.
-    Keys as the scorer writes them (registry/scoring/run.py)."""
-    ev = ver.c.evidence
-    return [
-        ev["posts"].as_integer().label("posts_window"),
-        ev["originals"].as_integer().label("originals_window"),
-        ev["median_engagement"].as_float().label("median_engagement"),
-        ev["followers"].as_integer().label("followers"),
-        ev["longest_gap_days"].as_float().label("longest_gap_days"),
-    ]
-
-
-def _last_post_url(ver: Any) -> Any:
-    """The link of the post the verdict's last update comes from (an index seek per account)."""
-    return (
-        select(POST.c.url)
-        .where(POST.c.account_id == ver.c.account_id, POST.c.published_at == ver.c.last_post_at)
-        .order_by(POST.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def _flags_reader() -> Callable[[Sequence[Any]], list[list[str]]]:
     """A column of verdicts' flags (JSON lists) from their text, each distinct text parsed once and its
     list shared by the rows that carry it (nearly every account carries one of a few lists; the report
@@ -630,9 +612,10 @@ def account_rows(
             ver.c.liveness_index,
             ver.c.index_basis,
             ver.c.last_post_at,
-            _last_post_url(ver).label("last_post_url"),
+            ver.c.last_post_url,
             ver.c.days_silent,
-            *_evidence_columns(ver),
+            # The evidence's figures, as columns of the latest verdict (read out of a transition's evidence).
+            *(ver.c[column] for column, _key, _whole in FIGURES),
             ACC.c.contact_name,
             ACC.c.contact_phone,
             OUT.c.id.label("outcome_id"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import repeat
 from typing import Any
 
 from registry.scoring.rules import FLAGGED, NOT_CHECKED
@@ -219,11 +220,18 @@ def summary_table(data: ReportData, platforms: list[str]) -> list[dict[str, Any]
 
 def rule_text(r: AccountRow, t: Translator) -> str:
     """The rule that fired, its threshold and the other rules noted, as one line of text."""
-    rule = (r["rule_zh"] if t.lang == "zh" else r["rule_en"]) or r["rule"] or ""
-    if r["threshold"]:
-        rule = f"{rule} ({r['threshold']})" if rule else r["threshold"]
-    if r["flags"]:
-        rule = f"{rule}; {t('report.also')}: {flags_text(r['flags'], t)}"
+    return rule_line(r["rule"], r["rule_zh"], r["rule_en"], r["threshold"], r["flags"], t)
+
+
+def rule_line(
+    code: str | None, zh: str | None, en: str | None, threshold: str | None, flags: list[str], t: Translator
+) -> str:
+    """rule_text of a verdict's parts."""
+    rule = (zh if t.lang == "zh" else en) or code or ""
+    if threshold:
+        rule = f"{rule} ({threshold})" if rule else threshold
+    if flags:
+        rule = f"{rule}; {t('report.also')}: {flags_text(flags, t)}"
     return rule
 
 
@@ -242,8 +250,10 @@ def _local_text(value: datetime | None) -> str | None:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-# The accounts' values the interactive table reads whole (load_report_data keeps them as it reads them).
-TABLE_KEYS = (
+# The accounts' values the page reads whole, the interactive table's and those the flagged list is sorted
+# by (load_report_data keeps them as it reads them).
+PAGE_KEYS = (
+    "top_name",
     "org_id",
     "unit",
     "top_id",
@@ -284,48 +294,43 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
     """
     platforms = platforms_of(data)
     p_index = {p: i for i, p in enumerate(platforms)}
-    s_index = {s: i for i, s in enumerate(STATUS_ORDER)}
-    units: dict[int, int] = {}
-    unit_names: list[str] = []
-    unit_top: list[int] = []
+    s_index: dict[str | None, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
     tops = {u["top_id"]: i for i, u in enumerate(data.units)}
-    rules: dict[str, int] = {}
-    rule_of: dict[tuple[Any, ...], int] = {}  # the rule's text is the same for every row with the same parts
-    accounts = data.accounts
-
     column = data.column
 
     # Column by column: each value converted once per distinct value where few are distinct, by C loops
-    # (map) where a function of its own does.
-    unit_at = []
-    for org_id, unit, top_id in zip(column("org_id"), column("unit"), column("top_id"), strict=True):
-        ui = units.get(org_id)
-        if ui is None:
-            ui = units[org_id] = len(unit_names)
-            unit_names.append(unit)
-            unit_top.append(tops.get(top_id, -1))
-        unit_at.append(ui)
-    rule_at = []
-    # The flags' lists are shared by the rows with the same flags (queries._flags_reader), and held by
-    # them while this runs: their identity stands for their content.
-    rule_parts = zip(
-        column("rule"), column("rule_zh"), column("rule_en"), column("threshold"), map(id, column("flags")), strict=True
+    # (map, dict.fromkeys) where a function of its own does.
+    # Units in the order they first appear (a unit's path and league unit are the same on all its rows).
+    distinct_units = dict.fromkeys(zip(column("org_id"), column("unit"), column("top_id"), strict=True))
+    unit_of = {org_id: i for i, (org_id, _, _) in enumerate(distinct_units)}
+    unit_names = [unit for _, unit, _ in distinct_units]
+    unit_top = [tops.get(top_id, -1) for _, _, top_id in distinct_units]
+    unit_at = list(map(unit_of.__getitem__, column("org_id")))
+    # A rule's text is the same for every row with the same parts. The flags' lists are shared by the
+    # rows with the same flags (queries._flags_reader) and held by them while this runs: their identity
+    # stands for their content.
+    flags = column("flags")
+    flags_by_id = dict(zip(map(id, flags), flags, strict=True))
+    parts = list(
+        zip(column("rule"), column("rule_zh"), column("rule_en"), column("threshold"), map(id, flags), strict=True)
     )
-    for i, parts in enumerate(rule_parts):
-        ri = rule_of.get(parts)
-        if ri is None:
-            ri = rule_of[parts] = rules.setdefault(rule_text(accounts[i], t), len(rules))
-        rule_at.append(ri)
+    rule_of = dict.fromkeys(parts)
+    rules: dict[str, int] = {}
+    for key in rule_of:
+        code, zh, en, threshold, flags_id = key
+        rule_of[key] = rules.setdefault(rule_line(code, zh, en, threshold, flags_by_id[flags_id], t), len(rules))
+    rule_at = list(map(rule_of.__getitem__, parts))
     local: dict[datetime | None, str | None] = {}
     last_post = [local[v] if v in local else local.setdefault(v, _local_text(v)) for v in column("last_post_at")]
     tenths = cache(_tenths)  # few distinct values, each rounded once
+    prev_index: dict[str | None, int] = {None: -1, "": -1, **s_index}  # none before: -1
     columns = [
         unit_at,
         list(map(p_index.__getitem__, column("platform"))),
         column("name"),
         column("platform_id"),
-        [s_index.get(s, -1) for s in column("status")],
-        [s_index.get(s, -1) if s else -1 for s in column("prev_status")],
+        list(map(s_index.get, column("status"), repeat(-1))),
+        list(map(prev_index.get, column("prev_status"), repeat(-1))),
         last_post,
         column("days_silent"),
         column("posts_window"),
@@ -333,7 +338,7 @@ def table_payload(data: ReportData, t: Translator, window_days: int) -> dict[str
         list(map(tenths, column("median_engagement"))),
         column("followers"),
         list(map(tenths, column("liveness_index"))),
-        [1 if b == "activity_only" else 0 for b in column("index_basis")],
+        list(map({"activity_only": 1}.get, column("index_basis"), repeat(0))),
         rule_at,
         safe_http_urls(column("last_post_url")),
     ]

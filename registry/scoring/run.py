@@ -19,14 +19,14 @@ from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
-from registry.scoring.history import Previous, latest_run, previous_verdicts
+from registry.scoring.history import Previous, latest_run, link_latest, previous_verdicts
 from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
 from registry.scoring.plan import Item, build_plan
 from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope, in_ids
-from registry.scoring.store import PLAN_COLUMNS, VERDICT_COLUMNS, plan_inputs, plan_rows, verdict_rows
+from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_inputs, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
 
@@ -205,10 +205,12 @@ def run_scoring(
             if rows:
                 ids = [row[1] for row in rows]
                 conn.execute(delete(latest).where(in_ids(latest.c.account_id, ids, conn.dialect.name)))
-                insert_many(conn, latest, (*VERDICT_COLUMNS, "digest"), rows, converted=True)
+                insert_many(conn, latest, LATEST_COLUMNS, rows, converted=True)
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
             rewritten += len(rows)
+        if rewritten:
+            link_latest(conn, run_id)
         planned, refreshed = (
             ([], [])
             if a.kept is not None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from registry.scoring.history import Previous, flag_changes, object_array
+from registry.scoring.history import FIGURES, Previous, flag_changes, object_array
 from registry.scoring.metrics import nullable
 from registry.scoring.plan import wording
 from registry.scoring.rules import BY_CODE, FLAGGED, flag_codes, isin
@@ -192,6 +192,11 @@ VERDICT_COLUMNS = (
     "flagged_since",
 )
 
+# Where columns() holds each of history.FIGURES (the keys of the evidence, as EVIDENCE maps them).
+FIGURE_COLUMNS = {column: next(col for k, col, _ in EVIDENCE if k == key) for column, key, _whole in FIGURES}
+# A latest verdict's columns as written: VERDICT_COLUMNS, the figures, the digest.
+LATEST_COLUMNS = (*VERDICT_COLUMNS, *(column for column, _key, _whole in FIGURES), "digest")
+
 
 _K = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's constants: every input bit reaches every output bit
 _K1, _K2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -362,8 +367,10 @@ def verdict_rows(
                     strict=True,
                 )
             ]
+            # The latest verdicts also hold the evidence's figures as columns (history.FIGURES).
+            figures = zip(*(cols[FIGURE_COLUMNS[column]] for column, _key, _whole in FIGURES), strict=True)
             yield (
-                [(*row, int(digest[i])) for row, i in zip(rows, at, strict=True)],
+                [(*row, *more, int(digest[i])) for row, more, i in zip(rows, figures, at, strict=True)],
                 [row for row, i in zip(rows, at, strict=True) if moves[i]],
             )
 

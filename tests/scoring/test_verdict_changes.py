@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from registry.models import LatestVerdict, ScoreRun, Verdict
-from registry.scoring.history import verdicts_at
+from registry.scoring.history import last_post_url, verdicts_at
+from registry.scoring.runs import remove_run
 from tests.scoring.scoring_world import AS_OF, sqlite_only
 
 DAYS = ("2026-06-30", "2026-07-05", "2026-07-06", "2026-07-07")  # the runs' dates (end of day, Shanghai)
@@ -248,3 +249,55 @@ def test_a_recommendation_that_holds_is_refreshed_in_place_not_written_again(gp,
     # Judged again as of the same day, nothing moved: the item is neither written nor refreshed again.
     again = json.loads(gp.ok("score", "--as-of", DAYS[1], "--json").output)
     assert (again["plan_items"], again["plan_refreshed"]) == (0, 0)
+
+
+def _figures_and_evidence(engine) -> list[tuple[tuple, tuple]]:
+    """Each latest verdict's figure columns beside the same figures read from its evidence."""
+    keys = ("posts", "originals", "median_engagement", "followers", "longest_gap_days")
+    lv = LatestVerdict.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                lv.c.posts_window,
+                lv.c.originals_window,
+                lv.c.median_engagement,
+                lv.c.followers,
+                lv.c.longest_gap_days,
+                lv.c.evidence,
+            )
+        ).all()
+    out = []
+    for *figures, evidence in rows:
+        ev = evidence if isinstance(evidence, dict) else json.loads(evidence)
+        out.append((tuple(figures), tuple(ev.get(k) for k in keys)))
+    return out
+
+
+def _links(engine) -> dict[int, tuple[str | None, str | None]]:
+    """Each latest verdict's stored link beside the link of the newest post published at its last update."""
+    lv = LatestVerdict.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(lv.c.account_id, lv.c.last_post_url, last_post_url(lv))).all()
+    return {a: (stored, looked_up) for a, stored, looked_up in rows}
+
+
+def test_latest_verdicts_hold_the_evidence_figures_and_last_link_as_columns(world, score, engine) -> None:
+    quiet, busy = _world(world)
+    _patrol(world, (quiet, busy), 0)
+    score()
+    _patrol(world, (quiet, busy), 5)
+    score(as_of=AS_OF + timedelta(days=5))
+    pairs = _figures_and_evidence(engine)
+    assert len(pairs) == 2 and all(columns == evidence for columns, evidence in pairs)
+    assert {columns[0] for columns, _ in pairs} == {1, 30}  # posts in the window
+    links = _links(engine)
+    assert all(stored == looked_up and stored.startswith("https://") for stored, looked_up in links.values())
+    with engine.connect() as conn:
+        assert set(conn.execute(select(LatestVerdict.run_id)).scalars()) == {2}  # rewritten: days silent moved
+    remove_run(engine, 2)  # the latest verdicts taken back from the history, which holds the evidence alone
+    pairs = _figures_and_evidence(engine)
+    assert len(pairs) == 2 and all(columns == evidence for columns, evidence in pairs)
+    assert {columns[0] for columns, _ in pairs} == {1, 30}
+    with engine.connect() as conn:
+        assert set(conn.execute(select(LatestVerdict.run_id)).scalars()) == {1}
+    assert _links(engine) == links  # taken back with their links

@@ -1,0 +1,102 @@
+"""Revision 0015 gives each stored latest verdict the evidence's figures as columns, read out of its
+evidence (missing keys and nulls stay empty), and the link of its last post (the newest stored post
+published at that time), and the table ends as the models describe it."""
+
+from __future__ import annotations
+
+import json
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from registry.db import make_engine, upgrade
+from tests.registry.test_migration_post_identity import revision_before
+
+EVIDENCE = {
+    1: {
+        "window_days": 90,
+        "posts": 12,
+        "originals": 5,
+        "median_engagement": 3.5,
+        "followers": 2500,
+        "longest_gap_days": 20.3,
+        "engaged_posts": 10,
+    },
+    2: {"window_days": 90, "posts": 0, "originals": 0},  # silent: no engagement, no gap figures
+    3: {
+        "window_days": 90,
+        "posts": 4,
+        "originals": 4,
+        "median_engagement": None,
+        "followers": None,
+        "longest_gap_days": 61.0,
+    },
+}
+
+
+def test_upgrade_fills_the_figures_from_the_evidence(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, revision_before("0015"))
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organization (id, name, level, created_at, updated_at) "
+                    "VALUES (1, '岳麓区', 'district', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO score_run (id, as_of, created_at, policy, summary) "
+                    "VALUES (1, '2026-03-01 00:00:00', '2026-03-01 00:10:00', '{}', '{}')"
+                )
+            )
+            for a, evidence in EVIDENCE.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, "
+                        "updated_at) VALUES (:a, 'weibo', :pid, :name, 1, 'active', '2026-01-01 00:00:00', "
+                        "'2026-01-01 00:00:00')"
+                    ),
+                    {"a": a, "pid": f"28033017{a:02d}", "name": f"账号{a}"},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO latest_verdict (run_id, account_id, status, registry_status, flags, evidence, "
+                        "last_post_at) VALUES (1, :a, 'active', 'active', '[]', :ev, :at)"
+                    ),
+                    {"a": a, "ev": json.dumps(evidence), "at": None if a == 2 else "2026-02-20 08:00:00"},
+                )
+            # Account 1's last update: two posts stored at that time (the newer is linked) and an older one.
+            for a, pid, at, url in (
+                (1, "p1", "2026-02-20 08:00:00", "https://weibo.com/1/p1"),
+                (1, "p2", "2026-02-20 08:00:00", "https://weibo.com/1/p2"),
+                (1, "p0", "2026-02-01 08:00:00", "https://weibo.com/1/p0"),
+                (3, "q1", "2026-02-19 08:00:00", "https://weibo.com/3/q1"),  # not at the last update's time
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, "
+                        "url, is_pinned, is_repost) VALUES (:a, :pid, :at, :at, :at, :url, false, false)"
+                    ),
+                    {"a": a, "pid": pid, "at": at, "url": url},
+                )
+        upgrade(engine)
+        with engine.begin() as conn:
+            stored = conn.execute(
+                text(
+                    "SELECT account_id, posts_window, originals_window, median_engagement, followers, "
+                    "longest_gap_days, last_post_url FROM latest_verdict ORDER BY account_id"
+                )
+            ).all()
+            assert [tuple(r) for r in stored] == [
+                (1, 12, 5, 3.5, 2500, 20.3, "https://weibo.com/1/p2"),
+                (2, 0, 0, None, None, None, None),
+                (3, 4, 4, None, None, 61.0, None),
+            ]
+            diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+            assert [d for d in diffs if "latest_verdict" in repr(d)] == []
+    finally:
+        engine.dispose()
