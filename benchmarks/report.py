@@ -186,19 +186,14 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
         "url, is_pinned, is_repost) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
         [(aid, pid, at, now, now, url) for aid, pid, at, url in last_posts],
     )
-    # The evidence's figures and the last post's link, which the scorer also writes as columns of the
-    # latest verdicts.
+    # The evidence's figures, which the scorer also writes as columns of the latest verdicts.
     from registry.scoring.history import FIGURES
 
     figures = ", ".join(
         f"{column} = CAST(json_extract(evidence, '$.{key}') AS {'INTEGER' if whole else 'REAL'})"
         for column, key, whole in FIGURES
     )
-    con.execute(
-        f"UPDATE latest_verdict SET {figures}, last_post_url = (SELECT url FROM post WHERE "
-        "post.account_id = latest_verdict.account_id AND post.published_at = latest_verdict.last_post_at "
-        "ORDER BY post.id DESC LIMIT 1)"
-    )
+    con.execute(f"UPDATE latest_verdict SET {figures}")
     con.executemany(
         "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, http_status, reason, source, pages, "
         "posts_seen, posts_new) VALUES (1, ?, ?, ?, 200, ?, ?, 1, 0, 0)",
@@ -246,9 +241,9 @@ def _floor(path: Path, run_id: int) -> tuple[Timer, int]:
     from registry.models import LatestVerdict
     from registry.scoring.history import FIGURES
 
-    # Every column of the verdicts but the evidence's figures and the last post's link (added beside the
-    # evidence for the report: the floor stays what it was).
-    added = {column for column, _key, _whole in FIGURES} | {"last_post_url"}
+    # Every column of the verdicts but the evidence's figures (added beside the evidence for the report:
+    # the floor stays what it was).
+    added = {column for column, _key, _whole in FIGURES}
     verdict = ", ".join(f"v.{c.name}" for c in LatestVerdict.__table__.c if c.name not in added)
     con = sqlite3.connect(path)
     with Timer() as timer:

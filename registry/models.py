@@ -448,8 +448,6 @@ class LatestVerdict(VerdictFields, Table, table=True):
     median_engagement: Optional[float] = None
     followers: Optional[int] = None
     longest_gap_days: Optional[float] = None
-    # The link of the post the last update comes from, as stored when the verdict was written.
-    last_post_url: Optional[str] = Field(default=None, max_length=2000)
 
 
 class PlanItem(Table, table=True):

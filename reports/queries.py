@@ -452,6 +452,17 @@ def unit_league(
     return rows
 
 
+def _last_post_url(ver: Any) -> Any:
+    """The link of the post the verdict's last update comes from (an index seek per account)."""
+    return (
+        select(POST.c.url)
+        .where(POST.c.account_id == ver.c.account_id, POST.c.published_at == ver.c.last_post_at)
+        .order_by(POST.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _flags_reader() -> Callable[[Sequence[Any]], list[list[str]]]:
     """A column of verdicts' flags (JSON lists) from their text, each distinct text parsed once and its
     list shared by the rows that carry it (nearly every account carries one of a few lists; the report
@@ -612,7 +623,7 @@ def account_rows(
             ver.c.liveness_index,
             ver.c.index_basis,
             ver.c.last_post_at,
-            ver.c.last_post_url,
+            _last_post_url(ver).label("last_post_url"),
             ver.c.days_silent,
             # The evidence's figures, as columns of the latest verdict (read out of a transition's evidence).
             *(ver.c[column] for column, _key, _whole in FIGURES),

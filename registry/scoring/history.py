@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, Text, case, cast, exists, func, literal, null, or_, select, union, union_all, update
+from sqlalchemy import Integer, Text, case, cast, exists, func, literal, null, or_, select, union, union_all
 from sqlalchemy.engine import Connection
 
-from registry.models import Account, LatestVerdict, Post, ScoreRun, Verdict
+from registry.models import Account, LatestVerdict, ScoreRun, Verdict
 from registry.scoring.rules import FLAGGED, flag_codes
 from registry.scoring.sql import account_scope, epoch_seconds, org_subtree, raw_rows
 
@@ -77,25 +77,6 @@ FIGURES = (
     ("followers", "followers", True),
     ("longest_gap_days", "longest_gap_days", False),
 )
-
-
-def last_post_url(verdict: Any) -> Any:
-    """The link of the post a verdict's last update comes from: the newest stored post of the account
-    published at that time (an index seek per verdict)."""
-    post = Post.__table__
-    return (
-        select(post.c.url)
-        .where(post.c.account_id == verdict.c.account_id, post.c.published_at == verdict.c.last_post_at)
-        .order_by(post.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def link_latest(conn: Connection, run_id: int) -> None:
-    """Give the latest verdicts run `run_id` wrote the link of their last post (one statement)."""
-    lv = LatestVerdict.__table__
-    conn.execute(update(lv).where(lv.c.run_id == run_id).values(last_post_url=last_post_url(lv)))
 
 
 def figures_of(evidence: Any) -> dict[str, Any]:
@@ -237,7 +218,6 @@ def _as_judged(conn: Connection, judged: Any, after: int | None) -> Any:
         "previous_status": case((same, v.c.previous_status), else_=v.c.status),
         "change": case((same, v.c.change), (v.c.status.in_(FLAGGED), "still_flagged"), else_="unchanged"),
         **figures_of(v.c.evidence),
-        "last_post_url": last_post_url(v),
     }
     earlier = (
         select(*(derived[n].label(n) if n in derived else v.c[n] for n in names))

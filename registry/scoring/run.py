@@ -19,7 +19,7 @@ from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
-from registry.scoring.history import Previous, latest_run, link_latest, previous_verdicts
+from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
 from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
 from registry.scoring.plan import Item, build_plan
@@ -209,8 +209,6 @@ def run_scoring(
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
             rewritten += len(rows)
-        if rewritten:
-            link_latest(conn, run_id)
         planned, refreshed = (
             ([], [])
             if a.kept is not None

@@ -1,6 +1,5 @@
 """Revision 0015 gives each stored latest verdict the evidence's figures as columns, read out of its
-evidence (missing keys and nulls stay empty), and the link of its last post (the newest stored post
-published at that time), and the table ends as the models describe it."""
+evidence (missing keys and nulls stay empty), and the table ends as the models describe it."""
 
 from __future__ import annotations
 
@@ -64,37 +63,23 @@ def test_upgrade_fills_the_figures_from_the_evidence(db_url: str) -> None:
                 )
                 conn.execute(
                     text(
-                        "INSERT INTO latest_verdict (run_id, account_id, status, registry_status, flags, evidence, "
-                        "last_post_at) VALUES (1, :a, 'active', 'active', '[]', :ev, :at)"
+                        "INSERT INTO latest_verdict (run_id, account_id, status, registry_status, flags, evidence) "
+                        "VALUES (1, :a, 'active', 'active', '[]', :ev)"
                     ),
-                    {"a": a, "ev": json.dumps(evidence), "at": None if a == 2 else "2026-02-20 08:00:00"},
-                )
-            # Account 1's last update: two posts stored at that time (the newer is linked) and an older one.
-            for a, pid, at, url in (
-                (1, "p1", "2026-02-20 08:00:00", "https://weibo.com/1/p1"),
-                (1, "p2", "2026-02-20 08:00:00", "https://weibo.com/1/p2"),
-                (1, "p0", "2026-02-01 08:00:00", "https://weibo.com/1/p0"),
-                (3, "q1", "2026-02-19 08:00:00", "https://weibo.com/3/q1"),  # not at the last update's time
-            ):
-                conn.execute(
-                    text(
-                        "INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, "
-                        "url, is_pinned, is_repost) VALUES (:a, :pid, :at, :at, :at, :url, false, false)"
-                    ),
-                    {"a": a, "pid": pid, "at": at, "url": url},
+                    {"a": a, "ev": json.dumps(evidence)},
                 )
         upgrade(engine)
         with engine.begin() as conn:
             stored = conn.execute(
                 text(
                     "SELECT account_id, posts_window, originals_window, median_engagement, followers, "
-                    "longest_gap_days, last_post_url FROM latest_verdict ORDER BY account_id"
+                    "longest_gap_days FROM latest_verdict ORDER BY account_id"
                 )
             ).all()
             assert [tuple(r) for r in stored] == [
-                (1, 12, 5, 3.5, 2500, 20.3, "https://weibo.com/1/p2"),
-                (2, 0, 0, None, None, None, None),
-                (3, 4, 4, None, None, 61.0, None),
+                (1, 12, 5, 3.5, 2500, 20.3),
+                (2, 0, 0, None, None, None),
+                (3, 4, 4, None, None, 61.0),
             ]
             diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
             assert [d for d in diffs if "latest_verdict" in repr(d)] == []

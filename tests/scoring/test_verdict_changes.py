@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from registry.models import LatestVerdict, ScoreRun, Verdict
-from registry.scoring.history import last_post_url, verdicts_at
+from registry.scoring.history import verdicts_at
 from registry.scoring.runs import remove_run
 from tests.scoring.scoring_world import AS_OF, sqlite_only
 
@@ -273,15 +273,7 @@ def _figures_and_evidence(engine) -> list[tuple[tuple, tuple]]:
     return out
 
 
-def _links(engine) -> dict[int, tuple[str | None, str | None]]:
-    """Each latest verdict's stored link beside the link of the newest post published at its last update."""
-    lv = LatestVerdict.__table__
-    with engine.connect() as conn:
-        rows = conn.execute(select(lv.c.account_id, lv.c.last_post_url, last_post_url(lv))).all()
-    return {a: (stored, looked_up) for a, stored, looked_up in rows}
-
-
-def test_latest_verdicts_hold_the_evidence_figures_and_last_link_as_columns(world, score, engine) -> None:
+def test_latest_verdicts_hold_the_evidence_figures_as_columns(world, score, engine) -> None:
     quiet, busy = _world(world)
     _patrol(world, (quiet, busy), 0)
     score()
@@ -290,8 +282,6 @@ def test_latest_verdicts_hold_the_evidence_figures_and_last_link_as_columns(worl
     pairs = _figures_and_evidence(engine)
     assert len(pairs) == 2 and all(columns == evidence for columns, evidence in pairs)
     assert {columns[0] for columns, _ in pairs} == {1, 30}  # posts in the window
-    links = _links(engine)
-    assert all(stored == looked_up and stored.startswith("https://") for stored, looked_up in links.values())
     with engine.connect() as conn:
         assert set(conn.execute(select(LatestVerdict.run_id)).scalars()) == {2}  # rewritten: days silent moved
     remove_run(engine, 2)  # the latest verdicts taken back from the history, which holds the evidence alone
@@ -300,4 +290,3 @@ def test_latest_verdicts_hold_the_evidence_figures_and_last_link_as_columns(worl
     assert {columns[0] for columns, _ in pairs} == {1, 30}
     with engine.connect() as conn:
         assert set(conn.execute(select(LatestVerdict.run_id)).scalars()) == {1}
-    assert _links(engine) == links  # taken back with their links

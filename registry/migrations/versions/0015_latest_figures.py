@@ -1,20 +1,18 @@
-"""latest_verdict: the evidence's figures and the last post's link that reports list, as columns
+"""latest_verdict: the evidence's figures that reports list, as columns
 
 Revision ID: 0015
 Revises: 0014
 
 A report lists, for every account, the posts and originals of the window, the median engagement, the
-followers, the longest gap and the link of the last post: read out of each verdict's evidence (JSON) and
-looked up in the posts, they were a third of the report's reading at 100,000 accounts. Each latest
-verdict now carries them as columns, written by the scorer with it; here they are filled from the stored
-evidence and posts. The history keeps the evidence alone (a report of an earlier run reads them out of
-it and looks the link up).
+followers and the longest gap: read out of each verdict's evidence (JSON), they were a tenth of the
+report's reading at 100,000 accounts. Each latest verdict now carries them as columns beside the evidence,
+written by the scorer with it; here they are filled from the stored evidence. The history keeps the
+evidence alone (a report of an earlier run reads them out of it).
 """
 
 from typing import Sequence, Union
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision: str = "0015"
@@ -40,26 +38,15 @@ def _figure(dialect: str, key: str, kind: sa.types.TypeEngine) -> str:
     return f"CAST(json_extract(evidence, '$.{key}') AS {'INTEGER' if whole else 'REAL'})"
 
 
-# The newest stored post of the account published at the last update's time (as the report looked it up).
-_LINK = (
-    "(SELECT post.url FROM post WHERE post.account_id = latest_verdict.account_id "
-    "AND post.published_at = latest_verdict.last_post_at ORDER BY post.id DESC LIMIT 1)"
-)
-
-
 def upgrade() -> None:
     for column, _key, kind in FIGURES:
         op.add_column("latest_verdict", sa.Column(column, kind, nullable=True))
-    op.add_column(
-        "latest_verdict", sa.Column("last_post_url", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True)
-    )
     bind = op.get_bind()
     sets = ", ".join(f"{column} = {_figure(bind.dialect.name, key, kind)}" for column, key, kind in FIGURES)
-    bind.execute(sa.text(f"UPDATE latest_verdict SET {sets}, last_post_url = {_LINK}"))
+    bind.execute(sa.text(f"UPDATE latest_verdict SET {sets}"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("latest_verdict", schema=None) as batch_op:
-        batch_op.drop_column("last_post_url")
         for column, _key, _kind in reversed(FIGURES):
             batch_op.drop_column(column)
