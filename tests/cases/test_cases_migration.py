@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
+from tests.registry.migration_rows import seed_accounts
 from registry.db import make_engine, upgrade
 
 
@@ -16,19 +17,7 @@ def test_upgrade_keeps_the_roster_and_adds_the_case_tables(db_url: str) -> None:
     try:
         upgrade(engine, "0004")
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO organization (id, name, level, created_at, updated_at) "
-                    "VALUES (1, '岳麓区', 'district', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-                )
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, updated_at) "
-                    "VALUES (1, 'weibo', '2803301701', '岳麓发布', 1, 'active', '2026-01-01 00:00:00', "
-                    "'2026-01-01 00:00:00')"
-                )
-            )
+            seed_accounts(conn, ["岳麓发布"])
         assert not inspect(engine).has_table("rectification_case")
         upgrade(engine)
         assert {"rectification_case", "case_event"} <= set(inspect(engine).get_table_names())

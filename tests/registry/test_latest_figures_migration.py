@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from registry.db import make_engine, upgrade
+from tests.registry.migration_rows import seed_accounts
 from tests.registry.test_migration_post_identity import revision_before
 
 EVIDENCE = {
@@ -40,12 +41,7 @@ def test_upgrade_fills_the_figures_from_the_evidence(db_url: str) -> None:
     try:
         upgrade(engine, revision_before("0015"))
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO organization (id, name, level, created_at, updated_at) "
-                    "VALUES (1, '岳麓区', 'district', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-                )
-            )
+            seed_accounts(conn, [f"账号{a}" for a in EVIDENCE])
             conn.execute(
                 text(
                     "INSERT INTO score_run (id, as_of, created_at, policy, summary) "
@@ -53,14 +49,6 @@ def test_upgrade_fills_the_figures_from_the_evidence(db_url: str) -> None:
                 )
             )
             for a, evidence in EVIDENCE.items():
-                conn.execute(
-                    text(
-                        "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, "
-                        "updated_at) VALUES (:a, 'weibo', :pid, :name, 1, 'active', '2026-01-01 00:00:00', "
-                        "'2026-01-01 00:00:00')"
-                    ),
-                    {"a": a, "pid": f"28033017{a:02d}", "name": f"账号{a}"},
-                )
                 conn.execute(
                     text(
                         "INSERT INTO latest_verdict (run_id, account_id, status, registry_status, flags, evidence) "

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from registry.db import make_engine, upgrade
+from tests.registry.migration_rows import seed_accounts
 from tests.registry.test_migration_post_identity import revision_before
 
 # (patrol, status, day) and the outcomes of two accounts in them (None: not visited).
@@ -29,21 +30,7 @@ def test_upgrade_folds_the_stored_outcomes_into_stretches(db_url: str) -> None:
     try:
         upgrade(engine, revision_before("0014"))
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO organization (id, name, level, created_at, updated_at) "
-                    "VALUES (1, '岳麓区', 'district', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-                )
-            )
-            for a in (1, 2):
-                conn.execute(
-                    text(
-                        "INSERT INTO account (id, platform, platform_id, name, org_id, status, created_at, "
-                        "updated_at) VALUES (:a, 'weibo', :pid, :name, 1, 'active', '2026-01-01 00:00:00', "
-                        "'2026-01-01 00:00:00')"
-                    ),
-                    {"a": a, "pid": f"28033017{a:02d}", "name": f"账号{a}"},
-                )
+            seed_accounts(conn, ["账号1", "账号2"])
             for pid, status, day, outcomes in PATROLS:
                 at = f"2026-03-{day:02d} 04:00:00"
                 conn.execute(
