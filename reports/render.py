@@ -91,9 +91,9 @@ _HTML_UNSAFE = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"), (b"'
 
 def _html_json(value: Any) -> Markup:
     """tojson as Jinja writes it (compact JSON with < > & ' as \\u escapes, safe in a script element or an
-    attribute; keys that are not text written as text, as json.dumps does), escaped in the encoded bytes: those four are ASCII and never part of a multi-byte UTF-8
-    character, and one pass each over bytes is cheaper than over the decoded text (the accounts table's
-    data is megabytes)."""
+    attribute; keys that are not text written as text, as json.dumps does), escaped in the encoded bytes:
+    those four are ASCII and never part of a multi-byte UTF-8 character, and one pass each over bytes is
+    cheaper than over the decoded text (the accounts table's data is megabytes)."""
     data = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     for unsafe, escaped in _HTML_UNSAFE:
         data = data.replace(unsafe, escaped)
