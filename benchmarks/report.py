@@ -36,7 +36,7 @@ from pathlib import Path
 
 from benchmarks.bulk import fresh_database, stored_time as _ts
 from registry.db import open_engine
-from registry.scoring.history import Before, change, is_transition
+from registry.scoring.history import FIGURES, Before, change, is_transition
 
 PLATFORMS = ("weibo", "wechat", "toutiao")
 STATUSES = (
@@ -53,6 +53,13 @@ VERDICT_INSERT = (
     "(run_id, account_id, status, registry_status, flags, rule, rule_zh, rule_en, liveness_index, index_basis, "
     "last_post_at, days_silent, evidence, previous_status, change, flagged_since) "
     "VALUES (?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# A latest verdict: the same, and the evidence's figures as columns beside it, as the scorer writes them.
+_FIGURE_COLUMNS = ", ".join(column for column, _key, _whole in FIGURES)
+LATEST_INSERT = (
+    VERDICT_INSERT.replace(") VALUES (", f", {_FIGURE_COLUMNS}) VALUES (").removesuffix(")")
+    + ", ?" * len(FIGURES)
+    + ")"
 )
 WORDS = "政务 发布 教育 卫健 应急 交通 文明 环境 社区 街道 服务 平安 青年 妇联 医保 税务 市场 监管 文旅 体育".split()
 
@@ -176,24 +183,16 @@ def generate(path: Path, n_accounts: int, n_runs: int, as_of: datetime, seed: in
             if is_transition(status, "[]", status, "active", previous):
                 history.append(row)
             if run == n_runs - 1:
-                rows.append(row)
+                rows.append((*row, *(evidence.get(key) for _column, key, _whole in FIGURES)))
             before[aid] = (status, "[]", since, status, "active")
         con.executemany(f"INSERT INTO verdict {VERDICT_INSERT}", history)
-    con.executemany(f"INSERT INTO latest_verdict {VERDICT_INSERT}", rows)
+    con.executemany(f"INSERT INTO latest_verdict {LATEST_INSERT}", rows)
     # The posts the last updates come from (the report links each account's last post).
     con.executemany(
         "INSERT INTO post (account_id, platform_post_id, published_at, first_seen_at, last_seen_at, "
         "url, is_pinned, is_repost) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
         [(aid, pid, at, now, now, url) for aid, pid, at, url in last_posts],
     )
-    # The evidence's figures, which the scorer also writes as columns of the latest verdicts.
-    from registry.scoring.history import FIGURES
-
-    figures = ", ".join(
-        f"{column} = CAST(json_extract(evidence, '$.{key}') AS {'INTEGER' if whole else 'REAL'})"
-        for column, key, whole in FIGURES
-    )
-    con.execute(f"UPDATE latest_verdict SET {figures}")
     con.executemany(
         "INSERT INTO fetch_outcome (patrol_id, account_id, fetched_at, outcome, http_status, reason, source, pages, "
         "posts_seen, posts_new) VALUES (1, ?, ?, ?, 200, ?, ?, 1, 0, 0)",
@@ -239,7 +238,6 @@ class Timer:
 
 def _floor(path: Path, run_id: int) -> tuple[Timer, int]:
     from registry.models import LatestVerdict
-    from registry.scoring.history import FIGURES
 
     # Every column of the verdicts but the evidence's figures (added beside the evidence for the report:
     # the floor stays what it was).
