@@ -80,7 +80,7 @@ def policy_show(as_json: bool) -> None:
 @click.option(
     "--full",
     is_flag=True,
-    help="Work the consolidation plan out again even where the plan in force is known to be the same.",
+    help="Work everything out again, even where the latest run or the plan in force is known to be the same.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context

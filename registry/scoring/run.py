@@ -26,6 +26,7 @@ from registry.scoring.plan import Item, build_plan
 from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope, in_ids
+from registry.scoring.stamp import forget_before, read_stamp, run_key, written_since
 from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_inputs, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
@@ -154,6 +155,69 @@ class ScoreResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+# What a run writes; a run that wrote none of it, with nothing written to its inputs since, is what working
+# it out again would give (reused_run).
+WRITES = ("rewritten", "transitions", "plan_items", "plan_refreshed")
+# What a run that takes another over reports as its own: that run's findings.
+FINDINGS = ("accounts", "counts", "closed_counts", "flags", "changes", "plan", "plan_inputs")
+
+
+class _Superseded(Exception):
+    """Another run was stored between reading and writing: the run is worked out instead."""
+
+
+def reused_run(engine: Engine, *, policy: Policy, as_of: datetime, started: float) -> ScoreResult | None:
+    """A run of the whole registry that takes the latest run over, when that run judged the same time with
+    the same policy and code, wrote nothing (its verdicts and plan were those stored), and nothing it read
+    was written since (stamp): working everything out again would read the same and write nothing. None
+    otherwise."""
+    key = run_key(policy, as_of, None)
+    with reading_together(engine, 1) as (conn,):
+        stamp = read_stamp(conn)
+        last = latest_run(conn)
+        basis = None if last is None else conn.execute(select(ScoreRun.summary).where(ScoreRun.id == last)).scalar()
+        if stamp is None or not isinstance(basis, dict) or any(basis.get(k) != 0 for k in WRITES):
+            return None
+        reuse = basis.get("reuse")
+        if not isinstance(reuse, dict) or reuse.get("key") != key or written_since(conn, reuse.get("stamp"), stamp):
+            return None
+    try:
+        with engine.begin() as conn:
+            one_writer_at_a_time(conn, "score_run")
+            if latest_run(conn) != last:
+                raise _Superseded
+            summary = {k: basis[k] for k in FINDINGS if k in basis}
+            summary |= {k: 0 for k in WRITES} | {"plan_kept": True, "reused_run": last}
+            summary |= {"reuse": {"key": key, "stamp": stamp}, "timings": {}}
+            summary["seconds"] = round(time.perf_counter() - started, 2)
+            run_id = _store_run(conn, as_of, policy, None, summary)
+    except _Superseded:
+        return None
+    return _result(run_id, as_of, summary)
+
+
+def _store_run(conn: Connection, as_of: datetime, policy: Policy, org_id: int | None, summary: dict[str, Any]) -> int:
+    run = insert(ScoreRun.__table__).values(
+        as_of=as_of, policy={**policy.to_dict(), "scope": {"org_id": org_id}}, summary=summary
+    )
+    return int(conn.execute(run).inserted_primary_key[0])
+
+
+def _result(run_id: int, as_of: datetime, summary: dict[str, Any]) -> ScoreResult:
+    return ScoreResult(
+        run_id,
+        as_of,
+        summary["accounts"],
+        summary["counts"],
+        summary["closed_counts"],
+        summary["flags"],
+        summary["changes"],
+        summary["plan"],
+        summary["seconds"],
+        summary,
+    )
+
+
 # A run makes a few million objects that live until it ends; what it leaves in cycles (closures over its
 # columns) is freed by one collection at the end.
 @gc_paused(collect=True)
@@ -163,19 +227,24 @@ def run_scoring(
     """Score every account (or those of unit `org_id` and below) as of `as_of`: one ScoreRun, each
     account's latest verdict, a history row where it changed, and the plan, written in one transaction
     (all or nothing). The previous verdicts are read with the rest and checked again inside that
-    transaction, so two runs never compare against the same one. The plan is worked out again unless
-    the plan in force is known to be the same (kept_plan); `full`: always."""
+    transaction, so two runs never compare against the same one. A run of the whole registry takes the
+    latest run over where nothing has changed since (reused_run); the plan is worked out again unless the
+    plan in force is known to be the same (kept_plan). `full`: work everything out again."""
     started = time.perf_counter()
     as_of = as_utc(as_of)
+    whole = org_id is None
+    if whole and not full and (reused := reused_run(engine, policy=policy, as_of=as_of, started=started)):
+        return reused
     # Read and work out everything first, without holding the write lock; then write it in one go.
     with reading_together(engine, 2) as (conn, side):
+        stamp = read_stamp(conn) if whole else None  # (first: the stamp of the snapshot read)
         a = analyse(
             conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True, plan=False
         )
         planning = time.perf_counter()
         # A run of the whole registry whose plan inputs are those of the latest run takes the plan in force
         # as its own: it is what working the plan out again would give, item for item.
-        inputs = plan_inputs(a) if org_id is None else None
+        inputs = plan_inputs(a) if whole else None
         a.kept = None if full else kept_plan(conn, a, inputs, a.last_run)
         if a.kept is None:
             a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy)
@@ -183,11 +252,7 @@ def run_scoring(
     with engine.begin() as conn:
         one_writer_at_a_time(conn, "score_run")  # so that each run sees the one stored before it
         clock = Clock()
-        run_id = conn.execute(
-            insert(ScoreRun.__table__).values(
-                as_of=as_of, policy={**policy.to_dict(), "scope": {"org_id": org_id}}, summary={}
-            )
-        ).inserted_primary_key[0]
+        run_id = _store_run(conn, as_of, policy, org_id, {})
         previous = a.previous
         last_run = latest_run(conn, run_id)
         if last_run != a.last_run:  # another run was stored meanwhile: compare with it instead
@@ -236,17 +301,11 @@ def run_scoring(
         }
         if inputs is not None:
             summary["plan_inputs"] = inputs
+        # A later run may take this one over (reused_run): only when it compared with the run it read, so
+        # that every run that records a stamp read a snapshot that sees everything the one before saw.
+        if stamp is not None and last_run == a.last_run:
+            summary["reuse"] = {"key": run_key(policy, as_of, None), "stamp": stamp}
+            forget_before(conn, stamp)
         summary["seconds"] = round(time.perf_counter() - started, 2)
         conn.execute(update(ScoreRun.__table__).where(ScoreRun.__table__.c.id == run_id).values(summary=summary))
-    return ScoreResult(
-        run_id,
-        as_of,
-        summary["accounts"],
-        summary["counts"],
-        summary["closed_counts"],
-        summary["flags"],
-        summary["changes"],
-        summary["plan"],
-        summary["seconds"],
-        summary,
-    )
+    return _result(run_id, as_of, summary)

@@ -86,17 +86,18 @@ def remove_run(engine: Engine, run_id: int) -> dict[str, int]:
             col = getattr(model, column)
             session.execute(update(model).where(col == run_id).values({column: None}))
         session.execute(delete(ScoreRun).where(ScoreRun.id == run_id))
-        _forget_plan_inputs(conn)
+        _forget_inputs(conn)
     return {"run_id": run_id, "verdicts": verdicts, "plan_items": int(plans or 0)}
 
 
-def _forget_plan_inputs(conn: Connection) -> None:
-    """The plan in force is no longer exactly the one the latest run worked out (its items or their
-    refreshes may have gone with the removed run): the next run works its plan out again (run.kept_plan)."""
+def _forget_inputs(conn: Connection) -> None:
+    """The plan in force and the stored verdicts are no longer known to be exactly what the latest run
+    worked out (its items, their refreshes or verdicts may have gone with the removed run): the next run
+    works its plan out again (run.kept_plan) and takes no run over (run.reused_run)."""
     run = ScoreRun.__table__
     row = conn.execute(select(run.c.id, run.c.summary).order_by(run.c.id.desc()).limit(1)).first()
-    if row is not None and isinstance(row[1], dict) and "plan_inputs" in row[1]:
-        summary = {k: v for k, v in row[1].items() if k != "plan_inputs"}
+    if row is not None and isinstance(row[1], dict) and {"plan_inputs", "reuse"} & row[1].keys():
+        summary = {k: v for k, v in row[1].items() if k not in ("plan_inputs", "reuse")}
         conn.execute(update(run).where(run.c.id == row[0]).values(summary=summary))
 
 

@@ -24,7 +24,7 @@ TABLES = {  # what a run stores, compared whole (order: each table's key)
     "verdict": "run_id, account_id",
     "plan_item": "id",
 }
-VOLATILE = ("timings", "seconds", "plan_kept")  # how long it took, and how it got there
+VOLATILE = ("timings", "seconds", "plan_kept", "reused_run")  # how long it took, and how it got there
 
 
 def _stored(path: Path) -> dict[str, Any]:
@@ -58,6 +58,7 @@ class Twin:
         self.path = Path(engine.url.database or "")
         self.copy = tmp_path / "full.db"
         self.kept: list[bool] = []
+        self.reused: list[bool] = []
 
     def score(self, as_of: datetime, policy: Policy | None = None) -> None:
         policy = policy or Policy()
@@ -72,6 +73,7 @@ class Twin:
             full_engine.dispose()
         assert full.summary["plan_kept"] is False
         self.kept.append(result.summary["plan_kept"])
+        self.reused.append("reused_run" in result.summary)
         assert _stored(self.path) == _stored(self.copy), f"run {result.run_id} (plan kept: {self.kept[-1]})"
 
 
@@ -118,6 +120,10 @@ def test_a_run_keeps_the_plan_in_force_only_where_working_it_out_gives_the_same(
     twin.score(AS_OF + timedelta(days=1))
     twin.score(AS_OF + timedelta(days=1))
     assert twin.kept == [False, True, twin.kept[2], False, True]
+    # Once a run writes nothing, the next of the same time finds nothing written since: it takes that run
+    # over, and stores what working everything out again stores.
+    twin.score(AS_OF + timedelta(days=1))
+    assert twin.reused == [False, False, False, False, False, True]
 
     # Posts, a failed fetch, a gone account confirmed.
     world.posts(ids["office_zombie"], [-0.5])
@@ -147,6 +153,7 @@ def test_a_run_keeps_the_plan_in_force_only_where_working_it_out_gives_the_same(
     twin.score(later)
     assert twin.kept[-4:] == [False, False, False, False]
     twin.score(later)
+    assert twin.reused[-5:] == [False, False, False, False, True]  # the headcount changed no plan item
     # Another policy: quotas, a near-tie margin.
     twin.score(later, quotas)
     twin.score(later, quotas)
@@ -175,6 +182,11 @@ def test_a_run_keeps_the_plan_in_force_only_where_working_it_out_gives_the_same(
     twin.score(AS_OF + timedelta(days=100))
     twin.score(AS_OF + timedelta(days=100))
     assert twin.kept[-3:] == [False, False, True]
+    # The second run of a time rewrites the verdicts whose change since the run before moves on ("new"
+    # becomes "unchanged"); the third writes nothing, and only the fourth takes it over.
+    twin.score(AS_OF + timedelta(days=100))
+    twin.score(AS_OF + timedelta(days=100))
+    assert twin.reused[-5:] == [False, False, False, False, True]
 
 
 def test_score_full_works_the_plan_out_again(gp, world: World) -> None:
