@@ -368,17 +368,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at the start: {os.getloadavg()}")
     floors = [_floor(path)]
     runs = []
+    taken = []  # the runs that took the latest run over (nothing written since it, nothing to write)
     for run in range(args.runs):
         started, cpu = time.perf_counter(), time.process_time()
         result = run_scoring(engine, policy=Policy(), as_of=as_of + timedelta(hours=0 if args.unchanged else run))
         runs.append((time.perf_counter() - started, time.process_time() - cpu))
         floors.append(_floor(path))
+        over = result.summary.get("reused_run")
+        if over is not None:
+            taken.append(runs[-1])
         print(
             f"scoring run {run + 1}: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} s CPU ({result.accounts} accounts, "
             f"{sum(result.plan.values())} plan items, changes {result.changes}; written: "
             f"{result.summary['rewritten']} latest verdicts, {result.summary['transitions']} history rows, "
             f"{result.summary['plan_items']} plan items)\n"
-            f"  phases (s): {result.summary['timings']}"
+            f"  phases (s): {result.summary['timings']}" + (f"; took run {over} over" if over is not None else "")
         )
     for k, what in ((0, "wall"), (1, "CPU")):
         f, r = [x[k] for x in floors], [x[k] for x in runs]
@@ -387,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
             f" = {min(r) / min(f):.2f}x; median run {statistics.median(r):.2f} / median floor "
             f"{statistics.median(f):.2f} = {statistics.median(r) / statistics.median(f):.2f}x"
         )
+        if taken:
+            t = [x[k] for x in taken]
+            print(
+                f"  {len(t)} run(s) took the latest over: median {statistics.median(t):.3f} s / median floor = "
+                f"{statistics.median(t) / statistics.median(f):.3f}x"
+            )
     print(f"load average at the end: {os.getloadavg()}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of this process): {peak:.0f} MB")
