@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floor (verdicts joined with accounts, plain sqlite3): {floor}")
     engine = open_engine(f"sqlite:///{path}")
     with Timer() as queries:
-        data = load_report_data(engine, keep=view.PAGE_KEYS)  # as build_report reads them
+        data = load_report_data(engine, as_columns=True)  # as build_report reads them
     print(f"queries (load_report_data): {queries} = {queries.wall / floor.wall:.1f} x floor")
 
     t = Translator("zh")

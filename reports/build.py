@@ -114,9 +114,7 @@ def build_report(
     `docx` also the 通报 draft and each unit's notice as editable Word documents."""
     conf = settings.report
     t = Translator(lang)
-    data = load_report_data(
-        engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)), keep=view.PAGE_KEYS
-    )
+    data = load_report_data(engine, org=org, as_of=as_of, trend_runs=int(conf.get("trend_runs", 12)), as_columns=True)
     folder = _output_folder(out_dir if out_dir is not None else conf["out_dir"])
     stem = report_stem(data)
     generated_at = utcnow()

@@ -27,7 +27,7 @@ from itertools import compress, repeat
 from operator import itemgetter
 from datetime import UTC, datetime
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypedDict
+from typing import Any, TypedDict, overload
 
 from sqlalchemy import Integer, Text, case, cast, func, literal_column, or_, select
 from sqlalchemy.engine import Connection, Engine
@@ -125,6 +125,48 @@ class AccountRow(TypedDict):
     contact_phone: str | None
 
 
+class ColumnRows(Sequence[AccountRow]):
+    """The accounts held as columns (one list per key, as read), each row made as a dict only when asked
+    for: a page reads most values whole, column by column, and shows a few thousand rows; a dict for
+    each of a hundred thousand accounts was a tenth of its time. `at`: which rows, in which order (all,
+    in the columns' order, when None)."""
+
+    def __init__(self, columns: dict[str, list[Any]], at: list[int] | None = None) -> None:
+        self.columns = columns
+        self._at = at
+        self._keys = tuple(columns)
+
+    def __len__(self) -> int:
+        if self._at is not None:
+            return len(self._at)
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    @overload
+    def __getitem__(self, i: int) -> AccountRow: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> ColumnRows: ...
+
+    def __getitem__(self, i: int | slice) -> AccountRow | ColumnRows:
+        at = self._at if self._at is not None else range(len(self))
+        if isinstance(i, slice):
+            return ColumnRows(self.columns, list(at[i]))
+        j = at[i]
+        return dict(zip(self._keys, [column[j] for column in self.columns.values()], strict=True))  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[AccountRow]:
+        columns = list(self.columns.values())
+        if self._at is not None:
+            picked = [list(map(column.__getitem__, self._at)) for column in columns]
+            columns = picked
+        return map(dict, map(zip, repeat(self._keys), zip(*columns, strict=True)))  # type: ignore[arg-type]
+
+    def take(self, at: Iterable[int]) -> ColumnRows:
+        """The rows at positions `at` of this sequence, in that order."""
+        at = list(at)
+        return ColumnRows(self.columns, at if self._at is None else list(map(self._at.__getitem__, at)))
+
+
 class UnitRow(TypedDict):
     top_id: int
     name: str
@@ -204,28 +246,33 @@ class ReportData:
     dropped: int
     trend: list[TrendRow]
     units: list[UnitRow]
-    accounts: list[AccountRow]
+    accounts: Sequence[AccountRow]  # a list of dicts, or the columns as read (ColumnRows)
     plan: list[PlanRow]
     problems: list[ProblemRow]
     sources: list[SourceRow]
     retired_posting: list[AccountRow] = field(default_factory=list)  # merged or closed, yet still posting
     prev_compliance: dict[str, Any] | None = None  # the previous run's figures over the same scope
     plan_by_account: dict[int, PlanRow] = field(default_factory=dict)
-    columns: dict[str, list[Any]] = field(default_factory=dict)  # those kept as read (load_report_data's keep)
 
     def column(self, key: str) -> list[Any]:
-        """One value of every account in service, in the order of `accounts`: kept as read, or taken from
-        the rows when asked for (all of them kept beside the rows would add a third to the memory a
-        report holds)."""
-        kept = self.columns.get(key)
-        return kept if kept is not None else list(map(itemgetter(key), self.accounts))
+        """One value of every account in service, in the order of `accounts`: as read (ColumnRows), or
+        taken from the rows."""
+        if isinstance(self.accounts, ColumnRows):
+            return self.accounts.columns[key]
+        return list(map(itemgetter(key), self.accounts))
+
+    def take(self, at: list[int]) -> Sequence[AccountRow]:
+        """The accounts at positions `at`, in that order (made as rows only when read, from columns)."""
+        if isinstance(self.accounts, ColumnRows):
+            return self.accounts.take(at)
+        return list(map(self.accounts.__getitem__, at))
 
     @cached_property
-    def flagged(self) -> list[AccountRow]:
+    def flagged(self) -> Sequence[AccountRow]:
         """Flagged accounts, worst first (zombie, unreachable, dormant, shell; longest silence first), then
         by league unit, unit and name (sorted by keys made from columns, not a function per row)."""
         flagged = list(map(frozenset(FLAGGED).__contains__, self.column("status")))
-        rows = list(compress(self.accounts, flagged))
+        at = list(compress(range(len(flagged)), flagged))
         status, days, top_name, unit, name = (
             list(compress(self.column(key), flagged)) for key in ("status", "days_silent", "top_name", "unit", "name")
         )
@@ -239,7 +286,7 @@ class ReportData:
                 strict=True,
             )
         )
-        return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+        return self.take([at[i] for i in sorted(range(len(at)), key=keys.__getitem__)])
 
 
 # ------------------------------------------------------------------------------------------ runs, scope
@@ -566,12 +613,11 @@ class RunPass:
     merged and closed ones apart, and from the accounts' latest fetch outcomes the crawl problems and
     the sources."""
 
-    accounts: list[AccountRow]
+    accounts: Sequence[AccountRow]  # as dicts, or as columns (account_rows' as_columns)
     retired: list[AccountRow]
     problems: list[ProblemRow]
     sources: list[SourceRow]
     tally: Tally  # their counts, taken chunk by chunk
-    columns: dict[str, list[Any]]  # the columns asked to be kept, of the rows in service
 
 
 def unit_paths(conn: Connection, tree: CTE) -> dict[int, tuple[str, int, str]]:
@@ -586,13 +632,13 @@ def account_rows(
     units: dict[int, tuple[str, int, str]],
     *,
     nulls_first: bool = True,
-    keep: Iterable[str] = (),
+    as_columns: bool = False,
 ) -> RunPass:
     """Every account in scope with its verdict, evidence, previous status and latest fetch outcome (for
     the interactive table, the crawl problems and the sources), and apart the merged and closed ones:
     all from one pass over the run, read as the driver gives them (a hundred thousand rows). The crawl
     problems are ordered as the database would (`nulls_first`: never fetched first, as SQLite sorts).
-    The columns named in `keep` are also kept whole, as they were read."""
+    `as_columns`: the rows in service are held as the columns read (ColumnRows), not as a dict each."""
     ver = verdicts(conn, run["id"])
     frm = (
         ver.join(ACC, ACC.c.id == ver.c.account_id)
@@ -652,7 +698,7 @@ def account_rows(
     retired: list[AccountRow] = []
     problems: list[ProblemRow] = []
     spans: dict[tuple[str, str | None], list[Any]] = {}
-    kept: dict[str, list[Any]] = {k: [] for k in keep}
+    kept: dict[str, list[Any]] = {k: [] for k in keys}
     for chunk in _driver_chunks(conn, q):
         # Column by column (C loops over the values, not Python code per value and row), a chunk at a
         # time: the rows as the driver gives them are never all held at once.
@@ -668,17 +714,17 @@ def account_rows(
         )
         columns[at_flags] = read_flags(columns[at_flags])
         columns[at_last] = _aware_column(columns[at_last])
-        rows: list[AccountRow] = list(map(dict, map(zip, repeat(keys), zip(*columns[:n], strict=True))))  # type: ignore[arg-type]
         if not set(RETIRED).isdisjoint(columns[at_registry]):  # the merged and closed apart
             in_service = [registry not in RETIRED for registry in columns[at_registry]]
-            retired += [r for r, keep in zip(rows, in_service, strict=True) if not keep]
-            rows = list(compress(rows, in_service))
+            retired += _rows(keys, columns[:n], [not serving for serving in in_service])
             columns = [list(compress(column, in_service)) for column in columns]
-        accounts += rows
         by_key = dict(zip(keys, columns, strict=False))
+        if as_columns:
+            for k, column in kept.items():
+                column += by_key[k]
+        else:
+            accounts += _rows(keys, columns[:n])
         tally.add(by_key)
-        for k, column in kept.items():
-            column += by_key[k]
         # The latest fetches: crawl problems among the rows whose outcome is missing or not a read (found
         # by a set lookup per value; crawl_problems applies the exact test), and the sources.
         outcome_ids, outcomes, _status, _reason, sources, fetched_at = columns[n:]
@@ -686,10 +732,17 @@ def account_rows(
         suspect = list(map(not_read.__contains__, outcomes))
         if any(suspect):
             fetches: list[Fetch] = list(compress(zip(*columns[n:], strict=True), suspect))
-            problems += crawl_problems(list(compress(rows, suspect)), fetches)
+            problems += crawl_problems(_rows(keys, columns[:n], suspect), fetches)
         _tally_sources(spans, by_key["platform"], sources, fetched_at)
     problems.sort(key=lambda p: ((p["outcome"] is None) != nulls_first, p["outcome"] or ""))
-    return RunPass(accounts, retired, problems, sources_used(spans), tally, kept)
+    return RunPass(ColumnRows(kept) if as_columns else accounts, retired, problems, sources_used(spans), tally)
+
+
+def _rows(keys: list[str], columns: Sequence[Sequence[Any]], picked: list[bool] | None = None) -> list[AccountRow]:
+    """Rows as dicts from columns of values (those `picked`, when given)."""
+    if picked is not None:
+        columns = [list(compress(column, picked)) for column in columns]
+    return list(map(dict, map(zip, repeat(keys), zip(*columns, strict=True))))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -912,12 +965,12 @@ def load_report_data(
     org: str | None = None,
     as_of: datetime | None = None,
     trend_runs: int = 12,
-    keep: Iterable[str] = (),
+    as_columns: bool = False,
 ) -> ReportData:
     """All the rows of one report, read on one snapshot of the database: the run's accounts on one
     connection while the history (trend, previous run) and the plan are read on a second one in a
-    thread (the database works on one while Python works on the other's rows). The accounts' columns
-    named in `keep` are kept as read (ReportData.column), for a page that reads them whole."""
+    thread (the database works on one while Python works on the other's rows). `as_columns`: the
+    accounts are held as the columns read (ColumnRows), for a page that reads most of them whole."""
     with gc_paused(), reading_together(engine, 2) as (conn, side):
         scope = resolve_scope(conn, org)
         runs = covering_runs(conn, scope, as_of)
@@ -938,7 +991,9 @@ def load_report_data(
         units = unit_paths(conn, tree)
         with ThreadPoolExecutor(1) as pool:
             read_beside = pool.submit(beside)
-            run_pass = account_rows(conn, tree, run, units, nulls_first=conn.dialect.name != "postgresql", keep=keep)
+            run_pass = account_rows(
+                conn, tree, run, units, nulls_first=conn.dialect.name != "postgresql", as_columns=as_columns
+            )
             (earlier, at_prev), plan = read_beside.result()
         accounts, retired = run_pass.accounts, run_pass.retired
         tally = run_pass.tally
@@ -982,7 +1037,6 @@ def load_report_data(
             sources=run_pass.sources,
             retired_posting=[r for r in retired if CLOSED_BUT_POSTING in r["flags"]],
             plan_by_account=plan_by_account,
-            columns=run_pass.columns,
             prev_compliance=compliance([CountRow(platform=p, status=st, count=n) for (p, st), n in prev_counts.items()])
             if prev_id is not None
             else None,

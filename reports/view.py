@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
@@ -179,16 +180,16 @@ def fmt_rate(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def moved_accounts(data: ReportData) -> dict[str, list[AccountRow]]:
+def moved_accounts(data: ReportData) -> dict[str, Sequence[AccountRow]]:
     """Accounts newly flagged and recovered since the previous run, by name."""
     flagged = frozenset(FLAGGED)
-    pairs = list(zip(data.accounts, data.column("status"), data.column("prev_status"), strict=True))
-    newly = [r for r, status, prev in pairs if status in flagged and prev is not None and prev not in flagged]
-    recovered = [r for r, status, prev in pairs if prev in flagged and status == "active"]
-    return {"newly_flagged": newly, "recovered": recovered}
+    pairs = list(enumerate(zip(data.column("status"), data.column("prev_status"), strict=True)))
+    newly = [i for i, (status, prev) in pairs if status in flagged and prev is not None and prev not in flagged]
+    recovered = [i for i, (status, prev) in pairs if prev in flagged and status == "active"]
+    return {"newly_flagged": data.take(newly), "recovered": data.take(recovered)}
 
 
-def flagged_groups(data: ReportData, rows: list[AccountRow], t: Translator) -> list[dict[str, Any]]:
+def flagged_groups(data: ReportData, rows: Sequence[AccountRow], t: Translator) -> list[dict[str, Any]]:
     """Flagged accounts by league unit, in the league's order (lowest rate first), each worst first, with
     the count per verdict."""
     by_top: dict[int, list[AccountRow]] = defaultdict(list)
@@ -248,35 +249,6 @@ def _local_text(value: datetime | None) -> str | None:
     local = to_local(value)
     assert local is not None
     return local.strftime("%Y-%m-%d %H:%M")
-
-
-# The accounts' values the page reads whole, the interactive table's and those the flagged list is sorted
-# by (load_report_data keeps them as it reads them).
-PAGE_KEYS = (
-    "top_name",
-    "org_id",
-    "unit",
-    "top_id",
-    "rule",
-    "rule_zh",
-    "rule_en",
-    "threshold",
-    "flags",
-    "last_post_at",
-    "platform",
-    "name",
-    "platform_id",
-    "status",
-    "prev_status",
-    "days_silent",
-    "posts_window",
-    "originals_window",
-    "median_engagement",
-    "followers",
-    "liveness_index",
-    "index_basis",
-    "last_post_url",
-)
 
 
 def _tenths(value: Any) -> float | None:
