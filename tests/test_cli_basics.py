@@ -103,3 +103,18 @@ def test_readers_together_share_one_snapshot(db_url) -> None:
         stop.set()
         writer.join()
         engine.dispose()
+
+
+def test_commands_that_do_not_crawl_do_not_load_the_crawlers(tmp_path) -> None:
+    """Scrapy and Twisted take a third of the command's start and 30 MB: only patrol, worker, sources and
+    the demo load them, when they run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from click.testing import CliRunner; from govpulse.cli import cli; "
+        f"r = CliRunner().invoke(cli, ['--db', 'sqlite:///{tmp_path / 'g.db'}', 'score', 'runs']); "
+        "print(r.exit_code, sorted(m for m in ('scrapy', 'twisted', 'crawlers.launcher') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split(None, 1) == ["0", "[]\n"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawlers.launcher import PatrolResult, ProgressInfo, run_patrol, workers_message
 from govpulse.context import app
 from govpulse.output import MAX_LIMIT, emit_json, emit_table, progress
 from registry.db import session_scope
@@ -19,6 +18,9 @@ from registry.vocabulary import OUTCOMES, PLATFORMS
 from registry.orgs import find_org
 from registry.accounts import resolve_account
 from registry.patrol_scope import PatrolScope
+
+if TYPE_CHECKING:  # the crawlers (Scrapy) are loaded only by the commands that patrol
+    from crawlers.launcher import PatrolResult, ProgressInfo
 
 
 def outcome_label(outcome: str) -> str:
@@ -120,6 +122,8 @@ def print_result(result: PatrolResult) -> None:
     if result.shards:
         print_shards(result.shards)
     if result.workers and not result.message:
+        from crawlers.launcher import workers_message
+
         click.echo(workers_message(result.workers), err=True)
     if result.message:
         click.echo(result.message, err=True)
@@ -178,6 +182,8 @@ def execute(
     scope: PatrolScope, *, settings: Any, time_limit: float | None = None, fresh: bool = False, engine: Any = None
 ) -> PatrolResult:
     """Run the patrol with a progress bar on a terminal; raise when the crawl could not run."""
+    from crawlers.launcher import run_patrol
+
     with progress(None, L("巡查", "patrol")) as bar:
 
         def on_progress(info: ProgressInfo) -> None:

@@ -3,9 +3,10 @@ patrol fetches it; nothing is stored."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from crawlers.check import CheckReport, SourceCheck, check_sources
 from govpulse.commands.patrol import outcome_label
 from govpulse.context import app
 from govpulse.output import emit_json, fmt
@@ -15,6 +16,9 @@ from registry.errors import ExitCode
 from registry.i18n import L
 from registry.identifiers import normalize_platform, platform_label
 from registry.models import PLATFORMS
+
+if TYPE_CHECKING:  # the crawlers (Scrapy) are loaded only when a source is checked
+    from crawlers.check import CheckReport, SourceCheck
 
 
 @click.group("sources")
@@ -45,6 +49,8 @@ def sources_check(platform: str | None, accounts: tuple[str, ...], as_json: bool
     if accounts:
         with session_scope(ctx.engine) as session:
             ids = [resolve_account(session, ref).id for ref in accounts]  # type: ignore[misc]
+    from crawlers.check import check_sources
+
     report = check_sources(settings, ctx.engine, platforms=platforms, account_ids=ids)
     if as_json:
         emit_json(

@@ -7,8 +7,6 @@ import sys
 
 import click
 
-from crawlers.hosts import host_options, run_host
-from crawlers.queue import check_backend, queue_settings
 from govpulse.context import app
 from registry.i18n import L
 from registry.models import PLATFORMS
@@ -31,6 +29,9 @@ def worker(platforms: tuple[str, ...], egress: str | None, bind_address: str | N
     are the politeness of this host's address. Needs PostgreSQL and [distributed] enabled = true on the
     host that starts patrols.
     """
+    from crawlers.hosts import host_options, run_host  # (the crawlers are loaded only by the commands that crawl)
+    from crawlers.queue import check_backend, queue_settings
+
     ctx = app()
     check_backend(ctx.settings, what=L("govpulse worker", "govpulse worker"))
     queue_settings(ctx.settings)
