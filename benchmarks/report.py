@@ -327,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     with Timer() as html:
         page, ctx, _ = report_page(engine, settings, data, t, generated_at=as_of, exports=[])
-    print(f"html render (with the inventory section): {html}, {len(page.encode()) / 1e6:.1f} MB")
+    size = len(page.head.encode()) + len(page.data) + len(page.tail.encode())
+    print(f"html render (with the inventory section): {html}, {size / 1e6:.1f} MB")
     page_cpu = queries.cpu + html.cpu
     print(
         f"report page (queries + html): {queries.wall + html.wall:.2f} s (CPU {page_cpu:.2f} s) = "

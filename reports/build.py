@@ -32,7 +32,7 @@ from reports.cases import REPLY_STAGES, notice_cases
 from reports.cases import ledger as case_ledger
 from registry.cases.replies import write_reply_sheet
 from registry.policy import load_policy
-from reports.render import render, render_fragment
+from reports.render import Page, render, render_fragment, render_with_data
 
 LATEST = "latest.html"
 
@@ -131,8 +131,9 @@ def build_report(
     )
     staged = _Staged()
     try:
-        staged.text(paths.html, page)
-        staged.text(paths.latest, page)
+        page.write(staged.path(paths.html))
+        page.write(staged.path(paths.latest))
+        del page  # (the exports need the memory)
         cells = exports.build_exports(
             data, t, scope_label=ctx["scope_label"], days=ctx["days"], generated_at=generated_at
         )
@@ -188,7 +189,7 @@ def report_page(
     *,
     generated_at: datetime,
     exports: list[tuple[str, str]],
-) -> tuple[str, dict[str, Any], dict[str, Any]]:
+) -> tuple[Page, dict[str, Any], dict[str, Any]]:
     """The report's HTML page (with the inventory section read from the registry), the page context and
     what the notices share with it."""
     conf = settings.report
@@ -219,12 +220,12 @@ def report_page(
     }
     firsts = [s["first_fetch"] for s in data.sources if s["first_fetch"] is not None]
     lasts = [s["last_fetch"] for s in data.sources if s["last_fetch"] is not None]
-    page = render(
+    page = render_with_data(
         "report.html",
+        view.table_payload(data, t, ctx["days"]["window_days"]),
         styles=("report.css",),
         script="report.js",
         exports=exports,
-        table=view.table_payload(data, t, ctx["days"]["window_days"]),
         fetch_span=(min(firsts), max(lasts)) if firsts and lasts else None,
         **common,
     )

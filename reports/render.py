@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -89,15 +90,19 @@ class _Environment(Environment):
 _HTML_UNSAFE = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"), (b"'", b"\\u0027"))
 
 
-def _html_json(value: Any) -> Markup:
+def html_json(value: Any) -> bytes:
     """tojson as Jinja writes it (compact JSON with < > & ' as \\u escapes, safe in a script element or an
-    attribute; keys that are not text written as text, as json.dumps does), escaped in the encoded bytes:
-    those four are ASCII and never part of a multi-byte UTF-8 character, and one pass each over bytes is
-    cheaper than over the decoded text (the accounts table's data is megabytes)."""
+    attribute; keys that are not text written as text, as json.dumps does), in UTF-8, escaped in the
+    encoded bytes: those four are ASCII and never part of a multi-byte UTF-8 character, and one pass each
+    over bytes is cheaper than over the decoded text (the accounts table's data is megabytes)."""
     data = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     for unsafe, escaped in _HTML_UNSAFE:
         data = data.replace(unsafe, escaped)
-    return Markup(data.decode())
+    return data
+
+
+def _html_json(value: Any) -> Markup:
+    return Markup(html_json(value).decode())
 
 
 def code_key() -> str:
@@ -145,6 +150,43 @@ def render(template: str, *, styles: tuple[str, ...], script: str | None = None,
         .get_template(template)
         .render(script=js, script_src=csp_hash(js) if js else "'none'", css=css, **context)
     )
+
+
+# Where a page's data goes: markup that no value can produce (autoescape writes the "<" of any value as
+# "&lt;"), replaced by the data's bytes when the page is written (Page).
+DATA_SLOT = Markup("<govpulse-page-data/>")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page rendered as text around its data, and the data as the JSON bytes orjson made: a hundred
+    thousand accounts' data is never decoded into a Python text (Chinese takes twice its UTF-8 size
+    there, and the page's text and its copies held it three times over)."""
+
+    head: str
+    data: bytes
+    tail: str
+
+    def write(self, path: Path) -> None:
+        with path.open("wb") as out:
+            out.write(self.head.encode())
+            out.write(self.data)
+            out.write(self.tail.encode())
+
+    def text(self) -> str:
+        return self.head + self.data.decode() + self.tail
+
+
+def render_with_data(
+    template: str, payload: Any, /, *, styles: tuple[str, ...], script: str | None = None, **context: Any
+) -> Page:
+    """render(), with `payload` written as JSON where the template places `page_data` (once)."""
+    head, slot, tail = render(template, styles=styles, script=script, page_data=DATA_SLOT, **context).partition(
+        DATA_SLOT
+    )
+    if not slot or DATA_SLOT in tail:
+        raise RuntimeError(f"{template}: the page's data must be placed exactly once")
+    return Page(head, html_json(payload), tail)
 
 
 def render_fragment(template: str, **context: Any) -> Markup:

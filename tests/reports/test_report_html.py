@@ -257,6 +257,26 @@ def test_untrusted_text_is_escaped_everywhere(scenario: Scenario, make_report) -
     assert f"HTML instead of JSON {XSS_CLOSE}" in doc.xpath("//table[@id='problems-table']")[0].text_content()
 
 
+def test_a_name_that_reads_as_the_pages_data_slot_stays_a_name(scenario: Scenario, make_report) -> None:
+    """The table's data is written into the page where the template leaves a slot; a value that spells
+    the slot is escaped text, never a second place for the data."""
+    from sqlalchemy import text
+
+    from reports.render import DATA_SLOT
+
+    with scenario.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE account SET name = :n WHERE id = :id"),
+            {"n": str(DATA_SLOT), "id": scenario.accounts["一中微博"]},
+        )
+    paths = make_report(scenario)
+    raw = paths.html.read_text(encoding="utf-8")
+    assert str(DATA_SLOT) not in raw and raw.count('<script type="application/json" id="table-data">') == 1
+    doc = parse(paths.html)
+    assert str(DATA_SLOT) in [row[2] for row in table_rows(doc)]
+    assert "&lt;govpulse-page-data/&gt;" in raw  # shown as text where the page lists the account
+
+
 def test_english_labels_same_figures(scenario: Scenario, make_report) -> None:
     zh = parse(make_report(scenario).html)
     en = parse(make_report(scenario, lang="en").html)
