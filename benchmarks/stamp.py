@@ -1,5 +1,6 @@
-"""What the input stamp's triggers cost a writer: posts stored one account per transaction (as a patrol's
-store commits them) into a govpulse database on SQLite, with the triggers and with them dropped.
+"""What the input stamp's triggers cost a writer: posts stored one account per transaction into a govpulse
+database on SQLite, with the triggers and with them dropped (the patrol's store commits up to 500 visits
+at once, so its share of the counter's page written per commit is smaller than here).
 
     .venv/bin/python -m benchmarks.stamp [--accounts 10000] [--posts 60] [--rounds 2]
 
