@@ -127,6 +127,14 @@ def score(click_ctx: click.Context, as_of: str | None, org: str | None, full: bo
             f"score run #{result.run_id} as of {fmt(result.as_of)}",
         ),
     )
+    if (taken := result.summary.get("reused_run")) is not None:
+        click.echo(
+            L(
+                f"自研判 #{taken} 以来没有任何写入，沿用其结果\n（govpulse score --full 可重新计算）",
+                f"nothing written since score run #{taken}: its results are taken over\n"
+                "(govpulse score --full works them out again)",
+            )
+        )
     for title, counts, section in (
         (L("标记", "flags"), result.flags, "flag"),
         (L("较上次", "since the previous run"), result.changes, "change"),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 
@@ -73,6 +74,14 @@ def test_a_run_after_one_that_wrote_nothing_takes_it_over(gp, world: World, engi
     listed = json.loads(gp.ok("score", "runs", "--json").output)
     assert listed[0]["run_id"] == full["run_id"] and listed[1]["run_id"] == again["run_id"]
     assert listed[1]["verdicts"] == again["accounts"] == 3
+    # Said in the office's words (the full run wrote nothing either: it is taken over in turn).
+    said = gp.ok("score", "--as-of", "2026-06-30").output
+    assert f"nothing written since score run #{full['run_id']}: its results are taken over" in said
+    said = gp.ok("score", "--as-of", "2026-06-30", lang="zh").output
+    assert f"自研判 #{full['run_id'] + 1} 以来没有任何写入，沿用其结果" in said
+    assert max(map(cell_len, said.splitlines())) <= 80  # (display columns: a Chinese character takes two)
+    said = gp.ok("score", "--as-of", "2026-06-29").output
+    assert "taken over" not in said
 
 
 @pytest.mark.parametrize("table", INPUT_TABLES)
