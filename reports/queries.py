@@ -157,8 +157,7 @@ class ColumnRows(Sequence[AccountRow]):
     def __iter__(self) -> Iterator[AccountRow]:
         columns = list(self.columns.values())
         if self._at is not None:
-            picked = [list(map(column.__getitem__, self._at)) for column in columns]
-            columns = picked
+            columns = [list(map(column.__getitem__, self._at)) for column in columns]
         return map(dict, map(zip, repeat(self._keys), zip(*columns, strict=True)))  # type: ignore[arg-type]
 
     def take(self, at: Iterable[int]) -> ColumnRows:
@@ -698,7 +697,7 @@ def account_rows(
     retired: list[AccountRow] = []
     problems: list[ProblemRow] = []
     spans: dict[tuple[str, str | None], list[Any]] = {}
-    kept: dict[str, list[Any]] = {k: [] for k in keys}
+    kept: dict[str, list[Any]] = {k: [] for k in keys} if as_columns else {}
     for chunk in _driver_chunks(conn, q):
         # Column by column (C loops over the values, not Python code per value and row), a chunk at a
         # time: the rows as the driver gives them are never all held at once.

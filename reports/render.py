@@ -173,9 +173,6 @@ class Page:
             out.write(self.data)
             out.write(self.tail.encode())
 
-    def text(self) -> str:
-        return self.head + self.data.decode() + self.tail
-
 
 def render_with_data(
     template: str, payload: Any, /, *, styles: tuple[str, ...], script: str | None = None, **context: Any
