@@ -470,6 +470,17 @@ class PlanItem(Table, table=True):
     numbers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class PlanUnit(Table, table=True):
+    """A digest of what a unit's plan items are worked out from, as the latest run of the whole registry
+    that worked them out found it (registry.scoring.plan_units): the next such run works out again only
+    the units whose digest moved."""
+
+    __tablename__ = "plan_unit"
+
+    org_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    digest: int = Field(sa_type=BigInteger)
+
+
 # ------------------------------------------------------------------------------------------- scheduler
 
 

@@ -49,8 +49,10 @@ def _shown(value: Any) -> str:
 
 
 class Planner:
-    def __init__(self, frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> None:
-        self.tree, self.policy = tree, policy
+    def __init__(
+        self, frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy, units: np.ndarray | None = None
+    ) -> None:
+        self.tree, self.policy, self.units = tree, policy, units
         self.names, self.registry_status = frame.name, frame.registry_status.tolist()
         self.org, self.platform, self.status = frame.org_id.tolist(), frame.platform.tolist(), j.status.tolist()
         self.account_id = frame.account_id.tolist()
@@ -84,6 +86,11 @@ class Planner:
     def build(self) -> list[Item]:
         status = self.status
         in_service = [i for i, s in enumerate(self.registry_status) if s == "active"]
+        if self.units is not None:  # these units' accounts, and their parents' (what merges up would reach)
+            parents = [self.tree[u][0] for u in self.units.tolist() if u in self.tree]
+            reached = np.union1d(self.units, np.array([p for p in parents if p is not None], np.int64))
+            rows = np.array(in_service, np.int64)
+            in_service = rows[np.isin(self.org_array[rows], reached)].tolist()
         judged = []
         for i in in_service:
             if status[i] == "unreachable":
@@ -113,7 +120,10 @@ class Planner:
             if status[keeper] in ("zombie", "shell"):
                 self._merge_up(keeper, rows[starts[g] : ends[g]].tolist(), survivors)
         self._quotas(in_service)
-        return list(self.items.values())
+        if self.units is None:
+            return list(self.items.values())
+        planned = self.org_array[list(self.items)] if self.items else np.zeros(0, np.int64)
+        return [it for it, keep in zip(self.items.values(), np.isin(planned, self.units), strict=True) if keep]
 
     def _key(self, org: int, platform: str) -> int:
         return org * len(self.platform_names) + self.platform_names.index(platform)
@@ -259,8 +269,13 @@ class Planner:
                 )
 
 
-def build_plan(frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy) -> list[Item]:
-    return Planner(frame, j, index, tree, policy).build()
+def build_plan(
+    frame: Frame, j: Judgement, index: np.ndarray, tree: Tree, policy: Policy, units: np.ndarray | None = None
+) -> list[Item]:
+    """The plan of every account in service, or (`units`) the items of these units' accounts alone: the
+    same items as the whole plan holds for them (a unit's items read only its own accounts and its
+    parent's: plan_units)."""
+    return Planner(frame, j, index, tree, policy, units).build()
 
 
 @cache

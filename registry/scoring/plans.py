@@ -8,6 +8,7 @@ and no kept run's plan is ever lost to retention."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import JSON, Integer, Text, bindparam, cast, exists, func, literal, select, update
@@ -53,7 +54,7 @@ def plan_at(conn: Connection, run_id: int) -> Any:
 
 def plan_changes(
     conn: Connection, run_id: int, rows: list[Row], scope: Any, judged: list[int]
-) -> tuple[list[Row], list[dict[str, Any]]]:
+) -> tuple[list[Row], list[dict[str, Any]], Counter[str]]:
     """Of a run's plan `rows` (store.plan_rows): the new items, those whose recommendation (unit, action,
     target) differs from the account's item in force, with an item with an empty action for each account
     of `judged` (the run's accounts, in `scope`) that had an item in force and has none in this plan; and
@@ -61,9 +62,9 @@ def plan_changes(
     silent, index: every night for a silent account), updated in place rather than written again, so that
     a quiet night adds no row. An earlier run's plan thus reads the recommendation in force then, with
     the reasons as last refreshed while it held (as the verdict history keeps the evidence of a
-    transition)."""
+    transition). Third: the actions in force before, of the accounts of `judged`, counted."""
     if not rows and not judged:
-        return [], []
+        return [], [], Counter()
     items = _in_force(conn, None, scope).subquery()
     stmt = select(
         items.c.account_id,
@@ -86,11 +87,17 @@ def plan_changes(
             # (numbers compared as values: those refreshed in place are stored with other spacing)
             refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": json.loads(row[7])})
     planned = {row[1] for row in rows}
-    return changed + [
-        (run_id, account, item[0], LEFT, None, "", "", "{}")
-        for account in judged
-        if account not in planned and (item := before.get(account)) is not None and item[1] != LEFT
-    ], refreshed
+    was = Counter(item[1] for account in judged if (item := before.get(account)) is not None and item[1] != LEFT)
+    return (
+        changed
+        + [
+            (run_id, account, item[0], LEFT, None, "", "", "{}")
+            for account in judged
+            if account not in planned and (item := before.get(account)) is not None and item[1] != LEFT
+        ],
+        refreshed,
+        was,
+    )
 
 
 def refresh_items(conn: Connection, refreshed: list[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -27,7 +27,8 @@ from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope, in_ids
 from registry.scoring.stamp import forget_before, read_stamp, run_key, written_since
-from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_inputs, plan_rows, verdict_rows
+from registry.scoring.plan_units import MARK, UnitChanges, basis, store_units, unit_changes
+from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
 
@@ -46,15 +47,15 @@ class Analysis:
     last_run: int | None  # the latest run before this one, when history was read
     previous: Previous  # its verdicts (history.previous_verdicts)
     timings: dict[str, float] = field(default_factory=dict)
-    kept: KeptPlan | None = None  # the plan in force, taken as this run's (run_scoring)
+    # Rows of the accounts over quota in the units whose items in force stand (plan_units; the plan then
+    # holds the items of the other units alone).
+    kept_quota: set[int] = field(default_factory=set)
 
     @cached_property
     def over_quota(self) -> set[int]:
-        if self.kept is not None:
-            return self.kept.over_quota
         if self.plan is None:
             raise RuntimeError("the plan was not worked out")
-        return {item.row for item in self.plan if item.action == "over_quota"}
+        return self.kept_quota | {item.row for item in self.plan if item.action == "over_quota"}
 
     @cached_property
     def flag_masks(self) -> np.ndarray:
@@ -104,28 +105,43 @@ def analyse(
     return Analysis(frame, params, judgement, index, basis, items, tree, scope, last_run, previous, clock.laps)
 
 
-@dataclass
-class KeptPlan:
-    """The plan in force, when a run finds it is its own: the last run was of the whole registry and
-    worked its plan out from the same inputs (store.plan_inputs)."""
-
-    run_id: int
-    counts: dict[str, int]  # items by action, as that run counted them
-    over_quota: set[int]  # rows of the accounts whose item in force is over_quota
-
-
-def kept_plan(conn: Connection, a: Analysis, inputs: str | None, last_run: int | None) -> KeptPlan | None:
-    """The plan in force as this run's plan, when the latest run `last_run` recorded the same plan
-    inputs (`inputs`, None: this run works its plan out) and nothing has touched its plan since (a
-    removed run clears the record: runs.remove_run); else None."""
-    if inputs is None or last_run is None:
-        return None
-    summary = conn.execute(select(ScoreRun.__table__.c.summary).where(ScoreRun.__table__.c.id == last_run)).scalar()
-    if not isinstance(summary, dict) or summary.get("plan_inputs") != inputs:
-        return None
+def kept_quota(conn: Connection, a: Analysis, moved: np.ndarray) -> set[int]:
+    """Rows of the accounts whose item in force is over_quota, in the units whose items stand (not in
+    `moved`)."""
     quota = np.array(items_in_force(conn, "over_quota"), np.int64)
     rows = a.frame.rows_of(quota[np.isin(quota, a.frame.account_id)])  # (of accounts still registered)
-    return KeptPlan(last_run, dict(summary.get("plan") or {}), set(rows.tolist()))
+    return set(rows[~np.isin(a.frame.org_id[rows], moved)].tolist())
+
+
+def _plan_whole(a: Analysis, policy: Policy, units: UnitChanges | None) -> UnitChanges | None:
+    """Work the plan of every unit in scope out (the units' digests all to be written)."""
+    a.kept_quota = set()
+    a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy)
+    return None if units is None else replace(units, whole=True)
+
+
+def _write_plan(
+    conn: Connection, a: Analysis, run_id: int, units: UnitChanges | None, counted: dict[str, int]
+) -> tuple[int, int, dict[str, int]]:
+    """Write the plan's changes (and the units' digests): (items written, items refreshed, the plan in
+    force after the run by action). `counted`: the latest run's plan by action, when only the units that
+    moved were worked out."""
+    ids = a.frame.account_id
+    if units is None or units.moved is None:
+        judged, scope = ids.tolist(), a.scope
+    else:
+        judged = ids[np.isin(a.frame.org_id, units.moved)].tolist()
+        scope = account_scope(conn.dialect.name, account_ids=judged)
+    planned, refreshed, was = plan_changes(conn, run_id, plan_rows(a, run_id), scope, judged)
+    counts = Counter(it.action for it in a.plan or ())
+    if units is not None and units.moved is not None:
+        counts.update(counted)
+        counts.subtract(was)
+    insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, planned, converted=True)
+    refresh_items(conn, refreshed)
+    if units is not None:
+        store_units(conn, units)
+    return len(planned), len(refreshed), {k: n for k, n in counts.items() if n}
 
 
 class Clock:
@@ -159,7 +175,7 @@ class ScoreResult:
 # it out again would give (reused_run).
 WRITES = ("rewritten", "transitions", "plan_items", "plan_refreshed")
 # What a run that takes another over reports as its own: that run's findings.
-FINDINGS = ("accounts", "counts", "closed_counts", "flags", "changes", "plan", "plan_inputs")
+FINDINGS = ("accounts", "counts", "closed_counts", "flags", "changes", "plan", MARK)
 
 
 class _Superseded(Exception):
@@ -228,8 +244,8 @@ def run_scoring(
     account's latest verdict, a history row where it changed, and the plan, written in one transaction
     (all or nothing). The previous verdicts are read with the rest and checked again inside that
     transaction, so two runs never compare against the same one. A run of the whole registry takes the
-    latest run over where nothing has changed since (reused_run); the plan is worked out again unless the
-    plan in force is known to be the same (kept_plan). `full`: work everything out again."""
+    latest run over where nothing has changed since (reused_run); of the plan, it works out again only the
+    units whose inputs moved since the latest run (plan_units). `full`: work everything out again."""
     started = time.perf_counter()
     as_of = as_utc(as_of)
     whole = org_id is None
@@ -242,12 +258,19 @@ def run_scoring(
             conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True, plan=False
         )
         planning = time.perf_counter()
-        # A run of the whole registry whose plan inputs are those of the latest run takes the plan in force
-        # as its own: it is what working the plan out again would give, item for item.
-        inputs = plan_inputs(a) if whole else None
-        a.kept = None if full else kept_plan(conn, a, inputs, a.last_run)
-        if a.kept is None:
-            a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy)
+        # A run of the whole registry works out again only the units whose plan inputs moved since the
+        # latest run; the items in force of the others are what working them out would give, item for item.
+        units, counted = None, {}
+        if whole:
+            run = ScoreRun.__table__
+            before = conn.execute(select(run.c.summary).where(run.c.id == a.last_run)).scalar() if a.last_run else None
+            units = unit_changes(conn, a, basis(policy), None if full else before)
+            if units.moved is not None:
+                counted = dict(before.get("plan") or {}) if isinstance(before, dict) else {}
+                a.kept_quota = kept_quota(conn, a, units.moved)
+                a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy, units.moved)
+        if a.plan is None:
+            units = _plan_whole(a, policy, units)
         a.timings["plan"] = round(a.timings["plan"] + time.perf_counter() - planning, 2)
     with engine.begin() as conn:
         one_writer_at_a_time(conn, "score_run")  # so that each run sees the one stored before it
@@ -257,9 +280,8 @@ def run_scoring(
         last_run = latest_run(conn, run_id)
         if last_run != a.last_run:  # another run was stored meanwhile: compare with it instead
             previous = previous_verdicts(conn, a.scope, last_run)
-            if a.kept is not None:  # and its plan is not known to be this one's: work it out
-                a.kept = None
-                a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy)
+            if units is not None and units.moved is not None:  # the items in force may be its: work all out
+                units = _plan_whole(a, policy, units)
         clock("history")
         changes, batches = verdict_rows(a, run_id, as_of, previous, conn.dialect.name)
         # An account's latest verdict is rewritten only where it differs from the stored one; the history
@@ -274,13 +296,7 @@ def run_scoring(
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
             rewritten += len(rows)
-        planned, refreshed = (
-            ([], [])
-            if a.kept is not None
-            else plan_changes(conn, run_id, plan_rows(a, run_id), a.scope, a.frame.account_id.tolist())
-        )
-        insert_many(conn, PlanItem.__table__, PLAN_COLUMNS, planned, converted=True)
-        refresh_items(conn, refreshed)
+        planned, refreshed, plan_counts = _write_plan(conn, a, run_id, units, counted)
         clock("write")
         j = a.judgement
         closed = isin(a.frame.registry_status, CLOSED)
@@ -293,14 +309,16 @@ def run_scoring(
             "changes": dict(changes),
             "transitions": transitions,
             "rewritten": rewritten,
-            "plan_items": len(planned),
-            "plan_refreshed": len(refreshed),
-            "plan": a.kept.counts if a.kept is not None else dict(Counter(it.action for it in a.plan or ())),
-            "plan_kept": a.kept is not None,
+            "plan_items": planned,
+            "plan_refreshed": refreshed,
+            "plan": plan_counts,
+            # No unit's plan worked out again (the items in force all stand), and how many units were.
+            "plan_kept": units is not None and units.moved is not None and not len(units.moved),
+            "plan_units_worked": units.worked() if units else None,
             "timings": {**a.timings, **clock.laps},
         }
-        if inputs is not None:
-            summary["plan_inputs"] = inputs
+        if units is not None:
+            summary[MARK] = basis(policy)
         # A later run may take this one over (reused_run): only when it compared with the run it read, so
         # that every run that records a stamp read a snapshot that sees everything the one before saw.
         if stamp is not None and last_run == a.last_run:

@@ -15,6 +15,7 @@ from registry.errors import NotFoundError, ValidationError
 from registry.i18n import L
 from registry.models import Bulletin, CaseEvent, LatestVerdict, PlanItem, RectificationCase, ScoreRun, Verdict
 from registry.scoring.history import verdicts_at
+from registry.scoring.plan_units import MARK
 from registry.timeutil import not_after_now
 
 BATCH = 5000  # latest verdicts restored at a time
@@ -93,11 +94,12 @@ def remove_run(engine: Engine, run_id: int) -> dict[str, int]:
 def _forget_inputs(conn: Connection) -> None:
     """The plan in force and the stored verdicts are no longer known to be exactly what the latest run
     worked out (its items, their refreshes or verdicts may have gone with the removed run): the next run
-    works its plan out again (run.kept_plan) and takes no run over (run.reused_run)."""
+    works its whole plan out again (plan_units) and takes no run over (run.reused_run)."""
     run = ScoreRun.__table__
     row = conn.execute(select(run.c.id, run.c.summary).order_by(run.c.id.desc()).limit(1)).first()
-    if row is not None and isinstance(row[1], dict) and {"plan_inputs", "reuse"} & row[1].keys():
-        summary = {k: v for k, v in row[1].items() if k not in ("plan_inputs", "reuse")}
+    marks = ("plan_inputs", MARK, "reuse")  # (plan_inputs: the mark of runs of earlier versions)
+    if row is not None and isinstance(row[1], dict) and set(marks) & row[1].keys():
+        summary = {k: v for k, v in row[1].items() if k not in marks}
         conn.execute(update(run).where(run.c.id == row[0]).values(summary=summary))
 
 

@@ -1,6 +1,6 @@
 """Whether anything a scoring run reads was written since an earlier run read it: the input stamp.
 
-Triggers (migration 0016) record every write to the tables a run reads (INPUT_TABLES): on SQLite a
+Triggers (migrations 0016 and 0017) record every write to the tables a run reads (INPUT_TABLES): on SQLite a
 counter that each inserted, updated or deleted row moves on; on PostgreSQL the id of each transaction
 that wrote, so that concurrent writers never wait on one row. A run keeps the stamp of the snapshot it
 read. A later run of the same time, policy, scope and code (run_key) that finds nothing written since
@@ -31,6 +31,7 @@ INPUT_TABLES = (
     "latest_verdict",
     "verdict",
     "plan_item",
+    "plan_unit",  # (migration 0017)
 )
 SQLITE_TRIGGERS = 3 * len(INPUT_TABLES)  # after insert, update and delete on each
 _PACKAGE = Path(__file__).resolve().parent.parent  # registry/: the scorer and everything it calls on

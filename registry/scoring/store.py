@@ -14,7 +14,6 @@ import numpy as np
 
 from registry.scoring.history import FIGURES, Previous, flag_changes, object_array
 from registry.scoring.metrics import nullable
-from registry.scoring.plan import wording
 from registry.scoring.rules import BY_CODE, FLAGGED, flag_codes, isin
 
 if TYPE_CHECKING:
@@ -405,30 +404,6 @@ def changes_of(
     keep = known & (flagged & had_since | unknown)
     stamped[keep] = since_before[keep]
     return what.tolist(), stamped.tolist()
-
-
-def plan_inputs(a: Analysis) -> str:
-    """A digest of everything the consolidation plan is worked out from (plan.Planner): each account's
-    registry row (unit, platform, name, registry status, main flag), status, liveness index, days silent
-    and followers; the unit tree; the policy; the plan's own wording. Equal inputs give the same plan."""
-    f, j = a.frame, a.judgement
-    h = blake2b(digest_size=16)
-    texts = (
-        wording(),
-        dumps(a.params.policy.to_dict()),
-        dumps(f.name),
-        dumps(f.platform.tolist()),
-        dumps(f.registry_status.tolist()),
-        dumps(f.is_main),
-        dumps(j.status.tolist()),
-        dumps(list(a.tree.items())),  # (in the order read: another order only costs a plan worked out)
-    )
-    for text in texts:
-        h.update(text.encode())
-        h.update(b"\0")
-    for values in (f.account_id, f.org_id, _bits(f.followers), _bits(a.index, 1), _bits(j.facts.days_silent)):
-        h.update(np.ascontiguousarray(values, np.int64).tobytes())
-    return h.hexdigest()
 
 
 PLAN_COLUMNS = ("run_id", "account_id", "org_id", "action", "target_account_id", "reason_zh", "reason_en", "numbers")

@@ -23,8 +23,10 @@ TABLES = {  # what a run stores, compared whole (order: each table's key)
     "latest_verdict": "account_id",
     "verdict": "run_id, account_id",
     "plan_item": "id",
+    "plan_unit": "org_id",
 }
-VOLATILE = ("timings", "seconds", "plan_kept", "reused_run")  # how long it took, and how it got there
+# How long it took, and how it got there.
+VOLATILE = ("timings", "seconds", "plan_kept", "plan_units_worked", "reused_run")
 
 
 def _stored(path: Path) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class Twin:
         self.copy = tmp_path / "full.db"
         self.kept: list[bool] = []
         self.reused: list[bool] = []
+        self.worked: list[tuple[int, int]] = []  # units whose plan was worked out: by the run, by the full run
 
     def score(self, as_of: datetime, policy: Policy | None = None) -> None:
         policy = policy or Policy()
@@ -73,6 +76,7 @@ class Twin:
             full_engine.dispose()
         assert full.summary["plan_kept"] is False
         self.kept.append(result.summary["plan_kept"])
+        self.worked.append((result.summary.get("plan_units_worked", 0), full.summary["plan_units_worked"]))
         self.reused.append("reused_run" in result.summary)
         assert _stored(self.path) == _stored(self.copy), f"run {result.run_id} (plan kept: {self.kept[-1]})"
 
@@ -153,7 +157,10 @@ def test_a_run_keeps_the_plan_in_force_only_where_working_it_out_gives_the_same(
     twin.score(later)
     assert twin.kept[-4:] == [False, False, False, False]
     twin.score(later)
-    assert twin.reused[-5:] == [False, False, False, False, True]  # the headcount changed no plan item
+    twin.score(later)
+    # The headcount changed no plan item, but the units' digests: the run after it writes nothing, and the
+    # one after that takes it over.
+    assert twin.reused[-6:] == [False, False, False, False, False, True]
     # Another policy: quotas, a near-tie margin.
     twin.score(later, quotas)
     twin.score(later, quotas)
