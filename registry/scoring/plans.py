@@ -7,7 +7,6 @@ and no kept run's plan is ever lost to retention."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -83,9 +82,9 @@ def plan_changes(
         item = before.get(row[1])
         if item is None or item[:3] != tuple(row[2:5]):
             changed.append(row)
-        elif item[3:5] != tuple(row[5:7]) or (item[5] != row[7] and json.loads(item[5]) != json.loads(row[7])):
-            # (numbers compared as values: those refreshed in place are stored with other spacing)
-            refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": json.loads(row[7])})
+        elif item[3:6] != tuple(row[5:8]):
+            # (numbers compared as the text written: items are written and refreshed with the same text)
+            refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": row[7]})
     planned = {row[1] for row in rows}
     was = Counter(item[1] for account in judged if (item := before.get(account)) is not None and item[1] != LEFT)
     return (
@@ -101,12 +100,17 @@ def plan_changes(
 
 
 def refresh_items(conn: Connection, refreshed: list[dict[str, Any]]) -> None:
-    """Update the reasons and numbers of items in force in place (plan_changes), in one executemany."""
+    """Update the reasons and numbers of items in force in place (plan_changes), in one executemany; the
+    numbers as the JSON text plan rows carry (store.plan_rows), so that an item refreshed reads back the
+    text an item written anew holds."""
     if refreshed:
         p = PlanItem.__table__
+        numbers: Any = bindparam("numbers", type_=Text)
+        if conn.dialect.name == "postgresql":
+            numbers = cast(numbers, JSON)  # (on SQLite the text is the value: a CAST would take it for a number)
         stmt = (
             update(p)
             .where(p.c.id == bindparam("item"))
-            .values(reason_zh=bindparam("zh"), reason_en=bindparam("en"), numbers=bindparam("numbers", type_=JSON))
+            .values(reason_zh=bindparam("zh"), reason_en=bindparam("en"), numbers=numbers)
         )
         conn.execute(stmt, refreshed)
