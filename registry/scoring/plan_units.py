@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
-from registry.bulk import insert_many
+from registry.bulk import replace_many
 from registry.models import PlanUnit
 from registry.policy import Policy
 from registry.scoring.plan import wording
@@ -145,9 +145,8 @@ def unit_changes(conn: Connection, a: Analysis, basis_now: str, summary: object)
 def store_units(conn: Connection, changes: UnitChanges) -> None:
     """Write the digests that differ from those stored, and drop those of units without accounts."""
     t = PlanUnit.__table__
-    stale = [*changes.differs.tolist(), *changes.gone]
-    if stale:
-        conn.execute(delete(t).where(in_ids(t.c.org_id, stale, conn.dialect.name)))
+    if changes.gone:
+        conn.execute(delete(t).where(in_ids(t.c.org_id, changes.gone, conn.dialect.name)))
     write = np.isin(changes.units, changes.differs)
     rows = list(zip(changes.units[write].tolist(), changes.digest[write].tolist(), strict=True))
-    insert_many(conn, t, ("org_id", "digest"), rows, converted=True)
+    replace_many(conn, t, ("org_id", "digest"), rows, "org_id", converted=True)

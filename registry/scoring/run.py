@@ -11,10 +11,10 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from registry.bulk import gc_paused, insert_many
+from registry.bulk import gc_paused, insert_many, replace_many
 from registry.models import LatestVerdict, PlanItem, ScoreRun, Verdict
 from registry.policy import Policy
 from registry.db import one_writer_at_a_time, reading_together
@@ -25,7 +25,7 @@ from registry.scoring.metrics import Frame, Params, measure_accounts, measure_po
 from registry.scoring.plan import Item, build_plan
 from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
-from registry.scoring.sql import account_scope, in_ids
+from registry.scoring.sql import account_scope
 from registry.scoring.stamp import forget_before, read_stamp, run_key, written_since
 from registry.scoring.plan_units import MARK, UnitChanges, basis, store_units, unit_changes
 from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
@@ -289,10 +289,7 @@ def run_scoring(
         latest = LatestVerdict.__table__
         transitions = rewritten = 0
         for rows, moved in batches:
-            if rows:
-                ids = [row[1] for row in rows]
-                conn.execute(delete(latest).where(in_ids(latest.c.account_id, ids, conn.dialect.name)))
-                insert_many(conn, latest, LATEST_COLUMNS, rows, converted=True)
+            replace_many(conn, latest, LATEST_COLUMNS, rows, "account_id", converted=True)
             insert_many(conn, Verdict.__table__, VERDICT_COLUMNS, moved, converted=True)
             transitions += len(moved)
             rewritten += len(rows)
