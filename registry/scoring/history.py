@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Integer, Text, case, cast, exists, func, literal, null, or_, select, union, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import True_
 
 from registry.models import Account, LatestVerdict, ScoreRun, Verdict
 from registry.scoring.rules import FLAGGED, flag_codes
@@ -110,7 +111,10 @@ def previous_verdicts(conn: Connection, scope: Any, last_run: int | None) -> Pre
         v.c.registry_status,
         v.c.digest,
     )
-    rows = raw_rows(conn, select(*columns).join(acc, acc.c.id == v.c.account_id).where(scope).order_by(v.c.account_id))
+    stmt = select(*columns).order_by(v.c.account_id)
+    if not isinstance(scope, True_):  # (every latest verdict is of a registered account: no join for all)
+        stmt = stmt.join(acc, acc.c.id == v.c.account_id).where(scope)
+    rows = raw_rows(conn, stmt)
     if not rows:
         return Previous.none()
     ids, *fields = zip(*rows, strict=True)
