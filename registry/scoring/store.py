@@ -213,6 +213,13 @@ def _codes(values: list[Any]) -> np.ndarray:
         found = seen[key] = _h64(repr(key))
         return found
 
+    kinds = set(map(type, values))
+    if len(kinds) == 1 or kinds <= {str, type(None)}:  # no two of them equal across types: keyed by value
+        try:
+            table = {v: _h64(repr((v.__class__, v))) for v in set(values)}  # (the first seen of equal values)
+            return np.fromiter(map(table.__getitem__, values), np.uint64, len(values))
+        except TypeError:
+            pass
     try:
         keys = [(v.__class__, v) for v in values]
         return np.array([seen[k] if k in seen else code(k) for k in keys], np.uint64)
