@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Text, bindparam, cast, exists, func, literal, select, update
+from sqlalchemy import Integer, Text, cast, exists, func, literal, select
 from sqlalchemy.engine import Connection
 
 from registry.models import Account, PlanItem
@@ -53,7 +53,7 @@ def plan_at(conn: Connection, run_id: int) -> Any:
 
 def plan_changes(
     conn: Connection, run_id: int, rows: list[Row], scope: Any, judged: list[int]
-) -> tuple[list[Row], list[dict[str, Any]], Counter[str]]:
+) -> tuple[list[Row], list[tuple[str, str, str, int]], Counter[str]]:
     """Of a run's plan `rows` (store.plan_rows): the new items, those whose recommendation (unit, action,
     target) differs from the account's item in force, with an item with an empty action for each account
     of `judged` (the run's accounts, in `scope`) that had an item in force and has none in this plan; and
@@ -77,14 +77,14 @@ def plan_changes(
     )
     before = {r[0]: tuple(r[1:]) for r in raw_rows(conn, stmt)}
     changed: list[Row] = []
-    refreshed: list[dict[str, Any]] = []
+    refreshed: list[tuple[str, str, str, int]] = []
     for row in rows:
         item = before.get(row[1])
         if item is None or item[:3] != tuple(row[2:5]):
             changed.append(row)
         elif item[3:6] != tuple(row[5:8]):
             # (numbers compared as the text written: items are written and refreshed with the same text)
-            refreshed.append({"item": item[6], "zh": row[5], "en": row[6], "numbers": row[7]})
+            refreshed.append((row[5], row[6], row[7], item[6]))
     planned = {row[1] for row in rows}
     was = Counter(item[1] for account in judged if (item := before.get(account)) is not None and item[1] != LEFT)
     return (
@@ -99,18 +99,18 @@ def plan_changes(
     )
 
 
-def refresh_items(conn: Connection, refreshed: list[dict[str, Any]]) -> None:
-    """Update the reasons and numbers of items in force in place (plan_changes), in one executemany; the
-    numbers as the JSON text plan rows carry (store.plan_rows), so that an item refreshed reads back the
-    text an item written anew holds."""
-    if refreshed:
-        p = PlanItem.__table__
-        numbers: Any = bindparam("numbers", type_=Text)
-        if conn.dialect.name == "postgresql":
-            numbers = cast(numbers, JSON)  # (on SQLite the text is the value: a CAST would take it for a number)
-        stmt = (
-            update(p)
-            .where(p.c.id == bindparam("item"))
-            .values(reason_zh=bindparam("zh"), reason_en=bindparam("en"), numbers=numbers)
-        )
-        conn.execute(stmt, refreshed)
+def refresh_items(conn: Connection, refreshed: list[tuple[str, str, str, int]]) -> None:
+    """Update the reasons and numbers of items in force in place (plan_changes: reason_zh, reason_en,
+    numbers, item id), in one executemany of the driver (tens of thousands of rows a night: SQLAlchemy's
+    per-row parameter handling would cost more than the updates); the numbers as the JSON text plan rows
+    carry (store.plan_rows), so that an item refreshed reads back the text an item written anew holds."""
+    if not refreshed:
+        return
+    table = conn.dialect.identifier_preparer.format_table(PlanItem.__table__)
+    if conn.dialect.name == "sqlite":  # (the text is the value: a CAST would take it for a number)
+        sql = f"UPDATE {table} SET reason_zh = ?, reason_en = ?, numbers = ? WHERE id = ?"
+    elif conn.dialect.name == "postgresql":
+        sql = f"UPDATE {table} SET reason_zh = %s, reason_en = %s, numbers = CAST(%s AS json) WHERE id = %s"
+    else:
+        raise ValueError(f"plan items are refreshed on SQLite or PostgreSQL only, not {conn.dialect.name}")
+    conn.exec_driver_sql(sql, refreshed)
