@@ -347,8 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unchanged",
         action="store_true",
-        help="judge every run as of the same time (an hour apart otherwise): once the stored verdicts are "
+        help="judge every run as of the same time (--apart hours apart otherwise): once the stored verdicts are "
         "those of that time, a run changes nothing",
+    )
+    parser.add_argument(
+        "--apart",
+        type=float,
+        default=1.0,
+        help="hours between the times the runs judge (1; 24 for nightly runs), unless --unchanged",
     )
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
@@ -371,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     taken = []  # the runs that took the latest run over (nothing written since it, nothing to write)
     for run in range(args.runs):
         started, cpu = time.perf_counter(), time.process_time()
-        result = run_scoring(engine, policy=Policy(), as_of=as_of + timedelta(hours=0 if args.unchanged else run))
+        result = run_scoring(
+            engine, policy=Policy(), as_of=as_of + timedelta(hours=0 if args.unchanged else run * args.apart)
+        )
         runs.append((time.perf_counter() - started, time.process_time() - cpu))
         floors.append(_floor(path))
         over = result.summary.get("reused_run")
@@ -381,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
             f"scoring run {run + 1}: {runs[-1][0]:.2f} s wall, {runs[-1][1]:.2f} s CPU ({result.accounts} accounts, "
             f"{sum(result.plan.values())} plan items, changes {result.changes}; written: "
             f"{result.summary['rewritten']} latest verdicts, {result.summary['transitions']} history rows, "
-            f"{result.summary['plan_items']} plan items)\n"
+            f"{result.summary['plan_items']} plan items, {result.summary.get('plan_refreshed', 0)} refreshed; "
+            f"{result.summary.get('plan_units_worked')} units' plan worked out)\n"
             f"  phases (s): {result.summary['timings']}" + (f"; took run {over} over" if over is not None else "")
         )
     for k, what in ((0, "wall"), (1, "CPU")):
