@@ -1,6 +1,6 @@
 """A run that works out again only the units whose plan inputs moved stores what a run that works the whole
-plan out stores: a registry of 31 units and some sixty accounts (three random ones), patrolled, edited and judged as of
-later times, every run compared with a full run on a copy of the database (test_plan_kept.Twin)."""
+plan out stores: three random registries of 31 units and some sixty accounts, patrolled, edited and judged
+as of later times, every run compared with a full run on a copy of the database (test_plan_kept.Twin)."""
 
 from __future__ import annotations
 
