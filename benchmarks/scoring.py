@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(result.plan.values())} plan items, changes {result.changes}; written: "
             f"{result.summary['rewritten']} latest verdicts, {result.summary['transitions']} history rows, "
             f"{result.summary['plan_items']} plan items, {result.summary.get('plan_refreshed', 0)} refreshed; "
-            f"{result.summary.get('plan_units_worked')} units' plan worked out)\n"
+            f"{result.summary.get('plan_units_worked') or 0} units' plan worked out)\n"
             f"  phases (s): {result.summary['timings']}" + (f"; took run {over} over" if over is not None else "")
         )
     for k, what in ((0, "wall"), (1, "CPU")):

@@ -89,8 +89,8 @@ class Planner:
         if self.units is not None:  # these units' accounts, and their parents' (what merges up would reach)
             parents = [self.tree[u][0] for u in self.units.tolist() if u in self.tree]
             reached = np.union1d(self.units, np.array([p for p in parents if p is not None], np.int64))
-            rows = np.array(in_service, np.int64)
-            in_service = rows[np.isin(self.org_array[rows], reached)].tolist()
+            service = np.array(in_service, np.int64)
+            in_service = service[np.isin(self.org_array[service], reached)].tolist()
         judged = []
         for i in in_service:
             if status[i] == "unreachable":
