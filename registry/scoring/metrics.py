@@ -79,7 +79,7 @@ class Frame:
     engaged_posts: np.ndarray = field(init=False)  # posts of the window whose source gave engagement
     median_engagement: np.ndarray = field(init=False)
     window_open: np.ndarray = field(init=False)  # the window's start, or the day the account opened
-    longest_gap: np.ndarray = field(init=False)  # days without a post in the window, edges included
+    longest_gap: np.ndarray = field(init=False)  # whole days without a post in the window, edges included
     duplicates: np.ndarray = field(init=False)  # posts also published by a related account (duplicates.py)
     duplicate_with: dict[int, list[int]] = field(init=False)  # row -> related accounts that published the same
     window_posts: WindowPosts | None = None
@@ -299,7 +299,9 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
     starts = as_of_ts - params.window_days * float(DAY)
     opened = day_start(frame.opened_on)
     frame.window_open = np.where(np.isnan(opened), starts, np.clip(opened, starts, as_of_ts))
-    frame.longest_gap = (as_of_ts - frame.window_open) / DAY  # no post in the window: all of it
+    # In whole days, as days silent are (the last stretch is the days silent when it is the longest): the
+    # figure moves with the day, not with the hour, so a run an hour later rewrites only what data moved.
+    frame.longest_gap = np.floor((as_of_ts - frame.window_open) / DAY)  # no post in the window: all of it
     ids_text, counts_text, times_text, engagement_text, reposts_text, hash_text, _periods_text = row
     if not ids_text:
         return
@@ -336,7 +338,7 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
     gaps = np.diff(times, prepend=0).astype(float)
     gaps[first] = times[first] - frame.window_open[at]
     inner = np.maximum.reduceat(gaps, first)
-    frame.longest_gap[at] = np.maximum(inner, as_of_ts - times[last]) / DAY
+    frame.longest_gap[at] = np.floor(np.maximum(inner, as_of_ts - times[last]) / DAY)
     frame.last_post_ts[at] = times[last]
 
     # Median engagement over the posts whose source gave it: one sort of (account, value) keys.

@@ -286,6 +286,24 @@ def test_longest_gap_starts_when_the_account_was_opened(world, score) -> None:
     assert v["evidence"]["longest_gap_days"] == 30
 
 
+def test_longest_gap_is_whole_days_and_moves_with_the_day_not_the_hour(world, score) -> None:
+    account = world.account(world.org("区"))
+    world.posts(account, [60.25, 20.5])  # gaps: 29.75 from the window's start, 39.75, 20.5 to as_of
+    v = score.verdict(account)
+    assert v["evidence"]["longest_gap_days"] == 39
+    assert v["days_silent"] == 20
+    score(as_of=AS_OF + timedelta(hours=1))  # (its change: "new" the first time, "unchanged" since)
+    # Hours later neither the gap's nor the silence's whole days have moved: nothing is rewritten.
+    later = score(as_of=AS_OF + timedelta(hours=3))
+    assert later.summary["rewritten"] == 0
+    assert score.verdicts()[account]["evidence"]["longest_gap_days"] == 39
+    # Twelve hours later the last stretch is 21 days: days silent and the index move, the gap does not.
+    later = score(as_of=AS_OF + timedelta(hours=12))
+    assert later.summary["rewritten"] == 1
+    v = score.verdicts()[account]
+    assert (v["days_silent"], v["evidence"]["longest_gap_days"]) == (21, 39)
+
+
 def test_closed_accounts_are_reported_apart_and_still_checked_for_posting(world, score) -> None:
     unit = world.org("区")
     closed_on = (AS_OF - timedelta(days=30)).date()
