@@ -138,8 +138,9 @@ def gc_paused(*, collect: bool = False) -> Iterator[None]:
     after the block would start a collection of every young object, the hundred thousand rows the block
     returns among them, at each block's end. The oldest generation is still collected as usual, so a cycle
     among them is freed at the next full collection. `collect`: for a block that keeps little and leaves
-    cycles holding large arrays (closures over a scoring run's columns), one full collection instead, so
-    that they do not outlive it."""
+    cycles holding large arrays (closures over a scoring run's columns), a collection of the youngest
+    generation instead, so that they do not outlive it: with the collector paused, everything the block
+    made is still there, and the long-lived objects of the process are not walked again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -147,7 +148,7 @@ def gc_paused(*, collect: bool = False) -> Iterator[None]:
     finally:
         if enabled:
             if collect:
-                gc.collect()
+                gc.collect(0)
             else:
                 gc.freeze()
                 gc.unfreeze()
