@@ -293,8 +293,39 @@ def _ints(text: str | None) -> np.ndarray:
     return np.fromstring(text or "", dtype=np.int64, sep=",")
 
 
-def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
-    """Reduce the window statement's row: posts, originals, longest gap, median engagement, hashes."""
+@dataclass
+class WindowRows:
+    """The window statement's row parsed: per period row, its account and post count; per post, in the
+    same order, its publish time, engagement, whether it is a repost and its content hash."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    periods: np.ndarray
+    times: np.ndarray
+    engagement: np.ndarray
+    reposts: np.ndarray
+    hashes: np.ndarray
+
+    @classmethod
+    def parse(cls, row: Any) -> WindowRows:
+        ids_text, counts_text, times_text, engagement_text, reposts_text, hash_text, periods_text = row
+        parsed = cls(
+            _ints(ids_text),
+            _ints(counts_text),
+            _ints(periods_text),
+            _ints(times_text),
+            _ints(engagement_text),
+            np.frombuffer((reposts_text or "").encode("ascii", "replace"), np.uint8) == ord("1"),
+            np.frombuffer((hash_text or "").encode("ascii", "replace"), dtype=f"S{HASH_WIDTH}"),
+        )
+        posts = int(parsed.counts.sum())
+        if not len(parsed.times) == len(parsed.engagement) == len(parsed.reposts) == len(parsed.hashes) == posts:
+            raise RuntimeError("the window's lists are out of step")  # a database that reorders aggregates
+        return parsed
+
+
+def _window(window: WindowRows, frame: Frame, params: Params, as_of: datetime) -> None:
+    """Reduce the window's posts: posts, originals, longest gap, median engagement, hashes."""
     as_of_ts = as_of.timestamp()
     starts = as_of_ts - params.window_days * float(DAY)
     opened = day_start(frame.opened_on)
@@ -302,16 +333,10 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
     # In whole days, as days silent are (the last stretch is the days silent when it is the longest): the
     # figure moves with the day, not with the hour, so a run an hour later rewrites only what data moved.
     frame.longest_gap = np.floor((as_of_ts - frame.window_open) / DAY)  # no post in the window: all of it
-    ids_text, counts_text, times_text, engagement_text, reposts_text, hash_text, _periods_text = row
-    if not ids_text:
+    if not len(window.ids):
         return
-    counts = _ints(counts_text)
-    rows = np.repeat(frame.rows_of(_ints(ids_text)), counts)  # each post's account row
-    times, engagement = _ints(times_text), _ints(engagement_text)
-    reposts = np.frombuffer(reposts_text.encode("ascii", "replace"), np.uint8) == ord("1")
-    hashes = np.frombuffer(hash_text.encode("ascii", "replace"), dtype=f"S{HASH_WIDTH}")
-    if not len(times) == len(engagement) == len(reposts) == len(hashes) == len(rows):
-        raise RuntimeError("the window's lists are out of step")  # a database that reorders aggregates
+    rows = np.repeat(frame.rows_of(window.ids), window.counts)  # each post's account row
+    times, engagement, reposts, hashes = window.times, window.engagement, window.reposts, window.hashes
 
     # The window itself: after the account's window start, not after as_of.
     inside = (times > starts[rows]) & (times <= as_of_ts)
@@ -359,41 +384,23 @@ def _window(row: Any, frame: Frame, params: Params, as_of: datetime) -> None:
 class PostReads:
     """The posts of the window as read from the database, before they are reduced."""
 
-    window: Any  # the window statement's one row
+    window: WindowRows
     silent: list[Any]  # (account id, newest post, has undated posts) of accounts without a post in the window
     unhashed: list[Any]  # (account id, publish time, title, text) of window posts stored without a hash
 
 
-def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> PostReads:
-    """The reads of posts, the longest of a run: they may run on their own connection, beside the reads
-    of accounts and history (db.reading_together)."""
+def read_window(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[WindowRows, list[Any]]:
+    """The window statement's row parsed, and the posts of the window stored without a content hash (hashed
+    from their text by duplicates.py): the longest read of a run, which may run on its own connection
+    beside the others (db.reading_together)."""
     dialect = conn.dialect.name
     acc = Account.__table__
-    window = raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0]
-    _first, last, inner = _periods(policy, as_of)
-    row_ids, counts, periods = _ints(window[0]), _ints(window[1]), _ints(window[6])
-    # Accounts that may have no post in the window (none in a period wholly inside it): their newest post
-    # before it (an index seek), and undated posts. measure_posts keeps these for accounts found silent.
-    in_scope = np.array([r[0] for r in raw_rows(conn, select(acc.c.id).where(scope))], np.int64)
-    busy = row_ids[(periods >= inner) & (periods < last)]
-    silent = np.setdiff1d(in_scope, busy)
-    q = Post.__table__.alias("q")
-    older = _newest(
-        epoch_seconds(q.c.published_at, dialect),
-        q.c.account_id == acc.c.id,
-        q.c.published_at <= as_of,
-        order=q.c.published_at,
-    )
-    undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
-    silent_rows = (
-        raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect)))
-        if len(silent)
-        else []
-    )
-    # Posts of the window stored without a content hash (hashed from their text by duplicates.py): only
-    # for the accounts whose periods of the window hold such a post.
-    blank = np.frombuffer((window[5] or "").encode("ascii", "replace"), f"S{HASH_WIDTH}") == NO_HASH.encode()
-    unhashed_ids: Any = np.unique(np.repeat(row_ids, counts)[blank]) if blank.any() else []
+    window = WindowRows.parse(raw_rows(conn, _window_statement(dialect, policy, as_of, scope))[0])
+    # Only for the accounts whose periods of the window hold such a post.
+    blank = window.hashes == NO_HASH.encode()
+    if not blank.any():
+        return window, []
+    unhashed_ids = np.unique(np.repeat(window.ids, window.counts)[blank])
     unhashed = (
         select(acc.c.id, epoch_seconds(Post.published_at, dialect), Post.title, Post.text)
         .select_from(
@@ -407,9 +414,39 @@ def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) ->
                 ),
             )
         )
-        .where(in_ids(acc.c.id, [int(a) for a in unhashed_ids], dialect))
+        .where(in_ids(acc.c.id, unhashed_ids.tolist(), dialect))
     )
-    return PostReads(window, silent_rows, raw_rows(conn, unhashed) if len(unhashed_ids) else [])
+    return window, raw_rows(conn, unhashed)
+
+
+def read_silent(conn: Connection, policy: Policy, as_of: datetime, ids: np.ndarray, window: WindowRows) -> list[Any]:
+    """Of the accounts `ids`, those that may have no post in the window (none in a period of the window's
+    row wholly inside it), with their newest post before it (an index seek) and whether they have undated
+    posts. measure_posts keeps these for the accounts found silent."""
+    dialect = conn.dialect.name
+    acc = Account.__table__
+    _first, last, inner = _periods(policy, as_of)
+    busy = window.ids[(window.periods >= inner) & (window.periods < last)]
+    silent = np.setdiff1d(ids, busy)
+    if not len(silent):
+        return []
+    q = Post.__table__.alias("q")
+    older = _newest(
+        epoch_seconds(q.c.published_at, dialect),
+        q.c.account_id == acc.c.id,
+        q.c.published_at <= as_of,
+        order=q.c.published_at,
+    )
+    undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
+    return raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect)))
+
+
+def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> PostReads:
+    """All the reads of posts, one after the other on one connection."""
+    window, unhashed = read_window(conn, policy, as_of, scope)
+    acc = Account.__table__
+    ids = np.array([r[0] for r in raw_rows(conn, select(acc.c.id).where(scope))], np.int64)
+    return PostReads(window, read_silent(conn, policy, as_of, ids, window), unhashed)
 
 
 def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[Frame, Params]:
@@ -418,17 +455,26 @@ def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: A
     return frame, Params(policy, frame.platform)
 
 
+def measure_window(frame: Frame, params: Params, as_of: datetime, window: WindowRows) -> None:
+    """Reduce the window's posts into the frame."""
+    if len(frame):
+        _window(window, frame, params, as_of)
+
+
+def measure_silent(frame: Frame, silent: list[Any]) -> None:
+    """The newest older post of the accounts found silent in the window (after measure_window)."""
+    if silent:
+        ids, newest, has_undated = zip(*silent, strict=True)
+        at = frame.rows_of(np.array(ids))
+        quiet = frame.posts[at] == 0  # the others had a post in the window after all
+        frame.last_post_ts[at[quiet]] = np.array(newest, float)[quiet]
+        frame.undated_posts[at[quiet]] = np.array(has_undated, bool)[quiet]
+
+
 def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostReads) -> None:
     """Reduce the window's posts into the frame, and the newest older post of silent accounts."""
-    if not len(frame):
-        return
-    _window(reads.window, frame, params, as_of)
-    if reads.silent:
-        ids, newest, has_undated = zip(*reads.silent, strict=True)
-        at = frame.rows_of(np.array(ids))
-        silent = frame.posts[at] == 0  # the others had a post in the window after all
-        frame.last_post_ts[at[silent]] = np.array(newest, float)[silent]
-        frame.undated_posts[at[silent]] = np.array(has_undated, bool)[silent]
+    measure_window(frame, params, as_of, reads.window)
+    measure_silent(frame, reads.silent)
 
 
 def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -21,7 +21,17 @@ from registry.db import one_writer_at_a_time, reading_together
 from registry.scoring.duplicates import Tree, count_duplicates
 from registry.scoring.history import Previous, latest_run, previous_verdicts
 from registry.scoring.index import liveness_index
-from registry.scoring.metrics import Frame, Params, measure_accounts, measure_posts, org_tree, read_posts
+from registry.scoring.metrics import (
+    Frame,
+    Params,
+    WindowRows,
+    measure_accounts,
+    measure_silent,
+    measure_window,
+    org_tree,
+    read_silent,
+    read_window,
+)
 from registry.scoring.plan import Item, build_plan
 from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
@@ -68,6 +78,47 @@ class Analysis:
         return flag_codes(int(self.flag_masks[i]))
 
 
+def _read_beside(
+    conn: Connection, side: Connection, policy: Policy, as_of: datetime, scope: Any, history: bool
+) -> tuple[Frame, Params, int | None, Previous, Tree, list[Any]]:
+    """analyse()'s reads on two connections. The side thread reads the window's posts and, once the
+    accounts and the unit tree are read here, reduces them and counts the duplicates; this one reads the
+    accounts, the previous verdicts and the tree, then (the window read) the accounts silent in it. SQLite
+    and numpy release the interpreter's lock for much of their work, so the two threads share it."""
+    accounts: Future[tuple[Frame, Params]] = Future()
+    units: Future[Tree] = Future()
+    read: Future[WindowRows] = Future()
+
+    def beside() -> None:
+        try:
+            window, unhashed = read_window(side, policy, as_of, scope)
+        except BaseException as failed:
+            read.set_exception(failed)
+            raise
+        read.set_result(window)
+        frame, params = accounts.result()
+        measure_window(frame, params, as_of, window)
+        count_duplicates(frame, params, unhashed, units.result())
+
+    with ThreadPoolExecutor(1) as pool:
+        reduced = pool.submit(beside)
+        try:
+            frame, params = measure_accounts(conn, policy, as_of, scope)
+            accounts.set_result((frame, params))
+            last_run = latest_run(conn) if history else None
+            previous = previous_verdicts(conn, scope, last_run)
+            tree = org_tree(conn)
+            units.set_result(tree)
+            silent = read_silent(conn, policy, as_of, frame.account_id, read.result())
+        except BaseException as failed:  # the side thread must not wait for what will never come
+            for waited in (accounts, units):
+                if not waited.done():
+                    waited.set_exception(failed)
+            raise
+        reduced.result()
+    return frame, params, last_run, previous, tree, silent
+
+
 def analyse(
     conn: Connection,
     policy: Policy,
@@ -79,24 +130,24 @@ def analyse(
     history: bool = False,
     plan: bool = True,
 ) -> Analysis:
-    """Measure, judge, index and (`plan`) plan the accounts in scope (nothing is written). With `side`, a
-    second connection on the same snapshot (db.reading_together), the window's posts and then the unit
-    tree are read on it in a thread while `conn` reads the accounts and (`history`) the previous
-    verdicts."""
+    """Measure (the duplicates counted with it), judge, index and (`plan`) plan the accounts in scope
+    (nothing is written). With `side`, a second connection on the same snapshot (db.reading_together),
+    the reads are shared between two threads (_read_beside)."""
     clock = Clock()
     scope = account_scope(conn.dialect.name, org_ids, account_ids)
-    with ThreadPoolExecutor(1) as pool:
-        posts = pool.submit(read_posts, side, policy, as_of, scope) if side is not None else None
-        units = pool.submit(org_tree, side) if side is not None else None  # after the posts, on their side
+    if side is None:
         frame, params = measure_accounts(conn, policy, as_of, scope)
         last_run = latest_run(conn) if history else None
         previous = previous_verdicts(conn, scope, last_run)
-        tree = units.result() if units is not None else org_tree(conn)
-        reads = posts.result() if posts is not None else read_posts(conn, policy, as_of, scope)
-    measure_posts(frame, params, as_of, reads)
+        tree = org_tree(conn)
+        window, unhashed = read_window(conn, policy, as_of, scope)
+        measure_window(frame, params, as_of, window)
+        count_duplicates(frame, params, unhashed, tree)
+        silent = read_silent(conn, policy, as_of, frame.account_id, window)
+    else:
+        frame, params, last_run, previous, tree, silent = _read_beside(conn, side, policy, as_of, scope, history)
+    measure_silent(frame, silent)  # (after the window's reduction, which finds who posted in it)
     clock("measure")
-    count_duplicates(frame, params, reads.unhashed, tree)
-    clock("duplicates")
     judgement = judge(frame, params, as_of)
     index, basis = liveness_index(judgement)
     clock("judge")

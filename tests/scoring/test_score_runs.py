@@ -77,3 +77,35 @@ def test_a_future_run_is_listed_ignored_and_removed(gp, unit, engine) -> None:
     missing = gp("score", "remove", str(future))
     assert missing.exit_code != 0 and missing.output.splitlines()[0] == f"Error: no score run #{future}"
     assert gp("score", "remove", "99999999999999999999").exit_code == 2
+
+
+@pytest.mark.parametrize("broken", ["measure_accounts", "org_tree", "read_window"])
+def test_a_failed_read_ends_the_run_on_either_thread(world, score, monkeypatch, broken) -> None:
+    """The reads run on two threads, each waiting for some of the other's: a read that fails on either
+    ends the run with its error and writes nothing, rather than leaving the other thread waiting."""
+    import threading
+
+    import registry.scoring.run as run_module
+
+    account = world.account(world.org("区"))
+    world.posts(account, [3, 10])
+
+    def fails(*args, **kwargs):
+        raise RuntimeError(f"{broken} failed")
+
+    monkeypatch.setattr(run_module, broken, fails)
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            score()
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001  (the test reads it)
+            outcome.append(error)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the run waits forever"
+    assert isinstance(outcome[0], RuntimeError) and str(outcome[0]) == f"{broken} failed"
+    assert score.verdicts() == {}
