@@ -356,6 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="hours between the times the runs judge (1; 24 for nightly runs), unless --unchanged",
     )
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=2,
+        help="runs before the counted ones, --apart hours apart and ending --apart before the first (not with "
+        "--unchanged): the database keeps the runs of earlier invocations, of later times; two runs bring its "
+        "latest verdicts, their changes included, to those of a run --apart earlier (default 2)",
+    )
     args = parser.parse_args(argv)
     path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
@@ -372,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     # Floors and runs interleaved; on a shared machine compare the best and the medians, in wall time and
     # in CPU time of this process (which other processes' load disturbs less).
     print(f"load average at the start: {os.getloadavg()}")
+    settle = 0 if args.unchanged else args.settle
+    for back in range(settle, 0, -1):
+        result = run_scoring(engine, policy=Policy(), as_of=as_of - timedelta(hours=back * args.apart))
+        print(f"settling run {settle - back + 1}: {result.summary['seconds']:.2f} s (not counted)")
     floors = [_floor(path)]
     runs = []
     taken = []  # the runs that took the latest run over (nothing written since it, nothing to write)
