@@ -125,14 +125,19 @@ class UnitChanges:
         return len(self.units) if self.whole else len(self.differs)
 
 
-def unit_changes(conn: Connection, a: Analysis, basis_now: str, summary: object) -> UnitChanges:
-    """Each unit's digest against the one stored; the units whose digest moved are worked out again when
-    the latest run (`summary`: its summary) stored its digests under the same basis, else every unit."""
-    units, digest = unit_digests(a)
+def stored_digests(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
+    """The units whose digest is stored, ascending, and each one's digest."""
     t = PlanUnit.__table__
     stored = raw_rows(conn, select(t.c.org_id, t.c.digest).order_by(t.c.org_id))
-    known = np.array([r[0] for r in stored], np.int64)
-    before = np.array([r[1] for r in stored], np.int64)
+    return np.array([r[0] for r in stored], np.int64), np.array([r[1] for r in stored], np.int64)
+
+
+def unit_changes(a: Analysis, basis_now: str, summary: object, stored: tuple[np.ndarray, np.ndarray]) -> UnitChanges:
+    """Each unit's digest against the one `stored` (stored_digests); the units whose digest moved are
+    worked out again when the latest run (`summary`: its summary) stored its digests under the same basis,
+    else every unit."""
+    units, digest = unit_digests(a)
+    known, before = stored
     if len(known):
         at = np.clip(np.searchsorted(known, units), 0, len(known) - 1)
         differs = units[(known[at] != units) | (before[at] != digest)]

@@ -8,6 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from registry.scoring.plans import items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope
 from registry.scoring.stamp import forget_before, read_stamp, run_key, written_since
-from registry.scoring.plan_units import MARK, UnitChanges, basis, store_units, unit_changes
+from registry.scoring.plan_units import MARK, UnitChanges, basis, store_units, stored_digests, unit_changes
 from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
 from registry.timeutil import as_utc
 
@@ -60,6 +61,7 @@ class Analysis:
     # Rows of the accounts over quota in the units whose items in force stand (plan_units; the plan then
     # holds the items of the other units alone).
     kept_quota: set[int] = field(default_factory=set)
+    also: Any = None  # what analyse(also=) read
 
     @cached_property
     def over_quota(self) -> set[int]:
@@ -79,11 +81,18 @@ class Analysis:
 
 
 def _read_beside(
-    conn: Connection, side: Connection, policy: Policy, as_of: datetime, scope: Any, history: bool
-) -> tuple[Frame, Params, int | None, Previous, Tree, list[Any]]:
+    conn: Connection,
+    side: Connection,
+    policy: Policy,
+    as_of: datetime,
+    scope: Any,
+    history: bool,
+    also: Callable[[Connection], Any] | None,
+) -> tuple[Frame, Params, int | None, Previous, Tree, list[Any], Any]:
     """analyse()'s reads on two connections. The side thread reads the window's posts and, once the
     accounts and the unit tree are read here, reduces them and counts the duplicates; this one reads the
-    accounts, the previous verdicts and the tree, then (the window read) the accounts silent in it. SQLite
+    accounts, the previous verdicts and the tree, then (the window read) the accounts silent in it, and
+    `also`. SQLite
     and numpy release the interpreter's lock for much of their work, so the two threads share it."""
     accounts: Future[tuple[Frame, Params]] = Future()
     units: Future[Tree] = Future()
@@ -110,13 +119,14 @@ def _read_beside(
             tree = org_tree(conn)
             units.set_result(tree)
             silent = read_silent(conn, policy, as_of, frame.account_id, read.result())
+            extra = also(conn) if also is not None else None
         except BaseException as failed:  # the side thread must not wait for what will never come
             for waited in (accounts, units):
                 if not waited.done():
                     waited.set_exception(failed)
             raise
         reduced.result()
-    return frame, params, last_run, previous, tree, silent
+    return frame, params, last_run, previous, tree, silent, extra
 
 
 def analyse(
@@ -129,10 +139,12 @@ def analyse(
     side: Connection | None = None,
     history: bool = False,
     plan: bool = True,
+    also: Callable[[Connection], Any] | None = None,
 ) -> Analysis:
     """Measure (the duplicates counted with it), judge, index and (`plan`) plan the accounts in scope
     (nothing is written). With `side`, a second connection on the same snapshot (db.reading_together),
-    the reads are shared between two threads (_read_beside)."""
+    the reads are shared between two threads (_read_beside). `also`: further reads on `conn` (on the same
+    snapshot), made while the side thread finishes; their result is the analysis's `also`."""
     clock = Clock()
     scope = account_scope(conn.dialect.name, org_ids, account_ids)
     if side is None:
@@ -144,8 +156,11 @@ def analyse(
         measure_window(frame, params, as_of, window)
         count_duplicates(frame, params, unhashed, tree)
         silent = read_silent(conn, policy, as_of, frame.account_id, window)
+        extra = also(conn) if also is not None else None
     else:
-        frame, params, last_run, previous, tree, silent = _read_beside(conn, side, policy, as_of, scope, history)
+        frame, params, last_run, previous, tree, silent, extra = _read_beside(
+            conn, side, policy, as_of, scope, history, also
+        )
     measure_silent(frame, silent)  # (after the window's reduction, which finds who posted in it)
     clock("measure")
     judgement = judge(frame, params, as_of)
@@ -153,13 +168,31 @@ def analyse(
     clock("judge")
     items = build_plan(frame, judgement, index, tree, policy) if plan else None
     clock("plan")
-    return Analysis(frame, params, judgement, index, basis, items, tree, scope, last_run, previous, clock.laps)
+    return Analysis(
+        frame, params, judgement, index, basis, items, tree, scope, last_run, previous, clock.laps, also=extra
+    )
 
 
-def kept_quota(conn: Connection, a: Analysis, moved: np.ndarray) -> set[int]:
-    """Rows of the accounts whose item in force is over_quota, in the units whose items stand (not in
-    `moved`)."""
-    quota = np.array(items_in_force(conn, "over_quota"), np.int64)
+@dataclass
+class PlanReads:
+    """What a run of the whole registry reads for its plan (on the snapshot of the rest)."""
+
+    summary: Any  # the latest run's summary (None without a run)
+    digests: tuple[np.ndarray, np.ndarray]  # plan_units.stored_digests
+    quota: list[int]  # the accounts whose item in force is over_quota
+
+
+def _plan_reads(conn: Connection) -> PlanReads:
+    run = ScoreRun.__table__
+    last = latest_run(conn)
+    summary = conn.execute(select(run.c.summary).where(run.c.id == last)).scalar() if last else None
+    return PlanReads(summary, stored_digests(conn), items_in_force(conn, "over_quota"))
+
+
+def kept_quota(a: Analysis, quota: list[int], moved: np.ndarray) -> set[int]:
+    """Rows of the accounts whose item in force is over_quota (`quota`, plans.items_in_force), in the units
+    whose items stand (not in `moved`)."""
+    quota = np.array(quota, np.int64)
     rows = a.frame.rows_of(quota[np.isin(quota, a.frame.account_id)])  # (of accounts still registered)
     return set(rows[~np.isin(a.frame.org_id[rows], moved)].tolist())
 
@@ -306,19 +339,26 @@ def run_scoring(
     with reading_together(engine, 2) as (conn, side):
         stamp = read_stamp(conn) if whole else None  # (first: the stamp of the snapshot read)
         a = analyse(
-            conn, policy, as_of, org_ids=None if org_id is None else [org_id], side=side, history=True, plan=False
+            conn,
+            policy,
+            as_of,
+            org_ids=None if org_id is None else [org_id],
+            side=side,
+            history=True,
+            plan=False,
+            also=_plan_reads if whole else None,
         )
         planning = time.perf_counter()
         # A run of the whole registry works out again only the units whose plan inputs moved since the
         # latest run; the items in force of the others are what working them out would give, item for item.
         units, counted = None, {}
         if whole:
-            run = ScoreRun.__table__
-            before = conn.execute(select(run.c.summary).where(run.c.id == a.last_run)).scalar() if a.last_run else None
-            units = unit_changes(conn, a, basis(policy), None if full else before)
+            reads: PlanReads = a.also
+            units = unit_changes(a, basis(policy), None if full else reads.summary, reads.digests)
             if units.moved is not None:
+                before = reads.summary
                 counted = dict(before.get("plan") or {}) if isinstance(before, dict) else {}
-                a.kept_quota = kept_quota(conn, a, units.moved)
+                a.kept_quota = kept_quota(a, reads.quota, units.moved)
                 a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy, units.moved)
         if a.plan is None:
             units = _plan_whole(a, policy, units)
