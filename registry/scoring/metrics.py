@@ -419,6 +419,9 @@ def read_window(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -
     return window, raw_rows(conn, unhashed)
 
 
+NO_POST = -(2**62)  # read_silent's newest post of an account without one (no publish time is this far back)
+
+
 def read_silent(conn: Connection, policy: Policy, as_of: datetime, ids: np.ndarray, window: WindowRows) -> list[Any]:
     """Of the accounts `ids`, those that may have no post in the window (none in a period of the window's
     row wholly inside it), with their newest post before it (an index seek) and whether they have undated
@@ -438,7 +441,26 @@ def read_silent(conn: Connection, policy: Policy, as_of: datetime, ids: np.ndarr
         order=q.c.published_at,
     )
     undated = exists().where(q.c.account_id == acc.c.id, q.c.published_at.is_(None), q.c.first_seen_at <= as_of)
-    return raw_rows(conn, select(acc.c.id, older, undated).where(in_ids(acc.c.id, silent.tolist(), dialect)))
+    # One row, each column joined into one text (as the window's): the statement runs inside the database
+    # without taking the interpreter's lock back for each of the accounts while the other thread works.
+    rows = (
+        select(acc.c.id, func.coalesce(older, NO_POST).label("newest"), case((undated, 1), else_=0).label("undated"))
+        .where(in_ids(acc.c.id, silent.tolist(), dialect))
+        .order_by(acc.c.id)
+        .subquery()
+    )
+    joined = raw_rows(conn, select(*(seq_agg(c, dialect, rows.c.id) for c in rows.c)))[0]
+    ids, newest, undated_posts = (_ints(text) for text in joined)
+    if not len(ids) == len(newest) == len(undated_posts):
+        raise RuntimeError("the silent accounts' lists are out of step")
+    return list(
+        zip(
+            ids.tolist(),
+            [None if t == NO_POST else t for t in newest.tolist()],
+            (undated_posts == 1).tolist(),
+            strict=True,
+        )
+    )
 
 
 def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> PostReads:
