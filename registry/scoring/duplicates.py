@@ -13,6 +13,8 @@ sort); only hashes seen more than once are looked at in Python.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -26,18 +28,22 @@ MAX_PARTNERS = 20  # related accounts named in a verdict's evidence
 Tree = dict[int, tuple[int | None, str, int | None, str]]
 
 
-def family_keys(tree: Tree) -> dict[int, tuple[int, int | None]]:
-    """unit -> (its top-level unit under the root, or itself if it is a root or top-level; its parent)."""
+def family_keys(tree: Tree, orgs: Iterable[int] | None = None) -> dict[int, tuple[int, int | None]]:
+    """unit -> (its top-level unit under the root, or itself if it is a root or top-level; its parent), for
+    the units `orgs` (None: every unit of the tree)."""
     keys: dict[int, tuple[int, int | None]] = {}
 
     def top(org: int) -> int:
         parent = tree[org][0]
         if parent is None or tree[parent][0] is None:
             return org
-        return keys[org][0] if org in keys else top(parent)
+        if org not in keys:
+            keys[org] = (top(parent), parent)
+        return keys[org][0]
 
-    for org, (parent, *_rest) in tree.items():
-        keys[org] = (top(org), parent)
+    for org in tree if orgs is None else orgs:
+        if org not in keys:
+            keys[org] = (top(org), tree[org][0])
     return keys
 
 
@@ -58,7 +64,8 @@ def _unhashed(rows: list[Any], frame: Frame) -> WindowPosts:
 
 
 def _candidates(posts: WindowPosts) -> np.ndarray:
-    """Indices of the posts whose hash occurs more than once (one sort over 64-bit keys)."""
+    """Indices of the posts whose hash occurs more than once (one sort over 64-bit keys), those of equal
+    hashes next to each other, each hash's in ascending order."""
     n = len(posts.hashes)
     if n < 2:
         return np.zeros(0, np.int64)
@@ -72,35 +79,49 @@ def _candidates(posts: WindowPosts) -> np.ndarray:
     ordered = keys[order]
     same = ordered[1:] == ordered[:-1]  # equal to the next key
     repeated = np.r_[same, False] | np.r_[False, same]
-    return np.sort(order[repeated])
+    found = np.sort(order[repeated])
+    # Grouped by the hashes themselves (two hashes may share a key): a stable sort keeps each in order.
+    return found[np.argsort(posts.hashes[found], kind="stable")]
 
 
 def count_duplicates(frame: Frame, params: Params, unhashed: list[Any], tree: Tree) -> None:
     """Fill frame.duplicates and frame.duplicate_with for every account of the frame (`unhashed`: the
-    window's posts stored without a content hash, as metrics.read_posts gives them)."""
-    parts = [p for p in (frame.window_posts, _unhashed(unhashed, frame)) if p is not None]
-    posts = WindowPosts(
-        row=np.concatenate([p.row for p in parts]),
-        ts=np.concatenate([p.ts for p in parts]),
-        hashes=np.concatenate([p.hashes for p in parts]),
+    window's posts stored without a content hash, as metrics.read_window gives them)."""
+    parts = [p for p in (frame.window_posts, _unhashed(unhashed, frame) if unhashed else None) if p is not None]
+    if not parts:
+        return
+    posts = (
+        parts[0]
+        if len(parts) == 1
+        else WindowPosts(
+            row=np.concatenate([p.row for p in parts]),
+            ts=np.concatenate([p.ts for p in parts]),
+            hashes=np.concatenate([p.hashes for p in parts]),
+        )
     )
-    groups: dict[bytes, list[int]] = defaultdict(list)
-    for i in _candidates(posts):
-        groups[posts.hashes[i]].append(int(i))
-    keys = family_keys(tree)
+    found = _candidates(posts)
+    if not len(found):
+        return
+    # The candidates' figures as Python lists, once (no numpy scalar per post in the loop below).
+    hashes = posts.hashes[found]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]]).tolist() + [len(found)]
+    rows = posts.row[found]
+    orgs = frame.org_id[rows].tolist()
+    keys = family_keys(tree, set(orgs))
+    families = ([keys[org][0] for org in orgs], [keys[org][1] for org in orgs])  # same top-level unit; parent
+    platforms = frame.platform[rows].tolist()
+    times, row_list, post_list = posts.ts[found].tolist(), rows.tolist(), found.tolist()
     window = params.duplicate_window_days * DAY
     duplicate: set[int] = set()
     partners: dict[int, set[int]] = defaultdict(set)
-    for members in groups.values():
-        rows = posts.row[members]
-        if len(set(rows.tolist())) < 2:
+    for start, end in pairwise(starts):
+        if len(set(row_list[start:end])) < 2:
             continue
-        for relation in (0, 1):  # same top-level unit; same parent
+        for family in families:
             buckets: dict[tuple[str, int], list[tuple[int, int, int]]] = defaultdict(list)
-            for post, row in zip(members, rows.tolist(), strict=True):
-                key = keys[int(frame.org_id[row])][relation]
-                if key is not None:
-                    buckets[(frame.platform[row], key)].append((int(posts.ts[post]), row, post))
+            for k in range(start, end):
+                if (key := family[k]) is not None:
+                    buckets[(platforms[k], key)].append((times[k], row_list[k], post_list[k]))
             for items in buckets.values():
                 _pair_up(sorted(items), window, duplicate, partners)
     for post in duplicate:
