@@ -51,19 +51,9 @@ def plan_at(conn: Connection, run_id: int) -> Any:
     return select(*columns).where(items.c.action != LEFT).subquery("plan")
 
 
-def plan_changes(
-    conn: Connection, run_id: int, rows: list[Row], scope: Any, judged: list[int]
-) -> tuple[list[Row], list[tuple[str, str, str, int]], Counter[str]]:
-    """Of a run's plan `rows` (store.plan_rows): the new items, those whose recommendation (unit, action,
-    target) differs from the account's item in force, with an item with an empty action for each account
-    of `judged` (the run's accounts, in `scope`) that had an item in force and has none in this plan; and
-    the refreshes, items in force whose recommendation stays but whose reasons or numbers moved (days
-    silent, index: every night for a silent account), updated in place rather than written again, so that
-    a quiet night adds no row. An earlier run's plan thus reads the recommendation in force then, with
-    the reasons as last refreshed while it held (as the verdict history keeps the evidence of a
-    transition). Third: the actions in force before, of the accounts of `judged`, counted."""
-    if not rows and not judged:
-        return [], [], Counter()
+def in_force_by_account(conn: Connection, scope: Any) -> dict[int, tuple[Any, ...]]:
+    """The item in force of each account in `scope`: account id -> (org_id, action, target_account_id,
+    reason_zh, reason_en, numbers as JSON text, item id)."""
     items = _in_force(conn, None, scope).subquery()
     stmt = select(
         items.c.account_id,
@@ -75,7 +65,30 @@ def plan_changes(
         cast(items.c.numbers, Text),
         items.c.id,
     )
-    before = {r[0]: tuple(r[1:]) for r in raw_rows(conn, stmt)}
+    return {r[0]: tuple(r[1:]) for r in raw_rows(conn, stmt)}
+
+
+def plan_changes(
+    conn: Connection,
+    run_id: int,
+    rows: list[Row],
+    scope: Any,
+    judged: list[int],
+    before: dict[int, tuple[Any, ...]] | None = None,
+) -> tuple[list[Row], list[tuple[str, str, str, int]], Counter[str]]:
+    """Of a run's plan `rows` (store.plan_rows): the new items, those whose recommendation (unit, action,
+    target) differs from the account's item in force, with an item with an empty action for each account
+    of `judged` (the run's accounts, in `scope`) that had an item in force and has none in this plan; and
+    the refreshes, items in force whose recommendation stays but whose reasons or numbers moved (days
+    silent, index: every night for a silent account), updated in place rather than written again, so that
+    a quiet night adds no row. An earlier run's plan thus reads the recommendation in force then, with
+    the reasons as last refreshed while it held (as the verdict history keeps the evidence of a
+    transition). Third: the actions in force before, of the accounts of `judged`, counted. `before`: the
+    items in force of `scope` (in_force_by_account), when already read."""
+    if not rows and not judged:
+        return [], [], Counter()
+    if before is None:
+        before = in_force_by_account(conn, scope)
     changed: list[Row] = []
     refreshed: list[tuple[str, str, str, int]] = []
     for row in rows:

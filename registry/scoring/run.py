@@ -34,7 +34,7 @@ from registry.scoring.metrics import (
     read_window,
 )
 from registry.scoring.plan import Item, build_plan
-from registry.scoring.plans import items_in_force, plan_changes, refresh_items
+from registry.scoring.plans import in_force_by_account, items_in_force, plan_changes, refresh_items
 from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, flag_codes, isin, judge
 from registry.scoring.sql import account_scope
 from registry.scoring.stamp import forget_before, read_stamp, run_key, written_since
@@ -62,6 +62,11 @@ class Analysis:
     # holds the items of the other units alone).
     kept_quota: set[int] = field(default_factory=set)
     also: Any = None  # what analyse(also=) read
+    # The items in force of the accounts of the units worked out again (plans.in_force_by_account), read
+    # beside the plan on the same snapshot: what the write compares with, since only runs write items
+    # and the write works the whole plan out when another run was stored meanwhile (removing an earlier
+    # run hands its items in force on unchanged: runs.remove_run).
+    plan_before: dict[int, tuple[Any, ...]] | None = None
 
     @cached_property
     def over_quota(self) -> set[int]:
@@ -204,19 +209,23 @@ def _plan_whole(a: Analysis, policy: Policy, units: UnitChanges | None) -> UnitC
     return None if units is None else replace(units, whole=True)
 
 
+def _judged(a: Analysis, moved: np.ndarray) -> list[int]:
+    """The accounts of the units `moved`."""
+    return a.frame.account_id[np.isin(a.frame.org_id, moved)].tolist()
+
+
 def _write_plan(
     conn: Connection, a: Analysis, run_id: int, units: UnitChanges | None, counted: dict[str, int]
 ) -> tuple[int, int, dict[str, int]]:
     """Write the plan's changes (and the units' digests): (items written, items refreshed, the plan in
     force after the run by action). `counted`: the latest run's plan by action, when only the units that
     moved were worked out."""
-    ids = a.frame.account_id
     if units is None or units.moved is None:
-        judged, scope = ids.tolist(), a.scope
+        judged, scope, before = a.frame.account_id.tolist(), a.scope, None
     else:
-        judged = ids[np.isin(a.frame.org_id, units.moved)].tolist()
-        scope = account_scope(conn.dialect.name, account_ids=judged)
-    planned, refreshed, was = plan_changes(conn, run_id, plan_rows(a, run_id), scope, judged)
+        judged = _judged(a, units.moved)
+        scope, before = account_scope(conn.dialect.name, account_ids=judged), a.plan_before
+    planned, refreshed, was = plan_changes(conn, run_id, plan_rows(a, run_id), scope, judged, before)
     counts = Counter(it.action for it in a.plan or ())
     if units is not None and units.moved is not None:
         counts.update(counted)
@@ -359,7 +368,11 @@ def run_scoring(
                 before = reads.summary
                 counted = dict(before.get("plan") or {}) if isinstance(before, dict) else {}
                 a.kept_quota = kept_quota(a, reads.quota, units.moved)
-                a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy, units.moved)
+                judged = account_scope(conn.dialect.name, account_ids=_judged(a, units.moved))
+                with ThreadPoolExecutor(1) as pool:  # (the database's work beside the plan's)
+                    before_plan = pool.submit(in_force_by_account, side, judged)
+                    a.plan = build_plan(a.frame, a.judgement, a.index, a.tree, policy, units.moved)
+                    a.plan_before = before_plan.result()
         if a.plan is None:
             units = _plan_whole(a, policy, units)
         a.timings["plan"] = round(a.timings["plan"] + time.perf_counter() - planning, 2)
