@@ -7,7 +7,9 @@ over a year with realistic titles and texts, one patrol's outcomes and snapshots
 (post_period) with the statement migration 0007 runs, then measures in the same process:
   floor:  SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id
   score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing what changed)
-and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes.
+and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes;
+two settling runs (--settle) first bring its latest verdicts to those of a run --apart hours before the
+first counted one, whatever earlier invocations left.
 
 With --parts it times, instead, the pieces every run has to do, each on its own against the same floor:
 reading the window's posts (only counting them, and as the scorer reads them from the aggregates), every
