@@ -57,7 +57,10 @@ class Previous:
 
     def aligned(self, ids: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Whether each of `ids` (sorted) has a previous verdict, and its fields in the order of `ids`
-        (None where there is none)."""
+        (None where there is none): the arrays held when `ids` are those of the verdicts, as in a run of
+        the whole registry after another (not to be written to)."""
+        if np.array_equal(self.ids, ids):
+            return np.ones(len(ids), bool), list(self.fields)
         at = np.minimum(np.searchsorted(self.ids, ids), max(len(self.ids) - 1, 0))
         known = self.ids[at] == ids if len(self.ids) else np.zeros(len(ids), bool)
         fields = []

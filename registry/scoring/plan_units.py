@@ -30,7 +30,7 @@ from registry.policy import Policy
 from registry.scoring.plan import wording
 from registry.scoring.sql import in_ids, raw_rows
 from registry.scoring.stamp import code_digest
-from registry.scoring.store import _bits, _codes, _mix, digests
+from registry.scoring.store import _bits, _mix, digests, value_codes
 
 if TYPE_CHECKING:
     from registry.scoring.run import Analysis
@@ -75,11 +75,11 @@ def unit_digests(a: Analysis) -> tuple[np.ndarray, np.ndarray]:
     each = digests(
         [
             f.account_id.astype(np.uint64),
-            _codes(f.platform.tolist()),
-            _codes(f.registry_status.tolist()),
+            value_codes(f.platform.tolist()),
+            a.registry_codes,
             judged(text_codes([str(name) for name in f.name])),
             judged(np.array(f.is_main or [False] * len(f), np.uint64)),
-            judged(_codes(j.status.tolist())),
+            judged(a.status_codes),
             judged(_bits(a.index, 1)),
             judged(_bits(f.followers)),
             judged(_bits(j.facts.days_silent)),
@@ -97,7 +97,7 @@ def unit_digests(a: Analysis) -> tuple[np.ndarray, np.ndarray]:
     place = digests(
         [
             parents.astype(np.uint64),
-            _codes([e[1] for e in entries]),
+            value_codes([e[1] for e in entries]),
             _bits(np.array([np.nan if e[2] is None else e[2] for e in entries], float)),
         ]
     ).view(np.uint64)

@@ -39,7 +39,14 @@ from registry.scoring.rules import CLOSED, FIRED, OVER_QUOTA_BIT, Judgement, fla
 from registry.scoring.sql import account_scope
 from registry.scoring.stamp import forget_before, read_stamp, run_key, written_since
 from registry.scoring.plan_units import MARK, UnitChanges, basis, store_units, stored_digests, unit_changes
-from registry.scoring.store import LATEST_COLUMNS, PLAN_COLUMNS, VERDICT_COLUMNS, plan_rows, verdict_rows
+from registry.scoring.store import (
+    LATEST_COLUMNS,
+    PLAN_COLUMNS,
+    VERDICT_COLUMNS,
+    plan_rows,
+    value_codes,
+    verdict_rows,
+)
 from registry.timeutil import as_utc
 
 
@@ -83,6 +90,16 @@ class Analysis:
 
     def flags(self, i: int) -> list[str]:
         return flag_codes(int(self.flag_masks[i]))
+
+    # Codes of the statuses and registry statuses (store.value_codes), which the verdicts' digests and the
+    # units' digests both take.
+    @cached_property
+    def status_codes(self) -> np.ndarray:
+        return value_codes(self.judgement.status.tolist())
+
+    @cached_property
+    def registry_codes(self) -> np.ndarray:
+        return value_codes(self.frame.registry_status.tolist())
 
 
 def _read_beside(

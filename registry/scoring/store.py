@@ -133,7 +133,7 @@ def _value_bits(a: Analysis) -> np.ndarray:
         if values.dtype.kind in "fiub" and values.ndim == 1:
             out[mask] = _bits(values.astype(float), 2)
         else:
-            out[mask] = _codes([plain(v) for v in values.tolist()])
+            out[mask] = value_codes([plain(v) for v in values.tolist()])
     return out
 
 
@@ -205,7 +205,7 @@ def _h64(text: str) -> int:
     return int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-def _codes(values: list[Any]) -> np.ndarray:
+def value_codes(values: list[Any]) -> np.ndarray:
     """A stable 64-bit code of each value (of its type and repr; few distinct values, each hashed once)."""
     seen: dict[Any, int] = {}
 
@@ -270,12 +270,12 @@ def _content(
     return digests(
         [
             f.account_id.astype(np.uint64),
-            _codes(j.status.tolist()),
-            _codes(f.registry_status.tolist()),
+            a.status_codes,
+            a.registry_codes,
             flags.astype(np.uint64),
             np.array([text_codes[k] for k in zip(j.rule.tolist(), f.platform.tolist(), strict=True)], np.uint64),
             _bits(a.index, 1),
-            _codes(a.basis.tolist()),
+            value_codes(a.basis.tolist()),
             _bits(f.last_post_ts),
             _bits(j.facts.days_silent),
             _bits(a.params.window_days),
@@ -287,10 +287,10 @@ def _content(
             _bits(f.median_engagement, 1),
             _bits(f.followers),
             _bits(j.facts.consecutive_gone),
-            _codes(f.outcome.tolist()),
+            value_codes(f.outcome.tolist()),
             _bits(np.floor(f.fetched_ts)),
             _value_bits(a),
-            _codes(changes),
+            value_codes(changes),
             more,
         ]
     )
