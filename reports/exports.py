@@ -113,6 +113,14 @@ def write_csv(path: Path, columns: Sequence[Column], values: Sequence[Sequence[A
 # ------------------------------------------------------------------------------------------ the sections
 
 
+def _days(value: float | None) -> float | int | None:
+    """A number of days as a whole number (longest gaps are counted in whole days; verdicts stored by
+    earlier versions held tenths until the next run rewrites them)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 1)
+
+
 def account_columns(t: Translator, window_days: int) -> list[Column]:
     """All accounts, with their evidence (the CSV and the workbook's accounts sheet)."""
     rule_key = "rule_zh" if t.lang == "zh" else "rule_en"
@@ -131,9 +139,7 @@ def account_columns(t: Translator, window_days: int) -> list[Column]:
         Column(t("col.originals", days=window_days), lambda r: r["originals_window"]),
         Column(t("col.median"), lambda r: r["median_engagement"]),
         Column(t("col.followers"), lambda r: r["followers"]),
-        Column(
-            t("col.longest_gap"), lambda r: None if r["longest_gap_days"] is None else round(r["longest_gap_days"], 1)
-        ),
+        Column(t("col.longest_gap"), lambda r: _days(r["longest_gap_days"])),
         Column(t("col.index"), lambda r: r["liveness_index"]),
         Column(t("col.rule"), lambda r: r[rule_key] or r["rule"]),
         Column(t("col.threshold"), lambda r: r["threshold"]),

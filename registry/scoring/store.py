@@ -65,7 +65,7 @@ def columns(a: Analysis, rows: np.ndarray | None = None) -> dict[str, list[Any]]
         "originals": take(f.originals).tolist(),
         "engaged": take(f.engaged_posts).tolist(),
         "duplicates": take(f.duplicates).tolist(),
-        "longest_gap": nullable(take(f.longest_gap), 1),
+        "longest_gap": nullable(take(f.longest_gap)),  # (whole days)
         "median": nullable(take(f.median_engagement), 1),
         "followers": nullable(take(f.followers)),
         "gone": take(j.facts.consecutive_gone).tolist(),

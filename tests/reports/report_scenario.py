@@ -99,7 +99,7 @@ def _evidence(platform: str, status: str) -> dict[str, Any]:
         "originals": 0 if status in ("zombie", "shell") else 7,
         "median_engagement": None if platform == "wechat" else 3.5,  # feeds give no reads
         "followers": 1234 if status != "shell" else 12,
-        "longest_gap_days": 40.5,
+        "longest_gap_days": 40.5 if platform == "wechat" else 40,  # (tenths: as earlier versions stored)
         "engaged_posts": 12,
     }
 

@@ -117,6 +117,11 @@ def test_csv_is_utf8_with_bom_and_formula_safe(scenario: Scenario, make_report) 
     zombie = next(r for r in body if r[2] == "一中校园")
     assert zombie[6] == scenario_last_post(scenario, "一中校园").strftime("%Y-%m-%d %H:%M")
     assert next(r for r in body if r[2] == "滨江教育")[10] == "", "missing stays empty"
+    # Longest gaps in whole days as whole numbers; tenths stored by earlier versions kept.
+    gap = rows[0].index("最长间隔（天）")
+    shown = {(r[1], r[gap]) for r in body if r[gap]}
+    assert ("微信公众号", "40.5") in shown and ("微博", "40") in shown, shown
+    assert {value for _platform, value in shown} == {"40", "40.5"}
 
 
 def test_english_workbook(scenario: Scenario, make_report) -> None:

@@ -290,7 +290,7 @@ def test_longest_gap_is_whole_days_and_moves_with_the_day_not_the_hour(world, sc
     account = world.account(world.org("区"))
     world.posts(account, [60.25, 20.5])  # gaps: 29.75 from the window's start, 39.75, 20.5 to as_of
     v = score.verdict(account)
-    assert v["evidence"]["longest_gap_days"] == 39
+    assert v["evidence"]["longest_gap_days"] == 39 and isinstance(v["evidence"]["longest_gap_days"], int)
     assert v["days_silent"] == 20
     score(as_of=AS_OF + timedelta(hours=1))  # (its change: "new" the first time, "unchanged" since)
     # Hours later neither the gap's nor the silence's whole days have moved: nothing is rewritten.
