@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Column, MetaData, Table, and_, func, insert, select
 from sqlalchemy.engine import Engine
 
@@ -247,7 +248,13 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
     from registry.bulk import insert_many
     from registry.models import Account, Post, ScoreRun, Verdict
     from registry.policy import Policy
-    from registry.scoring.metrics import _window_statement, measure_accounts, read_posts, window_start_expr
+    from registry.scoring.metrics import (
+        _window_statement,
+        measure_accounts,
+        read_silent,
+        read_window,
+        window_start_expr,
+    )
     from registry.scoring.history import Previous
     from registry.scoring.run import analyse
     from registry.scoring.sql import account_scope, raw_rows
@@ -276,6 +283,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
         print(f"{what}: {seconds:.2f} s ({seconds / floor:.2f}x the floor)")
 
     with engine.connect() as conn:
+        every = np.array(conn.scalars(select(acc.c.id).order_by(acc.c.id)).all(), np.int64)  # (the frame's ids)
         report("window's posts, only counted", _best(lambda: raw_rows(conn, counted)))
         report(
             "window's posts, as the scorer reads them",
@@ -283,7 +291,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
         )
         report(
             "every read of posts (window, silent accounts, posts without a hash)",
-            _best(lambda: read_posts(conn, policy, as_of, scope)),
+            _best(lambda: read_silent(conn, policy, as_of, every, read_window(conn, policy, as_of, scope)[0])),
         )
         report(
             "accounts with their latest followers and outcome",

@@ -380,15 +380,6 @@ def _window(window: WindowRows, frame: Frame, params: Params, as_of: datetime) -
     frame.window_posts = WindowPosts(row=rows[keep], ts=times[keep], hashes=hashes[keep])
 
 
-@dataclass
-class PostReads:
-    """The posts of the window as read from the database, before they are reduced."""
-
-    window: WindowRows
-    silent: list[Any]  # (account id, newest post, has undated posts) of accounts without a post in the window
-    unhashed: list[Any]  # (account id, publish time, title, text) of window posts stored without a hash
-
-
 def read_window(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[WindowRows, list[Any]]:
     """The window statement's row parsed, and the posts of the window stored without a content hash (hashed
     from their text by duplicates.py): the longest read of a run, which may run on its own connection
@@ -422,17 +413,27 @@ def read_window(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -
 NO_POST = -(2**62)  # read_silent's newest post of an account without one (no publish time is this far back)
 
 
-def read_silent(conn: Connection, policy: Policy, as_of: datetime, ids: np.ndarray, window: WindowRows) -> list[Any]:
+@dataclass
+class SilentRows:
+    """The accounts that may have no post in the window: their ids, their newest post before it (epoch
+    seconds, NaN: none) and whether they have posts with an unreadable date."""
+
+    ids: np.ndarray
+    newest: np.ndarray
+    undated: np.ndarray
+
+
+def read_silent(conn: Connection, policy: Policy, as_of: datetime, ids: np.ndarray, window: WindowRows) -> SilentRows:
     """Of the accounts `ids`, those that may have no post in the window (none in a period of the window's
     row wholly inside it), with their newest post before it (an index seek) and whether they have undated
-    posts. measure_posts keeps these for the accounts found silent."""
+    posts. measure_silent keeps these for the accounts found silent."""
     dialect = conn.dialect.name
     acc = Account.__table__
     _first, last, inner = _periods(policy, as_of)
     busy = window.ids[(window.periods >= inner) & (window.periods < last)]
     silent = np.setdiff1d(ids, busy)
     if not len(silent):
-        return []
+        return SilentRows(silent, np.zeros(0), np.zeros(0, bool))
     q = Post.__table__.alias("q")
     older = _newest(
         epoch_seconds(q.c.published_at, dialect),
@@ -450,25 +451,10 @@ def read_silent(conn: Connection, policy: Policy, as_of: datetime, ids: np.ndarr
         .subquery()
     )
     joined = raw_rows(conn, select(*(seq_agg(c, dialect, rows.c.id) for c in rows.c)))[0]
-    ids, newest, undated_posts = (_ints(text) for text in joined)
-    if not len(ids) == len(newest) == len(undated_posts):
+    found, newest, undated_posts = (_ints(text) for text in joined)
+    if not len(found) == len(newest) == len(undated_posts):
         raise RuntimeError("the silent accounts' lists are out of step")
-    return list(
-        zip(
-            ids.tolist(),
-            [None if t == NO_POST else t for t in newest.tolist()],
-            (undated_posts == 1).tolist(),
-            strict=True,
-        )
-    )
-
-
-def read_posts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> PostReads:
-    """All the reads of posts, one after the other on one connection."""
-    window, unhashed = read_window(conn, policy, as_of, scope)
-    acc = Account.__table__
-    ids = np.array([r[0] for r in raw_rows(conn, select(acc.c.id).where(scope))], np.int64)
-    return PostReads(window, read_silent(conn, policy, as_of, ids, window), unhashed)
+    return SilentRows(found, np.where(newest == NO_POST, np.nan, newest.astype(float)), undated_posts == 1)
 
 
 def measure_accounts(conn: Connection, policy: Policy, as_of: datetime, scope: Any) -> tuple[Frame, Params]:
@@ -483,20 +469,13 @@ def measure_window(frame: Frame, params: Params, as_of: datetime, window: Window
         _window(window, frame, params, as_of)
 
 
-def measure_silent(frame: Frame, silent: list[Any]) -> None:
+def measure_silent(frame: Frame, silent: SilentRows) -> None:
     """The newest older post of the accounts found silent in the window (after measure_window)."""
-    if silent:
-        ids, newest, has_undated = zip(*silent, strict=True)
-        at = frame.rows_of(np.array(ids))
+    if len(silent.ids):
+        at = frame.rows_of(silent.ids)
         quiet = frame.posts[at] == 0  # the others had a post in the window after all
-        frame.last_post_ts[at[quiet]] = np.array(newest, float)[quiet]
-        frame.undated_posts[at[quiet]] = np.array(has_undated, bool)[quiet]
-
-
-def measure_posts(frame: Frame, params: Params, as_of: datetime, reads: PostReads) -> None:
-    """Reduce the window's posts into the frame, and the newest older post of silent accounts."""
-    measure_window(frame, params, as_of, reads.window)
-    measure_silent(frame, reads.silent)
+        frame.last_post_ts[at[quiet]] = silent.newest[quiet]
+        frame.undated_posts[at[quiet]] = silent.undated[quiet]
 
 
 def org_tree(conn: Connection) -> dict[int, tuple[int | None, str, int | None, str]]:

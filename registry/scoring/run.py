@@ -25,6 +25,7 @@ from registry.scoring.index import liveness_index
 from registry.scoring.metrics import (
     Frame,
     Params,
+    SilentRows,
     WindowRows,
     measure_accounts,
     measure_silent,
@@ -110,12 +111,12 @@ def _read_beside(
     scope: Any,
     history: bool,
     also: Callable[[Connection], Any] | None,
-) -> tuple[Frame, Params, int | None, Previous, Tree, list[Any], Any]:
+) -> tuple[Frame, Params, int | None, Previous, Tree, SilentRows, Any]:
     """analyse()'s reads on two connections. The side thread reads the window's posts and, once the
     accounts and the unit tree are read here, reduces them and counts the duplicates; this one reads the
     accounts, the previous verdicts and the tree, then (the window read) the accounts silent in it, and
-    `also`. SQLite
-    and numpy release the interpreter's lock for much of their work, so the two threads share it."""
+    `also`. SQLite and numpy release the interpreter's lock for much of their work, so the two threads
+    share it."""
     accounts: Future[tuple[Frame, Params]] = Future()
     units: Future[Tree] = Future()
     read: Future[WindowRows] = Future()
