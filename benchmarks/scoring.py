@@ -14,8 +14,9 @@ first counted one, whatever earlier invocations left.
 With --parts it times, instead, the pieces every run has to do, each on its own against the same floor:
 reading the window's posts (only counting them, and as the scorer reads them from the aggregates), every
 read of posts a run makes, reading the accounts,
-and writing one row per account (the run's verdict rows as stored, and the narrowest row possible),
-rolled back so that the database is left as it was.
+rewriting every account's latest verdict (as stored, and one column of each in a single statement), and
+writing one row per account (the run's verdict rows as stored, and the narrowest row possible), rolled
+back so that the database is left as it was.
 """
 
 from __future__ import annotations
@@ -245,8 +246,8 @@ def _best(work: Any, times: int = 3) -> float:
 
 def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
     """Time the pieces of a run one by one (see the module's docstring), each against the floor."""
-    from registry.bulk import insert_many
-    from registry.models import Account, Post, ScoreRun, Verdict
+    from registry.bulk import insert_many, replace_many
+    from registry.models import Account, LatestVerdict, Post, ScoreRun, Verdict
     from registry.policy import Policy
     from registry.scoring.metrics import (
         _window_statement,
@@ -258,7 +259,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
     from registry.scoring.history import Previous
     from registry.scoring.run import analyse
     from registry.scoring.sql import account_scope, raw_rows
-    from registry.scoring.store import VERDICT_COLUMNS, verdict_rows
+    from registry.scoring.store import LATEST_COLUMNS, VERDICT_COLUMNS, verdict_rows
 
     policy, scope = Policy(), account_scope("sqlite")
     acc = Account.__table__
@@ -298,8 +299,37 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
             _best(lambda: measure_accounts(conn, policy, as_of, scope)),
         )
         batches = verdict_rows(analyse(conn, policy, as_of), 0, as_of, Previous.none(), "sqlite")[1]
-        rows = [row[: len(VERDICT_COLUMNS)] for latest, _ in batches for row in latest]  # (a transition's columns)
+        whole = [row for latest, _ in batches for row in latest]  # (a latest verdict's columns)
+        rows = [row[: len(VERDICT_COLUMNS)] for row in whole]  # (a transition's columns)
         conn.rollback()
+        # What a run that moves a figure of every account (days silent, a night later; the fetch time,
+        # after a patrol that visited them all) writes at least: every latest verdict rewritten in place
+        # as stored, and, the least any store of these rows could do, one column of each changed by one
+        # statement inside the database. Both rolled back (the commit's write-ahead log is not counted).
+        table = LatestVerdict.__table__
+        kept = bool(conn.scalar(select(func.count()).select_from(table)))
+
+        def rewrite(values: list[Any]) -> None:
+            replace_many(conn, table, LATEST_COLUMNS, values, "account_id", converted=True)
+
+        for what, write in (
+            (f"rewriting {len(whole)} latest verdicts as stored, in place", rewrite),
+            (
+                "changing one column of every latest verdict in one statement",
+                lambda _: conn.exec_driver_sql("UPDATE latest_verdict SET days_silent = days_silent + 1"),
+            ),
+        ):
+            seconds = []
+            for _ in range(3):
+                run = insert(ScoreRun.__table__).values(as_of=as_of, policy={}, summary={})
+                latest = [(conn.execute(run).inserted_primary_key[0], *row[1:]) for row in whole]
+                if not kept:  # (a database never scored: the rows to rewrite are stored first, untimed)
+                    rewrite(latest)
+                started = time.perf_counter()
+                write(latest)
+                seconds.append(time.perf_counter() - started)
+                conn.rollback()
+            report(what, min(seconds))
         # The narrowest row a store of one row per account could have, in a table with nothing else.
         conn.exec_driver_sql(
             "CREATE TEMP TABLE narrow (run_id INTEGER, account_id INTEGER, status TEXT, "
