@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select, update
 
 from registry import audit
+from registry.columns import ACCOUNT_FIELDS
 from registry.errors import ConflictError, NotFoundError, ValidationError
 from registry.fields import (
     ACCOUNT_NAME,
@@ -38,28 +39,6 @@ from registry.orgs import OrgIndex, find_org, org_subtree_select
 from registry.scoring.history import current_verdicts
 from registry.timeutil import not_after_now, utcnow
 from registry.vocabulary import PLATFORMS
-
-# The fields of an account that the audit trail, the exports and the imports speak of (the unit as
-# "org", the merge target as "merged_into": both as readable references).
-ACCOUNT_FIELDS = (
-    "platform",
-    "platform_id",
-    "name",
-    "org",
-    "category",
-    "status",
-    "status_changed_on",
-    "status_reason",
-    "merged_into",
-    "filing_no",
-    "contact_name",
-    "contact_phone",
-    "verified",
-    "is_main",
-    "opened_on",
-    "feed_url",
-    "notes",
-)
 
 
 def account_ref(platform: str, platform_id: str) -> str:

@@ -99,16 +99,13 @@ ID_FIELDS = ("platform_id", "original_id", "alias", "url")
 REQUIRED = ("name", "org")
 # Fields that describe the row's unit rather than its account.
 ORG_FIELDS = ("org_level", "region_code", "headcount")
-# Export order.
-EXPORT_FIELDS = (
+# The fields of an account that the audit trail, the exports and the imports speak of (the unit as
+# "org", the merge target as "merged_into": both as readable references).
+ACCOUNT_FIELDS = (
     "platform",
     "platform_id",
     "name",
     "org",
-    "parent",
-    "org_level",
-    "region_code",
-    "headcount",
     "category",
     "status",
     "status_changed_on",
@@ -123,6 +120,9 @@ EXPORT_FIELDS = (
     "feed_url",
     "notes",
 )
+# Export order: the account's fields, its unit's beside its unit.
+_UNIT = ACCOUNT_FIELDS.index("org") + 1
+EXPORT_FIELDS = (*ACCOUNT_FIELDS[:_UNIT], "parent", *ORG_FIELDS, *ACCOUNT_FIELDS[_UNIT:])
 
 _BRACKETED = re.compile(r"[(\[{【〔<《][^)\]}】〕>》]*[)\]}】〕>》]")
 

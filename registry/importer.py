@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from registry import audit
-from registry.accounts import ACCOUNT_FIELDS, account_ref, lifecycle_step
+from registry.accounts import account_ref, lifecycle_step
 from registry.bulk import insert_many
-from registry.columns import COLUMNS, ID_FIELDS, REQUIRED, ROSTER
+from registry.columns import ACCOUNT_FIELDS, COLUMNS, ID_FIELDS, REQUIRED, ROSTER
 from registry.errors import GovpulseError, ValidationError
 from registry.fields import ACCOUNT_NAME, ACCOUNT_PARSERS, cell_text, clean_name, local_today
 from registry.i18n import L
