@@ -299,16 +299,7 @@ def _report(
     except OperationalError as exc:
         log.warning("patrol %d: progress not readable for now: %s", patrol_id, str(exc).splitlines()[0])
         return
-    on_progress(
-        ProgressInfo(
-            patrol_id,
-            progress.accounts_done,
-            progress.accounts_total,
-            progress.outcomes,
-            elapsed,
-            (progress.accounts_done - done_at_start) / max(elapsed, 1e-6),
-        )
-    )
+    on_progress(ProgressInfo.of(progress, elapsed, done_at_start))
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

@@ -14,7 +14,7 @@ from registry.config import Settings
 from registry.db import session_scope
 from registry.errors import ValidationError
 from registry.i18n import L
-from registry.observations import FAILED, nth_account_id
+from registry.observations import FAILED, PatrolProgress, nth_account_id
 from registry.orgs import org_subtree_ids
 from registry.patrol_scope import PatrolScope, ResolvedScope
 from registry.timeutil import utcnow
@@ -32,6 +32,14 @@ class ProgressInfo:
     elapsed: float
     rate: float  # accounts per second in this run
     shards: dict[str, Any] | None = None  # a distributed patrol's shards (crawlers.shards.shard_progress)
+
+    @classmethod
+    def of(cls, progress: PatrolProgress, elapsed: float, done_at_start: int, **more: Any) -> ProgressInfo:
+        """The report of a patrol's progress as read (observations.patrol_progress), `elapsed` seconds into
+        this run, which began with `done_at_start` accounts done."""
+        done = progress.accounts_done
+        rate = (done - done_at_start) / max(elapsed, 1e-6)
+        return cls(progress.patrol_id, done, progress.accounts_total, progress.outcomes, elapsed, rate, **more)
 
     @property
     def failures(self) -> dict[str, int]:

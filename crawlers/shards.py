@@ -334,17 +334,7 @@ def watch(
                 if on_progress is not None:
                     progress = patrol_progress(engine, patrol_id)
                     elapsed = time.monotonic() - started
-                    on_progress(
-                        ProgressInfo(
-                            patrol_id,
-                            progress.accounts_done,
-                            progress.accounts_total,
-                            progress.outcomes,
-                            elapsed,
-                            (progress.accounts_done - done_at_start) / max(elapsed, 1e-6),
-                            shards=shard_progress(rows),
-                        )
-                    )
+                    on_progress(ProgressInfo.of(progress, elapsed, done_at_start, shards=shard_progress(rows)))
                 if _ended(rows):
                     break
                 if stop.check():
