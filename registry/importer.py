@@ -51,21 +51,9 @@ from registry.merging import check_merge
 from registry.models import Account
 from registry.orgs import OrgIndex
 
-# The account columns an import may set besides name and unit, in storage order.
-VALUE_FIELDS = (
-    "category",
-    "status",
-    "status_changed_on",
-    "status_reason",
-    "filing_no",
-    "contact_name",
-    "contact_phone",
-    "verified",
-    "is_main",
-    "opened_on",
-    "feed_url",
-    "notes",
-)
+# The account columns an import may set besides name and unit, in storage order (the merge target is
+# set apart, by reference).
+VALUE_FIELDS = tuple(f for f in ACCOUNT_FIELDS[ACCOUNT_FIELDS.index("org") + 1 :] if f != "merged_into")
 STATUS = VALUE_FIELDS.index("status")
 NEW_ACCOUNT_COLUMNS = (
     "platform",
