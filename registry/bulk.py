@@ -61,11 +61,15 @@ def replace_many(
 ) -> None:
     """Write `rows` as insert_many() does, each replacing the row of the same `key` (the table's primary
     key) where there is one. SQLite: one INSERT ... ON CONFLICT DO UPDATE, an update in place, half the
-    work of a delete and an insert (100,000 latest verdicts: 0.67 s against 1.35 s). Elsewhere: the rows
-    of those keys deleted, then insert_many() (PostgreSQL's COPY)."""
+    work of a delete and an insert (100,000 latest verdicts: 0.67 s against 1.35 s). PostgreSQL: COPY into
+    a temporary table, then the same upsert from it (_upsert_copied). Elsewhere: the rows of those keys
+    deleted, then insert_many()."""
     if not rows:
         return
     at = list(columns).index(key)
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        _upsert_copied(conn, table, columns, rows if converted else list(_converted(conn, table, columns, rows)), key)
+        return
     if conn.dialect.name != "sqlite":
         keys = [row[at] for row in rows]
         for start in range(0, len(keys), 5000):  # (bound parameters per statement are limited)
@@ -81,6 +85,31 @@ def replace_many(
         f"ON CONFLICT ({prepare.quote(key)}) DO UPDATE SET {updates}",
         list(values),
     )
+
+
+def _upsert_copied(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
+) -> None:
+    """PostgreSQL: the rows copied into a temporary table of these columns, then one INSERT ... ON CONFLICT
+    DO UPDATE from it (a statement deleting thousands of keys given as parameters is planned and run key by
+    key: 0.15 s per 5,000 latest verdicts)."""
+    prepare = conn.dialect.identifier_preparer
+    names = [prepare.quote(c) for c in columns]
+    staged = prepare.quote(f"_staged_{table.name}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {staged}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS SELECT {', '.join(names)} FROM "
+        f"{prepare.format_table(table)} WITH NO DATA"
+    )
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(f"COPY {staged} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    updates = ", ".join(f"{n} = excluded.{n}" for c, n in zip(columns, names, strict=True) if c != key)
+    conn.exec_driver_sql(
+        f"INSERT INTO {prepare.format_table(table)} ({', '.join(names)}) SELECT {', '.join(names)} FROM {staged} "
+        f"ON CONFLICT ({prepare.quote(key)}) DO UPDATE SET {updates}"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {staged}")
 
 
 def _converted(
