@@ -11,6 +11,10 @@ and the peak memory (max RSS) of the process. Re-uses the database when it exist
 two settling runs (--settle) first bring its latest verdicts to those of a run --apart hours before the
 first counted one, whatever earlier invocations left.
 
+With --postgres URL it scores on PostgreSQL instead: the database is copied into a database of its own on
+that server (benchmarks/postgres.py), the floor is the same statement there, and only wall times are
+compared (the server's work is not in this process's CPU time).
+
 With --parts it times, instead, the pieces every run has to do, each on its own against the same floor:
 reading the window's posts (only counting them, and as the scorer reads them from the aggregates), every
 read of posts a run makes, reading the accounts,
@@ -32,6 +36,7 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +239,19 @@ def _floor(path: Path) -> tuple[float, float]:
     return elapsed
 
 
+def _floor_on(engine: Engine) -> tuple[float, float]:
+    """The floor on another store (PostgreSQL), on a fresh connection. (wall seconds, CPU seconds of this
+    process: the server's work is not in them)"""
+    with engine.connect() as conn:
+        started, cpu = time.perf_counter(), time.process_time()
+        rows = conn.exec_driver_sql(
+            "SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id"
+        ).fetchall()
+        elapsed = time.perf_counter() - started, time.process_time() - cpu
+    assert rows
+    return elapsed
+
+
 def _best(work: Any, times: int = 3) -> float:
     """The shortest of `times` runs of `work`, in wall seconds."""
     seconds = []
@@ -404,7 +422,15 @@ def main(argv: list[str] | None = None) -> int:
         "--unchanged): the database keeps the runs of earlier invocations, of later times; two runs bring its "
         "latest verdicts, their changes included, to those of a run --apart earlier (default 2)",
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="score on PostgreSQL instead: the URL of a server, where the SQLite database is copied into a "
+        "database of its own (benchmarks/postgres.py) and kept for the next invocation",
+    )
     args = parser.parse_args(argv)
+    if args.postgres and args.parts:
+        parser.error("--parts times the pieces on SQLite only")
     path = args.db or Path(f"/tmp/govpulse-bench-scoring-{args.accounts}-{args.posts}.db")
     as_of = datetime(2026, 6, 30, 12, tzinfo=UTC)
     if not path.exists() and (failed := generate_apart(path, args.accounts, args.posts, as_of)):
@@ -413,7 +439,15 @@ def main(argv: list[str] | None = None) -> int:
     from registry.policy import Policy
     from registry.scoring import run_scoring
 
-    engine = open_engine(f"sqlite:///{path}")
+    if args.postgres:
+        from benchmarks.postgres import benchmark_database, copy_database
+
+        name = f"govpulse_bench_scoring_{args.accounts}_{args.posts}"
+        engine = copy_database(path, benchmark_database(args.postgres, name))
+        floor = partial(_floor_on, engine)
+    else:
+        engine = open_engine(f"sqlite:///{path}")
+        floor = partial(_floor, path)
     if args.parts:
         _parts(engine, path, as_of)
         return 0
@@ -424,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     for back in range(settle, 0, -1):
         result = run_scoring(engine, policy=Policy(), as_of=as_of - timedelta(hours=back * args.apart))
         print(f"settling run {settle - back + 1}: {result.summary['seconds']:.2f} s (not counted)")
-    floors = [_floor(path)]
+    floors = [floor()]
     runs = []
     taken = []  # the runs that took the latest run over (nothing written since it, nothing to write)
     for run in range(args.runs):
@@ -433,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             engine, policy=Policy(), as_of=as_of + timedelta(hours=0 if args.unchanged else run * args.apart)
         )
         runs.append((time.perf_counter() - started, time.process_time() - cpu))
-        floors.append(_floor(path))
+        floors.append(floor())
         over = result.summary.get("reused_run")
         if over is not None:
             taken.append(runs[-1])
@@ -445,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.summary.get('plan_units_worked') or 0} units' plan worked out)\n"
             f"  phases (s): {result.summary['timings']}" + (f"; took run {over} over" if over is not None else "")
         )
-    for k, what in ((0, "wall"), (1, "CPU")):
+    # (on PostgreSQL the server's work is not in this process's CPU time)
+    for k, what in ((0, "wall"),) if args.postgres else ((0, "wall"), (1, "CPU")):
         f, r = [x[k] for x in floors], [x[k] for x in runs]
         print(
             f"{what}: floor {', '.join(f'{x:.2f}' for x in f)} s; best run {min(r):.2f} / best floor {min(f):.2f}"
