@@ -3,8 +3,9 @@
     .venv/bin/python -m benchmarks.scoring --accounts 100000 --posts 5000000
 
 Generates an SQLite database of its own (organizations in a tree, accounts on three platforms, posts
-over a year with realistic titles and texts, one patrol's outcomes and snapshots) and builds the per-account aggregates of the posts
-(post_period) with the statement migration 0007 runs, then measures in the same process:
+over a year with realistic titles and texts, one patrol's outcomes and snapshots) and builds the
+per-account aggregates of the posts (post_period) with the statement migration 0007 runs, then measures
+in the same process:
   floor:  SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id
   score:  run_scoring() (metrics, rules, index, duplicates, history, plan, and writing what changed)
 and the peak memory (max RSS) of the process. Re-uses the database when it exists with the same sizes;
@@ -35,6 +36,7 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -228,26 +230,22 @@ def generate(path: Path, n_accounts: int, n_posts: int, as_of: datetime, seed: i
     con.close()
 
 
-def _floor(path: Path) -> tuple[float, float]:
-    """The floor: one grouped aggregate over the posts table. (wall seconds, CPU seconds)"""
-    con = sqlite3.connect(path)
-    started, cpu = time.perf_counter(), time.process_time()
-    rows = con.execute("SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id").fetchall()
-    elapsed = time.perf_counter() - started, time.process_time() - cpu
-    con.close()
-    assert rows
-    return elapsed
+FLOOR = "SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id"
 
 
-def _floor_on(engine: Engine) -> tuple[float, float]:
-    """The floor on another store (PostgreSQL), on a fresh connection. (wall seconds, CPU seconds of this
-    process: the server's work is not in them)"""
-    with engine.connect() as conn:
+def _floor(connect: Callable[[], Any]) -> tuple[float, float]:
+    """The floor: one grouped aggregate over the posts table, on a connection `connect` opens (a DB-API
+    connection). (wall seconds, CPU seconds of this process: on PostgreSQL the server's work is not in
+    them)"""
+    con = connect()
+    try:
+        cursor = con.cursor()
         started, cpu = time.perf_counter(), time.process_time()
-        rows = conn.exec_driver_sql(
-            "SELECT account_id, max(published_at), count(*) FROM post GROUP BY account_id"
-        ).fetchall()
+        cursor.execute(FLOOR)
+        rows = cursor.fetchall()
         elapsed = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        con.close()
     assert rows
     return elapsed
 
@@ -295,7 +293,7 @@ def _parts(engine: Engine, path: Path, as_of: datetime) -> None:
         )
         .group_by(acc.c.id)
     )
-    floor = min(_floor(path)[0] for _ in range(3))
+    floor = min(_floor(partial(sqlite3.connect, path))[0] for _ in range(3))
     print(f"floor (best of 3): {floor:.2f} s")
 
     def report(what: str, seconds: float) -> None:
@@ -444,10 +442,10 @@ def main(argv: list[str] | None = None) -> int:
 
         name = f"govpulse_bench_scoring_{args.accounts}_{args.posts}"
         engine = copy_database(path, benchmark_database(args.postgres, name))
-        floor = partial(_floor_on, engine)
+        floor = partial(_floor, engine.raw_connection)
     else:
         engine = open_engine(f"sqlite:///{path}")
-        floor = partial(_floor, path)
+        floor = partial(_floor, partial(sqlite3.connect, path))
     if args.parts:
         _parts(engine, path, as_of)
         return 0

@@ -2,9 +2,9 @@
 
 Triggers (migrations 0016 and 0017) record every write to the tables a run reads (INPUT_TABLES): on
 SQLite a counter that each inserted, updated or deleted row moves on; on PostgreSQL the id of each
-transaction that wrote, so that concurrent writers never wait on one row. A run keeps the stamp of the snapshot it
-read. A later run of the same time, policy, scope and code (run_key) that finds nothing written since
-would read what that run read and work out what it worked out (run.reused_run).
+transaction that wrote, so that concurrent writers never wait on one row. A run keeps the stamp of the
+snapshot it read. A later run of the same time, policy, scope and code (run_key) that finds nothing
+written since would read what that run read and work out what it worked out (run.reused_run).
 """
 
 from __future__ import annotations
